@@ -1,0 +1,66 @@
+# AMI « Usages numériques » — site (Pelican) and collector (Flask under gunicorn).
+# `make run` and `make test` work on a fresh clone: they create .venv and install first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PELICAN := $(BIN)/pelican
+INPUTDIR := content
+OUTPUTDIR := output
+CONFFILE := pelicanconf.py
+PUBLISHCONF := publishconf.py
+PORT ?= 8000
+# `make run` previews a moment inside the open phase; set AMI_NOW= (empty) for the real clock.
+AMI_NOW ?= 2021-04-15T10:00:00
+COLLECTOR_DATA_DIR ?= $(CURDIR)/var/data
+PYTEST_ARGS ?=
+
+export COLLECTOR_DATA_DIR
+
+.PHONY: help install html clean regenerate serve devserver publish run test bench
+
+help:
+	@echo "make run       install, build the site and serve site + collector on http://127.0.0.1:$(PORT)"
+	@echo "make test      install and run the whole test suite"
+	@echo "make html      build the site into $(OUTPUTDIR)/"
+	@echo "make devserver rebuild on change and serve the site alone on port $(PORT)"
+	@echo "make publish   production build (publishconf.py)"
+	@echo "make bench     print every figure (page weights, build time, throughput, exports)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+html: install
+	AMI_NOW=$(AMI_NOW) $(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE)
+
+clean:
+	rm -rf $(OUTPUTDIR)
+
+regenerate: install
+	AMI_NOW=$(AMI_NOW) $(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE)
+
+serve: install
+	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -b 127.0.0.1 -p $(PORT)
+
+devserver: install
+	AMI_NOW=$(AMI_NOW) $(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -b 127.0.0.1 -p $(PORT)
+
+publish: install
+	AMI_NOW= $(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF)
+
+run: html
+	mkdir -p $(COLLECTOR_DATA_DIR)
+	AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
+	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - 'collector:create_app()'
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/all.py

@@ -1,0 +1,116 @@
+"""Submission records: one human-readable YAML file per submission.
+
+Layout under the data folder (COLLECTOR_DATA_DIR):
+    submissions/AMI-2021-0042.yaml   what the porteur sent; never altered after writing
+    tmp/                             writes in progress (readers never look here)
+
+A record is a mapping, in this order: reference, received_at (ISO 8601, Europe/Paris),
+form_version, content_hash (sha256 of the answers), flags (list of strings), answers
+(the form's fields in the form's order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from .durable import write_new_file
+from .yamlio import YamlFileError, dump_yaml, parse_yaml
+
+SUBMISSIONS_DIR = "submissions"
+RECORD_SUFFIX = ".yaml"
+RECORD_KEYS = ("reference", "received_at", "form_version", "content_hash", "flags", "answers")
+
+# C0 and C1 control characters except tab, LF and CR; lone surrogates.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class RecordError(ValueError):
+    """A record that cannot be written or read back; the message is in French."""
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalise a text; raise ValueError if it holds control characters or lone surrogates."""
+    if _FORBIDDEN.search(value):
+        raise ValueError("Le texte contient des caractères de contrôle ou invalides : retirez-les.")
+    return unicodedata.normalize("NFC", value)
+
+
+def content_hash(answers: dict[str, Any]) -> str:
+    """A stable fingerprint of the answers (same answers, same hash)."""
+    canonical = json.dumps(answers, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def build_record(reference: str, received_at: datetime, form_version: int | str,
+                 answers: dict[str, Any], flags: list[str] | None = None) -> dict[str, Any]:
+    """Assemble a record in its canonical key order."""
+    return {
+        "reference": reference,
+        "received_at": received_at.isoformat(timespec="seconds"),
+        "form_version": form_version,
+        "content_hash": content_hash(answers),
+        "flags": list(flags or []),
+        "answers": answers,
+    }
+
+
+def _check_strings(value: Any) -> None:
+    if isinstance(value, str):
+        if _FORBIDDEN.search(value) or unicodedata.normalize("NFC", value) != value:
+            raise RecordError("Texte non normalisé ou caractère interdit dans l'enregistrement.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
+
+
+def serialise_record(record: dict[str, Any]) -> bytes:
+    """YAML bytes for a record, refused unless loading them gives the record back exactly."""
+    _check_strings(record)
+    text = dump_yaml(record)
+    if parse_yaml(text, record.get("reference", "record")) != record:
+        raise RecordError("L'enregistrement relu ne correspond pas aux données reçues.")
+    return text.encode("utf-8")
+
+
+def record_path(data_dir: str, reference: str) -> str:
+    return os.path.join(data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX)
+
+
+def write_record(data_dir: str, record: dict[str, Any]) -> str:
+    """Publish a new record durably; FileExistsError if its reference is already taken."""
+    return write_new_file(os.path.join(data_dir, SUBMISSIONS_DIR), record["reference"] + RECORD_SUFFIX,
+                          serialise_record(record))
+
+
+def read_record(path: str) -> dict[str, Any]:
+    """Load one record; RecordError (naming the file) if it is not a well-formed record."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = parse_yaml(handle.read(), os.path.basename(path))
+    except (OSError, UnicodeDecodeError, YamlFileError) as error:
+        raise RecordError(f"{os.path.basename(path)} : illisible ({error}).") from error
+    if not isinstance(data, dict) or not all(key in data for key in RECORD_KEYS):
+        raise RecordError(f"{os.path.basename(path)} : structure d'enregistrement incomplète.")
+    if not isinstance(data["answers"], dict):
+        raise RecordError(f"{os.path.basename(path)} : les réponses ne sont pas un tableau de champs.")
+    return data
+
+
+def iter_record_paths(data_dir: str) -> Iterator[str]:
+    """Paths of every published record, sorted by reference (readers skip tmp/)."""
+    folder = os.path.join(data_dir, SUBMISSIONS_DIR)
+    if not os.path.isdir(folder):
+        return iter(())
+    names = sorted(name for name in os.listdir(folder) if name.endswith(RECORD_SUFFIX))
+    return (os.path.join(folder, name) for name in names)

@@ -1,0 +1,43 @@
+"""Fixtures every suite shares: a real Chromium and a scratch data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, guard_network
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium for the whole run (Playwright drives it)."""
+    if not os.path.exists(CHROMIUM_PATH):
+        pytest.fail(f"{CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh browser profile whose requests off 127.0.0.1 are refused and listed in `.outside`."""
+    outside: list[str] = []
+    context = chromium.new_context(locale="fr-FR")
+    guard_network(context, outside)
+    context.outside = outside
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """An empty COLLECTOR_DATA_DIR for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    yield str(path)
+    shutil.rmtree(path, ignore_errors=True)

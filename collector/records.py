@@ -5,8 +5,9 @@ Layout under the data folder (COLLECTOR_DATA_DIR):
     tmp/                             writes in progress (readers never look here)
 
 A record is a mapping, in this order: reference, received_at (ISO 8601, Europe/Paris),
-form_version, content_hash (sha256 of the answers), flags (list of strings), answers
-(the form's fields in the form's order).
+form_version, content_hash (sha256 of the answers), flags (list of strings), derived
+(facts the collector worked out, such as the département), answers (the form's fields
+in the form's order, as the porteur sent them once validated and normalised).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .yamlio import YamlFileError, dump_yaml, parse_yaml
 
 SUBMISSIONS_DIR = "submissions"
 RECORD_SUFFIX = ".yaml"
-RECORD_KEYS = ("reference", "received_at", "form_version", "content_hash", "flags", "answers")
+RECORD_KEYS = ("reference", "received_at", "form_version", "content_hash", "flags", "derived", "answers")
 
 # C0 and C1 control characters except tab, LF and CR; lone surrogates.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -49,7 +50,8 @@ def content_hash(answers: dict[str, Any]) -> str:
 
 
 def build_record(reference: str, received_at: datetime, form_version: int | str,
-                 answers: dict[str, Any], flags: list[str] | None = None) -> dict[str, Any]:
+                 answers: dict[str, Any], flags: list[str] | None = None,
+                 derived: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble a record in its canonical key order."""
     return {
         "reference": reference,
@@ -57,6 +59,7 @@ def build_record(reference: str, received_at: datetime, form_version: int | str,
         "form_version": form_version,
         "content_hash": content_hash(answers),
         "flags": list(flags or []),
+        "derived": dict(derived or {}),
         "answers": answers,
     }
 

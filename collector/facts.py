@@ -189,8 +189,23 @@ def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix} : {messages}"]
 
 
-def _translate_unknown(lines: list[str]) -> list[str]:
-    return [line.replace("Unknown field.", "clé inconnue (faute de frappe ?).") for line in lines]
+# marshmallow's built-in messages, in the French the rest of the file speaks.
+FRENCH_MESSAGES = {
+    "Unknown field.": "clé inconnue (faute de frappe ?).",
+    "Not a valid string.": "texte attendu (mettez la valeur entre guillemets).",
+    "Not a valid integer.": "nombre entier attendu.",
+    "Not a valid URL.": "adresse web invalide.",
+    "Not a valid list.": "liste attendue.",
+    "Invalid input type.": "type de valeur inattendu.",
+    "Field may not be null.": "valeur vide interdite.",
+    "Not a valid email address.": "adresse e-mail invalide.",
+}
+
+
+def _translate(lines: list[str]) -> list[str]:
+    for english, french in FRENCH_MESSAGES.items():
+        lines = [line.replace(english, french) for line in lines]
+    return lines
 
 
 def load_facts(path: str = DEFAULT_FACTS_PATH) -> dict[str, Any]:
@@ -204,7 +219,7 @@ def load_facts(path: str = DEFAULT_FACTS_PATH) -> dict[str, Any]:
     try:
         return FactsSchema().load(raw)
     except ValidationError as error:
-        lines = _translate_unknown(flatten_errors(error.messages))
+        lines = _translate(flatten_errors(error.messages))
         raise FactsError(f"{path} : " + "; ".join(lines)) from error
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from pelican import signals
@@ -10,9 +11,13 @@ from pelican import signals
 from collector.facts import FactsError
 from collector.phase import NowError
 
+from .calendar_ics import build_calendar, ics_name
 from .context import build_context, warn_unconfirmed
+from .sitemap import build_robots, build_sitemap, page_paths
 
 logger = logging.getLogger(__name__)
+
+ICS_FOLDER = "calendrier"
 
 
 def add_context(generator: Any) -> None:
@@ -26,8 +31,32 @@ def add_context(generator: Any) -> None:
         # SystemExit, not an exception: Pelican would print a traceback for the latter.
         logger.error("Erreur dans les données de l'AMI : %s", error)
         raise SystemExit(1) from None
+    context["ics_url"] = f"{ICS_FOLDER}/{ics_name(context['ami'])}"
     warn_unconfirmed(context["ami"])
+
+
+def public_base_url(settings: dict[str, Any], facts: dict[str, Any]) -> str:
+    """SITEURL when publishing; the site's declared address in development (sitemaps need one)."""
+    return settings.get("SITEURL") or facts["site"]["url"]
+
+
+def _write(output_path: str, relative: str, data: bytes) -> None:
+    path = os.path.join(output_path, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def write_outputs(pelican: Any) -> None:
+    """After every page is written: the .ics, sitemap.xml and robots.txt."""
+    facts = build_context(pelican.settings)["ami"]
+    output = pelican.output_path
+    base = public_base_url(pelican.settings, facts)
+    _write(output, f"{ICS_FOLDER}/{ics_name(facts)}", build_calendar(facts))
+    _write(output, "sitemap.xml", build_sitemap(base, page_paths(output)).encode())
+    _write(output, "robots.txt", build_robots(base).encode())
 
 
 def register() -> None:
     signals.generator_init.connect(add_context)
+    signals.finalized.connect(write_outputs)

@@ -1,0 +1,61 @@
+"""Build the call's calendar as an RFC 5545 file: one VEVENT per step of content/data/ami.yaml.
+
+Dates and periods are all-day events; the deadline is a timed event in the call's timezone
+(with its VTIMEZONE). UID and DTSTAMP derive from the facts only, so rebuilds are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from icalendar import Calendar, Event
+
+ICS_NAME = "ami-usages-numeriques-{edition}.ics"
+
+
+def ics_name(facts: Mapping[str, Any]) -> str:
+    """The file name, e.g. `ami-usages-numeriques-2021.ics`."""
+    return ICS_NAME.format(edition=facts["call"]["edition"])
+
+
+def _deadline_step(facts: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    closes_on = facts["calendar"]["closes_at"].date()
+    return next((s for s in facts["calendar"]["steps"] if s["start"] == closes_on and not s.get("end")), None)
+
+
+def build_calendar(facts: Mapping[str, Any]) -> bytes:
+    """The .ics bytes for the call's calendar."""
+    call, calendar = facts["call"], facts["calendar"]
+    host = urlsplit(facts["site"]["url"]).hostname or "localhost"
+    stamp = calendar["opens_at"].astimezone(timezone.utc)
+    deadline = _deadline_step(facts)
+
+    cal = Calendar()
+    cal.add("prodid", f"-//{call['organisation']}//{call['short_title']} {call['edition']}//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"{call['short_title']} {call['edition']}")
+    cal.add("x-wr-timezone", calendar["timezone"])
+    for step in calendar["steps"]:
+        event = Event()
+        event.add("uid", f"{call['reference_prefix'].lower()}-{step['id']}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("summary", f"{call['short_title']} : {step['label']}")
+        if step is deadline:
+            event.add("dtstart", calendar["closes_at"])
+            event.add("description", f"{step['label']} : {step.get('display') or step['start'].isoformat()}.")
+        else:
+            event.add("dtstart", step["start"])
+            event.add("dtend", (step.get("end") or step["start"]) + timedelta(days=1))
+            if step.get("display"):
+                event.add("description", f"{step['label']} : {step['display']}.")
+        event.add("url", facts["site"]["url"].rstrip("/") + "/calendrier/")
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    first = calendar["opens_at"].year
+    cal.add_missing_timezones(first_date=date(first - 1, 1, 1), last_date=date(first + 2, 1, 1))
+    return cal.to_ical()

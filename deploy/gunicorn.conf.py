@@ -1,0 +1,36 @@
+"""gunicorn settings for the collector in production (behind nginx).
+
+    gunicorn --config deploy/gunicorn.conf.py 'collector:create_app()'
+
+Every value can be changed from the environment (systemd's EnvironmentFile) without
+editing this file: GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_TIMEOUT.
+"""
+
+import multiprocessing
+import os
+
+# nginx proxies to this address; it is never exposed directly.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
+
+# Sync workers: each request is short (validate, one fsynced file). Two per core plus
+# one, at most nine: the data folder's lock, not the CPU, bounds the throughput.
+workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9)))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+# Recycle workers now and then so that no slow leak can grow for two months.
+max_requests = 5000
+max_requests_jitter = 500
+
+# nginx on this machine is the only proxy whose X-Forwarded-* headers are believed.
+forwarded_allow_ips = "127.0.0.1,::1"
+
+# Logs go to stdout/stderr (the journal under systemd). The access log carries no
+# client address, no query string (it can hold a receipt's key), no user agent and no
+# referer: only time, method, path, status, size and duration in milliseconds.
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+proc_name = "ami-collector"

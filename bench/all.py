@@ -1,0 +1,51 @@
+"""Every figure of the project in one run (`make bench`).
+
+Runs each bench script as its own process, one after the other (they measure, so they
+must not compete for the two cores), prints its output as it comes, then a summary.
+A script that is missing or fails is reported, and the run exits non-zero.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(BENCH_DIR)
+
+# (script, what it measures)
+SCRIPTS = [
+    ("site.py", "pages: bytes and requests in a real browser, build time"),
+    ("precompress.py", "production build: sizes before and after pre-compression"),
+    ("collector.py", "collector: throughput against a bare endpoint, p50 / p99"),
+    ("exports.py", "reviewers: exports of 1,000 and 10,000 records, list with a filter"),
+]
+
+
+def run(script: str) -> tuple[str, float]:
+    """Run one bench script; return its outcome ('ok', 'missing', 'failed (code)') and duration."""
+    path = os.path.join(BENCH_DIR, script)
+    if not os.path.exists(path):
+        print(f"bench/{script} is missing: no figures for it.", flush=True)
+        return "missing", 0.0
+    started = time.monotonic()
+    completed = subprocess.run([sys.executable, path], cwd=REPO_ROOT)
+    duration = time.monotonic() - started
+    return ("ok" if completed.returncode == 0 else f"failed (exit {completed.returncode})"), duration
+
+
+def main() -> int:
+    outcomes = []
+    for script, purpose in SCRIPTS:
+        print(f"\n=== bench/{script}: {purpose}", flush=True)
+        outcomes.append((script, *run(script)))
+    print("\n=== summary")
+    for script, outcome, duration in outcomes:
+        print(f"bench/{script:<15} {outcome:<18} {duration:6.1f} s")
+    return 0 if all(outcome == "ok" for _, outcome, _ in outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+import phonenumbers
 from babel.dates import format_date
 
 LOCALE = "fr_FR"
@@ -81,6 +82,12 @@ def number_fr(value: float | int, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
+def tel_href(number: str) -> str:
+    """`02 31 06 98 98` → `tel:+33231069898` (international form, for links)."""
+    parsed = phonenumbers.parse(number, "FR")
+    return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "date_fr": date_fr,
     "time_fr": time_fr,
@@ -92,4 +99,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "step_datetime": step_datetime,
     "days_fr": days_fr,
     "number_fr": number_fr,
+    "tel_href": tel_href,
 }

@@ -1,0 +1,16 @@
+"""Pelican settings for the production build (`make publish`): pelicanconf.py plus absolute URLs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.append(os.curdir)
+from pelicanconf import *  # noqa: E402,F401,F403
+from pelicanconf import _FACTS  # noqa: E402
+
+# The public address comes from content/data/ami.yaml (site.url); SITEURL overrides it for a staging copy.
+SITEURL = os.environ.get("SITEURL") or _FACTS["site"]["url"].rstrip("/")
+RELATIVE_URLS = False
+FEED_DOMAIN = SITEURL
+DELETE_OUTPUT_DIRECTORY = True

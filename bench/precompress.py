@@ -21,8 +21,10 @@ def build(output: str) -> float:
     """Run the production build into `output`; return its duration in seconds."""
     env = {**os.environ, "AMI_NOW": ""}
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "pelican", "content", "-o", output, "-s", "publishconf.py", "-q"],
-                   cwd=REPO_ROOT, env=env, check=True)
+    built = subprocess.run([sys.executable, "-m", "pelican", "content", "-o", output, "-s", "publishconf.py", "-q"],
+                           cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if built.returncode != 0:
+        raise SystemExit("the production build failed:\n" + built.stdout + built.stderr)
     return time.monotonic() - started
 
 

@@ -1,0 +1,430 @@
+"""E-mail: an acknowledgement to the porteur and a notification to the Région, via an outbox.
+
+Queue (`queue_for_record`): when a record is stored, two messages are written durably,
+one file each, in `$DATA/outbox/<REF>.accuse.eml` and `<REF>.notification.eml`. A name
+that already exists in outbox/, sending/ or sent/ is never queued again, so queuing
+twice (a retry, a replay) never duplicates a mail.
+
+Deliver (`deliver_outbox`): each file is first claimed by renaming it into `sending/`
+(a rename succeeds for one process only, so two workers never send the same file), then
+sent over SMTP, then moved durably into `sent/`. On a temporary SMTP failure the file
+goes back to `outbox/`; on a permanent refusal (5xx) it goes to `failed/` for a person
+to look at. Nothing is ever deleted by the sender.
+
+The choice, when a process dies between the SMTP server's acceptance and the move to
+`sent/`: the claim left in `sending/` is returned to the outbox once it is older than
+STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
+its Message-ID, so mail clients and the Région can recognise the repeat.
+
+The running collector sends right after queuing, in a background thread (the porteur's
+confirmation never waits for SMTP and never fails because of it), and retries the
+outbox every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the
+same by hand. With COLLECTOR_SMTP_HOST empty, mails simply wait in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, getaddresses
+from typing import Any
+
+from .durable import fsync_dir, write_new_file
+from .template_filters import datetime_fr, period_fr
+
+log = logging.getLogger(__name__)
+
+OUTBOX, SENDING, SENT, FAILED = "outbox", "sending", "sent", "failed"
+KINDS = ("accuse", "notification")
+STALE_CLAIM_SECONDS = 600
+SMTP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """SMTP and sender settings, read from the environment."""
+
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = False
+    mail_from: str = "AMI Usages numériques <ne-pas-repondre@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    retry_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
+        def flag(name: str) -> bool:
+            return environ.get(name, "").strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+        return cls(
+            host=environ.get("COLLECTOR_SMTP_HOST", "").strip(),
+            port=int(environ.get("COLLECTOR_SMTP_PORT", "") or 25),
+            user=environ.get("COLLECTOR_SMTP_USER", ""),
+            password=environ.get("COLLECTOR_SMTP_PASSWORD", ""),
+            starttls=flag("COLLECTOR_SMTP_STARTTLS"),
+            mail_from=environ.get("COLLECTOR_MAIL_FROM", "").strip() or cls.mail_from,
+            public_url=(environ.get("COLLECTOR_PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
+            retry_seconds=float(environ.get("COLLECTOR_MAIL_RETRY_SECONDS", "") or 60),
+        )
+
+
+# --- composing ---------------------------------------------------------------------------
+
+def _one_line(text: Any) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip()
+
+
+def _message_id(reference: str, kind: str, settings: MailSettings) -> str:
+    domain = getaddresses([settings.mail_from])[0][1].rpartition("@")[2] or "localhost"
+    return f"<{reference}.{kind}@{domain}>"
+
+
+def _received(record: Mapping[str, Any]) -> str:
+    try:
+        return datetime_fr(datetime.fromisoformat(str(record["received_at"]))) + " (heure de Paris)"
+    except ValueError:
+        return str(record["received_at"])
+
+
+def _answer_lines(record: Mapping[str, Any], form: Any) -> list[str]:
+    from .exports import answer_text
+
+    lines: list[str] = []
+    answers = record["answers"]
+    for form_field in form.fields:
+        value = answer_text(form, form_field, answers.get(form_field.name))
+        if value == "":
+            continue
+        lines.append(f"{form_field.label} :")
+        lines += ["    " + line for line in value.splitlines() or [""]]
+    return lines
+
+
+def _contacts_lines(facts: Mapping[str, Any]) -> list[str]:
+    contacts = facts["contacts"]
+    lines = [f"{contacts['direction']} — {facts['call']['organisation']}"]
+    for person in contacts["people"]:
+        lines.append(f"- {person['name']} : {person['phone']}, {person['email']}")
+    return lines
+
+
+def _base_message(settings: MailSettings, to: str, subject: str, reference: str, kind: str,
+                  now: datetime | None) -> EmailMessage:
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = _one_line(subject)
+    message["Date"] = format_datetime(now or datetime.now().astimezone())
+    message["Message-ID"] = _message_id(reference, kind, settings)
+    message["X-AMI-Reference"] = reference
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                            settings: MailSettings, now: datetime | None = None) -> EmailMessage:
+    """The porteur's receipt: reference, time of receipt, answers, next steps, contacts."""
+    answers = record["answers"]
+    reference = record["reference"]
+    call = facts["call"]
+    message = _base_message(settings, answers["contact_email"],
+                            f"Accusé de réception {reference} — {call['short_title']}", reference, "accuse", now)
+    message["Reply-To"] = facts["contacts"]["notification_email"]
+    greeting = f"Bonjour {_one_line(answers.get('contact_nom'))}," if answers.get("contact_nom") else "Bonjour,"
+    lines = [
+        greeting, "",
+        f"La {call['organisation']} a bien reçu la réponse de « {_one_line(answers.get('raison_sociale'))} » "
+        f"à l'{call['title']}.", "",
+        f"Référence : {reference}",
+        f"Reçue le : {_received(record)}", "",
+        "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.", "",
+        "Et maintenant ?",
+    ]
+    lines += [f"- {step['label']} : {period_fr(step)}" for step in facts["calendar"]["steps"]]
+    lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
+    lines += _answer_lines(record, form)
+    lines += ["", "Une question ? Vos contacts :"] + _contacts_lines(facts)
+    lines += ["", "Ce message est envoyé automatiquement ; vous pouvez y répondre, il parviendra à la Région."]
+    message.set_content("\n".join(lines) + "\n", charset="utf-8")
+    return message
+
+
+def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                         settings: MailSettings, now: datetime | None = None) -> EmailMessage:
+    """The Région's notice: reference, organisation, thématiques and a link to the review page."""
+    from .exports import answer_text
+    from .review.catalog import departement_name
+
+    answers = record["answers"]
+    reference = record["reference"]
+    organisation = _one_line(answers.get("raison_sociale"))
+    message = _base_message(settings, facts["contacts"]["notification_email"],
+                            f"Nouvelle réponse {reference} — {organisation}", reference, "notification", now)
+    themes = answer_text(form, form.field("thematiques"), answers.get("thematiques")) if _has_field(form, "thematiques") else ""
+    lines = [
+        f"Nouvelle réponse à l'{facts['call']['title']}.", "",
+        f"Référence : {reference}",
+        f"Reçue le : {_received(record)}",
+        f"Structure : {organisation}",
+        f"Thématiques : {themes}",
+        f"Département : {departement_name(record) or 'non déterminé'}",
+    ]
+    if record.get("flags"):
+        lines.append("Signalements : " + ", ".join(str(flag) for flag in record["flags"]))
+    lines += ["", f"Lire la réponse : {settings.public_url}/instruction/{reference}", ""]
+    message.set_content("\n".join(lines), charset="utf-8")
+    return message
+
+
+def _has_field(form: Any, name: str) -> bool:
+    return any(form_field.name == name for form_field in form.fields)
+
+
+# --- queuing -------------------------------------------------------------------------------
+
+def message_name(reference: str, kind: str) -> str:
+    return f"{reference}.{kind}.eml"
+
+
+def _known(data_dir: str, name: str) -> bool:
+    return any(os.path.exists(os.path.join(data_dir, folder, name)) for folder in (OUTBOX, SENDING, SENT, FAILED))
+
+
+def queue_message(data_dir: str, name: str, message: EmailMessage) -> bool:
+    """Write one message into the outbox durably; False if it was already queued or sent."""
+    if _known(data_dir, name):
+        return False
+    try:
+        write_new_file(os.path.join(data_dir, OUTBOX), name, message.as_bytes())
+    except FileExistsError:
+        return False
+    return True
+
+
+def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                     settings: MailSettings) -> list[str]:
+    """Queue the acknowledgement and the notification of one record; the names newly queued."""
+    reference = record["reference"]
+    queued = []
+    for kind, compose in (("accuse", compose_acknowledgement), ("notification", compose_notification)):
+        name = message_name(reference, kind)
+        if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings)):
+            queued.append(name)
+    return queued
+
+
+def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:
+    path = os.path.join(data_dir, folder)
+    return sorted(name for name in os.listdir(path) if name.endswith(".eml")) if os.path.isdir(path) else []
+
+
+def remove_for_reference(data_dir: str, reference: str) -> list[str]:
+    """Delete every mail of one reference still waiting (purge); the paths removed."""
+    removed = []
+    for folder in (OUTBOX, FAILED, SENT):
+        for kind in KINDS:
+            path = os.path.join(data_dir, folder, message_name(reference, kind))
+            try:
+                os.unlink(path)
+                removed.append(os.path.join(folder, message_name(reference, kind)))
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+# --- delivering ----------------------------------------------------------------------------
+
+@dataclass
+class DeliveryReport:
+    sent: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _move(data_dir: str, source_folder: str, target_folder: str, name: str, target_name: str | None = None) -> None:
+    target = os.path.join(data_dir, target_folder)
+    os.makedirs(target, exist_ok=True)
+    os.rename(os.path.join(data_dir, source_folder, name), os.path.join(target, target_name or name))
+    fsync_dir(target)
+    fsync_dir(os.path.join(data_dir, source_folder))
+
+
+def release_stale_claims(data_dir: str, older_than: float = STALE_CLAIM_SECONDS) -> list[str]:
+    """Give back to the outbox the claims of a sender that died (see the module docstring)."""
+    released = []
+    limit = time.time() - older_than
+    for name in pending(data_dir, SENDING):
+        path = os.path.join(data_dir, SENDING, name)
+        try:
+            if os.stat(path).st_mtime <= limit:
+                _move(data_dir, SENDING, OUTBOX, name)
+                released.append(name)
+        except FileNotFoundError:
+            continue
+    return released
+
+
+def _claim(data_dir: str, name: str) -> bool:
+    os.makedirs(os.path.join(data_dir, SENDING), exist_ok=True)
+    try:
+        os.rename(os.path.join(data_dir, OUTBOX, name), os.path.join(data_dir, SENDING, name))
+    except FileNotFoundError:
+        return False  # another process claimed it first
+    os.utime(os.path.join(data_dir, SENDING, name))  # the claim's age starts now
+    return True
+
+
+def _connect(settings: MailSettings) -> smtplib.SMTP:
+    client = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
+    try:
+        if settings.starttls:
+            client.starttls()
+        if settings.user:
+            client.login(settings.user, settings.password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
+    message = BytesParser(policy=SMTP_POLICY).parsebytes(raw)
+    recipients = [address for _name, address in getaddresses(message.get_all("To", []))]
+    envelope_from = getaddresses([settings.mail_from])[0][1]
+    client.sendmail(envelope_from, recipients, raw)
+
+
+def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS) -> DeliveryReport:
+    """Send what waits in the outbox; report what was sent, deferred and refused for good."""
+    report = DeliveryReport()
+    if not settings.host:
+        report.deferred = pending(data_dir)
+        report.error = "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)"
+        return report
+    release_stale_claims(data_dir, stale_after)
+    names = pending(data_dir)
+    if not names:
+        return report
+    try:
+        client = _connect(settings)
+    except (OSError, smtplib.SMTPException) as error:
+        report.deferred = names
+        report.error = f"serveur SMTP injoignable ({type(error).__name__})"
+        return report
+    try:
+        for name in names:
+            if not _claim(data_dir, name):
+                continue
+            try:
+                with open(os.path.join(data_dir, SENDING, name), "rb") as handle:
+                    _send_one(client, handle.read(), settings)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+                code = getattr(error, "smtp_code", 0) or 550
+                if code >= 500:
+                    _move(data_dir, SENDING, FAILED, name)
+                    report.failed.append(name)
+                else:
+                    _move(data_dir, SENDING, OUTBOX, name)
+                    report.deferred.append(name)
+            except (OSError, smtplib.SMTPException) as error:
+                _move(data_dir, SENDING, OUTBOX, name)
+                report.deferred.append(name)
+                report.error = f"envoi interrompu ({type(error).__name__})"
+                break
+            else:
+                _move(data_dir, SENDING, SENT, name)
+                report.sent.append(name)
+    finally:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+    report.deferred += [name for name in pending(data_dir) if name not in report.deferred and name in names]
+    return report
+
+
+# --- wiring into the running collector ---------------------------------------------------
+
+class MailService:
+    """Per-app mail wiring: queue on `record_stored`, send in the background, retry periodically."""
+
+    def __init__(self, data_dir: str, facts: Mapping[str, Any], form_loader: Any, settings: MailSettings) -> None:
+        self.data_dir = data_dir
+        self.facts = facts
+        self.form_loader = form_loader
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._retry_pid = 0
+        self._stop = threading.Event()
+
+    def on_record_stored(self, record: Mapping[str, Any]) -> None:
+        try:
+            queue_for_record(self.data_dir, record, self.facts, self.form_loader(), self.settings)
+        except Exception:  # noqa: BLE001 - the record is stored; a mail problem must not fail the porteur
+            log.exception("mail: could not queue the messages of a stored record")
+            return
+        self.kick()
+
+    def kick(self) -> None:
+        """Try to send now, in the background; start the periodic retry of this process."""
+        if not self.settings.host:
+            return
+        threading.Thread(target=self._deliver, name="mail-send", daemon=True).start()
+        self.ensure_retry()
+
+    def ensure_retry(self) -> None:
+        if not self.settings.host or self.settings.retry_seconds <= 0:
+            return
+        with self._lock:
+            if self._retry_pid == os.getpid():
+                return
+            self._retry_pid = os.getpid()
+        threading.Thread(target=self._retry_loop, name="mail-retry", daemon=True).start()
+
+    def _retry_loop(self) -> None:
+        while not self._stop.wait(self.settings.retry_seconds):
+            self._deliver()
+
+    def _deliver(self) -> None:
+        try:
+            report = deliver_outbox(self.data_dir, self.settings)
+        except Exception:  # noqa: BLE001 - a background sender must keep running
+            log.exception("mail: delivery round failed")
+            return
+        if report.sent or report.failed or report.error:
+            log.info("mail: %d sent, %d waiting, %d refused%s", len(report.sent), len(report.deferred),
+                     len(report.failed), f" ({report.error})" if report.error else "")
+
+
+def _on_record_stored(sender: Any, record: Mapping[str, Any] | None = None, **_extra: Any) -> None:
+    service = getattr(sender, "extensions", {}).get("ami_mail") if sender is not None else None
+    if service is not None and record is not None:
+        service.on_record_stored(record)
+
+
+def init_app(app: Any) -> None:
+    """Queue and send mails for every record this app stores."""
+    from .events import record_stored
+    from .review import appstate
+
+    settings = MailSettings.from_env()
+    service = MailService(appstate.data_dir(app), appstate.facts(app), lambda: appstate.form(app), settings)
+    app.extensions["ami_mail"] = service
+    record_stored.connect(_on_record_stored, weak=False)
+
+    @app.before_request
+    def _start_mail_retry() -> None:
+        service.ensure_retry()

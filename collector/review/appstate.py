@@ -1,0 +1,43 @@
+"""Where the review and mail code find the running app's data folder, facts and form."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, current_app
+
+from ..facts import load_facts
+from ..formdef import FormDefinition, load_form
+
+
+def _app(app: Flask | None) -> Flask:
+    return app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def data_dir(app: Flask | None = None) -> str:
+    config = _app(app).config
+    return str(config.get("DATA_DIR") or config.get("COLLECTOR_DATA_DIR") or os.environ.get("COLLECTOR_DATA_DIR") or "var/data")
+
+
+def facts(app: Flask | None = None) -> dict[str, Any]:
+    config = _app(app).config
+    value = config.get("FACTS")
+    if value is None:
+        path = config.get("FACTS_PATH") or os.environ.get("COLLECTOR_FACTS_PATH")
+        value = load_facts(path) if path else load_facts()
+        config["FACTS"] = value
+    return value
+
+
+def form(app: Flask | None = None) -> FormDefinition:
+    config = _app(app).config
+    value = config.get("FORM")
+    if not isinstance(value, FormDefinition):
+        value = load_form(config.get("FORM_PATH") or None)
+        config["FORM"] = value
+    return value
+
+
+def secret(app: Flask | None = None) -> str:
+    return str(_app(app).config.get("SECRET_KEY") or "")

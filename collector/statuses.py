@@ -135,7 +135,7 @@ def locked(data_dir: str, reference: str) -> Iterator[None]:
 def _clean(value: str | None, what: str, limit: int) -> str:
     text = clean_text((value or "").strip())
     if len(text) > limit:
-        raise StatusError(f"{what} trop long : {limit} caractères au plus.")
+        raise StatusError(f"{what} : {limit} caractères au plus.")
     return text
 
 
@@ -173,21 +173,21 @@ def change_status(data_dir: str, reference: str, new_status: str, *, by: str, no
     if new_status not in STATUSES:
         known = ", ".join(STATUSES)
         raise StatusError(f"Statut inconnu : « {new_status} ». Statuts possibles : {known}.")
-    who = _clean(by, "Le nom", MAX_NAME_LENGTH)
+    who = _clean(by, "Le nom est trop long", MAX_NAME_LENGTH)
     if not who:
         raise StatusError("Indiquez qui fait ce changement.")
     event = {"at": _now(now), "by": who, "kind": "status", "to": new_status,
-             "note": _clean(note, "La note", MAX_NOTE_LENGTH)}
+             "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)}
     return _append(data_dir, reference, event, expected_from)
 
 
 def add_note(data_dir: str, reference: str, note: str, *, by: str, now: datetime | None = None) -> dict[str, Any]:
     """Add a note to a submission's history without changing its status."""
     check_reference(data_dir, reference)
-    text = _clean(note, "La note", MAX_NOTE_LENGTH)
+    text = _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)
     if not text:
         raise StatusError("La note est vide : écrivez quelque chose.")
-    who = _clean(by, "Le nom", MAX_NAME_LENGTH)
+    who = _clean(by, "Le nom est trop long", MAX_NAME_LENGTH)
     if not who:
         raise StatusError("Indiquez qui écrit cette note.")
     return _append(data_dir, reference, {"at": _now(now), "by": who, "kind": "note", "note": text})

@@ -175,7 +175,12 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), **extra)
+        departement=departement_name(entry.record), format_at=_format_at, **extra)
+
+
+def _format_at(text: str) -> str:
+    """`2021-04-16T09:12:00+02:00` → `16/04/2021 09:12`."""
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]} {text[11:16]}" if len(text) >= 16 else text
 
 
 @bp.route("/<reference>")
@@ -214,5 +219,5 @@ def export(fmt: str) -> Any:
     buffer = io.BytesIO()
     (write_csv if fmt == "csv" else write_xlsx)(appstate.form(), entries, buffer)
     name = export_filename(fmt, f"{date.today():%Y%m%d}")
-    return Response(buffer.getvalue(), mimetype=CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE,
+    return Response(buffer.getvalue(), content_type=CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,130 @@
+"""The build itself: the phase it shows, its warnings, the .ics, and how it refuses bad data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from collector.facts import load_facts, unconfirmed_facts
+
+from .htmltext import Page
+from .sitebuild import REPO_ROOT, build_site
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def copy_content(tmp_path, edit) -> tuple[str, str]:
+    """A copy of content/ whose ami.yaml went through `edit(text) -> text`; returns (content, facts path)."""
+    content = str(tmp_path / "content")
+    shutil.copytree(os.path.join(REPO_ROOT, "content"), content)
+    facts = os.path.join(content, "data", "ami.yaml")
+    with open(facts, encoding="utf-8") as handle:
+        text = handle.read()
+    edited = edit(text)
+    assert edited != text, "the edit changed nothing"
+    with open(facts, "w", encoding="utf-8") as handle:
+        handle.write(edited)
+    return content, facts
+
+
+def test_the_build_warns_once_for_each_fact_still_to_confirm(site):
+    pending = unconfirmed_facts(load_facts())
+    assert pending, "the data file lists facts to confirm"
+    for name in pending:
+        assert site.log.count(f"Fait à confirmer par la Région : {name} ") == 1, name
+
+
+def test_the_ics_parses_and_holds_every_date(site):
+    with open(os.path.join(site.output, "calendrier", "ami-usages-numeriques-2021.ics"), "rb") as handle:
+        calendar = icalendar.Calendar.from_ical(handle.read())
+    events = {str(e["uid"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"ami-2021-lancement", "ami-2021-date-limite", "ami-2021-analyse", "ami-2021-retour"}
+    assert events["ami-2021-lancement"].decoded("dtstart") == date(2021, 3, 29)
+    deadline = events["ami-2021-date-limite"].decoded("dtstart")
+    assert deadline == datetime(2021, 5, 28, 23, 59, 59, tzinfo=PARIS)
+    assert deadline.utcoffset().total_seconds() == 7200
+    assert (events["ami-2021-analyse"].decoded("dtstart"), events["ami-2021-analyse"].decoded("dtend")) == (date(2021, 6, 1), date(2021, 7, 1))
+    assert events["ami-2021-retour"].decoded("dtstart") == date(2021, 7, 1)
+    assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+    assert calendar["version"] == "2.0"
+
+
+def test_two_builds_give_the_same_ics(site, tmp_path):
+    again = build_site(str(tmp_path / "again"))
+    assert again.returncode == 0, again.log
+    name = os.path.join("calendrier", "ami-usages-numeriques-2021.ics")
+    with open(os.path.join(site.output, name), "rb") as one, open(os.path.join(again.output, name), "rb") as two:
+        assert one.read() == two.read()
+
+
+@pytest.mark.parametrize(("ami_now", "sentence", "banner"), [
+    ("2021-03-01T12:00:00", "L'appel n'est pas encore ouvert : il ouvrira le lundi 29 mars 2021", True),
+    ("2021-05-28T20:00:00", "L'appel est ouvert : c'est le dernier jour pour répondre, jusqu'au vendredi 28 mai 2021 à 23 h 59", True),
+    ("2021-05-29T00:00:00", "L'appel est clos depuis le vendredi 28 mai 2021 à 23 h 59", True),
+    ("", "L'appel est clos depuis le vendredi 28 mai 2021 à 23 h 59", False),  # the real clock: long after 2021
+])
+def test_the_phase_before_during_and_after_the_call(tmp_path, ami_now, sentence, banner):
+    build = build_site(str(tmp_path / "out"), ami_now=ami_now)
+    assert build.returncode == 0, build.log
+    home = Page(build.read("index.html"))
+    assert sentence in home.text
+    assert ("Aperçu" in home.text) is banner
+    assert ('class="banner-preview"' in build.read("contacts/index.html")) is banner
+
+
+def test_a_fact_edited_in_the_data_file_changes_every_page_and_the_ics(tmp_path):
+    def later_deadline(text: str) -> str:
+        return (text.replace("closes_at: 2021-05-28T23:59:59", "closes_at: 2021-06-04T18:00:00")
+                    .replace("      start: 2021-05-28\n      display: vendredi 28 mai 2021 à 23 h 59 (heure de Paris)\n",
+                             "      start: 2021-06-04\n")
+                    .replace("phone: 02 14 47 62 22", "phone: 02 31 00 00 01"))
+
+    content, facts = copy_content(tmp_path, later_deadline)
+    build = build_site(str(tmp_path / "out"), content=content, facts_path=facts)
+    assert build.returncode == 0, build.log
+    assert "jusqu'au vendredi 4 juin 2021 à 18 h 00" in Page(build.read("index.html")).text
+    assert "Date limite des réponses vendredi 4 juin 2021" in Page(build.read("calendrier/index.html")).text
+    assert '<a href="tel:+33231000001">02 31 00 00 01</a>' in build.read("contacts/index.html")
+    assert "DTSTART;TZID=Europe/Paris:20210604T180000" in build.read("calendrier/ami-usages-numeriques-2021.ics")
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    pytest.param(lambda t: t.replace("  opens_at: 2021-03-29T00:00:00\n", ""),
+                 "calendar.opens_at : champ obligatoire manquant", id="missing-date"),
+    pytest.param(lambda t: t.replace("      start: 2021-05-28\n", "      start: 2021-02-30\n"),
+                 "calendar.steps.1.start : date impossible ou mal écrite", id="impossible-date"),
+    pytest.param(lambda t: t.replace("  closes_at: 2021-05-28T23:59:59", "  closes_at: 2021-05-28T25:00:00"),
+                 "calendar.closes_at : date et heure impossibles", id="impossible-hour"),
+    pytest.param(lambda t: t.replace("  edition: 2021\n", "  edition: 2021\n  colour: blue\n"),
+                 "call.colour : clé inconnue", id="unknown-key"),
+    pytest.param(lambda t: t.replace("  edition: 2021\n", "  edition: [2021\n"),
+                 "(ligne 11, colonne", id="broken-yaml"),
+])
+def test_bad_data_stops_the_build_with_a_french_message_naming_file_and_field(tmp_path, edit, expected):
+    content, facts = copy_content(tmp_path, edit)
+    build = build_site(str(tmp_path / "out"), content=content, facts_path=facts)
+    assert build.returncode != 0
+    assert f"Erreur dans les données de l'AMI : {facts}" in build.log
+    assert expected in build.log
+    assert "Traceback" not in build.log
+    assert not os.path.exists(os.path.join(build.output, "index.html"))
+
+
+def test_an_unreadable_ami_now_stops_the_build_in_french(tmp_path):
+    build = build_site(str(tmp_path / "out"), ami_now="15 avril")
+    assert build.returncode != 0
+    assert "AMI_NOW='15 avril' n'est pas une date-heure ISO 8601" in build.log
+    assert "Traceback" not in build.log
+
+
+def test_the_production_build_uses_absolute_urls(tmp_path):
+    build = build_site(str(tmp_path / "out"), ami_now="", settings="publishconf.py")
+    assert build.returncode == 0, build.log
+    home = build.read("index.html")
+    assert 'href="https://ami-usages-numeriques.normandie.fr/theme/css/site.css"' in home
+    assert 'class="banner-preview"' not in home

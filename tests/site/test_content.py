@@ -1,0 +1,182 @@
+"""Every fact of the call's text is on its page, in French, rendered from one source."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from .htmltext import Page
+
+SEED_CONTACTS = [
+    # (name as in the call's text, phone as written, international href, e-mail)
+    ("Anne Houlette", "02 14 47 62 22", "tel:+33214476222", "anne.houlette@normandie.fr"),
+    ("Laure Brainville", "02 14 47 62 70", "tel:+33214476270", "laure.brainville@normandie.fr"),
+    ("Claire-Marie Cavaco", "02 31 06 79 07", "tel:+33231067907", "claire-marie.cavaco@normandie.fr"),
+]
+
+
+def page(site, relative: str) -> Page:
+    return Page(site.read(relative))
+
+
+@pytest.mark.parametrize(("relative", "expected"), [
+    ("strategie-numerique-normande/index.html", [
+        "Espaces Publics Numériques (EPN)", "Tiers-lieux Normandie", "Réseau des Espaces Ressources pour le Numérique",
+        "très Haut Débit", "coworking", "FabLab"]),
+    ("pourquoi-cet-ami/index.html", [
+        "13 millions de Français", "(16 %)", "17,6 % d'après la variable âge", "20,5 % d'après la variable niveau d'études",
+        "enquête Capacity", "GIS Marsouin, mars 2017", "World Internet Project", "crise sanitaire"]),
+    ("a-qui-s-adresse-l-ami/index.html", [
+        "à l'exception des personnes physiques", "collectivités", "associations", "entreprises",
+        "Espace public numérique", "Tiers-lieux numérique", "Inclusion numérique", "FabLabs", "Espace de coworking",
+        "Télétravail", "Innovation numérique", "Animation numérique", "démarche partenariale", "ancrage territorial"]),
+    ("pourquoi-repondre/index.html", [
+        "non sélective et non obligatoire", "accompagnement en ingénierie", "« au fil de l'eau »",
+        "dans le cadre d'un appel à projets", "fonds européens FEDER", "aide à la communication", "valorisation"]),
+    ("modalites-de-reponse/index.html", ["formulaire de réponse", "Une rencontre pourra être proposée"]),
+    ("calendrier/index.html", [
+        "Lancement de la consultation lundi 29 mars 2021", "Date limite des réponses vendredi 28 mai 2021 à 23 h 59",
+        "Analyse des retours et échanges juin 2021", "Retour aux répondants début juillet 2021"]),
+    ("contacts/index.html", ["Direction de l'Aménagement Numérique"]),
+    ("mentions-legales/index.html", ["Éditeur du site", "Région Normandie", "Directeur de la publication", "Hébergeur"]),
+    ("donnees-personnelles/index.html", [
+        "Responsable du traitement", "Finalité", "mission d'intérêt public", "article 6, paragraphe 1, point e, du RGPD",
+        "Destinataires", "36 mois", "droit d'accès, de rectification, d'effacement", "Délégué à la protection des données",
+        "dpo@normandie.fr", "CNIL"]),
+    ("accessibilite/index.html", [
+        "partiellement conforme", "RGAA 4.1", "Contenus non accessibles", "Voies de recours", "Défenseur des droits"]),
+])
+def test_each_page_states_the_calls_facts(site, relative, expected):
+    text = page(site, relative).text
+    missing = [fact for fact in expected if fact not in text]
+    assert not missing, f"{relative} lacks {missing}"
+
+
+def test_the_figures_page_has_three_numbered_objectives_and_the_footnote_source(site):
+    html = site.read("pourquoi-cet-ami/index.html")
+    objectives = html.split("Les trois objectifs de l'AMI</h2>", 1)[1].split("</ol>", 1)[0]
+    assert objectives.count("<li>") == 3
+    assert 'class="footnote"' in html  # the footnote is a real, linked note
+
+
+def test_contacts_have_tel_and_mailto_links(site):
+    contacts = page(site, "contacts/index.html")
+    for name, phone, href, email in SEED_CONTACTS:
+        assert name in contacts.text
+        assert f'<a href="{href}">{phone}</a>' in contacts.html
+        assert f'<a href="mailto:{email}">{email}</a>' in contacts.html
+
+
+def test_the_home_page_says_what_when_and_how_in_three_sentences(site):
+    home = page(site, "index.html")
+    assert "appel à manifestation d'intérêt" in home.text
+    assert "L'appel est ouvert : il reste 43 jours pour répondre, jusqu'au vendredi 28 mai 2021 à 23 h 59" in home.text
+    assert home.link_to("/candidater/")
+    assert 'class="button" href="/candidater/"' in home.html
+
+
+def test_the_calendar_is_an_ordered_list_with_machine_readable_dates_and_the_ics(site):
+    html = site.read("calendrier/index.html")
+    timeline = html.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+    assert timeline.count("<li") == 4
+    for stamp in ('datetime="2021-03-29"', 'datetime="2021-05-28T23:59:59+02:00"', 'datetime="2021-06"', 'datetime="2021-07"'):
+        assert stamp in timeline
+    assert 'aria-current="step"' in timeline  # 15 April: the launch step is the current one
+    assert Page(html).link_to("/calendrier/ami-usages-numeriques-2021.ics")
+
+
+@pytest.mark.parametrize(("relative", "fact"), [
+    ("mentions-legales/index.html", "Le président du Conseil régional de Normandie"),
+    ("mentions-legales/index.html", "Région Normandie, Direction des systèmes d'information"),
+    ("donnees-personnelles/index.html", "36 mois"),
+    ("donnees-personnelles/index.html", "Délégué à la protection des données de la Région Normandie"),
+    ("accessibilite/index.html", "lundi 15 mars 2021"),
+])
+def test_unconfirmed_facts_are_visibly_marked(site, relative, fact):
+    text = page(site, relative).text
+    position = text.index(fact)
+    assert "(à confirmer par la Région)" in text[position:position + len(fact) + 60]
+
+
+def test_every_page_has_one_h1_french_lang_and_the_footer_links(site):
+    for relative in site.pages():
+        doc = Page(site.read(relative))
+        assert len(doc.all("h1")) == 1, relative
+        assert doc.all("html")[0].get("lang") == "fr", relative
+        for href in ("/mentions-legales/", "/donnees-personnelles/", "/accessibilite/", "/plan-du-site/"):
+            assert doc.link_to(href), f"{relative} has no footer link to {href}"
+        assert "Accessibilité : partiellement conforme" in doc.text, relative
+
+
+def test_navigation_marks_the_current_page(site):
+    calendar = site.read("calendrier/index.html")
+    assert '<a href="/calendrier/" aria-current="page">' in calendar
+    assert calendar.count('aria-current="page"') == 1
+
+
+def test_the_preview_banner_names_the_previewed_date(site):
+    for relative in site.pages():
+        assert "Aperçu" in Page(site.read(relative)).text, relative
+    assert "jeudi 15 avril 2021 à 10 h 00" in page(site, "index.html").text
+
+
+def test_no_inline_style_or_script_and_no_javascript_outside_the_form(site):
+    for relative in site.pages():
+        doc = Page(site.read(relative))
+        assert not doc.all("style"), relative
+        assert not any("style" in attrs for _tag, attrs in doc.tags), relative
+        scripts = doc.all("script")
+        if relative == "candidater/index.html":
+            assert all(s.get("src", "").endswith("/theme/js/form.js") for s in scripts), scripts
+        else:
+            assert not scripts, relative
+
+
+def test_one_stylesheet_and_no_favicon_request(site):
+    for relative in site.pages():
+        links = Page(site.read(relative)).all("link")
+        assert [l["href"] for l in links if l.get("rel") == "stylesheet"] == ["/theme/css/site.css"], relative
+        assert {"rel": "icon", "href": "data:,"} in links, relative
+
+
+def test_news_has_the_launch_article_and_an_atom_feed(site):
+    article = page(site, "actualites/lancement-de-l-ami/index.html")
+    assert "Lancement de l'AMI « Usages numériques »" in article.text
+    assert "lundi 29 mars 2021" in article.text
+    assert page(site, "actualites/index.html").link_to("/actualites/lancement-de-l-ami/")
+    feed = ET.fromstring(site.read("actualites/atom.xml"))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [entry.findtext("a:title", namespaces=ns) for entry in feed.findall("a:entry", ns)]
+    assert titles == ["Lancement de l'AMI « Usages numériques »"]
+
+
+def test_only_the_news_feed_is_built(site):
+    feeds = [os.path.join(d, f) for d, _s, files in os.walk(site.output) for f in files if f.endswith((".atom.xml", ".rss.xml", "atom.xml"))]
+    assert [os.path.relpath(f, site.output) for f in feeds] == ["actualites/atom.xml"]
+
+
+def test_sitemap_lists_every_page_but_the_404_and_robots_points_to_it(site):
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locations = [loc.text for loc in ET.fromstring(site.read("sitemap.xml")).findall("s:url/s:loc", ns)]
+    expected = ["https://ami-usages-numeriques.normandie.fr/" + p.removesuffix("index.html")
+                for p in site.pages() if p != "404.html"]
+    assert sorted(locations) == sorted(expected)
+    robots = site.read("robots.txt")
+    assert "Sitemap: https://ami-usages-numeriques.normandie.fr/sitemap.xml" in robots
+    assert "Disallow: /instruction/" in robots
+
+
+def test_the_404_page_uses_root_links_so_it_works_at_any_depth(site):
+    doc = page(site, "404.html")
+    assert "Page introuvable" in doc.text
+    assert all(h.startswith(("/", "#", "data:", "http", "mailto:", "tel:")) for h in doc.hrefs())
+
+
+def test_plan_du_site_links_every_page(site):
+    plan = page(site, "plan-du-site/index.html")
+    for relative in site.pages():
+        if relative in {"404.html"}:
+            continue
+        assert plan.link_to("/" + relative.removesuffix("index.html")), relative

@@ -1,0 +1,99 @@
+"""The collector: a small Flask application that receives the AMI's form.
+
+Production command: gunicorn "collector:create_app()" (configuration from COLLECTOR_*
+environment variables, see collector/config.py and the README).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from jinja2 import FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import errors, intake, security_headers
+from .config import load_config
+from .durable import sweep_tmp
+from .facts import load_facts
+from .formdef import REPO_ROOT, load_form
+from .phase import current_phase
+from .template_filters import FILTERS
+
+TEMPLATES_DIR = os.path.join(REPO_ROOT, "theme", "templates")
+OPTIONAL_PARTS = ("cli", "mail", "review")  # wired when present: reviewers' commands, mails, pages
+
+log = logging.getLogger("collector")
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the collector from the environment (or `test_config`, which overrides it)."""
+    _configure_logging()
+    app = Flask(__name__, static_folder=None, template_folder=None)
+    app.config.update(load_config())
+    if test_config:
+        app.config.update(test_config)
+    config = app.config
+    facts = load_facts(config["FACTS_PATH"])
+    form = load_form(config["FORM_PATH"])
+    config["FACTS"], config["FORM"] = facts, form
+    for folder in ("submissions", "tmp"):
+        os.makedirs(os.path.join(config["DATA_DIR"], folder), exist_ok=True)
+    swept = sweep_tmp(config["DATA_DIR"], older_than_seconds=3600)
+    if swept:
+        log.info("start: removed %d unfinished write(s) from tmp/", swept)
+
+    app.jinja_loader = FileSystemLoader(TEMPLATES_DIR)
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site_context() -> dict[str, Any]:
+        return {"SITEURL": "", "ami": facts, "phase": current_phase(facts)}
+
+    if config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"], x_proto=config["TRUSTED_PROXIES"],
+                                x_host=config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
+    security_headers.init_app(app)
+    errors.init_app(app)
+    intake.init_app(app, facts, form)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        probe = os.path.join(config["DATA_DIR"], "tmp", f".healthz-{os.getpid()}")
+        try:
+            with open(probe, "wb") as handle:
+                handle.write(b"ok")
+            os.unlink(probe)
+        except OSError:
+            response = jsonify({"status": "erreur", "detail": "dossier de données non inscriptible"})
+            response.status_code = 503
+            return response
+        response = jsonify({"status": "ok"})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    for name in OPTIONAL_PARTS:
+        if os.path.exists(os.path.join(os.path.dirname(__file__), name + ".py")) or \
+                os.path.exists(os.path.join(os.path.dirname(__file__), name, "__init__.py")):
+            module = importlib.import_module(f".{name}", __name__)
+            if hasattr(module, "init_app"):
+                module.init_app(app)
+
+    if config["SITE_DIR"]:
+        from . import site
+
+        site.init_app(app, config["SITE_DIR"])
+    return app

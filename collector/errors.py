@@ -1,0 +1,92 @@
+"""French error pages (or JSON, when the client asks for it) for every refusal.
+
+`Refusal` is what the collector raises when it says no on purpose (phase closed, limit,
+cross-site post, unreadable body); Werkzeug's own HTTP errors (404, 405, 413…) and any
+unexpected exception get the same treatment, so no client ever sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("collector")
+
+TITLES = {
+    400: "Requête incorrecte",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    413: "Envoi trop volumineux",
+    415: "Type de contenu non pris en charge",
+    422: "Réponses à corriger",
+    429: "Trop d'envois",
+    500: "Erreur du serveur",
+    503: "Service momentanément indisponible",
+}
+MESSAGES = {
+    400: "La requête reçue n'a pas pu être lue. Revenez au formulaire et envoyez-le à nouveau.",
+    403: "Cette action n'est pas autorisée.",
+    404: "L'adresse demandée n'existe pas ou plus. Vérifiez-la, ou revenez à l'accueil du site.",
+    405: "Cette adresse ne permet pas cette action. Revenez au formulaire pour l'envoyer.",
+    413: "L'envoi dépasse la taille autorisée. Raccourcissez les textes les plus longs, puis envoyez à nouveau.",
+    415: "Ce type de contenu n'est pas accepté.",
+    429: "Trop d'envois depuis votre connexion en peu de temps. Patientez quelques minutes, puis réessayez.",
+    500: "Une erreur imprévue s'est produite de notre côté. Réessayez dans quelques instants ; "
+         "si elle persiste, écrivez aux contacts de l'AMI.",
+    503: "Votre envoi n'a pas pu être enregistré pour le moment : il n'a PAS été reçu. "
+         "Réessayez dans quelques minutes ; vos réponses sont conservées sur la page précédente.",
+}
+
+
+class Refusal(Exception):
+    """A deliberate refusal with a French message."""
+
+    def __init__(self, status: int, message: str | None = None, title: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or MESSAGES.get(status, ""))
+        self.status = status
+        self.message = message or MESSAGES.get(status, "")
+        self.title = title or TITLES.get(status, "Erreur")
+        self.headers = headers or {}
+
+
+def wants_json() -> bool:
+    """True when the client prefers JSON to HTML (fetch from form.js, scripts)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" or (request.mimetype == "application/json" and best != "text/html")
+
+
+def error_response(status: int, message: str, title: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    title = title or TITLES.get(status, "Erreur")
+    if wants_json():
+        response = jsonify({"error": message, "status": status})
+    else:
+        response = Response(render_template("collector/error.html", status=status, error_title=title,
+                                            message=message), mimetype="text/html")
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(Refusal)
+    def refused(error: Refusal) -> Response:
+        return error_response(error.status, error.message, error.title, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        headers = {}
+        if status == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(status, MESSAGES.get(status, TITLES.get(status, "Erreur")), headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, MESSAGES[500])

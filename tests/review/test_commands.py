@@ -1,0 +1,206 @@
+"""The reviewers' commands: `flask --app collector list|show|stats|status|note|check|purge|create-user`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from collector.records import record_path
+from collector.statuses import read_history
+from collector.review.users import read_users
+from tests.review.conftest import PASSWORD
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def lines_with(text: str, reference: str) -> list[str]:
+    return [line for line in text.splitlines() if reference in line]
+
+
+def break_yaml(data_dir: str, reference: str) -> None:
+    with open(record_path(data_dir, reference), "a", encoding="utf-8") as handle:
+        handle.write("answers: [unclosed\n")
+
+
+def make_invalid(data_dir: str, reference: str) -> None:
+    """A hand edit that still parses but no longer passes the form's validation."""
+    path = record_path(data_dir, reference)
+    with open(path, encoding="utf-8") as handle:
+        record = yaml.safe_load(handle)
+    record["answers"]["contact_email"] = "pas-une-adresse"
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(record, handle, allow_unicode=True, sort_keys=False)
+
+
+def test_list_prints_one_row_per_submission_with_its_facts(runner, records):
+    result = runner.invoke(args=["list"])
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0]
+    for title in ("Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements"):
+        assert title in header
+    first = records[0]
+    row = lines_with(result.stdout, first["reference"])[0]
+    assert first["answers"]["raison_sociale"] in row and "reçu" in row
+    assert first["derived"]["departement"]["code"] in row
+    assert "12 candidature(s) sur 12." in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("option, expected", [
+    (["--departement", "14"], lambda r: r["derived"]["departement"]["code"] == "14"),
+    (["--thematique", "teletravail"], lambda r: "teletravail" in r["answers"]["thematiques"]),
+    (["--type", "association"], lambda r: r["answers"]["type_structure"] == "association"),
+    (["--status", "en_instruction"], lambda r: r["reference"] == "AMI-2021-0003"),
+])
+def test_list_filters(runner, records, option, expected):
+    assert runner.invoke(args=["status", "AMI-2021-0003", "en_instruction", "--by", "alice"]).exit_code == 0
+    result = runner.invoke(args=["list", *option])
+    assert result.exit_code == 0, result.output
+    wanted = sorted(r["reference"] for r in records if expected(r))
+    assert wanted, "the sample must contain matching records"
+    listed = sorted(line.split()[0] for line in result.stdout.splitlines() if line.startswith("AMI-"))
+    assert listed == wanted
+
+
+def test_show_prints_labels_choice_labels_and_history(runner, records, form):
+    runner.invoke(args=["status", "AMI-2021-0002", "en_instruction", "--note", "Complet.", "--by", "alice"])
+    runner.invoke(args=["note", "AMI-2021-0002", "Rappeler mardi.", "--by", "bruno"])
+    result = runner.invoke(args=["show", "AMI-2021-0002"])
+    assert result.exit_code == 0, result.output
+    answers = records[1]["answers"]
+    assert "statut : en instruction" in result.stdout
+    assert f"{form.field('type_structure').label} :" in result.stdout
+    assert form.choice_label("type_structure", answers["type_structure"]) in result.stdout
+    assert "alice  reçu → en instruction : Complet." in result.stdout
+    assert "bruno  note : Rappeler mardi." in result.stdout
+
+
+def test_show_unknown_reference_is_a_clear_error(runner, records):
+    result = runner.invoke(args=["show", "AMI-2021-0999"])
+    assert result.exit_code == 1
+    assert "Aucune candidature lisible ne porte la référence « AMI-2021-0999 »." in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["status", "AMI-2021-0001", "oriente_feder", "--by", "a"], "Passage impossible de « reçu » à « orienté : FEDER »"),
+    (["status", "AMI-2021-0001", "valide", "--by", "a"], "Statut inconnu : « valide »"),
+    (["status", "AMI-2021-0404", "en_instruction", "--by", "a"], "Aucune candidature ne porte la référence AMI-2021-0404."),
+    (["note", "AMI-2021-0001", "   ", "--by", "a"], "La note est vide : écrivez quelque chose."),
+])
+def test_status_and_note_refusals(runner, records, data_dir, args, message):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+
+
+def test_status_command_records_the_change(runner, records, data_dir):
+    result = runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--note", "Vu", "--by", "chloe"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "AMI-2021-0001 : en instruction."
+    event = read_history(data_dir, "AMI-2021-0001")["events"][0]
+    assert (event["by"], event["from"], event["to"], event["note"]) == ("chloe", "recu", "en_instruction", "Vu")
+
+
+def test_stats_counts_by_theme_departement_type_and_week(runner, records, form):
+    result = runner.invoke(args=["stats"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "12 candidature(s)." in out
+    teletravail = sum("teletravail" in r["answers"]["thematiques"] for r in records)
+    assert f"{form.choice_label('thematiques', 'teletravail')}" in out
+    row = [line for line in out.splitlines() if line.startswith("Télétravail")][0]
+    assert row.split()[-1] == str(teletravail)
+    assert "Semaine de réception" in out and "2021-S13" in out
+    calvados = sum(r["derived"]["departement"]["code"] == "14" for r in records)
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("14 ")] == [str(calvados)]
+    assert "Type de structure" in out and "Association" in out
+
+
+def test_check_passes_on_clean_records(runner, records):
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 0
+    assert "12 fichier(s) vérifié(s), 0 en erreur." in result.stdout
+
+
+def test_bad_records_are_named_by_check_list_and_export(runner, records, data_dir, tmp_path):
+    break_yaml(data_dir, "AMI-2021-0004")
+    make_invalid(data_dir, "AMI-2021-0007")
+
+    check = runner.invoke(args=["check"])
+    assert check.exit_code == 1
+    assert "ILLISIBLE  AMI-2021-0004.yaml" in check.stdout
+    assert "INVALIDE   AMI-2021-0007.yaml : contact_email" in check.stdout
+    assert "12 fichier(s) vérifié(s), 2 en erreur." in check.stdout
+
+    listing = runner.invoke(args=["list"])
+    assert listing.exit_code == 0
+    assert "AMI-2021-0004.yaml" in listing.stderr and "AMI-2021-0007.yaml" in listing.stderr
+    assert "a_verifier" in lines_with(listing.stdout, "AMI-2021-0007")[0]
+    assert "11 candidature(s) sur 11." in listing.stdout
+
+    output = tmp_path / "out.csv"
+    export = runner.invoke(args=["export", "--format", "csv", "--output", str(output)])
+    assert export.exit_code == 0
+    assert "AMI-2021-0004.yaml" in export.stderr and "AMI-2021-0007.yaml" in export.stderr
+    assert "AMI-2021-0007" in output.read_text(encoding="utf-8-sig")
+
+
+def test_purge_removes_only_what_is_older_than_the_retention(runner, records, data_dir, app):
+    from collector import mail
+
+    runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--by", "alice"])
+    settings = mail.MailSettings.from_env()
+    mail.queue_for_record(data_dir, records[0], app.config["FACTS"], app.config["FORM"], settings)
+    months = app.config["FACTS"]["legal"]["retention_months"]
+    # Records were received from 29/03/2021 09:00 every 7 hours; AMI-2021-0004 on 30/03/2021 13:00.
+    today = f"{2021 + (3 + months) // 12}-{(3 + months) % 12 or 12:02d}-30"
+
+    dry = runner.invoke(args=["purge", "--dry-run", "--today", today])
+    assert dry.exit_code == 0
+    assert [line.split()[0] for line in dry.stdout.splitlines() if line.startswith("AMI-")] == [
+        "AMI-2021-0001", "AMI-2021-0002"]
+    assert "simulation : rien n'a été supprimé" in dry.stdout
+    assert os.path.exists(record_path(data_dir, "AMI-2021-0001"))
+
+    real = runner.invoke(args=["purge", "--today", today])
+    assert real.exit_code == 0
+    assert not os.path.exists(record_path(data_dir, "AMI-2021-0001"))
+    assert not os.path.exists(record_path(data_dir, "AMI-2021-0002"))
+    assert os.path.exists(record_path(data_dir, "AMI-2021-0003"))
+    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
+    assert not [name for name in os.listdir(os.path.join(data_dir, "outbox")) if "AMI-2021-0001" in name]
+
+
+def test_create_user_stores_a_scrypt_hash_never_the_password(runner, data_dir):
+    result = runner.invoke(args=["create-user", "bruno", "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0 and "Compte « bruno » créé." in result.stdout
+    stored = read_users(data_dir)["bruno"]["password_hash"]
+    assert stored.startswith("scrypt:")
+    path = os.path.join(data_dir, "accounts", "users.yaml")
+    assert PASSWORD not in open(path, encoding="utf-8").read()
+    assert os.stat(path).st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("name, password, message", [
+    ("bruno", "court", "Mot de passe trop court : 12 caractères au moins."),
+    ("Bruno Dupont", PASSWORD, "Nom de compte invalide"),
+])
+def test_create_user_refusals(runner, name, password, message):
+    result = runner.invoke(args=["create-user", name, "--password-stdin"], input=password + "\n")
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_the_real_flask_command_lists_the_records(review_env, records):
+    """The documented command line, in a real process."""
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "collector", "list",
+                             "--departement", "14"], cwd=REPO, env={**os.environ, **review_env},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "1 candidature(s) sur 12." in result.stdout

@@ -9,7 +9,9 @@ from __future__ import annotations
 import secrets
 from hmac import compare_digest
 
-from flask import abort, request, session
+from flask import request, session
+
+from ..errors import Refusal
 
 FIELD = "csrf_token"
 SESSION_KEY = "csrf"
@@ -31,4 +33,4 @@ def protect() -> None:
     expected = session.get(SESSION_KEY)
     sent = request.form.get(FIELD, "")
     if not expected or not sent or not compare_digest(str(expected), sent):
-        abort(403, description="Jeton de sécurité absent ou expiré : rechargez la page et recommencez.")
+        raise Refusal(403, "Jeton de sécurité absent ou expiré : rechargez la page et recommencez.")

@@ -86,6 +86,10 @@ def _one_line(text: Any) -> str:
     return re.sub(r"\s+", " ", str(text or "")).strip()
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _message_id(reference: str, kind: str, settings: MailSettings) -> str:
     domain = getaddresses([settings.mail_from])[0][1].rpartition("@")[2] or "localhost"
     return f"<{reference}.{kind}@{domain}>"
@@ -146,7 +150,7 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
     lines = [
         greeting, "",
         f"La {call['organisation']} a bien reçu la réponse de « {_one_line(answers.get('raison_sociale'))} » "
-        f"à l'{call['title']}.", "",
+        f"à l'{_lower_first(call['title'])}.", "",
         f"Référence : {reference}",
         f"Reçue le : {_received(record)}", "",
         "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.", "",
@@ -174,7 +178,7 @@ def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], fo
                             f"Nouvelle réponse {reference} — {organisation}", reference, "notification", now)
     themes = answer_text(form, form.field("thematiques"), answers.get("thematiques")) if _has_field(form, "thematiques") else ""
     lines = [
-        f"Nouvelle réponse à l'{facts['call']['title']}.", "",
+        f"Nouvelle réponse à l'{_lower_first(facts['call']['title'])}.", "",
         f"Référence : {reference}",
         f"Reçue le : {_received(record)}",
         f"Structure : {organisation}",

@@ -1,0 +1,180 @@
+"""E-mail: acknowledgement and notification through a durable outbox, delivered to a real SMTP server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import pytest
+
+from collector import mail
+from collector.mail import MailSettings, deliver_outbox, pending, queue_for_record
+from tests.review.factory import write_records
+from tests.review.smtp import start_smtp
+from tests.support.net import free_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def smtp():
+    port = free_port()
+    controller, inbox = start_smtp(port)
+    inbox.port = port
+    yield inbox
+    controller.stop()
+
+
+def settings_for(port: int, **extra) -> MailSettings:
+    return MailSettings(host="127.0.0.1", port=port, mail_from="AMI Usages numériques <ami@normandie.example>",
+                        public_url="https://ami.example", **extra)
+
+
+@pytest.fixture
+def facts(app):
+    return app.config["FACTS"]
+
+
+def queue_all(data_dir, records, facts, form, settings):
+    for record in records:
+        queue_for_record(data_dir, record, facts, form, settings)
+
+
+def test_each_record_queues_an_acknowledgement_and_a_notification_once(data_dir, form, facts):
+    record = write_records(data_dir, 1, form)[0]
+    settings = settings_for(25)
+    assert queue_for_record(data_dir, record, facts, form, settings) == [
+        "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
+    assert queue_for_record(data_dir, record, facts, form, settings) == []
+    assert pending(data_dir) == ["AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
+
+
+def test_what_arrives_reads_right(data_dir, form, facts, smtp):
+    record = write_records(data_dir, 1, form)[0]
+    settings = settings_for(smtp.port)
+    queue_for_record(data_dir, record, facts, form, settings)
+    report = deliver_outbox(data_dir, settings)
+    assert sorted(report.sent) == ["AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
+    arrived = {item.message["Message-ID"]: item for item in smtp.wait_for(2)}
+
+    ack = arrived["<AMI-2021-0001.accuse@normandie.example>"]
+    assert ack.recipients == [record["answers"]["contact_email"]]
+    assert ack.mail_from == "ami@normandie.example"
+    assert ack.message["Subject"] == f"Accusé de réception AMI-2021-0001 — {facts['call']['short_title']}"
+    assert ack.message["Date"] and ack.message["Reply-To"] == facts["contacts"]["notification_email"]
+    body = ack.message.get_content().replace("\r\n", "\n")
+    assert "Référence : AMI-2021-0001" in body
+    assert "Reçue le : lundi 29 mars 2021 à 16 h 00 (heure de Paris)" in body
+    assert f"{form.field('projet_titre').label} :\n    {record['answers']['projet_titre']}" in body
+    assert form.choice_label("type_structure", record["answers"]["type_structure"]) in body
+    for step in facts["calendar"]["steps"]:
+        assert step["label"] in body
+    for person in facts["contacts"]["people"]:
+        assert f"{person['name']} : {person['phone']}, {person['email']}" in body
+
+    notice = arrived["<AMI-2021-0001.notification@normandie.example>"]
+    assert notice.recipients == [facts["contacts"]["notification_email"]]
+    assert record["answers"]["raison_sociale"] in notice.message["Subject"]
+    text = notice.message.get_content().replace("\r\n", "\n")
+    assert "https://ami.example/instruction/AMI-2021-0001" in text
+    assert form.choice_label("thematiques", record["answers"]["thematiques"][0]) in text
+    assert record["derived"]["departement"]["name"] in text
+
+
+def test_delivered_mails_move_to_sent_and_are_never_sent_twice(data_dir, form, facts, smtp):
+    settings = settings_for(smtp.port)
+    queue_all(data_dir, write_records(data_dir, 3, form), facts, form, settings)
+    assert len(deliver_outbox(data_dir, settings).sent) == 6
+    assert len(deliver_outbox(data_dir, settings).sent) == 0
+    assert pending(data_dir) == [] and len(pending(data_dir, "sent")) == 6
+    assert len(smtp.wait_for(6)) == 6
+
+
+def test_requeuing_a_sent_record_sends_nothing_more(data_dir, form, facts, smtp):
+    settings = settings_for(smtp.port)
+    records = write_records(data_dir, 1, form)
+    queue_all(data_dir, records, facts, form, settings)
+    deliver_outbox(data_dir, settings)
+    queue_all(data_dir, records, facts, form, settings)
+    assert deliver_outbox(data_dir, settings).sent == []
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_server_down_keeps_the_mails_in_the_outbox(data_dir, form, facts):
+    settings = settings_for(free_port())
+    queue_all(data_dir, write_records(data_dir, 2, form), facts, form, settings)
+    report = deliver_outbox(data_dir, settings)
+    assert report.sent == [] and len(report.deferred) == 4
+    assert "serveur SMTP injoignable" in report.error
+    assert len(pending(data_dir)) == 4
+
+
+def _deliver(data_dir: str, port: int) -> None:
+    deliver_outbox(data_dir, settings_for(port))
+
+
+def test_two_senders_at_once_send_each_mail_exactly_once(data_dir, form, facts, smtp):
+    settings = settings_for(smtp.port)
+    queue_all(data_dir, write_records(data_dir, 15, form), facts, form, settings)
+    context = multiprocessing.get_context("fork")
+    senders = [context.Process(target=_deliver, args=(data_dir, smtp.port)) for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(60)
+    ids = [item.message["Message-ID"] for item in smtp.wait_for(30)]
+    assert len(ids) == len(set(ids)) == 30
+    assert len(pending(data_dir, "sent")) == 30 and pending(data_dir) == []
+
+
+def test_a_claim_left_by_a_dead_sender_is_sent_again_later(data_dir, form, facts, smtp):
+    settings = settings_for(smtp.port)
+    queue_all(data_dir, write_records(data_dir, 1, form), facts, form, settings)
+    os.makedirs(os.path.join(data_dir, "sending"))
+    os.rename(os.path.join(data_dir, "outbox", "AMI-2021-0001.accuse.eml"),
+              os.path.join(data_dir, "sending", "AMI-2021-0001.accuse.eml"))  # claimed, then the process died
+    assert deliver_outbox(data_dir, settings).sent == ["AMI-2021-0001.notification.eml"]
+    old = os.path.join(data_dir, "sending", "AMI-2021-0001.accuse.eml")
+    os.utime(old, (0, 0))
+    assert deliver_outbox(data_dir, settings).sent == ["AMI-2021-0001.accuse.eml"]
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_a_permanent_refusal_is_set_aside_not_retried_forever(data_dir, form, facts):
+    from aiosmtpd.controller import Controller
+
+    class Refuser:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+            return "550 No such user"
+
+    port = free_port()
+    controller = Controller(Refuser(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = settings_for(port)
+        queue_all(data_dir, write_records(data_dir, 1, form), facts, form, settings)
+        report = deliver_outbox(data_dir, settings)
+    finally:
+        controller.stop()
+    assert sorted(report.failed) == ["AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
+    assert pending(data_dir) == [] and len(pending(data_dir, "failed")) == 2
+
+
+def test_send_mail_command_reports_and_delivers(runner, data_dir, form, facts, smtp, monkeypatch):
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COLLECTOR_SMTP_PORT", str(smtp.port))
+    queue_all(data_dir, write_records(data_dir, 2, form), facts, form, MailSettings.from_env())
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "4 envoyé(s), 0 en attente, 0 refusé(s)."
+    assert len(smtp.wait_for(4)) == 4
+
+
+def test_send_mail_without_a_server_says_so(runner, data_dir, form, facts):
+    queue_all(data_dir, write_records(data_dir, 1, form), facts, form, MailSettings.from_env())
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 1
+    assert "0 envoyé(s), 2 en attente" in result.stdout
+    assert "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)" in result.stderr

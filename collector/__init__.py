@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config = app.config
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     facts = load_facts(config["FACTS_PATH"])
     form = load_form(config["FORM_PATH"])
     config["FACTS"], config["FORM"] = facts, form

@@ -177,7 +177,10 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     record = build_record(reference, datetime.now(zone), current.form.version, answers, flags, derived)
     try:
         path = write_record(data_dir, record)
-    except FileExistsError:  # the same submission, sent twice at once: the other post stored it
+    except FileExistsError:
+        if not os.path.isfile(path):
+            raise OSError("submissions folder unusable") from None
+        # the same submission, sent twice at once: the other post stored it
         return reference, read_record(path)["received_at"], False
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=path)

@@ -1,0 +1,317 @@
+"""POST /candidater/ through the real Flask app: what is stored, what is refused, in French."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+
+from collector import create_app
+from collector.formdef import DEFAULT_FORM_PATH
+from collector.records import iter_record_paths, read_record
+from tests.support.payloads import encode_form, form_hidden_fields, valid_answers
+
+from .conftest import fresh_hidden
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def post(client, answers, hidden, **headers):
+    return client.post("/candidater/", data=encode_form(answers, hidden), content_type=URLENCODED, headers=headers)
+
+
+def records(app):
+    return [read_record(path) for path in iter_record_paths(app.config["DATA_DIR"])]
+
+
+def test_the_form_page_carries_a_fresh_token_and_submission_id(client):
+    first, second = fresh_hidden(client), fresh_hidden(client)
+    assert first["jeton"] and first["id_envoi"] and first["site_web"] == ""
+    assert first["id_envoi"] != second["id_envoi"]
+    page = client.get("/candidater/").text
+    assert 'novalidate' in page and 'autocomplete="email"' in page and 'aria-hidden="true"' in page
+    assert '<legend><span class="group-legend">Votre structure</span></legend>' in page
+    assert 'href="/donnees-personnelles/"' in page
+
+
+def test_a_valid_post_is_stored_then_confirmed(app, client, form):
+    reply = post(client, valid_answers(form), fresh_hidden(client))
+    assert reply.status_code == 303
+    assert reply.headers["Location"].startswith("/candidater/recu/AMI-2021-0001?cle=")
+    [record] = records(app)
+    assert record["reference"] == "AMI-2021-0001" and record["form_version"] == form.version
+    assert list(record["answers"]) == list(form.names)
+    assert record["derived"]["departement"] == {"code": "14", "name": "Calvados"} and record["flags"] == []
+    receipt = client.get(reply.headers["Location"])
+    assert receipt.status_code == 200
+    assert "AMI-2021-0001" in receipt.text and "juin 2021" in receipt.text and "début juillet 2021" in receipt.text
+    assert "camille.lefevre@example.org" not in receipt.text
+
+
+def test_json_clients_get_201_with_the_reference(app, client, form):
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)},
+                        headers={"Accept": "application/json"})
+    assert reply.status_code == 201
+    body = reply.get_json()
+    assert body["reference"] == "AMI-2021-0001" and body["confirmation_url"].startswith("/candidater/recu/")
+    assert body["received_at"] == records(app)[0]["received_at"]
+
+
+def test_outside_normandy_is_accepted_and_flagged(app, client, form):
+    post(client, {**valid_answers(form), "code_postal": "75011"}, fresh_hidden(client))
+    [record] = records(app)
+    assert record["flags"] == ["hors_normandie"] and record["derived"]["departement"]["name"] == "Paris"
+
+
+def test_an_invalid_post_shows_the_form_again_with_values_and_messages(app, client, form):
+    answers = {**valid_answers(form), "siret": "123", "contact_email": "camille@"}
+    reply = post(client, answers, fresh_hidden(client))
+    assert reply.status_code == 422
+    page = reply.text
+    assert "<title>Erreur : " in page and 'role="alert"' in page
+    assert '<a href="#siret">Le numéro SIRET compte 14 chiffres : vérifiez votre saisie.</a>' in page
+    assert '<a href="#contact_email">' in page
+    assert 'aria-invalid="true"' in page and 'aria-describedby="siret-hint siret-error"' in page
+    assert 'value="Communauté de communes du Pays de Falaise"' in page and 'value="camille@"' in page
+    assert 'value="tiers_lieu_numerique" checked' in page
+    assert records(app) == []
+
+
+def test_json_errors_come_back_as_422_by_field(client, form):
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form), "code_postal": "1"},
+                        headers={"Accept": "application/json"})
+    assert reply.status_code == 422
+    assert reply.get_json() == {"errors": {"code_postal": "Saisissez un code postal français de 5 chiffres, par exemple 14000."}}
+
+
+def test_sending_twice_gives_the_same_receipt_and_one_record(app, client, form):
+    hidden = fresh_hidden(client)
+    first = post(client, valid_answers(form), hidden)
+    second = post(client, {**valid_answers(form), "projet_titre": "Changé après retour arrière"}, hidden)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(records(app)) == 1 and records(app)[0]["answers"]["projet_titre"] != "Changé après retour arrière"
+
+
+@pytest.mark.parametrize("hidden", [
+    {},  # the static page built by Pelican has no token
+    {"jeton": "", "id_envoi": ""},
+    {"jeton": "WyJmb3JnZWQiLDBd.forged", "id_envoi": "forgedforgedforged"},
+])
+def test_a_missing_or_forged_token_gives_the_form_back_with_a_fresh_one(app, client, form, hidden):
+    reply = post(client, valid_answers(form), hidden)
+    assert reply.status_code == 422
+    assert "Vos réponses sont conservées ci-dessous" in reply.text
+    again = form_hidden_fields(reply.text)
+    assert again["jeton"] and again["id_envoi"]
+    assert 'value="Tiers-lieu numérique du Pays de Falaise"' in reply.text
+    assert records(app) == []
+    assert post(client, valid_answers(form), again).status_code == 303
+
+
+def test_a_token_for_another_submission_id_is_refused(app, client, form):
+    hidden = {**fresh_hidden(client), "id_envoi": fresh_hidden(client)["id_envoi"]}
+    assert post(client, valid_answers(form), hidden).status_code == 422
+    assert records(app) == []
+
+
+def test_a_filled_honeypot_looks_accepted_but_stores_nothing(app, client, form, caplog):
+    reply = post(client, valid_answers(form), {**fresh_hidden(client), "site_web": "http://spam.example"})
+    assert reply.status_code == 303 and reply.headers["Location"] == "/candidater/merci/"
+    assert "Merci" in client.get("/candidater/merci/").text
+    assert records(app) == []
+    assert "discarded: honeypot" in caplog.text and "Falaise" not in caplog.text
+
+
+def test_a_post_faster_than_a_person_is_discarded(data_dir, monkeypatch, form):
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 60, "SECRET_KEY": "k"})
+    client = app.test_client()
+    reply = post(client, valid_answers(form), fresh_hidden(client))
+    assert reply.headers["Location"] == "/candidater/merci/"
+    assert list(iter_record_paths(data_dir)) == []
+
+
+@pytest.mark.parametrize(("now", "words"), [
+    ("2021-03-28T23:59:00", "pas encore ouvert"),
+    ("2021-05-29T00:00:01", "clos depuis le vendredi 28 mai 2021"),
+])
+def test_outside_the_call_posts_are_refused_and_nothing_is_stored(app, client, form, monkeypatch, now, words):
+    hidden = fresh_hidden(client)
+    monkeypatch.setenv("AMI_NOW", now)
+    reply = post(client, valid_answers(form), hidden)
+    assert reply.status_code == 403 and words in reply.text
+    assert records(app) == []
+    page = client.get("/candidater/").text
+    assert "<form class=\"ami-form\"" not in page and 'id="formulaire-ferme"' in page
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({"Origin": "https://evil.example"}, 403),
+    ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Origin": "null"}, 403),
+    ({"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}, 303),
+    ({"Origin": "http://localhost"}, 303),  # the host the post was sent to
+    ({}, 303),  # a script without browser headers
+])
+def test_cross_site_posts_are_refused(client, form, headers, status):
+    reply = post(client, valid_answers(form), fresh_hidden(client), **headers)
+    assert reply.status_code == status
+    if status == 403:
+        assert "ne peut être envoyé que depuis le site de l&#39;AMI" in reply.text
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "words"), [
+    (b"raison_sociale=%FF%FE", URLENCODED, 400, "mal encodé"),
+    (b"\xff\xfe=1", URLENCODED, 400, "mal encodé"),
+    (b"<xml/>", "application/xml", 415, "Type de contenu non pris en charge"),
+    (b"", "text/plain", 415, "Type de contenu non pris en charge"),
+    (b"[1, 2]", "application/json", 400, "Un objet JSON est attendu"),
+    (b"\"texte\"", "application/json", 400, "Un objet JSON est attendu"),
+    (b"{\"a\": ", "application/json", 400, "n'est pas du JSON valide"),
+    (b"\xff{}", "application/json", 400, "UTF-8"),
+    (b"{\"raison_sociale\": {\"x\": 1}}", "application/json", 400, "attend un texte"),
+    (b"{\"raison_sociale\": \"a\", \"raison_sociale\": \"b\"}", "application/json", 400, "apparaît deux fois"),
+    (b"cheval=troie", URLENCODED, 400, "Champ inconnu du formulaire : « cheval »"),
+    (b"[" * 100000 + b"]" * 100000, "application/json", 400, ""),
+])
+def test_unreadable_bodies_get_a_french_4xx_and_nothing_is_stored(app, client, body, content_type, status, words):
+    reply = client.post("/candidater/", data=body, content_type=content_type)
+    assert reply.status_code == status
+    text = reply.get_json()["error"] if reply.is_json else reply.text.replace("&#39;", "'")
+    assert words in text and "Traceback" not in reply.text
+    assert records(app) == []
+
+
+def test_a_huge_body_gets_413_in_french(app, client):
+    reply = client.post("/candidater/", data=b"description=" + b"a" * (app.config["MAX_CONTENT_LENGTH"] + 10),
+                        content_type=URLENCODED)
+    assert reply.status_code == 413 and "taille autorisée" in reply.text
+
+
+def test_a_file_upload_is_refused(app, client, form):
+    import io
+    data = {**fresh_hidden(client), "raison_sociale": "X", "piece": (io.BytesIO(b"%PDF"), "x.pdf")}
+    reply = client.post("/candidater/", data=data, content_type="multipart/form-data")
+    assert reply.status_code == 400 and records(app) == []
+
+
+def test_a_multipart_post_like_fetch_formdata_is_accepted(app, client, form):
+    answers = valid_answers(form)
+    data = {**fresh_hidden(client), **answers}
+    reply = client.post("/candidater/", data=data, content_type="multipart/form-data")
+    assert reply.status_code == 303 and len(records(app)) == 1
+
+
+def test_a_repeated_single_field_is_an_error_at_that_field(client, form):
+    body = encode_form(valid_answers(form), fresh_hidden(client)) + b"&maturite=idee"
+    reply = client.post("/candidater/", data=body, content_type=URLENCODED, headers={"Accept": "application/json"})
+    assert reply.get_json()["errors"] == {"maturite": "Une seule réponse est attendue pour ce champ : n'en envoyez qu'une."}
+
+
+def test_a_disk_that_refuses_the_write_gives_503_and_never_says_recu(app, client, form):
+    submissions = os.path.join(app.config["DATA_DIR"], "submissions")
+    os.rmdir(submissions)
+    with open(submissions, "w") as handle:
+        handle.write("plus de place")
+    reply = post(client, valid_answers(form), fresh_hidden(client))
+    assert reply.status_code == 503
+    assert "PAS été reçu" in reply.text and "AMI-2021" not in reply.text
+
+
+def test_a_receipt_needs_its_signed_key(client, form):
+    location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
+    assert client.get(location).status_code == 200
+    assert client.get(location[:-3] + "abc").status_code == 404
+    assert client.get("/candidater/recu/AMI-2021-0001").status_code == 404
+    assert "accusé de réception n&#39;existe pas" in client.get("/candidater/recu/AMI-2021-0001?cle=x").text
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/nulle-part/", 404), ("PUT", "/candidater/", 405), ("DELETE", "/healthz", 405),
+])
+def test_other_errors_are_french_pages(client, method, path, status):
+    reply = client.open(path, method=method)
+    assert reply.status_code == status and 'lang="fr"' in reply.text
+
+
+def test_healthz_reports_a_writable_data_folder(client):
+    reply = client.get("/healthz")
+    assert reply.status_code == 200 and reply.get_json() == {"status": "ok"}
+
+
+def test_the_references_follow_each_other(app, client, form):
+    for _ in range(3):
+        post(client, valid_answers(form), fresh_hidden(client))
+    assert [record["reference"] for record in records(app)] == ["AMI-2021-0001", "AMI-2021-0002", "AMI-2021-0003"]
+
+
+def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_dir, tmp_path, monkeypatch):
+    with open(DEFAULT_FORM_PATH, encoding="utf-8") as handle:
+        definition = yaml.safe_load(handle)
+    definition["version"] = 2
+    definition["fields"].insert(12, {
+        "name": "budget", "label": "Budget prévisionnel (euros)", "hint": "Un ordre de grandeur suffit.",
+        "type": "text", "group": "projet", "required": True, "max_length": 20,
+        "required_message": "Indiquez un budget prévisionnel, même approximatif."})
+    path = tmp_path / "form-v2.yaml"
+    path.write_text(yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    monkeypatch.setenv("COLLECTOR_FORM_PATH", str(path))
+    app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "SECRET_KEY": "k"})
+    client, form = app.test_client(), app.config["FORM"]
+    page = client.get("/candidater/").text
+    assert '<label for="budget">Budget prévisionnel (euros) <span class="required">(obligatoire)</span></label>' in page
+    answers = {key: value for key, value in valid_answers(form).items() if key != "budget"}
+    missing = client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)), content_type=URLENCODED,
+                          headers={"Accept": "application/json"})
+    assert missing.get_json()["errors"] == {"budget": "Indiquez un budget prévisionnel, même approximatif."}
+    stored = post(client, {**answers, "budget": "45 000"}, fresh_hidden(client))
+    assert stored.status_code == 303
+    [record] = records(app)
+    assert record["form_version"] == 2 and record["answers"]["budget"] == "45 000"
+    assert list(record["answers"]).index("budget") == 12
+
+
+HOSTILE = [
+    "Élan numérique — café, œuvre, ÆØÅ", "Projet 🚀🌍 numérique", "مشروع رقمي \u202eRTL\u202c", "yes", "no", "~",
+    "!!python/object/apply:os.system ['ls']", "null", "0x1F", "'quoted' \"double\" : colon # hash", "- liste\n- fausse",
+    "e\u0301te\u0301 (NFD)",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_round_trips_through_a_record(app, client, form, text):
+    answers = {**valid_answers(form), "projet_titre": text[:150], "partenaires": text}
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **answers}, headers={"Accept": "application/json"})
+    assert reply.status_code == 201, reply.get_json()
+    [record] = records(app)
+    expected = " ".join(__import__("unicodedata").normalize("NFC", text[:150]).split())
+    assert record["answers"]["projet_titre"] == expected
+    assert record["answers"]["partenaires"] == __import__("unicodedata").normalize("NFC", text).strip()
+
+
+def test_ten_kilobytes_of_text_round_trip(app, client, form):
+    form_copy = json.loads(json.dumps(valid_answers(form)))
+    long_text = ("Ligne d'une description : « guillemets », émojis 🎉🚀🌍, œuvre, été.\n" * 140)[:4990]
+    assert len(long_text.encode("utf-8")) > 5000
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **form_copy, "description": long_text},
+                        headers={"Accept": "application/json"})
+    assert reply.status_code == 201
+    assert records(app)[0]["answers"]["description"] == long_text.strip()
+    path = next(iter_record_paths(app.config["DATA_DIR"]))
+    assert "description: |" in open(path, encoding="utf-8").read()
+
+
+def test_ten_kilobytes_of_hostile_text_survive_serialisation():
+    from datetime import datetime, timezone
+
+    from collector.records import build_record, serialise_record
+    from collector.yamlio import parse_yaml
+
+    text = "\n".join(HOSTILE) * 60
+    assert len(text.encode("utf-8")) > 10_000
+    text = __import__("unicodedata").normalize("NFC", text)
+    record = build_record("AMI-2021-0001", datetime(2021, 4, 15, tzinfo=timezone.utc), 1, {"description": text, "yes": "no"})
+    assert parse_yaml(serialise_record(record).decode("utf-8"), "test") == record

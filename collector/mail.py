@@ -36,6 +36,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
@@ -126,7 +127,8 @@ def _contacts_lines(facts: Mapping[str, Any]) -> list[str]:
 
 def _base_message(settings: MailSettings, to: str, subject: str, reference: str, kind: str,
                   now: datetime | None) -> EmailMessage:
-    message = EmailMessage(policy=SMTP_POLICY)
+    # An internationalised address (é in the local part) needs SMTPUTF8: UTF-8 headers as is.
+    message = EmailMessage(policy=SMTP_POLICY if to.isascii() else SMTPUTF8_POLICY)
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = _one_line(subject)
@@ -305,10 +307,11 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 
 
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
-    message = BytesParser(policy=SMTP_POLICY).parsebytes(raw)
-    recipients = [address for _name, address in getaddresses(message.get_all("To", []))]
+    message = BytesParser(policy=SMTPUTF8_POLICY).parsebytes(raw)
+    recipients = [address for _name, address in getaddresses([str(value) for value in message.get_all("To", [])])]
     envelope_from = getaddresses([settings.mail_from])[0][1]
-    client.sendmail(envelope_from, recipients, raw)
+    options = [] if all(address.isascii() for address in recipients) else ["SMTPUTF8"]
+    client.sendmail(envelope_from, recipients, raw, mail_options=options)
 
 
 def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS) -> DeliveryReport:
@@ -335,8 +338,14 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             try:
                 with open(os.path.join(data_dir, SENDING, name), "rb") as handle:
                     _send_one(client, handle.read(), settings)
+            except smtplib.SMTPNotSupportedError:  # e.g. an é in an address, server without SMTPUTF8
+                _move(data_dir, SENDING, FAILED, name)
+                report.failed.append(name)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
-                code = getattr(error, "smtp_code", 0) or 550
+                if isinstance(error, smtplib.SMTPRecipientsRefused):
+                    code = min(answer[0] for answer in error.recipients.values())
+                else:
+                    code = error.smtp_code
                 if code >= 500:
                     _move(data_dir, SENDING, FAILED, name)
                     report.failed.append(name)

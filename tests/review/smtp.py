@@ -44,6 +44,6 @@ class Inbox:
 
 def start_smtp(port: int) -> tuple[Controller, Inbox]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller, inbox

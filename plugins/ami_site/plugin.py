@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from pelican import signals
@@ -20,6 +21,12 @@ logger = logging.getLogger(__name__)
 ICS_FOLDER = "calendrier"
 
 
+def autoreloading(argv: list[str] = sys.argv) -> bool:
+    """True under `pelican -r` (`make devserver`): a rebuild error must not end the watcher."""
+    return any(arg == "--autoreload" or (arg.startswith("-") and not arg.startswith("--") and "r" in arg)
+               for arg in argv[1:])
+
+
 def add_context(generator: Any) -> None:
     """All generators share one context dict: the first one fills it for the whole build."""
     context = generator.context
@@ -28,6 +35,8 @@ def add_context(generator: Any) -> None:
     try:
         context.update(build_context(generator.settings))
     except (FactsError, NowError) as error:
+        if autoreloading():  # the watcher logs it, without traceback, and waits for a fix
+            raise type(error)(f"Erreur dans les données de l'AMI : {error}") from None
         # SystemExit, not an exception: Pelican would print a traceback for the latter.
         logger.error("Erreur dans les données de l'AMI : %s", error)
         raise SystemExit(1) from None

@@ -17,10 +17,11 @@ LOCALE = "fr_FR"
 
 
 def date_fr(value: date | datetime) -> str:
-    """`lundi 29 mars 2021`."""
+    """`lundi 29 mars 2021`, `jeudi 1er juillet 2021`."""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, format="full", locale=LOCALE)
+    text = format_date(value, format="EEEE d MMMM y", locale=LOCALE)
+    return text.replace(" 1 ", " 1er ", 1) if value.day == 1 else text
 
 
 def time_fr(value: datetime) -> str:

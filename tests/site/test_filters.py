@@ -1,0 +1,37 @@
+"""The French filters shared by the site and the collector's templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collector.template_filters import FILTERS
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("date_fr", date(2021, 3, 29), "lundi 29 mars 2021"),
+    ("date_fr", datetime(2021, 5, 28, 23, 59, tzinfo=PARIS), "vendredi 28 mai 2021"),
+    ("date_fr", date(2021, 7, 1), "jeudi 1er juillet 2021"),
+    ("datetime_fr", datetime(2021, 5, 28, 23, 59, 59, tzinfo=PARIS), "vendredi 28 mai 2021 à 23 h 59"),
+    ("datetime_fr", datetime(2021, 4, 15, 9, 5, tzinfo=PARIS), "jeudi 15 avril 2021 à 9 h 05"),
+    ("month_fr", date(2021, 6, 1), "juin 2021"),
+    ("period_fr", {"start": date(2021, 3, 29), "end": None, "display": None}, "lundi 29 mars 2021"),
+    ("period_fr", {"start": date(2021, 6, 1), "end": date(2021, 6, 30), "display": "juin 2021"}, "juin 2021"),
+    ("period_fr", {"start": date(2021, 6, 1), "end": date(2021, 6, 4), "display": None},
+     "du mardi 1er juin 2021 au vendredi 4 juin 2021"),
+    ("days_fr", 0, "0 jour"),
+    ("days_fr", 1, "1 jour"),
+    ("days_fr", 43, "43 jours"),
+    ("number_fr", 17.6, "17,6"),
+    ("number_fr", 13, "13"),
+    ("tel_href", "02 31 06 98 98", "tel:+33231069898"),
+    ("iso_date", datetime(2021, 5, 28, 23, 59, tzinfo=PARIS), "2021-05-28"),
+    ("step_datetime", {"start": date(2021, 6, 1), "end": date(2021, 6, 30)}, "2021-06"),
+    ("step_datetime", {"start": date(2021, 3, 29), "end": None}, "2021-03-29"),
+])
+def test_filter(name, value, expected):
+    assert FILTERS[name](value) == expected

@@ -1,0 +1,126 @@
+"""The review pages in Debian's Chromium: axe-core finds no WCAG 2.1 A/AA violation, and everything
+works with JavaScript switched off (login, filters, decision, logout)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from collector.review.users import set_password
+from collector.statuses import read_history
+from tests.review.conftest import PASSWORD
+from tests.review.factory import write_records
+from tests.support.servers import REPO_ROOT, gunicorn
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("review-browser")
+    data_dir, site_dir = root / "data", root / "site"
+    os.makedirs(site_dir / "theme" / "css")
+    shutil.copy(os.path.join(REPO_ROOT, "theme", "static", "css", "site.css"), site_dir / "theme" / "css")
+    write_records(str(data_dir), 12)
+    set_password(str(data_dir), "alice", PASSWORD)
+    env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),
+           "COLLECTOR_SECRET_KEY": "browser-secret", "COLLECTOR_COOKIE_SECURE": "0",
+           "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-04-15T10:00:00"}
+    with gunicorn(env, workers=1, log_dir=str(root)) as server:
+        server.data_dir = str(data_dir)
+        yield server
+
+
+def log_in(tab, base_url: str) -> None:
+    tab.goto(base_url + "/instruction/", wait_until="load")
+    assert tab.url.startswith(base_url + "/instruction/connexion")
+    tab.get_by_label("Identifiant").fill("alice")
+    tab.get_by_label("Mot de passe").fill(PASSWORD)
+    tab.get_by_role("button", name="Se connecter").click()
+    tab.wait_for_url(base_url + "/instruction/")
+
+
+def test_axe_finds_no_violation_on_the_review_pages(review_server, browser_context):
+    axe = Axe()
+    tab = browser_context.new_page()
+    base = review_server.base_url
+    problems = {}
+
+    def audit(name: str) -> None:
+        results = axe.run(tab, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+        if results.violations_count:
+            problems[name] = results.generate_report()
+
+    tab.goto(base + "/instruction/connexion", wait_until="load")
+    audit("login")
+    tab.get_by_label("Identifiant").fill("alice")
+    tab.get_by_label("Mot de passe").fill("faux mot de passe")
+    tab.get_by_role("button", name="Se connecter").click()
+    tab.wait_for_load_state("load")
+    assert "Identifiant ou mot de passe incorrect." in tab.content()
+    audit("login with an error")
+    log_in(tab, base)
+    audit("list")
+    tab.goto(base + "/instruction/?statut=recu&departement=14", wait_until="load")
+    audit("list filtered")
+    tab.goto(base + "/instruction/AMI-2021-0002", wait_until="load")
+    audit("detail")
+    tab.get_by_label("Nouveau statut").select_option("sans_suite")
+    tab.get_by_role("button", name="Changer le statut").click()
+    tab.wait_for_load_state("load")
+    tab.goto(base + "/instruction/AMI-2021-0002", wait_until="load")
+    tab.get_by_label("Note", exact=True).fill("")
+    tab.get_by_role("button", name="Ajouter la note").click()
+    tab.wait_for_load_state("load")
+    assert "La note est vide" in tab.content()
+    audit("detail with an error")
+    assert not problems, "\n".join(f"{page}:\n{report}" for page, report in problems.items())
+    assert browser_context.outside == []
+
+
+def test_everything_works_without_javascript(review_server, chromium):
+    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        base = review_server.base_url
+        log_in(tab, base)
+        tab.get_by_label("Département").select_option("14")
+        tab.get_by_role("button", name="Filtrer").click()
+        tab.wait_for_load_state("load")
+        assert "departement=14" in tab.url
+        tab.get_by_role("link", name="AMI-2021-0007").click()
+        tab.wait_for_load_state("load")
+        tab.get_by_label("Nouveau statut").select_option("en_instruction")
+        tab.get_by_label("Note (facultative)").fill("Étudié en comité, lundi.")
+        tab.get_by_role("button", name="Changer le statut").click()
+        tab.wait_for_load_state("load")
+        assert "Statut enregistré : en instruction." in tab.content()
+        event = read_history(review_server.data_dir, "AMI-2021-0007")["events"][-1]
+        assert (event["by"], event["to"], event["note"]) == ("alice", "en_instruction", "Étudié en comité, lundi.")
+        with tab.expect_download() as download:
+            tab.get_by_role("link", name="Retour à la liste des candidatures").click()
+            tab.wait_for_load_state("load")
+            tab.get_by_role("link", name="tableur CSV").click()
+        assert download.value.suggested_filename.endswith(".csv")
+        tab.get_by_role("button", name="Se déconnecter").click()
+        tab.wait_for_load_state("load")
+        assert tab.url.startswith(base + "/instruction/connexion")
+        tab.goto(base + "/instruction/", wait_until="load")
+        assert tab.url.startswith(base + "/instruction/connexion")
+    finally:
+        context.close()
+
+
+def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
+    tab = browser_context.new_page()
+    tab.set_viewport_size({"width": 320, "height": 640})
+    log_in(tab, review_server.base_url)
+    for path in ("/instruction/", "/instruction/AMI-2021-0003"):
+        tab.goto(review_server.base_url + path, wait_until="load")
+        overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 320px"

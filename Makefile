@@ -56,7 +56,7 @@ publish: install
 run: html
 	mkdir -p $(COLLECTOR_DATA_DIR)
 	AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
-	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) \
+	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) COLLECTOR_COOKIE_SECURE=0 \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - 'collector:create_app()'
 
 test: install

@@ -89,3 +89,15 @@ def test_the_nu_html_checker_finds_no_error(site):
     done = subprocess.run([checker, "--root", site.output, "--also-check-css", "--format", "text"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_print_hides_navigation_and_shows_link_targets(site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.goto(site_url + "/contacts/")
+    tab.emulate_media(media="print")
+    assert tab.evaluate("getComputedStyle(document.querySelector('.site-nav')).display") == "none"
+    assert tab.evaluate("getComputedStyle(document.querySelector('.skip-link')).display") == "none"
+    after = tab.evaluate("getComputedStyle(document.querySelector('main a[href^=\"tel:\"]'), '::after').content")
+    assert "tel:+33214476222" in after
+    tab.emulate_media(media="screen")
+    assert tab.evaluate("getComputedStyle(document.querySelector('.site-nav')).display") != "none"

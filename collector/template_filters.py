@@ -10,8 +10,11 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+import re
+
 import phonenumbers
 from babel.dates import format_date
+from markupsafe import Markup
 
 LOCALE = "fr_FR"
 
@@ -83,13 +86,26 @@ def number_fr(value: float | int, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
+NBSP = "\u00a0"
+_BEFORE = re.compile(r"(?<=\S) ([:;!?%»])(?=[\s<.,)]|$)")
+_AFTER = re.compile(r"« ")
+
+
+def nbsp_fr(text: str) -> str:
+    """French spacing: a no-break space before : ; ! ? % » and after «, so they never start a line.
+
+    Safe HTML (Markup) stays safe HTML; the pattern never touches tags or URLs."""
+    spaced = _AFTER.sub("«" + NBSP, _BEFORE.sub(NBSP + r"\1", str(text)))
+    return Markup(spaced) if isinstance(text, Markup) else spaced
+
+
 def tel_href(number: str) -> str:
     """`02 31 06 98 98` → `tel:+33231069898` (international form, for links)."""
     parsed = phonenumbers.parse(number, "FR")
     return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-FILTERS: dict[str, Callable[..., str]] = {
+FILTERS: dict[str, Callable[..., Any]] = {
     "date_fr": date_fr,
     "time_fr": time_fr,
     "datetime_fr": datetime_fr,
@@ -101,4 +117,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "days_fr": days_fr,
     "number_fr": number_fr,
     "tel_href": tel_href,
+    "nbsp_fr": nbsp_fr,
 }

@@ -10,6 +10,7 @@ from typing import Any
 from pelican import signals
 
 from collector.facts import FactsError
+from collector.template_filters import nbsp_fr
 from collector.phase import NowError
 
 from .calendar_ics import build_calendar, ics_name
@@ -44,6 +45,12 @@ def add_context(generator: Any) -> None:
     warn_unconfirmed(context["ami"])
 
 
+def french_spacing(content: Any) -> None:
+    """No-break spaces of French typography in every page's and article's Markdown output."""
+    if getattr(content, "_content", None):
+        content._content = nbsp_fr(content._content)
+
+
 def public_base_url(settings: dict[str, Any], facts: dict[str, Any]) -> str:
     """SITEURL when publishing; the site's declared address in development (sitemaps need one)."""
     return settings.get("SITEURL") or facts["site"]["url"]
@@ -68,4 +75,5 @@ def write_outputs(pelican: Any) -> None:
 
 def register() -> None:
     signals.generator_init.connect(add_context)
+    signals.content_object_init.connect(french_spacing)
     signals.finalized.connect(write_outputs)

@@ -35,3 +35,21 @@ PARIS = ZoneInfo("Europe/Paris")
 ])
 def test_filter(name, value, expected):
     assert FILTERS[name](value) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("AMI « Usages numériques » ?", "AMI «\u00a0Usages numériques\u00a0»\u00a0?"),
+    ("moyenne nationale (16 %) : 17,6 %", "moyenne nationale (16\u00a0%)\u00a0: 17,6\u00a0%"),
+    ('<a href="/candidater/?a=1">lien</a> : suite', '<a href="/candidater/?a=1">lien</a>\u00a0: suite'),
+    ('<time datetime="2021-05-28T23:59:59+02:00">', '<time datetime="2021-05-28T23:59:59+02:00">'),
+    ("https://www.normandie.fr", "https://www.normandie.fr"),
+])
+def test_nbsp_fr_keeps_french_punctuation_with_its_word(text, expected):
+    assert FILTERS["nbsp_fr"](text) == expected
+
+
+def test_nbsp_fr_keeps_safe_html_safe():
+    from markupsafe import Markup
+
+    result = FILTERS["nbsp_fr"](Markup("<em>Note</em> : oui"))
+    assert isinstance(result, Markup) and str(result) == "<em>Note</em>\u00a0: oui"

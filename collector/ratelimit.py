@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import sqlite3
 import threading
@@ -46,12 +47,18 @@ class RateLimiter:
         """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
         now = time.time() if now is None else now
         window = int(now // self.window)
-        connection = self._connection()
-        (count,) = connection.execute(
-            "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) DO UPDATE SET count = count + 1 "
-            "RETURNING count", (self.client_key(address), window)).fetchone()
-        if count == 1:
-            connection.execute("DELETE FROM hits WHERE window < ?", (window - 1,))
+        try:
+            connection = self._connection()
+            (count,) = connection.execute(
+                "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) DO UPDATE SET count = count + 1 "
+                "RETURNING count", (self.client_key(address), window)).fetchone()
+            if count == 1:
+                connection.execute("DELETE FROM hits WHERE window < ?", (window - 1,))
+        except sqlite3.Error as error:
+            # A full disk or a stuck database must not turn a post into a server error: the
+            # post goes on uncounted, and storing it fails cleanly (503) if the disk is full.
+            logging.getLogger(__name__).warning("rate limit not counted: %s", error.__class__.__name__)
+            return None
         if count <= self.limit:
             return None
         return max(1, int((window + 1) * self.window - now) + 1)

@@ -3,8 +3,10 @@ gunicorn's worker processes, and a small tmpfs to fill up."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import os
+import re
 import subprocess
 import time
 import unicodedata
@@ -13,7 +15,7 @@ from typing import Any
 
 from collector.formdef import build_schema, load_form, ordered_answers
 from collector.records import iter_record_paths, read_record, record_path
-from tests.support.payloads import fetch_hidden, post_form, valid_answers
+from tests.support.payloads import HONEYPOT_FIELD, post_form, request, valid_answers
 
 PROOF_ENV = {
     "AMI_NOW": "2021-04-15T10:00:00",
@@ -40,12 +42,30 @@ class Outcome:
     reference: str | None = None
 
 
+_INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
+
+
+def quick_hidden_fields(page: str) -> dict[str, str]:
+    """form_hidden_fields() by regular expressions: the same answer (a test checks it), a tenth of
+    the time, so that the load's client does not starve the server of CPU."""
+    found = {}
+    for tag in _INPUT_TAG.findall(page):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        if "name" in attributes and (attributes.get("type") == "hidden" or attributes["name"] == HONEYPOT_FIELD):
+            found[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    return found
+
+
 def submit(base_url: str, answers: dict[str, Any], marker_field: str, marker: str) -> Outcome:
     """One whole submission as a browser makes it: GET the form (fresh token and submission
     id), then POST the answers asking for a JSON reply. A transport failure counts as not
     acknowledged (status 0)."""
     try:
-        hidden = fetch_hidden(base_url)
+        page = request(base_url, "GET", "/candidater/")
+        if page.status != 200:
+            return Outcome(marker, 0)
+        hidden = quick_hidden_fields(page.text)
         reply = post_form(base_url, {**answers, marker_field: marker}, hidden,
                           headers={"Accept": "application/json", "Origin": base_url})
     except (OSError, RuntimeError, http.client.HTTPException):

@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.proof.support import load_records, proof_env, sample_answers, submit, tmp_leftovers
+from tests.proof.support import (load_records, proof_env, quick_hidden_fields, sample_answers, submit,
+                                 tmp_leftovers)
+from tests.support.payloads import form_hidden_fields, request
 from tests.support.net import free_port
 from tests.support.servers import gunicorn
 
@@ -21,6 +23,8 @@ def test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each(dat
     answers = sample_answers()
     port = free_port()
     with gunicorn(proof_env(data_dir, port), workers=3, port=port, log_dir=str(tmp_path)) as server:
+        page = request(server.base_url, "GET", "/candidater/").text
+        assert quick_hidden_fields(page) == form_hidden_fields(page)  # the load's client reads the form right
         with ThreadPoolExecutor(CLIENTS) as pool:
             outcomes = list(pool.map(
                 lambda number: submit(server.base_url, answers, MARKER_FIELD, f"Projet de charge n° {number}"),

@@ -72,7 +72,9 @@ JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "extensions": [
 
 MARKDOWN = {
     "extension_configs": {
-        "markdown.extensions.extra": {},
+        "markdown.extensions.extra": {
+            "footnotes": {"BACKLINK_TITLE": "Revenir à l'appel de note %d dans le texte"},
+        },
         "markdown.extensions.smarty": {"smart_quotes": False},
     },
     "output_format": "html5",

@@ -59,6 +59,7 @@ def test_the_figures_page_has_three_numbered_objectives_and_the_footnote_source(
     objectives = html.split("Les trois objectifs de l'AMI</h2>", 1)[1].split("</ol>", 1)[0]
     assert objectives.count("<li>") == 3
     assert 'class="footnote"' in html  # the footnote is a real, linked note
+    assert "Revenir à l'appel de note 1 dans le texte" in html and "Jump back" not in html
 
 
 def test_contacts_have_tel_and_mailto_links(site):

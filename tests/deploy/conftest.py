@@ -55,7 +55,10 @@ def stack(tmp_path_factory) -> Stack:
     site_dir, data_dir = str(base / "output"), str(base / "data")
     os.makedirs(data_dir)
     build_published_site(site_dir, public_url)
-    with gunicorn(collector_env(data_dir, public_url), workers=2, log_dir=str(base),
+    # The collector also serves the built site (as `make run` does) so that the header tests can
+    # compare it with nginx; through nginx, only the collector's paths ever reach it.
+    env = {**collector_env(data_dir, public_url), "COLLECTOR_SITE_DIR": site_dir}
+    with gunicorn(env, workers=2, log_dir=str(base),
                   extra_args=("--config", os.path.join(REPO_ROOT, "deploy", "gunicorn.conf.py"))) as server:
         upstream = f"127.0.0.1:{server.port}"
         with nginx(site_dir, upstream, str(base / "nginx"), https_port=https_port) as proxy:

@@ -238,21 +238,22 @@ def test_a_post_from_another_site_is_refused_through_nginx(stack):
 
 def fill_form(page, form, answers) -> None:
     """Answer every question as a person would, in the form's order."""
+    scope = page.locator('form[method="post"]')
     for item in form.fields:
         value = answers.get(item.name)
         if value in (None, "", []):
             continue
         if item.type == "radio":
-            page.check(f'input[type=radio][name="{item.name}"][value="{value}"]')
+            scope.locator(f'input[type=radio][name="{item.name}"][value="{value}"]').check()
         elif item.type == "checkboxes":
             for choice in value:
-                page.check(f'input[type=checkbox][name="{item.name}"][value="{choice}"]')
+                scope.locator(f'input[type=checkbox][name="{item.name}"][value="{choice}"]').check()
         elif item.type == "checkbox":
-            page.check(f'input[type=checkbox][name="{item.name}"]')
+            scope.locator(f'input[type=checkbox][name="{item.name}"]').check()
         elif item.type == "select":
-            page.select_option(f'select[name="{item.name}"]', value)
+            scope.locator(f'select[name="{item.name}"]').select_option(value)
         else:
-            page.fill(f'[name="{item.name}"]', value)
+            scope.locator(f'[name="{item.name}"]').fill(value)
 
 
 @pytest.mark.browser
@@ -271,7 +272,7 @@ def test_a_person_sends_the_form_through_nginx_in_chromium(stack, chromium, java
         page.click('a[href$="/candidater/"]')
         page.wait_for_url("**/candidater/")
         fill_form(page, form, answers)
-        page.click('form[method="post"] button[type="submit"], form[method="post"] input[type="submit"]')
+        page.locator('form[method="post"] button[type="submit"]').click()
         page.wait_for_url(re.compile(r".*/candidater/recu/[^/?]+.*"))
         reference = urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[1]
         assert reference in page.inner_text("main")

@@ -181,3 +181,8 @@ def test_plan_du_site_links_every_page(site):
         if relative in {"404.html"}:
             continue
         assert plan.link_to("/" + relative.removesuffix("index.html")), relative
+
+
+def test_the_data_files_are_not_published(site):
+    published = [f for _d, _s, files in os.walk(site.output) for f in files]
+    assert not [f for f in published if f.endswith((".yaml", ".yml", ".md"))]

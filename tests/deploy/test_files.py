@@ -1,0 +1,99 @@
+"""The deployment files agree with the code: the env example, the systemd unit, the nginx template."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from collector.config import load_config
+from deploy.render_nginx import PLACEHOLDER, TEMPLATE_PATH, default_values, render
+from tests.support.servers import REPO_ROOT
+
+DEPLOY = os.path.join(REPO_ROOT, "deploy")
+ENV_EXAMPLE = os.path.join(DEPLOY, "collector.env.example")
+UNIT = os.path.join(DEPLOY, "ami-collector.service")
+
+
+def example_settings() -> dict[str, str]:
+    settings = {}
+    with open(ENV_EXAMPLE, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip() and not line.startswith("#"):
+                name, _, value = line.rstrip("\n").partition("=")
+                settings[name] = value
+    return settings
+
+
+def code_variables() -> set[str]:
+    found = set()
+    for folder, _, names in os.walk(os.path.join(REPO_ROOT, "collector")):
+        for name in names:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    found |= set(re.findall(r"COLLECTOR_[A-Z_]+", handle.read()))
+    with open(os.path.join(DEPLOY, "gunicorn.conf.py"), encoding="utf-8") as handle:
+        found |= set(re.findall(r"GUNICORN_[A-Z_]+", handle.read()))
+    return found
+
+
+def test_every_variable_of_the_env_example_is_one_the_code_reads():
+    unknown = set(example_settings()) - code_variables()
+    assert not unknown, f"collector.env.example sets variables nothing reads: {sorted(unknown)}"
+
+
+def test_the_env_example_holds_no_secret_and_never_previews_a_date():
+    settings = example_settings()
+    assert settings["COLLECTOR_SECRET_KEY"] == "" and settings["COLLECTOR_SMTP_PASSWORD"] == ""
+    assert "AMI_NOW" not in settings and "COLLECTOR_SITE_DIR" not in settings
+
+
+def test_the_env_example_is_a_configuration_the_collector_accepts(tmp_path):
+    config = load_config({**example_settings(), "COLLECTOR_DATA_DIR": str(tmp_path)})
+    assert config["TRUSTED_PROXIES"] == 1
+    assert config["MAX_CONTENT_LENGTH"] == int(example_settings()["COLLECTOR_MAX_BODY_BYTES"])
+
+
+def test_the_rendered_nginx_site_is_complete_and_uses_the_collectors_body_cap(monkeypatch):
+    monkeypatch.setenv("COLLECTOR_MAX_BODY_BYTES", "12345")
+    site = render(default_values())
+    assert not PLACEHOLDER.search(site)
+    assert "client_max_body_size 12345;" in site
+    assert "add_header Strict-Transport-Security" in site
+
+
+def test_rendering_refuses_a_template_field_without_a_value(tmp_path):
+    template = tmp_path / "site.conf"
+    with open(TEMPLATE_PATH, encoding="utf-8") as handle:
+        template.write_text(handle.read() + "\n# @NEW_FIELD@\n", encoding="utf-8")
+    with pytest.raises(KeyError, match="NEW_FIELD"):
+        render(default_values(), str(template))
+
+
+def test_the_render_command_prints_the_site(tmp_path):
+    done = subprocess.run([os.path.join(REPO_ROOT, ".venv", "bin", "python"), os.path.join(DEPLOY, "render_nginx.py"),
+                           "--root", "/srv/ailleurs/output", "--upstream", "127.0.0.1:9001"],
+                          capture_output=True, text=True, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "root /srv/ailleurs/output;" in done.stdout
+    assert "server 127.0.0.1:9001;" in done.stdout
+
+
+def test_the_systemd_unit_is_valid_and_hardened(tmp_path):
+    with open(UNIT, encoding="utf-8") as handle:
+        unit = handle.read()
+    for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                    "ReadWritePaths=/var/lib/ami-usages-numeriques", "EnvironmentFile=/etc/ami/collector.env",
+                    "--config deploy/gunicorn.conf.py"):
+        assert setting in unit
+    assert example_settings()["COLLECTOR_DATA_DIR"] == "/var/lib/ami-usages-numeriques"
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed: the unit's syntax is not checked here")
+    local = tmp_path / "ami-collector.service"
+    local.write_text(unit.replace("/srv/ami-usages-numeriques", REPO_ROOT), encoding="utf-8")
+    checked = subprocess.run([analyze, "verify", str(local)], capture_output=True, text=True)
+    assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr

@@ -125,7 +125,7 @@ def logout() -> Any:
 
 
 def _catalog():
-    return load_catalog(appstate.data_dir(), record_validator(appstate.form()))
+    return load_catalog(appstate.data_dir(), record_validator(appstate.form(), trust_hash=True))
 
 
 def _filtered(entries: list[Entry]) -> tuple[list[Entry], dict[str, str]]:

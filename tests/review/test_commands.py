@@ -204,3 +204,25 @@ def test_the_real_flask_command_lists_the_records(review_env, records):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "1 candidature(s) sur 12." in result.stdout
+
+
+def test_check_validates_every_record_even_one_whose_hash_was_recomputed(runner, records, data_dir):
+    from collector.records import content_hash
+
+    path = record_path(data_dir, "AMI-2021-0005")
+    with open(path, encoding="utf-8") as handle:
+        record = yaml.safe_load(handle)
+    record["answers"]["code_postal"] = "1400"
+    record["content_hash"] = content_hash(record["answers"])
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(record, handle, allow_unicode=True, sort_keys=False)
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert "INVALIDE   AMI-2021-0005.yaml : code_postal" in result.stdout
+
+
+def test_a_record_named_differently_from_its_reference_is_reported(runner, records, data_dir):
+    os.rename(record_path(data_dir, "AMI-2021-0008"), record_path(data_dir, "AMI-2021-0080"))
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert "AMI-2021-0080.yaml : la référence inscrite (AMI-2021-0008) ne correspond pas au nom du fichier." in result.stdout

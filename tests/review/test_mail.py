@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import subprocess
-import sys
 
 import pytest
 
-from collector import mail
 from collector.mail import MailSettings, deliver_outbox, pending, queue_for_record
 from tests.review.factory import write_records
 from tests.review.smtp import start_smtp
 from tests.support.net import free_port
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture

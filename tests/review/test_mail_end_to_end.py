@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from collector.formdef import load_form
 from collector.mail import pending
 from tests.review.smtp import start_smtp

@@ -66,18 +66,31 @@ class MailSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
+        """Settings from COLLECTOR_SMTP_* / COLLECTOR_MAIL_*; ConfigError (French) when one is unusable."""
+        from .config import ConfigError
+
         def flag(name: str) -> bool:
             return environ.get(name, "").strip().lower() in {"1", "true", "yes", "oui", "on"}
 
+        def number(name: str, default: float) -> float:
+            text = environ.get(name, "").strip()
+            try:
+                value = float(text) if text else default
+            except ValueError:
+                raise ConfigError(f"{name}={text!r} : nombre attendu.") from None
+            if value < 0:
+                raise ConfigError(f"{name}={text!r} : nombre positif attendu.")
+            return value
+
         return cls(
             host=environ.get("COLLECTOR_SMTP_HOST", "").strip(),
-            port=int(environ.get("COLLECTOR_SMTP_PORT", "") or 25),
+            port=int(number("COLLECTOR_SMTP_PORT", 25)),
             user=environ.get("COLLECTOR_SMTP_USER", ""),
             password=environ.get("COLLECTOR_SMTP_PASSWORD", ""),
             starttls=flag("COLLECTOR_SMTP_STARTTLS"),
             mail_from=environ.get("COLLECTOR_MAIL_FROM", "").strip() or cls.mail_from,
             public_url=(environ.get("COLLECTOR_PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
-            retry_seconds=float(environ.get("COLLECTOR_MAIL_RETRY_SECONDS", "") or 60),
+            retry_seconds=number("COLLECTOR_MAIL_RETRY_SECONDS", 60),
         )
 
 
@@ -226,8 +239,11 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     queued = []
     for kind, compose in (("accuse", compose_acknowledgement), ("notification", compose_notification)):
         name = message_name(reference, kind)
-        if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings)):
-            queued.append(name)
+        try:
+            if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings)):
+                queued.append(name)
+        except (KeyError, ValueError, TypeError):  # one message that cannot be written must not stop the other
+            log.exception("mail: could not compose the %s message of a stored record", kind)
     return queued
 
 
@@ -382,6 +398,8 @@ class MailService:
         self._lock = threading.Lock()
         self._retry_pid = 0
         self._stop = threading.Event()
+        self._delivering = threading.Lock()
+        self._again = threading.Event()
 
     def on_record_stored(self, record: Mapping[str, Any]) -> None:
         try:
@@ -412,6 +430,18 @@ class MailService:
             self._deliver()
 
     def _deliver(self) -> None:
+        """One delivery round at a time per process; a request made meanwhile runs one more."""
+        self._again.set()
+        while self._again.is_set():
+            if not self._delivering.acquire(blocking=False):
+                return  # the running round will see `_again` and go once more
+            try:
+                self._again.clear()
+                self._deliver_round()
+            finally:
+                self._delivering.release()
+
+    def _deliver_round(self) -> None:
         try:
             report = deliver_outbox(self.data_dir, self.settings)
         except Exception:  # noqa: BLE001 - a background sender must keep running

@@ -173,3 +173,23 @@ def test_send_mail_without_a_server_says_so(runner, data_dir, form, facts):
     assert result.exit_code == 1
     assert "0 envoyé(s), 2 en attente" in result.stdout
     assert "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)" in result.stderr
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"COLLECTOR_SMTP_PORT": "vingt-cinq"}, "COLLECTOR_SMTP_PORT='vingt-cinq' : nombre attendu."),
+    ({"COLLECTOR_MAIL_RETRY_SECONDS": "-5"}, "COLLECTOR_MAIL_RETRY_SECONDS='-5' : nombre positif attendu."),
+])
+def test_unusable_mail_settings_are_named_in_french(environ, message):
+    from collector.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        MailSettings.from_env(environ)
+    assert str(caught.value) == message
+
+
+def test_mail_settings_from_the_environment():
+    settings = MailSettings.from_env({"COLLECTOR_SMTP_HOST": " smtp.region.example ", "COLLECTOR_SMTP_PORT": "587",
+                                      "COLLECTOR_SMTP_STARTTLS": "1", "COLLECTOR_MAIL_FROM": "AMI <ami@region.example>"})
+    assert (settings.host, settings.port, settings.starttls, settings.mail_from) == (
+        "smtp.region.example", 587, True, "AMI <ami@region.example>")
+    assert "password" not in repr(MailSettings(password="secret")) or "secret" not in repr(MailSettings(password="secret"))

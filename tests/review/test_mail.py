@@ -192,4 +192,4 @@ def test_mail_settings_from_the_environment():
                                       "COLLECTOR_SMTP_STARTTLS": "1", "COLLECTOR_MAIL_FROM": "AMI <ami@region.example>"})
     assert (settings.host, settings.port, settings.starttls, settings.mail_from) == (
         "smtp.region.example", 587, True, "AMI <ami@region.example>")
-    assert "password" not in repr(MailSettings(password="secret")) or "secret" not in repr(MailSettings(password="secret"))
+    assert "secret" not in repr(MailSettings(password="secret"))

@@ -284,10 +284,16 @@ def test_a_person_sends_the_form_through_nginx_in_chromium(stack, chromium, java
     assert record["answers"]["contact_email"] == answers["contact_email"]
 
 
-def test_gunicorns_access_log_holds_no_personal_data_nor_query_string(stack):
-    # After the posts above: the log has requests, but no address, no key, no answer.
+def test_access_logs_hold_no_personal_data_nor_query_string(stack):
+    # After the posts above: the logs have requests, but no address, no key, no answer.
     get(stack, "/candidater/?cle=secret-de-recu")
-    log = stack.gunicorn.log()
-    assert '"GET /candidater/"' in log
-    assert "cle=" not in log and "secret-de-recu" not in log
-    assert "camille.lefevre@example.org" not in log and "Lefèvre" not in log
+    get(stack, "/contacts/?utm=x")
+    with open(os.path.join(stack.nginx.work_dir, "site-access.log"), encoding="utf-8") as handle:
+        nginx_log = handle.read()
+    for log in (nginx_log, stack.gunicorn.log()):
+        assert '"GET /candidater/"' in log
+        assert "cle=" not in log and "secret-de-recu" not in log
+        assert "camille.lefevre@example.org" not in log and "Lefèvre" not in log
+    assert '"POST /candidater/" 201' in nginx_log
+    assert '"GET /contacts/" 200' in nginx_log
+    assert "127.0.0.1" not in nginx_log

@@ -272,6 +272,9 @@ def create_user_command(name, password_stdin) -> None:
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
     settings = mail_module.MailSettings.from_env()
+    queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
+    if queued:
+        click.echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)
     report = mail_module.deliver_outbox(appstate.data_dir(), settings)
     click.echo(f"{len(report.sent)} envoyé(s), {len(report.deferred)} en attente, {len(report.failed)} refusé(s).")
     for name in report.failed:

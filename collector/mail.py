@@ -19,7 +19,9 @@ its Message-ID, so mail clients and the Région can recognise the repeat.
 The running collector sends right after queuing, in a background thread (the porteur's
 confirmation never waits for SMTP and never fails because of it), and retries the
 outbox every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the
-same by hand. With COLLECTOR_SMTP_HOST empty, mails simply wait in the outbox.
+same by hand. Both first queue the mails of any stored record that has none (`reconcile`:
+the process died between storing and queuing). With COLLECTOR_SMTP_HOST empty, mails
+simply wait in the outbox.
 """
 
 from __future__ import annotations
@@ -247,6 +249,29 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     return queued
 
 
+def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> list[str]:
+    """Queue the mails of every stored record that has none yet; the names newly queued.
+
+    The collector queues right after storing a record; if it died in between, this
+    catches up (run by `send-mail` and by each background retry round).
+    """
+    from .records import RecordError, iter_record_paths, read_record
+
+    known = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
+    queued: list[str] = []
+    for path in iter_record_paths(data_dir):
+        reference = os.path.basename(path)[:-len(".yaml")]
+        if all(message_name(reference, kind) in known for kind in KINDS):
+            continue
+        try:
+            record = read_record(path)
+        except RecordError:
+            log.warning("mail: a record cannot be read, its mails wait (run `check`)")
+            continue
+        queued += queue_for_record(data_dir, record, facts, form, settings)
+    return queued
+
+
 def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:
     path = os.path.join(data_dir, folder)
     return sorted(name for name in os.listdir(path) if name.endswith(".eml")) if os.path.isdir(path) else []
@@ -427,7 +452,11 @@ class MailService:
 
     def _retry_loop(self) -> None:
         while not self._stop.wait(self.settings.retry_seconds):
-            self._deliver()
+            if self._delivering.acquire(blocking=False):
+                try:
+                    self._deliver_round(catch_up=True)
+                finally:
+                    self._delivering.release()
 
     def _deliver(self) -> None:
         """One delivery round at a time per process; a request made meanwhile runs one more."""
@@ -441,8 +470,10 @@ class MailService:
             finally:
                 self._delivering.release()
 
-    def _deliver_round(self) -> None:
+    def _deliver_round(self, catch_up: bool = False) -> None:
         try:
+            if catch_up:
+                reconcile(self.data_dir, self.facts, self.form_loader(), self.settings)
             report = deliver_outbox(self.data_dir, self.settings)
         except Exception:  # noqa: BLE001 - a background sender must keep running
             log.exception("mail: delivery round failed")

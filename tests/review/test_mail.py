@@ -193,3 +193,19 @@ def test_mail_settings_from_the_environment():
     assert (settings.host, settings.port, settings.starttls, settings.mail_from) == (
         "smtp.region.example", 587, True, "AMI <ami@region.example>")
     assert "secret" not in repr(MailSettings(password="secret"))
+
+
+def test_send_mail_catches_up_on_a_record_whose_mails_were_never_queued(runner, data_dir, form, facts, smtp,
+                                                                       monkeypatch):
+    """The collector died between storing the record and queuing its mails: nothing is lost."""
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COLLECTOR_SMTP_PORT", str(smtp.port))
+    records = write_records(data_dir, 2, form)
+    queue_for_record(data_dir, records[0], facts, form, MailSettings.from_env())
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert "2 e-mail(s) manquant(s) mis en file d'attente." in result.stderr
+    assert result.stdout.strip() == "4 envoyé(s), 0 en attente, 0 refusé(s)."
+    assert sorted(item.message["X-AMI-Reference"] for item in smtp.wait_for(4)) == [
+        "AMI-2021-0001", "AMI-2021-0001", "AMI-2021-0002", "AMI-2021-0002"]
+    assert runner.invoke(args=["send-mail"]).stdout.strip() == "0 envoyé(s), 0 en attente, 0 refusé(s)."

@@ -226,3 +226,12 @@ def test_a_record_named_differently_from_its_reference_is_reported(runner, recor
     result = runner.invoke(args=["check"])
     assert result.exit_code == 1
     assert "AMI-2021-0080.yaml : la référence inscrite (AMI-2021-0008) ne correspond pas au nom du fichier." in result.stdout
+
+
+def test_create_user_prompts_twice_for_the_password(runner, data_dir):
+    from collector.review.users import authenticate
+
+    result = runner.invoke(args=["create-user", "chloe"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert authenticate(data_dir, "chloe", PASSWORD)
+    assert not authenticate(data_dir, "chloe", PASSWORD + "x")

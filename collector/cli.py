@@ -211,7 +211,8 @@ def check_command() -> None:
     for line in catalog.invalid:
         click.echo(f"INVALIDE   {line}")
     bad = len(catalog.unreadable) + len(catalog.invalid)
-    click.echo(f"{len(catalog.entries) + len(catalog.unreadable)} fichier(s) vérifié(s), {bad} en erreur.")
+    records = len(catalog.entries) + sum(not line.startswith("reviews/") for line in catalog.unreadable)
+    click.echo(f"{records} enregistrement(s) vérifié(s), {bad} fichier(s) en erreur.")
     if bad:
         sys.exit(1)
 

@@ -37,6 +37,7 @@ REVIEWS_DIR = "reviews"
 LOCKS_DIR = "locks"
 PARIS = ZoneInfo("Europe/Paris")
 INITIAL = "recu"
+UNREADABLE_HISTORY = "historique_illisible"
 
 STATUSES: dict[str, str] = {
     "recu": "reçu",
@@ -115,7 +116,7 @@ def read_all_statuses(data_dir: str) -> dict[str, str]:
             try:
                 statuses[reference] = read_history(data_dir, reference)["status"]
             except StatusError:
-                statuses[reference] = "historique_illisible"
+                statuses[reference] = UNREADABLE_HISTORY
     return statuses
 
 

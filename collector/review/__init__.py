@@ -170,7 +170,11 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         abort(404)
     from ..exports import answer_text, flag_label
 
-    history = read_history(appstate.data_dir(), reference)
+    try:
+        history = read_history(appstate.data_dir(), reference)
+    except StatusError as error:
+        history = {"events": [], "status": entry.status}
+        extra.setdefault("history_error", str(error))
     return _render(
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..records import RecordError, iter_record_paths, read_record
-from ..statuses import INITIAL, duplicate_flags, find_duplicates, read_all_statuses
+from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
 
 INVALID_FLAG = "a_verifier"
 
@@ -138,6 +138,8 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
     for entry in entries:
         entry.status = statuses.get(entry.reference, INITIAL)
         entry.duplicates = duplicates.get(entry.reference, [])
+        if entry.status == UNREADABLE_HISTORY:
+            unreadable.append(f"reviews/{entry.reference}.yaml : historique des décisions illisible.")
     return Catalog(entries, unreadable)
 
 

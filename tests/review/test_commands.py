@@ -125,7 +125,7 @@ def test_stats_counts_by_theme_departement_type_and_week(runner, records, form):
 def test_check_passes_on_clean_records(runner, records):
     result = runner.invoke(args=["check"])
     assert result.exit_code == 0
-    assert "12 fichier(s) vérifié(s), 0 en erreur." in result.stdout
+    assert "12 enregistrement(s) vérifié(s), 0 fichier(s) en erreur." in result.stdout
 
 
 def test_bad_records_are_named_by_check_list_and_export(runner, records, data_dir, tmp_path):
@@ -136,7 +136,7 @@ def test_bad_records_are_named_by_check_list_and_export(runner, records, data_di
     assert check.exit_code == 1
     assert "ILLISIBLE  AMI-2021-0004.yaml" in check.stdout
     assert "INVALIDE   AMI-2021-0007.yaml : contact_email" in check.stdout
-    assert "12 fichier(s) vérifié(s), 2 en erreur." in check.stdout
+    assert "12 enregistrement(s) vérifié(s), 2 fichier(s) en erreur." in check.stdout
 
     listing = runner.invoke(args=["list"])
     assert listing.exit_code == 0
@@ -235,3 +235,16 @@ def test_create_user_prompts_twice_for_the_password(runner, data_dir):
     assert result.exit_code == 0, result.output
     assert authenticate(data_dir, "chloe", PASSWORD)
     assert not authenticate(data_dir, "chloe", PASSWORD + "x")
+
+
+def test_an_unreadable_history_is_reported_and_refuses_changes(runner, records, data_dir):
+    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
+    with open(os.path.join(data_dir, "reviews", "AMI-2021-0009.yaml"), "w", encoding="utf-8") as handle:
+        handle.write("status: [oops\n")
+    check = runner.invoke(args=["check"])
+    assert check.exit_code == 1
+    assert "ILLISIBLE  reviews/AMI-2021-0009.yaml : historique des décisions illisible." in check.stdout
+    listing = runner.invoke(args=["list"])
+    assert listing.exit_code == 0 and "reviews/AMI-2021-0009.yaml" in listing.stderr
+    change = runner.invoke(args=["status", "AMI-2021-0009", "en_instruction", "--by", "alice"])
+    assert change.exit_code == 1 and "Historique illisible" in change.output

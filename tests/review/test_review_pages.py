@@ -208,3 +208,19 @@ def test_downloads_follow_the_filters(logged_in, records):
     assert csv_response.data.decode("utf-8-sig").count("\r\nAMI-2021-") == expected
     xlsx_response = logged_in.get("/instruction/export.xlsx")
     assert load_workbook(io.BytesIO(xlsx_response.data)).active.max_row == len(records) + 1
+
+
+def test_an_unreadable_history_is_shown_not_a_server_error(logged_in, records, data_dir):
+    import os
+
+    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
+    with open(os.path.join(data_dir, "reviews", "AMI-2021-0009.yaml"), "w", encoding="utf-8") as handle:
+        handle.write("status: [oops\n")
+    page = logged_in.get("/instruction/AMI-2021-0009")
+    assert page.status_code == 200
+    assert "Historique illisible" in text(page)
+    listing = text(logged_in.get("/instruction/"))
+    assert "reviews/AMI-2021-0009.yaml : historique des décisions illisible." in listing
+    refused = logged_in.post("/instruction/AMI-2021-0009/statut",
+                             data={"csrf_token": csrf_of(page.text), "statut": "en_instruction"})
+    assert refused.status_code == 400 and "Historique illisible" in text(refused)

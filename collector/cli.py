@@ -149,7 +149,7 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
 def stats_command() -> None:
     """Counts by thématique, département, type of organisation, ISO week and status."""
     form = appstate.form()
-    catalog = _catalog(validate=False)
+    catalog = _catalog()
     counts = count_by(catalog.entries)
 
     def label(field: str, value: str) -> str:
@@ -237,7 +237,7 @@ def purge_command(dry_run, today) -> None:
     months = appstate.facts()["legal"]["retention_months"]
     limit = _months_before((today or datetime.now()).date(), months)
     data_dir = appstate.data_dir()
-    catalog = _catalog(validate=False)
+    catalog = _catalog()
     old = [entry for entry in catalog.entries if is_older_than(entry, limit)]
     verb = "serait supprimée" if dry_run else "supprimée"
     for entry in old:

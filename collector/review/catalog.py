@@ -115,6 +115,23 @@ class Catalog:
         return None
 
 
+def _shape_problem(record: dict[str, Any]) -> str:
+    """What makes a parsed record unusable for reviewers ("" when nothing)."""
+    if not isinstance(record.get("reference"), str):
+        return "la référence n'est pas un texte."
+    try:
+        moment = datetime.fromisoformat(str(record["received_at"]))
+    except ValueError:
+        return "la date de réception (received_at) est illisible."
+    if moment.tzinfo is None:
+        return "la date de réception (received_at) n'indique pas son fuseau horaire."
+    if not isinstance(record.get("flags"), list) or not all(isinstance(flag, str) for flag in record["flags"]):
+        return "les signalements (flags) ne sont pas une liste de textes."
+    if not isinstance(record.get("derived"), dict):
+        return "les données déduites (derived) ne sont pas un tableau de clés."
+    return ""
+
+
 def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
     """Read every record, its status and its duplicates; never raises on a bad record."""
     entries: list[Entry] = []
@@ -126,6 +143,10 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
             unreadable.append(str(error))
             continue
         expected = path.rsplit("/", 1)[-1][:-5]
+        shape = _shape_problem(record)
+        if shape:
+            unreadable.append(f"{expected}.yaml : {shape}")
+            continue
         if record["reference"] != expected:
             unreadable.append(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
             continue

@@ -248,3 +248,28 @@ def test_an_unreadable_history_is_reported_and_refuses_changes(runner, records, 
     assert listing.exit_code == 0 and "reviews/AMI-2021-0009.yaml" in listing.stderr
     change = runner.invoke(args=["status", "AMI-2021-0009", "en_instruction", "--by", "alice"])
     assert change.exit_code == 1 and "Historique illisible" in change.output
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r.update(flags=3), "AMI-2021-0006.yaml : les signalements (flags) ne sont pas une liste de textes."),
+    (lambda r: r.update(derived=[1]), "AMI-2021-0006.yaml : les données déduites (derived) ne sont pas un tableau"),
+    (lambda r: r.update(received_at="hier"), "AMI-2021-0006.yaml : la date de réception (received_at) est illisible."),
+    (lambda r: r.update(reference=6), "AMI-2021-0006.yaml : la référence n'est pas un texte."),
+    (lambda r: r.update(answers=["a", "b"]), "AMI-2021-0006.yaml : les réponses ne sont pas un tableau de champs."),
+    (lambda r: r["answers"].update(thematiques="fablab", raison_sociale=42), "AMI-2021-0006.yaml : "),
+    (lambda r: r["answers"].pop("description"), "AMI-2021-0006.yaml : description"),
+])
+def test_odd_hand_edits_never_crash_a_command(runner, records, data_dir, tmp_path, edit, message):
+    path = record_path(data_dir, "AMI-2021-0006")
+    with open(path, encoding="utf-8") as handle:
+        record = yaml.safe_load(handle)
+    edit(record)
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(record, handle, allow_unicode=True, sort_keys=False)
+    check = runner.invoke(args=["check"])
+    assert check.exit_code == 1 and message in check.stdout
+    for args in (["list"], ["stats"], ["export", "--format", "csv", "-o", str(tmp_path / "a.csv")],
+                 ["export", "--format", "xlsx", "-o", str(tmp_path / "a.xlsx")], ["purge", "--dry-run"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        assert "AMI-2021-0006.yaml" in result.stderr, args

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
@@ -71,7 +72,7 @@ class FieldDef:
         """True when the answer is a list (checkboxes)."""
         return self.type == "checkboxes"
 
-    @property
+    @cached_property
     def choice_values(self) -> tuple[str, ...]:
         return tuple(value for value, _label in self.choices)
 
@@ -118,12 +119,14 @@ class FormDefinition:
     path: str
 
     def field(self, name: str) -> FieldDef:
-        for item in self.fields:
-            if item.name == name:
-                return item
-        raise KeyError(name)
+        """The question called `name` (KeyError if there is none)."""
+        return self.by_name[name]
 
-    @property
+    @cached_property
+    def by_name(self) -> dict[str, FieldDef]:
+        return {item.name: item for item in self.fields}
+
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(item.name for item in self.fields)
 

@@ -88,7 +88,7 @@ def _group(pairs: list[tuple[str, str]], form: FormDefinition) -> dict[str, Any]
         grouped.setdefault(name, []).append(value)
     result: dict[str, Any] = {}
     for name, values in grouped.items():
-        multiple = name in form.names and form.field(name).multiple
+        multiple = name in form.by_name and form.field(name).multiple
         result[name] = values if multiple or len(values) > 1 else values[0]
     return result
 
@@ -105,7 +105,7 @@ def read_submission(request: Request, form: FormDefinition, max_fields: int) -> 
     else:
         raise BadBody("Type de contenu non pris en charge : envoyez le formulaire (application/x-www-form-urlencoded "
                       "ou multipart/form-data) ou un objet JSON (application/json).", 415)
-    unknown = [name for name in data if name not in form.names and name not in HIDDEN_FIELDS]
+    unknown = [name for name in data if name not in form.by_name and name not in HIDDEN_FIELDS]
     if unknown:
         shown = ", ".join(f"« {name[:40]} »" for name in unknown[:5])
         raise BadBody(f"Champ inconnu du formulaire : {shown}. Envoyez uniquement les champs du formulaire.")

@@ -1,0 +1,154 @@
+"""Collector throughput: accepted submissions per second and p50 / p99 latency at 16 concurrent
+clients, next to the same gunicorn serving a bare 204 endpoint, in the same run.
+
+    .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
+
+Each submission is a full, valid form post with its own token, signed the way
+GET /candidater/ signs it (the collector's own key, read from its data folder), so every
+post passes every check and is stored durably (fsync of the file and of its folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+from collector.antispam import Tokens  # noqa: E402
+from collector.formdef import load_form  # noqa: E402
+from collector.records import iter_record_paths  # noqa: E402
+from tests.support.payloads import encode_form, fetch_hidden, valid_answers  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
+
+
+def load(port: int, seconds: float, clients: int, make_request) -> tuple[list[float], int, int]:
+    """`clients` threads send requests for `seconds`; (latencies of good answers, good, bad)."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    bad = [0] * clients
+    stop = time.monotonic() + seconds
+    start_gate = threading.Barrier(clients)
+
+    def client(index: int) -> None:
+        start_gate.wait()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop:
+            method, path, body, headers, expected = make_request(index)
+            began = time.perf_counter()
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    connection.close()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                status = 0
+            elapsed = time.perf_counter() - began
+            if status == expected:
+                latencies[index].append(elapsed)
+            else:
+                bad[index] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    flat = [value for chunk in latencies for value in chunk]
+    return flat, len(flat), sum(bad)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def report(name: str, latencies: list[float], good: int, bad: int, seconds: float) -> float:
+    rate = good / seconds
+    print(f"{name:<22} {rate:8.0f} /s   p50 {percentile(latencies, .5) * 1000:6.1f} ms   "
+          f"p99 {percentile(latencies, .99) * 1000:6.1f} ms   ({good} ok, {bad} other)", flush=True)
+    return rate
+
+
+INTAKE_ONLY = "bench.collector_apps:intake_only()"
+VARIANTS = [
+    ("collector (as deployed)", "collector:create_app()"),  # record + mail queued by the mail module
+    ("collector intake only", INTAKE_ONLY),  # same app, record_stored listeners disconnected
+]
+
+
+def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
+                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int]:
+    """Load one collector variant; (load result, records written during the timed run)."""
+    with gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
+        fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
+        with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
+            tokens = Tokens(handle.read().strip(), 3600)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+
+        def submission(_index: int):
+            return "POST", "/candidater/", encode_form(answers, tokens.issue(time.time() - 60)), headers, 303
+
+        load(server.port, 1.0, args.clients, submission)  # warm-up
+        before = len(list(iter_record_paths(data_dir)))
+        result = load(server.port, args.seconds, args.clients, submission)
+        return result, len(list(iter_record_paths(data_dir))) - before
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
+    args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="bench-collector-")
+    data_dir = os.path.join(scratch, "data")
+    os.makedirs(data_dir)
+    form = load_form()
+    body_answers = valid_answers(form)
+    extra = ("--worker-class", args.worker_class, "--log-level", "warning")
+    env = {"COLLECTOR_DATA_DIR": data_dir, "AMI_NOW": "2021-04-15T10:00:00", "COLLECTOR_MIN_FILL_SECONDS": "0",
+           "COLLECTOR_RATE_LIMIT": "100000000/600", "COLLECTOR_SMTP_HOST": ""}
+    print(f"gunicorn {args.workers} {args.worker_class} workers, {args.clients} clients, {args.seconds:.0f} s each, "
+          f"{os.cpu_count()} cores", flush=True)
+    try:
+        with gunicorn(env, workers=args.workers, app="bench.bare_app:app", log_dir=scratch, extra_args=extra) as bare:
+            bare_request = lambda _i: ("POST", "/candidater/", b"x=1", {"Content-Type": "application/x-www-form-urlencoded"}, 204)  # noqa: E731
+            load(bare.port, 1.0, args.clients, bare_request)  # warm-up
+            bare_result = load(bare.port, args.seconds, args.clients, bare_request)
+        results = {}
+        for label, app in VARIANTS:
+            if args.intake_only and app != INTAKE_ONLY:
+                continue
+            results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
+        print()
+        bare_rate = report("bare 204 endpoint", *bare_result, args.seconds)
+        failed = False
+        for label, (result, stored) in results.items():
+            rate = report(label, *result, args.seconds)
+            print(f"{'':22} ratio to bare: {rate / bare_rate:.2f} (floor 0.40); records stored in the timed run: "
+                  f"{stored} for {result[1]} accepted")
+            failed |= stored != result[1]
+        if failed:
+            print("MISMATCH: an accepted submission has no record", file=sys.stderr)
+            return 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -55,8 +55,11 @@ class Refusal(Exception):
 
 def wants_json() -> bool:
     """True when the client prefers JSON to HTML (fetch from form.js, scripts)."""
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" or (request.mimetype == "application/json" and best != "text/html")
+    accept = request.accept_mimetypes
+    html, json = accept["text/html"], accept["application/json"]
+    if request.mimetype == "application/json":  # a script sending JSON gets JSON unless it asks for HTML
+        return json >= html
+    return json > html
 
 
 def error_response(status: int, message: str, title: str | None = None,

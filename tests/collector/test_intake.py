@@ -59,6 +59,13 @@ def test_json_clients_get_201_with_the_reference(app, client, form):
     assert body["received_at"] == records(app)[0]["received_at"]
 
 
+def test_a_script_posting_json_without_accept_gets_json(client, form):
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)})
+    assert reply.status_code == 201 and reply.get_json()["reference"] == "AMI-2021-0001"
+    refused = client.post("/candidater/", json=[1], headers={"Accept": "*/*"})
+    assert refused.status_code == 400 and refused.get_json()["error"].startswith("Un objet JSON est attendu")
+
+
 def test_outside_normandy_is_accepted_and_flagged(app, client, form):
     post(client, {**valid_answers(form), "code_postal": "75011"}, fresh_hidden(client))
     [record] = records(app)

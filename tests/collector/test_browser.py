@@ -169,3 +169,19 @@ def test_with_javascript_the_draft_survives_a_reload(server, browser_context):
     assert page.is_checked('input[name="attentes"][value="communication"]')
     assert page.input_value("#description") == "Première ligne\nseconde ligne du brouillon"
     assert page.input_value('input[name="jeton"]') != ""  # the hidden fields stay the page's own
+
+
+def test_the_static_page_built_by_pelican_works_after_one_round_trip(server, no_js_context):
+    """The built copy (no token) gets the form back with a token and every value, then goes through."""
+    page = no_js_context.new_page()
+    page.goto(server.base_url + "/candidater/index.html")
+    assert page.input_value('input[name="jeton"]') == ""
+    fill(page, {**valid_answers(FORM), "projet_titre": "Depuis la page statique"})
+    page.click("button[type=submit]")
+    assert page.title().startswith("Erreur : ")
+    assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
+    assert page.input_value("#projet_titre") == "Depuis la page statique"
+    assert page.input_value('input[name="jeton"]') != ""
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Depuis la page statique"

@@ -322,3 +322,16 @@ def test_ten_kilobytes_of_hostile_text_survive_serialisation():
     text = __import__("unicodedata").normalize("NFC", text)
     record = build_record("AMI-2021-0001", datetime(2021, 4, 15, tzinfo=timezone.utc), 1, {"description": text, "yes": "no"})
     assert parse_yaml(serialise_record(record).decode("utf-8"), "test") == record
+
+
+def test_an_unexpected_failure_is_a_french_500_page_without_traceback(app, client, form):
+    location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
+    path = next(iter_record_paths(app.config["DATA_DIR"]))
+    os.chmod(path, 0o600)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("answers: [unterminated")
+    reply = client.get(location)
+    assert reply.status_code == 500
+    assert "Erreur du serveur" in reply.text and "Traceback" not in reply.text
+    as_json = client.get(location, headers={"Accept": "application/json"})
+    assert as_json.status_code == 500 and as_json.get_json()["status"] == 500

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.deploy.nginx_server import RunningNginx, nginx
+from tests.deploy.nginx_server import NGINX, RunningNginx, nginx
 from tests.support.net import free_port
 from tests.support.servers import REPO_ROOT, RunningServer, gunicorn
 
@@ -49,6 +49,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Stack:
+    if not os.path.exists(NGINX):
+        pytest.fail(f"{NGINX} is missing: install Debian's nginx-light package (.ci/run does).")
     base = tmp_path_factory.mktemp("deploy")
     https_port = free_port()
     public_url = f"https://127.0.0.1:{https_port}"

@@ -69,15 +69,28 @@ def load(port: int, seconds: float, clients: int, make_request) -> tuple[list[fl
     return flat, len(flat), sum(bad)
 
 
+def workers_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU seconds used so far by a gunicorn master's worker processes."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children", encoding="ascii") as handle:
+        pids = [int(pid) for pid in handle.read().split()]
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def report(name: str, latencies: list[float], good: int, bad: int, seconds: float) -> float:
+def report(name: str, latencies: list[float], good: int, bad: int, seconds: float, cpu: float) -> float:
     rate = good / seconds
-    print(f"{name:<22} {rate:8.0f} /s   p50 {percentile(latencies, .5) * 1000:6.1f} ms   "
-          f"p99 {percentile(latencies, .99) * 1000:6.1f} ms   ({good} ok, {bad} other)", flush=True)
+    print(f"{name:<24} {rate:6.0f} /s   p50 {percentile(latencies, .5) * 1000:6.1f} ms   "
+          f"p99 {percentile(latencies, .99) * 1000:6.1f} ms   server CPU {cpu / max(good, 1) * 1000:5.2f} ms/request"
+          f"   ({good} ok, {bad} other)", flush=True)
     return rate
 
 
@@ -89,8 +102,8 @@ VARIANTS = [
 
 
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
-                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int]:
-    """Load one collector variant; (load result, records written during the timed run)."""
+                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float]:
+    """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds)."""
     with gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
         with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
@@ -102,8 +115,10 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
 
         load(server.port, 1.0, args.clients, submission)  # warm-up
         before = len(list(iter_record_paths(data_dir)))
+        cpu_before = workers_cpu_seconds(server.process.pid)
         result = load(server.port, args.seconds, args.clients, submission)
-        return result, len(list(iter_record_paths(data_dir))) - before
+        cpu = workers_cpu_seconds(server.process.pid) - cpu_before
+        return result, len(list(iter_record_paths(data_dir))) - before, cpu
 
 
 def main() -> int:
@@ -128,17 +143,19 @@ def main() -> int:
         with gunicorn(env, workers=args.workers, app="bench.bare_app:app", log_dir=scratch, extra_args=extra) as bare:
             bare_request = lambda _i: ("POST", "/candidater/", b"x=1", {"Content-Type": "application/x-www-form-urlencoded"}, 204)  # noqa: E731
             load(bare.port, 1.0, args.clients, bare_request)  # warm-up
+            cpu_before = workers_cpu_seconds(bare.process.pid)
             bare_result = load(bare.port, args.seconds, args.clients, bare_request)
+            bare_cpu = workers_cpu_seconds(bare.process.pid) - cpu_before
         results = {}
         for label, app in VARIANTS:
             if args.intake_only and app != INTAKE_ONLY:
                 continue
             results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
         print()
-        bare_rate = report("bare 204 endpoint", *bare_result, args.seconds)
+        bare_rate = report("bare 204 endpoint", *bare_result, args.seconds, bare_cpu)
         failed = False
-        for label, (result, stored) in results.items():
-            rate = report(label, *result, args.seconds)
+        for label, (result, stored, cpu) in results.items():
+            rate = report(label, *result, args.seconds, cpu)
             print(f"{'':22} ratio to bare: {rate / bare_rate:.2f} (floor 0.40); records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]

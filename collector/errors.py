@@ -8,6 +8,8 @@ unexpected exception get the same treatment, so no client ever sees a traceback.
 from __future__ import annotations
 
 import logging
+import os
+import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -76,6 +78,16 @@ def error_response(status: int, message: str, title: str | None = None,
     return response
 
 
+def where(error: BaseException) -> str:
+    """Where an exception was raised (file:line in function), without its message: messages may
+    quote what a porteur typed, and logs never hold personal data."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{os.path.relpath(last.filename)}:{last.lineno} in {last.name}"
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
@@ -91,5 +103,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.error("unexpected %s on %s %s (%s)", type(error).__name__, request.method, request.path, where(error))
         return error_response(500, MESSAGES[500])

@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError
 
 from . import events, idempotency
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
-from .errors import Refusal, wants_json
+from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
@@ -184,8 +184,9 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
         return reference, read_record(path)["received_at"], False
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=path)
-    except Exception:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
-        log.exception("record_stored listener failed for %s (the record is stored)", reference)
+    except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
+        log.error("record_stored listener failed for %s: %s (%s); the record is stored",
+                  reference, type(error).__name__, where(error))
     return reference, record["received_at"], True
 
 

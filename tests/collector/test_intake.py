@@ -335,3 +335,19 @@ def test_an_unexpected_failure_is_a_french_500_page_without_traceback(app, clien
     assert "Erreur du serveur" in reply.text and "Traceback" not in reply.text
     as_json = client.get(location, headers={"Accept": "application/json"})
     assert as_json.status_code == 500 and as_json.get_json()["status"] == 500
+
+
+def test_a_failing_listener_neither_loses_nor_unconfirms_the_record(app, client, form, caplog):
+    from collector.events import record_stored
+
+    def broken(sender, **extra):
+        raise RuntimeError("camille.lefevre@example.org refused")
+
+    record_stored.connect(broken)
+    try:
+        reply = post(client, valid_answers(form), fresh_hidden(client))
+    finally:
+        record_stored.disconnect(broken)
+    assert reply.status_code == 303 and len(records(app)) == 1
+    assert "record_stored listener failed for AMI-2021-0001: RuntimeError" in caplog.text
+    assert "camille" not in caplog.text

@@ -16,8 +16,11 @@ The choice, when a process dies between the SMTP server's acceptance and the mov
 STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
 its Message-ID, so mail clients and the Région can recognise the repeat.
 
-The running collector sends right after queuing, in a background thread (the porteur's
-confirmation never waits for SMTP and never fails because of it), and retries the
+The running collector composes and queues the two messages in a background thread of
+each worker (`MailService`), then sends them: the porteur's confirmation waits neither
+for composing nor for SMTP, and never fails because of them. The record is already
+durable at that point, so a worker that dies before its thread queued the mails loses
+nothing: `reconcile` queues them later. It retries the
 outbox every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the
 same by hand. Both first queue the mails of any stored record that has none (`reconcile`:
 the process died between storing and queuing). With COLLECTOR_SMTP_HOST empty, mails
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import smtplib
 import threading
@@ -425,14 +429,29 @@ class MailService:
         self._stop = threading.Event()
         self._delivering = threading.Lock()
         self._again = threading.Event()
+        self._records: queue.SimpleQueue[Mapping[str, Any]] = queue.SimpleQueue()
+        self._queuer_pid = 0
 
     def on_record_stored(self, record: Mapping[str, Any]) -> None:
-        try:
-            queue_for_record(self.data_dir, record, self.facts, self.form_loader(), self.settings)
-        except Exception:  # noqa: BLE001 - the record is stored; a mail problem must not fail the porteur
-            log.exception("mail: could not queue the messages of a stored record")
-            return
-        self.kick()
+        """Hand a stored record to this process's mail thread; returns at once."""
+        self._records.put(record)
+        with self._lock:
+            if self._queuer_pid == os.getpid():
+                return
+            self._queuer_pid = os.getpid()
+        threading.Thread(target=self._queue_loop, name="mail-queue", daemon=True).start()
+
+    def _queue_loop(self) -> None:
+        """Compose and queue the mails of each record handed over, then try to send them."""
+        while True:
+            record = self._records.get()
+            try:
+                queue_for_record(self.data_dir, record, self.facts, self.form_loader(), self.settings)
+            except Exception:  # noqa: BLE001 - the record is stored; `reconcile` queues its mails later
+                log.exception("mail: could not queue the messages of a stored record")
+                continue
+            if self._records.empty():
+                self.kick()
 
     def kick(self) -> None:
         """Try to send now, in the background; start the periodic retry of this process."""

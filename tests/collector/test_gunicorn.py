@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from collector.formdef import load_form
+from collector.mail import KINDS, pending
 from collector.records import iter_record_paths, read_record
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
@@ -56,7 +58,16 @@ def test_sixty_concurrent_posts_get_sixty_distinct_sequential_references(server)
     assert numbers == list(range(numbers[0], numbers[0] + 60))
     titles = {record["answers"]["projet_titre"] for record in records}
     assert titles == {f"Projet numéro {n}" for n in range(60)}
+    wait_for_mails_queued(server.data_dir, references)
     assert os.listdir(os.path.join(server.data_dir, "tmp")) == []
+
+
+def wait_for_mails_queued(data_dir: str, references: list[str], timeout: float = 30.0) -> None:
+    """The workers' mail threads queue two messages per record shortly after the answer."""
+    deadline = time.monotonic() + timeout
+    while not {f"{ref}.{kind}.eml" for ref in references for kind in KINDS} <= set(pending(data_dir)):
+        assert time.monotonic() < deadline, "mails not queued in time"
+        time.sleep(0.1)
 
 
 def test_the_same_submission_sent_eight_times_at_once_makes_one_record(server):

@@ -46,8 +46,8 @@ def test_server_down_then_up_the_running_collector_retries_and_sends_once(data_d
     with gunicorn(collector_env(data_dir, smtp_port, retry="1"), workers=2, log_dir=str(tmp_path)) as server:
         reference = submit(server.base_url, "porteuse.éloïse@example.org")
         assert os.path.exists(os.path.join(data_dir, "submissions", reference + ".yaml"))
-        assert sorted(pending(data_dir) + pending(data_dir, "sending")) == [
-            f"{reference}.accuse.eml", f"{reference}.notification.eml"]
+        wait_until(lambda: sorted(pending(data_dir) + pending(data_dir, "sending")) == [
+            f"{reference}.accuse.eml", f"{reference}.notification.eml"])
         controller, inbox = start_smtp(smtp_port)
         try:
             arrived = inbox.wait_for(2, timeout=30)

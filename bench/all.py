@@ -25,7 +25,8 @@ SCRIPTS = [
 
 
 def run(script: str) -> tuple[str, float]:
-    """Run one bench script; return its outcome ('ok', 'missing', 'failed (code)') and duration."""
+    """Run one bench script; return its outcome ('ok', 'missing', or its exit code) and duration.
+    A script exits non-zero when it crashes or when a figure misses its floor."""
     path = os.path.join(BENCH_DIR, script)
     if not os.path.exists(path):
         print(f"bench/{script} is missing: no figures for it.", flush=True)
@@ -33,7 +34,7 @@ def run(script: str) -> tuple[str, float]:
     started = time.monotonic()
     completed = subprocess.run([sys.executable, path], cwd=REPO_ROOT)
     duration = time.monotonic() - started
-    return ("ok" if completed.returncode == 0 else f"failed (exit {completed.returncode})"), duration
+    return ("ok" if completed.returncode == 0 else f"exit {completed.returncode}: see above"), duration
 
 
 def main() -> int:

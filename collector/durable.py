@@ -75,15 +75,36 @@ def replace_file(folder: str, name: str, data: bytes) -> str:
     return final_path
 
 
+def _writer_is_gone(name: str) -> bool:
+    """True when the process that named this temporary file (`<ns>.<pid>.<uuid>`) has ended."""
+    parts = name.split(".")
+    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) <= 1:
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def sweep_tmp(data_dir: str, older_than_seconds: float = 0) -> int:
-    """Remove leftovers of interrupted writes from `data_dir/tmp`; return how many."""
+    """Remove leftovers of interrupted writes from `data_dir/tmp`; return how many.
+
+    A file goes if its writer process has ended (it can never be finished) or if it is
+    older than `older_than_seconds`; a file a live sibling process is writing stays.
+    """
     tmp = os.path.join(data_dir, TMP_DIR_NAME)
     if not os.path.isdir(tmp):
         return 0
     removed = 0
     limit = time.time() - older_than_seconds
     for entry in os.scandir(tmp):
-        if entry.is_file() and entry.stat().st_mtime <= limit:
-            os.unlink(entry.path)
+        if entry.is_file() and (entry.stat().st_mtime <= limit or _writer_is_gone(entry.name)):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # another worker swept it first
+                continue
             removed += 1
     return removed

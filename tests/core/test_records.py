@@ -65,6 +65,21 @@ def test_sweep_removes_leftovers_of_interrupted_writes(data_dir):
     assert os.listdir(tmp) == []
 
 
+def test_sweep_keeps_a_live_writers_file_and_removes_a_dead_writers_file(data_dir):
+    import subprocess
+
+    tmp = os.path.join(data_dir, "tmp")
+    os.makedirs(tmp)
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    live = os.path.join(tmp, f"1.{os.getpid()}.abc")
+    dead = os.path.join(tmp, f"1.{dead_pid.pid}.def")
+    for path in (live, dead):
+        open(path, "wb").write(b"partial")
+    assert sweep_tmp(data_dir, older_than_seconds=3600) == 1
+    assert os.listdir(tmp) == [os.path.basename(live)]
+
+
 def test_write_new_file_refuses_an_existing_name(data_dir):
     write_new_file(data_dir + "/x", "a", b"1")
     with pytest.raises(FileExistsError):

@@ -66,7 +66,7 @@ TRANSLATION_FEED_RSS = None
 FEED_MAX_ITEMS = 20
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["ami_site", "ami_form"]
+PLUGINS = ["ami_site", "ami_form", "ami_minify"]
 JINJA_FILTERS = dict(FILTERS)
 JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "extensions": []}
 

@@ -31,8 +31,8 @@ def test_the_form_page_carries_a_fresh_token_and_submission_id(client):
     assert first["jeton"] and first["id_envoi"] and first["site_web"] == ""
     assert first["id_envoi"] != second["id_envoi"]
     page = client.get("/candidater/").text
-    assert 'novalidate' in page and 'autocomplete="email"' in page and 'aria-hidden="true"' in page
-    assert '<legend><span class="group-legend">Votre structure</span></legend>' in page
+    assert 'novalidate' in page and 'autocomplete="email"' in page and 'aria-hidden=true' in page
+    assert '<fieldset class=group aria-describedby=groupe-structure-hint><legend>Votre structure</legend>' in page
     assert 'href="/donnees-personnelles/"' in page
 
 
@@ -80,7 +80,7 @@ def test_an_invalid_post_shows_the_form_again_with_values_and_messages(app, clie
     assert "<title>Erreur : " in page and 'role="alert"' in page
     assert '<a href="#siret">Le numéro SIRET compte 14 chiffres : vérifiez votre saisie.</a>' in page
     assert '<a href="#contact_email">' in page
-    assert 'aria-invalid="true"' in page and 'aria-describedby="siret-hint siret-error"' in page
+    assert 'aria-invalid=true' in page and 'aria-describedby="siret-hint siret-error"' in page
     assert 'value="Communauté de communes du Pays de Falaise"' in page and 'value="camille@"' in page
     assert 'value="tiers_lieu_numerique" checked' in page
     assert records(app) == []
@@ -269,7 +269,7 @@ def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_di
     app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "SECRET_KEY": "k"})
     client, form = app.test_client(), app.config["FORM"]
     page = client.get("/candidater/").text
-    assert '<label for="budget">Budget prévisionnel (euros) <span class="required">(obligatoire)</span></label>' in page
+    assert '<label for=budget>Budget prévisionnel (euros) <span class=required>(obligatoire)</span></label>' in page
     answers = {key: value for key, value in valid_answers(form).items() if key != "budget"}
     missing = client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)), content_type=URLENCODED,
                           headers={"Accept": "application/json"})

@@ -1,178 +1,96 @@
-/* The form page, enhanced: the same POST by fetch, errors shown in place, a draft kept
-   in this browser until the form is sent. The form works fully without this file. */
-(function () {
+/* The form page, enhanced: the same POST by fetch, errors shown in place without a reload, a
+   draft kept in this browser until the form is sent. The form works fully without this file.
+   On a refusal (422) the server's own page comes back: its error summary and its form, with
+   the same words and the same markup as without JavaScript, replace the ones on screen.
+   The build minifies this file (plugins/ami_minify); keep it readable here. */
+(() => {
   "use strict";
-  var form = document.querySelector("form.ami-form");
-  if (!form || !window.fetch || !window.URLSearchParams) { return; }
-  var summary = document.getElementById("erreurs");
-  var status = form.querySelector(".form-status");
-  var button = form.querySelector("button[type=submit]");
-  var draftKey = form.getAttribute("data-draft-key") || "ami-brouillon";
-  var skip = { jeton: true, id_envoi: true, site_web: true };
-  var baseTitle = document.title.replace(/^Erreur : /, "");
+  const form = document.querySelector("form.ami-form");
+  if (!form || !window.fetch) return;
+  const key = form.dataset.draftKey;
+  const skip = ["jeton", "id_envoi", "site_web"];
+  const answers = () => Array.from(form.elements).filter((el) => el.name && !skip.includes(el.name));
+  const ticked = (el) => /radio|checkbox/.test(el.type);
+  const say = (text) => { form.querySelector(".form-status").textContent = text; };
+  const summary = () => document.getElementById("erreurs");
 
-  function storage() {
-    try { return window.localStorage; } catch (e) { return null; }
-  }
-
-  function readDraft() {
-    var store = storage();
-    if (!store) { return null; }
-    try { return JSON.parse(store.getItem(draftKey) || "null"); } catch (e) { return null; }
-  }
-
-  function saveDraft() {
-    var store = storage();
-    if (!store) { return; }
-    var data = {};
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || skip[el.name]) { return; }
-      if (el.type === "checkbox" && el.value !== "oui") {
-        data[el.name] = data[el.name] || [];
-        if (el.checked) { data[el.name].push(el.value); }
-      } else if (el.type === "checkbox") {
-        data[el.name] = el.checked;
-      } else if (el.type === "radio") {
-        if (el.checked) { data[el.name] = el.value; }
-      } else if (el.type !== "submit") {
-        data[el.name] = el.value;
-      }
+  /* The draft: each answer by name; boxes and radios as the list of the values ticked. */
+  function save() {
+    const draft = {};
+    answers().forEach((el) => {
+      if (!ticked(el)) draft[el.name] = el.value;
+      else if ((draft[el.name] = draft[el.name] || []) && el.checked) draft[el.name].push(el.value);
     });
-    try { store.setItem(draftKey, JSON.stringify(data)); } catch (e) { /* storage full or refused */ }
+    try { localStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* storage refused or full */ }
   }
 
-  function restoreDraft() {
-    var data = readDraft();
-    if (!data) { return; }
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || skip[el.name] || !(el.name in data)) { return; }
-      var value = data[el.name];
-      if (el.type === "checkbox" && Array.isArray(value)) {
-        el.checked = value.indexOf(el.value) !== -1;
-      } else if (el.type === "checkbox") {
-        el.checked = value === true;
-      } else if (el.type === "radio") {
-        el.checked = el.value === value;
-      } else if (typeof value === "string") {
-        el.value = value;
-      }
+  function restore() {
+    let draft;
+    try { draft = JSON.parse(localStorage.getItem(key)); } catch (e) { return; }
+    if (!draft) return;
+    answers().forEach((el) => {
+      const value = draft[el.name];
+      if (value == null) return;
+      if (ticked(el)) el.checked = [].concat(value).includes(el.value);
+      else if (typeof value === "string") el.value = value;
     });
-    if (status) { status.textContent = "Votre brouillon enregistré dans ce navigateur a été repris."; }
+    say("Votre brouillon enregistré dans ce navigateur a été repris.");
   }
 
-  function clearErrors() {
-    Array.prototype.forEach.call(form.querySelectorAll("[data-error-for]"), function (span) {
-      span.hidden = true;
-      span.textContent = "";
-    });
-    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (div) {
-      div.classList.remove("field-error");
-    });
-    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
-      el.removeAttribute("aria-invalid");
-    });
+  /* Show the summary, named in the title, and move the focus to it. */
+  function announce(box, title) {
+    box.hidden = false;
+    document.title = "Erreur : " + title.replace(/^Erreur : /, "");
+    box.focus();
   }
 
-  function describe(el, id) {
-    var ids = (el.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
-    if (ids.indexOf(id) === -1) { ids.push(id); el.setAttribute("aria-describedby", ids.join(" ")); }
-  }
-
-  function showErrors(errors, general) {
-    clearErrors();
-    var names = Object.keys(errors);
-    var list = summary.querySelector("ul");
-    list.textContent = "";
-    var generalNode = summary.querySelector(".error-general");
-    if (generalNode) { generalNode.parentNode.removeChild(generalNode); }
-    if (general) {
-      generalNode = document.createElement("p");
-      generalNode.className = "error-general";
-      generalNode.textContent = general;
-      summary.insertBefore(generalNode, list);
+  /* A failure that concerns no one answer (network, server): one sentence in the summary. */
+  function fail(text) {
+    const box = summary();
+    let general = box.querySelector(".error-general");
+    if (!general) {
+      general = document.createElement("p");
+      general.className = "error-general";
+      box.querySelector("ul").before(general);
     }
-    names.forEach(function (name) {
-      var span = form.querySelector('[data-error-for="' + name + '"]');
-      var field = form.querySelector('[data-field="' + name + '"]');
-      if (span) {
-        var prefix = document.createElement("span");
-        prefix.className = "visually-hidden";
-        prefix.textContent = "Erreur : ";
-        span.appendChild(prefix);
-        span.appendChild(document.createTextNode(errors[name]));
-        span.hidden = false;
-      }
-      if (field) {
-        field.classList.add("field-error");
-        var group = field.querySelector("fieldset");
-        Array.prototype.forEach.call(field.querySelectorAll("input, textarea, select"), function (el) {
-          el.setAttribute("aria-invalid", "true");
-          if (!group) { describe(el, name + "-error"); }
-        });
-        if (group) { describe(group, name + "-error"); }
-      }
-      var item = document.createElement("li");
-      var link = document.createElement("a");
-      link.href = "#" + name;
-      link.textContent = errors[name];
-      item.appendChild(link);
-      list.appendChild(item);
-    });
-    var count = names.length;
-    summary.querySelector("h2").textContent = "Erreur : " + (count ?
-      count + (count > 1 ? " réponses à corriger" : " réponse à corriger") : "envoi à vérifier");
-    summary.hidden = false;
-    document.title = "Erreur : " + baseTitle;
-    summary.focus();
+    general.textContent = text;
+    announce(box, document.title);
   }
 
-  function setHidden(hidden) {
-    if (!hidden) { return; }
-    Object.keys(hidden).forEach(function (name) {
-      var input = form.querySelector('input[name="' + name + '"]');
-      if (input && name !== "site_web") { input.value = hidden[name]; }
-    });
-  }
-
-  form.addEventListener("input", saveDraft);
-  form.addEventListener("change", saveDraft);
-
-  form.addEventListener("submit", function (event) {
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    saveDraft();
+    save();
+    const button = form.querySelector("button");
+    const ready = () => { button.disabled = false; say(""); };
     button.disabled = true;
-    if (status) { status.textContent = "Envoi en cours…"; }
-    var body = new URLSearchParams(new FormData(form));
-    fetch(form.action, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "Accept": "application/json" }
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if ((response.status === 200 || response.status === 201) && data.confirmation_url) {
-          var store = storage();
-          if (store) { store.removeItem(draftKey); }
-          window.location.assign(data.confirmation_url);
+    say("Envoi en cours…");
+    fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) })
+      .then((response) => response.text().then((html) => {
+        if (response.ok) {  /* stored (the receipt, after the server's redirect) */
+          try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
+          location.assign(response.url);
           return;
         }
-        button.disabled = false;
-        if (status) { status.textContent = ""; }
-        if (response.status === 422 && data.errors) {
-          var general = data.errors.jeton;
-          delete data.errors.jeton;
-          setHidden(data.hidden);
-          showErrors(data.errors, general);
+        ready();
+        const page = new DOMParser().parseFromString(html, "text/html");
+        const answered = page.querySelector("form.ami-form");
+        if (response.status === 422 && answered) {
+          const box = page.getElementById("erreurs");
+          summary().replaceWith(box);
+          form.innerHTML = answered.innerHTML;
+          announce(box, page.title);
         } else {
-          showErrors({}, data.error || "L'envoi a échoué. Vos réponses sont conservées : réessayez dans un instant.");
+          const message = page.querySelector("main p");
+          fail(message ? message.textContent : "L'envoi a échoué. Vos réponses sont conservées : réessayez dans un instant.");
         }
+      }))
+      .catch(() => {
+        ready();
+        fail("Connexion impossible : vos réponses sont gardées dans ce navigateur. Vérifiez votre connexion, puis envoyez à nouveau.");
       });
-    }).catch(function () {
-      button.disabled = false;
-      if (status) { status.textContent = ""; }
-      showErrors({}, "Connexion impossible : vos réponses sont gardées dans ce navigateur. Vérifiez votre connexion, puis envoyez à nouveau.");
-    });
   });
 
-  if (summary && summary.hidden) { restoreDraft(); }
-}());
+  if (summary().hidden) restore();
+})();

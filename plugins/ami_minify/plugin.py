@@ -1,0 +1,84 @@
+"""Once Pelican has written the site, minify the theme's CSS (rcssmin) and JavaScript (rjsmin)
+in place, before any pre-compression (which runs on signals sent after `finalized`).
+
+The CSS also gets its constants resolved: custom properties declared once in `:root` and
+never redefined (the palette) are written out where used, and the `:root` rule dropped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import rcssmin
+import rjsmin
+from pelican import signals
+
+logger = logging.getLogger(__name__)
+
+_ROOT_RULE = re.compile(r":root\{([^{}]*)\}")
+_DECLARATION = re.compile(r"^(--[\w-]+):(.+)$")
+
+
+def inline_constants(css: str) -> str:
+    """Replace var(--name) by its value when every custom property is declared once, in one
+    `:root` rule of plain declarations; anything else leaves the stylesheet as it is."""
+    roots = _ROOT_RULE.findall(css)
+    if len(roots) != 1:
+        return css
+    values = {}
+    for declaration in filter(None, (part.strip() for part in roots[0].split(";"))):
+        match = _DECLARATION.match(declaration)
+        if not match or "var(" in match[2]:
+            return css
+        values[match[1]] = match[2].strip()
+    body = _ROOT_RULE.sub("", css, count=1)
+    if any(body.count(name + ":") for name in values):  # redefined somewhere: not a constant
+        return css
+    body = re.sub(r"var\((--[\w-]+)\)", lambda m: values.get(m[1], m[0]), body)
+    return css if "var(" in body else body
+
+
+def minify_css(source: str) -> str:
+    return inline_constants(rcssmin.cssmin(source))
+
+
+MINIFIERS: dict[str, Callable[[str], str]] = {
+    ".css": minify_css,
+    ".js": rjsmin.jsmin,
+}
+
+
+def minify_file(path: str) -> tuple[int, int]:
+    """Rewrite one file minified (idempotent); its sizes in bytes before and after."""
+    minify = MINIFIERS[os.path.splitext(path)[1]]
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    compact = minify(source).strip() + "\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(compact)
+    return len(source.encode("utf-8")), len(compact.encode("utf-8"))
+
+
+def minify_folder(folder: str) -> list[tuple[str, int, int]]:
+    """Minify every .css and .js file under folder; (path, before, after) for each."""
+    done = []
+    for parent, _dirs, files in os.walk(folder):
+        for name in sorted(files):
+            if os.path.splitext(name)[1] in MINIFIERS:
+                path = os.path.join(parent, name)
+                done.append((path, *minify_file(path)))
+    return done
+
+
+def minify_theme_static(pelican: Any) -> None:
+    """Signal handler: minify output/<THEME_STATIC_DIR>/ (where theme/static/ was copied)."""
+    output = pelican.settings["OUTPUT_PATH"]
+    for path, before, after in minify_folder(os.path.join(output, pelican.settings["THEME_STATIC_DIR"])):
+        logger.info("Minified %s: %d -> %d bytes", os.path.relpath(path, output), before, after)
+
+
+def register() -> None:
+    signals.finalized.connect(minify_theme_static)

@@ -1,0 +1,48 @@
+"""The build ships minified CSS and JavaScript (plugins/ami_minify); theme/static/ keeps the sources."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from .sitebuild import REPO_ROOT
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "plugins"))
+from ami_minify.plugin import inline_constants, minify_css  # noqa: E402
+
+SOURCES = {"theme/css/site.css": "theme/static/css/site.css", "theme/js/form.js": "theme/static/js/form.js"}
+
+
+def source(relative: str) -> str:
+    with open(os.path.join(REPO_ROOT, relative), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("built, original", SOURCES.items())
+def test_the_built_files_are_minified_copies_of_the_readable_sources(site, built, original):
+    shipped, readable = site.read(built), source(original)
+    first_comment = readable[2:readable.index("*/")].strip()
+    assert readable.startswith("/*") and readable.count("\n") > 50  # the source stays readable
+    assert first_comment not in shipped and shipped.count("\n") < readable.count("\n") / 5
+    assert len(shipped.encode()) < 0.9 * len(readable.encode())
+
+
+def test_the_built_stylesheet_has_the_palette_written_out():
+    built = minify_css(source("theme/static/css/site.css"))
+    assert "var(" not in built and ":root" not in built
+    assert "a{color:#123d72}" in built and ".error-message{display:block;color:#b3202a;" in built
+
+
+@pytest.mark.parametrize("css, expected", [
+    (":root{--a:#fff;--b:1px solid red}p{color:var(--a);border:var(--b)}", "p{color:#fff;border:1px solid red}"),
+    (":root{--a:#fff;--ab:#000}p{color:var(--ab)}b{color:var(--a)}", "p{color:#000}b{color:#fff}"),
+    # not plain constants: left as they are
+    (":root{--a:#fff}.dark{--a:#000}p{color:var(--a)}", ":root{--a:#fff}.dark{--a:#000}p{color:var(--a)}"),
+    (":root{--a:#fff}p{color:var(--b,red)}", ":root{--a:#fff}p{color:var(--b,red)}"),
+    (":root{--a:#fff;--b:var(--a)}p{color:var(--b)}", ":root{--a:#fff;--b:var(--a)}p{color:var(--b)}"),
+    ("p{color:red}", "p{color:red}"),
+])
+def test_only_constants_declared_once_in_root_are_written_out(css, expected):
+    assert inline_constants(css) == expected

@@ -43,7 +43,7 @@ class Outcome:
 
 
 _INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
+_ATTRIBUTE = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
 
 
 def quick_hidden_fields(page: str) -> dict[str, str]:
@@ -51,7 +51,8 @@ def quick_hidden_fields(page: str) -> dict[str, str]:
     the time, so that the load's client does not starve the server of CPU."""
     found = {}
     for tag in _INPUT_TAG.findall(page):
-        attributes = dict(_ATTRIBUTE.findall(tag))
+        attributes = {name.lower(): double or single or bare
+                      for name, double, single, bare in _ATTRIBUTE.findall(tag)}
         if "name" in attributes and (attributes.get("type") == "hidden" or attributes["name"] == HONEYPOT_FIELD):
             found[attributes["name"]] = html.unescape(attributes.get("value", ""))
     return found

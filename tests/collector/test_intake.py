@@ -77,7 +77,7 @@ def test_an_invalid_post_shows_the_form_again_with_values_and_messages(app, clie
     reply = post(client, answers, fresh_hidden(client))
     assert reply.status_code == 422
     page = reply.text
-    assert "<title>Erreur : " in page and 'role="alert"' in page
+    assert "<title>Erreur : " in page and 'role=alert' in page
     assert '<a href="#siret">Le numéro SIRET compte 14 chiffres : vérifiez votre saisie.</a>' in page
     assert '<a href="#contact_email">' in page
     assert 'aria-invalid=true' in page and 'aria-describedby="siret-hint siret-error"' in page
@@ -269,7 +269,7 @@ def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_di
     app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "SECRET_KEY": "k"})
     client, form = app.test_client(), app.config["FORM"]
     page = client.get("/candidater/").text
-    assert '<label for=budget>Budget prévisionnel (euros) <span class=required>(obligatoire)</span></label>' in page
+    assert '<label for=budget>Budget prévisionnel (euros) (obligatoire)</label>' in page
     answers = {key: value for key, value in valid_answers(form).items() if key != "budget"}
     missing = client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)), content_type=URLENCODED,
                           headers={"Accept": "application/json"})

@@ -4,12 +4,11 @@
    the same words and the same markup as without JavaScript, replace the ones on screen.
    The build minifies this file (plugins/ami_minify); keep it readable here. */
 (() => {
-  "use strict";
   const form = document.querySelector("form.ami-form");
   if (!form || !window.fetch) return;
   const key = form.dataset.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
-  const answers = () => Array.from(form.elements).filter((el) => el.name && !skip.includes(el.name));
+  const fields = () => Array.from(form.elements).filter((el) => el.name && !skip.includes(el.name));
   const ticked = (el) => /radio|checkbox/.test(el.type);
   const say = (text) => { form.querySelector(".form-status").textContent = text; };
   const summary = () => document.getElementById("erreurs");
@@ -17,7 +16,7 @@
   /* The draft: each answer by name; boxes and radios as the list of the values ticked. */
   function save() {
     const draft = {};
-    answers().forEach((el) => {
+    fields().forEach((el) => {
       if (!ticked(el)) draft[el.name] = el.value;
       else if ((draft[el.name] = draft[el.name] || []) && el.checked) draft[el.name].push(el.value);
     });
@@ -28,16 +27,15 @@
     let draft;
     try { draft = JSON.parse(localStorage.getItem(key)); } catch (e) { return; }
     if (!draft) return;
-    answers().forEach((el) => {
+    fields().forEach((el) => {
       const value = draft[el.name];
-      if (value == null) return;
       if (ticked(el)) el.checked = [].concat(value).includes(el.value);
-      else if (typeof value === "string") el.value = value;
+      else if (typeof value == "string") el.value = value;
     });
     say("Votre brouillon enregistré dans ce navigateur a été repris.");
   }
 
-  /* Show the summary, named in the title, and move the focus to it. */
+  /* Show the error summary, say so in the title, and move the focus to it. */
   function announce(box, title) {
     box.hidden = false;
     document.title = "Erreur : " + title.replace(/^Erreur : /, "");
@@ -46,15 +44,8 @@
 
   /* A failure that concerns no one answer (network, server): one sentence in the summary. */
   function fail(text) {
-    const box = summary();
-    let general = box.querySelector(".error-general");
-    if (!general) {
-      general = document.createElement("p");
-      general.className = "error-general";
-      box.querySelector("ul").before(general);
-    }
-    general.textContent = text;
-    announce(box, document.title);
+    summary().querySelector(".error-general").textContent = text;
+    announce(summary(), document.title);
   }
 
   form.addEventListener("input", save);
@@ -67,19 +58,19 @@
     button.disabled = true;
     say("Envoi en cours…");
     fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) })
-      .then((response) => response.text().then((html) => {
-        if (response.ok) {  /* stored (the receipt, after the server's redirect) */
+      .then((reply) => reply.text().then((html) => {
+        if (reply.ok) {  /* stored: the receipt, where the server redirected */
           try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
-          location.assign(response.url);
+          location.assign(reply.url);
           return;
         }
         ready();
         const page = new DOMParser().parseFromString(html, "text/html");
-        const answered = page.querySelector("form.ami-form");
-        if (response.status === 422 && answered) {
+        const refused = page.querySelector("form.ami-form");
+        if (reply.status == 422 && refused) {
           const box = page.getElementById("erreurs");
           summary().replaceWith(box);
-          form.innerHTML = answered.innerHTML;
+          form.innerHTML = refused.innerHTML;
           announce(box, page.title);
         } else {
           const message = page.querySelector("main p");

@@ -34,3 +34,8 @@ loglevel = "info"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 proc_name = "ami-collector"
+
+# gunicorn 25+ opens a control socket (for gunicornc). Under systemd it goes in the unit's
+# RuntimeDirectory (/run/ami-collector), the only place the hardened unit lets it write.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"], "gunicorn.ctl")

@@ -8,44 +8,39 @@
   if (!form || !window.fetch) return;
   const key = form.dataset.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
-  const fields = () => Array.from(form.elements).filter((el) => el.name && !skip.includes(el.name));
-  const ticked = (el) => /radio|checkbox/.test(el.type);
   const say = (text) => { form.querySelector(".form-status").textContent = text; };
   const summary = () => document.getElementById("erreurs");
 
-  /* The draft: each answer by name; boxes and radios as the list of the values ticked. */
+  /* The draft: the answers as [name, value] pairs, as the form would send them, less the
+     hidden fields, which stay the page's own. */
   function save() {
-    const draft = {};
-    fields().forEach((el) => {
-      if (!ticked(el)) draft[el.name] = el.value;
-      else if ((draft[el.name] = draft[el.name] || []) && el.checked) draft[el.name].push(el.value);
-    });
-    try { localStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* storage refused or full */ }
+    const answers = [...new FormData(form)].filter(([name]) => !skip.includes(name));
+    try { localStorage.setItem(key, JSON.stringify(answers)); } catch (e) { /* storage refused or full */ }
   }
 
   function restore() {
-    let draft;
-    try { draft = JSON.parse(localStorage.getItem(key)); } catch (e) { return; }
-    if (!draft) return;
-    fields().forEach((el) => {
-      const value = draft[el.name];
-      if (ticked(el)) el.checked = [].concat(value).includes(el.value);
-      else if (typeof value == "string") el.value = value;
-    });
-    say("Votre brouillon enregistré dans ce navigateur a été repris.");
+    try {
+      const answers = JSON.parse(localStorage.getItem(key));
+      Array.from(form.elements).forEach((el) => {
+        const values = answers.filter(([name]) => name == el.name).map(([, value]) => value);
+        if (/radio|checkbox/.test(el.type)) el.checked = values.includes(el.value);
+        else if (values.length) el.value = values[0];
+      });
+      say("Votre brouillon enregistré dans ce navigateur a été repris.");
+    } catch (e) { /* no draft, or one this page cannot read */ }
   }
 
   /* Show the error summary, say so in the title, and move the focus to it. */
-  function announce(box, title) {
+  function announce(box) {
     box.hidden = false;
-    document.title = "Erreur : " + title.replace(/^Erreur : /, "");
+    document.title = "Erreur : " + document.title.replace(/^Erreur : /, "");
     box.focus();
   }
 
   /* A failure that concerns no one answer (network, server): one sentence in the summary. */
   function fail(text) {
     summary().querySelector(".error-general").textContent = text;
-    announce(summary(), document.title);
+    announce(summary());
   }
 
   form.addEventListener("input", save);
@@ -71,7 +66,7 @@
           const box = page.getElementById("erreurs");
           summary().replaceWith(box);
           form.innerHTML = refused.innerHTML;
-          announce(box, page.title);
+          announce(box);
         } else {
           const message = page.querySelector("main p");
           fail(message ? message.textContent : "L'envoi a échoué. Vos réponses sont conservées : réessayez dans un instant.");

@@ -23,7 +23,7 @@ MARKER_FIELD = "projet_titre"
 
 
 def kill_workers_repeatedly(master_pid: int, stop: threading.Event, killed: list[int], rounds: int = 6,
-                            pause: float = 0.4) -> None:
+                            pause: float = 1.5) -> None:
     """SIGKILL every worker of the master, `rounds` times, while the load runs."""
     for _ in range(rounds):
         if stop.wait(pause):

@@ -8,7 +8,7 @@
   if (!form || !window.fetch) return;
   const key = form.dataset.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
-  const say = (text) => { form.querySelector(".form-status").textContent = text; };
+  const say = text => { form.querySelector(".form-status").textContent = text; };
   const summary = () => document.getElementById("erreurs");
 
   /* The draft: the answers as [name, value] pairs, as the form would send them, less the
@@ -21,7 +21,7 @@
   function restore() {
     try {
       const answers = JSON.parse(localStorage.getItem(key));
-      Array.from(form.elements).forEach((el) => {
+      Array.from(form.elements).forEach(el => {
         const values = answers.filter(([name]) => name == el.name).map(([, value]) => value);
         if (/radio|checkbox/.test(el.type)) el.checked = values.includes(el.value);
         else if (values.length) el.value = values[0];
@@ -43,9 +43,8 @@
     announce(summary());
   }
 
-  form.addEventListener("input", save);
-  form.addEventListener("change", save);
-  form.addEventListener("submit", (event) => {
+  ["input", "change"].forEach(type => form.addEventListener(type, save));
+  form.addEventListener("submit", event => {
     event.preventDefault();
     save();
     const button = form.querySelector("button");
@@ -53,7 +52,7 @@
     button.disabled = true;
     say("Envoi en cours…");
     fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) })
-      .then((reply) => reply.text().then((html) => {
+      .then(reply => reply.text().then(html => {
         if (reply.ok) {  /* stored: the receipt, where the server redirected */
           try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
           location.assign(reply.url);

@@ -185,3 +185,41 @@ def test_the_static_page_built_by_pelican_works_after_one_round_trip(server, no_
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
     assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Depuis la page statique"
+
+
+def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server, browser_context):
+    page = browser_context.new_page()
+    page.goto(server.base_url + "/candidater/")
+    answers = {**valid_answers(FORM), "projet_titre": "Malgré la coupure"}
+    fill(page, answers)
+    cut = lambda route: route.abort() if route.request.method == "POST" else route.continue_()  # noqa: E731
+    page.route("**/candidater/", cut)
+    page.click("button[type=submit]")
+    summary = page.locator("#erreurs")
+    summary.wait_for(state="visible")
+    assert "Connexion impossible" in summary.inner_text()
+    assert page.title().startswith("Erreur : ")
+    assert page.evaluate("document.activeElement.id") == "erreurs"
+    assert page.input_value("#projet_titre") == "Malgré la coupure"
+    assert page.is_enabled("button[type=submit]")
+    page.unroute("**/candidater/", cut)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Malgré la coupure"
+
+
+def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_through(server, browser_context):
+    page = browser_context.new_page()
+    page.goto(server.base_url + "/candidater/index.html")
+    fill(page, {**valid_answers(FORM), "projet_titre": "Statique avec JavaScript"})
+    page.evaluate("window.sameDocument = true")
+    page.click("button[type=submit]")
+    page.locator("#erreurs").wait_for(state="visible")
+    assert page.evaluate("window.sameDocument") is True
+    assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
+    assert page.input_value('input[name="jeton"]') != ""
+    assert page.input_value("#projet_titre") == "Statique avec JavaScript"
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    record = record_for(server.data_dir, reference_on(page))
+    assert record["answers"]["projet_titre"] == "Statique avec JavaScript"

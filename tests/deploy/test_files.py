@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_rendering_refuses_a_template_field_without_a_value(tmp_path):
 
 
 def test_the_render_command_prints_the_site(tmp_path):
-    done = subprocess.run([os.path.join(REPO_ROOT, ".venv", "bin", "python"), os.path.join(DEPLOY, "render_nginx.py"),
+    done = subprocess.run([sys.executable, os.path.join(DEPLOY, "render_nginx.py"),
                            "--root", "/srv/ailleurs/output", "--upstream", "127.0.0.1:9001"],
                           capture_output=True, text=True, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr

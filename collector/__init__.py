@@ -6,7 +6,6 @@ environment variables, see collector/config.py and the README).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from typing import Any
@@ -15,7 +14,7 @@ from flask import Flask, Response, jsonify
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, intake, security_headers
+from . import cli, errors, intake, mail, review, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -24,7 +23,6 @@ from .phase import current_phase
 from .template_filters import FILTERS
 
 TEMPLATES_DIR = os.path.join(REPO_ROOT, "theme", "templates")
-OPTIONAL_PARTS = ("cli", "mail", "review")  # wired when present: reviewers' commands, mails, pages
 
 log = logging.getLogger("collector")
 
@@ -86,12 +84,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    for name in OPTIONAL_PARTS:
-        if os.path.exists(os.path.join(os.path.dirname(__file__), name + ".py")) or \
-                os.path.exists(os.path.join(os.path.dirname(__file__), name, "__init__.py")):
-            module = importlib.import_module(f".{name}", __name__)
-            if hasattr(module, "init_app"):
-                module.init_app(app)
+    cli.init_app(app)  # reviewers' commands
+    mail.init_app(app)  # acknowledgement and notification mails
+    review.init_app(app)  # the review pages under /instruction/
 
     if config["SITE_DIR"]:
         from . import site

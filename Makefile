@@ -57,7 +57,7 @@ run: html
 	mkdir -p $(COLLECTOR_DATA_DIR)
 	AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
 	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) COLLECTOR_COOKIE_SECURE=0 \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - 'collector:create_app()'
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

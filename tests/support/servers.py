@@ -35,7 +35,7 @@ def gunicorn(env: Mapping[str, str], *, workers: int = 3, app: str = "collector:
     log_path = os.path.join(log_dir, f"gunicorn-{port}.log")
     full_env = {**os.environ, **env}
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--chdir", REPO_ROOT, *extra_args, app]
+               "--chdir", REPO_ROOT, "--no-control-socket", *extra_args, app]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)

@@ -18,7 +18,7 @@ from collector.formdef import load_form
 from collector.records import iter_record_paths
 from tests.proof.support import PROOF_ENV, expected_text, load_record, proof_env
 from tests.support.net import free_port
-from tests.support.payloads import form_hidden_fields, valid_answers
+from tests.support.payloads import answer_pairs, form_hidden_fields, valid_answers
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.proof
@@ -60,19 +60,6 @@ def encode(pairs: list[tuple[str, str]]) -> bytes:
     return "&".join(quote_from_bytes(name.encode("utf-8", "surrogatepass")) + "="
                     + quote_from_bytes(value.encode("utf-8", "surrogatepass"))
                     for name, value in pairs).encode("ascii")
-
-
-def pairs_of(answers: dict) -> list[tuple[str, str]]:
-    pairs = []
-    for name, value in answers.items():
-        if isinstance(value, list):
-            pairs += [(name, item) for item in value]
-        elif isinstance(value, bool):
-            if value:
-                pairs.append((name, "oui"))
-        else:
-            pairs.append((name, value))
-    return pairs
 
 
 def references(data_dir: str) -> set[str]:
@@ -139,12 +126,15 @@ def test_any_text_in_any_text_field_is_kept_exactly_or_refused(collector, item, 
     client, data_dir = collector
     before = references(data_dir)
     answers = {**VALID, item.name: value}
-    reply = post(client, encode(list(hidden_fields(client).items()) + pairs_of(answers)), FORM_TYPE)
+    reply = post(client, encode(list(hidden_fields(client).items()) + answer_pairs(answers)), FORM_TYPE)
     reference = check_outcome(reply, data_dir, before)
     if acceptable_text(item, value):
         assert reference is not None, reply.get_data(as_text=True)[:500]
         record = load_record(data_dir, reference)
         assert record["answers"][item.name] == expected_text(value, item.type == "textarea")
+    elif re.search(r"[\ud800-\udfff]", value):  # a lone surrogate travels as invalid UTF-8
+        assert reference is None and reply.status_code == 400
+        assert french_explanation(reply)
     else:
         assert reference is None
         assert item.name in reply.get_json()["errors"]
@@ -201,8 +191,8 @@ def test_missing_repeated_and_extra_fields_never_make_a_server_error(collector, 
     extra = {name: value for name, value in extra.items() if name not in VALID and name not in hidden}
     before = references(data_dir)
     answers = {name: value for name, value in VALID.items() if name not in dropped}
-    pairs = list(hidden.items()) + pairs_of(answers)
-    pairs += [(name, value) for name, value in pairs_of(answers) if name in repeated]
+    pairs = list(hidden.items()) + answer_pairs(answers)
+    pairs += [(name, value) for name, value in answer_pairs(answers) if name in repeated]
     pairs += list(extra.items())
     reply = post(client, encode(pairs), FORM_TYPE)
     reference = check_outcome(reply, data_dir, before)

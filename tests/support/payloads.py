@@ -131,9 +131,9 @@ def fetch_hidden(base_url: str) -> dict[str, str]:
     return form_hidden_fields(reply.text)
 
 
-def encode_form(answers: dict[str, Any], hidden: dict[str, str]) -> bytes:
-    """The url-encoded body a browser would send (lists as repeated fields)."""
-    pairs: list[tuple[str, str]] = list(hidden.items())
+def answer_pairs(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (name, value) pairs a browser sends: lists as repeated fields, a ticked box as "oui"."""
+    pairs: list[tuple[str, str]] = []
     for name, value in answers.items():
         if isinstance(value, list):
             pairs += [(name, item) for item in value]
@@ -142,7 +142,12 @@ def encode_form(answers: dict[str, Any], hidden: dict[str, str]) -> bytes:
                 pairs.append((name, "oui"))
         else:
             pairs.append((name, value))
-    return urlencode(pairs).encode("ascii")
+    return pairs
+
+
+def encode_form(answers: dict[str, Any], hidden: dict[str, str]) -> bytes:
+    """The url-encoded body a browser would send."""
+    return urlencode(list(hidden.items()) + answer_pairs(answers)).encode("ascii")
 
 
 def post_form(base_url: str, answers: dict[str, Any], hidden: dict[str, str], json: bool = False,

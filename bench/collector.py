@@ -14,7 +14,6 @@ import argparse
 import http.client
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import threading

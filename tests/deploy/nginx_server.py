@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from deploy.render_nginx import default_values, render
 from tests.support.net import free_port
+from tests.support.servers import stop_process_group
 
 NGINX = "/usr/sbin/nginx"
 
@@ -128,10 +129,4 @@ def nginx(root: str, upstream: str, work_dir: str, https_port: int | None = None
         yield RunningNginx(f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}",
                            cert, work_dir, site_conf, process)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGQUIT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process, signal.SIGQUIT, timeout=10)

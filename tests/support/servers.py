@@ -46,10 +46,16 @@ def gunicorn(env: Mapping[str, str], *, workers: int = 3, app: str = "collector:
     except TimeoutError:
         raise RuntimeError("gunicorn did not start:\n" + server.log()) from None
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process, signal.SIGTERM, timeout=15)
+
+
+def stop_process_group(process: subprocess.Popen, polite: signal.Signals, timeout: float) -> None:
+    """Send `polite` to the process's group, then SIGKILL if it is still there after `timeout` s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, polite)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

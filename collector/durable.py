@@ -101,10 +101,10 @@ def sweep_tmp(data_dir: str, older_than_seconds: float = 0) -> int:
     removed = 0
     limit = time.time() - older_than_seconds
     for entry in os.scandir(tmp):
-        if entry.is_file() and (entry.stat().st_mtime <= limit or _writer_is_gone(entry.name)):
-            try:
+        try:  # other processes publish (and so remove) their temporary files meanwhile
+            if entry.is_file() and (entry.stat().st_mtime <= limit or _writer_is_gone(entry.name)):
                 os.unlink(entry.path)
-            except FileNotFoundError:  # another worker swept it first
-                continue
-            removed += 1
+                removed += 1
+        except FileNotFoundError:
+            continue
     return removed

@@ -80,6 +80,22 @@ def test_sweep_keeps_a_live_writers_file_and_removes_a_dead_writers_file(data_di
     assert os.listdir(tmp) == [os.path.basename(live)]
 
 
+def test_sweep_ignores_a_file_published_while_it_looks(data_dir, monkeypatch):
+    tmp = os.path.join(data_dir, "tmp")
+    os.makedirs(tmp)
+    vanishing = os.path.join(tmp, f"1.{os.getpid()}.abc")
+    open(vanishing, "wb").write(b"partial")
+    real_scandir = os.scandir
+
+    def scandir_then_publish(path):
+        entries = list(real_scandir(path))
+        os.unlink(vanishing)  # another worker links its file into place and removes the temporary name
+        return iter(entries)
+
+    monkeypatch.setattr(os, "scandir", scandir_then_publish)
+    assert sweep_tmp(data_dir, older_than_seconds=0) == 0
+
+
 def test_write_new_file_refuses_an_existing_name(data_dir):
     write_new_file(data_dir + "/x", "a", b"1")
     with pytest.raises(FileExistsError):

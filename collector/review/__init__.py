@@ -150,7 +150,8 @@ def index() -> Any:
         page = min(max(1, int(request.args.get("page", "1"))), pages)
     except ValueError:
         page = 1
-    departements = sorted({(e.departement, departement_name(e.record)) for e in catalog.entries if e.departement})
+    departements = sorted({(e.departement, f"{e.departement} — {departement_name(e.record)}")
+                           for e in catalog.entries if e.departement})
     query = {key: value for key, value in chosen.items() if value}
     return _render(
         "review/list.html",

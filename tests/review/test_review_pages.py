@@ -149,6 +149,8 @@ def test_the_list_shows_counts_and_filters(logged_in, records):
     for record in records:
         assert (f">{record['reference']}</a>" in html) == (record in expected)
     assert page.headers["Cache-Control"] == "no-store"
+    assert '<option value="14" selected>14 — Calvados</option>' in html
+    assert '<select id="f-statut" name="statut">\n<option value="">Tous</option>' in html
 
 
 def test_the_detail_page_shows_labels_flags_duplicates_and_history(logged_in, records, form, data_dir):

@@ -450,21 +450,24 @@ class MailService:
         self.form_loader = form_loader
         self.settings = settings
         self._lock = threading.Lock()
-        self._retry_pid = 0
         self._stop = threading.Event()
         self._delivering = threading.Lock()
         self._again = threading.Event()
         self._records: queue.SimpleQueue[Mapping[str, Any]] = queue.SimpleQueue()
-        self._queuer_pid = 0
+        self._started: dict[str, int] = {}  # thread name -> pid of the process that started it
 
     def on_record_stored(self, record: Mapping[str, Any]) -> None:
         """Hand a stored record to this process's mail thread; returns at once."""
         self._records.put(record)
+        self._start_once("mail-queue", self._queue_loop)
+
+    def _start_once(self, name: str, target: Any) -> None:
+        """Run `target` in a daemon thread, once per process (a forked worker starts its own)."""
         with self._lock:
-            if self._queuer_pid == os.getpid():
+            if self._started.get(name) == os.getpid():
                 return
-            self._queuer_pid = os.getpid()
-        threading.Thread(target=self._queue_loop, name="mail-queue", daemon=True).start()
+            self._started[name] = os.getpid()
+        threading.Thread(target=target, name=name, daemon=True).start()
 
     def _queue_loop(self) -> None:
         """Compose and queue the mails of each record handed over, then try to send them."""
@@ -488,11 +491,7 @@ class MailService:
     def ensure_retry(self) -> None:
         if not self.settings.host or self.settings.retry_seconds <= 0:
             return
-        with self._lock:
-            if self._retry_pid == os.getpid():
-                return
-            self._retry_pid = os.getpid()
-        threading.Thread(target=self._retry_loop, name="mail-retry", daemon=True).start()
+        self._start_once("mail-retry", self._retry_loop)
 
     def _retry_loop(self) -> None:
         while not self._stop.wait(self.settings.retry_seconds):

@@ -8,7 +8,6 @@ file and the field, never a traceback.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -226,8 +225,3 @@ def load_facts(path: str = DEFAULT_FACTS_PATH) -> dict[str, Any]:
 def unconfirmed_facts(facts: dict[str, Any]) -> list[str]:
     """The facts still waiting for the Région's confirmation."""
     return list(facts.get("to_confirm", []))
-
-
-def localtime(facts: dict[str, Any], moment: datetime) -> datetime:
-    """A moment in the call's own timezone."""
-    return moment.astimezone(facts["calendar"]["opens_at"].tzinfo)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from .durable import write_new_file
+from .yaml_emitter import UnsupportedShape, dump_block_yaml
 from .yamlio import YamlFileError, dump_yaml, parse_yaml
 
 SUBMISSIONS_DIR = "submissions"
@@ -77,12 +78,28 @@ def _check_strings(value: Any) -> None:
             _check_strings(item)
 
 
+def _reads_back(text: str, record: dict[str, Any]) -> bool:
+    try:
+        return parse_yaml(text, record.get("reference", "record")) == record
+    except YamlFileError:
+        return False
+
+
 def serialise_record(record: dict[str, Any]) -> bytes:
-    """YAML bytes for a record, refused unless loading them gives the record back exactly."""
+    """YAML bytes for a record, refused unless loading them gives the record back exactly.
+
+    The fast writer (yaml_emitter) comes first; PyYAML's own dumper takes over for a
+    shape it does not cover or a text it would not give back exactly.
+    """
     _check_strings(record)
-    text = dump_yaml(record)
-    if parse_yaml(text, record.get("reference", "record")) != record:
-        raise RecordError("L'enregistrement relu ne correspond pas aux données reçues.")
+    try:
+        text = dump_block_yaml(record)
+    except UnsupportedShape:
+        text = ""
+    if not text or not _reads_back(text, record):
+        text = dump_yaml(record)
+        if not _reads_back(text, record):
+            raise RecordError("L'enregistrement relu ne correspond pas aux données reçues.")
     return text.encode("utf-8")
 
 

@@ -37,7 +37,7 @@ def test_hostile_text_round_trips_exactly(data_dir, text):
 def test_a_record_is_readable_by_a_person(data_dir):
     path = write_record(data_dir, record({"raison_sociale": "Mairie de Caen", "description": "Un\nprojet\n"}))
     text = open(path, encoding="utf-8").read()
-    assert text.startswith("reference: AMI-2021-0001\nreceived_at: '2021-04-15T10:00:00+02:00'\n")
+    assert text.startswith('reference: AMI-2021-0001\nreceived_at: "2021-04-15T10:00:00+02:00"\n')
     assert "raison_sociale: Mairie de Caen" in text
     assert "description: |\n    Un\n    projet\n" in text
 

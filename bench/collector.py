@@ -2,10 +2,16 @@
 clients, next to the same gunicorn serving a bare 204 endpoint, in the same run.
 
     .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
+                                        [--intake-only] [--no-ladder]
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
 post passes every check and is stored durably (fsync of the file and of its folder).
+The posts are prepared before the timed run, so that during it the client does the same
+work for every request (send a prepared body, read the answer), whatever the endpoint.
+
+The ladder then adds the intake's mandatory steps one at a time (bench/collector_apps.py):
+where the throughput goes, step by step.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from bench.collector_apps import LADDER  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
 from collector.records import iter_record_paths  # noqa: E402
@@ -100,6 +107,11 @@ VARIANTS = [
 ]
 
 
+def prepared_posts(tokens: Tokens, answers: dict, count: int) -> list[bytes]:
+    """`count` distinct valid bodies, each with its own one-time token, made before the timed run."""
+    return [encode_form(answers, tokens.issue(time.time() - 60)) for _ in range(count)]
+
+
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
                   scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float]:
     """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds)."""
@@ -108,9 +120,12 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
             tokens = Tokens(handle.read().strip(), 3600)
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+        # More posts than the fastest run could send (about 2,500/s); made afresh past that.
+        posts = iter(prepared_posts(tokens, answers, int((args.seconds + 1) * 2500)))
 
         def submission(_index: int):
-            return "POST", "/candidater/", encode_form(answers, tokens.issue(time.time() - 60)), headers, 303
+            body = next(posts, None) or encode_form(answers, tokens.issue(time.time() - 60))
+            return "POST", "/candidater/", body, headers, 303
 
         load(server.port, 1.0, args.clients, submission)  # warm-up
         before = len(list(iter_record_paths(data_dir)))
@@ -120,6 +135,21 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         return result, len(list(iter_record_paths(data_dir))) - before, cpu
 
 
+def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, body: bytes, scratch: str,
+                    extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], float]:
+    """Load POST /etape/ doing the intake's steps up to `step`; (load result, workers' CPU seconds)."""
+    data_dir = os.path.join(scratch, f"ladder-{step}")
+    os.makedirs(data_dir)
+    with gunicorn({**env, "COLLECTOR_DATA_DIR": data_dir}, workers=args.workers,
+                  app=f"bench.collector_apps:ladder({step!r})", log_dir=scratch, extra_args=extra) as server:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        post = lambda _i: ("POST", "/etape/", body, headers, 204)  # noqa: E731
+        load(server.port, 1.0, args.clients, post)  # warm-up
+        cpu_before = workers_cpu_seconds(server.process.pid)
+        result = load(server.port, args.seconds, args.clients, post)
+        return result, workers_cpu_seconds(server.process.pid) - cpu_before
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -127,6 +157,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
+    parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     data_dir = os.path.join(scratch, "data")
@@ -150,6 +181,9 @@ def main() -> int:
             if args.intake_only and app != INTAKE_ONLY:
                 continue
             results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
+        ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
+        steps = [] if args.no_ladder else [
+            (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra)) for name, purpose in LADDER]
         print()
         bare_rate = report("bare 204 endpoint", *bare_result, args.seconds, bare_cpu)
         failed = False
@@ -158,6 +192,11 @@ def main() -> int:
             print(f"{'':22} ratio to bare: {rate / bare_rate:.2f} (floor 0.40); records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
+        if steps:
+            print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
+        for name, purpose, result, cpu in steps:
+            rate = report(f"  {name}", *result, args.seconds, cpu)
+            print(f"{'':22} ratio to bare: {rate / bare_rate:.2f}; {purpose}")
         if failed:
             print("MISMATCH: an accepted submission has no record", file=sys.stderr)
             return 1

@@ -31,6 +31,7 @@ sys.path.insert(0, REPO_ROOT)
 from bench.collector_apps import LADDER  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
+from collector.mail import KINDS, pending  # noqa: E402
 from collector.records import iter_record_paths  # noqa: E402
 from tests.support.payloads import encode_form, fetch_hidden, valid_answers  # noqa: E402
 from tests.support.servers import gunicorn  # noqa: E402
@@ -112,9 +113,20 @@ def prepared_posts(tokens: Tokens, answers: dict, count: int) -> list[bytes]:
     return [encode_form(answers, tokens.issue(time.time() - 60)) for _ in range(count)]
 
 
+def mails_catch_up(data_dir: str, timeout: float = 180.0) -> float | None:
+    """Seconds until every stored record has its mails in the outbox (None: not within `timeout`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if len(pending(data_dir)) >= len(KINDS) * len(list(iter_record_paths(data_dir))):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
-                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float]:
-    """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds)."""
+                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float, float | None]:
+    """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds,
+    seconds after the run until every record's mails were queued: None when it queues none)."""
     with gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
         with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
@@ -132,7 +144,9 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         cpu_before = workers_cpu_seconds(server.process.pid)
         result = load(server.port, args.seconds, args.clients, submission)
         cpu = workers_cpu_seconds(server.process.pid) - cpu_before
-        return result, len(list(iter_record_paths(data_dir))) - before, cpu
+        stored = len(list(iter_record_paths(data_dir))) - before
+        catch_up = mails_catch_up(data_dir) if app != INTAKE_ONLY else None
+        return result, stored, cpu, catch_up
 
 
 def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, body: bytes, scratch: str,
@@ -148,6 +162,10 @@ def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, bo
         cpu_before = workers_cpu_seconds(server.process.pid)
         result = load(server.port, args.seconds, args.clients, post)
         return result, workers_cpu_seconds(server.process.pid) - cpu_before
+
+
+def app_queues_mail(label: str) -> bool:
+    return dict(VARIANTS)[label] != INTAKE_ONLY
 
 
 def main() -> int:
@@ -187,18 +205,22 @@ def main() -> int:
         print()
         bare_rate = report("bare 204 endpoint", *bare_result, args.seconds, bare_cpu)
         failed = False
-        for label, (result, stored, cpu) in results.items():
+        for label, (result, stored, cpu, catch_up) in results.items():
             rate = report(label, *result, args.seconds, cpu)
             print(f"{'':22} ratio to bare: {rate / bare_rate:.2f} (floor 0.40); records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
+            if app_queues_mail(label):
+                print(f"{'':22} mails of every record in the outbox " + (
+                    f"{catch_up:.1f} s after the run" if catch_up is not None else "NOT within 180 s after the run"))
+                failed |= catch_up is None
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:
             rate = report(f"  {name}", *result, args.seconds, cpu)
             print(f"{'':22} ratio to bare: {rate / bare_rate:.2f}; {purpose}")
         if failed:
-            print("MISMATCH: an accepted submission has no record", file=sys.stderr)
+            print("MISMATCH: an accepted submission has no record, or its mails were never queued", file=sys.stderr)
             return 1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -64,6 +64,7 @@ QP_UTF8.body_encoding = QP  # readable in the raw file, unlike base64
 HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
+MAIL_THREAD_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -446,6 +447,17 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
 
 # --- wiring into the running collector ---------------------------------------------------
 
+def _lower_this_threads_priority() -> None:
+    """Give the calling thread a lower CPU priority than the worker's requests (Linux: nice
+    applies per thread). Under a burst, porteurs' posts are answered first and the mails
+    follow as soon as the processor has a moment; the records are already on disk."""
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + MAIL_THREAD_NICENESS))
+    except (AttributeError, OSError):  # not Linux, or not allowed: the thread keeps the worker's priority
+        pass
+
+
 class MailService:
     """Per-app mail wiring: queue on `record_stored`, send in the background, retry periodically."""
 
@@ -476,6 +488,7 @@ class MailService:
 
     def _queue_loop(self) -> None:
         """Compose and queue the mails of each record handed over, then try to send them."""
+        _lower_this_threads_priority()
         while True:
             record = self._records.get()
             try:

@@ -22,54 +22,76 @@ _ROOT_RULE = re.compile(r":root\{([^{}]*)\}")
 _DECLARATION = re.compile(r"^(--[\w-]+):(.+)$")
 
 
-def inline_constants(css: str) -> str:
-    """Replace var(--name) by its value when every custom property is declared once, in one
-    `:root` rule of plain declarations; anything else leaves the stylesheet as it is."""
+def root_constants(css: str) -> dict[str, str] | None:
+    """The custom properties of a stylesheet's one `:root` rule of plain declarations, else None."""
     roots = _ROOT_RULE.findall(css)
     if len(roots) != 1:
-        return css
+        return None
     values = {}
     for declaration in filter(None, (part.strip() for part in roots[0].split(";"))):
         match = _DECLARATION.match(declaration)
         if not match or "var(" in match[2]:
-            return css
+            return None
         values[match[1]] = match[2].strip()
-    body = _ROOT_RULE.sub("", css, count=1)
-    if any(body.count(name + ":") for name in values):  # redefined somewhere: not a constant
+    return values
+
+
+def inline_constants(css: str, palette: dict[str, str] | None = None) -> str:
+    """Replace var(--name) by its value when every custom property is declared once, in one
+    `:root` rule of plain declarations (this stylesheet's, or else `palette`: the site's,
+    for a stylesheet that uses it without declaring it); anything else leaves it as it is."""
+    own = root_constants(css)
+    if own is None and _ROOT_RULE.search(css):
+        return css
+    values = own if own is not None else palette or {}
+    body = _ROOT_RULE.sub("", css, count=1) if own is not None else css
+    if not values or any(body.count(name + ":") for name in values):  # redefined somewhere: not a constant
         return css
     body = re.sub(r"var\((--[\w-]+)\)", lambda m: values.get(m[1], m[0]), body)
     return css if "var(" in body else body
 
 
-def minify_css(source: str) -> str:
-    return inline_constants(rcssmin.cssmin(source))
+def minify_css(source: str, palette: dict[str, str] | None = None) -> str:
+    return inline_constants(rcssmin.cssmin(source), palette)
 
 
-MINIFIERS: dict[str, Callable[[str], str]] = {
+MINIFIERS: dict[str, Callable[..., str]] = {
     ".css": minify_css,
     ".js": rjsmin.jsmin,
 }
 
 
-def minify_file(path: str) -> tuple[int, int]:
+def minify_file(path: str, *extra: Any) -> tuple[int, int]:
     """Rewrite one file minified (idempotent); its sizes in bytes before and after."""
     minify = MINIFIERS[os.path.splitext(path)[1]]
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
-    compact = minify(source).strip() + "\n"
+    compact = minify(source, *extra).strip() + "\n"
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(compact)
     return len(source.encode("utf-8")), len(compact.encode("utf-8"))
 
 
+def site_palette(paths: list[str]) -> dict[str, str] | None:
+    """The constants of the one stylesheet among `paths` that declares a `:root` (None if not one)."""
+    found = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            constants = root_constants(rcssmin.cssmin(handle.read()))
+        if constants:
+            found.append(constants)
+    return found[0] if len(found) == 1 else None
+
+
 def minify_folder(folder: str) -> list[tuple[str, int, int]]:
     """Minify every .css and .js file under folder; (path, before, after) for each."""
+    paths = sorted(os.path.join(parent, name) for parent, _dirs, files in os.walk(folder)
+                   for name in files if os.path.splitext(name)[1] in MINIFIERS)
+    palette = site_palette([path for path in paths if path.endswith(".css")])
     done = []
-    for parent, _dirs, files in os.walk(folder):
-        for name in sorted(files):
-            if os.path.splitext(name)[1] in MINIFIERS:
-                path = os.path.join(parent, name)
-                done.append((path, *minify_file(path)))
+    for path in paths:
+        sizes = minify_file(path, palette) if path.endswith(".css") else minify_file(path)
+        done.append((path, *sizes))
     return done
 
 

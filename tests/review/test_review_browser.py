@@ -24,8 +24,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def review_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("review-browser")
     data_dir, site_dir = root / "data", root / "site"
-    os.makedirs(site_dir / "theme" / "css")
-    shutil.copy(os.path.join(REPO_ROOT, "theme", "static", "css", "site.css"), site_dir / "theme" / "css")
+    shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", "css"), site_dir / "theme" / "css")
     write_records(str(data_dir), 12)
     set_password(str(data_dir), "alice", PASSWORD)
     env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),

@@ -94,6 +94,17 @@ def test_a_post_without_the_csrf_token_is_refused(logged_in, records, data_dir):
     assert read_history(data_dir, "AMI-2021-0001")["events"] == []
 
 
+def test_review_pages_load_their_own_stylesheet_which_public_pages_never_do(client, reviewer, records):
+    pages = [client.get(LOGIN)]
+    login(client)
+    pages.append(client.get("/instruction/"))
+    for page in pages:
+        assert page.status_code == 200
+        assert '<link rel="stylesheet" href="/theme/css/site.css">' in page.text
+        assert '<link rel="stylesheet" href="/theme/css/review.css">' in page.text
+    assert "review.css" not in client.get("/candidater/").text
+
+
 def test_the_login_form_itself_needs_the_csrf_token(client, reviewer):
     client.get(LOGIN)
     response = client.post(LOGIN, data={"identifiant": "alice", "mot_de_passe": PASSWORD})

@@ -28,7 +28,7 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from bench.collector_apps import LADDER  # noqa: E402
+from bench.collector_apps import LADDER, WRITE_ALONE  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
 from collector.mail import KINDS, pending  # noqa: E402
@@ -201,7 +201,8 @@ def main() -> int:
             results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
-            (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra)) for name, purpose in LADDER]
+            (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
+            for name, purpose in (*LADDER, WRITE_ALONE)]
         print()
         bare_rate = report("bare 204 endpoint", *bare_result, args.seconds, bare_cpu)
         failed = False
@@ -217,6 +218,8 @@ def main() -> int:
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:
+            if name == WRITE_ALONE[0]:
+                print("Outside the ladder, the framework and the durable write with nothing between them:")
             rate = report(f"  {name}", *result, args.seconds, cpu)
             print(f"{'':22} ratio to bare: {rate / bare_rate:.2f}; {purpose}")
         if failed:

@@ -9,6 +9,7 @@ intake's mandatory work up to `step` with the collector's own functions, then an
 204: how far each step takes the throughput from the bare endpoint's.
 """
 
+import os
 import uuid
 from datetime import datetime, timezone
 
@@ -18,7 +19,8 @@ from collector import create_app
 from collector.events import record_stored
 from collector.formdef import ordered_answers
 from collector.payload import read_submission
-from collector.records import build_record, serialise_record, write_record
+from collector.durable import write_new_file
+from collector.records import RECORD_SUFFIX, SUBMISSIONS_DIR, build_record, serialise_record, write_record
 
 LADDER = (
     ("flask", "a Flask route of the collector (its headers and hooks), nothing else"),
@@ -28,6 +30,8 @@ LADDER = (
     ("write", "+ the durable write (tmp, fsync, link, folder fsync)"),
 )
 STEPS = tuple(name for name, _ in LADDER)
+# Outside the ladder: the framework and the durable write with nothing between them.
+WRITE_ALONE = ("flask+write", "a Flask route of the collector that only writes a ready-made record durably")
 
 
 def intake_only():
@@ -38,6 +42,8 @@ def intake_only():
 
 
 def ladder(step: str):
+    if step == WRITE_ALONE[0]:
+        return write_alone()
     last = STEPS.index(step)
     app = intake_only()
 
@@ -55,6 +61,21 @@ def ladder(step: str):
             serialise_record(record)
         if step == "write":
             write_record(config["DATA_DIR"], record)  # serialises, reads back, then writes durably
+        return Response(status=204)
+
+    return app
+
+
+def write_alone():
+    """POST /etape/ writes the same ready-made record bytes under a new name, durably, and answers 204."""
+    app = intake_only()
+    folder = os.path.join(app.config["DATA_DIR"], SUBMISSIONS_DIR)
+    form = app.config["FORM"]
+    data = serialise_record(build_record("ETAPE", datetime.now(timezone.utc), form.version, {"projet": "x" * 1200}))
+
+    @app.post("/etape/")
+    def durable_write_only() -> Response:
+        write_new_file(folder, f"ETAPE-{uuid.uuid4().hex}{RECORD_SUFFIX}", data)
         return Response(status=204)
 
     return app

@@ -512,6 +512,7 @@ class MailService:
         self._start_once("mail-retry", self._retry_loop)
 
     def _retry_loop(self) -> None:
+        _lower_this_threads_priority()
         while not self._stop.wait(self.settings.retry_seconds):
             if self._delivering.acquire(blocking=False):
                 try:

@@ -17,7 +17,7 @@ STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It 
 its Message-ID, so mail clients and the Région can recognise the repeat.
 
 The running collector composes and queues the two messages in a background thread of
-each worker (`MailService`), then sends them: the porteur's confirmation waits neither
+each worker (`MailService`, ten steps nicer than the requests), then sends them: the porteur's confirmation waits neither
 for composing nor for SMTP, and never fails because of them. The record is already
 durable at that point, so a worker that dies before its thread queued the mails loses
 nothing: `reconcile` queues them later. It retries the

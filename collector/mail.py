@@ -17,10 +17,10 @@ STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It 
 its Message-ID, so mail clients and the Région can recognise the repeat.
 
 The running collector composes and queues the two messages in a background thread of
-each worker (`MailService`, ten steps nicer than the requests), then sends them: the porteur's confirmation waits neither
-for composing nor for SMTP, and never fails because of them. The record is already
-durable at that point, so a worker that dies before its thread queued the mails loses
-nothing: `reconcile` queues them later. It retries the
+each worker (`MailService`, ten steps nicer than the requests), then sends them: the
+porteur's confirmation waits neither for composing nor for SMTP, and never fails because
+of them. The record is already durable at that point, so a worker that dies before its
+thread queued the mails loses nothing: `reconcile` queues them later. It retries the
 outbox every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the
 same by hand. Both first queue the mails of any stored record that has none (`reconcile`:
 the process died between storing and queuing). With COLLECTOR_SMTP_HOST empty, mails

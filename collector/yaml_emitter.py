@@ -21,13 +21,12 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from yaml import ScalarNode
 from yaml.resolver import Resolver
 
-STR_TAG = "tag:yaml.org,2002:str"
+from .yamlio import STR_TAG, implicit_tag
+
 INDENT = "  "
 
-_RESOLVER = Resolver()
 # First characters for which PyYAML's resolver may read a plain scalar as something else
 # than text (numbers, booleans, null, dates, merge keys…); any other text stays text.
 _RESOLVED_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
@@ -44,11 +43,8 @@ class UnsupportedShape(TypeError):
     """The data holds a type or a nesting this writer leaves to the library's dumper."""
 
 
-@lru_cache(maxsize=4096)  # choices and keys come back in every record
 def _reads_as_text(value: str) -> bool:
-    if value[0] not in _RESOLVED_FIRST:
-        return True
-    return _RESOLVER.resolve(ScalarNode, value, (True, False)) == STR_TAG
+    return value[0] not in _RESOLVED_FIRST or implicit_tag(value) == STR_TAG
 
 
 def _plain(value: str) -> bool:

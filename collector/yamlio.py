@@ -24,6 +24,16 @@ def _resolve_short_scalar(value: str, implicit: tuple[bool, bool]) -> str:
     return _RESOLVER.resolve(ScalarNode, value, implicit)
 
 
+def implicit_tag(value: str, implicit: tuple[bool, bool] = (True, False)) -> str:
+    """The tag PyYAML's resolver gives this scalar (default: written plain, unquoted).
+
+    With no path resolvers the answer depends on the text alone, so it is cached for
+    short texts (keys, choices, which come back in every record)."""
+    if len(value) <= 64:
+        return _resolve_short_scalar(value, implicit)
+    return _RESOLVER.resolve(ScalarNode, value, implicit)
+
+
 class _RecursiveNode(Exception):
     """A collection that contains itself (through an alias): left to the library's constructor."""
 
@@ -34,13 +44,12 @@ class FastSafeLoader(SafeLoader):  # type: ignore[misc, valid-type]
     Texts, lists and text-keyed mappings are built straight from the parsed nodes; every
     other node (numbers, booleans, dates, merge keys, other tags) goes through the
     library's own SafeConstructor, and so does a document whose collections contain
-    themselves. The resolver's answer for short scalars (keys, choices) is cached: with no
-    path resolvers, it depends on the text alone.
+    themselves. Scalars are resolved through `implicit_tag` (cached).
     """
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode and len(value) <= 64:
-            return _resolve_short_scalar(value, implicit)
+        if kind is ScalarNode:
+            return implicit_tag(value, implicit)
         return super().resolve(kind, value, implicit)
 
     def construct_document(self, node: Node) -> Any:

@@ -1,7 +1,10 @@
 """A per-client limit on posts that every gunicorn worker shares (sqlite3 in $DATA/state).
 
-Fixed windows: at most `limit` posts per client per `window` seconds. Clients are
-stored as keyed hashes of their address, never the address itself.
+A sliding window, counted per fixed window: a post is allowed while the posts of the
+current window, plus those of the previous window weighted by how much of it still lies
+within the last `window` seconds, stay within `limit`. (Fixed windows alone would let a
+burst straddling a window's end through twice.) Clients are stored as keyed hashes of
+their address, never the address itself.
 """
 
 from __future__ import annotations
@@ -47,18 +50,22 @@ class RateLimiter:
         """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
         now = time.time() if now is None else now
         window = int(now // self.window)
+        client = self.client_key(address)
         try:
             connection = self._connection()
             (count,) = connection.execute(
                 "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) DO UPDATE SET count = count + 1 "
-                "RETURNING count", (self.client_key(address), window)).fetchone()
+                "RETURNING count", (client, window)).fetchone()
             if count == 1:
                 connection.execute("DELETE FROM hits WHERE window < ?", (window - 1,))
+            previous = connection.execute("SELECT count FROM hits WHERE client = ? AND window = ?",
+                                          (client, window - 1)).fetchone()
         except sqlite3.Error as error:
             # A full disk or a stuck database must not turn a post into a server error: the
             # post goes on uncounted, and storing it fails cleanly (503) if the disk is full.
             logging.getLogger(__name__).warning("rate limit not counted: %s", error.__class__.__name__)
             return None
-        if count <= self.limit:
+        still_within = 1 - (now - window * self.window) / self.window
+        if count + (previous[0] if previous else 0) * still_within <= self.limit:
             return None
         return max(1, int((window + 1) * self.window - now) + 1)

@@ -150,15 +150,20 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         return result, stored, cpu, catch_up
 
 
+def warm_then_time(server, args: argparse.Namespace, post) -> tuple[tuple[list[float], int, int], float]:
+    """One second of warm-up, then the timed run; (load result, workers' CPU seconds during it)."""
+    load(server.port, 1.0, args.clients, post)
+    cpu_before = workers_cpu_seconds(server.process.pid)
+    result = load(server.port, args.seconds, args.clients, post)
+    return result, workers_cpu_seconds(server.process.pid) - cpu_before
+
+
 def run_bare(env: dict[str, str], args: argparse.Namespace, scratch: str,
              extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], float]:
     """Load the bare 204 endpoint under the same gunicorn; (load result, workers' CPU seconds)."""
     with gunicorn(env, workers=args.workers, app="bench.bare_app:app", log_dir=scratch, extra_args=extra) as bare:
-        post = lambda _i: ("POST", "/candidater/", b"x=1", {"Content-Type": "application/x-www-form-urlencoded"}, 204)  # noqa: E731
-        load(bare.port, 1.0, args.clients, post)  # warm-up
-        cpu_before = workers_cpu_seconds(bare.process.pid)
-        result = load(bare.port, args.seconds, args.clients, post)
-        return result, workers_cpu_seconds(bare.process.pid) - cpu_before
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return warm_then_time(bare, args, lambda _i: ("POST", "/candidater/", b"x=1", headers, 204))
 
 
 def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, body: bytes, scratch: str,
@@ -169,11 +174,7 @@ def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, bo
     with gunicorn({**env, "COLLECTOR_DATA_DIR": data_dir}, workers=args.workers,
                   app=f"bench.collector_apps:ladder({step!r})", log_dir=scratch, extra_args=extra) as server:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        post = lambda _i: ("POST", "/etape/", body, headers, 204)  # noqa: E731
-        load(server.port, 1.0, args.clients, post)  # warm-up
-        cpu_before = workers_cpu_seconds(server.process.pid)
-        result = load(server.port, args.seconds, args.clients, post)
-        return result, workers_cpu_seconds(server.process.pid) - cpu_before
+        return warm_then_time(server, args, lambda _i: ("POST", "/etape/", body, headers, 204))
 
 
 def app_queues_mail(label: str) -> bool:

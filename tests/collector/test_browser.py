@@ -75,13 +75,24 @@ def reference_on(page):
     return re.search(r"AMI-2021-\d{4}", page.locator(".receipt-reference").inner_text()).group(0)
 
 
+def send_to_receipt(page) -> None:
+    """Send the form as it stands and wait for the receipt page."""
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+
+
+def sent_record(page, data_dir):
+    """Send the form, wait for the receipt, and return the record it names."""
+    send_to_receipt(page)
+    return record_for(data_dir, reference_on(page))
+
+
 def test_without_javascript_the_form_is_sent_and_the_record_stored(server, no_js_context):
     page = no_js_context.new_page()
     page.goto(server.base_url + "/candidater/")
     answers = {**valid_answers(FORM), "projet_titre": "Sans JavaScript"}
     fill(page, answers)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    send_to_receipt(page)
     reference = reference_on(page)
     record = record_for(server.data_dir, reference)
     assert record["answers"]["projet_titre"] == "Sans JavaScript"
@@ -122,8 +133,7 @@ def test_axe_finds_no_violation_in_the_server_rendered_error_state_and_receipt(s
     assert count == 0, report
     page.fill("#siret", valid_answers(FORM)["siret"])
     page.check("#rgpd")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    send_to_receipt(page)
     count, report = axe_violations(page)
     assert count == 0, report
 
@@ -148,9 +158,7 @@ def test_with_javascript_errors_appear_without_reload_then_the_form_is_sent(serv
     count, report = axe_violations(page)
     assert count == 0, report
     page.fill("#code_postal", "76000")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
-    record = record_for(server.data_dir, reference_on(page))
+    record = sent_record(page, server.data_dir)
     assert record["answers"]["projet_titre"] == "Avec JavaScript" and record["answers"]["code_postal"] == "76000"
     assert page.evaluate("window.localStorage.length") == 0  # the draft is gone once sent
     assert browser_context.outside == []
@@ -182,9 +190,7 @@ def test_the_static_page_built_by_pelican_works_after_one_round_trip(server, no_
     assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
     assert page.input_value("#projet_titre") == "Depuis la page statique"
     assert page.input_value('input[name="jeton"]') != ""
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
-    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Depuis la page statique"
+    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Depuis la page statique"
 
 
 def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server, browser_context):
@@ -203,9 +209,7 @@ def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server,
     assert page.input_value("#projet_titre") == "Malgré la coupure"
     assert page.is_enabled("button[type=submit]")
     page.unroute("**/candidater/", cut)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
-    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Malgré la coupure"
+    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Malgré la coupure"
 
 
 def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_through(server, browser_context):
@@ -219,7 +223,5 @@ def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_throu
     assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
     assert page.input_value('input[name="jeton"]') != ""
     assert page.input_value("#projet_titre") == "Statique avec JavaScript"
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
-    record = record_for(server.data_dir, reference_on(page))
+    record = sent_record(page, server.data_dir)
     assert record["answers"]["projet_titre"] == "Statique avec JavaScript"

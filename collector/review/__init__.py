@@ -130,20 +130,14 @@ def login() -> Any:
             return redirect(target)
         return _render("review/login.html", suivant=suivant)
     name = request.form.get("identifiant", "").strip().lower()
-    password = request.form.get("mot_de_passe", "")
-    address = request.remote_addr or "inconnue"
-    data_dir, secret = appstate.data_dir(), appstate.secret()
-    wait = throttle.locked_for(data_dir, secret, name, address)
-    if wait:
-        minutes = math.ceil(wait / 60)
-        message = (f"Trop d'essais infructueux : connexion bloquée pour ce compte depuis votre poste. "
-                   f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.")
-        return _render("review/login.html", 429, error=message, identifiant=name, suivant=suivant)
-    if not name or not password or not authenticate(data_dir, name, password):
-        throttle.record_failure(data_dir, secret, name, address)
-        return _render("review/login.html", 401, error="Identifiant ou mot de passe incorrect.",
-                       identifiant=name, suivant=suivant)
-    throttle.record_success(data_dir, secret, name, address)
+    data_dir = appstate.data_dir()
+    try:
+        refusal = _refusal(data_dir, name, request.form.get("mot_de_passe", ""), request.remote_addr or "inconnue")
+    except throttle.ThrottleUnavailable:
+        refusal = (503, "La connexion est momentanément impossible : réessayez dans quelques minutes. "
+                        "Si cela dure, prévenez l'administrateur du serveur.")
+    if refusal:
+        return _render("review/login.html", refusal[0], error=refusal[1], identifiant=name, suivant=suivant)
     generation = session_generation(data_dir, name)
     session.clear()
     if generation is None:  # the account vanished meanwhile
@@ -153,6 +147,22 @@ def login() -> Any:
     session["reviewer"] = name
     session["generation"] = generation
     return redirect(target, code=303)
+
+
+def _refusal(data_dir: str, name: str, password: str, address: str) -> tuple[int, str] | None:
+    """(status, French message) if this login is refused, None if the password is right.
+    Failures count towards the throttle; success forgets them."""
+    secret = appstate.secret()
+    wait = throttle.locked_for(data_dir, secret, name, address)
+    if wait:
+        minutes = math.ceil(wait / 60)
+        return 429, (f"Trop d'essais infructueux : connexion bloquée pour ce compte depuis votre poste. "
+                     f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.")
+    if not name or not password or not authenticate(data_dir, name, password):
+        throttle.record_failure(data_dir, secret, name, address)
+        return 401, "Identifiant ou mot de passe incorrect."
+    throttle.record_success(data_dir, secret, name, address)
+    return None
 
 
 @bp.route("/deconnexion", methods=["POST"])

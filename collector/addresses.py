@@ -29,10 +29,10 @@ ONE_PLAIN = ("Saisissez une seule adresse e-mail, sans nom, espace, virgule, gui
 
 
 def _check_plain(text: str) -> None:
-    if any(char in HEADER_SPECIALS or unicodedata.category(char)[0] in "CZ" for char in text):
-        raise AddressError(ONE_PLAIN)
-    if any(marker in text for marker in ENCODED_WORD_MARKERS) or text.count("@") != 1:
-        raise AddressError(ONE_PLAIN)
+    if any(char in HEADER_SPECIALS for char in text) or any(marker in text for marker in ENCODED_WORD_MARKERS):
+        raise AddressError(ONE_PLAIN)  # what a header parser would read as a name, a list or encoded text
+    if text.count("@") != 1 or any(unicodedata.category(char)[0] in "CZ" for char in text):
+        raise AddressError(SHAPE)  # spaces, invisible characters, no or several @: a typing slip
 
 
 def plain_address(text: str) -> str:

@@ -23,8 +23,7 @@ from collector.mail import (ENVELOPE_HEADER, MailSettings, compose_acknowledgeme
                             queue_for_record, wire_bytes)
 from collector.records import build_record
 from tests.review.factory import START, make_record
-from tests.review.smtp import start_smtp
-from tests.support.net import free_port
+from tests.review.smtp import smtp_server
 from tests.support.payloads import form_hidden_fields, valid_answers
 
 RELAY = "=?utf-8?q?a=40evil.example=2Cz=40evil2.example=2C?=b@example.org"
@@ -34,11 +33,8 @@ FACTS = load_facts()
 
 @pytest.fixture(scope="module")
 def smtp():
-    port = free_port()
-    controller, inbox = start_smtp(port)
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    with smtp_server() as inbox:
+        yield inbox
 
 
 def mail_settings(port: int) -> MailSettings:

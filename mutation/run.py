@@ -86,11 +86,15 @@ def mutate(module: str, tests: list[str], settings: dict, database: Path) -> Non
         execute(db, config)
 
 
-def report(modules: list[str], equivalents: dict) -> list[str]:
+def database_of(tree: str, module: str) -> Path:
+    return WORK / f"{tree}.{module.replace('/', '_')}.sqlite"
+
+
+def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
     """Print the table and the survivors; return the lines of equivalents that matched nothing."""
     rows, survivors, used = [], [], set()
     for module in modules:
-        database = WORK / (module.replace("/", "_") + ".sqlite")
+        database = database_of(tree, module)
         if not database.exists():
             continue
         counts = {"mutants": 0, "killed": 0, "survived": 0, "timeouts": 0, "equivalent": 0, "errors": 0}
@@ -145,7 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="only these modules (default: all of config.toml)")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
-    parser.add_argument("--tree", default="tree", help="copy's folder under mutation/work (for runs side by side)")
+    parser.add_argument("--tree", default="tree", help="name of the copy and of its results under mutation/work (for runs side by side)")
     arguments = parser.parse_args()
     config = tomllib.loads((ROOT / "mutation" / "config.toml").read_text(encoding="utf-8"))
     modules = arguments.modules or list(config["modules"])
@@ -157,9 +161,8 @@ def main() -> None:
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
         for module in modules:
-            mutate(module, config["modules"][module], config["run"],
-                   WORK / (module.replace("/", "_") + ".sqlite"))
-    stale = report(modules, equivalents)
+            mutate(module, config["modules"][module], config["run"], database_of(arguments.tree, module))
+    stale = report(arguments.tree, modules, equivalents)
     if stale:
         print("\nListed as equivalent but no longer produced (update mutation/equivalents.txt):")
         print("\n".join(f"    {line}" for line in stale))

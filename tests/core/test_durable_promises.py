@@ -160,6 +160,12 @@ def test_a_failed_folder_fsync_is_reported_not_swallowed(data_dir, monkeypatch):
     assert open_descriptors() == before
 
 
+def test_fsync_dir_opens_folders_only(data_dir):
+    path = durable.write_new_file(os.path.join(data_dir, "submissions"), "a.yaml", b"x")
+    with pytest.raises(NotADirectoryError):
+        durable.fsync_dir(path)
+
+
 def test_fsync_dir_flushes_the_folder_and_closes_it(data_dir, os_calls):
     before = open_descriptors()
     durable.fsync_dir(data_dir)
@@ -248,9 +254,10 @@ def test_sweep_removes_what_a_dead_writer_left_even_if_fresh(data_dir, clock):
     assert os.path.exists(alive)
 
 
-@pytest.mark.parametrize("name", ["no-dots", "two.parts", "1.2.3.4", "1.abc.x", "1.1.x", "1.0.x", "1.-5.x"])
+@pytest.mark.parametrize("name", ["no-dots", "1.{dead}", "1.{dead}.x.y", "1.abc.x", "1.1.x", "1.0.x", "1.-5.x"])
 def test_sweep_keeps_fresh_files_whose_writer_cannot_be_told(data_dir, clock, name):
-    path = leftover(data_dir, name, mtime=NOW)
+    """Only `<ns>.<pid>.<uuid>` names tell their writer: anything else waits for the age limit."""
+    path = leftover(data_dir, name.format(dead=dead_pid()), mtime=NOW)
     assert durable.sweep_tmp(data_dir, older_than_seconds=3600) == 0
     assert os.path.exists(path)
 

@@ -167,7 +167,8 @@ def test_postcodes_siret_and_rna_are_compacted_or_refused():
     for bad in ("1400", "140000", "00100", "ABCDE"):
         assert refusal(field("postcode"), bad) == "Saisissez un code postal français de 5 chiffres, par exemple 14000."
     assert parse(field("siret"), "732 829 320 00074") == "73282932000074"
-    assert refusal(field("siret"), "7328293200007") == "Le numéro SIRET compte 14 chiffres : vérifiez votre saisie."
+    for bad in ("7328293200007", "7328293200007A"):
+        assert refusal(field("siret"), bad) == "Le numéro SIRET compte 14 chiffres : vérifiez votre saisie."
     assert refusal(field("siret"), "73282932000075").startswith("Ce numéro SIRET n'existe pas")
     assert parse(field("rna"), "w 141.234-567") == "W141234567"
     assert refusal(field("rna"), "W14123456") == "Le numéro RNA s'écrit W suivi de 9 chiffres, par exemple W141234567."

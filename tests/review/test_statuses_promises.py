@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from datetime import datetime, timezone
 
 import pytest
@@ -178,13 +179,31 @@ def test_the_history_is_written_as_yaml_in_reviews(data_dir, one):
 
 
 def test_removing_a_history_removes_its_lock_and_says_whether_there_was_one(data_dir, one):
-    add_note(data_dir, one, "x", by="alice")
-    assert os.path.exists(os.path.join(data_dir, "locks", "review-AMI-2021-0001.lock"))
+    previous = os.umask(0o022)
+    try:
+        add_note(data_dir, one, "x", by="alice")
+    finally:
+        os.umask(previous)
+    lock = os.path.join(data_dir, "locks", "review-AMI-2021-0001.lock")
+    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o640
     assert statuses.remove_history(data_dir, one) is True
     assert not os.path.exists(statuses.history_path(data_dir, one))
     assert not os.path.exists(os.path.join(data_dir, "locks", "review-AMI-2021-0001.lock"))
     assert statuses.remove_history(data_dir, one) is False
     assert read_history(data_dir, one) == {"reference": REFERENCE, "status": "recu", "events": []}
+
+
+def test_a_lock_already_removed_by_a_concurrent_purge_is_no_error(data_dir, one, monkeypatch):
+    add_note(data_dir, one, "x", by="alice")
+    real_unlink = os.unlink
+
+    def unlink(path):
+        real_unlink(path)
+        if path.endswith(".lock"):
+            raise FileNotFoundError(2, "removed meanwhile", path)
+
+    monkeypatch.setattr(statuses.os, "unlink", unlink)
+    assert statuses.remove_history(data_dir, one) is True
 
 
 def test_duplicates_are_paired_both_ways_and_sorted():
@@ -194,6 +213,7 @@ def test_duplicates_are_paired_both_ways_and_sorted():
         {"reference": "A-2", "answers": {"siret": "7328293200007", "contact_email": " x@example.ORG"}},
         {"reference": "A-4", "answers": {}},
         {"reference": "A-5", "answers": None},
+        {"reference": "A-6", "answers": {"siret": "36252187900034", "contact_email": "seul@example.org"}},
     ]
     assert statuses.find_duplicates(records) == {
         "A-1": [("A-3", "siret")],

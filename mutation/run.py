@@ -63,6 +63,17 @@ def location(mutation) -> str:
     return f"{mutation.module_path}:{mutation.start_pos[0]}:{mutation.start_pos[1]}"
 
 
+def named(completed) -> list:
+    """(key, item, result): key = (`module:line:column`, operator), `[n]` added when one
+    operator mutates one place several ways (a number +1 and -1)."""
+    groups: dict[tuple[str, str], list] = {}
+    for item, result in sorted(completed, key=lambda pair: pair[0].mutations[0].occurrence):
+        mutation = item.mutations[0]
+        groups.setdefault((location(mutation), mutation.operator_name), []).append((item, result))
+    return [((where, operator + (f"[{index}]" if len(pairs) > 1 else "")), item, result)
+            for (where, operator), pairs in groups.items() for index, (item, result) in enumerate(pairs)]
+
+
 def test_command(settings: dict, tests: list[str]) -> str:
     return shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *tests])
 
@@ -100,9 +111,8 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
         counts = {"mutants": 0, "killed": 0, "survived": 0, "timeouts": 0, "equivalent": 0, "errors": 0}
         deletions = {"mutants": 0, "killed": 0}
         with use_db(str(database)) as db:
-            for item, result in db.completed_work_items:
+            for key, item, result in named(db.completed_work_items):
                 mutation = item.mutations[0]
-                key = (location(mutation), mutation.operator_name)
                 if result.worker_outcome == WorkerOutcome.SKIPPED:
                     continue
                 counts["mutants"] += 1
@@ -149,9 +159,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="only these modules (default: all of config.toml)")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
+    parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
     parser.add_argument("--tree", default="tree", help="name of the copy and of its results under mutation/work (for runs side by side)")
     arguments = parser.parse_args()
-    config = tomllib.loads((ROOT / "mutation" / "config.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads(Path(arguments.config).read_text(encoding="utf-8"))
     modules = arguments.modules or list(config["modules"])
     equivalents = read_equivalents(ROOT / config["run"]["equivalents"])
     if not arguments.report:

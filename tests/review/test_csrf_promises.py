@@ -40,6 +40,7 @@ def test_unsafe_methods_pass_with_the_sessions_token(method):
     (SESSION_TOKEN, ""),
     (SESSION_TOKEN, None),
     (None, SESSION_TOKEN),                    # a session without a token accepts nothing
+    (None, "None"),
     (None, ""),
     ("", ""),
 ])

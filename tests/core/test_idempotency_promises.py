@@ -49,6 +49,23 @@ def test_a_plain_file_in_the_way_is_an_error_not_a_reference(data_dir):
         idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0002")
 
 
+def test_an_ids_folder_made_meanwhile_by_another_post_is_no_error(data_dir, monkeypatch):
+    """Two first posts at once: both find no ids/ folder, the other one creates it first."""
+    real_symlink = os.symlink
+    calls = []
+
+    def symlink(target, path):
+        calls.append(path)
+        if len(calls) == 1:
+            os.mkdir(os.path.dirname(path))  # the other post's makedirs, just before ours
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_symlink(target, path)
+
+    monkeypatch.setattr(idempotency.os, "symlink", symlink)
+    assert idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0003") == "AMI-2021-0003"
+    assert len(calls) == 2
+
+
 def _claim_at_once(data_dir: str, submission_id: str, reference: str, barrier, results) -> None:
     barrier.wait()
     try:

@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -97,6 +98,17 @@ def test_a_new_file_is_fsynced_then_linked_then_its_folder_fsynced(data_dir, os_
     assert [call for call, _path in os_calls] == ["fsync", "link", "fsync"]
     assert os.path.dirname(os_calls[0][1]) == os.path.join(data_dir, "tmp")
     assert os_calls[1:] == [("link", os.path.join(folder, "a.yaml")), ("fsync", folder)]
+
+
+def test_a_temporary_name_already_there_is_never_written_into(data_dir, monkeypatch):
+    """The temporary file is created exclusively: a writer never shares another's file."""
+    monkeypatch.setattr(durable.time, "time_ns", lambda: 1)
+    monkeypatch.setattr(durable.uuid, "uuid4", lambda: uuid.UUID(int=7))
+    taken = leftover(data_dir, f"1.{os.getpid()}.{uuid.UUID(int=7).hex}")
+    with pytest.raises(FileExistsError):
+        durable.write_new_file(os.path.join(data_dir, "submissions"), "a.yaml", b"x")
+    with open(taken, "rb") as handle:
+        assert handle.read() == b"partial"
 
 
 def test_a_taken_name_is_refused_and_the_first_file_is_kept(data_dir):

@@ -135,10 +135,12 @@ def test_a_failed_write_raises_leaves_nothing_and_leaks_no_descriptor(data_dir, 
     os.makedirs(folder)
     durable.write_new_file(folder, "warm-up.yaml", b"x")  # tmp/ exists, descriptors settled
     before = open_descriptors()
-    monkeypatch.setattr(durable.os, call, fail_with(errno.EIO if call != "write" else errno.ENOSPC))
-    with pytest.raises(OSError):
+    code = errno.EIO if call != "write" else errno.ENOSPC
+    monkeypatch.setattr(durable.os, call, fail_with(code))
+    with pytest.raises(OSError) as failure:
         durable.write_new_file(folder, "a.yaml", PAYLOAD)
     monkeypatch.undo()
+    assert failure.value.errno == code  # the caller is told what failed, not a later symptom
     assert not os.path.exists(os.path.join(folder, "a.yaml"))
     assert tmp_entries(data_dir) == []
     assert open_descriptors() == before
@@ -218,9 +220,10 @@ def test_a_failed_replace_raises_keeps_the_old_file_and_leaves_nothing(data_dir,
     durable.replace_file(folder, "a.yaml", b"old")
     before = open_descriptors()
     monkeypatch.setattr(durable.os, call, fail_with(errno.EIO))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as failure:
         durable.replace_file(folder, "a.yaml", PAYLOAD)
     monkeypatch.undo()
+    assert failure.value.errno == errno.EIO
     with open(os.path.join(folder, "a.yaml"), "rb") as handle:
         assert handle.read() == b"old"
     assert tmp_entries(data_dir) == []

@@ -78,19 +78,22 @@ def test_command(settings: dict, tests: list[str]) -> str:
     return shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *tests])
 
 
-def mutate(module: str, tests: list[str], settings: dict, database: Path) -> None:
+def mutate(module: str, tests: list[str], settings: dict, database: Path, resume: bool) -> None:
     command = test_command(settings, tests)
     started = time.monotonic()
     baseline = subprocess.run(shlex.split(command), capture_output=True, text=True)
     if baseline.returncode != 0:
         sys.exit(f"{module}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     timeout = settings["timeout-factor"] * (time.monotonic() - started) + 10
-    database.unlink(missing_ok=True)
+    fresh = not (resume and database.exists())
+    if fresh:
+        database.unlink(missing_ok=True)
     spans = annotation_spans(Path(module).read_text(encoding="utf-8"))
     with use_db(str(database)) as db:
-        init([Path(module)], db, {})
+        if fresh:
+            init([Path(module)], db, {})
         for item in db.work_items:
-            if in_annotation(spans, item.mutations[0].start_pos):
+            if fresh and in_annotation(spans, item.mutations[0].start_pos):
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=ANNOTATION))
         print(f"{module}: {db.num_work_items - db.num_results} mutants, timeout {timeout:.0f} s", flush=True)
         config = ConfigDict({"test-command": command, "timeout": timeout, "distributor": {"name": "local"}})
@@ -159,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="only these modules (default: all of config.toml)")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
+    parser.add_argument("--resume", action="store_true", help="go on with an interrupted run's mutants")
     parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
     parser.add_argument("--tree", default="tree", help="name of the copy and of its results under mutation/work (for runs side by side)")
     arguments = parser.parse_args()
@@ -172,7 +176,8 @@ def main() -> None:
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
         for module in modules:
-            mutate(module, config["modules"][module], config["run"], database_of(arguments.tree, module))
+            mutate(module, config["modules"][module], config["run"], database_of(arguments.tree, module),
+                   arguments.resume)
     stale = report(arguments.tree, modules, equivalents)
     if stale:
         print("\nListed as equivalent but no longer produced (update mutation/equivalents.txt):")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import astuple
+from dataclasses import FrozenInstanceError, astuple
 
 import pytest
 
@@ -35,6 +35,13 @@ def test_the_age_is_exactly_the_time_since_the_page_was_made(tokens, seconds):
     hidden = tokens.issue(now=ISSUED_AT)
     check = tokens.check(hidden[TOKEN_FIELD], hidden[SUBMISSION_ID_FIELD], now=ISSUED_AT + seconds)
     assert astuple(check) == (True, hidden[SUBMISSION_ID_FIELD], seconds, False)
+
+
+def test_a_check_cannot_be_altered_once_made(tokens):
+    hidden = tokens.issue(now=ISSUED_AT)
+    check = tokens.check(hidden[TOKEN_FIELD], hidden[SUBMISSION_ID_FIELD], now=ISSUED_AT + 3)
+    with pytest.raises(FrozenInstanceError):
+        check.age = 3600.0
 
 
 def test_the_stamp_keeps_milliseconds(tokens):

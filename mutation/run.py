@@ -127,7 +127,8 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
                     deletions["mutants"] -= deleted
                 elif result.worker_outcome != WorkerOutcome.NORMAL:
                     counts["errors"] += 1
-                    survivors.append((key, f"worker {result.worker_outcome}: {(result.output or '')[-300:]}"))
+                    deletions["mutants"] -= deleted
+                    survivors.append((key, "not made, cosmic-ray failed: " + (result.output or "").strip().splitlines()[-1]))
                 elif result.output == "timeout":
                     counts["timeouts"] += 1
                     deletions["killed"] += deleted
@@ -139,7 +140,7 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
                     changed = [line for line in result.diff.splitlines()
                                if line[:1] in "+-" and not line.startswith(("+++", "---"))]
                     survivors.append((key, " | ".join(changed)))
-        scored = counts["mutants"] - counts["equivalent"]
+        scored = counts["mutants"] - counts["equivalent"] - counts["errors"]  # errors: never made
         score = 100 * (counts["killed"] + counts["timeouts"]) / scored if scored else 100.0
         rows.append((module, *counts.values(), f"{score:.1f} %"))
         if deletions["mutants"]:
@@ -151,7 +152,8 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i])
                         for i, cell in enumerate(row)))
-    print(f"\nSurviving mutants ({len(survivors)}):" if survivors else "\nNo surviving mutant.")
+    print(f"\nSurviving mutants, and mutants cosmic-ray could not make ({len(survivors)}):" if survivors
+          else "\nNo surviving mutant.")
     for (where, operator), change in sorted(survivors):
         print(f"{where} {operator}\n    {change}")
     return [f"{where} {operator}" for where, operator in equivalents if (where, operator) not in used

@@ -189,6 +189,12 @@ def test_derive_names_the_departement_and_flags_outside_normandie():
     assert validation.derive({"cp": "14000"}, None) == ([], {})
     assert validation.derive({"cp": ""}, "cp") == ([], {})
     assert validation.derive({"cp": "00000"}, "cp") == ([], {})
+    assert validation.derive({}, "cp") == ([], {})
+
+
+def test_the_base_answer_class_leaves_parsing_to_each_kind():
+    with pytest.raises(NotImplementedError):
+        validation.Answer(field("text")).parse("x")
 
 
 # --- through the collector: a French 422, never a 500 ------------------------------------

@@ -51,6 +51,11 @@ def test_the_stamp_keeps_milliseconds(tokens):
     assert tokens.check(coarse[TOKEN_FIELD], coarse[SUBMISSION_ID_FIELD], now=100.004).age == pytest.approx(0, abs=1e-9)
 
 
+def test_the_age_is_a_difference_of_times_whatever_their_size(tokens):
+    hidden = tokens.issue(now=100.0)
+    assert tokens.check(hidden[TOKEN_FIELD], hidden[SUBMISSION_ID_FIELD], now=250.0).age == 150.0
+
+
 def test_without_a_given_time_the_clock_is_read(tokens, monkeypatch):
     monkeypatch.setattr(antispam.time, "time", lambda: ISSUED_AT)
     hidden = tokens.issue()
@@ -82,7 +87,8 @@ VALID_ID = "A" * 24
 
 
 @pytest.mark.parametrize("payload, posted_id", [
-    ([VALID_ID, ISSUED_AT], "B" * 24),              # another submission's id
+    ([VALID_ID, ISSUED_AT], "B" * 24),              # another submission's id, sorting after
+    (["B" * 24, ISSUED_AT], VALID_ID),              # or before
     ([123456789012345678, ISSUED_AT], "123456789012345678"),  # id not text
     (["short", ISSUED_AT], "short"),                # id too short
     (["A" * 65, ISSUED_AT], "A" * 65),              # id too long

@@ -22,8 +22,8 @@ import tomllib
 from pathlib import Path
 
 import cosmic_ray.plugins
-from cosmic_ray.commands import execute, init
-from cosmic_ray.config import ConfigDict
+from cosmic_ray.commands import init
+from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.work_db import use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -96,8 +96,11 @@ def mutate(module: str, tests: list[str], settings: dict, database: Path, resume
             if fresh and in_annotation(spans, item.mutations[0].start_pos):
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=ANNOTATION))
         print(f"{module}: {db.num_work_items - db.num_results} mutants, timeout {timeout:.0f} s", flush=True)
-        config = ConfigDict({"test-command": command, "timeout": timeout, "distributor": {"name": "local"}})
-        execute(db, config)
+        # cosmic-ray's own local loop, except that a mutant another copy (--name) has tested
+        # meanwhile is skipped: several copies can share one module's mutants.
+        for item in db.pending_work_items:
+            if item.job_id not in {job_id for job_id, _result in db.results}:
+                db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
 
 
 def database_of(tree: str, module: str) -> Path:
@@ -166,11 +169,13 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--resume", action="store_true", help="go on with an interrupted run's mutants")
     parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
-    parser.add_argument("--tree", default="tree", help="name of the copy and of its results under mutation/work (for runs side by side)")
+    parser.add_argument("--name", help="name of the results (default: the copy's); copies with one name share the work")
+    parser.add_argument("--tree", default="tree", help="name of the copy under mutation/work (for runs side by side)")
     arguments = parser.parse_args()
     config = tomllib.loads(Path(arguments.config).read_text(encoding="utf-8"))
     modules = arguments.modules or list(config["modules"])
     equivalents = read_equivalents(ROOT / config["run"]["equivalents"])
+    name = arguments.name or arguments.tree
     if not arguments.report:
         cosmic_ray.plugins.OPERATOR_PROVIDERS[PROVIDER] = OPERATORS
         tree = WORK / arguments.tree
@@ -178,9 +183,8 @@ def main() -> None:
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
         for module in modules:
-            mutate(module, config["modules"][module], config["run"], database_of(arguments.tree, module),
-                   arguments.resume)
-    stale = report(arguments.tree, modules, equivalents)
+            mutate(module, config["modules"][module], config["run"], database_of(name, module), arguments.resume)
+    stale = report(name, modules, equivalents)
     if stale:
         print("\nListed as equivalent but no longer produced (update mutation/equivalents.txt):")
         print("\n".join(f"    {line}" for line in stale))

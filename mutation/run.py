@@ -124,11 +124,7 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
                 counts["mutants"] += 1
                 deleted = mutation.operator_name == f"{PROVIDER}/DeleteStatement"
                 deletions["mutants"] += deleted
-                if key in equivalents:
-                    used.add(key)
-                    counts["equivalent"] += 1
-                    deletions["mutants"] -= deleted
-                elif result.worker_outcome != WorkerOutcome.NORMAL:
+                if result.worker_outcome != WorkerOutcome.NORMAL:
                     counts["errors"] += 1
                     deletions["mutants"] -= deleted
                     survivors.append((key, "not made, cosmic-ray failed: " + (result.output or "").strip().splitlines()[-1]))
@@ -138,6 +134,10 @@ def report(tree: str, modules: list[str], equivalents: dict) -> list[str]:
                 elif result.is_killed:
                     counts["killed"] += 1
                     deletions["killed"] += deleted
+                elif key in equivalents:  # only a survivor can be equivalent
+                    used.add(key)
+                    counts["equivalent"] += 1
+                    deletions["mutants"] -= deleted
                 else:
                     counts["survived"] += 1
                     changed = [line for line in result.diff.splitlines()
@@ -186,7 +186,7 @@ def main() -> None:
             mutate(module, config["modules"][module], config["run"], database_of(name, module), arguments.resume)
     stale = report(name, modules, equivalents)
     if stale:
-        print("\nListed as equivalent but no longer produced (update mutation/equivalents.txt):")
+        print("\nListed as equivalent but killed or no longer made (update mutation/equivalents.txt):")
         print("\n".join(f"    {line}" for line in stale))
 
 

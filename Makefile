@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 
 export COLLECTOR_DATA_DIR
 
-.PHONY: help install html clean regenerate serve devserver publish run test bench
+.PHONY: help install html clean regenerate serve devserver publish run test bench mutation
 
 help:
 	@echo "make run       install, build the site and serve site + collector on http://127.0.0.1:$(PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make devserver rebuild on change and serve the site alone on port $(PORT)"
 	@echo "make publish   production build (publishconf.py)"
 	@echo "make bench     print every figure (page weights, build time, throughput, exports)"
+	@echo "make mutation  mutation tests of the security and durability modules (long; not in CI)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +67,12 @@ test: install
 
 bench: install
 	$(BIN)/python bench/all.py
+
+# MUTATION_MODULES=collector/durable.py limits the run to some modules of mutation/config.toml.
+MUTATION_MODULES ?=
+$(VENV)/.mutation-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	$(BIN)/python mutation/run.py $(MUTATION_MODULES)

@@ -1,0 +1,94 @@
+"""collector/idempotency.py keeps its promises: one submission id, one reference, even when posts race."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from collector import idempotency
+
+SUBMISSION_ID = "Zq8x" * 6
+
+
+def test_an_unknown_id_has_no_reference(data_dir):
+    assert idempotency.lookup(data_dir, SUBMISSION_ID) is None
+
+
+def test_the_first_claim_wins_and_creates_the_ids_folder(data_dir):
+    assert idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0007") == "AMI-2021-0007"
+    assert os.readlink(os.path.join(data_dir, "ids", SUBMISSION_ID)) == "AMI-2021-0007"
+    assert idempotency.lookup(data_dir, SUBMISSION_ID) == "AMI-2021-0007"
+
+
+def test_a_later_claim_gets_the_reference_already_given(data_dir):
+    idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0007")
+    assert idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0008") == "AMI-2021-0007"
+    assert os.readlink(os.path.join(data_dir, "ids", SUBMISSION_ID)) == "AMI-2021-0007"
+
+
+@pytest.mark.parametrize("target", ["../../etc/passwd", "ami-2021-0001", "", "A" * 41])
+def test_a_mapping_that_is_not_a_reference_is_ignored(data_dir, target):
+    os.makedirs(os.path.join(data_dir, "ids"))
+    os.symlink(target or "x y", os.path.join(data_dir, "ids", SUBMISSION_ID))
+    assert idempotency.lookup(data_dir, SUBMISSION_ID) is None
+
+
+def test_a_reference_of_40_characters_is_read(data_dir):
+    idempotency.claim(data_dir, SUBMISSION_ID, "A" * 40)
+    assert idempotency.lookup(data_dir, SUBMISSION_ID) == "A" * 40
+
+
+def test_a_plain_file_in_the_way_is_an_error_not_a_reference(data_dir):
+    os.makedirs(os.path.join(data_dir, "ids"))
+    with open(os.path.join(data_dir, "ids", SUBMISSION_ID), "w") as handle:
+        handle.write("AMI-2021-0001")
+    assert idempotency.lookup(data_dir, SUBMISSION_ID) is None
+    with pytest.raises(FileExistsError):
+        idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0002")
+
+
+def test_an_ids_folder_made_meanwhile_by_another_post_is_no_error(data_dir, monkeypatch):
+    """Two first posts at once: both find no ids/ folder, the other one creates it first."""
+    real_symlink = os.symlink
+    calls = []
+
+    def symlink(target, path):
+        calls.append(path)
+        if len(calls) == 1:
+            os.mkdir(os.path.dirname(path))  # the other post's makedirs, just before ours
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_symlink(target, path)
+
+    monkeypatch.setattr(idempotency.os, "symlink", symlink)
+    assert idempotency.claim(data_dir, SUBMISSION_ID, "AMI-2021-0003") == "AMI-2021-0003"
+    assert len(calls) == 2
+
+
+def _claim_at_once(data_dir: str, submission_id: str, reference: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        results.put((reference, idempotency.claim(data_dir, submission_id, reference)))
+    except Exception as error:  # noqa: BLE001 - the parent reports what went wrong
+        results.put((reference, repr(error)))
+
+
+def test_racing_claims_all_get_the_winners_reference(data_dir):
+    """Processes claim the same ids at the same instant: every loser answers with the winner's reference."""
+    context = multiprocessing.get_context("fork")
+    racers = 6
+    for round_number in range(8):
+        submission_id = f"{SUBMISSION_ID}{round_number}"
+        barrier, results = context.Barrier(racers), context.Queue()
+        processes = [context.Process(target=_claim_at_once,
+                                     args=(data_dir, submission_id, f"AMI-2021-{index:04d}", barrier, results))
+                     for index in range(1, racers + 1)]
+        for process in processes:
+            process.start()
+        answers = [results.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join(timeout=60)
+        winner = os.readlink(os.path.join(data_dir, "ids", submission_id))
+        assert [answer for _claimed, answer in answers] == [winner] * racers
+        assert sum(claimed == winner for claimed, _answer in answers) == 1

@@ -1,0 +1,102 @@
+"""collector/sequence.py keeps its promises: AMI-2021-0042-style references, never twice, rebuilt from the records."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+
+import pytest
+
+from collector import sequence
+from collector.records import SUBMISSIONS_DIR
+
+PREFIX = "AMI-2021"
+
+
+def counter(data_dir: str) -> bytes:
+    with open(os.path.join(data_dir, "state", "sequence"), "rb") as handle:
+        return handle.read()
+
+
+def write_counter(data_dir: str, content: bytes) -> None:
+    os.makedirs(os.path.join(data_dir, "state"), exist_ok=True)
+    with open(os.path.join(data_dir, "state", "sequence"), "wb") as handle:
+        handle.write(content)
+
+
+def existing_records(data_dir: str, *names: str) -> None:
+    folder = os.path.join(data_dir, SUBMISSIONS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        open(os.path.join(folder, name), "w").close()
+
+
+@pytest.mark.parametrize("number, reference", [(1, "AMI-2021-0001"), (42, "AMI-2021-0042"),
+                                               (9999, "AMI-2021-9999"), (12345, "AMI-2021-12345")])
+def test_references_have_four_digits_at_least(number, reference):
+    assert sequence.format_reference(PREFIX, number) == reference
+
+
+def test_a_fresh_folder_starts_at_one_and_counts_up(data_dir):
+    previous = os.umask(0o022)
+    try:
+        assert [sequence.next_reference(data_dir, PREFIX) for _ in range(3)] == [
+            "AMI-2021-0001", "AMI-2021-0002", "AMI-2021-0003"]
+    finally:
+        os.umask(previous)
+    assert counter(data_dir) == b"3\n"
+    assert stat.S_IMODE(os.stat(os.path.join(data_dir, "state", "sequence")).st_mode) == 0o640
+
+
+def test_an_empty_submissions_folder_starts_at_one(data_dir):
+    existing_records(data_dir)
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0001"
+
+
+def test_a_lost_counter_is_rebuilt_from_the_highest_record_of_this_prefix(data_dir):
+    existing_records(data_dir, "AMI-2021-0003.yaml", "AMI-2021-0007.yaml", "AMI-2022-0099.yaml",
+                     "AMI-2021-0050.yaml.bak", "AMI-2021-abcd.yaml", "XAMI-2021-0090.yaml")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0008"
+    assert counter(data_dir) == b"8\n"
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage that is longer than a number\n", b"-5\n", b"3.5\n"])
+def test_an_unreadable_counter_is_rebuilt_and_rewritten_whole(data_dir, content):
+    existing_records(data_dir, "AMI-2021-0011.yaml")
+    write_counter(data_dir, content)
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0012"
+    assert counter(data_dir) == b"12\n"
+
+
+def test_the_counter_is_trusted_when_readable(data_dir):
+    existing_records(data_dir, "AMI-2021-0002.yaml")
+    write_counter(data_dir, b"  41 \n")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0042"
+
+
+def test_numbers_whose_record_exists_are_skipped(data_dir):
+    """A counter that lost its last increments (power cut) never hands out a taken reference."""
+    existing_records(data_dir, "AMI-2021-0005.yaml", "AMI-2021-0006.yaml")
+    write_counter(data_dir, b"4\n")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0007"
+    assert counter(data_dir) == b"7\n"
+
+
+def _take(data_dir: str, count: int, barrier, results) -> None:
+    barrier.wait()
+    results.put([sequence.next_reference(data_dir, PREFIX) for _ in range(count)])
+
+
+def test_concurrent_processes_never_get_the_same_reference(data_dir):
+    context = multiprocessing.get_context("fork")
+    workers, each = 6, 30
+    barrier, results = context.Barrier(workers), context.Queue()
+    processes = [context.Process(target=_take, args=(data_dir, each, barrier, results)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    taken = [reference for _ in processes for reference in results.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(taken) == [f"AMI-2021-{number:04d}" for number in range(1, workers * each + 1)]
+    assert counter(data_dir) == f"{workers * each}\n".encode()

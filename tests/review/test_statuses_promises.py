@@ -1,0 +1,229 @@
+"""collector/statuses.py keeps its promises: exact transitions and events, refusals in French, shape checks."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import datetime, timezone
+
+import pytest
+import yaml
+
+from collector import statuses
+from collector.records import record_path
+from collector.statuses import (OUTCOMES, STATUSES, TRANSITIONS, StatusError, add_note, change_status,
+                                read_all_statuses, read_history)
+
+REFERENCE = "AMI-2021-0001"
+AT = datetime(2021, 4, 16, 7, 12, 0, tzinfo=timezone.utc)  # 09:12 in Paris (summer time)
+
+
+@pytest.fixture
+def one(data_dir):
+    """A record file under the reference (its content does not matter to the statuses)."""
+    os.makedirs(os.path.dirname(record_path(data_dir, REFERENCE)))
+    open(record_path(data_dir, REFERENCE), "w").close()
+    return REFERENCE
+
+
+def write_history(data_dir: str, text: str) -> None:
+    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
+    with open(statuses.history_path(data_dir, REFERENCE), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def test_the_documented_transitions_and_no_other():
+    assert TRANSITIONS == {
+        "recu": {"en_instruction", "sans_suite"},
+        "en_instruction": set(OUTCOMES),
+        **{outcome: {"en_instruction"} for outcome in OUTCOMES},
+    }
+    assert set(TRANSITIONS) == set(STATUSES)
+    assert OUTCOMES == ("accompagnement_propose", "oriente_fil_de_l_eau", "oriente_appel_a_projets",
+                        "oriente_feder", "sans_suite")
+
+
+def test_a_status_change_records_exactly_who_when_from_to_and_note(data_dir, one):
+    history = change_status(data_dir, one, "en_instruction", by="  alice ", note=" Dossier complet. ", now=AT)
+    event = {"at": "2021-04-16T09:12:00+02:00", "by": "alice", "kind": "status", "from": "recu",
+             "to": "en_instruction", "note": "Dossier complet."}
+    assert history == {"reference": REFERENCE, "status": "en_instruction", "events": [event]}
+    assert read_history(data_dir, one) == history
+
+
+def test_a_note_records_who_when_and_text_and_keeps_the_status(data_dir, one):
+    change_status(data_dir, one, "en_instruction", by="alice", now=AT)
+    history = add_note(data_dir, one, " Rappeler lundi. ", by="bob", now=AT)
+    assert history["status"] == "en_instruction"
+    assert history["events"][-1] == {"at": "2021-04-16T09:12:00+02:00", "by": "bob", "kind": "note",
+                                     "note": "Rappeler lundi."}
+
+
+def test_without_a_given_time_the_paris_clock_is_used(data_dir, one):
+    before = datetime.now(statuses.PARIS).replace(microsecond=0)
+    at = datetime.fromisoformat(add_note(data_dir, one, "x", by="bob")["events"][0]["at"])
+    assert before <= at <= datetime.now(statuses.PARIS)
+    assert at.utcoffset() == before.utcoffset()
+
+
+def test_a_note_on_a_reference_that_does_not_exist_is_refused(data_dir, one):
+    with pytest.raises(StatusError, match="Aucune candidature ne porte la référence AMI-2021-0002."):
+        add_note(data_dir, "AMI-2021-0002", "Rappeler lundi.", by="alice")
+    with pytest.raises(StatusError, match="Aucune candidature ne porte la référence AMI-2021-0002."):
+        change_status(data_dir, "AMI-2021-0002", "en_instruction", by="alice")
+    assert not os.path.exists(statuses.history_path(data_dir, "AMI-2021-0002"))
+
+
+@pytest.mark.parametrize("reference", ["", "ami-2021-0001", "../AMI-2021-0001", "-AMI", "A" * 65, None])
+def test_malformed_references_are_refused(data_dir, reference):
+    with pytest.raises(StatusError, match="Référence invalide"):
+        add_note(data_dir, reference, "x", by="alice")
+
+
+def test_a_reference_of_64_characters_is_well_formed(data_dir):
+    with pytest.raises(StatusError, match="Aucune candidature"):
+        statuses.check_reference(data_dir, "A" * 64)
+
+
+@pytest.mark.parametrize("note, by, message", [
+    ("", "alice", "La note est vide : écrivez quelque chose."),
+    ("   ", "alice", "La note est vide : écrivez quelque chose."),
+    ("x", "", "Indiquez qui écrit cette note."),
+    ("x", None, "Indiquez qui écrit cette note."),
+    ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
+    ("x", "a" * 101, "Le nom est trop long : 100 caractères au plus."),
+])
+def test_bad_notes_are_refused_in_french(data_dir, one, note, by, message):
+    with pytest.raises(StatusError) as refusal:
+        add_note(data_dir, one, note, by=by)
+    assert str(refusal.value) == message
+    assert read_history(data_dir, one)["events"] == []
+
+
+def test_a_note_and_a_name_at_their_limits_are_kept(data_dir, one):
+    history = add_note(data_dir, one, "x" * 5000, by="a" * 100, now=AT)
+    assert history["events"][0]["note"] == "x" * 5000 and history["events"][0]["by"] == "a" * 100
+    history = change_status(data_dir, one, "en_instruction", by="a" * 100, note="y" * 5000, now=AT)
+    assert history["events"][-1]["note"] == "y" * 5000
+
+
+@pytest.mark.parametrize("note, by, message", [
+    ("x", "", "Indiquez qui fait ce changement."),
+    ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
+    ("x", "a" * 101, "Le nom est trop long : 100 caractères au plus."),
+])
+def test_bad_status_changes_are_refused_in_french(data_dir, one, note, by, message):
+    with pytest.raises(StatusError) as refusal:
+        change_status(data_dir, one, "en_instruction", by=by, note=note)
+    assert str(refusal.value) == message
+
+
+def test_an_unknown_status_lists_the_known_ones(data_dir, one):
+    with pytest.raises(StatusError) as refusal:
+        change_status(data_dir, one, "accepte", by="alice")
+    assert str(refusal.value) == "Statut inconnu : « accepte ». Statuts possibles : " + ", ".join(STATUSES) + "."
+
+
+def test_a_stale_expected_status_is_refused_and_a_current_one_accepted(data_dir, one):
+    change_status(data_dir, one, "en_instruction", by="alice", expected_from="recu")
+    with pytest.raises(StatusError) as refusal:
+        change_status(data_dir, one, "sans_suite", by="bob", expected_from="recu")
+    assert str(refusal.value) == ("Le statut de AMI-2021-0001 vient d'être changé en « en instruction » par "
+                                  "quelqu'un d'autre : relisez-le avant de le modifier.")
+
+
+def test_the_allowed_statuses_are_listed_in_the_catalogue_order(data_dir, one):
+    change_status(data_dir, one, "en_instruction", by="alice")
+    with pytest.raises(StatusError) as refusal:
+        change_status(data_dir, one, "recu", by="alice")
+    assert str(refusal.value).endswith(
+        "Statuts possibles depuis « en instruction » : « accompagnement proposé », « orienté : financement au "
+        "fil de l'eau », « orienté : appel à projets », « orienté : FEDER », « sans suite ».")
+
+
+@pytest.mark.parametrize("text", [
+    "- a list\n",
+    "reference: AMI-2021-0001\nstatus: accepte\nevents: []\n",
+    "reference: AMI-2021-0001\nevents: []\n",
+    "reference: AMI-2021-0001\nstatus: recu\nevents: {}\n",
+    "reference: AMI-2021-0001\nstatus: recu\n",
+])
+def test_a_history_of_the_wrong_shape_is_refused_not_used(data_dir, one, text):
+    write_history(data_dir, text)
+    with pytest.raises(StatusError) as refusal:
+        read_history(data_dir, one)
+    assert str(refusal.value) == "Historique illisible : AMI-2021-0001.yaml n'a pas la forme attendue."
+    with pytest.raises(StatusError):
+        add_note(data_dir, one, "x", by="alice")
+
+
+def test_an_unreadable_history_file_is_refused(data_dir, one):
+    write_history(data_dir, "status: [unclosed\n")
+    with pytest.raises(StatusError, match="^Historique illisible : "):
+        read_history(data_dir, one)
+
+
+def test_all_statuses_are_read_and_unreadable_ones_marked(data_dir, one):
+    assert read_all_statuses(data_dir) == {}
+    change_status(data_dir, one, "sans_suite", by="alice")
+    with open(os.path.join(data_dir, "reviews", "AMI-2021-0002.yaml"), "w") as handle:
+        handle.write("- broken\n")
+    open(os.path.join(data_dir, "reviews", "notes.txt"), "w").close()
+    assert read_all_statuses(data_dir) == {"AMI-2021-0001": "sans_suite", "AMI-2021-0002": "historique_illisible"}
+
+
+def test_the_history_is_written_as_yaml_in_reviews(data_dir, one):
+    change_status(data_dir, one, "en_instruction", by="alice", now=AT)
+    with open(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"), encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["status"] == "en_instruction"
+
+
+def test_removing_a_history_removes_its_lock_and_says_whether_there_was_one(data_dir, one):
+    previous = os.umask(0o022)
+    try:
+        add_note(data_dir, one, "x", by="alice")
+    finally:
+        os.umask(previous)
+    lock = os.path.join(data_dir, "locks", "review-AMI-2021-0001.lock")
+    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o640
+    assert statuses.remove_history(data_dir, one) is True
+    assert not os.path.exists(statuses.history_path(data_dir, one))
+    assert not os.path.exists(os.path.join(data_dir, "locks", "review-AMI-2021-0001.lock"))
+    assert statuses.remove_history(data_dir, one) is False
+    assert read_history(data_dir, one) == {"reference": REFERENCE, "status": "recu", "events": []}
+
+
+def test_a_lock_already_removed_by_a_concurrent_purge_is_no_error(data_dir, one, monkeypatch):
+    add_note(data_dir, one, "x", by="alice")
+    real_unlink = os.unlink
+
+    def unlink(path):
+        real_unlink(path)
+        if path.endswith(".lock"):
+            raise FileNotFoundError(2, "removed meanwhile", path)
+
+    monkeypatch.setattr(statuses.os, "unlink", unlink)
+    assert statuses.remove_history(data_dir, one) is True
+
+
+def test_duplicates_are_paired_both_ways_and_sorted():
+    records = [
+        {"reference": "A-3", "answers": {"siret": "732 829 320 00074", "contact_email": "X@Example.org "}},
+        {"reference": "A-1", "answers": {"siret": "73282932000074", "contact_email": "y@example.org"}},
+        {"reference": "A-2", "answers": {"siret": "7328293200007", "contact_email": " x@example.ORG"}},
+        {"reference": "A-4", "answers": {}},
+        {"reference": "A-5", "answers": None},
+        {"reference": "A-6", "answers": {"siret": "36252187900034", "contact_email": "seul@example.org"}},
+    ]
+    assert statuses.find_duplicates(records) == {
+        "A-1": [("A-3", "siret")],
+        "A-2": [("A-3", "email")],
+        "A-3": [("A-1", "siret"), ("A-2", "email")],
+    }
+    assert statuses.duplicate_flags([("A-1", "email"), ("A-2", "siret")]) == ["doublon_siret", "doublon_email"]
+    assert statuses.duplicate_flags([("A-1", "email")]) == ["doublon_email"]
+    assert statuses.duplicate_flags([]) == []
+
+
+def test_an_unknown_status_code_is_shown_as_it_is():
+    assert statuses.status_label("inconnu") == "inconnu"

@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, intake, mail, review, security_headers
+from . import cli, errors, intake, mail, review, safe_logging, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -28,11 +28,7 @@ log = logging.getLogger("collector")
 
 
 def _configure_logging() -> None:
-    if not logging.getLogger().handlers and not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    safe_logging.configure(log)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, intake, mail, review, safe_logging, security_headers
+from . import cli, errors, idempotency, intake, mail, review, safe_logging, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -48,6 +48,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     swept = sweep_tmp(config["DATA_DIR"], older_than_seconds=3600)
     if swept:
         log.info("start: removed %d unfinished write(s) from tmp/", swept)
+    dangling = idempotency.sweep_dangling(config["DATA_DIR"], older_than_seconds=3600)
+    if dangling:
+        log.info("start: removed %d submission id link(s) to a record never written", dangling)
 
     app.jinja_loader = FileSystemLoader(TEMPLATES_DIR)
     app.jinja_env.filters.update(FILTERS)

@@ -22,6 +22,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from . import idempotency
 from . import mail as mail_module
 from .exports import FLAG_LABELS, write_csv, write_xlsx
 from .records import record_path
@@ -246,6 +247,8 @@ def purge_command(dry_run, today) -> None:
             remove_history(data_dir, entry.reference)
             mail_module.remove_for_reference(data_dir, entry.reference)
         click.echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
+    if old and not dry_run:
+        idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
     click.echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
                + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
     _warn(catalog)
@@ -282,6 +285,7 @@ def send_mail_command() -> None:
         click.echo(f"Refusé définitivement : {name} (voir le dossier failed/)", err=True)
     if report.error:
         click.echo(f"Attention : {report.error}.", err=True)
+    if report.error or report.failed:
         sys.exit(1)
 
 

@@ -52,8 +52,10 @@ from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import formataddr, format_datetime, getaddresses, parseaddr
 from typing import Any
 
+from .display import shown
 from .durable import fsync_dir, write_new_file
 from .template_filters import datetime_fr, period_fr
+from .yamlio import NotRegularFile, read_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ class MailSettings:
 # --- composing ---------------------------------------------------------------------------
 
 def _one_line(text: Any) -> str:
-    return re.sub(r"\s+", " ", str(text or "")).strip()
+    return shown(re.sub(r"\s+", " ", str(text or "")).strip(), multiline=False)
 
 
 def _lower_first(text: str) -> str:
@@ -300,8 +302,8 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
         try:
             if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings)):
                 queued.append(name)
-        except (KeyError, ValueError, TypeError):  # one message that cannot be written must not stop the other
-            log.exception("mail: could not compose the %s message of a stored record", kind)
+        except Exception as error:  # noqa: BLE001 - one message that cannot be written must not stop the others
+            log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
     return queued
 
 
@@ -436,9 +438,9 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             if not _claim(data_dir, name):
                 continue
             try:
-                with open(os.path.join(data_dir, SENDING, name), "rb") as handle:
-                    _send_one(client, handle.read(), settings)
-            except smtplib.SMTPNotSupportedError:  # e.g. an é in an address, server without SMTPUTF8
+                _send_one(client, read_regular_file(os.path.join(data_dir, SENDING, name)), settings)
+            except (smtplib.SMTPNotSupportedError,  # e.g. an é in an address, server without SMTPUTF8
+                    NotRegularFile):  # a FIFO or a folder named *.eml: never opened, set aside
                 _move(data_dir, SENDING, FAILED, name)
                 report.failed.append(name)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:

@@ -24,7 +24,7 @@ from typing import Any
 from .display import NONCHARACTER, code_point
 from .durable import write_new_file
 from .yaml_emitter import UnsupportedShape, dump_block_yaml
-from .yamlio import YamlFileError, dump_yaml, parse_yaml
+from .yamlio import YamlFileError, dump_yaml, parse_yaml, read_regular_file
 
 SUBMISSIONS_DIR = "submissions"
 RECORD_SUFFIX = ".yaml"
@@ -123,8 +123,7 @@ def write_record(data_dir: str, record: dict[str, Any]) -> str:
 def read_record(path: str) -> dict[str, Any]:
     """Load one record; RecordError (naming the file) if it is not a well-formed record."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = parse_yaml(handle.read(), os.path.basename(path))
+        data = parse_yaml(read_regular_file(path).decode("utf-8"), os.path.basename(path))
     except (OSError, UnicodeDecodeError, YamlFileError) as error:
         raise RecordError(f"{os.path.basename(path)} : illisible ({error}).") from error
     if not isinstance(data, dict) or not all(key in data for key in RECORD_KEYS):

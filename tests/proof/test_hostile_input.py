@@ -4,6 +4,7 @@ in front of create_app(), real data folder; raw bytes also through a real gunico
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -347,3 +348,88 @@ def test_a_multipart_part_without_a_name_is_refused_with_400_in_french(collector
     reply = post(client, body, "multipart/form-data; boundary=xyz")
     assert reply.status_code == 400 and references(data_dir) == before
     assert "n'a pas de nom de champ" in french_explanation(reply)[0]
+
+
+# --- Every record the collector stores survives every reader ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def reviewing(tmp_path_factory):
+    """The real application on its own data folder, its command runner, and a reviewer's
+    logged-in client."""
+    data_dir = str(tmp_path_factory.mktemp("survives"))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**PROOF_ENV, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_SECRET_KEY": "proof",
+                            "COLLECTOR_COOKIE_SECURE": "0"}.items():
+            patch.setenv(name, value)
+        patch.delenv("COLLECTOR_SITE_DIR", raising=False)
+        from collector import create_app
+
+        app = create_app()
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["create-user", "alice", "--password-stdin"], input=REVIEWER_PASSWORD + "\n").exit_code == 0
+        reviewer = app.test_client()
+        page = reviewer.get("/instruction/connexion").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        reply = reviewer.post("/instruction/connexion", data={"csrf_token": token, "identifiant": "alice",
+                                                              "mot_de_passe": REVIEWER_PASSWORD})
+        assert reply.status_code == 303
+        yield app, runner, reviewer, data_dir
+
+
+REVIEWER_PASSWORD = "correct horse battery"
+SHORT_FIELDS = [item for item in TEXT_FIELDS if item.type == "text"]
+PARAGRAPH_FIELDS = [item for item in TEXT_FIELDS if item.type == "textarea"]
+storable_text = st.one_of(
+    st.text(alphabet=st.characters(codec=None, exclude_categories=("Cs",)), min_size=1, max_size=120),
+    tricky_text,
+    st.sampled_from(["=1+1", "+33 2 31", "-x", "@SUM(A1)", "\u202bمرحبا\u202c", "a\u200db", "x\u2028y", "’‘“”"]),
+)
+
+
+def no_hidden_characters(text: str) -> None:
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufffe\uffff]", text), \
+        "a hidden character reached a reader raw"
+
+
+@settings(PROOF, max_examples=100)
+@given(short=st.sampled_from(SHORT_FIELDS), short_value=storable_text,
+       paragraph=st.sampled_from(PARAGRAPH_FIELDS), paragraph_value=storable_text)
+def test_every_stored_record_survives_list_show_exports_the_detail_page_and_the_mail_composer(
+        reviewing, short, short_value, paragraph, paragraph_value):
+    from collector.exports import write_csv, write_xlsx
+    from collector.mail import MailSettings, compose_acknowledgement, compose_notification, wire_bytes
+    from collector.review.catalog import load_catalog
+    from openpyxl import load_workbook
+
+    app, runner, reviewer, data_dir = reviewing
+    answers = {**VALID, short.name: short_value, paragraph.name: paragraph_value}
+    client = app.test_client()
+    reply = post(client, encode(list(hidden_fields(client).items()) + answer_pairs(answers)), FORM_TYPE)
+    assert reply.status_code in (201, 422), reply.get_data(as_text=True)[:300]
+    if reply.status_code != 201:
+        return
+    reference = reply.get_json()["reference"]
+    event("stored")
+
+    listing = runner.invoke(args=["list"])
+    assert listing.exit_code == 0 and reference in listing.stdout and listing.stderr == "", listing.output
+    shown = runner.invoke(args=["show", reference])
+    assert shown.exit_code == 0, shown.output
+    no_hidden_characters(listing.output + shown.output)
+
+    [entry] = [entry for entry in load_catalog(data_dir).entries if entry.reference == reference]
+    csv_out, xlsx_out = io.BytesIO(), io.BytesIO()
+    assert write_csv(app.config["FORM"], [entry], csv_out) == 1
+    assert write_xlsx(app.config["FORM"], [entry], xlsx_out) == 1
+    assert load_workbook(io.BytesIO(xlsx_out.getvalue())).active.max_row == 2
+
+    page = reviewer.get(f"/instruction/{reference}")
+    assert page.status_code == 200
+    no_hidden_characters(page.get_data(as_text=True))
+
+    settings_ = MailSettings(mail_from="AMI <ami@normandie.example>")
+    for compose in (compose_acknowledgement, compose_notification):
+        message = compose(entry.record, app.config["FACTS"], app.config["FORM"], settings_)
+        assert wire_bytes(message)
+        no_hidden_characters(message.get_payload(decode=True).decode("utf-8"))

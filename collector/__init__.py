@@ -72,9 +72,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def healthz() -> Response:
         probe = os.path.join(config["DATA_DIR"], "tmp", f".healthz-{os.getpid()}")
         try:
-            with open(probe, "wb") as handle:
-                handle.write(b"ok")
-            os.unlink(probe)
+            try:
+                with open(probe, "wb") as handle:
+                    handle.write(b"ok")
+            finally:  # on a full disk the name is made but the write fails: remove it all the same
+                if os.path.lexists(probe):
+                    os.unlink(probe)
         except OSError:
             response = jsonify({"status": "erreur", "detail": "dossier de données non inscriptible"})
             response.status_code = 503

@@ -219,3 +219,12 @@ def test_the_export_route_survives_a_record_with_an_unexportable_character(logge
     reply = logged_in.get("/instruction/export.xlsx")
     assert reply.status_code == 200
     load_workbook(io.BytesIO(reply.data))
+
+
+def test_check_names_a_record_that_holds_a_noncharacter(data_dir, form, runner):
+    write_records(data_dir, 3, form)
+    edit_record(data_dir, lambda record: record["answers"].update(partenaires="Partenaires \uffff"))
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("INVALIDE")]
+    assert BAD in line and "U+FFFF" in line and "\uffff" not in result.stdout

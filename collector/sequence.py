@@ -23,14 +23,16 @@ from collections.abc import Iterable
 
 from .durable import fsync_dir
 from .idempotency import IDS_DIR, linked_references
+from .mail import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT
+from .records import SUBMISSIONS_DIR
+from .statuses import REVIEWS_DIR
 
 STATE_DIR = "state"
 COUNTER_FILE = "sequence"
 # Folders whose files are named after a reference (`<REF>.yaml`, `<REF>.<kind>.eml`…).
-NAMED_BY_REFERENCE = ("submissions", "reviews", "outbox", "sending", "sent", "failed", "mail-queued")
-_PER_REFERENCE = (("submissions", ".yaml"), ("reviews", ".yaml"),
-                  *((folder, f".{kind}.eml") for folder in ("outbox", "sending", "sent", "failed")
-                    for kind in ("accuse", "notification")))
+NAMED_BY_REFERENCE = (SUBMISSIONS_DIR, REVIEWS_DIR, OUTBOX, SENDING, SENT, FAILED, QUEUED)
+_PER_REFERENCE = ((SUBMISSIONS_DIR, ".yaml"), (REVIEWS_DIR, ".yaml"),
+                  *((folder, f".{kind}.eml") for folder in (OUTBOX, SENDING, SENT, FAILED) for kind in KINDS))
 
 
 def format_reference(prefix: str, number: int) -> str:

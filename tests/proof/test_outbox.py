@@ -13,7 +13,7 @@ from collector import idempotency, mail
 from collector.mail import FAILED, SENDING, SENT, MailSettings, deliver_outbox, pending, queue_for_record, reconcile
 from tests.review.conftest import app, form, review_env, runner  # noqa: F401 - fixtures
 from tests.review.factory import write_records
-from tests.review.smtp import start_smtp
+from tests.review.test_mail import smtp  # noqa: F401 - fixture: a real SMTP server on loopback
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.proof
@@ -24,15 +24,6 @@ class Refuser:
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 - aiosmtpd's hook
         return "550 No such user"
-
-
-@pytest.fixture
-def smtp():
-    port = free_port()
-    controller, inbox = start_smtp(port)
-    inbox.port = port
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def _warn(catalog: Catalog) -> None:
         _echo(f"Attention : {line}", err=True)
     if catalog.warnings:
         _echo(f"Attention : {len(catalog.warnings)} fichier(s) à vérifier à la main "
-                   "(lancez « check » pour le détail).", err=True)
+              "(lancez « check » pour le détail).", err=True)
 
 
 def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
@@ -263,7 +263,7 @@ def purge_command(dry_run, today) -> None:
     if old and not dry_run:
         idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
     _echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
-               + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
+          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
     _warn(catalog)
 
 

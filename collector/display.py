@@ -2,7 +2,7 @@
 
 A record, a history or a log line may hold characters a person cannot see or that change
 what they see: control characters (a terminal runs ESC sequences; a line feed forges a
-log line), bidirectional overrides (`‮` turns « fdp.exe » into « exe.pdf »), zero-width
+log line), bidirectional overrides (U+202E makes « fdp.exe » read « exe.pdf »), zero-width
 characters, Unicode noncharacters and lone surrogates (XML, so XLSX, cannot carry them).
 The collector refuses them at intake (validation.py, records.clean_text); a file edited
 by hand may hold them anyway, so every place that shows text to a person (review pages,
@@ -30,7 +30,7 @@ HIDDEN_ON_ONE_LINE = re.compile(f"[{CONTROLS}{BIDI_CONTROLS}{ZERO_WIDTH}{NONCHAR
                                 "\u2028\u2029\t\n]")
 INVISIBLE_IN_SHORT_TEXT = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 NONCHARACTER = re.compile(f"[{NONCHARACTERS}]")
-LOG_UNSAFE = re.compile(f"[{CONTROLS}{BIDI_CONTROLS}\t\n\u2028\u2029\u0085]")
+LOG_UNSAFE = re.compile(f"[{CONTROLS}{BIDI_CONTROLS}\t\n\u2028\u2029]")
 
 
 def code_point(char: str) -> str:

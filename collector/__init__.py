@@ -10,11 +10,11 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, idempotency, intake, mail, review, safe_logging, security_headers
+from . import cli, errors, idempotency, intake, mail, payload, review, safe_logging, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -66,6 +66,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                 x_host=config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     security_headers.init_app(app)
     errors.init_app(app)
+
+    @app.before_request
+    def _bound_streamed_body() -> None:
+        """A chunked body over MAX_CONTENT_LENGTH is a 413 on every route (a review note too)."""
+        try:
+            payload.bound_streamed_body(request)
+        except payload.BadBody as error:
+            raise errors.Refusal(error.status, error.message) from error
     intake.init_app(app, facts, form)
 
     @app.get("/healthz")

@@ -98,7 +98,7 @@ def _group(pairs: list[tuple[str, str]], form: FormDefinition) -> dict[str, Any]
     return result
 
 
-def _bound_streamed_body(request: Request) -> None:
+def bound_streamed_body(request: Request) -> None:
     """Give a chunked body (no Content-Length) the same limit as any other body.
 
     Werkzeug stops reading such a body at MAX_CONTENT_LENGTH without saying so, and the
@@ -119,7 +119,7 @@ def _bound_streamed_body(request: Request) -> None:
 
 def read_submission(request: Request, form: FormDefinition, max_fields: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(answers, hidden fields) from a POST body; BadBody on anything unreadable."""
-    _bound_streamed_body(request)
+    bound_streamed_body(request)  # done already for every request by create_app; harmless twice
     mimetype = request.mimetype
     if mimetype == FORM_TYPES[0]:
         data = _group(_pairs_from_urlencoded(request, max_fields), form)

@@ -233,9 +233,9 @@ def served(tmp_path_factory):
         yield server, data_dir
 
 
-def raw_post(port: int, body: bytes, content_type: str, chunked: bool) -> int:
+def raw_post(port: int, body: bytes, content_type: str, chunked: bool, path: str = "/candidater/") -> int:
     """POST over a plain socket; the status code gunicorn answers with."""
-    head = ["POST /candidater/ HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: application/json",
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: application/json",
             "Connection: close"]
     if content_type:
         head.append(f"Content-Type: {content_type}")
@@ -268,6 +268,13 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413_not_cut_and_stored(se
     limit = int(os.environ.get("COLLECTOR_MAX_BODY_BYTES", "262144"))
     assert raw_post(server.port, chunked_submission(server, limit), FORM_TYPE, chunked=True) == 413
     assert references(data_dir) == before, "the answers cut at the limit were stored"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_413_on_the_review_pages_too(served):
+    server, _data_dir = served
+    limit = int(os.environ.get("COLLECTOR_MAX_BODY_BYTES", "262144"))
+    body = b"identifiant=alice&mot_de_passe=x&note=" + b"a" * limit
+    assert raw_post(server.port, body, FORM_TYPE, chunked=True, path="/instruction/connexion") == 413
 
 
 def test_a_chunked_body_under_the_limit_is_stored(served):

@@ -10,11 +10,11 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, intake, mail, review, security_headers
+from . import cli, errors, idempotency, intake, mail, payload, review, safe_logging, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -28,11 +28,7 @@ log = logging.getLogger("collector")
 
 
 def _configure_logging() -> None:
-    if not logging.getLogger().handlers and not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    safe_logging.configure(log)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +48,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     swept = sweep_tmp(config["DATA_DIR"], older_than_seconds=3600)
     if swept:
         log.info("start: removed %d unfinished write(s) from tmp/", swept)
+    dangling = idempotency.sweep_dangling(config["DATA_DIR"], older_than_seconds=3600)
+    if dangling:
+        log.info("start: removed %d submission id link(s) to a record never written", dangling)
 
     app.jinja_loader = FileSystemLoader(TEMPLATES_DIR)
     app.jinja_env.filters.update(FILTERS)
@@ -67,15 +66,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                 x_host=config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     security_headers.init_app(app)
     errors.init_app(app)
+
+    @app.before_request
+    def _bound_streamed_body() -> None:
+        """A chunked body over MAX_CONTENT_LENGTH is a 413 on every route (a review note too)."""
+        try:
+            payload.bound_streamed_body(request)
+        except payload.BadBody as error:
+            raise errors.Refusal(error.status, error.message) from error
     intake.init_app(app, facts, form)
 
     @app.get("/healthz")
     def healthz() -> Response:
         probe = os.path.join(config["DATA_DIR"], "tmp", f".healthz-{os.getpid()}")
         try:
-            with open(probe, "wb") as handle:
-                handle.write(b"ok")
-            os.unlink(probe)
+            try:
+                with open(probe, "wb") as handle:
+                    handle.write(b"ok")
+            finally:  # on a full disk the name is made but the write fails: remove it all the same
+                if os.path.lexists(probe):
+                    os.unlink(probe)
         except OSError:
             response = jsonify({"status": "erreur", "detail": "dossier de données non inscriptible"})
             response.status_code = 503

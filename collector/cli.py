@@ -9,6 +9,8 @@
 
 A record that no longer parses or validates is named on stderr, never skipped silently.
 Every command refuses to run as anyone but the data folder's owner (`_as_data_owner`).
+Everything printed goes through `display.shown`: a control character, a bidi override or
+a zero-width character from a file edited by hand is printed as `[U+001B]`, never raw.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from . import idempotency
 from . import mail as mail_module
+from .display import shown
 from .exports import FLAG_LABELS, write_csv, write_xlsx
 from .records import record_path
 from .review import appstate
@@ -66,6 +70,9 @@ def _as_data_owner(function):
         check_data_owner(appstate.data_dir())
         return function(*args, **kwargs)
     return guarded
+def _echo(text: str = "", err: bool = False) -> None:
+    """Print a line, its hidden characters made visible (a terminal never gets them raw)."""
+    click.echo(shown(text), err=err)
 
 
 def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
@@ -75,14 +82,14 @@ def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
 
 def _warn(catalog: Catalog) -> None:
     for line in catalog.warnings:
-        click.echo(f"Attention : {line}", err=True)
+        _echo(f"Attention : {line}", err=True)
     if catalog.warnings:
-        click.echo(f"Attention : {len(catalog.warnings)} fichier(s) à vérifier à la main "
-                   "(lancez « check » pour le détail).", err=True)
+        _echo(f"Attention : {len(catalog.warnings)} fichier(s) à vérifier à la main "
+              "(lancez « check » pour le détail).", err=True)
 
 
 def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
-    rows = [list(map(str, row)) for row in rows]
+    rows = [[shown(str(cell), multiline=False) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
@@ -116,11 +123,11 @@ def list_command(status, thematique, departement, type_structure) -> None:
     """List the submissions (reference, receipt, organisation, thématiques, département, status, flags)."""
     catalog = _catalog()
     chosen = _chosen(catalog, status, thematique, departement, type_structure)
-    click.echo(_table(
+    _echo(_table(
         ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements"],
         ([e.reference, format_received(e), e.organisation[:40], ", ".join(e.thematiques),
           e.departement, status_label(e.status), ", ".join(e.flags)] for e in chosen)))
-    click.echo(f"{len(chosen)} candidature(s) sur {len(catalog.entries)}.")
+    _echo(f"{len(chosen)} candidature(s) sur {len(catalog.entries)}.")
     _warn(catalog)
 
 
@@ -137,26 +144,31 @@ def show_command(reference: str) -> None:
         raise click.ClickException(f"Aucune candidature lisible ne porte la référence « {reference} ».")
     from .exports import answer_text
 
-    click.echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
+    _echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
     if entry.flags:
-        click.echo("Signalements : " + ", ".join(FLAG_LABELS.get(f, f) for f in entry.flags))
+        _echo("Signalements : " + ", ".join(FLAG_LABELS.get(f, f) for f in entry.flags))
     for other, kind in entry.duplicates:
-        click.echo(f"Doublon possible : {other} (même {'SIRET' if kind == 'siret' else 'e-mail'})")
+        _echo(f"Doublon possible : {other} (même {'SIRET' if kind == 'siret' else 'e-mail'})")
     for problem in entry.problems:
-        click.echo(f"À vérifier : {problem}")
-    click.echo("")
+        _echo(f"À vérifier : {problem}")
+    _echo("")
     for field in form.fields:
         value = answer_text(form, field, entry.answers.get(field.name))
-        click.echo(f"{field.label} :")
+        _echo(f"{field.label} :")
         for line in (value.splitlines() or ["—"]):
-            click.echo(f"    {line}")
-    history = read_history(appstate.data_dir(), reference)
-    click.echo("\nHistorique :")
+            _echo(f"    {line}")
+    _echo("\nHistorique :")
+    try:
+        history = read_history(appstate.data_dir(), reference)
+    except StatusError as error:
+        _echo(f"    {error}")
+        raise SystemExit(1) from None
     if not history["events"]:
-        click.echo("    (aucun changement)")
+        _echo("    (aucun changement)")
     for event in history["events"]:
         what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status" else "note")
-        click.echo(f"    {event['at']}  {event['by']}  {what}" + (f" : {event['note']}" if event.get("note") else ""))
+        note = f" : {event['note']}".replace("\n", "\n        ") if event.get("note") else ""
+        _echo(f"    {event['at']}  {event['by']}  {what}{note}")
 
 
 @click.command("export")
@@ -179,7 +191,7 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
         output = output or f"candidatures-{date.today():%Y%m%d}.{fmt}"
         with open(output, "wb") as handle:
             count = writer(form, chosen, handle)
-        click.echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
+        _echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
     _warn(catalog)
 
 
@@ -205,10 +217,10 @@ def stats_command() -> None:
         ("Semaine de réception", counts["semaine"], str),
         ("Statut", counts["statut"], status_label),
     ]
-    click.echo(f"{len(catalog.entries)} candidature(s).")
+    _echo(f"{len(catalog.entries)} candidature(s).")
     for title, counter, name in sections:
         ordered = sorted(counter.items(), key=lambda item: item[0]) if title.startswith("Semaine") else counter.most_common()
-        click.echo("\n" + _table([title, "Nombre"], ([name(key), count] for key, count in ordered)))
+        _echo("\n" + _table([title, "Nombre"], ([name(key), count] for key, count in ordered)))
     _warn(catalog)
 
 
@@ -225,7 +237,7 @@ def status_command(reference, new_status, note, by) -> None:
         history = change_status(appstate.data_dir(), reference, new_status, by=_who(by), note=note)
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"{reference} : {status_label(history['status'])}.")
+    _echo(f"{reference} : {status_label(history['status'])}.")
 
 
 @click.command("note")
@@ -240,7 +252,7 @@ def note_command(reference, text, by) -> None:
         add_note(appstate.data_dir(), reference, text, by=_who(by))
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Note ajoutée à {reference}.")
+    _echo(f"Note ajoutée à {reference}.")
 
 
 @click.command("check")
@@ -250,12 +262,12 @@ def check_command() -> None:
     """Check that every record parses and validates against the form; exit code 1 otherwise."""
     catalog = _catalog(thorough=True)
     for line in catalog.unreadable:
-        click.echo(f"ILLISIBLE  {line}")
+        _echo(f"ILLISIBLE  {line}")
     for line in catalog.invalid:
-        click.echo(f"INVALIDE   {line}")
+        _echo(f"INVALIDE   {line}")
     bad = len(catalog.unreadable) + len(catalog.invalid)
     records = len(catalog.entries) + sum(not line.startswith("reviews/") for line in catalog.unreadable)
-    click.echo(f"{records} enregistrement(s) vérifié(s), {bad} fichier(s) en erreur.")
+    _echo(f"{records} enregistrement(s) vérifié(s), {bad} fichier(s) en erreur.")
     if bad:
         sys.exit(1)
 
@@ -289,9 +301,11 @@ def purge_command(dry_run, today) -> None:
             os.unlink(record_path(data_dir, entry.reference))
             remove_history(data_dir, entry.reference)
             mail_module.remove_for_reference(data_dir, entry.reference)
-        click.echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
-    click.echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
-               + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
+        _echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
+    if old and not dry_run:
+        idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
+    _echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
+          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
     _warn(catalog)
 
 
@@ -310,7 +324,7 @@ def create_user_command(name, password_stdin) -> None:
         created = set_password(appstate.data_dir(), name, password)
     except UserError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Compte « {name} » {'créé' if created else 'mis à jour'}.")
+    _echo(f"Compte « {name} » {'créé' if created else 'mis à jour'}.")
 
 
 @click.command("send-mail")
@@ -321,13 +335,14 @@ def send_mail_command() -> None:
     settings = mail_module.MailSettings.from_env()
     queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
     if queued:
-        click.echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)
+        _echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)
     report = mail_module.deliver_outbox(appstate.data_dir(), settings)
-    click.echo(f"{len(report.sent)} envoyé(s), {len(report.deferred)} en attente, {len(report.failed)} refusé(s).")
+    _echo(f"{len(report.sent)} envoyé(s), {len(report.deferred)} en attente, {len(report.failed)} refusé(s).")
     for name in report.failed:
-        click.echo(f"Refusé définitivement : {name} (voir le dossier failed/)", err=True)
+        _echo(f"Refusé définitivement : {name} (voir le dossier failed/)", err=True)
     if report.error:
-        click.echo(f"Attention : {report.error}.", err=True)
+        _echo(f"Attention : {report.error}.", err=True)
+    if report.error or report.failed:
         sys.exit(1)
 
 

@@ -5,8 +5,13 @@ question of the form definition in the form's order, headed by its French label,
 choice labels (not codes) as values. The form definition drives the columns: add a
 question to content/data/form.yaml and the exports follow.
 
-Cells that a spreadsheet would run as a formula (starting with = + - @, or a tab or CR)
-are prefixed with an apostrophe.
+In CSV, cells that a spreadsheet would run as a formula (starting with = + - @, or a tab
+or CR) are prefixed with an apostrophe. XLSX cells are typed: every value is written as a
+text cell, which a spreadsheet never evaluates, so it needs no visible prefix.
+
+Every text goes through `display.shown`: a record edited by hand may hold characters that
+XML (so XLSX) cannot carry or that hide what a cell says; they are shown as `[U+FFFF]`,
+and one such record never stops an export.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .display import shown
 from .review.catalog import Entry, departement_name, format_received
 from .statuses import status_label
 
@@ -52,21 +58,23 @@ def headers(form: Any) -> list[str]:
 
 
 def answer_text(form: Any, field: Any, value: Any) -> str:
-    """An answer as a reviewer reads it: choice labels, oui/non, lists joined."""
+    """An answer as a reviewer reads it: choice labels, oui/non, lists joined; any other
+    shape (a hand edit) as text, hidden characters made visible."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, list):
         return MULTI_SEPARATOR.join(answer_text(form, field, item) for item in value)
-    if getattr(field, "choices", None):
+    if getattr(field, "choices", None) and isinstance(value, str):
         label = form.choice_label(field.name, value)
-        return str(label if label is not None else value)
-    return str(value)
+        if label != value:
+            return str(label)
+    return shown(str(value), multiline=getattr(field, "type", "") == "textarea")
 
 
-def row(form: Any, entry: Entry) -> list[str]:
-    """One export row (guarded against formulas)."""
+def row(form: Any, entry: Entry, guard: bool = True) -> list[str]:
+    """One export row (guarded against formulas unless `guard` is false)."""
     answers = entry.answers
     cells = [
         entry.reference,
@@ -76,13 +84,14 @@ def row(form: Any, entry: Entry) -> list[str]:
         ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in entry.duplicates),
         departement_name(entry.record),
     ]
+    cells = [shown(cell, multiline=False) for cell in cells]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
-    return [guard_formula(cell) for cell in cells]
+    return [guard_formula(cell) for cell in cells] if guard else cells
 
 
-def rows(form: Any, entries: Iterable[Entry]) -> Iterator[list[str]]:
+def rows(form: Any, entries: Iterable[Entry], guard: bool = True) -> Iterator[list[str]]:
     for entry in entries:
-        yield row(form, entry)
+        yield row(form, entry, guard)
 
 
 def write_csv(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
@@ -105,6 +114,15 @@ def _width(header: str, field: Any | None) -> float:
     return min(max(len(header) + 2, 14), 45)
 
 
+def _text_cell(sheet: Any, value: str) -> Any:
+    """A text cell: openpyxl would store a text starting with `=` as a formula."""
+    if not value.startswith("="):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
     """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths."""
     book = Workbook(write_only=True)
@@ -124,8 +142,8 @@ def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
         header_cells.append(cell)
     sheet.append(header_cells)
     count = 0
-    for cells in rows(form, entries):
-        sheet.append(cells)
+    for cells in rows(form, entries, guard=False):
+        sheet.append([_text_cell(sheet, cell) for cell in cells])
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
     book.save(out)

@@ -179,9 +179,13 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
         path = write_record(data_dir, record)
     except FileExistsError:
         if not os.path.isfile(path):
+            idempotency.release(data_dir, submission_id, reference)
             raise OSError("submissions folder unusable") from None
         # the same submission, sent twice at once: the other post stored it
         return reference, read_record(path)["received_at"], False
+    except OSError:
+        idempotency.release(data_dir, submission_id, reference)  # no link to a record that is not there
+        raise
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=path)
     except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record

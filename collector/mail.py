@@ -1,9 +1,13 @@
 """E-mail: an acknowledgement to the porteur and a notification to the Région, via an outbox.
 
 Queue (`queue_for_record`): when a record is stored, two messages are written durably,
-one file each, in `$DATA/outbox/<REF>.accuse.eml` and `<REF>.notification.eml`. A name
-that already exists in outbox/, sending/ or sent/ is never queued again, so queuing
-twice (a retry, a replay) never duplicates a mail.
+one file each, in `$DATA/outbox/<REF>.accuse.eml` and `<REF>.notification.eml`. Once a
+message is in the outbox, an empty file of the same name is made durably in
+`$DATA/mail-queued/`: the outbox's memory, independent of what becomes of the message.
+A name remembered there, or present in outbox/, sending/, sent/ or failed/, is never
+queued again, so queuing twice (a retry, a replay) never duplicates a mail, and deleting
+a file from sent/ or failed/ by hand never sends that mail again. `reconcile` also
+remembers the messages it finds in those folders (data folders older than this memory).
 
 Deliver (`deliver_outbox`): each file is first claimed by renaming it into `sending/`
 (a rename succeeds for one process only, so two workers never send the same file), then
@@ -60,12 +64,15 @@ from email.utils import formataddr, format_datetime, getaddresses, parseaddr
 from typing import Any
 
 from .addresses import AddressError, plain_address
+from .display import shown
 from .durable import fsync_dir, write_new_file
 from .template_filters import datetime_fr, period_fr
+from .yamlio import NotRegularFile, read_regular_file
 
 log = logging.getLogger(__name__)
 
 OUTBOX, SENDING, SENT, FAILED = "outbox", "sending", "sent", "failed"
+QUEUED = "mail-queued"  # one empty file per message ever queued (the outbox's memory)
 KINDS = ("accuse", "notification")
 STALE_CLAIM_SECONDS = 600
 QP_UTF8 = Charset("utf-8")
@@ -126,7 +133,7 @@ class MailSettings:
 # --- composing ---------------------------------------------------------------------------
 
 def _one_line(text: Any) -> str:
-    return re.sub(r"\s+", " ", str(text or "")).strip()
+    return shown(re.sub(r"\s+", " ", str(text or "")).strip(), multiline=False)
 
 
 def _lower_first(text: str) -> str:
@@ -263,7 +270,22 @@ def message_name(reference: str, kind: str) -> str:
 
 
 def _known(data_dir: str, name: str) -> bool:
-    return any(os.path.exists(os.path.join(data_dir, folder, name)) for folder in (OUTBOX, SENDING, SENT, FAILED))
+    return any(os.path.exists(os.path.join(data_dir, folder, name))
+               for folder in (QUEUED, OUTBOX, SENDING, SENT, FAILED))
+
+
+def _remember(data_dir: str, names: list[str]) -> None:
+    """Record durably that these messages were queued (empty files in mail-queued/)."""
+    if not names:
+        return
+    folder = os.path.join(data_dir, QUEUED)
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        try:
+            os.close(os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+        except FileExistsError:
+            pass
+    fsync_dir(folder)  # the names are what matters: they survive a power cut once this returns
 
 
 def wire_bytes(message: Message) -> bytes:
@@ -298,6 +320,7 @@ def queue_message(data_dir: str, name: str, message: Message, recipient: str) ->
         write_new_file(os.path.join(data_dir, OUTBOX), name, envelope_line(recipient) + wire_bytes(message))
     except FileExistsError:
         return False
+    _remember(data_dir, [name])  # after the message itself: a crash in between loses no mail
     return True
 
 
@@ -314,8 +337,8 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
             if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings),
                                                             recipients[kind]()):
                 queued.append(name)
-        except (KeyError, ValueError, TypeError):  # one message that cannot be written must not stop the other
-            log.exception("mail: could not compose the %s message of a stored record", kind)
+        except Exception as error:  # noqa: BLE001 - one message that cannot be written must not stop the others
+            log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
     return queued
 
 
@@ -327,7 +350,10 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
     """
     from .records import RecordError, iter_record_paths, read_record
 
-    known = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
+    remembered = set(pending(data_dir, QUEUED))
+    present = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
+    _remember(data_dir, sorted(present - remembered))
+    known = remembered | present
     queued: list[str] = []
     for path in iter_record_paths(data_dir):
         reference = os.path.basename(path)[:-len(".yaml")]
@@ -348,9 +374,9 @@ def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:
 
 
 def remove_for_reference(data_dir: str, reference: str) -> list[str]:
-    """Delete every mail of one reference still waiting (purge); the paths removed."""
+    """Delete every mail of one reference, wherever it is, and its memory (purge); the paths removed."""
     removed = []
-    for folder in (OUTBOX, FAILED, SENT):
+    for folder in (OUTBOX, SENDING, FAILED, SENT, QUEUED):
         for kind in KINDS:
             path = os.path.join(data_dir, folder, message_name(reference, kind))
             try:
@@ -447,9 +473,9 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             if not _claim(data_dir, name):
                 continue
             try:
-                with open(os.path.join(data_dir, SENDING, name), "rb") as handle:
-                    _send_one(client, handle.read(), settings)
-            except smtplib.SMTPNotSupportedError:  # e.g. an é in an address, server without SMTPUTF8
+                _send_one(client, read_regular_file(os.path.join(data_dir, SENDING, name)), settings)
+            except (smtplib.SMTPNotSupportedError,  # e.g. an é in an address, server without SMTPUTF8
+                    NotRegularFile):  # a FIFO or a folder named *.eml: never opened, set aside
                 _move(data_dir, SENDING, FAILED, name)
                 report.failed.append(name)
             except AddressError:  # no envelope line we wrote: never guess a recipient

@@ -7,6 +7,7 @@ sees half-decoded text.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl
 from flask import Request
 
 from .antispam import HIDDEN_FIELDS
+from .errors import MESSAGES
 from .formdef import FormDefinition
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -45,6 +47,9 @@ def _pairs_from_multipart(request: Request) -> list[tuple[str, str]]:
     if request.files:
         raise BadBody("Ce formulaire n'accepte pas de fichier joint : retirez-le et envoyez à nouveau.")
     pairs = list(request.form.items(multi=True))
+    if any(not name for name, _value in pairs):  # werkzeug keys a part without `name=` as None
+        raise BadBody("Une partie du formulaire envoyé n'a pas de nom de champ (name=) : envoyez le formulaire "
+                      "depuis sa page, ou nommez chaque partie d'après le champ qu'elle remplit.")
     if any("\ufffd" in name or "\ufffd" in value for name, value in pairs):
         raise BadBody("Le formulaire envoyé contient du texte mal encodé (UTF-8 attendu) : "
                       "envoyez-le à nouveau depuis la page du formulaire.")
@@ -93,8 +98,28 @@ def _group(pairs: list[tuple[str, str]], form: FormDefinition) -> dict[str, Any]
     return result
 
 
+def bound_streamed_body(request: Request) -> None:
+    """Give a chunked body (no Content-Length) the same limit as any other body.
+
+    Werkzeug stops reading such a body at MAX_CONTENT_LENGTH without saying so, and the
+    answers cut there could be stored. Read at most one byte more than the limit: more
+    is a 413; otherwise the body is handed on with its length, as if it had declared it.
+    """
+    limit = request.max_content_length
+    if (request.content_length is not None or limit is None or "stream" in request.__dict__
+            or not request.environ.get("wsgi.input_terminated")):
+        return
+    raw = request.environ["wsgi.input"].read(limit + 1)
+    if len(raw) > limit:
+        raise BadBody(MESSAGES[413], 413)
+    request.environ["wsgi.input"] = io.BytesIO(raw)
+    request.environ["CONTENT_LENGTH"] = str(len(raw))
+    request.__dict__.pop("content_length", None)  # a cached None, read before the body was
+
+
 def read_submission(request: Request, form: FormDefinition, max_fields: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(answers, hidden fields) from a POST body; BadBody on anything unreadable."""
+    bound_streamed_body(request)  # done already for every request by create_app; harmless twice
     mimetype = request.mimetype
     if mimetype == FORM_TYPES[0]:
         data = _group(_pairs_from_urlencoded(request, max_fields), form)

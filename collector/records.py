@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .display import NONCHARACTER, code_point
 from .durable import write_new_file
 from .yaml_emitter import UnsupportedShape, dump_block_yaml
-from .yamlio import YamlFileError, dump_yaml, parse_yaml
+from .yamlio import YamlFileError, dump_yaml, parse_yaml, read_regular_file
 
 SUBMISSIONS_DIR = "submissions"
 RECORD_SUFFIX = ".yaml"
@@ -31,6 +32,8 @@ RECORD_KEYS = ("reference", "received_at", "form_version", "content_hash", "flag
 
 # C0 and C1 control characters except tab, LF and CR; lone surrogates.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# With the noncharacters (U+FFFE, U+FFFF…): XML 1.0, so an XLSX cell, cannot carry them all.
+_NOT_IN_RECORD = re.compile(_FORBIDDEN.pattern[:-1] + NONCHARACTER.pattern[1:])
 
 
 class RecordError(ValueError):
@@ -38,9 +41,13 @@ class RecordError(ValueError):
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalise a text; raise ValueError if it holds control characters or lone surrogates."""
+    """NFC-normalise a text; raise ValueError if it holds control characters, lone surrogates
+    or noncharacters (which no XML document, so no XLSX export, can hold)."""
     if _FORBIDDEN.search(value):
         raise ValueError("Le texte contient des caractères de contrôle ou invalides : retirez-les.")
+    if found := NONCHARACTER.search(value):
+        raise ValueError(f"Le texte contient un caractère réservé ({code_point(found.group())}), qui n'est pas "
+                         "du texte : retirez-le, par exemple en retapant le passage au lieu de le coller.")
     return unicodedata.normalize("NFC", value)
 
 
@@ -67,7 +74,7 @@ def build_record(reference: str, received_at: datetime, form_version: int | str,
 
 def _check_strings(value: Any) -> None:
     if isinstance(value, str):
-        if _FORBIDDEN.search(value) or unicodedata.normalize("NFC", value) != value:
+        if _NOT_IN_RECORD.search(value) or unicodedata.normalize("NFC", value) != value:
             raise RecordError("Texte non normalisé ou caractère interdit dans l'enregistrement.")
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -116,8 +123,7 @@ def write_record(data_dir: str, record: dict[str, Any]) -> str:
 def read_record(path: str) -> dict[str, Any]:
     """Load one record; RecordError (naming the file) if it is not a well-formed record."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = parse_yaml(handle.read(), os.path.basename(path))
+        data = parse_yaml(read_regular_file(path).decode("utf-8"), os.path.basename(path))
     except (OSError, UnicodeDecodeError, YamlFileError) as error:
         raise RecordError(f"{os.path.basename(path)} : illisible ({error}).") from error
     if not isinstance(data, dict) or not all(key in data for key in RECORD_KEYS):

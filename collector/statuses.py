@@ -25,7 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,7 +102,28 @@ def read_history(data_dir: str, reference: str) -> dict[str, Any]:
         raise StatusError(f"Historique illisible : {error}") from error
     if not isinstance(data, dict) or data.get("status") not in STATUSES or not isinstance(data.get("events"), list):
         raise StatusError(f"Historique illisible : {os.path.basename(path)} n'a pas la forme attendue.")
+    for number, event in enumerate(data["events"], start=1):
+        if problem := _event_problem(event):
+            raise StatusError(f"Historique illisible : {os.path.basename(path)}, événement n° {number} : {problem}.")
     return data
+
+
+def _event_problem(event: Any) -> str:
+    """What makes one history event unusable ("" when nothing): every reader relies on its keys."""
+    if not isinstance(event, dict):
+        return "ce n'est pas un tableau de clés"
+    if isinstance(event.get("at"), (date, datetime)):  # `at` written by hand without quotes
+        event["at"] = event["at"].isoformat()
+    missing = [key for key in ("at", "by", "kind") if not isinstance(event.get(key), str)]
+    if missing:
+        return "il manque " + ", ".join(missing)
+    if event["kind"] not in ("status", "note"):
+        return f"type inconnu ({event['kind'][:20]})"
+    if event["kind"] == "status" and not (event.get("from") in STATUSES and event.get("to") in STATUSES):
+        return "statut de départ ou d'arrivée inconnu"
+    if not isinstance(event.get("note", ""), str):
+        return "la note n'est pas un texte"
+    return ""
 
 
 def read_all_statuses(data_dir: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siret as stdnum_siret
 
 from .addresses import AddressError, plain_address
+from .display import INVISIBLE_IN_SHORT_TEXT, category_name, code_point
 from .departements import NAMES as DEPARTEMENT_NAMES
 from .departements import departement_of, is_normandie
 from .records import clean_text
@@ -30,8 +31,9 @@ NOT_TEXT = "Ce champ attend du texte."
 TRUE_WORDS = frozenset({"oui", "on", "true", "1", "yes"})
 FALSE_WORDS = frozenset({"non", "off", "false", "0", "no", ""})
 _SPACES = re.compile(r"[\s.\-]+")
-_RNA = re.compile(r"W\d{9}")
-_POSTCODE = re.compile(r"\d{5}")
+# ASCII digits only: `\d` would also take Arabic-Indic or full-width digits.
+_RNA = re.compile(r"W[0-9]{9}")
+_POSTCODE = re.compile(r"[0-9]{5}")
 FLAG_OUTSIDE = "hors_normandie"
 
 
@@ -59,7 +61,9 @@ class Answer(fields.Field):
 
 
 class Text(Answer):
-    """A line or a paragraph of text: NFC, no control characters, trimmed, length-checked."""
+    """A line or a paragraph of text: NFC, no control characters nor noncharacters, trimmed,
+    length-checked; on one line, no bidirectional override nor zero-width character either
+    (they would make a name or an address read differently from what it is)."""
 
     def parse(self, value: Any) -> str:
         if isinstance(value, list):
@@ -71,9 +75,16 @@ class Text(Answer):
         except ValueError as error:
             raise ValidationError(f"{self.definition.label} : {error}") from error
         if self.definition.type != "textarea":
+            self.refuse_invisible(text)
             text = " ".join(text.split())
         self.check_length(text)
         return self.refine(text)
+
+    def refuse_invisible(self, text: str) -> None:
+        if found := INVISIBLE_IN_SHORT_TEXT.search(text):
+            raise ValidationError(
+                f"« {self.definition.label} » contient {category_name(found.group())} ({code_point(found.group())}), "
+                "souvent apporté par un copier-coller : retapez cette réponse au clavier.")
 
     def check_length(self, text: str) -> None:
         limits = self.definition

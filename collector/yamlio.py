@@ -2,14 +2,24 @@
 
 Uses libyaml's C loader and dumper when present (about 20 times faster than the pure
 Python ones) and the safe subset only: no tag can build a Python object.
+
+Records, histories and the review area's files never hold YAML aliases (`&a` … `*a`):
+the writers never make one (`ReadableDumper.ignore_aliases`), and `FastSafeLoader`
+refuses a document that uses one before building anything, so neither a collection that
+contains itself nor an "alias bomb" (a few hundred bytes that expand to millions of
+nodes) can reach the code that reads them. Only regular files are read: a FIFO or a
+device named `*.yaml` is refused without being opened for reading.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from functools import lru_cache
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -34,8 +44,27 @@ def implicit_tag(value: str, implicit: tuple[bool, bool] = (True, False)) -> str
     return _RESOLVER.resolve(ScalarNode, value, implicit)
 
 
-class _RecursiveNode(Exception):
-    """A collection that contains itself (through an alias): left to the library's constructor."""
+ALIAS_REFUSED = "un alias YAML (*nom) renvoie à une autre partie du fichier ; écrivez la valeur elle-même"
+
+
+def refuse_aliases(root: Node) -> None:
+    """Raise ConstructorError if the composed document uses an alias.
+
+    The composer turns an alias into the very node its anchor names, so a node met twice
+    while walking the graph is an alias. Each node is visited once: an alias bomb is
+    refused in time proportional to its size, before any expansion."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise ConstructorError(None, None, ALIAS_REFUSED, node.start_mark)
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
 
 
 class FastSafeLoader(SafeLoader):  # type: ignore[misc, valid-type]
@@ -43,8 +72,8 @@ class FastSafeLoader(SafeLoader):  # type: ignore[misc, valid-type]
 
     Texts, lists and text-keyed mappings are built straight from the parsed nodes; every
     other node (numbers, booleans, dates, merge keys, other tags) goes through the
-    library's own SafeConstructor, and so does a document whose collections contain
-    themselves. Scalars are resolved through `implicit_tag` (cached).
+    library's own SafeConstructor. A document that uses an alias is refused
+    (`refuse_aliases`). Scalars are resolved through `implicit_tag` (cached).
     """
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
@@ -53,40 +82,36 @@ class FastSafeLoader(SafeLoader):  # type: ignore[misc, valid-type]
         return super().resolve(kind, value, implicit)
 
     def construct_document(self, node: Node) -> Any:
+        refuse_aliases(node)  # so no node below is met twice, and none contains itself
         try:
-            data = self._build(node, set())
+            data = self._build(node)
             while self.state_generators:  # as BaseConstructor.construct_document does
                 generators, self.state_generators = self.state_generators, []
                 for generator in generators:
                     for _ in generator:
                         pass
             return data
-        except _RecursiveNode:
-            self.state_generators = []
-            return super().construct_document(node)
         finally:
             self.constructed_objects, self.recursive_objects, self.deep_construct = {}, {}, False
 
-    def _build(self, node: Node, path: set[int]) -> Any:
+    def _build(self, node: Node) -> Any:
         tag, kind = node.tag, type(node)
         if kind is ScalarNode and tag == STR_TAG:
             return node.value
-        if (kind is MappingNode and tag == MAP_TAG) or (kind is SequenceNode and tag == SEQ_TAG):
-            if id(node) in path:
-                raise _RecursiveNode
-            path.add(id(node))
-            try:
-                if kind is SequenceNode:
-                    return [self._build(item, path) for item in node.value]
-                if all(type(key) is ScalarNode and key.tag == STR_TAG for key, _ in node.value):
-                    return {key.value: self._build(value, path) for key, value in node.value}
-            finally:
-                path.discard(id(node))
+        if kind is SequenceNode and tag == SEQ_TAG:
+            return [self._build(item) for item in node.value]
+        if (kind is MappingNode and tag == MAP_TAG
+                and all(type(key) is ScalarNode and key.tag == STR_TAG for key, _ in node.value)):
+            return {key.value: self._build(value) for key, value in node.value}
         return self.construct_object(node, deep=True)
 
 
 class ReadableDumper(SafeDumper):  # type: ignore[misc, valid-type]
-    """The safe dumper, writing multi-line texts as literal block scalars (`|`)."""
+    """The safe dumper, writing multi-line texts as literal block scalars (`|`), and a
+    value met twice in full each time (never an alias, which the loader refuses)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -115,11 +140,30 @@ class YamlFileError(ValueError):
     """A YAML file that cannot be read, with a message that names the file and the place."""
 
 
+class NotRegularFile(OSError):
+    """A FIFO, a device or a folder where a file was expected (reading it could hang)."""
+
+
+def read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; NotRegularFile for anything else, without waiting on it.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"{os.path.basename(path)} n'est pas un fichier ordinaire")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
 def read_yaml_file(path: str, *, plain_dates: bool = False) -> Any:
     """Parse one YAML file; raise YamlFileError (never a raw traceback) when it is broken."""
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
+        text = read_regular_file(path).decode("utf-8")
+    except NotRegularFile as error:
+        raise YamlFileError(f"{path} : {error} (tube, périphérique ou dossier) : retirez-le.") from error
     except OSError as error:
         raise YamlFileError(f"{path} : fichier illisible ({error.strerror}).") from error
     except UnicodeDecodeError as error:

@@ -32,6 +32,10 @@ accesslog = "-"
 errorlog = "-"
 loglevel = "info"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# The path is logged decoded: this logger writes its control characters escaped (`%0A`
+# cannot forge a line, `%1B` cannot reach a terminal) and drops the client address that
+# gunicorn puts in its "Invalid request" warnings.
+logger_class = "collector.safe_logging.GunicornLogger"
 
 proc_name = "ami-collector"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..display import shown
 from ..records import RecordError, iter_record_paths, read_record
 from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
 
@@ -47,12 +48,13 @@ class Entry:
 
     @property
     def organisation(self) -> str:
-        return str(self.answers.get("raison_sociale") or "")
+        """The organisation's name as shown (hidden characters made visible)."""
+        return shown(str(self.answers.get("raison_sociale") or ""), multiline=False)
 
     @property
     def thematiques(self) -> list[str]:
         value = self.answers.get("thematiques") or []
-        return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+        return [shown(str(item), multiline=False) for item in value] if isinstance(value, list) else [str(value)]
 
     @property
     def type_structure(self) -> str:

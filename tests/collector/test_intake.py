@@ -282,7 +282,7 @@ def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_di
 
 
 HOSTILE = [
-    "Élan numérique — café, œuvre, ÆØÅ", "Projet 🚀🌍 numérique", "مشروع رقمي \u202eRTL\u202c", "yes", "no", "~",
+    "Élan numérique — café, œuvre, ÆØÅ", "Projet 🚀🌍 numérique", "مشروع رقمي RTL", "yes", "no", "~",
     "!!python/object/apply:os.system ['ls']", "null", "0x1F", "'quoted' \"double\" : colon # hash", "- liste\n- fausse",
     "e\u0301te\u0301 (NFD)",
 ]

@@ -37,13 +37,27 @@ def test_any_dumped_data_loads_the_same(data, style):
 
 
 @pytest.mark.parametrize("text", [
-    "&a [*a]", "&a {x: *a}", "a: &b [1, 2]\nc: *b", "<<: {a: 1}\nb: 2", "base: &b {x: 1}\nchild:\n  <<: *b\n  y: 2",
-    "? [1]\n: x", "a: 2021-05-28", "x: !!binary aGVsbG8=", "- {1: 2}", "a: !!set {x, y}", "!!python/object:os.system x",
+    "<<: {a: 1}\nb: 2", "? [1]\n: x", "a: 2021-05-28", "x: !!binary aGVsbG8=", "- {1: 2}", "a: !!set {x, y}", "!!python/object:os.system x",
     "a: !!str 12", "a: b\na: c", "[a, {b: c}]", "", "--- a\n--- b", "a: [unclosed", "{1.5: x, null: y, true: z}",
 ])
 def test_unusual_documents_load_the_same_or_fail_the_same(text):
     library, fast = both(text)
     assert fast == library
+
+
+@pytest.mark.parametrize("text", [
+    "&a [*a]", "&a {x: *a}", "a: &b [1, 2]\nc: *b", "base: &b {x: 1}\nchild:\n  <<: *b\n  y: 2", "a: &s texte\nb: *s",
+])
+def test_a_document_with_an_alias_is_refused(text):
+    with pytest.raises(yaml.constructor.ConstructorError, match="alias YAML"):
+        yaml.load(text, Loader=FastSafeLoader)  # noqa: S506
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 12)]  # 9**12 leaves if expanded
+    with pytest.raises(yaml.constructor.ConstructorError, match="alias YAML"):
+        yaml.load("\n".join(lines), Loader=FastSafeLoader)  # noqa: S506
 
 
 def test_records_shapes_come_back_as_plain_python_values():

@@ -117,3 +117,18 @@ def test_a_full_disk_gives_a_french_503_stores_nothing_partial_and_recovers(smal
         assert fresh.status == 201
     records = load_records(data_dir)
     assert set(records) == {first.reference, later.json()["reference"], fresh.reference}
+
+
+def test_healthz_on_a_full_disk_answers_503_and_leaves_nothing_in_tmp(small_disk, monkeypatch):
+    for name, value in proof_env(small_disk, 8000).items():
+        monkeypatch.setenv(name, value)
+    from collector import create_app
+
+    client = create_app().test_client()
+    assert client.get("/healthz").status_code == 200
+    filler = fill_disk(small_disk)
+    reply = client.get("/healthz")
+    assert reply.status_code == 503 and reply.get_json()["status"] == "erreur"
+    assert tmp_leftovers(small_disk) == [], "the probe was left behind"
+    os.remove(filler)
+    assert client.get("/healthz").status_code == 200

@@ -4,6 +4,7 @@ in front of create_app(), real data folder; raw bytes also through a real gunico
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,9 +17,9 @@ from hypothesis import strategies as st
 
 from collector.formdef import load_form
 from collector.records import iter_record_paths
-from tests.proof.support import PROOF_ENV, expected_text, load_record, proof_env
+from tests.proof.support import PROOF_ENV, expected_text, load_record, proof_env, quick_hidden_fields
 from tests.support.net import free_port
-from tests.support.payloads import answer_pairs, form_hidden_fields, valid_answers
+from tests.support.payloads import answer_pairs, form_hidden_fields, request, valid_answers
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.proof
@@ -30,8 +31,16 @@ PROOF = settings(max_examples=200, derandomize=True, deadline=None, database=Non
 FORM = load_form()
 VALID = valid_answers(FORM)
 TEXT_FIELDS = [item for item in FORM.fields if item.type in {"text", "textarea"}]
-# C0 and C1 control characters but tab, LF and CR; lone surrogates.
-FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 control characters but tab, LF and CR; lone surrogates; noncharacters (XML 1.0,
+# so XLSX, cannot carry U+FFFE and U+FFFF).
+NONCHARACTERS = ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+                       + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17))
+                       + "]")
+# Refused on one line only: bidirectional controls and zero-width characters.
+INVISIBLE = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d",
+             "\u2060", "\ufeff"]
+FORBIDDEN_ON_ONE_LINE = re.compile("[" + "".join(INVISIBLE) + "\u180e]")
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -104,6 +113,8 @@ def must_answer(item) -> bool:
 def acceptable_text(item, value: str) -> bool:
     if FORBIDDEN.search(value):
         return False
+    if item.type != "textarea" and FORBIDDEN_ON_ONE_LINE.search(value):
+        return False
     text = expected_text(value, item.type == "textarea")
     if not text:
         return not must_answer(item)
@@ -117,6 +128,7 @@ tricky_text = st.sampled_from([
     "yes", "no", "~", "null", "!!python/object/apply:os.system ['id']", "- a\n- b", "a: b", "'", '"',
     "  espaces  autour  ", "ligne\r\nautre\rligne", "e\u0301te\u0301", "עברית ومعها عربية", "🚀🇫🇷", "\t",
     "x" * 5000, "%00", "\u2028\u2029", "\ufeffBOM", "<script>alert(1)</script>", "{{ 7*7 }}",
+    "fichier\u202egpj.exe", "mot\u200bcaché", "fin\uffff", "\ufffe", "\U0010ffff",
 ])
 
 
@@ -221,9 +233,9 @@ def served(tmp_path_factory):
         yield server, data_dir
 
 
-def raw_post(port: int, body: bytes, content_type: str, chunked: bool) -> int:
+def raw_post(port: int, body: bytes, content_type: str, chunked: bool, path: str = "/candidater/") -> int:
     """POST over a plain socket; the status code gunicorn answers with."""
-    head = ["POST /candidater/ HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: application/json",
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: application/json",
             "Connection: close"]
     if content_type:
         head.append(f"Content-Type: {content_type}")
@@ -241,6 +253,37 @@ def raw_post(port: int, body: bytes, content_type: str, chunked: bool) -> int:
     return int(reply.split(b" ", 2)[1])
 
 
+def chunked_submission(server, spaces: int) -> bytes:
+    """A valid submission whose last answer ends with `spaces` spaces (one line: they are
+    dropped), so that the body cut anywhere in them is still a valid submission."""
+    hidden = quick_hidden_fields(request(server.base_url, "GET", "/candidater/").text)
+    answers = {name: value for name, value in VALID.items() if name != "raison_sociale"}
+    pairs = list(hidden.items()) + answer_pairs(answers) + [("raison_sociale", VALID["raison_sociale"])]
+    return encode(pairs) + b"+" * spaces
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_413_not_cut_and_stored(served):
+    server, data_dir = served
+    before = references(data_dir)
+    limit = int(os.environ.get("COLLECTOR_MAX_BODY_BYTES", "262144"))
+    assert raw_post(server.port, chunked_submission(server, limit), FORM_TYPE, chunked=True) == 413
+    assert references(data_dir) == before, "the answers cut at the limit were stored"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_413_on_the_review_pages_too(served):
+    server, _data_dir = served
+    limit = int(os.environ.get("COLLECTOR_MAX_BODY_BYTES", "262144"))
+    body = b"identifiant=alice&mot_de_passe=x&note=" + b"a" * limit
+    assert raw_post(server.port, body, FORM_TYPE, chunked=True, path="/instruction/connexion") == 413
+
+
+def test_a_chunked_body_under_the_limit_is_stored(served):
+    server, data_dir = served
+    before = references(data_dir)
+    assert raw_post(server.port, chunked_submission(server, 1000), FORM_TYPE, chunked=True) == 201
+    assert len(references(data_dir) - before) == 1
+
+
 @settings(PROOF, max_examples=80)
 @given(body=st.binary(max_size=2000), content_type=st.sampled_from(CONTENT_TYPES), chunked=st.booleans())
 def test_raw_bytes_through_gunicorn_never_make_a_server_error_nor_a_record(served, body, content_type, chunked):
@@ -250,3 +293,150 @@ def test_raw_bytes_through_gunicorn_never_make_a_server_error_nor_a_record(serve
     event(f"answered {status}")
     assert 400 <= status < 500
     assert references(data_dir) == before
+
+
+# --- Characters no reader should get: refused with a French message that says which -------
+
+
+def post_answers(client, answers: dict) -> object:
+    return post(client, encode(list(hidden_fields(client).items()) + answer_pairs(answers)), FORM_TYPE)
+
+
+@pytest.mark.parametrize("char", NONCHARACTERS)
+@pytest.mark.parametrize("item", TEXT_FIELDS, ids=lambda item: item.name)
+def test_a_noncharacter_is_refused_in_every_text_answer_with_a_french_message(collector, item, char):
+    client, data_dir = collector
+    before = references(data_dir)
+    reply = post_answers(client, {**VALID, item.name: "Texte " + char + " suite de la réponse assez longue"})
+    assert reply.status_code == 422 and references(data_dir) == before
+    message = reply.get_json()["errors"][item.name]
+    assert f"U+{ord(char):04X}" in message and "retirez-le" in message
+
+
+ONE_LINE_FIELDS = [item for item in FORM.fields if item.type in {"text", "email", "tel", "postcode", "siret", "rna"}]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda char: f"U+{ord(char):04X}")
+@pytest.mark.parametrize("item", ONE_LINE_FIELDS, ids=lambda item: item.name)
+def test_bidi_controls_and_zero_width_characters_are_refused_in_one_line_answers(collector, item, char):
+    client, data_dir = collector
+    before = references(data_dir)
+    value = str(VALID[item.name] or "Réponse")
+    reply = post_answers(client, {**VALID, item.name: value[:3] + char + value[3:]})
+    assert reply.status_code == 422 and references(data_dir) == before
+    message = reply.get_json()["errors"][item.name]
+    if item.type in {"text", "email"}:  # the others say what they expect (digits, a W…)
+        assert f"U+{ord(char):04X}" in message and "retapez" in message
+
+
+def test_bidi_controls_stay_allowed_in_a_paragraph_where_right_to_left_text_needs_them(collector):
+    client, data_dir = collector
+    text = "Atelier bilingue : \u202bمرحبا بكم\u202c, avec une séance par semaine pour les familles."
+    reply = post_answers(client, {**VALID, "description": text})
+    assert reply.status_code == 201
+    assert load_record(data_dir, reply.get_json()["reference"])["answers"]["description"] == text
+
+
+@pytest.mark.parametrize("rna", ["W١٤١٢٣٤٥٦٧", "W１４１２３４５６７", "W14123456７"])
+def test_rna_takes_ascii_digits_only(collector, rna):
+    client, data_dir = collector
+    before = references(data_dir)
+    reply = post_answers(client, {**VALID, "type_structure": "association", "siret": "", "rna": rna})
+    assert reply.status_code == 422 and references(data_dir) == before
+    assert "W suivi de 9 chiffres" in reply.get_json()["errors"]["rna"]
+
+
+def test_a_multipart_part_without_a_name_is_refused_with_400_in_french(collector):
+    client, data_dir = collector
+    before = references(data_dir)
+    parts = [f'--xyz\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in list(hidden_fields(client).items()) + answer_pairs(VALID)]
+    body = ("".join(parts) + "--xyz\r\nContent-Disposition: form-data\r\n\r\nsans nom\r\n--xyz--\r\n").encode()
+    reply = post(client, body, "multipart/form-data; boundary=xyz")
+    assert reply.status_code == 400 and references(data_dir) == before
+    assert "n'a pas de nom de champ" in french_explanation(reply)[0]
+
+
+# --- Every record the collector stores survives every reader ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def reviewing(tmp_path_factory):
+    """The real application on its own data folder, its command runner, and a reviewer's
+    logged-in client."""
+    data_dir = str(tmp_path_factory.mktemp("survives"))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**PROOF_ENV, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_SECRET_KEY": "proof",
+                            "COLLECTOR_COOKIE_SECURE": "0"}.items():
+            patch.setenv(name, value)
+        patch.delenv("COLLECTOR_SITE_DIR", raising=False)
+        from collector import create_app
+
+        app = create_app()
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["create-user", "alice", "--password-stdin"], input=REVIEWER_PASSWORD + "\n").exit_code == 0
+        reviewer = app.test_client()
+        page = reviewer.get("/instruction/connexion").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        reply = reviewer.post("/instruction/connexion", data={"csrf_token": token, "identifiant": "alice",
+                                                              "mot_de_passe": REVIEWER_PASSWORD})
+        assert reply.status_code == 303
+        yield app, runner, reviewer, data_dir
+
+
+REVIEWER_PASSWORD = "correct horse battery"
+SHORT_FIELDS = [item for item in TEXT_FIELDS if item.type == "text"]
+PARAGRAPH_FIELDS = [item for item in TEXT_FIELDS if item.type == "textarea"]
+storable_text = st.one_of(
+    st.text(alphabet=st.characters(codec=None, exclude_categories=("Cs",)), min_size=1, max_size=120),
+    tricky_text,
+    st.sampled_from(["=1+1", "+33 2 31", "-x", "@SUM(A1)", "\u202bمرحبا\u202c", "a\u200db", "x\u2028y", "’‘“”"]),
+)
+
+
+def no_hidden_characters(text: str) -> None:
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufffe\uffff]", text), \
+        "a hidden character reached a reader raw"
+
+
+@settings(PROOF, max_examples=100)
+@given(short=st.sampled_from(SHORT_FIELDS), short_value=storable_text,
+       paragraph=st.sampled_from(PARAGRAPH_FIELDS), paragraph_value=storable_text)
+def test_every_stored_record_survives_list_show_exports_the_detail_page_and_the_mail_composer(
+        reviewing, short, short_value, paragraph, paragraph_value):
+    from collector.exports import write_csv, write_xlsx
+    from collector.mail import MailSettings, compose_acknowledgement, compose_notification, wire_bytes
+    from collector.review.catalog import load_catalog
+    from openpyxl import load_workbook
+
+    app, runner, reviewer, data_dir = reviewing
+    answers = {**VALID, short.name: short_value, paragraph.name: paragraph_value}
+    client = app.test_client()
+    reply = post(client, encode(list(hidden_fields(client).items()) + answer_pairs(answers)), FORM_TYPE)
+    assert reply.status_code in (201, 422), reply.get_data(as_text=True)[:300]
+    if reply.status_code != 201:
+        return
+    reference = reply.get_json()["reference"]
+    event("stored")
+
+    listing = runner.invoke(args=["list"])
+    assert listing.exit_code == 0 and reference in listing.stdout and listing.stderr == "", listing.output
+    shown = runner.invoke(args=["show", reference])
+    assert shown.exit_code == 0, shown.output
+    no_hidden_characters(listing.output + shown.output)
+
+    [entry] = [entry for entry in load_catalog(data_dir).entries if entry.reference == reference]
+    csv_out, xlsx_out = io.BytesIO(), io.BytesIO()
+    assert write_csv(app.config["FORM"], [entry], csv_out) == 1
+    assert write_xlsx(app.config["FORM"], [entry], xlsx_out) == 1
+    assert load_workbook(io.BytesIO(xlsx_out.getvalue())).active.max_row == 2
+
+    page = reviewer.get(f"/instruction/{reference}")
+    assert page.status_code == 200
+    no_hidden_characters(page.get_data(as_text=True))
+
+    settings_ = MailSettings(mail_from="AMI <ami@normandie.example>")
+    for compose in (compose_acknowledgement, compose_notification):
+        message = compose(entry.record, app.config["FACTS"], app.config["FORM"], settings_)
+        assert wire_bytes(message)
+        no_hidden_characters(message.get_payload(decode=True).decode("utf-8"))

@@ -107,7 +107,9 @@ def test_xlsx_has_the_same_rows_a_bold_frozen_header_and_widths(data_dir, record
     book = load_workbook(io.BytesIO(xlsx_buffer.getvalue()))
     sheet = book["Candidatures"]
     values = [[cell if cell is not None else "" for cell in row] for row in sheet.iter_rows(values_only=True)]
-    assert values == read_csv(csv_buffer.getvalue())
+    unguarded = [[cell[1:] if cell.startswith("'") and guard_formula(cell[1:]) == cell else cell for cell in row]
+                 for row in read_csv(csv_buffer.getvalue())]
+    assert values == unguarded, "XLSX holds the CSV's cells, without the CSV's anti-formula apostrophe"
     assert sheet.freeze_panes == "A2"
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.auto_filter.ref.startswith("A1:")

@@ -4,11 +4,11 @@
    summary and its form, with the same words and the same markup as without JavaScript,
    replace the ones on screen; on a closed call (403) its closing page replaces the page.
    The draft is cleared only once a receipt with a reference has loaded, when the porteur
-   erases it, after DRAFT_DAYS, or when the call is closed.
+   erases it, after the days the form states (data-draft-days, from ami.yaml), or when the
+   call is closed.
    The build minifies this file (plugins/ami_minify); keep it readable here. */
 (() => {
   const DRAFT_PREFIX = "ami-brouillon";
-  const DRAFT_DAYS = 7;
   const forgetAll = () => {
     try {
       Object.keys(localStorage).filter(name => name.startsWith(DRAFT_PREFIX)).forEach(name => localStorage.removeItem(name));
@@ -42,7 +42,7 @@
     try {
       const draft = JSON.parse(localStorage.getItem(key));
       if (!draft || !Array.isArray(draft.answers) || typeof draft.at != "number") return null;
-      const expired = Date.now() - draft.at > DRAFT_DAYS * 864e5 || callNow() > Date.parse(form.dataset.closes);
+      const expired = Date.now() - draft.at > form.dataset.draftDays * 864e5 || callNow() > Date.parse(form.dataset.closes);
       if (expired) { forget(); return null; }
       return draft;
     } catch (e) { return null; }  /* no draft, or one this page cannot read */

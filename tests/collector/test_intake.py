@@ -50,6 +50,18 @@ def test_a_valid_post_is_stored_then_confirmed(app, client, form):
     assert "camille.lefevre@example.org" not in receipt.text
 
 
+def test_the_receipt_and_the_mail_use_the_previewed_clock(app, client, form):
+    """AMI_NOW (15 April 2021, 10:00, Paris) is « now » for the record, the receipt and the mail alike."""
+    from collector.mail import MailSettings, compose_acknowledgement
+
+    location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
+    [record] = records(app)
+    assert record["received_at"].startswith("2021-04-15T10:00:00")
+    assert "Reçue le <time datetime=\"2021-04-15T10:00:00+02:00\">jeudi 15 avril 2021 à 10 h 00</time>" in client.get(location).text
+    mail = compose_acknowledgement(record, app.config["FACTS"], form, MailSettings())
+    assert "Reçue le : jeudi 15 avril 2021 à 10 h 00" in mail.get_payload(decode=True).decode()
+
+
 def test_json_clients_get_201_with_the_reference(app, client, form):
     reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)},
                         headers={"Accept": "application/json"})

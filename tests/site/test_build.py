@@ -12,6 +12,10 @@ import icalendar
 import pytest
 
 from collector.facts import load_facts, unconfirmed_facts
+from collector.formdef import load_form
+from collector.mail import MailSettings, compose_acknowledgement
+from collector.records import build_record
+from tests.support.payloads import valid_answers
 
 from .htmltext import Page
 from .sitebuild import REPO_ROOT, build_site
@@ -99,6 +103,12 @@ def test_a_fact_edited_in_the_data_file_changes_every_page_and_the_ics(tmp_path)
     assert "vendredi 4 juin 2021 à 18 h 00" in ics.replace("\r\n ", "")
     for relative in [*build.pages(), "calendrier/ami-usages-numeriques-2021.ics"]:
         assert "28 mai" not in build.read(relative), relative  # the old deadline is nowhere
+    # the collector reads the same file: the acknowledgement's « Et maintenant ? » follows too
+    mail = compose_acknowledgement(build_record("AMI-2021-0001", datetime(2021, 4, 15, 10, tzinfo=PARIS), 1,
+                                                valid_answers(load_form())),
+                                   load_facts(facts), load_form(), MailSettings()).get_payload(decode=True).decode()
+    assert "- Date limite des réponses : vendredi 4 juin 2021 à 18 h 00 (heure de Paris)" in mail
+    assert "28 mai" not in mail
 
 
 def test_the_deadline_in_the_ics_has_a_reminder_three_days_before(site):

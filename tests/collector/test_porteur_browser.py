@@ -14,7 +14,7 @@ from tests.support.net import free_port
 from tests.support.payloads import valid_answers
 from tests.support.servers import gunicorn
 
-from .test_browser import FORM, axe_violations, fill, record_for, reference_on, send_to_receipt
+from .test_browser import FORM, axe_violations, fill, no_js_context, record_for, reference_on, send_to_receipt  # noqa: F401
 from .test_gunicorn import collector_env
 
 pytestmark = pytest.mark.browser
@@ -56,13 +56,6 @@ def closed_server(tmp_path_factory, built_site):
     with running as started:
         started.data_dir = data_dir
         yield started
-
-
-@pytest.fixture
-def no_js_context(chromium):
-    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
-    yield context
-    context.close()
 
 
 def draft(page):

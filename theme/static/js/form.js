@@ -5,169 +5,154 @@
    replace the ones on screen; on a closed call (403) its closing page replaces the page.
    The draft is cleared only once a receipt with a reference has loaded, when the porteur
    erases it, after the days the form states (data-draft-days, from ami.yaml), or when the
-   call is closed.
-   The build minifies this file (plugins/ami_minify); keep it readable here. */
+   call is closed. The build minifies this file (plugins/ami_minify), which keeps names as
+   they are: they are short on purpose (this page has a weight budget). */
 (() => {
-  const DRAFT_PREFIX = "ami-brouillon";
+  const store = window.localStorage;
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const form = $("form.ami-form");
   const forgetAll = () => {
-    try {
-      Object.keys(localStorage).filter(name => name.startsWith(DRAFT_PREFIX)).forEach(name => localStorage.removeItem(name));
-    } catch (e) { /* storage refused */ }
+    try { Object.keys(store).filter(k => k.startsWith("ami-brouillon")).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
   };
-  const form = document.querySelector("form.ami-form");
   if (!form) {  /* the call is closed (or not open yet): no draft is kept */
-    if (document.getElementById("formulaire-ferme")) forgetAll();
+    if ($("#formulaire-ferme")) forgetAll();
     return;
   }
   if (!window.fetch) return;
-  const key = form.dataset.draftKey;
+  const data = form.dataset;
+  const key = data.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
-  const say = text => { form.querySelector(".form-status").textContent = text; };
-  const summary = () => document.getElementById("erreurs");
-  const count = n => n.toLocaleString("fr-FR");
-  const callNow = () => form.dataset.now ? Date.parse(form.dataset.now) : Date.now();
+  const say = text => { $(".form-status", form).textContent = text; };
+  const summary = () => $("#erreurs");
+  const fr = n => n.toLocaleString("fr-FR");
+  const forget = () => { try { store.removeItem(key); } catch (e) { /* nothing to forget */ } };
+  const on = (el, type, handler) => el.addEventListener(type, handler);
 
-  /* The draft: the time it was saved and the answers as [name, value] pairs, as the form
-     would send them, less the hidden fields, which stay the page's own. */
-  function save() {
-    const answers = [...new FormData(form)].filter(([name]) => !skip.includes(name));
-    try { localStorage.setItem(key, JSON.stringify({ at: Date.now(), answers })); } catch (e) { /* refused or full */ }
-  }
+  /* The draft: when it was saved, and the answers as [name, value] pairs as the form would
+     send them, less the hidden fields, which stay the page's own. */
+  const save = () => {
+    try { store.setItem(key, JSON.stringify({ at: Date.now(), answers: [...new FormData(form)].filter(([n]) => !skip.includes(n)) })); } catch (e) { /* refused or full */ }
+  };
 
-  function forget() {
-    try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
-  }
-
-  function readDraft() {
+  /* The draft unless it is past its days or the call's closing (in a preview, the page's "now"). */
+  const readDraft = () => {
     try {
-      const draft = JSON.parse(localStorage.getItem(key));
-      if (!draft || !Array.isArray(draft.answers) || typeof draft.at != "number") return null;
-      const expired = Date.now() - draft.at > form.dataset.draftDays * 864e5 || callNow() > Date.parse(form.dataset.closes);
-      if (expired) { forget(); return null; }
-      return draft;
-    } catch (e) { return null; }  /* no draft, or one this page cannot read */
-  }
+      const draft = JSON.parse(store.getItem(key));
+      if (Date.now() - draft.at < data.draftDays * 864e5 && (data.now ? Date.parse(data.now) : Date.now()) < Date.parse(data.closes)) return draft;
+      forget();
+    } catch (e) { /* no draft, or one this page cannot read */ }
+  };
 
-  function fillWith(answers) {
-    Array.from(form.elements).forEach(el => {
-      if (!el.name || skip.includes(el.name) || el.type == "hidden") return;
-      const values = answers.filter(([name]) => name == el.name).map(([, value]) => value);
+  const fillWith = answers => {
+    for (const el of form.elements) {
+      if (!el.name || skip.includes(el.name)) continue;
+      const values = answers.filter(([n]) => n == el.name).map(([, v]) => v);
       if (/radio|checkbox/.test(el.type)) el.checked = values.includes(el.value);
-      else if (el.tagName != "BUTTON") el.value = values.length ? values[0] : "";
-    });
-    form.querySelectorAll("[data-max]").forEach(el => el.dispatchEvent(new Event("count")));
-  }
+      else el.value = values[0] || "";
+      el.dispatchEvent(new Event("count"));
+    }
+  };
 
-  /* « Brouillon repris du … — Effacer le brouillon », above the form. */
-  function offerErase(draft) {
-    const when = new Date(draft.at).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short" });
+  /* « Brouillon repris du … » with a button that empties the form and the storage. */
+  const offerErase = draft => {
     const box = document.createElement("div");
     box.className = "notice draft-notice";
-    box.innerHTML = "<p>Brouillon repris du " + when + ", enregistré dans ce navigateur seulement. " +
-      "<button type=button class=button-secondary>Effacer le brouillon</button></p>";
+    box.innerHTML = "<p>Brouillon repris du " + new Date(draft.at).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short" }) +
+      ", enregistré dans ce navigateur seulement. <button type=button class=button-secondary>Effacer le brouillon</button>";
     form.before(box);
-    box.querySelector("button").addEventListener("click", () => {
+    on($("button", box), "click", () => {
       forget();
       fillWith([]);
-      box.innerHTML = "<p>Brouillon effacé : le formulaire est vide et plus rien n'est gardé dans ce navigateur.</p>";
       box.setAttribute("role", "status");
-      form.querySelector("input:not([type=hidden]),textarea,select").focus();
+      box.innerHTML = "<p>Brouillon effacé : le formulaire est vide et ce navigateur ne garde plus rien.";
+      $("[name]:not([type=hidden])", form).focus();
     });
-  }
+  };
 
-  /* A live count under each text with a maximum length, as GOV.UK's character count: a
-     visible count, and a polite announcement once typing pauses. */
-  function addCounters() {
-    form.querySelectorAll("[data-max]").forEach(el => {
-      const max = Number(el.dataset.max);
-      const shown = document.createElement("p");
-      const spoken = document.createElement("p");
-      shown.className = "char-count";
-      shown.setAttribute("aria-hidden", "true");
-      spoken.className = "visually-hidden";
-      spoken.setAttribute("aria-live", "polite");
-      el.after(shown, spoken);
-      let pause;
-      const update = () => {
-        const used = [...el.value.normalize("NFC").trim()].length;
-        const over = used > max;
-        shown.textContent = over ? count(used - max) + " caractère" + (used - max > 1 ? "s" : "") + " en trop"
-                                 : count(used) + " caractère" + (used > 1 ? "s" : "") + " sur " + count(max);
-        shown.classList.toggle("char-count-over", over);
-        clearTimeout(pause);
-        pause = setTimeout(() => { spoken.textContent = shown.textContent; }, 1000);
-      };
-      el.addEventListener("input", update);
-      el.addEventListener("count", update);
-      update();
-    });
-  }
+  /* GOV.UK's character count: a visible count, and a polite announcement once typing pauses. */
+  const addCounters = () => form.querySelectorAll("[data-max]").forEach(el => {
+    const max = +el.dataset.max;
+    const shown = document.createElement("p");
+    const spoken = document.createElement("p");
+    shown.className = "char-count";
+    shown.setAttribute("aria-hidden", "true");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("aria-live", "polite");
+    el.after(shown, spoken);
+    let pause;
+    const update = () => {
+      const used = [...el.value.normalize("NFC").trim()].length;
+      const n = Math.abs(max - used);
+      shown.textContent = used > max ? fr(n) + (n > 1 ? " caractères" : " caractère") + " en trop"
+                                     : fr(used) + (used > 1 ? " caractères" : " caractère") + " sur " + fr(max);
+      shown.classList.toggle("char-count-over", used > max);
+      clearTimeout(pause);
+      pause = setTimeout(() => { spoken.textContent = shown.textContent; }, 1000);
+    };
+    on(el, "input", update);
+    on(el, "count", update);
+    update();
+  });
 
-  /* The error summary's links: the question's label (or legend), hint and message come into
-     view, then the field gets the focus (GOV.UK's pattern). */
-  function followErrorLinks() {
-    document.addEventListener("click", event => {
-      const link = event.target.closest("#erreurs a[href^='#']");
-      const field = link && document.getElementById(link.getAttribute("href").slice(1));
-      if (!field) return;
-      event.preventDefault();
-      const question = field.closest(".field-error") || document.querySelector("label[for='" + field.id + "']") || field;
-      question.scrollIntoView({ block: "start" });
-      field.focus({ preventScroll: true });
-    });
-  }
+  /* An error summary's link: the question (label or legend, hint, message) comes into view,
+     then the field gets the focus (GOV.UK's pattern). */
+  on(document, "click", event => {
+    const link = event.target.closest("#erreurs a");
+    const field = link && document.getElementById(link.hash.slice(1));
+    if (!field) return;
+    event.preventDefault();
+    (field.closest(".field-error") || field).scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
 
   /* Show the error summary, say so in the title, and move the focus to it. */
-  function announce(box) {
+  const announce = box => {
     box.hidden = false;
     document.title = "Erreur : " + document.title.replace(/^Erreur : /, "");
     box.focus();
-  }
+  };
 
   /* A failure that concerns no one answer (network, server): one sentence in the summary. */
-  function fail(text) {
-    summary().querySelector(".error-general").textContent = text;
+  const fail = text => {
+    $(".error-general", summary()).textContent = text;
     announce(summary());
-  }
+  };
 
-  /* A receipt: the address it was reached at ends with a reference, which the page shows. */
-  function isReceipt(reply, html) {
-    const last = new URL(reply.url).pathname.split("/").filter(Boolean).pop() || "";
-    return reply.redirected && /^[A-Z0-9]+(-[A-Z0-9]+)*-\d+$/.test(last) && html.includes(last);
-  }
-
-  ["input", "change"].forEach(type => form.addEventListener(type, save));
-  form.addEventListener("submit", event => {
+  on(form, "input", save);
+  on(form, "change", save);
+  on(form, "submit", event => {
     event.preventDefault();
     save();
-    const button = form.querySelector("button[type=submit]");
+    const button = $("button[type=submit]", form);
     const ready = () => { button.disabled = false; say(""); };
     button.disabled = true;
     say("Envoi en cours…");
     fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) })
       .then(reply => reply.text().then(html => {
         if (reply.ok) {
-          if (isReceipt(reply, html)) forget();  /* stored: the receipt has loaded */
+          /* a receipt: the address the post ended at ends with a reference, which the page shows */
+          const reference = reply.redirected && new URL(reply.url).pathname.match(/([A-Z0-9]+-)+\d+$/);
+          if (reference && html.includes(reference[0])) forget();
           location.assign(reply.url);
           return;
         }
         ready();
         const page = new DOMParser().parseFromString(html, "text/html");
-        const refused = page.querySelector("form.ami-form");
+        const refused = $("form.ami-form", page);
+        const main = $("main");
         if (reply.status == 422 && refused) {
-          const box = page.getElementById("erreurs");
+          const box = $("#erreurs", page);
           summary().replaceWith(box);
           form.innerHTML = refused.innerHTML;
           addCounters();
           announce(box);
-        } else if (page.getElementById("formulaire-ferme")) {  /* the call closed meanwhile */
+        } else if ($("#formulaire-ferme", page)) {  /* the call closed meanwhile: its page, nothing else */
           forgetAll();
-          const main = document.querySelector("main");
-          main.innerHTML = page.querySelector("main").innerHTML;
+          main.innerHTML = $("main", page).innerHTML;
           document.title = page.title;
           main.focus();
         } else {
-          const message = page.querySelector("main p");
+          const message = $("main p", page);
           fail(message ? message.textContent : "L'envoi a échoué. Vos réponses sont conservées : réessayez dans un instant.");
         }
       }))
@@ -178,12 +163,9 @@
   });
 
   addCounters();
-  followErrorLinks();
-  if (summary().hidden) {
-    const draft = readDraft();
-    if (draft) {
-      fillWith(draft.answers);
-      offerErase(draft);
-    }
+  const draft = summary().hidden && readDraft();
+  if (draft) {
+    fillWith(draft.answers);
+    offerErase(draft);
   }
 })();

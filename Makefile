@@ -13,6 +13,7 @@ PORT ?= 8000
 # `make run` previews a moment inside the open phase; set AMI_NOW= (empty) for the real clock.
 AMI_NOW ?= 2021-04-15T10:00:00
 COLLECTOR_DATA_DIR ?= $(CURDIR)/var/data
+UMASK := 027
 PYTEST_ARGS ?=
 
 export COLLECTOR_DATA_DIR
@@ -53,11 +54,12 @@ devserver: install
 publish: install
 	AMI_NOW= $(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF)
 
+# The same umask as the systemd unit (UMask=0027): the data folder 0750, its files 0640.
 run: html
-	mkdir -p $(COLLECTOR_DATA_DIR)
+	umask $(UMASK); mkdir -p $(COLLECTOR_DATA_DIR) && chmod 0750 $(COLLECTOR_DATA_DIR) && \
 	AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
 	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) COLLECTOR_COOKIE_SECURE=0 \
-	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
+	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

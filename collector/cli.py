@@ -8,12 +8,16 @@
     create-user  a reviewer account            send-mail    deliver the outbox now
 
 A record that no longer parses or validates is named on stderr, never skipped silently.
+Every command refuses to run as anyone but the data folder's owner (`_as_data_owner`).
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
+import pwd
+import shlex
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -30,6 +34,38 @@ from .review.catalog import Catalog, Entry, count_by, filter_entries, format_rec
 from .review.users import UserError, set_password
 from .review.validity import record_validator
 from .statuses import STATUSES, StatusError, add_note, change_status, read_history, remove_history, status_label
+
+
+def check_data_owner(data_dir: str) -> None:
+    """Refuse (French, naming the right command) to run as another user than the data folder's owner.
+
+    Run as root, a command would leave root-owned files (accounts/, sending/, sent/…)
+    that the service, running as its own user, could then neither read nor move.
+    """
+    try:
+        owner = os.stat(data_dir).st_uid
+    except FileNotFoundError:
+        return  # nothing there yet: what this command creates belongs to whoever runs it
+    if os.geteuid() == owner:
+        return
+    try:
+        owner_name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        owner_name = f"#{owner}"
+    command = shlex.join(["env", f"COLLECTOR_DATA_DIR={data_dir}", *sys.argv])
+    raise click.ClickException(
+        f"Le dossier de données {data_dir} appartient à l'utilisateur « {owner_name} » : lancez les commandes "
+        f"sous cet utilisateur, sinon le service ne pourrait plus lire ni déplacer les fichiers créés. "
+        f"Par exemple : sudo -u {owner_name} {command}")
+
+
+def _as_data_owner(function):
+    """Decorator (below @with_appcontext): run the command only as the data folder's owner."""
+    @functools.wraps(function)
+    def guarded(*args, **kwargs):
+        check_data_owner(appstate.data_dir())
+        return function(*args, **kwargs)
+    return guarded
 
 
 def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
@@ -74,6 +110,7 @@ def _who(by: str | None) -> str:
 
 @click.command("list")
 @with_appcontext
+@_as_data_owner
 @_filters
 def list_command(status, thematique, departement, type_structure) -> None:
     """List the submissions (reference, receipt, organisation, thématiques, département, status, flags)."""
@@ -89,6 +126,7 @@ def list_command(status, thematique, departement, type_structure) -> None:
 
 @click.command("show")
 @with_appcontext
+@_as_data_owner
 @click.argument("reference")
 def show_command(reference: str) -> None:
     """Show one submission in full: answers with their labels, flags, duplicates, history."""
@@ -123,6 +161,7 @@ def show_command(reference: str) -> None:
 
 @click.command("export")
 @with_appcontext
+@_as_data_owner
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Fichier à écrire (par défaut candidatures-AAAAMMJJ.csv|xlsx ; « - » pour la sortie standard).")
@@ -146,6 +185,7 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
 
 @click.command("stats")
 @with_appcontext
+@_as_data_owner
 def stats_command() -> None:
     """Counts by thématique, département, type of organisation, ISO week and status."""
     form = appstate.form()
@@ -174,6 +214,7 @@ def stats_command() -> None:
 
 @click.command("status")
 @with_appcontext
+@_as_data_owner
 @click.argument("reference")
 @click.argument("new_status", metavar="STATUT")
 @click.option("--note", default="", help="Pourquoi ce changement.")
@@ -189,6 +230,7 @@ def status_command(reference, new_status, note, by) -> None:
 
 @click.command("note")
 @with_appcontext
+@_as_data_owner
 @click.argument("reference")
 @click.argument("text")
 @click.option("--by", help="Qui écrit cette note (par défaut : l'utilisateur du système).")
@@ -203,6 +245,7 @@ def note_command(reference, text, by) -> None:
 
 @click.command("check")
 @with_appcontext
+@_as_data_owner
 def check_command() -> None:
     """Check that every record parses and validates against the form; exit code 1 otherwise."""
     catalog = _catalog(thorough=True)
@@ -230,6 +273,7 @@ def _months_before(day: date, months: int) -> date:
 
 @click.command("purge")
 @with_appcontext
+@_as_data_owner
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui serait supprimé, sans rien supprimer.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date de référence (par défaut : aujourd'hui).")
 def purge_command(dry_run, today) -> None:
@@ -253,6 +297,7 @@ def purge_command(dry_run, today) -> None:
 
 @click.command("create-user")
 @with_appcontext
+@_as_data_owner
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
 def create_user_command(name, password_stdin) -> None:
@@ -270,6 +315,7 @@ def create_user_command(name, password_stdin) -> None:
 
 @click.command("send-mail")
 @with_appcontext
+@_as_data_owner
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
     settings = mail_module.MailSettings.from_env()

@@ -11,6 +11,18 @@ sent over SMTP, then moved durably into `sent/`. On a temporary SMTP failure the
 goes back to `outbox/`; on a permanent refusal (5xx) it goes to `failed/` for a person
 to look at. Nothing is ever deleted by the sender.
 
+The recipient (the SMTP envelope) is never read back from the `To:` header: a header
+parser decodes encoded words and splits lists, so a crafted address could turn into
+several recipients. Each outbox file starts instead with one line we write ourselves,
+`X-AMI-Envelope-To: <address>`, holding the address exactly as validated (addresses.py);
+the message as SMTP carries it follows. The sender reads that line strictly (first line,
+unfolded, one bare address that passes the same check unchanged), gives SMTP exactly
+that one recipient and strips the line from what it sends. We chose a line in the file
+over a sidecar file because the message and its recipient must be queued, claimed and
+moved as one: a single file is written atomically and renamed atomically; two are not.
+The line is itself a well-formed header, so the file still reads as a message. A file
+without a valid line is never sent: it goes to `failed/`.
+
 The choice, when a process dies between the SMTP server's acceptance and the move to
 `sent/`: the claim left in `sending/` is returned to the outbox once it is older than
 STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
@@ -43,11 +55,11 @@ from email.charset import BASE64, QP, Charset
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.text import MIMEText
-from email.parser import BytesParser
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import formataddr, format_datetime, getaddresses, parseaddr
 from typing import Any
 
+from .addresses import AddressError, plain_address
 from .durable import fsync_dir, write_new_file
 from .template_filters import datetime_fr, period_fr
 
@@ -65,6 +77,7 @@ HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
 MAIL_THREAD_NICENESS = 10
+ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
 
 
 @dataclass(frozen=True)
@@ -258,12 +271,31 @@ def wire_bytes(message: Message) -> bytes:
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
-def queue_message(data_dir: str, name: str, message: Message) -> bool:
-    """Write one message into the outbox durably; False if it was already queued or sent."""
+def envelope_line(recipient: str) -> bytes:
+    """The outbox file's first line: the one recipient, as validated (see the module docstring)."""
+    return ENVELOPE_HEADER + plain_address(recipient).encode("utf-8") + b"\r\n"
+
+
+def read_envelope(raw: bytes) -> tuple[str, bytes]:
+    """(recipient, message) from an outbox file; AddressError if its first line is not ours."""
+    line, separator, message = raw.partition(b"\r\n")
+    if not separator or not line.startswith(ENVELOPE_HEADER):
+        raise AddressError("première ligne X-AMI-Envelope-To absente")
+    try:
+        recipient = line[len(ENVELOPE_HEADER):].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise AddressError("destinataire illisible") from error
+    if plain_address(recipient) != recipient:
+        raise AddressError("destinataire non normalisé")
+    return recipient, message
+
+
+def queue_message(data_dir: str, name: str, message: Message, recipient: str) -> bool:
+    """Write one message for `recipient` into the outbox durably; False if it was already queued or sent."""
     if _known(data_dir, name):
         return False
     try:
-        write_new_file(os.path.join(data_dir, OUTBOX), name, wire_bytes(message))
+        write_new_file(os.path.join(data_dir, OUTBOX), name, envelope_line(recipient) + wire_bytes(message))
     except FileExistsError:
         return False
     return True
@@ -274,10 +306,13 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     """Queue the acknowledgement and the notification of one record; the names newly queued."""
     reference = record["reference"]
     queued = []
+    recipients = {"accuse": lambda: record["answers"]["contact_email"],
+                  "notification": lambda: facts["contacts"]["notification_email"]}
     for kind, compose in (("accuse", compose_acknowledgement), ("notification", compose_notification)):
         name = message_name(reference, kind)
         try:
-            if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings)):
+            if not _known(data_dir, name) and queue_message(data_dir, name, compose(record, facts, form, settings),
+                                                            recipients[kind]()):
                 queued.append(name)
         except (KeyError, ValueError, TypeError):  # one message that cannot be written must not stop the other
             log.exception("mail: could not compose the %s message of a stored record", kind)
@@ -383,11 +418,11 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 
 
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
-    message = BytesParser(policy=SMTPUTF8_POLICY).parsebytes(raw)
-    recipients = [address for _name, address in getaddresses([str(value) for value in message.get_all("To", [])])]
+    """Send one outbox file to the single recipient of its envelope line (never its headers)."""
+    recipient, message = read_envelope(raw)
     envelope_from = getaddresses([settings.mail_from])[0][1]
-    options = [] if all(address.isascii() for address in recipients) else ["SMTPUTF8"]
-    client.sendmail(envelope_from, recipients, raw, mail_options=options)
+    options = [] if recipient.isascii() else ["SMTPUTF8"]
+    client.sendmail(envelope_from, [recipient], message, mail_options=options)
 
 
 def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS) -> DeliveryReport:
@@ -415,6 +450,10 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
                 with open(os.path.join(data_dir, SENDING, name), "rb") as handle:
                     _send_one(client, handle.read(), settings)
             except smtplib.SMTPNotSupportedError:  # e.g. an é in an address, server without SMTPUTF8
+                _move(data_dir, SENDING, FAILED, name)
+                report.failed.append(name)
+            except AddressError:  # no envelope line we wrote: never guess a recipient
+                log.warning("mail: %s has no valid envelope line, set aside in failed/", name)
                 _move(data_dir, SENDING, FAILED, name)
                 report.failed.append(name)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:

@@ -3,8 +3,8 @@
 A sliding window, counted per fixed window: a post is allowed while the posts of the
 current window, plus those of the previous window weighted by how much of it still lies
 within the last `window` seconds, stay within `limit`. (Fixed windows alone would let a
-burst straddling a window's end through twice.) Clients are stored as keyed hashes of
-their address, never the address itself.
+burst straddling a window's end through twice.) Clients are grouped as clientaddr.py
+says (an IPv4 address, an IPv6 /64) and stored as keyed hashes, never the address itself.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import os
 import sqlite3
 import threading
 import time
 
+from .clientaddr import client_group
 from .sequence import STATE_DIR
 
 DB_FILE = "ratelimit.sqlite3"
@@ -44,7 +46,8 @@ class RateLimiter:
         return connection
 
     def client_key(self, address: str) -> str:
-        return hmac.new(self.secret, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        """A keyed hash of the client's group (its IPv4 address or IPv6 /64)."""
+        return hmac.new(self.secret, client_group(address).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
     def hit(self, address: str, now: float | None = None) -> int | None:
         """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
@@ -65,7 +68,20 @@ class RateLimiter:
             # post goes on uncounted, and storing it fails cleanly (503) if the disk is full.
             logging.getLogger(__name__).warning("rate limit not counted: %s", error.__class__.__name__)
             return None
-        still_within = 1 - (now - window * self.window) / self.window
-        if count + (previous[0] if previous else 0) * still_within <= self.limit:
+        elapsed = (now - window * self.window) / self.window  # fraction of this window gone
+        previous_count = previous[0] if previous else 0
+        if count + previous_count * (1 - elapsed) <= self.limit:
             return None
-        return max(1, int((window + 1) * self.window - now) + 1)
+        return max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1)
+
+    def _seconds_until_allowed(self, elapsed: float, count: int, previous: int) -> float:
+        """How long until one more post passes, this refused one counted (`count` includes it).
+
+        Within this window the previous window's weight must fall until
+        count + 1 + previous × (1 − f) ≤ limit; in the next one, this window's posts weigh
+        count × (1 − f) and one post passes once 1 + count × (1 − f) ≤ limit.
+        """
+        room = self.limit - count - 1
+        if previous and room > 0:
+            return (max(elapsed, 1 - room / previous) - elapsed) * self.window
+        return (1 - elapsed + max(0.0, 1 - (self.limit - 1) / count)) * self.window

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .addresses import address_key
 from .durable import replace_file
 from .records import clean_text, record_path
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
@@ -214,7 +215,7 @@ def _siret_key(value: Any) -> str:
 
 
 def _email_key(value: Any) -> str:
-    return str(value or "").strip().casefold()
+    return address_key(value)  # look-alike characters (NFKC) and case do not hide a duplicate
 
 
 def find_duplicates(records: Iterable[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:

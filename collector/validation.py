@@ -13,11 +13,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from marshmallow import ValidationError, fields
 from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siret as stdnum_siret
 
+from .addresses import AddressError, plain_address
 from .departements import NAMES as DEPARTEMENT_NAMES
 from .departements import departement_of, is_normandie
 from .records import clean_text
@@ -90,12 +90,13 @@ class Text(Answer):
 
 
 class Email(Text):
+    """One bare address (see addresses.py): never an encoded word, a display name or a list."""
+
     def refine(self, text: str) -> str:
         try:
-            return validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            raise ValidationError(
-                "Saisissez une adresse e-mail valide, de la forme nom@structure.fr.") from error
+            return plain_address(text)
+        except AddressError as error:
+            raise ValidationError(str(error)) from error
 
 
 class Phone(Text):

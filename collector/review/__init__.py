@@ -3,6 +3,11 @@
 Every route of the blueprint needs a logged-in reviewer except the login page itself
 (`PUBLIC_ENDPOINTS`); every POST needs the session's CSRF token (see csrf.py). The
 session cookie is HttpOnly, SameSite=Lax and Secure unless COLLECTOR_COOKIE_SECURE=0.
+
+A session ends after COLLECTOR_SESSION_HOURS (default 8: a working day) without a
+request; each request signs the cookie again, so activity keeps it alive. It also ends,
+in every worker at once, when its account's session generation changes (logout, new
+password) or the account is removed: checked on every request (see users.py).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +28,7 @@ from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_sta
                         status_label)
 from . import appstate, csrf, throttle
 from .catalog import Entry, count_by, departement_name, filter_entries, format_received, load_catalog
-from .users import authenticate, read_users, UserError
+from .users import UserError, authenticate, end_sessions, read_users, session_generation, session_is_current
 from .validity import record_validator
 
 bp = Blueprint("review", __name__, url_prefix="/instruction")
@@ -30,6 +36,10 @@ bp = Blueprint("review", __name__, url_prefix="/instruction")
 PUBLIC_ENDPOINTS = frozenset({"review.login"})
 PAGE_SIZE = 100
 FILTERS = ("statut", "thematique", "departement", "type")
+DEFAULT_SESSION_HOURS = 8.0
+# Where a login may send the reviewer back to: a path of the review pages, printable
+# ASCII only (no CR/LF, decoded or not, no space, no backslash), no way up or out.
+LOCAL_TARGET = re.compile(r"/instruction/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -37,12 +47,28 @@ def _flag(name: str, default: bool) -> bool:
     return default if not text else text in {"1", "true", "yes", "on", "oui"}
 
 
+def session_lifetime(environ: Any = os.environ) -> timedelta:
+    """COLLECTOR_SESSION_HOURS (default 8): how long a session lasts without a request."""
+    from ..config import ConfigError
+
+    text = environ.get("COLLECTOR_SESSION_HOURS", "").strip()
+    try:
+        hours = float(text) if text else DEFAULT_SESSION_HOURS
+    except ValueError:
+        raise ConfigError(f"COLLECTOR_SESSION_HOURS={text!r} : nombre d'heures attendu, par exemple 8.") from None
+    if not 0 < hours <= 24 * 31:
+        raise ConfigError(f"COLLECTOR_SESSION_HOURS={text!r} : entre quelques minutes (0.1) et 744 heures.")
+    return timedelta(hours=hours)
+
+
 def init_app(app: Flask) -> None:
     """Register the review pages and harden the session cookie."""
     app.config["SESSION_COOKIE_SECURE"] = _flag("COLLECTOR_COOKIE_SECURE", True)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    # Flask defines this key (31 days) before we run: assign it, never setdefault.
+    app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime()
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
 
 
@@ -57,13 +83,15 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
 
 
 def _current_user() -> str | None:
+    """The reviewer of this session, if the account exists and the session is of its current generation."""
     name = session.get("reviewer")
     if not name:
         return None
     try:
-        return name if name in read_users(appstate.data_dir()) else None
+        users = read_users(appstate.data_dir())
     except UserError:
         return None
+    return name if session_is_current(users, name, session.get("generation")) else None
 
 
 @bp.before_request
@@ -73,6 +101,7 @@ def _guard() -> Any:
         return None
     if _current_user() is None:
         session.pop("reviewer", None)
+        session.pop("generation", None)
         return redirect(url_for("review.login", suivant=request.full_path if request.method == "GET" else None))
     return None
 
@@ -85,40 +114,61 @@ def _no_store(response: Response) -> Response:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/instruction/") and not target.startswith("//") and "\\" not in target:
+    """`target` if it is a review page's path (LOCAL_TARGET, no `..`), else the list."""
+    if target and LOCAL_TARGET.fullmatch(target) and "/../" not in target and not target.endswith("/.."):
         return target
     return url_for("review.index")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> Any:
+    # `suivant` is checked before anything else: a bad one (CR/LF…) falls back to the list.
+    target = _safe_next(request.values.get("suivant"))
+    suivant = target if target == request.values.get("suivant") else ""
     if request.method == "GET":
         if _current_user():
-            return redirect(_safe_next(request.args.get("suivant")))
-        return _render("review/login.html", suivant=request.args.get("suivant", ""))
+            return redirect(target)
+        return _render("review/login.html", suivant=suivant)
     name = request.form.get("identifiant", "").strip().lower()
-    password = request.form.get("mot_de_passe", "")
-    address = request.remote_addr or "inconnue"
-    data_dir, secret = appstate.data_dir(), appstate.secret()
+    data_dir = appstate.data_dir()
+    try:
+        refusal = _refusal(data_dir, name, request.form.get("mot_de_passe", ""), request.remote_addr or "inconnue")
+    except throttle.ThrottleUnavailable:
+        refusal = (503, "La connexion est momentanément impossible : réessayez dans quelques minutes. "
+                        "Si cela dure, prévenez l'administrateur du serveur.")
+    if refusal:
+        return _render("review/login.html", refusal[0], error=refusal[1], identifiant=name, suivant=suivant)
+    generation = session_generation(data_dir, name)
+    session.clear()
+    if generation is None:  # the account vanished meanwhile
+        return _render("review/login.html", 401, error="Identifiant ou mot de passe incorrect.",
+                       identifiant=name, suivant=suivant)
+    session.permanent = True
+    session["reviewer"] = name
+    session["generation"] = generation
+    return redirect(target, code=303)
+
+
+def _refusal(data_dir: str, name: str, password: str, address: str) -> tuple[int, str] | None:
+    """(status, French message) if this login is refused, None if the password is right.
+    Failures count towards the throttle; success forgets them."""
+    secret = appstate.secret()
     wait = throttle.locked_for(data_dir, secret, name, address)
     if wait:
         minutes = math.ceil(wait / 60)
-        message = (f"Trop d'essais infructueux : connexion bloquée pour ce compte depuis votre poste. "
-                   f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.")
-        return _render("review/login.html", 429, error=message, identifiant=name, suivant=request.form.get("suivant", ""))
+        return 429, (f"Trop d'essais infructueux : connexion bloquée pour ce compte depuis votre poste. "
+                     f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.")
     if not name or not password or not authenticate(data_dir, name, password):
         throttle.record_failure(data_dir, secret, name, address)
-        return _render("review/login.html", 401, error="Identifiant ou mot de passe incorrect.",
-                       identifiant=name, suivant=request.form.get("suivant", ""))
+        return 401, "Identifiant ou mot de passe incorrect."
     throttle.record_success(data_dir, secret, name, address)
-    session.clear()
-    session.permanent = True
-    session["reviewer"] = name
-    return redirect(_safe_next(request.form.get("suivant")), code=303)
+    return None
 
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout() -> Any:
+    """End every session of this account (all browsers, all workers), then this one."""
+    end_sessions(appstate.data_dir(), session["reviewer"])
     session.clear()
     flash("Vous êtes déconnecté.")
     return redirect(url_for("review.login"), code=303)

@@ -6,6 +6,13 @@ The file sits in a sub-folder so that durable.replace_file's `tmp/` is `$DATA/tm
       alice:
         password_hash: scrypt:32768:8:1$...
         created_at: 2021-04-01T09:00:00+02:00
+        session: 3q2Zk…   # the account's session generation (see below)
+
+Session generation: a random value per account, copied into the reviewer's session at
+login and compared on every request. Logout and a password change draw a new one, so
+every session of that account ends at once, in every worker; removing the account ends
+them too, and re-creating it draws a fresh value, so an old cookie never comes back.
+A random value rather than a counter for that last reason.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import secrets
+from collections.abc import Callable
+from hmac import compare_digest
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,30 +62,78 @@ def read_users(data_dir: str) -> dict[str, dict[str, Any]]:
     return users
 
 
-def set_password(data_dir: str, name: str, password: str) -> bool:
-    """Create the account `name`, or change its password; True if it was created."""
-    if not NAME_PATTERN.match(name):
-        raise UserError("Nom de compte invalide : 2 à 40 caractères parmi a-z, 0-9, point, tiret, souligné ; "
-                        "commencez par une lettre ou un chiffre.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
+def _update(data_dir: str, change: Callable[[dict[str, dict[str, Any]]], Any]) -> Any:
+    """Apply `change` to the accounts under the accounts lock and write them back durably."""
     folder = os.path.join(data_dir, ACCOUNTS_DIR)
     os.makedirs(folder, mode=0o700, exist_ok=True)
     fd = os.open(os.path.join(folder, "users.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         users = read_users(data_dir)
-        created = name not in users
-        users[name] = {
-            "password_hash": generate_password_hash(password, method="scrypt"),
-            "created_at": users.get(name, {}).get("created_at")
-            or datetime.now(ZoneInfo("Europe/Paris")).isoformat(timespec="seconds"),
-        }
+        result = change(users)
         replace_file(folder, USERS_FILE, dump_yaml({"users": users}).encode("utf-8"))
         os.chmod(_path(data_dir), 0o600)
     finally:
         os.close(fd)
-    return created
+    return result
+
+
+def _new_generation() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def set_password(data_dir: str, name: str, password: str) -> bool:
+    """Create the account `name`, or change its password (ending its sessions); True if it was created."""
+    if not NAME_PATTERN.match(name):
+        raise UserError("Nom de compte invalide : 2 à 40 caractères parmi a-z, 0-9, point, tiret, souligné ; "
+                        "commencez par une lettre ou un chiffre.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
+    password_hash = generate_password_hash(password, method="scrypt")
+
+    def change(users: dict[str, dict[str, Any]]) -> bool:
+        created = name not in users
+        users[name] = {
+            "password_hash": password_hash,
+            "created_at": users.get(name, {}).get("created_at")
+            or datetime.now(ZoneInfo("Europe/Paris")).isoformat(timespec="seconds"),
+            "session": _new_generation(),
+        }
+        return created
+
+    return _update(data_dir, change)
+
+
+def end_sessions(data_dir: str, name: str) -> str | None:
+    """End every session of `name` (a new generation); the new generation, None if no such account."""
+    def change(users: dict[str, dict[str, Any]]) -> str | None:
+        if not isinstance(users.get(name), dict):
+            return None
+        users[name]["session"] = _new_generation()
+        return users[name]["session"]
+
+    return _update(data_dir, change)
+
+
+def session_generation(data_dir: str, name: str) -> str | None:
+    """The account's current generation (drawn now for an account that has none yet)."""
+    try:
+        user = read_users(data_dir).get(name)
+    except UserError:
+        return None
+    if not isinstance(user, dict):
+        return None
+    current = user.get("session")
+    return current if isinstance(current, str) and current else end_sessions(data_dir, name)
+
+
+def session_is_current(users: dict[str, dict[str, Any]], name: str, generation: Any) -> bool:
+    """True if `name` still exists and `generation` is its current one (constant-time check)."""
+    user = users.get(name)
+    current = user.get("session") if isinstance(user, dict) else None
+    if not isinstance(current, str) or not current or not isinstance(generation, str):
+        return False
+    return compare_digest(current.encode("utf-8"), generation.encode("utf-8"))
 
 
 def authenticate(data_dir: str, name: str, password: str) -> bool:

@@ -35,3 +35,8 @@ def test_a_route_that_sets_its_own_policy_keeps_it(app):
     response = app.test_client().get("/politique-propre")
     assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_permissions_policy_no_longer_names_the_obsolete_interest_cohort(client):
+    policy = client.get("/healthz").headers["Permissions-Policy"]
+    assert "interest-cohort" not in policy and "camera=()" in policy

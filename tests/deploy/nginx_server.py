@@ -57,12 +57,12 @@ class RunningNginx:
 
 
 def make_certificate(work_dir: str) -> tuple[str, str]:
-    """A self-signed certificate valid for the IP 127.0.0.1; returns (certificate, key)."""
+    """A self-signed certificate valid for the IPs 127.0.0.1 and ::1; returns (certificate, key)."""
     cert, key = os.path.join(work_dir, "cert.pem"), os.path.join(work_dir, "key.pem")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
          "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
+         "-addext", "subjectAltName=IP:127.0.0.1,IP:::1"],
         check=True, capture_output=True)
     return cert, key
 
@@ -75,7 +75,9 @@ def site_values(root: str, upstream: str, https_port: int, http_port: int, cert:
         "SERVER_NAME": "127.0.0.1",
         "PUBLIC_ORIGIN": f"https://127.0.0.1:{https_port}",
         "HTTP_LISTEN": f"127.0.0.1:{http_port}",
+        "HTTP_LISTEN_V6": f"[::1]:{http_port}",
         "HTTPS_LISTEN": f"127.0.0.1:{https_port}",
+        "HTTPS_LISTEN_V6": f"[::1]:{https_port}",
         "SSL_CERTIFICATE": cert,
         "SSL_CERTIFICATE_KEY": key,
         "ROOT": root,

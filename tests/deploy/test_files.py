@@ -98,3 +98,26 @@ def test_the_systemd_unit_is_valid_and_hardened(tmp_path):
     local.write_text(unit.replace("/srv/ami-usages-numeriques", REPO_ROOT), encoding="utf-8")
     checked = subprocess.run([analyze, "verify", str(local)], capture_output=True, text=True)
     assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
+
+
+def test_current_nginx_gets_http2_on_and_no_deprecated_listen_parameter():
+    site = render({**default_values(), "NGINX_VERSION": "1.26.0"})
+    assert "    http2 on;\n" in site
+    assert "ssl http2" not in site
+    assert "    listen 443 ssl;\n" in site and "    listen [::]:443 ssl;\n" in site
+    assert "    listen 80;\n" in site and "    listen [::]:80;\n" in site
+
+
+def test_older_nginx_gets_the_only_http2_form_it_knows():
+    site = render({**default_values(), "NGINX_VERSION": "1.22.1"})
+    assert "http2 on;" not in site
+    assert "    listen 443 ssl http2;\n" in site and "    listen [::]:443 ssl http2;\n" in site
+
+
+def test_an_empty_ipv6_listen_leaves_the_line_out():
+    site = render({**default_values(), "HTTPS_LISTEN_V6": "", "HTTP_LISTEN_V6": ""})
+    assert "[::]" not in site and "    listen 443 ssl" in site
+
+
+def test_the_security_headers_no_longer_name_the_obsolete_interest_cohort():
+    assert "interest-cohort" not in render(default_values())

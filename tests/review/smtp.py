@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -47,3 +49,17 @@ def start_smtp(port: int) -> tuple[Controller, Inbox]:
     controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller, inbox
+
+
+@contextmanager
+def smtp_server() -> Iterator[Inbox]:
+    """A server on a free loopback port for the block; its inbox knows the port (`inbox.port`)."""
+    from tests.support.net import free_port
+
+    port = free_port()
+    controller, inbox = start_smtp(port)
+    inbox.port = port  # type: ignore[attr-defined]
+    try:
+        yield inbox
+    finally:
+        controller.stop()

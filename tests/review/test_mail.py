@@ -11,17 +11,14 @@ import pytest
 
 from collector.mail import MailSettings, deliver_outbox, pending, queue_for_record
 from tests.review.factory import write_records
-from tests.review.smtp import start_smtp
+from tests.review.smtp import smtp_server
 from tests.support.net import free_port
 
 
 @pytest.fixture
 def smtp():
-    port = free_port()
-    controller, inbox = start_smtp(port)
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    with smtp_server() as inbox:
+        yield inbox
 
 
 def settings_for(port: int, **extra) -> MailSettings:

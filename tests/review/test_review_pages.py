@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import os
 import re
 from http.cookies import SimpleCookie
 
@@ -132,10 +133,14 @@ def test_logins_are_throttled_across_workers(review_env, reviewer):
     assert login(worker_b, "alice", PASSWORD).status_code == 429
 
 
-def test_the_throttle_file_holds_no_name_or_address(review_env, reviewer, data_dir, client):
+def test_the_throttle_database_holds_no_name_or_address(review_env, reviewer, data_dir, client):
     login(client, "alice", "faux")
-    text = open(f"{data_dir}/accounts/throttle.yaml", encoding="utf-8").read()
-    assert "alice" not in text and "127.0.0.1" not in text
+    folder = f"{data_dir}/state"
+    names = [name for name in os.listdir(folder) if name.startswith(throttle.DB_FILE)]
+    assert names
+    for name in names:  # the database and its write-ahead log
+        content = open(os.path.join(folder, name), "rb").read()
+        assert b"alice" not in content and b"127.0.0.1" not in content
 
 
 def test_logout_ends_the_session(logged_in):

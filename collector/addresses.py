@@ -1,0 +1,57 @@
+"""E-mail addresses as the collector accepts them: a bare addr-spec that no mail header can reinterpret.
+
+A contact e-mail ends up in a `To:` header and in the SMTP envelope. Anything a header
+parser would read as more than one plain address is refused here: an RFC 2047 encoded
+word (`=?utf-8?q?…?=`, decoded by a parser into commas and other addresses), a display
+name, angle brackets, quotes, commas, comments, spaces. What is left is then checked by
+email-validator (syntax only, no DNS) and normalised (lower-case domain, NFC).
+
+Flask-free: the mail module and the records' duplicate check use it too.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Characters that give an address a meaning beyond addr-spec in a header: lists, groups,
+# display names, quoted strings, comments, domain literals, escapes.
+HEADER_SPECIALS = frozenset('<>,;:"()[]\\')
+ENCODED_WORD_MARKERS = ("=?", "?=")
+
+
+class AddressError(ValueError):
+    """An address refused; the message says in French how to write it."""
+
+
+SHAPE = "Saisissez une adresse e-mail valide, de la forme nom@structure.fr."
+ONE_PLAIN = ("Saisissez une seule adresse e-mail, sans nom, espace, virgule, guillemet, chevron ni séquence "
+             "« =? » : de la forme nom@structure.fr.")
+
+
+def _check_plain(text: str) -> None:
+    if any(char in HEADER_SPECIALS for char in text) or any(marker in text for marker in ENCODED_WORD_MARKERS):
+        raise AddressError(ONE_PLAIN)  # what a header parser would read as a name, a list or encoded text
+    if text.count("@") != 1 or any(unicodedata.category(char)[0] in "CZ" for char in text):
+        raise AddressError(SHAPE)  # spaces, invisible characters, no or several @: a typing slip
+
+
+def plain_address(text: str) -> str:
+    """The normalised address if `text` is one bare addr-spec; AddressError otherwise."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(text, str) or not text:
+        raise AddressError(SHAPE)
+    _check_plain(text)
+    try:
+        normalized = validate_email(text, check_deliverability=False, allow_display_name=False,
+                                    allow_quoted_local=False, allow_domain_literal=False).normalized
+    except EmailNotValidError as error:
+        raise AddressError(SHAPE) from error
+    _check_plain(normalized)  # normalisation (NFC, IDNA) must not bring back what was refused
+    return normalized
+
+
+def address_key(text: object) -> str:
+    """A form of an address for comparisons: look-alike characters (NFKC) and case folded."""
+    folded = unicodedata.normalize("NFKC", str(text or "").strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)

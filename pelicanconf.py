@@ -51,7 +51,13 @@ for _kind in ("CATEGORIES", "TAGS", "AUTHORS", "ARCHIVES"):
     globals()[f"{_kind}_SAVE_AS"] = ""
 DRAFT_URL = DRAFT_PAGE_URL = ""
 
-# One Atom feed, for the news; no other feed.
+# A news article dated in the future stays unpublished until a build after its date
+# (Pelican makes it a draft, and drafts are not written). Pelican reads a draft's category
+# even when it writes nothing: news articles get theirs from their folder.
+WITH_FUTURE_DATES = False
+PATH_METADATA = r"(?P<category>news)/.*"
+
+# One Atom feed, for the news; no other feed. Its ids come from site.url (plugins/ami_site/feed_ids.py).
 FEED_DOMAIN = _FACTS["site"]["url"]  # feeds need absolute links, even in development
 FEED_ALL_ATOM = "actualites/atom.xml"
 FEED_ALL_RSS = None

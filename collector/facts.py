@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from .fact_dates import FrenchDate, FrenchNaiveDateTime, MOMENTS, apply_moments, step_problems
 from .yamlio import YamlFileError, read_yaml_file
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,12 +34,12 @@ def _text(validate_also: Any = None) -> fields.String:
 
 def _date(**kwargs: Any) -> fields.Date:
     messages = {**REQUIRED, "invalid": "date impossible ou mal écrite (attendu AAAA-MM-JJ)."}
-    return fields.Date(format="iso", error_messages=messages, **kwargs)
+    return FrenchDate(format="iso", error_messages=messages, **kwargs)
 
 
 def _datetime() -> fields.NaiveDateTime:
     messages = {**REQUIRED, "invalid": "date et heure impossibles ou mal écrites (attendu AAAA-MM-JJTHH:MM:SS)."}
-    return fields.NaiveDateTime(format="iso", required=True, error_messages=messages)
+    return FrenchNaiveDateTime(format="iso", required=True, error_messages=messages)
 
 
 def _phone() -> fields.String:
@@ -74,15 +75,19 @@ class SiteSchema(Schema):
 
 
 class StepSchema(Schema):
+    """A step of the calendar; `moment: opens_at | closes_at` takes its date and wording from there."""
+
     id = _text(validate_also=validate.Regexp(r"^[a-z0-9-]+$", error="minuscules, chiffres et tirets seulement."))
     label = _text()
-    start = _date(required=True)
+    moment = fields.String(load_default=None, validate=validate.OneOf(
+        MOMENTS, error="valeur attendue : opens_at (l'ouverture) ou closes_at (la date limite)."))
+    start = _date(load_default=None)
     end = _date(load_default=None)
     display = fields.String(load_default=None)
 
     @validates_schema
     def end_after_start(self, data: dict, **kwargs: Any) -> None:
-        if data.get("end") and data["end"] < data["start"]:
+        if data.get("end") and data.get("start") and data["end"] < data["start"]:
             raise ValidationError("la fin précède le début.", "end")
 
 
@@ -101,11 +106,23 @@ class CalendarSchema(Schema):
         if data["closes_at"] <= data["opens_at"]:
             raise ValidationError("la clôture doit suivre l'ouverture.", "closes_at")
 
+    @validates_schema
+    def steps_agree(self, data: dict, **kwargs: Any) -> None:
+        ids = [step["id"] for step in data.get("steps", [])]
+        twice = sorted({step_id for step_id in ids if ids.count(step_id) > 1})
+        if twice:
+            raise ValidationError(f"identifiant d'étape en double : {', '.join(twice)}.", "steps")
+        moments = {name: data[name] for name in MOMENTS if name in data}
+        problems = step_problems(data.get("steps", []), moments, data.get("timezone", ""))
+        if problems:
+            raise ValidationError(problems, "steps")
+
     @post_load
     def localise(self, data: dict, **kwargs: Any) -> dict:
         zone = ZoneInfo(data["timezone"])
         data["opens_at"] = data["opens_at"].replace(tzinfo=zone)
         data["closes_at"] = data["closes_at"].replace(tzinfo=zone)
+        apply_moments(data["steps"], {name: data[name] for name in MOMENTS}, data["timezone"])
         return data
 
 
@@ -137,12 +154,21 @@ class AddressedSchema(Schema):
 
 
 class AccessibilitySchema(Schema):
+    """The RGAA status: without the date of a valid audit, the law allows only « non conforme »."""
+
     status = _text(validate_also=validate.OneOf(
         ["non conforme", "partiellement conforme", "totalement conforme"],
         error="valeur attendue : non conforme, partiellement conforme ou totalement conforme.",
     ))
     standard = _text()
+    audited_on = _date(load_default=None)
     assessed_on = _date(required=True)
+
+    @validates_schema
+    def audit_backs_the_status(self, data: dict, **kwargs: Any) -> None:
+        if data["status"] != "non conforme" and not data.get("audited_on"):
+            raise ValidationError(f"« {data['status']} » suppose un audit RGAA : indiquez sa date (audited_on), "
+                                  "ou écrivez « non conforme » tant qu'aucun audit n'a été mené.", "status")
 
 
 class LegalSchema(Schema):
@@ -153,6 +179,7 @@ class LegalSchema(Schema):
     retention_months = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=120), error_messages=REQUIRED)
     accessibility = fields.Nested(AccessibilitySchema, required=True, error_messages=REQUIRED)
     cnil_url = fields.Url(required=True, error_messages=REQUIRED)
+    browser_draft_days = fields.Integer(load_default=7, strict=True, validate=validate.Range(min=1, max=30))
 
 
 class FactsSchema(Schema):
@@ -173,18 +200,33 @@ class FactsSchema(Schema):
                 node = node[part]
 
 
-def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
-    """Turn marshmallow's nested error dict into `field.sub.0: message` lines."""
+def _item_name(raw: Any, key: Any) -> str | None:
+    """`[date-limite]` for item 1 of a list whose items have an id (or a name); else None."""
+    if isinstance(key, int) and isinstance(raw, list) and 0 <= key < len(raw) and isinstance(raw[key], dict):
+        label = raw[key].get("id") or raw[key].get("name")
+        if isinstance(label, str) and label:
+            return f"[{label}]"
+    return None
+
+
+def flatten_errors(messages: Any, prefix: str = "", raw: Any = None) -> list[str]:
+    """Turn marshmallow's nested error dict into `field.sub.0: message` lines.
+
+    With `raw` (the data that was loaded), list items are named by their id or name
+    (`calendar.steps[date-limite].start`) rather than by their position."""
     if isinstance(messages, dict):
         lines = []
         for key, value in messages.items():
-            name = "(fichier)" if key == "_schema" else str(key)
-            lines += flatten_errors(value, f"{prefix}.{name}" if prefix else name)
+            named = _item_name(raw, key)
+            child = raw[key] if named else (raw.get(key) if isinstance(raw, dict) else None)
+            name = named or ("(fichier)" if key == "_schema" else str(key))
+            path = (prefix + name if named else f"{prefix}.{name}") if prefix else name
+            lines += flatten_errors(value, path, child)
         return lines
     if isinstance(messages, list):
         if all(isinstance(item, str) for item in messages):
             return [f"{prefix} : {' '.join(messages)}"]
-        return [line for item in messages for line in flatten_errors(item, prefix)]
+        return [line for item in messages for line in flatten_errors(item, prefix, raw)]
     return [f"{prefix} : {messages}"]
 
 
@@ -218,7 +260,7 @@ def load_facts(path: str = DEFAULT_FACTS_PATH) -> dict[str, Any]:
     try:
         return FactsSchema().load(raw)
     except ValidationError as error:
-        lines = _translate(flatten_errors(error.messages))
+        lines = _translate(flatten_errors(error.messages, raw=raw))
         raise FactsError(f"{path} : " + "; ".join(lines)) from error
 
 

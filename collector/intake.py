@@ -4,6 +4,13 @@ A valid post is stored durably (records.write_record) BEFORE anything says « re
 then `record_stored` is sent, then the porteur is sent to the receipt. Every other
 outcome (errors to fix, a forged or stale page, a robot, a closed call, a limit) is
 answered in French and stores nothing.
+
+The order of the checks protects people first: answers with errors always get their
+errors back, whatever their speed; the time trap judges only a post that would otherwise
+be stored, and a valid post that is merely too fast gets the form back (values kept, a
+fresh token), never a fake « merci »; only a filled honeypot gets the quiet page. The
+rate limit counts the posts that are stored or discarded, never answers sent back for
+correction (a workshop behind one address may correct as often as it needs).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
-from .phase import current_phase
+from .phase import Phase, current_now, current_phase
 from .ratelimit import RateLimiter
 from .records import build_record, read_record, record_path, write_record
 from .sequence import next_reference
@@ -37,6 +44,9 @@ bp = Blueprint("intake", __name__)
 FORM_URL = "candidater/"
 STALE_PAGE = ("Votre envoi n'a pas pu être vérifié : la page du formulaire était trop ancienne ou incomplète. "
               "Vos réponses sont conservées ci-dessous : vérifiez-les, puis envoyez à nouveau le formulaire.")
+TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la page : par sécurité, il n'a pas "
+            "encore été enregistré. Vos réponses sont conservées ci-dessous. Vérifiez vos réponses puis envoyez "
+            "à nouveau le formulaire.")
 NOT_OPEN = {
     "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
                "Revenez à partir du {date}.",
@@ -112,10 +122,10 @@ def _invalid(values: dict[str, Any], errors: dict[str, str], hidden: dict[str, s
 
 
 def _discarded(reason: str) -> Response:
-    """A polite answer for robots; nothing is stored."""
+    """A quiet answer for robots (a filled honeypot); nothing is stored, and nothing says it was."""
     log.info("discarded: %s", reason)
     if wants_json():
-        return jsonify({"status": "transmis", "confirmation_url": url_for("intake.thanks")})
+        return jsonify({"status": "non_enregistre", "confirmation_url": url_for("intake.thanks")})
     return redirect(url_for("intake.thanks"), 303)
 
 
@@ -135,21 +145,37 @@ def _client_address() -> str:
     return request.remote_addr or "inconnu"
 
 
-def _guard() -> None:
-    """Refuse a post the call's phase, the origin or the rate limit forbids."""
-    current = state()
-    phase = current_phase(current.facts)
-    if not phase.is_open:
-        moment = current.facts["calendar"]["opens_at" if phase.key == "a_venir" else "closes_at"]
-        filters = current_app.jinja_env.filters
-        log.info("refused: call %s", phase.key)
-        raise Refusal(403, NOT_OPEN[phase.key].format(date=filters["datetime_fr"](moment)),
-                      "Appel " + phase.label)
+def _refuse_cross_site() -> None:
     if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
         log.info("refused: cross-site post")
         raise Refusal(403, "Ce formulaire ne peut être envoyé que depuis le site de l'AMI. "
                            "Ouvrez la page « Candidater » du site et envoyez-le de là.")
-    wait = current.limiter.hit(_client_address())
+
+
+def _not_open(phase: Phase, values: dict[str, Any]) -> Response:
+    """403: the call is not open. A page shows the posted answers, so that nothing is lost silently."""
+    current = state()
+    moment = current.facts["calendar"]["opens_at" if phase.key == "a_venir" else "closes_at"]
+    message = NOT_OPEN[phase.key].format(date=current_app.jinja_env.filters["datetime_fr"](moment))
+    log.info("refused: call %s", phase.key)
+    if wants_json():
+        response = jsonify({"error": message, "status": 403})
+    else:
+        body = render_template("form.html", form=current.form, values=values, errors={}, hidden={},
+                               general_error=None, refused_message=message, current_url=FORM_URL)
+        response = Response(body, mimetype="text/html")
+    response.status_code = 403
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _count_post() -> None:
+    """Count a post that is about to be stored or discarded; 429 past the limit.
+
+    Only those posts count: answers sent back for correction (errors, a stale page, a post
+    sent too fast) cost no storage, and a workshop of porteurs behind one address must be
+    able to correct its forms without being refused."""
+    wait = state().limiter.hit(_client_address())
     if wait is not None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
@@ -173,8 +199,8 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     if os.path.exists(path):
         return reference, read_record(path)["received_at"], False
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
-    zone = current.facts["calendar"]["opens_at"].tzinfo
-    record = build_record(reference, datetime.now(zone), current.form.version, answers, flags, derived)
+    now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
+    record = build_record(reference, now, current.form.version, answers, flags, derived)
     try:
         path = write_record(data_dir, record)
     except FileExistsError:
@@ -204,14 +230,20 @@ def form_page() -> Response:
 
 @bp.post("/candidater/")
 def submit() -> Response:
-    _guard()
+    _refuse_cross_site()
     current = state()
+    phase = current_phase(current.facts)
     try:
         values, hidden = read_submission(request, current.form, current_app.config["MAX_FORM_PARTS"])
     except BadBody as error:
+        if not phase.is_open:
+            return _not_open(phase, {})
         log.info("refused: unreadable body (%s)", error.status)
         raise Refusal(error.status, error.message) from error
+    if not phase.is_open:
+        return _not_open(phase, values)
     if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
+        _count_post()
         return _discarded("honeypot")
     check = current.tokens.check(hidden.get(TOKEN_FIELD), hidden.get(SUBMISSION_ID_FIELD))
     try:
@@ -222,11 +254,14 @@ def submit() -> Response:
     if not check.valid:
         log.info("refused: %s token", "expired" if check.expired else "missing or invalid")
         return _invalid(values, errors, current.tokens.issue(), STALE_PAGE)
-    if check.age < current_app.config["MIN_FILL_SECONDS"]:
-        return _discarded("sent too fast")
     if errors or loaded is None:
         log.info("invalid: %s", ",".join(errors))
         return _invalid(values, errors, {**hidden, HONEYPOT_FIELD: ""})
+    if check.age < current_app.config["MIN_FILL_SECONDS"]:
+        # a person may be this quick (a restored draft, autofill): the form comes back, nothing is lost
+        log.info("returned: sent too fast")
+        return _invalid(values, {}, current.tokens.issue(), TOO_FAST)
+    _count_post()
     try:
         reference, received_at, created = store(ordered_answers(current.form, loaded), check.submission_id)
     except OSError as error:

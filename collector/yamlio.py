@@ -23,6 +23,8 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from .yaml_french import french_problem
+
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 STR_TAG, SEQ_TAG, MAP_TAG = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
@@ -179,7 +181,7 @@ def parse_yaml(text: str, source: str, *, plain_dates: bool = False) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
-        raise YamlFileError(f"{source}{where} : YAML invalide : {error.problem}.") from error
+        raise YamlFileError(f"{source}{where} : YAML invalide : {french_problem(error.problem)}.") from error
     except (yaml.YAMLError, ValueError) as error:
         raise YamlFileError(f"{source} : YAML invalide : {error}.") from error
 

@@ -1,7 +1,8 @@
 """Build the call's calendar as an RFC 5545 file: one VEVENT per step of content/data/ami.yaml.
 
 Dates and periods are all-day events; the deadline is a timed event in the call's timezone
-(with its VTIMEZONE). UID and DTSTAMP derive from the facts only, so rebuilds are identical.
+(with its VTIMEZONE) and a reminder (VALARM) a few days before. UID and DTSTAMP derive from
+the facts only, so rebuilds are identical.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from datetime import date, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 
 ICS_NAME = "ami-usages-numeriques-{edition}.ics"
+REMINDER_DAYS = 3
 
 
 def ics_name(facts: Mapping[str, Any]) -> str:
@@ -22,8 +24,17 @@ def ics_name(facts: Mapping[str, Any]) -> str:
 
 
 def _deadline_step(facts: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    closes_on = facts["calendar"]["closes_at"].date()
-    return next((s for s in facts["calendar"]["steps"] if s["start"] == closes_on and not s.get("end")), None)
+    return next((s for s in facts["calendar"]["steps"] if s.get("moment") == "closes_at"), None)
+
+
+def _reminder(call: Mapping[str, Any], step: Mapping[str, Any]) -> Alarm:
+    """A notice REMINDER_DAYS days before the deadline."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", timedelta(days=-REMINDER_DAYS))
+    alarm.add("description", f"{call['short_title']} : plus que {REMINDER_DAYS} jours pour répondre "
+                             f"(date limite : {step['display']}).")
+    return alarm
 
 
 def build_calendar(facts: Mapping[str, Any]) -> bytes:
@@ -47,7 +58,8 @@ def build_calendar(facts: Mapping[str, Any]) -> bytes:
         event.add("summary", f"{call['short_title']} : {step['label']}")
         if step is deadline:
             event.add("dtstart", calendar["closes_at"])
-            event.add("description", f"{step['label']} : {step.get('display') or step['start'].isoformat()}.")
+            event.add("description", f"{step['label']} : {step['display']}.")
+            event.add_component(_reminder(call, step))
         else:
             event.add("dtstart", step["start"])
             event.add("dtend", (step.get("end") or step["start"]) + timedelta(days=1))

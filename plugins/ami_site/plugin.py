@@ -1,4 +1,5 @@
-"""Signal wiring: fill the shared context before any template renders; write files at the end."""
+"""Signal wiring: fill the shared context before any template renders; stable feed ids; write
+files at the end."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collector.phase import NowError
 
 from .calendar_ics import build_calendar, ics_name
 from .context import build_context, warn_unconfirmed
+from .feed_ids import stable_ids
 from .sitemap import build_robots, build_sitemap, page_paths
 
 logger = logging.getLogger(__name__)
@@ -76,4 +78,5 @@ def write_outputs(pelican: Any) -> None:
 def register() -> None:
     signals.generator_init.connect(add_context)
     signals.content_object_init.connect(french_spacing)
+    signals.feed_generated.connect(stable_ids)
     signals.finalized.connect(write_outputs)

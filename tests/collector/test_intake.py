@@ -50,6 +50,18 @@ def test_a_valid_post_is_stored_then_confirmed(app, client, form):
     assert "camille.lefevre@example.org" not in receipt.text
 
 
+def test_the_receipt_and_the_mail_use_the_previewed_clock(app, client, form):
+    """AMI_NOW (15 April 2021, 10:00, Paris) is « now » for the record, the receipt and the mail alike."""
+    from collector.mail import MailSettings, compose_acknowledgement
+
+    location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
+    [record] = records(app)
+    assert record["received_at"].startswith("2021-04-15T10:00:00")
+    assert "Reçue le <time datetime=\"2021-04-15T10:00:00+02:00\">jeudi 15 avril 2021 à 10 h 00</time>" in client.get(location).text
+    mail = compose_acknowledgement(record, app.config["FACTS"], form, MailSettings())
+    assert "Reçue le : jeudi 15 avril 2021 à 10 h 00" in mail.get_payload(decode=True).decode()
+
+
 def test_json_clients_get_201_with_the_reference(app, client, form):
     reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)},
                         headers={"Accept": "application/json"})
@@ -123,21 +135,74 @@ def test_a_token_for_another_submission_id_is_refused(app, client, form):
     assert records(app) == []
 
 
-def test_a_filled_honeypot_looks_accepted_but_stores_nothing(app, client, form, caplog):
+def test_a_filled_honeypot_gets_a_quiet_page_that_claims_nothing_was_sent(app, client, form, caplog):
     reply = post(client, valid_answers(form), {**fresh_hidden(client), "site_web": "http://spam.example"})
     assert reply.status_code == 303 and reply.headers["Location"] == "/candidater/merci/"
-    assert "Merci" in client.get("/candidater/merci/").text
+    page = client.get("/candidater/merci/").text
+    assert "Aucune manifestation d'intérêt n'a été enregistrée" in page
+    assert "transmis" not in page and "reçu" not in page.split("<main", 1)[1].split("« Manifestation")[0]
     assert records(app) == []
     assert "discarded: honeypot" in caplog.text and "Falaise" not in caplog.text
+    as_json = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form), "site_web": "x"})
+    assert as_json.get_json()["status"] == "non_enregistre" and records(app) == []
 
 
-def test_a_post_faster_than_a_person_is_discarded(data_dir, monkeypatch, form):
+def slow_app(data_dir, monkeypatch, **config):
+    """An app whose time trap is one minute, as strict as a person could ever meet."""
     monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
-    app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 60, "SECRET_KEY": "k"})
+    return create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 60, "SECRET_KEY": "k", **config})
+
+
+def test_a_valid_post_sent_too_fast_gets_the_form_back_never_a_thank_you(data_dir, monkeypatch, form, caplog):
+    app = slow_app(data_dir, monkeypatch)
     client = app.test_client()
-    reply = post(client, valid_answers(form), fresh_hidden(client))
-    assert reply.headers["Location"] == "/candidater/merci/"
+    hidden = fresh_hidden(client)
+    reply = post(client, valid_answers(form), hidden)
+    assert reply.status_code == 422
+    assert "Vérifiez vos réponses puis envoyez à nouveau" in reply.text
+    assert "Merci" not in reply.text and "transmis" not in reply.text
+    assert 'value="Tiers-lieu numérique du Pays de Falaise"' in reply.text
+    again = form_hidden_fields(reply.text)
+    assert again["jeton"] and again["id_envoi"] != hidden["id_envoi"]
     assert list(iter_record_paths(data_dir)) == []
+    assert "returned: sent too fast" in caplog.text and "discarded" not in caplog.text
+    # a minute later, the same answers with the page's fresh token are stored
+    later = app.extensions["ami_intake"].tokens.issue(now=__import__("time").time() - 61)
+    assert post(client, valid_answers(form), later).status_code == 303
+    assert len(list(iter_record_paths(data_dir))) == 1
+
+
+def test_an_invalid_post_gets_its_errors_whatever_its_speed(data_dir, monkeypatch, form):
+    client = slow_app(data_dir, monkeypatch).test_client()
+    reply = post(client, {}, fresh_hidden(client))  # « Envoyer » on the empty form, at once
+    assert reply.status_code == 422
+    assert '<a href="#raison_sociale">Indiquez la raison sociale de votre structure.</a>' in reply.text
+    assert "Merci" not in reply.text
+
+
+def test_a_json_post_sent_too_fast_gets_422_with_a_fresh_token(data_dir, monkeypatch, form):
+    client = slow_app(data_dir, monkeypatch).test_client()
+    reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)},
+                        headers={"Accept": "application/json"})
+    assert reply.status_code == 422
+    body = reply.get_json()
+    assert "Vérifiez vos réponses puis envoyez à nouveau" in body["errors"]["jeton"] and body["hidden"]["jeton"]
+
+
+def test_the_rate_limit_counts_stored_and_discarded_posts_not_answers_sent_back(data_dir, monkeypatch, form):
+    app = slow_app(data_dir, monkeypatch, RATE_LIMIT=(2, 600))
+    client = app.test_client()
+    tokens = app.extensions["ami_intake"].tokens
+    aged = lambda: tokens.issue(now=__import__("time").time() - 61)  # noqa: E731 - a page read for a minute
+    for _ in range(5):  # a workshop behind one address, correcting its forms
+        assert post(client, {**valid_answers(form), "siret": "123"}, aged()).status_code == 422
+        assert post(client, valid_answers(form), fresh_hidden(client)).status_code == 422  # too fast
+        assert post(client, valid_answers(form), {}).status_code == 422  # a stale page
+    assert post(client, valid_answers(form), aged()).status_code == 303
+    assert post(client, valid_answers(form), {**aged(), "site_web": "x"}).status_code == 303  # discarded, counted
+    refused = post(client, valid_answers(form), aged())
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert len(list(iter_record_paths(data_dir))) == 1
 
 
 @pytest.mark.parametrize(("now", "words"), [
@@ -152,6 +217,22 @@ def test_outside_the_call_posts_are_refused_and_nothing_is_stored(app, client, f
     assert records(app) == []
     page = client.get("/candidater/").text
     assert "<form class=\"ami-form\"" not in page and 'id="formulaire-ferme"' in page
+
+
+def test_a_late_post_shows_that_nothing_was_stored_and_the_answers_to_copy(app, client, form, monkeypatch):
+    hidden = fresh_hidden(client)
+    monkeypatch.setenv("AMI_NOW", "2021-05-29T08:00:00")
+    reply = post(client, {**valid_answers(form), "description": "Notre texte <b>patiemment</b> écrit."}, hidden)
+    assert reply.status_code == 403
+    page = reply.text
+    assert "rien n&#39;a été enregistré" in page and "Vos réponses n'ont pas été enregistrées" in page
+    copy = page.split("<textarea id=reponses-a-copier readonly rows=12>", 1)[1].split("</textarea>", 1)[0]
+    assert "Notre texte &lt;b&gt;patiemment&lt;/b&gt; écrit." in copy
+    assert "Thématiques du projet :\nTiers-lieu numérique, Inclusion numérique, Autre" in copy
+    assert "anne.houlette@normandie.fr" in page and "error-summary" not in page
+    assert records(app) == []
+    as_json = client.post("/candidater/", json={**hidden, **valid_answers(form)}, headers={"Accept": "application/json"})
+    assert as_json.status_code == 403 and "clos depuis" in as_json.get_json()["error"]
 
 
 @pytest.mark.parametrize(("headers", "status"), [

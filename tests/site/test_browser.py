@@ -101,3 +101,47 @@ def test_print_hides_navigation_and_shows_link_targets(site_url, browser_context
     assert "tel:+33214476222" in after
     tab.emulate_media(media="screen")
     assert tab.evaluate("getComputedStyle(document.querySelector('.site-nav')).display") != "none"
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_on_a_phone_the_first_screen_shows_the_call_its_deadline_and_the_button(site_url, chromium):
+    context = chromium.new_context(locale="fr-FR", viewport=PHONE, java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.goto(site_url + "/")
+        deadline = tab.locator("main time").filter(has_text="vendredi 28 mai 2021").first
+        for element in (tab.locator("h1"), deadline, tab.get_by_role("link", name="Répondre à l'AMI")):
+            box = element.bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], (element, box)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+def test_on_a_phone_the_menu_opens_and_leads_to_each_page(site_url, chromium, javascript):
+    context = chromium.new_context(locale="fr-FR", viewport=PHONE, java_script_enabled=javascript)
+    try:
+        tab = context.new_page()
+        tab.goto(site_url + "/contacts/")
+        calendar_link = tab.get_by_role("link", name="Calendrier", exact=True)
+        assert calendar_link.count() == 0  # folded behind « Menu » (hidden links are not in the page's roles)
+        tab.get_by_text("Menu", exact=True).click()
+        assert calendar_link.is_visible()
+        if javascript:  # axe runs in the page
+            results = Axe().run(tab, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+            assert results.violations_count == 0, results.generate_report()
+        calendar_link.click()
+        tab.wait_for_url("**/calendrier/")
+    finally:
+        context.close()
+
+
+def test_on_a_wide_screen_the_whole_menu_shows_without_a_menu_button(site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.set_viewport_size({"width": 1280, "height": 800})
+    tab.goto(site_url + "/contacts/")
+    assert not tab.get_by_text("Menu", exact=True).is_visible()
+    links = tab.get_by_role("navigation", name="Menu principal").get_by_role("link")
+    assert links.count() == 10 and all(links.nth(i).is_visible() for i in range(links.count()))

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date, datetime
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
 from collector.facts import load_facts, unconfirmed_facts
+from collector.formdef import load_form
+from collector.mail import MailSettings, compose_acknowledgement
+from collector.records import build_record
+from tests.support.payloads import valid_answers
 
 from .htmltext import Page
 from .sitebuild import REPO_ROOT, build_site
@@ -75,35 +80,90 @@ def test_the_phase_before_during_and_after_the_call(tmp_path, ami_now, sentence,
     assert sentence in home.text
     assert ("Aperçu" in home.text) is banner
     assert ('class="banner-preview"' in build.read("contacts/index.html")) is banner
+    # « Candidater » is highlighted only while the call is open
+    assert ('class="nav-cta"' in build.read("contacts/index.html")) is sentence.startswith("L'appel est ouvert")
 
 
 def test_a_fact_edited_in_the_data_file_changes_every_page_and_the_ics(tmp_path):
     def later_deadline(text: str) -> str:
         return (text.replace("closes_at: 2021-05-28T23:59:59", "closes_at: 2021-06-04T18:00:00")
-                    .replace("      start: 2021-05-28\n      display: vendredi 28 mai 2021 à 23 h 59 (heure de Paris)\n",
-                             "      start: 2021-06-04\n")
                     .replace("phone: 02 14 47 62 22", "phone: 02 31 00 00 01"))
 
     content, facts = copy_content(tmp_path, later_deadline)
     build = build_site(str(tmp_path / "out"), content=content, facts_path=facts)
     assert build.returncode == 0, build.log
     assert "jusqu'au vendredi 4 juin 2021 à 18 h 00" in Page(build.read("index.html")).text
-    assert "Date limite des réponses vendredi 4 juin 2021" in Page(build.read("calendrier/index.html")).text
+    assert ("Date limite des réponses vendredi 4 juin 2021 à 18 h 00 (heure de Paris)"
+            in Page(build.read("calendrier/index.html")).text)
+    assert 'datetime="2021-06-04T18:00:00+02:00"' in build.read("calendrier/index.html")
+    assert "Date limite : vendredi 4 juin 2021 à 18 h 00" in Page(build.read("candidater/index.html")).text
     assert '<a href="tel:+33231000001">02 31 00 00 01</a>' in build.read("contacts/index.html")
-    assert "DTSTART;TZID=Europe/Paris:20210604T180000" in build.read("calendrier/ami-usages-numeriques-2021.ics")
+    ics = build.read("calendrier/ami-usages-numeriques-2021.ics")
+    assert "DTSTART;TZID=Europe/Paris:20210604T180000" in ics
+    assert "vendredi 4 juin 2021 à 18 h 00" in ics.replace("\r\n ", "")
+    for relative in [*build.pages(), "calendrier/ami-usages-numeriques-2021.ics"]:
+        assert "28 mai" not in build.read(relative), relative  # the old deadline is nowhere
+    # the collector reads the same file: the acknowledgement's « Et maintenant ? » follows too
+    mail = compose_acknowledgement(build_record("AMI-2021-0001", datetime(2021, 4, 15, 10, tzinfo=PARIS), 1,
+                                                valid_answers(load_form())),
+                                   load_facts(facts), load_form(), MailSettings()).get_payload(decode=True).decode()
+    assert "- Date limite des réponses : vendredi 4 juin 2021 à 18 h 00 (heure de Paris)" in mail
+    assert "28 mai" not in mail
+
+
+def test_the_deadline_in_the_ics_has_a_reminder_three_days_before(site):
+    with open(os.path.join(site.output, "calendrier", "ami-usages-numeriques-2021.ics"), "rb") as handle:
+        calendar = icalendar.Calendar.from_ical(handle.read())
+    [deadline] = [e for e in calendar.walk("VEVENT") if str(e["uid"]).startswith("ami-2021-date-limite@")]
+    [alarm] = deadline.walk("VALARM")
+    assert alarm["action"] == "DISPLAY" and alarm.decoded("trigger") == -timedelta(days=3)
+    assert "vendredi 28 mai 2021 à 23 h 59" in str(alarm["description"])
+    others = [e for e in calendar.walk("VEVENT") if e is not deadline]
+    assert all(not e.walk("VALARM") for e in others)
+
+
+def test_a_news_article_dated_in_the_future_is_not_published(tmp_path):
+    content, facts = copy_content(tmp_path, lambda text: text + "\n")
+    with open(os.path.join(content, "news", "2099-01-01-plus-tard.md"), "w", encoding="utf-8") as handle:
+        handle.write("Title: Une annonce à venir\nSlug: annonce-a-venir\nDate: 2099-01-01 10:00\n"
+                     "Summary: Pas encore.\n\nPas avant sa date.\n")
+    build = build_site(str(tmp_path / "out"), content=content, facts_path=facts)
+    assert build.returncode == 0, build.log
+    assert not os.path.exists(os.path.join(build.output, "actualites", "annonce-a-venir"))
+    for relative in ("index.html", "actualites/index.html", "actualites/atom.xml", "sitemap.xml"):
+        assert "annonce-a-venir" not in build.read(relative) and "Une annonce à venir" not in build.read(relative)
+
+
+@pytest.mark.parametrize("settings", ["pelicanconf.py", "publishconf.py"])
+def test_atom_ids_are_valid_tag_uris_and_the_same_in_every_build(tmp_path, settings):
+    build = build_site(str(tmp_path / "out"), settings=settings)
+    assert build.returncode == 0, build.log
+    feed = ET.fromstring(build.read("actualites/atom.xml"))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert feed.findtext("a:id", namespaces=ns) == "tag:ami-usages-numeriques.normandie.fr,2021:/actualites/"
+    ids = [entry.findtext("a:id", namespaces=ns) for entry in feed.findall("a:entry", ns)]
+    assert ids == ["tag:ami-usages-numeriques.normandie.fr,2021-03-29:/actualites/lancement-de-l-ami/"]
+    links = [link.get("href") for link in feed.iter("{http://www.w3.org/2005/Atom}link")]
+    assert all(href.startswith("https://ami-usages-numeriques.normandie.fr/") for href in links), links
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
     pytest.param(lambda t: t.replace("  opens_at: 2021-03-29T00:00:00\n", ""),
                  "calendar.opens_at : champ obligatoire manquant", id="missing-date"),
-    pytest.param(lambda t: t.replace("      start: 2021-05-28\n", "      start: 2021-02-30\n"),
-                 "calendar.steps.1.start : date impossible ou mal écrite", id="impossible-date"),
+    pytest.param(lambda t: t.replace("      start: 2021-06-01\n", "      start: 2021-06-31\n"),
+                 "calendar.steps[analyse].start : « 2021-06-31 » : le 31 juin 2021 n'existe pas", id="impossible-date"),
+    pytest.param(lambda t: t.replace("display: début juillet 2021", "display: vendredi 1er juillet 2021"),
+                 "calendar.steps[retour].display : « vendredi 1er juillet 2021 » : le 1er juillet 2021 est un jeudi",
+                 id="wrong-weekday"),
+    pytest.param(lambda t: t.replace("      moment: closes_at\n", "      moment: closes_at\n      start: 2021-05-27\n"),
+                 "calendar.steps[date-limite].start : 2021-05-27 ne correspond pas à calendar.closes_at",
+                 id="deadline-step-disagrees"),
     pytest.param(lambda t: t.replace("  closes_at: 2021-05-28T23:59:59", "  closes_at: 2021-05-28T25:00:00"),
-                 "calendar.closes_at : date et heure impossibles", id="impossible-hour"),
+                 "calendar.closes_at : « 2021-05-28T25:00:00 » : l'heure 25:00:00 n'existe pas", id="impossible-hour"),
     pytest.param(lambda t: t.replace("  edition: 2021\n", "  edition: 2021\n  colour: blue\n"),
                  "call.colour : clé inconnue", id="unknown-key"),
     pytest.param(lambda t: t.replace("  edition: 2021\n", "  edition: [2021\n"),
-                 "(ligne 11, colonne", id="broken-yaml"),
+                 "(ligne 13, colonne 15) : YAML invalide : liste entre crochets non fermée", id="broken-yaml"),
 ])
 def test_bad_data_stops_the_build_with_a_french_message_naming_file_and_field(tmp_path, edit, expected):
     content, facts = copy_content(tmp_path, edit)

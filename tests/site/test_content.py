@@ -44,9 +44,18 @@ def page(site, relative: str) -> Page:
     ("donnees-personnelles/index.html", [
         "Responsable du traitement", "Finalité", "mission d'intérêt public", "article 6, paragraphe 1, point e, du RGPD",
         "Destinataires", "36 mois", "droit d'accès, de rectification, d'effacement", "Délégué à la protection des données",
-        "dpo@normandie.fr", "CNIL"]),
+        "dpo@normandie.fr", "CNIL", "ne repose donc pas sur votre consentement",
+        "la case à cocher du formulaire atteste seulement que vous avez pris connaissance de la présente notice",
+        "vos réponses sont gardées dans ce navigateur seulement", "7 jours après votre dernière saisie",
+        "« Effacer le brouillon »", "Sur un ordinateur partagé"]),
     ("accessibilite/index.html", [
-        "partiellement conforme", "RGAA 4.1", "Contenus non accessibles", "Voies de recours", "Défenseur des droits"]),
+        "Ce site est non conforme avec le référentiel général d'amélioration de l'accessibilité (RGAA 4.1) : "
+        "aucun audit de conformité n'a encore été réalisé", "Plan d'amélioration", "RGAA 4.1",
+        "Contenus non accessibles", "Voies de recours", "Défenseur des droits"]),
+    ("candidater/index.html", [
+        "J'ai pris connaissance de la notice relative aux données personnelles. (obligatoire)",
+        "au titre de sa mission d'intérêt public (RGPD, article 6, paragraphe 1, point e)",
+        "elle ne vaut pas consentement"]),
 ])
 def test_each_page_states_the_calls_facts(site, relative, expected):
     text = page(site, relative).text
@@ -108,13 +117,21 @@ def test_every_page_has_one_h1_french_lang_and_the_footer_links(site):
         assert doc.all("html")[0].get("lang") == "fr", relative
         for href in ("/mentions-legales/", "/donnees-personnelles/", "/accessibilite/", "/plan-du-site/"):
             assert doc.link_to(href), f"{relative} has no footer link to {href}"
-        assert "Accessibilité : partiellement conforme" in doc.text, relative
+        assert "Accessibilité : non conforme" in doc.text, relative
+        assert "partiellement conforme" not in doc.text and "j'accepte" not in doc.text.lower(), relative
 
 
 def test_navigation_marks_the_current_page(site):
     calendar = site.read("calendrier/index.html")
     assert '<a href="/calendrier/" aria-current="page">' in calendar
-    assert calendar.count('aria-current="page"') == 1
+    assert calendar.count('aria-current="page"') == 2  # in the phone's menu and in the wide screen's
+
+
+def test_only_the_home_page_marks_accueil_as_current(site):
+    assert '<a href="/" aria-current="page">Accueil</a>' in site.read("index.html")
+    for relative in site.pages():
+        if relative != "index.html":
+            assert '<a href="/" aria-current="page">' not in site.read(relative), relative
 
 
 def test_the_preview_banner_names_the_previewed_date(site):

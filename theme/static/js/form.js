@@ -1,73 +1,158 @@
 /* The form page, enhanced: the same POST by fetch, errors shown in place without a reload, a
-   draft kept in this browser until the form is sent. The form works fully without this file.
-   On a refusal (422) the server's own page comes back: its error summary and its form, with
-   the same words and the same markup as without JavaScript, replace the ones on screen.
-   The build minifies this file (plugins/ami_minify); keep it readable here. */
+   draft kept in this browser, a live count on texts with a maximum length. The form works
+   fully without this file. On a refusal (422) the server's own page comes back: its error
+   summary and its form, with the same words and the same markup as without JavaScript,
+   replace the ones on screen; on a closed call (403) its closing page replaces the page.
+   The draft is cleared only once a receipt with a reference has loaded, when the porteur
+   erases it, after the days the form states (data-draft-days, from ami.yaml), or when the
+   call is closed. The build minifies this file (plugins/ami_minify), which keeps names as
+   they are: they are short on purpose (this page has a weight budget). */
 (() => {
-  const form = document.querySelector("form.ami-form");
-  if (!form || !window.fetch) return;
-  const key = form.dataset.draftKey;
+  const store = window.localStorage;
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const form = $("form.ami-form");
+  const forgetAll = () => {
+    try { Object.keys(store).filter(k => k.startsWith("ami-brouillon")).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
+  };
+  if (!form) {  /* the call is closed (or not open yet): no draft is kept */
+    if ($("#formulaire-ferme")) forgetAll();
+    return;
+  }
+  if (!window.fetch) return;
+  const data = form.dataset;
+  const key = data.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
-  const say = text => { form.querySelector(".form-status").textContent = text; };
-  const summary = () => document.getElementById("erreurs");
+  const say = text => { $(".form-status", form).textContent = text; };
+  const summary = () => $("#erreurs");
+  const fr = n => n.toLocaleString("fr-FR");
+  const forget = () => { try { store.removeItem(key); } catch (e) { /* nothing to forget */ } };
+  const on = (el, type, handler) => el.addEventListener(type, handler);
 
-  /* The draft: the answers as [name, value] pairs, as the form would send them, less the
-     hidden fields, which stay the page's own. */
-  function save() {
-    const answers = [...new FormData(form)].filter(([name]) => !skip.includes(name));
-    try { localStorage.setItem(key, JSON.stringify(answers)); } catch (e) { /* storage refused or full */ }
-  }
+  /* The draft: when it was saved, and the answers as [name, value] pairs as the form would
+     send them, less the hidden fields, which stay the page's own. */
+  const save = () => {
+    try { store.setItem(key, JSON.stringify({ at: Date.now(), answers: [...new FormData(form)].filter(([n]) => !skip.includes(n)) })); } catch (e) { /* refused or full */ }
+  };
 
-  function restore() {
+  /* The draft unless it is past its days or the call's closing (in a preview, the page's "now"). */
+  const readDraft = () => {
     try {
-      const answers = JSON.parse(localStorage.getItem(key));
-      Array.from(form.elements).forEach(el => {
-        const values = answers.filter(([name]) => name == el.name).map(([, value]) => value);
-        if (/radio|checkbox/.test(el.type)) el.checked = values.includes(el.value);
-        else if (values.length) el.value = values[0];
-      });
-      say("Votre brouillon enregistré dans ce navigateur a été repris.");
+      const draft = JSON.parse(store.getItem(key));
+      if (Date.now() - draft.at < data.draftDays * 864e5 && (data.now ? Date.parse(data.now) : Date.now()) < Date.parse(data.closes)) return draft;
+      forget();
     } catch (e) { /* no draft, or one this page cannot read */ }
-  }
+  };
+
+  const fillWith = answers => {
+    for (const el of form.elements) {
+      if (!el.name || skip.includes(el.name)) continue;
+      const values = answers.filter(([n]) => n == el.name).map(([, v]) => v);
+      if (/radio|checkbox/.test(el.type)) el.checked = values.includes(el.value);
+      else el.value = values[0] || "";
+      el.dispatchEvent(new Event("count"));
+    }
+  };
+
+  /* « Brouillon repris du … » with a button that empties the form and the storage. */
+  const offerErase = draft => {
+    const box = document.createElement("div");
+    box.className = "notice draft-notice";
+    box.innerHTML = "<p>Brouillon repris du " + new Date(draft.at).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short" }) +
+      ", enregistré dans ce navigateur seulement. <button type=button class=button-secondary>Effacer le brouillon</button>";
+    form.before(box);
+    on($("button", box), "click", () => {
+      forget();
+      fillWith([]);
+      box.setAttribute("role", "status");
+      box.innerHTML = "<p>Brouillon effacé : le formulaire est vide et ce navigateur ne garde plus rien.";
+      $("[name]:not([type=hidden])", form).focus();
+    });
+  };
+
+  /* GOV.UK's character count: a visible count, and a polite announcement once typing pauses. */
+  const addCounters = () => form.querySelectorAll("[data-max]").forEach(el => {
+    const max = +el.dataset.max;
+    const shown = document.createElement("p");
+    const spoken = document.createElement("p");
+    shown.className = "char-count";
+    shown.setAttribute("aria-hidden", "true");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("aria-live", "polite");
+    el.after(shown, spoken);
+    let pause;
+    const update = () => {
+      const used = [...el.value.normalize("NFC").trim()].length;
+      const n = Math.abs(max - used);
+      shown.textContent = used > max ? fr(n) + (n > 1 ? " caractères" : " caractère") + " en trop"
+                                     : fr(used) + (used > 1 ? " caractères" : " caractère") + " sur " + fr(max);
+      shown.classList.toggle("char-count-over", used > max);
+      clearTimeout(pause);
+      pause = setTimeout(() => { spoken.textContent = shown.textContent; }, 1000);
+    };
+    on(el, "input", update);
+    on(el, "count", update);
+    update();
+  });
+
+  /* An error summary's link: the question (label or legend, hint, message) comes into view,
+     then the field gets the focus (GOV.UK's pattern). */
+  on(document, "click", event => {
+    const link = event.target.closest("#erreurs a");
+    const field = link && document.getElementById(link.hash.slice(1));
+    if (!field) return;
+    event.preventDefault();
+    (field.closest(".field-error") || field).scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
 
   /* Show the error summary, say so in the title, and move the focus to it. */
-  function announce(box) {
+  const announce = box => {
     box.hidden = false;
     document.title = "Erreur : " + document.title.replace(/^Erreur : /, "");
     box.focus();
-  }
+  };
 
   /* A failure that concerns no one answer (network, server): one sentence in the summary. */
-  function fail(text) {
-    summary().querySelector(".error-general").textContent = text;
+  const fail = text => {
+    $(".error-general", summary()).textContent = text;
     announce(summary());
-  }
+  };
 
-  ["input", "change"].forEach(type => form.addEventListener(type, save));
-  form.addEventListener("submit", event => {
+  on(form, "input", save);
+  on(form, "change", save);
+  on(form, "submit", event => {
     event.preventDefault();
     save();
-    const button = form.querySelector("button");
+    const button = $("button[type=submit]", form);
     const ready = () => { button.disabled = false; say(""); };
     button.disabled = true;
     say("Envoi en cours…");
     fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) })
       .then(reply => reply.text().then(html => {
-        if (reply.ok) {  /* stored: the receipt, where the server redirected */
-          try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
+        if (reply.ok) {
+          /* a receipt: the address the post ended at ends with a reference, which the page shows */
+          const reference = reply.redirected && new URL(reply.url).pathname.match(/([A-Z0-9]+-)+\d+$/);
+          if (reference && html.includes(reference[0])) forget();
           location.assign(reply.url);
           return;
         }
         ready();
         const page = new DOMParser().parseFromString(html, "text/html");
-        const refused = page.querySelector("form.ami-form");
+        const refused = $("form.ami-form", page);
+        const main = $("main");
         if (reply.status == 422 && refused) {
-          const box = page.getElementById("erreurs");
+          const box = $("#erreurs", page);
           summary().replaceWith(box);
           form.innerHTML = refused.innerHTML;
+          addCounters();
           announce(box);
+        } else if ($("#formulaire-ferme", page)) {  /* the call closed meanwhile: its page, nothing else */
+          forgetAll();
+          main.innerHTML = $("main", page).innerHTML;
+          document.title = page.title;
+          main.focus();
         } else {
-          const message = page.querySelector("main p");
+          const message = $("main p", page);
           fail(message ? message.textContent : "L'envoi a échoué. Vos réponses sont conservées : réessayez dans un instant.");
         }
       }))
@@ -77,5 +162,10 @@
       });
   });
 
-  if (summary().hidden) restore();
+  addCounters();
+  const draft = summary().hidden && readDraft();
+  if (draft) {
+    fillWith(draft.answers);
+    offerErase(draft);
+  }
 })();

@@ -1,0 +1,498 @@
+"""An index of the records for reviewers: sqlite in `$DATA/state/index.sqlite3`.
+
+The YAML files stay the records; this index is derived from them and can always be
+rebuilt (`flask --app collector reindex`). It keeps, per record file: its signature
+(mtime, size, inode), a summary (reference, time of receipt, structure, type,
+département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
+or the French message that says why the file is unreadable; per history file, the status.
+
+Each use first brings it in step with the files (`sync`): one `scandir` of `submissions/`
+and `reviews/`; a file whose signature differs from the index's is re-read, a vanished
+one dropped. A hand-edited file or a restored backup is thus seen at the next request,
+by every worker, without a restart. Writers also update it at once (`note_record`,
+`note_history`), so the next sync finds nothing to re-read.
+
+The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
+damaged or outdated file (another schema, another form definition) is rebuilt into a new
+file that replaces it (os.replace), so readers never see a half-built index. Duplicates
+(same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
+Each write transaction bumps `generation`, so a process whose last view of the files
+is still the index's skips reloading the signatures.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
+from ..sequence import STATE_DIR
+from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history
+from ..statuses import _email_key as email_key, _siret_key as siret_key
+from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, read_entry
+
+log = logging.getLogger("collector")
+
+DB_FILE = "index.sqlite3"
+SCHEMA_VERSION = "1"
+PARIS = ZoneInfo("Europe/Paris")
+SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
+                 "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE records (
+    name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+    error TEXT,
+    received_ts REAL, received_day TEXT, structure_key TEXT, type_structure TEXT, departement TEXT,
+    departement_name TEXT, flags TEXT, siret_key TEXT, email_key TEXT, search TEXT, summary TEXT, problems TEXT
+);
+CREATE INDEX records_received ON records (received_ts);
+CREATE INDEX records_structure ON records (structure_key);
+CREATE INDEX records_departement ON records (departement);
+CREATE INDEX records_siret ON records (siret_key);
+CREATE INDEX records_email ON records (email_key);
+CREATE TABLE themes (name TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (name, code));
+CREATE INDEX themes_code ON themes (code);
+CREATE TABLE histories (name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+                        status TEXT NOT NULL);
+"""
+
+Signature = tuple[int, int, int]
+Validator = Callable[[dict[str, Any]], list[str]]
+
+STATUS_ORDER = "CASE COALESCE(h.status, 'recu') " + " ".join(
+    f"WHEN '{code}' THEN {rank}" for rank, code in enumerate(STATUSES)) + " ELSE 99 END"
+SORTS = {
+    "date": "r.received_ts",
+    "structure": "r.structure_key",
+    "departement": "r.departement",
+    "statut": STATUS_ORDER,
+    "reference": "r.name",
+}
+FROM = "FROM records r LEFT JOIN histories h ON h.name = r.name"
+DUPLICATED = "(SELECT {key} FROM records WHERE {key} <> '' AND error IS NULL GROUP BY {key} HAVING COUNT(*) > 1)"
+
+
+def fold(text: str) -> str:
+    """Text as search and sort compare it: no accents, no case, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(bare.casefold().split())
+
+
+def search_words(text: str) -> list[str]:
+    """The words a search must all find; digits typed in groups (« 732 829 320 00017 ») stay one."""
+    folded = fold(text)
+    if re.fullmatch(r"[\d .]+", folded) and len(re.sub(r"\D", "", folded)) >= 9:
+        return [re.sub(r"\D", "", folded)]
+    return folded.split()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a reviewer asks for: filters (codes), words to search, a sort."""
+
+    status: str | None = None
+    thematique: str | None = None
+    departement: str | None = None
+    type_structure: str | None = None
+    flag: str | None = None
+    search: str = ""
+    sort: str = "date"
+    descending: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["r.error IS NULL"], []
+        if self.status:
+            clauses.append("COALESCE(h.status, 'recu') = ?")
+            params.append(self.status)
+        if self.thematique:
+            clauses.append("r.name IN (SELECT name FROM themes WHERE code = ?)")
+            params.append(self.thematique)
+        if self.departement:
+            clauses.append("r.departement = ?")
+            params.append(self.departement)
+        if self.type_structure:
+            clauses.append("r.type_structure = ?")
+            params.append(self.type_structure)
+        if self.flag == "doublon_siret":
+            clauses.append(f"r.siret_key IN {DUPLICATED.format(key='siret_key')}")
+        elif self.flag == "doublon_email":
+            clauses.append(f"r.email_key IN {DUPLICATED.format(key='email_key')}")
+        elif self.flag:
+            clauses.append("instr(r.flags, ?) > 0")
+            params.append(f"|{self.flag}|")
+        for word in search_words(self.search):
+            clauses.append("instr(r.search, ?) > 0")
+            params.append(word)
+        return " AND ".join(clauses), params
+
+    def order(self) -> str:
+        column = SORTS.get(self.sort, SORTS["date"])
+        direction = "DESC" if self.descending else "ASC"
+        return f"{column} {direction}, r.name {direction}"
+
+
+def _signature(stat: os.stat_result) -> Signature:
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _scan(folder: str) -> dict[str, Signature]:
+    """Every `*.yaml` file of a folder (name without suffix) with its signature."""
+    found: dict[str, Signature] = {}
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
+                if item.name.endswith(RECORD_SUFFIX) and not item.name.startswith("."):
+                    try:
+                        found[item.name[:-len(RECORD_SUFFIX)]] = _signature(item.stat())
+                    except FileNotFoundError:
+                        continue
+    except FileNotFoundError:
+        pass
+    return found
+
+
+def _record_row(name: str, signature: Signature, entry: Entry | None, error: str | None) -> tuple[list[Any], list[str]]:
+    """The `records` row of one file and its thématiques."""
+    if entry is None:
+        return [name, *signature, error] + [None] * 12, []
+    record, answers = entry.record, entry.record["answers"]
+    moment = datetime.fromisoformat(str(record["received_at"]))
+    texts = [name] + [str(answers.get(key) or "") for key in SEARCH_FIELDS]
+    texts.append(re.sub(r"\D", "", str(answers.get("siret") or "")))
+    texts.append(re.sub(r"\D", "", str(answers.get("contact_telephone") or "")))
+    flags = [str(flag) for flag in record.get("flags") or []] + ([INVALID_FLAG] if entry.problems else [])
+    row = [name, *signature, None, moment.timestamp(), moment.astimezone(PARIS).date().isoformat(),
+           fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
+           "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email")),
+           fold(" ".join(texts)), json.dumps(entry.summary, ensure_ascii=False),
+           json.dumps(entry.problems, ensure_ascii=False)]
+    return row, entry.thematiques
+
+
+def _history_status(data_dir: str, name: str) -> str:
+    try:
+        return read_history(data_dir, name)["status"]
+    except StatusError:
+        return UNREADABLE_HISTORY
+
+
+@contextmanager
+def _build_lock(path: str) -> Iterator[None]:
+    """One builder at a time across processes (two workers starting together build once each, in turn)."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+_seen_lock = threading.Lock()
+_seen: dict[str, tuple[str, dict[str, Signature], dict[str, Signature]]] = {}
+
+
+class RecordIndex:
+    """The index of one data folder; open it per use (connections are cached per thread)."""
+
+    def __init__(self, data_dir: str, validator: Validator | None = None) -> None:
+        self.data_dir = data_dir
+        self.path = os.path.join(data_dir, STATE_DIR, DB_FILE)
+        self.validator = validator
+        self.validator_key = str(getattr(validator, "fingerprint", "none" if validator is None else "custom"))
+        self._synced = False
+
+    # --- connection -----------------------------------------------------------------------
+
+    _local = threading.local()
+
+    def _connect(self, path: str | None = None) -> sqlite3.Connection:
+        connection = sqlite3.connect(path or self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuilt if ever lost
+        return connection
+
+    def _connection(self, build: bool = True) -> sqlite3.Connection | None:
+        """This thread's connection, reopened when the file was replaced (a rebuild) or removed.
+
+        A missing or unusable index is built first, unless `build` is false (writers' updates
+        never build: the next reader will); then None when there is no index file.
+        """
+        cache = self._local.__dict__.setdefault("connections", {})
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        cached = cache.get(self.path)
+        if cached is not None and cached[1] == inode and cached[2] == os.getpid():
+            return cached[0]
+        if cached is not None:
+            cached[0].close()
+            del cache[self.path]
+        if build and (inode is None or not self._usable()):
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with _build_lock(self.path):
+                if not (os.path.exists(self.path) and self._usable()):  # another process may have built it
+                    self._build()
+            inode = os.stat(self.path).st_ino
+        elif inode is None:
+            return None
+        connection = self._connect()
+        cache[self.path] = (connection, inode, os.getpid())
+        return connection
+
+    def _usable(self) -> bool:
+        """Is the file an index of this schema, made with this form definition?"""
+        try:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                meta = dict(connection.execute("SELECT key, value FROM meta"))
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            return False
+        return meta.get("schema") == SCHEMA_VERSION and meta.get("validator") == self.validator_key
+
+    # --- building and keeping in step -------------------------------------------------------
+
+    def rebuild(self) -> int:
+        """Build the index from scratch into a new file, then put it in place; the record count."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with _build_lock(self.path):
+            return self._build()
+
+    def _build(self) -> int:
+        building = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex}.new"
+        connection = self._connect(building)
+        try:
+            connection.executescript(SCHEMA)
+            connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema", SCHEMA_VERSION), ("validator", self.validator_key), ("generation", uuid.uuid4().hex)])
+            submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
+            histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
+            connection.execute("BEGIN")
+            self._write(connection, self._read_records(submissions), [], self._read_histories(histories), [])
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+        os.replace(building, self.path)
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.unlink(building + suffix)
+            except FileNotFoundError:
+                pass
+        with _seen_lock:
+            _seen.pop(self.path, None)
+        return len(submissions)
+
+    def _read_records(self, files: dict[str, Signature]) -> list[tuple[list[Any], list[str]]]:
+        folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        rows = []
+        for name, signature in files.items():
+            try:
+                entry, error = read_entry(os.path.join(folder, name + RECORD_SUFFIX), self.validator), None
+            except RecordError as failure:
+                entry, error = None, str(failure)
+            rows.append(_record_row(name, signature, entry, error))
+        return rows
+
+    def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
+        return [[name, *signature, _history_status(self.data_dir, name)] for name, signature in files.items()]
+
+    @staticmethod
+    def _write(connection: sqlite3.Connection, records: Sequence[tuple[list[Any], list[str]]], gone: Iterable[str],
+               histories: Sequence[list[Any]], gone_histories: Iterable[str]) -> None:
+        """Apply changes inside the caller's transaction and bump the generation."""
+        gone = [(name,) for name in gone]
+        connection.executemany("DELETE FROM records WHERE name = ?", gone)
+        connection.executemany("DELETE FROM themes WHERE name = ?", gone + [(row[0],) for row, _themes in records])
+        connection.executemany("INSERT OR REPLACE INTO records VALUES (" + ", ".join("?" * 17) + ")",
+                               [row for row, _themes in records])
+        connection.executemany("INSERT OR IGNORE INTO themes VALUES (?, ?)",
+                               [(row[0], code) for row, themes in records for code in themes])
+        connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
+        connection.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?, ?)", histories)
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (uuid.uuid4().hex,))
+
+    def sync(self) -> None:
+        """Bring the index in step with the files: re-read changed or new files, drop vanished ones."""
+        connection = self._connection()
+        submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
+        histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
+        generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        with _seen_lock:
+            seen = _seen.get(self.path)
+        if seen is None or seen[0] != generation:
+            seen = (generation,
+                    {name: (m, s, i) for name, m, s, i in connection.execute("SELECT name, mtime_ns, size, ino FROM records")},
+                    {name: (m, s, i) for name, m, s, i in connection.execute("SELECT name, mtime_ns, size, ino FROM histories")})
+        _generation, known_records, known_histories = seen
+        changed = {name: sig for name, sig in submissions.items() if known_records.get(name) != sig}
+        gone = [name for name in known_records if name not in submissions]
+        changed_histories = {name: sig for name, sig in histories.items() if known_histories.get(name) != sig}
+        gone_histories = [name for name in known_histories if name not in histories]
+        if changed or gone or changed_histories or gone_histories:
+            records = self._read_records(changed)
+            history_rows = self._read_histories(changed_histories)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(connection, records, gone, history_rows, gone_histories)
+                generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        with _seen_lock:
+            _seen[self.path] = (generation, submissions, histories)
+        self._synced = True
+
+    def _db(self) -> sqlite3.Connection:
+        if not self._synced:
+            self.sync()
+        return self._connection()
+
+    # --- writers' updates --------------------------------------------------------------------
+
+    def note_record(self, record: dict[str, Any], path: str) -> None:
+        """A record was just written: index it from memory (no re-read), if the index exists."""
+        entry = Entry(record, path)
+        if self.validator is not None:
+            entry.problems = self.validator(record)
+        row = _record_row(record["reference"], _signature(os.stat(path)), entry, None)
+        self._apply([row], [], [], [])
+
+    def note_history(self, reference: str, status: str) -> None:
+        """A history file was just rewritten: record its status, if the index exists."""
+        path = os.path.join(self.data_dir, REVIEWS_DIR, reference + RECORD_SUFFIX)
+        self._apply([], [], [[reference, *_signature(os.stat(path)), status]], [])
+
+    def _apply(self, records, gone, histories, gone_histories) -> None:
+        connection = self._connection(build=False)
+        if connection is None:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._write(connection, records, gone, histories, gone_histories)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _entries(self, rows: list[tuple[Any, ...]]) -> list[Entry]:
+        """Entries from (name, status, summary, problems, siret_key, email_key) rows, with duplicates."""
+        entries = []
+        sirets = {row[4] for row in rows if row[4]}
+        emails = {row[5] for row in rows if row[5]}
+        others: dict[tuple[str, str], list[str]] = {}
+        connection = self._connection()
+        for kind, column, keys in (("siret", "siret_key", sirets), ("email", "email_key", emails)):
+            keys = sorted(keys)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                query = (f"SELECT {column}, name FROM records WHERE error IS NULL AND {column} IN "
+                         f"(SELECT {column} FROM records WHERE {column} IN ({', '.join('?' * len(chunk))}) "
+                         f"AND error IS NULL GROUP BY {column} HAVING COUNT(*) > 1)")
+                for key, name in connection.execute(query, chunk):
+                    others.setdefault((kind, key), []).append(name)
+        folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        for name, status, summary, problems, siret, email in rows:
+            pairs = [(other, "siret") for other in others.get(("siret", siret), ()) if other != name]
+            pairs += [(other, "email") for other in others.get(("email", email), ()) if other != name]
+            entries.append(Entry(json.loads(summary), os.path.join(folder, name + RECORD_SUFFIX),
+                                 status=status, duplicates=sorted(pairs), problems=json.loads(problems),
+                                 summary_only=True))
+        return entries
+
+    def select(self, selection: Selection, offset: int = 0, limit: int | None = None) -> list[Entry]:
+        """The entries of a selection, sorted, from `offset` (at most `limit`)."""
+        where, params = selection.where()
+        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), r.summary, r.problems, r.siret_key, r.email_key "
+                 f"{FROM} WHERE {where} ORDER BY {selection.order()}")
+        if limit is not None:
+            query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return self._entries(self._db().execute(query, params).fetchall())
+
+    def count(self, selection: Selection) -> int:
+        where, params = selection.where()
+        return self._db().execute(f"SELECT COUNT(*) {FROM} WHERE {where}", params).fetchone()[0]
+
+    def entry(self, reference: str) -> Entry | None:
+        """One readable record's entry (summary), or None."""
+        rows = self._db().execute(
+            f"SELECT r.name, COALESCE(h.status, 'recu'), r.summary, r.problems, r.siret_key, r.email_key "
+            f"{FROM} WHERE r.name = ? AND r.error IS NULL", (reference,)).fetchall()
+        return self._entries(rows)[0] if rows else None
+
+    def neighbours(self, selection: Selection, reference: str) -> tuple[str | None, str | None, int, int]:
+        """(previous reference, next reference, position from 1 (0: not in it), size) in a selection."""
+        where, params = selection.where()
+        names = [name for (name,) in self._db().execute(
+            f"SELECT r.name {FROM} WHERE {where} ORDER BY {selection.order()}", params)]
+        try:
+            position = names.index(reference)
+        except ValueError:
+            return None, None, 0, len(names)
+        return (names[position - 1] if position else None,
+                names[position + 1] if position + 1 < len(names) else None, position + 1, len(names))
+
+    def count_by(self, selection: Selection = Selection()) -> dict[str, Counter]:
+        """Counts by thématique, département, type, ISO week, day and status of a selection."""
+        where, params = selection.where()
+        db = self._db()
+        chosen = f"SELECT r.name {FROM} WHERE {where}"
+
+        def grouped(sql: str) -> Counter:
+            return Counter({key: count for key, count in db.execute(sql, params)})
+
+        counts = {
+            "thematique": grouped(f"SELECT code, COUNT(*) FROM themes WHERE name IN ({chosen}) GROUP BY code"),
+            "departement": grouped(f"SELECT COALESCE(NULLIF(r.departement, ''), 'inconnu'), COUNT(*) {FROM} "
+                                   f"WHERE {where} GROUP BY 1"),
+            "type_structure": grouped(f"SELECT COALESCE(NULLIF(r.type_structure, ''), 'inconnu'), COUNT(*) {FROM} "
+                                      f"WHERE {where} GROUP BY 1"),
+            "jour": grouped(f"SELECT r.received_day, COUNT(*) {FROM} WHERE {where} GROUP BY 1"),
+            "statut": grouped(f"SELECT COALESCE(h.status, 'recu'), COUNT(*) {FROM} WHERE {where} GROUP BY 1"),
+        }
+        weeks: Counter = Counter()
+        for day, count in counts["jour"].items():
+            year, week, _weekday = datetime.fromisoformat(day).isocalendar()
+            weeks[f"{year}-S{week:02d}"] += count
+        counts["semaine"] = weeks
+        return counts
+
+    def departements(self) -> list[tuple[str, str]]:
+        """(code, name) of every département that has a record, by code."""
+        return list(self._db().execute(
+            "SELECT departement, MAX(departement_name) FROM records WHERE error IS NULL AND departement <> '' "
+            "GROUP BY departement ORDER BY departement"))
+
+    def total(self) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM records WHERE error IS NULL").fetchone()[0]
+
+    def warnings(self) -> list[str]:
+        """Files a reviewer must look at by hand (unreadable records and histories), in French."""
+        db = self._db()
+        lines = [error for (error,) in db.execute("SELECT error FROM records WHERE error IS NOT NULL ORDER BY name")]
+        lines += [f"{REVIEWS_DIR}/{name}.yaml : historique des décisions illisible."
+                  for (name,) in db.execute("SELECT h.name FROM histories h JOIN records r ON r.name = h.name "
+                                            "WHERE h.status = ? AND r.error IS NULL ORDER BY h.name",
+                                            (UNREADABLE_HISTORY,))]
+        return lines

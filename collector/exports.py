@@ -1,12 +1,16 @@
-"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, and XLSX.
+"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, XLSX, and ODS
+(exports_ods.py).
 
 Columns: reference, time of receipt, status, flags, duplicates, département, then every
-question of the form definition in the form's order, headed by its French label, with
-choice labels (not codes) as values. The form definition drives the columns: add a
-question to content/data/form.yaml and the exports follow.
+question of the form definition in the form's order, with choice labels (not codes) as
+values. The form definition drives the columns: add a question to content/data/form.yaml
+and the exports follow. CSV heads each column with the full question; XLSX and ODS with
+its short header (`column` in form.yaml) and list the full questions on a second sheet,
+« Questions ». In XLSX and ODS, « Reçue le » is a real date-time (Paris time) and long
+answers wrap.
 
-Cells that a spreadsheet would run as a formula (starting with = + - @, or a tab or CR)
-are prefixed with an apostrophe.
+CSV cells that a spreadsheet would run as a formula (starting with = + - @, or a tab or
+CR) are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -22,7 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .review.catalog import Entry, departement_name, format_received
-from .statuses import status_label
+from .statuses import PARIS, status_label
 
 FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,6 +56,33 @@ def headers(form: Any) -> list[str]:
     return FIXED_HEADERS + [field.label for field in form.fields]
 
 
+def short_headers(form: Any) -> list[str]:
+    """The XLSX and ODS headers: each question's short header."""
+    return FIXED_HEADERS + [field.column_header for field in form.fields]
+
+
+def questions(form: Any) -> list[tuple[str, str]]:
+    """(short header, full question) of every question, for the sheet « Questions »."""
+    return [(field.column_header, field.label) for field in form.fields]
+
+
+RECEIVED_COLUMN = FIXED_HEADERS.index("Reçue le")
+WRAPPED_TYPES = frozenset({"textarea", "long_text"})
+
+
+def wrapped_columns(form: Any) -> set[int]:
+    """Indexes (from 0) of the columns whose answers are long texts."""
+    return {len(FIXED_HEADERS) + number for number, field in enumerate(form.fields) if field.type in WRAPPED_TYPES}
+
+
+def received_local(entry: Entry) -> datetime | str:
+    """The time of receipt in Paris time without offset (what a spreadsheet stores), or the text if unreadable."""
+    moment = entry.received_at
+    if moment is None:
+        return str(entry.record.get("received_at"))
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def answer_text(form: Any, field: Any, value: Any) -> str:
     """An answer as a reviewer reads it: choice labels, oui/non, lists joined."""
     if value is None:
@@ -67,6 +99,11 @@ def answer_text(form: Any, field: Any, value: Any) -> str:
 
 def row(form: Any, entry: Entry) -> list[str]:
     """One export row (guarded against formulas)."""
+    return [guard_formula(cell) for cell in plain_row(form, entry)]
+
+
+def plain_row(form: Any, entry: Entry) -> list[str]:
+    """One export row as texts, unguarded (for formats whose text cells are never evaluated)."""
     answers = entry.answers
     cells = [
         entry.reference,
@@ -77,7 +114,7 @@ def row(form: Any, entry: Entry) -> list[str]:
         departement_name(entry.record),
     ]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
-    return [guard_formula(cell) for cell in cells]
+    return cells
 
 
 def rows(form: Any, entries: Iterable[Entry]) -> Iterator[list[str]]:
@@ -106,10 +143,11 @@ def _width(header: str, field: Any | None) -> float:
 
 
 def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
-    """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths."""
+    """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths,
+    dates as dates, long answers wrapped, and the sheet « Questions »."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Candidatures")
-    names = headers(form)
+    names = short_headers(form)
     fields_by_column = [None] * len(FIXED_HEADERS) + list(form.fields)
     for index, (header, field) in enumerate(zip(names, fields_by_column), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _width(header, field)
@@ -123,14 +161,36 @@ def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
         cell.font, cell.fill, cell.alignment = bold, fill, wrap
         header_cells.append(cell)
     sheet.append(header_cells)
+    wrapped = sorted(wrapped_columns(form))
     count = 0
-    for cells in rows(form, entries):
+    for entry in entries:
+        cells: list[Any] = row(form, entry)
+        received = received_local(entry)
+        if isinstance(received, datetime):
+            cells[RECEIVED_COLUMN] = WriteOnlyCell(sheet, value=received)
+            cells[RECEIVED_COLUMN].number_format = "DD/MM/YYYY HH:MM"
+        for index in wrapped:
+            cells[index] = WriteOnlyCell(sheet, value=cells[index])
+            cells[index].alignment = wrap
         sheet.append(cells)
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
+    _questions_sheet(book, form, bold, fill, wrap)
     book.save(out)
     return count
 
 
-def export_filename(fmt: str, stamp: str) -> str:
-    return f"candidatures-{stamp}.{fmt}"
+def _questions_sheet(book: Workbook, form: Any, bold: Font, fill: PatternFill, wrap: Alignment) -> None:
+    sheet = book.create_sheet("Questions")
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 90
+    header = []
+    for title in ("Colonne", "Question posée dans le formulaire"):
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    sheet.append(header)
+    for short, label in questions(form):
+        question = WriteOnlyCell(sheet, value=guard_formula(label))
+        question.alignment = wrap
+        sheet.append([guard_formula(short), question])

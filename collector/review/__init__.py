@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -150,16 +150,9 @@ def index() -> Any:
         counts=records.count_by(selection), statuses=STATUSES, thematiques=_choices("thematiques"),
         types=_choices("type_structure"), departements=[(code, f"{code} — {name}") for code, name in records.departements()],
         flags=list(FLAG_LABELS.items()), sorts=[(key, label) for key, (label, _s, _d) in listing.SORTS.items()],
-        warnings=records.warnings() + _invalid_lines(records), form=appstate.form(), format_received=format_received,
+        warnings=records.warnings(), form=appstate.form(), format_received=format_received,
         flag_label=flag_label, thousands=listing.thousands, departement_name=departement_name,
     )
-
-
-def _invalid_lines(records) -> list[str]:
-    from .index import Selection
-
-    return [f"{entry.reference}.yaml : {'; '.join(entry.problems)} (ne valide plus le formulaire)"
-            for entry in records.select(Selection(flag="a_verifier"))]
 
 
 def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
@@ -242,15 +235,19 @@ def post_note(reference: str) -> Any:
 
 @bp.route("/export.<fmt>")
 def export(fmt: str) -> Any:
-    from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, export_filename, write_csv, write_xlsx
+    from ..export_files import FORMATS, export_name
+    from ..phase import current_now
 
-    if fmt not in {"csv", "xlsx"}:
+    if fmt not in FORMATS:
         abort(404)
-    entries = app_index().select(listing.selection_of(listing.chosen_from(request.args)))
+    selection = listing.selection_of(listing.chosen_from(request.args))
+    entries = app_index().select(selection)
     buffer = io.BytesIO()
-    (write_csv if fmt == "csv" else write_xlsx)(appstate.form(), entries, buffer)
-    name = export_filename(fmt, f"{date.today():%Y%m%d}")
-    return Response(buffer.getvalue(), content_type=CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE,
+    FORMATS[fmt].writer(appstate.form(), entries, buffer)
+    name = export_name(fmt, current_now(appstate.facts())[0].date(), appstate.form(), departement=selection.departement,
+                       thematique=selection.thematique, type_structure=selection.type_structure,
+                       status=selection.status, flag=selection.flag, search=selection.search)
+    return Response(buffer.getvalue(), content_type=FORMATS[fmt].media_type,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

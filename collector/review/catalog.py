@@ -199,7 +199,7 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
     from .index import RecordIndex, Selection
 
     index = RecordIndex(data_dir, validator)
-    return Catalog(index.select(Selection()), index.warnings())
+    return Catalog(index.select(Selection()), index.unreadable())
 
 
 def filter_entries(entries: Iterable[Entry], *, status: str | None = None, thematique: str | None = None,

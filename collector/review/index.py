@@ -488,7 +488,12 @@ class RecordIndex:
         return self._db().execute("SELECT COUNT(*) FROM records WHERE error IS NULL").fetchone()[0]
 
     def warnings(self) -> list[str]:
-        """Files a reviewer must look at by hand (unreadable records and histories), in French."""
+        """Every file a reviewer must look at by hand, named, in French (as `Catalog.warnings`)."""
+        return self.unreadable() + [f"{entry.reference}.yaml : {'; '.join(entry.problems)} (ne valide plus le formulaire)"
+                                    for entry in self.select(Selection(flag=INVALID_FLAG, sort="reference"))]
+
+    def unreadable(self) -> list[str]:
+        """Unreadable records and histories, named, in French."""
         db = self._db()
         lines = [error for (error,) in db.execute("SELECT error FROM records WHERE error IS NOT NULL ORDER BY name")]
         lines += [f"{REVIEWS_DIR}/{name}.yaml : historique des décisions illisible."

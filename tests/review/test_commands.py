@@ -141,7 +141,7 @@ def test_bad_records_are_named_by_check_list_and_export(runner, records, data_di
     listing = runner.invoke(args=["list"])
     assert listing.exit_code == 0
     assert "AMI-2021-0004.yaml" in listing.stderr and "AMI-2021-0007.yaml" in listing.stderr
-    assert "a_verifier" in lines_with(listing.stdout, "AMI-2021-0007")[0]
+    assert "ne valide plus le formulaire" in lines_with(listing.stdout, "AMI-2021-0007")[0]
     assert "11 candidature(s) sur 11." in listing.stdout
 
     output = tmp_path / "out.csv"

@@ -96,11 +96,13 @@ def fold(text: str) -> str:
 
 
 def search_words(text: str) -> list[str]:
-    """The words a search must all find; digits typed in groups (« 732 829 320 00017 ») stay one."""
+    """What a search must all find: each word, or each "phrase between quotes"; digits typed
+    in groups (« 732 829 320 00017 ») stay one."""
     folded = fold(text)
     if re.fullmatch(r"[\d .]+", folded) and len(re.sub(r"\D", "", folded)) >= 9:
         return [re.sub(r"\D", "", folded)]
-    return folded.split()
+    return [" ".join(phrase.split()) if phrase else word
+            for phrase, word in re.findall(r'"([^"]*)"|([^\s"]+)', folded) if (phrase or word).strip()]
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def _record_row(name: str, signature: Signature, entry: Entry | None, error: str
     row = [name, *signature, None, moment.timestamp(), moment.astimezone(PARIS).date().isoformat(),
            fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
            "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email")),
-           fold(" ".join(texts)), json.dumps(entry.summary, ensure_ascii=False),
+           fold(" | ".join(texts)), json.dumps(entry.summary, ensure_ascii=False),
            json.dumps(entry.problems, ensure_ascii=False)]
     return row, entry.thematiques
 
@@ -364,8 +366,22 @@ class RecordIndex:
 
     def _db(self) -> sqlite3.Connection:
         if not self._synced:
-            self.sync()
+            try:
+                self.sync()
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError as error:  # a damaged file: derived data, so rebuild it
+                log.warning("review index damaged (%s): rebuilt from the records", error)
+                self._forget_connection()
+                with _build_lock(self.path):
+                    self._build()
+                self.sync()
         return self._connection()
+
+    def _forget_connection(self) -> None:
+        cached = self._local.__dict__.setdefault("connections", {}).pop(self.path, None)
+        if cached is not None:
+            cached[0].close()
 
     # --- writers' updates --------------------------------------------------------------------
 

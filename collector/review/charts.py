@@ -21,7 +21,8 @@ STYLE = Style(
     background="#ffffff", plot_background="#ffffff", foreground="#1b1b1b", foreground_strong="#1b1b1b",
     foreground_subtle="#5a5a5a", colors=(BRAND,), font_family="system-ui, -apple-system, 'Segoe UI', Roboto, "
     "'DejaVu Sans', Arial, sans-serif", title_font_size=18, label_font_size=13, major_label_font_size=13,
-    value_font_size=13, value_label_font_size=13, tooltip_font_size=13,
+    value_font_size=13, value_label_font_size=13, tooltip_font_size=13, opacity="1", opacity_hover="1",
+    value_colors=("#ffffff",),
 )
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -83,8 +84,10 @@ def svg(chart: Chart) -> str:
         drawing = pygal.HorizontalBar(height=max(160, 60 + 34 * len(chart.rows)), print_values=True,
                                       **{k: v for k, v in options.items() if k != "print_values"})
     drawing.title = chart.title
-    drawing.x_labels = [label for label, _value in chart.rows]
-    drawing.add(chart.value_column, [value for _label, value in chart.rows])
+    # pygal draws horizontal bars from the bottom up: reversed, the first row is on top.
+    rows = chart.rows if chart.kind == "line" else tuple(reversed(chart.rows))
+    drawing.x_labels = [label for label, _value in rows]
+    drawing.add(chart.value_column, [value for _label, value in rows])
     text = drawing.render(is_unicode=True)
     return _COMMENT.sub("", _SCRIPT.sub("", text))
 

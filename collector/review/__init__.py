@@ -147,7 +147,7 @@ def index() -> Any:
         entries=records.select(selection, page.offset, listing.PAGE_SIZE), total=records.total(), page=page,
         chosen=chosen, query=urlencode(query), page_url=lambda number: url_for("review.index", **query, page=number),
         detail_url=lambda reference: url_for("review.detail", reference=reference, **query),
-        counts=records.count_by(selection), statuses=STATUSES, thematiques=_choices("thematiques"),
+        counts={"statut": records.status_counts(selection)}, statuses=STATUSES, thematiques=_choices("thematiques"),
         types=_choices("type_structure"), departements=[(code, f"{code} — {name}") for code, name in records.departements()],
         flags=list(FLAG_LABELS.items()), sorts=[(key, label) for key, (label, _s, _d) in listing.SORTS.items()],
         warnings=records.warnings(), form=appstate.form(), format_received=format_received,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
 import re
 import sqlite3
@@ -32,6 +33,7 @@ import threading
 import unicodedata
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, re
 log = logging.getLogger("collector")
 
 DB_FILE = "index.sqlite3"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
                  "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
@@ -59,8 +61,11 @@ CREATE TABLE records (
     name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
     error TEXT,
     received_ts REAL, received_day TEXT, structure_key TEXT, type_structure TEXT, departement TEXT,
-    departement_name TEXT, flags TEXT, siret_key TEXT, email_key TEXT, search TEXT, summary TEXT, problems TEXT
+    departement_name TEXT, flags TEXT, siret_key TEXT, email_key TEXT
 );
+-- wide columns apart, so that counts, filters and sorts scan narrow rows
+CREATE TABLE details (name TEXT PRIMARY KEY, summary TEXT NOT NULL, problems TEXT NOT NULL);
+CREATE TABLE texts (name TEXT PRIMARY KEY, search TEXT NOT NULL);
 CREATE INDEX records_received ON records (received_ts);
 CREATE INDEX records_structure ON records (structure_key);
 CREATE INDEX records_departement ON records (departement);
@@ -88,11 +93,14 @@ FROM = "FROM records r LEFT JOIN histories h ON h.name = r.name"
 DUPLICATED = "(SELECT {key} FROM records WHERE {key} <> '' AND error IS NULL GROUP BY {key} HAVING COUNT(*) > 1)"
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
 def fold(text: str) -> str:
     """Text as search and sort compare it: no accents, no case, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(bare.casefold().split())
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return " ".join(text.casefold().split())
 
 
 def search_words(text: str) -> list[str]:
@@ -139,9 +147,11 @@ class Selection:
         elif self.flag:
             clauses.append("instr(r.flags, ?) > 0")
             params.append(f"|{self.flag}|")
-        for word in search_words(self.search):
-            clauses.append("instr(r.search, ?) > 0")
-            params.append(word)
+        words = search_words(self.search)
+        if words:
+            clauses.append("r.name IN (SELECT name FROM texts WHERE "
+                           + " AND ".join("instr(search, ?) > 0" for _word in words) + ")")
+            params.extend(words)
         return " AND ".join(clauses), params
 
     def order(self) -> str:
@@ -170,10 +180,19 @@ def _scan(folder: str) -> dict[str, Signature]:
     return found
 
 
-def _record_row(name: str, signature: Signature, entry: Entry | None, error: str | None) -> tuple[list[Any], list[str]]:
-    """The `records` row of one file and its thématiques."""
+@dataclass
+class IndexedFile:
+    """What the index keeps of one record file: its `records` row, thématiques, summary, text."""
+
+    row: list[Any]
+    themes: list[str]
+    detail: tuple[str, str, str] | None
+    text: tuple[str, str] | None
+
+
+def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: str | None) -> IndexedFile:
     if entry is None:
-        return [name, *signature, error] + [None] * 12, []
+        return IndexedFile([name, *signature, error] + [None] * 9, [], None, None)
     record, answers = entry.record, entry.record["answers"]
     moment = datetime.fromisoformat(str(record["received_at"]))
     texts = [name] + [str(answers.get(key) or "") for key in SEARCH_FIELDS]
@@ -182,10 +201,9 @@ def _record_row(name: str, signature: Signature, entry: Entry | None, error: str
     flags = [str(flag) for flag in record.get("flags") or []] + ([INVALID_FLAG] if entry.problems else [])
     row = [name, *signature, None, moment.timestamp(), moment.astimezone(PARIS).date().isoformat(),
            fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
-           "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email")),
-           fold(" | ".join(texts)), json.dumps(entry.summary, ensure_ascii=False),
-           json.dumps(entry.problems, ensure_ascii=False)]
-    return row, entry.thematiques
+           "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email"))]
+    detail = (name, json.dumps(entry.summary, ensure_ascii=False), json.dumps(entry.problems, ensure_ascii=False))
+    return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))))
 
 
 def _history_status(data_dir: str, name: str) -> str:
@@ -204,6 +222,15 @@ def _build_lock(path: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+_READER: RecordIndex | None = None
+
+
+def _read_chunk(files: dict[str, Signature]) -> list[IndexedFile]:
+    """In a forked process: read some record files for `RecordIndex._read_in_parallel`."""
+    assert _READER is not None
+    return _READER._read_records(files)
 
 
 _seen_lock = threading.Lock()
@@ -273,13 +300,17 @@ class RecordIndex:
 
     # --- building and keeping in step -------------------------------------------------------
 
-    def rebuild(self) -> int:
-        """Build the index from scratch into a new file, then put it in place; the record count."""
+    def rebuild(self, processes: int = 1) -> int:
+        """Build the index from scratch into a new file, then put it in place; the record count.
+
+        With `processes` > 1 the files are read by that many forked processes (for the
+        `reindex` command; never inside a web worker, whose other threads fork would copy).
+        """
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with _build_lock(self.path):
-            return self._build()
+            return self._build(processes)
 
-    def _build(self) -> int:
+    def _build(self, processes: int = 1) -> int:
         building = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex}.new"
         connection = self._connect(building)
         try:
@@ -288,8 +319,9 @@ class RecordIndex:
                 ("schema", SCHEMA_VERSION), ("validator", self.validator_key), ("generation", uuid.uuid4().hex)])
             submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
             histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
+            records = self._read_in_parallel(submissions, processes) if processes > 1 else self._read_records(submissions)
             connection.execute("BEGIN")
-            self._write(connection, self._read_records(submissions), [], self._read_histories(histories), [])
+            self._write(connection, records, [], self._read_histories(histories), [])
             connection.execute("COMMIT")
         finally:
             connection.close()
@@ -303,7 +335,7 @@ class RecordIndex:
             _seen.pop(self.path, None)
         return len(submissions)
 
-    def _read_records(self, files: dict[str, Signature]) -> list[tuple[list[Any], list[str]]]:
+    def _read_records(self, files: dict[str, Signature]) -> list[IndexedFile]:
         folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
         rows = []
         for name, signature in files.items():
@@ -311,23 +343,36 @@ class RecordIndex:
                 entry, error = read_entry(os.path.join(folder, name + RECORD_SUFFIX), self.validator), None
             except RecordError as failure:
                 entry, error = None, str(failure)
-            rows.append(_record_row(name, signature, entry, error))
+            rows.append(_indexed_file(name, signature, entry, error))
         return rows
+
+    def _read_in_parallel(self, files: dict[str, Signature], processes: int) -> list[IndexedFile]:
+        global _READER
+        names = sorted(files)
+        chunks = [{name: files[name] for name in names[start:start + 500]} for start in range(0, len(names), 500)]
+        _READER = self  # inherited by the forked processes
+        try:
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+                return [item for part in pool.map(_read_chunk, chunks) for item in part]
+        finally:
+            _READER = None
 
     def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
         return [[name, *signature, _history_status(self.data_dir, name)] for name, signature in files.items()]
 
     @staticmethod
-    def _write(connection: sqlite3.Connection, records: Sequence[tuple[list[Any], list[str]]], gone: Iterable[str],
+    def _write(connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],
                histories: Sequence[list[Any]], gone_histories: Iterable[str]) -> None:
         """Apply changes inside the caller's transaction and bump the generation."""
-        gone = [(name,) for name in gone]
-        connection.executemany("DELETE FROM records WHERE name = ?", gone)
-        connection.executemany("DELETE FROM themes WHERE name = ?", gone + [(row[0],) for row, _themes in records])
-        connection.executemany("INSERT OR REPLACE INTO records VALUES (" + ", ".join("?" * 17) + ")",
-                               [row for row, _themes in records])
+        names = [(name,) for name in gone] + [(item.row[0],) for item in records]
+        for table in ("records", "themes", "details", "texts"):
+            connection.executemany(f"DELETE FROM {table} WHERE name = ?", names)
+        connection.executemany("INSERT INTO records VALUES (" + ", ".join("?" * 14) + ")",
+                               [item.row for item in records])
         connection.executemany("INSERT OR IGNORE INTO themes VALUES (?, ?)",
-                               [(row[0], code) for row, themes in records for code in themes])
+                               [(item.row[0], code) for item in records for code in item.themes])
+        connection.executemany("INSERT INTO details VALUES (?, ?, ?)", [item.detail for item in records if item.detail])
+        connection.executemany("INSERT INTO texts VALUES (?, ?)", [item.text for item in records if item.text])
         connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
         connection.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?, ?)", histories)
         connection.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (uuid.uuid4().hex,))
@@ -390,8 +435,7 @@ class RecordIndex:
         entry = Entry(record, path)
         if self.validator is not None:
             entry.problems = self.validator(record)
-        row = _record_row(record["reference"], _signature(os.stat(path)), entry, None)
-        self._apply([row], [], [], [])
+        self._apply([_indexed_file(record["reference"], _signature(os.stat(path)), entry, None)], [], [], [])
 
     def note_history(self, reference: str, status: str) -> None:
         """A history file was just rewritten: record its status, if the index exists."""
@@ -412,14 +456,18 @@ class RecordIndex:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _entries(self, rows: list[tuple[Any, ...]]) -> list[Entry]:
-        """Entries from (name, status, summary, problems, siret_key, email_key) rows, with duplicates."""
-        entries = []
-        sirets = {row[4] for row in rows if row[4]}
-        emails = {row[5] for row in rows if row[5]}
-        others: dict[tuple[str, str], list[str]] = {}
+    def _entries(self, rows: list[tuple[str, str, str, str]]) -> list[Entry]:
+        """Entries, in order, from (name, status, siret_key, email_key) rows: summaries and duplicates."""
         connection = self._connection()
-        for kind, column, keys in (("siret", "siret_key", sirets), ("email", "email_key", emails)):
+        details: dict[str, tuple[str, str]] = {}
+        others: dict[tuple[str, str], list[str]] = {}
+        names = [row[0] for row in rows]
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            details.update((name, (summary, problems)) for name, summary, problems in connection.execute(
+                f"SELECT name, summary, problems FROM details WHERE name IN ({', '.join('?' * len(chunk))})", chunk))
+        for kind, column, keys in (("siret", "siret_key", {row[2] for row in rows if row[2]}),
+                                   ("email", "email_key", {row[3] for row in rows if row[3]})):
             keys = sorted(keys)
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
@@ -429,9 +477,11 @@ class RecordIndex:
                 for key, name in connection.execute(query, chunk):
                     others.setdefault((kind, key), []).append(name)
         folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
-        for name, status, summary, problems, siret, email in rows:
+        entries = []
+        for name, status, siret, email in rows:
             pairs = [(other, "siret") for other in others.get(("siret", siret), ()) if other != name]
             pairs += [(other, "email") for other in others.get(("email", email), ()) if other != name]
+            summary, problems = details[name]
             entries.append(Entry(json.loads(summary), os.path.join(folder, name + RECORD_SUFFIX),
                                  status=status, duplicates=sorted(pairs), problems=json.loads(problems),
                                  summary_only=True))
@@ -440,7 +490,7 @@ class RecordIndex:
     def select(self, selection: Selection, offset: int = 0, limit: int | None = None) -> list[Entry]:
         """The entries of a selection, sorted, from `offset` (at most `limit`)."""
         where, params = selection.where()
-        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), r.summary, r.problems, r.siret_key, r.email_key "
+        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
                  f"{FROM} WHERE {where} ORDER BY {selection.order()}")
         if limit is not None:
             query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -453,7 +503,7 @@ class RecordIndex:
     def entry(self, reference: str) -> Entry | None:
         """One readable record's entry (summary), or None."""
         rows = self._db().execute(
-            f"SELECT r.name, COALESCE(h.status, 'recu'), r.summary, r.problems, r.siret_key, r.email_key "
+            f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
             f"{FROM} WHERE r.name = ? AND r.error IS NULL", (reference,)).fetchall()
         return self._entries(rows)[0] if rows else None
 
@@ -468,6 +518,12 @@ class RecordIndex:
             return None, None, 0, len(names)
         return (names[position - 1] if position else None,
                 names[position + 1] if position + 1 < len(names) else None, position + 1, len(names))
+
+    def status_counts(self, selection: Selection) -> Counter:
+        """How many of a selection are in each status."""
+        where, params = selection.where()
+        return Counter(dict(self._db().execute(
+            f"SELECT COALESCE(h.status, 'recu'), COUNT(*) {FROM} WHERE {where} GROUP BY 1", params)))
 
     def count_by(self, selection: Selection = Selection()) -> dict[str, Counter]:
         """Counts by thématique, département, type, ISO week, day and status of a selection."""

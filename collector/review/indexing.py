@@ -9,11 +9,12 @@ use re-reads the file).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 
 from .. import events
@@ -26,12 +27,22 @@ _EXTENSION = "review_index_validator"
 
 
 def app_index(app: Flask | None = None) -> RecordIndex:
-    """The index of the app's data folder, judging records with the app's form."""
+    """The index of the app's data folder, judging records with the app's form.
+
+    Within one request (or command) the same index is returned, so it is brought in step
+    with the files once, however many queries the page makes.
+    """
+    given = app
     app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    if given is None and g and "review_index" in g:
+        return g.review_index
     validator = app.extensions.get(_EXTENSION)
     if validator is None:
         validator = app.extensions[_EXTENSION] = record_validator(appstate.form(app), trust_hash=True)
-    return RecordIndex(appstate.data_dir(app), validator)
+    index = RecordIndex(appstate.data_dir(app), validator)
+    if given is None:
+        g.review_index = index
+    return index
 
 
 def _on_record_stored(sender: Any, record: dict[str, Any] | None = None, path: str | None = None, **_extra: Any) -> None:
@@ -50,10 +61,12 @@ def _on_history_written(sender: Any, reference: str | None = None, status: str |
 
 @click.command("reindex")
 @with_appcontext
-def reindex_command() -> None:
-    """Rebuild the review index from the record files (safe at any time)."""
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Processus qui lisent les fichiers (par défaut : un par cœur).")
+def reindex_command(processes: int | None) -> None:
+    """Rebuild the review index from the record files (safe at any time, even while the collector runs)."""
     started = time.perf_counter()
-    count = app_index().rebuild()
+    count = app_index().rebuild(processes or os.cpu_count() or 1)
     click.echo(f"Index reconstruit : {count} fichier(s) de candidature lu(s) en {time.perf_counter() - started:.1f} s.")
 
 

@@ -36,6 +36,8 @@ def table_rows(data_dir: str) -> dict[str, list[tuple]]:
             "records": sorted(row[:1] + row[4:] for row in db.execute("SELECT * FROM records")),
             "themes": sorted(db.execute("SELECT * FROM themes")),
             "histories": sorted(row[:1] + row[4:] for row in db.execute("SELECT * FROM histories")),
+            "details": sorted(db.execute("SELECT * FROM details")),
+            "texts": sorted(db.execute("SELECT * FROM texts")),
         }
 
 
@@ -89,6 +91,8 @@ def test_built_from_scratch_equals_built_step_by_step(data_dir, form, app):
     assert len(step_by_step["records"]) == 6 and len(step_by_step["histories"]) == 2
 
     open_index(data_dir, form).rebuild()
+    assert table_rows(data_dir) == step_by_step
+    open_index(data_dir, form).rebuild(processes=2)
     assert table_rows(data_dir) == step_by_step
 
 

@@ -21,6 +21,7 @@ SCRIPTS = [
     ("precompress.py", "production build: sizes before and after pre-compression"),
     ("collector.py", "collector: throughput against a bare endpoint, p50 / p99"),
     ("exports.py", "reviewers: exports of 1,000 and 10,000 records, list with a filter"),
+    ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
 ]
 
 

@@ -13,11 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pygal
-from pygal.style import Style
-
 BRAND = "#1F4E79"
-STYLE = Style(
+STYLE_OPTIONS = dict(
     background="#ffffff", plot_background="#ffffff", foreground="#1b1b1b", foreground_strong="#1b1b1b",
     foreground_subtle="#5a5a5a", colors=(BRAND,), font_family="system-ui, -apple-system, 'Segoe UI', Roboto, "
     "'DejaVu Sans', Arial, sans-serif", title_font_size=18, label_font_size=13, major_label_font_size=13,
@@ -75,7 +72,10 @@ def cumulative_arrivals(name: str, title: str, per_day: Mapping[str, int], opens
 
 def svg(chart: Chart) -> str:
     """The chart as a standalone SVG document (no script, no external resource)."""
-    options = dict(style=STYLE, js=[], disable_xml_declaration=True, show_legend=False, print_values=False,
+    import pygal  # here, not at the top: it takes a third of a second, which every process start would pay
+    from pygal.style import Style
+
+    options = dict(style=Style(**STYLE_OPTIONS), js=[], disable_xml_declaration=True, show_legend=False, print_values=False,
                    width=760, explicit_size=True, margin=16, truncate_label=-1, show_y_guides=True)
     if chart.kind == "line":
         drawing = pygal.Line(height=360, x_label_rotation=0, show_minor_x_labels=False, fill=True, dots_size=2,

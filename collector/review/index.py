@@ -45,6 +45,7 @@ from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
 from ..sequence import STATE_DIR
 from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history
 from ..statuses import _email_key as email_key, _siret_key as siret_key
+from .folder_watch import WATCH
 from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, read_entry
 
 log = logging.getLogger("collector")
@@ -378,22 +379,47 @@ class RecordIndex:
         connection.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (uuid.uuid4().hex,))
 
     def sync(self) -> None:
-        """Bring the index in step with the files: re-read changed or new files, drop vanished ones."""
+        """Bring the index in step with the files: re-read changed or new files, drop vanished ones.
+
+        What this process saw last time (`_seen`: the index's generation and every file's
+        signature) spares work: inotify (folder_watch.py) names the files changed since, and
+        only those are looked at again; when the generation is still the one this process
+        left, the index holds exactly those signatures, so only those names are compared.
+        """
         connection = self._connection()
-        submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
-        histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
         generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         with _seen_lock:
             seen = _seen.get(self.path)
-        if seen is None or seen[0] != generation:
-            seen = (generation,
-                    {name: (m, s, i) for name, m, s, i in connection.execute("SELECT name, mtime_ns, size, ino FROM records")},
-                    {name: (m, s, i) for name, m, s, i in connection.execute("SELECT name, mtime_ns, size, ino FROM histories")})
-        _generation, known_records, known_histories = seen
-        changed = {name: sig for name, sig in submissions.items() if known_records.get(name) != sig}
-        gone = [name for name in known_records if name not in submissions]
-        changed_histories = {name: sig for name, sig in histories.items() if known_histories.get(name) != sig}
-        gone_histories = [name for name in known_histories if name not in histories]
+        folders = (os.path.join(self.data_dir, SUBMISSIONS_DIR), os.path.join(self.data_dir, REVIEWS_DIR))
+        disk: list[dict[str, Signature]] = []
+        touched: list[set[str] | None] = []
+        for number, folder in enumerate(folders):
+            names = WATCH.changes(folder)
+            if names is None or seen is None:
+                disk.append(_scan(folder))
+                touched.append(None)
+            else:
+                files = dict(seen[1 + number])
+                names = {name[:-len(RECORD_SUFFIX)] for name in names if name.endswith(RECORD_SUFFIX)}
+                for name in names:
+                    try:
+                        files[name] = _signature(os.stat(os.path.join(folder, name + RECORD_SUFFIX)))
+                    except FileNotFoundError:
+                        files.pop(name, None)
+                disk.append(files)
+                touched.append(names)
+        if seen is not None and seen[0] == generation:
+            known = [seen[1], seen[2]]
+        else:
+            touched = [None, None]
+            known = [{name: (m, s, i) for name, m, s, i in connection.execute(
+                f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+        changes = []
+        for files, before, names in zip(disk, known, touched):
+            candidates = files.keys() | before.keys() if names is None else names
+            changes.append(({name: files[name] for name in candidates if name in files and before.get(name) != files[name]},
+                            [name for name in candidates if name in before and name not in files]))
+        (changed, gone), (changed_histories, gone_histories) = changes
         if changed or gone or changed_histories or gone_histories:
             records = self._read_records(changed)
             history_rows = self._read_histories(changed_histories)
@@ -406,7 +432,7 @@ class RecordIndex:
                 connection.execute("ROLLBACK")
                 raise
         with _seen_lock:
-            _seen[self.path] = (generation, submissions, histories)
+            _seen[self.path] = (generation, disk[0], disk[1])
         self._synced = True
 
     def _db(self) -> sqlite3.Connection:

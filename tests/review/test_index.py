@@ -110,7 +110,17 @@ def test_writers_update_the_index_at_once(data_dir, form, app, records):
         assert db.execute("SELECT status FROM histories WHERE name = 'AMI-2021-0005'").fetchone() == ("en_instruction",)
 
 
-def test_a_hand_edited_added_or_deleted_file_shows_at_the_next_use(data_dir, form, records):
+@pytest.fixture(params=["inotify", "scan"])
+def watching(request, monkeypatch):
+    """Each use learns what changed from inotify, or (where there is none) by looking at every file."""
+    from collector.review.folder_watch import WATCH
+
+    if request.param == "scan":
+        monkeypatch.setattr(WATCH, "changes", lambda folder: None)
+    return request.param
+
+
+def test_a_hand_edited_added_or_deleted_file_shows_at_the_next_use(data_dir, form, records, watching):
     index = open_index(data_dir, form)
     assert index.total() == 12
     edit_record(data_dir, "AMI-2021-0004", lambda r: r["answers"].update(raison_sociale="Médiathèque renommée"))
@@ -126,9 +136,14 @@ def test_a_hand_edited_added_or_deleted_file_shows_at_the_next_use(data_dir, for
     assert "AMI-2021-0040" in entries and "AMI-2021-0009" not in entries
     assert entries["AMI-2021-0001"].status == "sans_suite"
     assert [e.reference for e in index.select(Selection(search="renommée"))] == ["AMI-2021-0004"]
+    os.replace(record_path(data_dir, "AMI-2021-0040"), record_path(data_dir, "AMI-2021-0009"))  # renamed back
+    entries = {entry.reference: entry for entry in open_index(data_dir, form).select(Selection())}
+    assert "AMI-2021-0040" not in entries
+    assert any(line.startswith("AMI-2021-0009.yaml : la référence inscrite (AMI-2021-0040)")
+               for line in open_index(data_dir, form).warnings())
 
 
-def test_a_corrupt_file_is_named_and_left_out_never_fatal_and_back_once_fixed(data_dir, form, records):
+def test_a_corrupt_file_is_named_and_left_out_never_fatal_and_back_once_fixed(data_dir, form, records, watching):
     path = record_path(data_dir, "AMI-2021-0006")
     with open(path, "rb") as handle:
         good = handle.read()

@@ -129,18 +129,12 @@ class Selection:
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = ["r.error IS NULL"], []
-        if self.status:
-            clauses.append("COALESCE(h.status, 'recu') = ?")
-            params.append(self.status)
-        if self.thematique:
-            clauses.append("r.name IN (SELECT name FROM themes WHERE code = ?)")
-            params.append(self.thematique)
-        if self.departement:
-            clauses.append("r.departement = ?")
-            params.append(self.departement)
-        if self.type_structure:
-            clauses.append("r.type_structure = ?")
-            params.append(self.type_structure)
+        for value, clause in ((self.status, "COALESCE(h.status, 'recu') = ?"),
+                              (self.thematique, "r.name IN (SELECT name FROM themes WHERE code = ?)"),
+                              (self.departement, "r.departement = ?"), (self.type_structure, "r.type_structure = ?")):
+            if value:
+                clauses.append(clause)
+                params.append(value)
         if self.flag == "doublon_siret":
             clauses.append(f"r.siret_key IN {DUPLICATED.format(key='siret_key')}")
         elif self.flag == "doublon_email":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -20,18 +21,24 @@ pytestmark = pytest.mark.browser
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="module")
-def review_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("review-browser")
+@contextmanager
+def review_collector(root, records: int, workers: int):
+    """gunicorn serving the review pages on `records` dossiers, with the reviewer alice."""
     data_dir, site_dir = root / "data", root / "site"
     shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", "css"), site_dir / "theme" / "css")
-    write_records(str(data_dir), 12)
+    write_records(str(data_dir), records)
     set_password(str(data_dir), "alice", PASSWORD)
     env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),
            "COLLECTOR_SECRET_KEY": "browser-secret", "COLLECTOR_COOKIE_SECURE": "0",
            "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-04-15T10:00:00"}
-    with gunicorn(env, workers=1, log_dir=str(root)) as server:
+    with gunicorn(env, workers=workers, log_dir=str(root)) as server:
         server.data_dir = str(data_dir)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory):
+    with review_collector(tmp_path_factory.mktemp("review-browser"), 12, workers=1) as server:
         yield server
 
 
@@ -82,12 +89,21 @@ def test_axe_finds_no_violation_on_the_review_pages(review_server, browser_conte
     assert browser_context.outside == []
 
 
-def test_everything_works_without_javascript(review_server, chromium):
+@contextmanager
+def tab_without_javascript(chromium, server):
+    """A logged-in tab of a browser whose JavaScript is switched off."""
     context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
     try:
         tab = context.new_page()
+        log_in(tab, server.base_url)
+        yield tab
+    finally:
+        context.close()
+
+
+def test_everything_works_without_javascript(review_server, chromium):
+    with tab_without_javascript(chromium, review_server) as tab:
         base = review_server.base_url
-        log_in(tab, base)
         tab.get_by_label("Département").select_option("14")
         tab.get_by_role("button", name="Filtrer").click()
         tab.wait_for_load_state("load")
@@ -111,8 +127,6 @@ def test_everything_works_without_javascript(review_server, chromium):
         assert tab.url.startswith(base + "/instruction/connexion")
         tab.goto(base + "/instruction/", wait_until="load")
         assert tab.url.startswith(base + "/instruction/connexion")
-    finally:
-        context.close()
 
 
 def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
@@ -128,16 +142,7 @@ def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
 @pytest.fixture(scope="module")
 def busy_server(tmp_path_factory):
     """A collector with 60 dossiers, so that the list has two pages."""
-    root = tmp_path_factory.mktemp("review-browser-busy")
-    data_dir, site_dir = root / "data", root / "site"
-    shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", "css"), site_dir / "theme" / "css")
-    write_records(str(data_dir), 60)
-    set_password(str(data_dir), "alice", PASSWORD)
-    env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),
-           "COLLECTOR_SECRET_KEY": "browser-secret", "COLLECTOR_COOKIE_SECURE": "0",
-           "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-04-15T10:00:00"}
-    with gunicorn(env, workers=2, log_dir=str(root)) as server:
-        server.data_dir = str(data_dir)
+    with review_collector(tmp_path_factory.mktemp("review-browser-busy"), 60, workers=2) as server:
         yield server
 
 
@@ -146,11 +151,7 @@ def row_references(tab) -> list[str]:
 
 
 def test_search_sort_pages_and_previous_next_without_javascript(busy_server, chromium):
-    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
-    try:
-        tab = context.new_page()
-        base = busy_server.base_url
-        log_in(tab, base)
+    with tab_without_javascript(chromium, busy_server) as tab:
         assert "Candidatures 1–50 sur 60" in tab.locator("#compte").inner_text()
         tab.get_by_role("link", name="Page suivante").click()
         tab.wait_for_load_state("load")
@@ -181,8 +182,6 @@ def test_search_sort_pages_and_previous_next_without_javascript(busy_server, chr
             tab.get_by_role("link", name="classeur OpenDocument (ODS)").click()
         assert download.value.suggested_filename.startswith("candidatures-recherche-contact17-exemple-fr-")
         assert download.value.suggested_filename.endswith(".ods")
-    finally:
-        context.close()
 
 
 def test_the_dashboard_shows_its_charts_as_images(busy_server, browser_context):

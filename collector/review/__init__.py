@@ -171,7 +171,8 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
     chosen = listing.chosen_from(request.args)
     query = listing.query_of(chosen)
     previous, following, position, size = records.neighbours(listing.selection_of(chosen), reference)
-    list_query = {**query, **({"page": listing.page_holding(position)} if position > 1 else {})}
+    page = listing.page_holding(position)
+    list_query = {**query, **({"page": page} if page > 1 else {})}
     return _render(
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,

@@ -16,10 +16,17 @@ from typing import IO, Any
 
 from .departements import NAMES as DEPARTEMENTS
 from .exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, flag_label, write_csv, write_xlsx
-from .exports_ods import ODS_MEDIA_TYPE, write_ods
 from .statuses import status_label
 
 Writer = Callable[[Any, Any, IO[bytes]], int]
+ODS_MEDIA_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
+
+
+def write_ods(form: Any, entries: Any, out: IO[bytes]) -> int:
+    """exports_ods.write_ods, imported on first use (odfpy takes a tenth of a second to import)."""
+    from .exports_ods import write_ods as write
+
+    return write(form, entries, out)
 
 
 @dataclass(frozen=True)

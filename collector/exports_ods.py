@@ -24,7 +24,6 @@ from .exports import (RECEIVED_COLUMN, FIXED_HEADERS, _width, plain_row, questio
                       short_headers, wrapped_columns)
 from .review.catalog import Entry
 
-ODS_MEDIA_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
 BRAND = "#1f4e79"
 
 

@@ -452,6 +452,8 @@ class RecordIndex:
 
     def note_record(self, record: dict[str, Any], path: str) -> None:
         """A record was just written: index it from memory (no re-read), if the index exists."""
+        if self._connection(build=False) is None:
+            return
         entry = Entry(record, path)
         if self.validator is not None:
             entry.problems = self.validator(record)

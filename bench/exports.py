@@ -1,4 +1,4 @@
-"""Reviewers' figures: export 1,000 and 10,000 records to CSV and XLSX, and `list` with a filter.
+"""Reviewers' figures: export 1,000 and 10,000 records to CSV, XLSX and ODS, and `list` with a filter.
 
 Records are generated in a temporary data folder in the exact format the collector
 writes (answers normalised by the form's own schema, then records.serialise_record);
@@ -75,6 +75,7 @@ def main() -> int:
             for name, args in (
                 ("export CSV", ["export", "--format", "csv", "--output", os.path.join(root, "out.csv")]),
                 ("export XLSX", ["export", "--format", "xlsx", "--output", os.path.join(root, "out.xlsx")]),
+                ("export ODS", ["export", "--format", "ods", "--output", os.path.join(root, "out.ods")]),
                 ("list --departement 14", ["list", "--departement", "14"]),
             ):
                 result = None
@@ -87,7 +88,7 @@ def main() -> int:
                 if result.exit_code != 0:
                     print(f"{name} failed: {result.output}", file=sys.stderr)
                     return 1
-            sizes = {fmt: os.path.getsize(os.path.join(root, f"out.{fmt}")) for fmt in ("csv", "xlsx")}
+            sizes = {fmt: os.path.getsize(os.path.join(root, f"out.{fmt}")) for fmt in ("csv", "xlsx", "ods")}
             rows.append((size, generation, figures, sizes))
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -98,8 +99,8 @@ def main() -> int:
     for size, generation, figures, sizes in rows:
         print(f"{size:>8}  {'(generate records)':<22} {generation:8.2f}  {generation / size * 1e6:10.0f}")
         for name, seconds in figures.items():
-            extra = f"{sizes['csv'] / 1e6:.1f} MB" if name == "export CSV" else (
-                f"{sizes['xlsx'] / 1e6:.1f} MB" if name == "export XLSX" else "")
+            fmt = name.split()[-1].lower() if name.startswith("export") else ""
+            extra = f"{sizes[fmt] / 1e6:.1f} MB" if fmt else ""
             print(f"{size:>8}  {name:<22} {seconds:8.2f}  {seconds / size * 1e6:10.0f}  {extra}")
     small, large = rows[0], rows[-1]
     print("\ngrowth (per-record time at 10,000 ÷ at 1,000; 1.0 = linear):")

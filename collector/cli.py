@@ -1,7 +1,8 @@
 """Reviewers' commands: `flask --app collector <command>` (see README, "Reviewing submissions").
 
     list       the submissions, filtered       show REF     one submission in full
-    export     CSV or XLSX spreadsheet          stats        counts by thématique, département, type, week
+    export     CSV, XLSX or ODS spreadsheet     stats        counts by thématique, département, type, week
+    reindex    rebuild the review index from the record files
     status     change a status (with a note)   note         add a note
     check      every record parses and validates (exit code 1 otherwise)
     purge      remove what is older than the retention period (RGPD), --dry-run first
@@ -11,6 +12,9 @@ A record that no longer parses or validates is named on stderr, never skipped si
 Every command refuses to run as anyone but the data folder's owner (`_as_data_owner`).
 Everything printed goes through `display.shown`: a control character, a bidi override or
 a zero-width character from a file edited by hand is printed as `[U+001B]`, never raw.
+`list`, `stats`, `purge` and the choice of what to export read the review index
+(review/index.py, brought in step with the files first); `show`, `check` and the
+exported rows read the record files.
 """
 
 from __future__ import annotations
@@ -31,10 +35,15 @@ from flask.cli import with_appcontext
 from . import idempotency
 from . import mail as mail_module
 from .display import shown
-from .exports import FLAG_LABELS, write_csv, write_xlsx
+from .export_files import FORMATS, export_name
+from .exports import flag_label
+from .phase import current_now
 from .records import record_path
 from .review import appstate
-from .review.catalog import Catalog, Entry, count_by, filter_entries, format_received, is_older_than, load_catalog
+from .departements import NAMES as DEPARTEMENTS, find_departement
+from .review.catalog import Catalog, Entry, departement_name, format_received, is_older_than, scan_catalog
+from .review.index import Selection
+from .review.indexing import app_index
 from .review.users import UserError, set_password
 from .review.validity import record_validator
 from .statuses import STATUSES, StatusError, add_note, change_status, read_history, remove_history, status_label
@@ -70,22 +79,25 @@ def _as_data_owner(function):
         check_data_owner(appstate.data_dir())
         return function(*args, **kwargs)
     return guarded
+
+
 def _echo(text: str = "", err: bool = False) -> None:
     """Print a line, its hidden characters made visible (a terminal never gets them raw)."""
     click.echo(shown(text), err=err)
 
 
 def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
+    """Every record file read and judged (`check`): the index is not trusted here."""
     validator = record_validator(appstate.form(), trust_hash=not thorough) if validate else None
-    return load_catalog(appstate.data_dir(), validator)
+    return scan_catalog(appstate.data_dir(), validator)
 
 
-def _warn(catalog: Catalog) -> None:
-    for line in catalog.warnings:
+def _warn(lines: list[str]) -> None:
+    for line in lines:
         _echo(f"Attention : {line}", err=True)
-    if catalog.warnings:
-        _echo(f"Attention : {len(catalog.warnings)} fichier(s) à vérifier à la main "
-              "(lancez « check » pour le détail).", err=True)
+    if lines:
+        _echo(f"Attention : {len(lines)} fichier(s) à vérifier à la main "
+                   "(lancez « check » pour le détail).", err=True)
 
 
 def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
@@ -99,16 +111,40 @@ def _filters(function):
     for option in reversed([
         click.option("--status", type=click.Choice(list(STATUSES)), help="Statut (code)."),
         click.option("--thematique", help="Thématique (code, par exemple inclusion_numerique)."),
-        click.option("--departement", help="Département (code, par exemple 14)."),
+        click.option("--departement", help="Département, par son numéro ou son nom (14 ou Calvados)."),
         click.option("--type", "type_structure", help="Type de structure (code, par exemple association)."),
     ]):
         function = option(function)
     return function
 
 
-def _chosen(catalog: Catalog, status, thematique, departement, type_structure) -> list[Entry]:
-    return filter_entries(catalog.entries, status=status, thematique=thematique,
-                          departement=departement, type_structure=type_structure)
+def _choice_code(field_name: str, option: str, value: str | None) -> str | None:
+    """A choice's code, given as its code or its label; a French error naming the possible codes."""
+    if not value:
+        return None
+    choices = appstate.form().field(field_name).choices
+    for code, label in choices:
+        if value in (code, label) or value.casefold() == label.casefold():
+            return code
+    known = ", ".join(code for code, _label in choices)
+    raise click.BadParameter(f"« {value} » n'est pas connu. Valeurs possibles : {known}.", param_hint=option)
+
+
+def _selection(status, thematique, departement, type_structure) -> Selection:
+    """The list's filters, checked: an unknown value is refused in French, never 0 results in silence."""
+    code = None
+    if departement:
+        code = find_departement(departement)
+        if code is None:
+            raise click.BadParameter(f"département inconnu : « {departement} ». Donnez son numéro (14) ou son nom "
+                                     "(Calvados).", param_hint="--departement")
+    return Selection(status=status, thematique=_choice_code("thematiques", "--thematique", thematique),
+                     departement=code, type_structure=_choice_code("type_structure", "--type", type_structure))
+
+
+def _labels(field_name: str, codes: Iterable[str]) -> str:
+    form = appstate.form()
+    return ", ".join(form.choice_label(field_name, code) for code in codes)
 
 
 def _who(by: str | None) -> str:
@@ -121,14 +157,22 @@ def _who(by: str | None) -> str:
 @_filters
 def list_command(status, thematique, departement, type_structure) -> None:
     """List the submissions (reference, receipt, organisation, thématiques, département, status, flags)."""
-    catalog = _catalog()
-    chosen = _chosen(catalog, status, thematique, departement, type_structure)
+    selection = _selection(status, thematique, departement, type_structure)
+    index = app_index()
+    chosen = index.select(selection)
     _echo(_table(
         ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements"],
-        ([e.reference, format_received(e), e.organisation[:40], ", ".join(e.thematiques),
-          e.departement, status_label(e.status), ", ".join(e.flags)] for e in chosen)))
-    _echo(f"{len(chosen)} candidature(s) sur {len(catalog.entries)}.")
-    _warn(catalog)
+        ([e.reference, format_received(e), e.organisation[:40], _labels("thematiques", e.thematiques),
+          _departement_text(e), status_label(e.status), ", ".join(flag_label(flag) for flag in e.flags)]
+         for e in chosen)))
+    _echo(f"{len(chosen)} candidature(s) sur {index.total()}.")
+    _warn(index.warnings())
+
+
+def _departement_text(entry: Entry) -> str:
+    """« Calvados (14) »."""
+    code = entry.departement
+    return f"{departement_name(entry.record) or DEPARTEMENTS.get(code, code)} ({code})" if code else "—"
 
 
 @click.command("show")
@@ -138,15 +182,16 @@ def list_command(status, thematique, departement, type_structure) -> None:
 def show_command(reference: str) -> None:
     """Show one submission in full: answers with their labels, flags, duplicates, history."""
     form = appstate.form()
-    catalog = _catalog()
-    entry = catalog.get(reference)
+    index = app_index()
+    entry = index.entry(reference)
     if entry is None:
         raise click.ClickException(f"Aucune candidature lisible ne porte la référence « {reference} ».")
+    entry.load_record()
     from .exports import answer_text
 
     _echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
     if entry.flags:
-        _echo("Signalements : " + ", ".join(FLAG_LABELS.get(f, f) for f in entry.flags))
+        _echo("Signalements : " + ", ".join(flag_label(f) for f in entry.flags))
     for other, kind in entry.duplicates:
         _echo(f"Doublon possible : {other} (même {'SIRET' if kind == 'siret' else 'e-mail'})")
     for problem in entry.problems:
@@ -174,35 +219,41 @@ def show_command(reference: str) -> None:
 @click.command("export")
 @with_appcontext
 @_as_data_owner
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Fichier à écrire (par défaut candidatures-AAAAMMJJ.csv|xlsx ; « - » pour la sortie standard).")
+              help="Fichier à écrire (par défaut un nom qui dit ce qui est exporté, par exemple "
+                   "candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie standard).")
 @_filters
 def export_command(fmt, output, status, thematique, departement, type_structure) -> None:
     """Export the submissions as a spreadsheet (columns from the form definition)."""
     form = appstate.form()
-    catalog = _catalog()
-    chosen = _chosen(catalog, status, thematique, departement, type_structure)
-    writer = write_csv if fmt == "csv" else write_xlsx
+    selection = _selection(status, thematique, departement, type_structure)
+    index = app_index()
+    chosen = index.select(selection)
+    writer = FORMATS[fmt].writer
     if output == "-":
         count = writer(form, chosen, sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
-        output = output or f"candidatures-{date.today():%Y%m%d}.{fmt}"
+        output = output or export_name(fmt, current_now(appstate.facts())[0].date(), form,
+                                       departement=selection.departement, thematique=selection.thematique,
+                                       type_structure=selection.type_structure, status=selection.status)
         with open(output, "wb") as handle:
             count = writer(form, chosen, handle)
         _echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
-    _warn(catalog)
+    _warn(index.warnings())
 
 
 @click.command("stats")
 @with_appcontext
 @_as_data_owner
-def stats_command() -> None:
-    """Counts by thématique, département, type of organisation, ISO week and status."""
+@click.option("--graphiques", type=click.Path(file_okay=False), default=None,
+              help="Dossier où écrire aussi les graphiques SVG du tableau de bord.")
+def stats_command(graphiques) -> None:
+    """Counts by thématique, département, type of organisation, ISO week and status (and the charts as SVG)."""
     form = appstate.form()
-    catalog = _catalog()
-    counts = count_by(catalog.entries)
+    index = app_index()
+    counts = index.count_by()
 
     def label(field: str, value: str) -> str:
         try:
@@ -212,16 +263,30 @@ def stats_command() -> None:
 
     sections = [
         ("Thématique", counts["thematique"], lambda v: label("thematiques", v)),
-        ("Département", counts["departement"], str),
+        ("Département", counts["departement"], lambda v: f"{v} — {DEPARTEMENTS[v]}" if v in DEPARTEMENTS else v),
         ("Type de structure", counts["type_structure"], lambda v: label("type_structure", v)),
         ("Semaine de réception", counts["semaine"], str),
         ("Statut", counts["statut"], status_label),
     ]
-    _echo(f"{len(catalog.entries)} candidature(s).")
+    _echo(f"{index.total()} candidature(s).")
     for title, counter, name in sections:
         ordered = sorted(counter.items(), key=lambda item: item[0]) if title.startswith("Semaine") else counter.most_common()
         _echo("\n" + _table([title, "Nombre"], ([name(key), count] for key, count in ordered)))
-    _warn(catalog)
+    if graphiques:
+        _write_charts(graphiques, counts)
+    _warn(index.warnings())
+
+
+def _write_charts(folder: str, counts) -> None:
+    from .review.charts import dashboard_charts, svg
+
+    os.makedirs(folder, exist_ok=True)
+    charts = dashboard_charts(counts, appstate.form(), appstate.facts(), current_now(appstate.facts())[0].date())
+    for chart in charts:
+        with open(os.path.join(folder, f"{chart.name}.svg"), "w", encoding="utf-8") as handle:
+            handle.write(svg(chart))
+    _echo(f"\n{len(charts)} graphique(s) écrit(s) dans {folder} : "
+               + ", ".join(f"{chart.name}.svg" for chart in charts) + ".", err=True)
 
 
 @click.command("status")
@@ -293,8 +358,8 @@ def purge_command(dry_run, today) -> None:
     months = appstate.facts()["legal"]["retention_months"]
     limit = _months_before((today or datetime.now()).date(), months)
     data_dir = appstate.data_dir()
-    catalog = _catalog()
-    old = [entry for entry in catalog.entries if is_older_than(entry, limit)]
+    index = app_index()
+    old = [entry for entry in index.select(Selection()) if is_older_than(entry, limit)]
     verb = "serait supprimée" if dry_run else "supprimée"
     for entry in old:
         if not dry_run:
@@ -305,8 +370,8 @@ def purge_command(dry_run, today) -> None:
     if old and not dry_run:
         idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
     _echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
-          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
-    _warn(catalog)
+               + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
+    _warn(index.warnings())
 
 
 @click.command("create-user")

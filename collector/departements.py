@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 NORMANDIE = frozenset({"14", "27", "50", "61", "76"})
 
 NAMES = {
@@ -43,3 +45,18 @@ def departement_of(postcode: str) -> str | None:
 
 def is_normandie(code: str) -> bool:
     return code in NORMANDIE
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().replace("-", " ").replace("'", " ")
+
+
+def find_departement(text: str) -> str | None:
+    """The code of a département given by number (« 14 », « 2a ») or name (« Calvados », « seine maritime »)."""
+    wanted = " ".join(_folded(text.strip()).split())
+    if wanted.upper() in NAMES:
+        return wanted.upper()
+    if wanted.isdigit() and len(wanted) == 1 and "0" + wanted in NAMES:
+        return "0" + wanted
+    return next((code for code, name in NAMES.items() if " ".join(_folded(name).split()) == wanted), None)

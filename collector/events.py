@@ -2,6 +2,9 @@
 
 `record_stored` is sent once a submission's record is durably on disk, with
 `record=` (the record mapping) and `path=` (its file). The mail module listens to it.
+`history_written` is sent, with the data folder as sender, once a submission's review
+history file was replaced, with `reference=` and `status=` (the current status).
+The review index (review/indexing.py) listens to both.
 """
 
 from blinker import Namespace
@@ -9,3 +12,4 @@ from blinker import Namespace
 _signals = Namespace()
 
 record_stored = _signals.signal("record-stored")
+history_written = _signals.signal("history-written")

@@ -1,17 +1,21 @@
-"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, and XLSX.
+"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, XLSX, and ODS
+(exports_ods.py).
 
 Columns: reference, time of receipt, status, flags, duplicates, département, then every
-question of the form definition in the form's order, headed by its French label, with
-choice labels (not codes) as values. The form definition drives the columns: add a
-question to content/data/form.yaml and the exports follow.
+question of the form definition in the form's order, with choice labels (not codes) as
+values. The form definition drives the columns: add a question to content/data/form.yaml
+and the exports follow. CSV heads each column with the full question; XLSX and ODS with
+its short header (`column` in form.yaml) and list the full questions on a second sheet,
+« Questions ». In XLSX and ODS, « Reçue le » is a real date-time (Paris time) and long
+answers wrap.
 
-In CSV, cells that a spreadsheet would run as a formula (starting with = + - @, or a tab
-or CR) are prefixed with an apostrophe. XLSX cells are typed: every value is written as a
-text cell, which a spreadsheet never evaluates, so it needs no visible prefix.
+CSV cells that a spreadsheet would run as a formula (starting with = + - @, or a tab or
+CR) are prefixed with an apostrophe. XLSX and ODS cells are typed: every answer is written
+as a text cell, which a spreadsheet never evaluates, so it needs no visible prefix.
 
 Every text goes through `display.shown`: a record edited by hand may hold characters that
-XML (so XLSX) cannot carry or that hide what a cell says; they are shown as `[U+FFFF]`,
-and one such record never stops an export.
+XML (so XLSX and ODS) cannot carry or that hide what a cell says; they are shown as
+`[U+FFFF]`, and one such record never stops an export.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -28,7 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from .display import shown
 from .review.catalog import Entry, departement_name, format_received
-from .statuses import status_label
+from .statuses import PARIS, status_label
 
 FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,6 +62,33 @@ def headers(form: Any) -> list[str]:
     return FIXED_HEADERS + [field.label for field in form.fields]
 
 
+def short_headers(form: Any) -> list[str]:
+    """The XLSX and ODS headers: each question's short header."""
+    return FIXED_HEADERS + [field.column_header for field in form.fields]
+
+
+def questions(form: Any) -> list[tuple[str, str]]:
+    """(short header, full question) of every question, for the sheet « Questions »."""
+    return [(field.column_header, field.label) for field in form.fields]
+
+
+RECEIVED_COLUMN = FIXED_HEADERS.index("Reçue le")
+WRAPPED_TYPES = frozenset({"textarea", "long_text"})
+
+
+def wrapped_columns(form: Any) -> set[int]:
+    """Indexes (from 0) of the columns whose answers are long texts."""
+    return {len(FIXED_HEADERS) + number for number, field in enumerate(form.fields) if field.type in WRAPPED_TYPES}
+
+
+def received_local(entry: Entry) -> datetime | str:
+    """The time of receipt in Paris time without offset (what a spreadsheet stores), or the text if unreadable."""
+    moment = entry.received_at
+    if moment is None:
+        return str(entry.record.get("received_at"))
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def answer_text(form: Any, field: Any, value: Any) -> str:
     """An answer as a reviewer reads it: choice labels, oui/non, lists joined; any other
     shape (a hand edit) as text, hidden characters made visible."""
@@ -73,8 +105,13 @@ def answer_text(form: Any, field: Any, value: Any) -> str:
     return shown(str(value), multiline=getattr(field, "type", "") == "textarea")
 
 
-def row(form: Any, entry: Entry, guard: bool = True) -> list[str]:
-    """One export row (guarded against formulas unless `guard` is false)."""
+def row(form: Any, entry: Entry) -> list[str]:
+    """One export row (guarded against formulas), for CSV."""
+    return [guard_formula(cell) for cell in plain_row(form, entry)]
+
+
+def plain_row(form: Any, entry: Entry) -> list[str]:
+    """One export row as texts, unguarded (for formats whose text cells are never evaluated)."""
     answers = entry.answers
     cells = [
         entry.reference,
@@ -86,12 +123,12 @@ def row(form: Any, entry: Entry, guard: bool = True) -> list[str]:
     ]
     cells = [shown(cell, multiline=False) for cell in cells]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
-    return [guard_formula(cell) for cell in cells] if guard else cells
+    return cells
 
 
-def rows(form: Any, entries: Iterable[Entry], guard: bool = True) -> Iterator[list[str]]:
+def rows(form: Any, entries: Iterable[Entry]) -> Iterator[list[str]]:
     for entry in entries:
-        yield row(form, entry, guard)
+        yield row(form, entry)
 
 
 def write_csv(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
@@ -124,10 +161,11 @@ def _text_cell(sheet: Any, value: str) -> Any:
 
 
 def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
-    """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths."""
+    """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths,
+    dates as dates, long answers wrapped, and the sheet « Questions »."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Candidatures")
-    names = headers(form)
+    names = short_headers(form)
     fields_by_column = [None] * len(FIXED_HEADERS) + list(form.fields)
     for index, (header, field) in enumerate(zip(names, fields_by_column), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _width(header, field)
@@ -141,14 +179,38 @@ def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
         cell.font, cell.fill, cell.alignment = bold, fill, wrap
         header_cells.append(cell)
     sheet.append(header_cells)
+    wrapped = sorted(wrapped_columns(form))
     count = 0
-    for cells in rows(form, entries, guard=False):
-        sheet.append([_text_cell(sheet, cell) for cell in cells])
+    for entry in entries:
+        texts = plain_row(form, entry)
+        cells: list[Any] = [_text_cell(sheet, text) for text in texts]
+        received = received_local(entry)
+        if isinstance(received, datetime):
+            cells[RECEIVED_COLUMN] = WriteOnlyCell(sheet, value=received)
+            cells[RECEIVED_COLUMN].number_format = "DD/MM/YYYY HH:MM"
+        for index in wrapped:
+            cells[index] = WriteOnlyCell(sheet, value=texts[index])
+            cells[index].data_type = "s"  # a text, even one starting with `=`
+            cells[index].alignment = wrap
+        sheet.append(cells)
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
+    _questions_sheet(book, form, bold, fill, wrap)
     book.save(out)
     return count
 
 
-def export_filename(fmt: str, stamp: str) -> str:
-    return f"candidatures-{stamp}.{fmt}"
+def _questions_sheet(book: Workbook, form: Any, bold: Font, fill: PatternFill, wrap: Alignment) -> None:
+    sheet = book.create_sheet("Questions")
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 90
+    header = []
+    for title in ("Colonne", "Question posée dans le formulaire"):
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    sheet.append(header)
+    for short, label in questions(form):
+        question = WriteOnlyCell(sheet, value=guard_formula(label))
+        question.alignment = wrap
+        sheet.append([guard_formula(short), question])

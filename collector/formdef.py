@@ -66,6 +66,11 @@ class FieldDef:
     required_when: tuple[Condition, ...] = ()
     required_message: str = ""
     link: dict[str, str] | None = None
+    column: str | None = None  # short header of the spreadsheet exports (the label if unset)
+
+    @property
+    def column_header(self) -> str:
+        return self.column or self.label
 
     @property
     def multiple(self) -> bool:
@@ -188,6 +193,7 @@ class FieldSchema(Schema):
     required_when = fields.List(fields.Nested(ConditionSchema), load_default=list)
     required_message = fields.String(load_default=None)
     link = fields.Nested(LinkSchema, load_default=None)
+    column = fields.String(load_default=None, validate=validate.Length(min=1, max=40, error="1 à 40 caractères."))
 
     @validates_schema
     def coherent(self, data: dict, **kwargs: Any) -> None:
@@ -260,7 +266,7 @@ def _field_def(item: dict) -> FieldDef:
         choices=tuple((choice["value"], choice["label"]) for choice in item["choices"]),
         max_length=item["max_length"], min_length=item["min_length"], autocomplete=item["autocomplete"],
         required_when=conditions, required_message=" ".join((item["required_message"] or _default_message(item)).split()),
-        link=item["link"],
+        link=item["link"], column=item["column"],
     )
 
 

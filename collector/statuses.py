@@ -20,6 +20,7 @@ History file layout:
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 from collections import defaultdict
@@ -29,10 +30,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import events
 from .addresses import address_key
 from .durable import replace_file
 from .records import clean_text, record_path
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
+
+log = logging.getLogger("collector")
 
 REVIEWS_DIR = "reviews"
 LOCKS_DIR = "locks"
@@ -182,7 +186,16 @@ def _append(data_dir: str, reference: str, event: dict[str, Any], expected_from:
             history["status"] = target
         history["events"].append(event)
         replace_file(os.path.join(data_dir, REVIEWS_DIR), reference + ".yaml", dump_yaml(history).encode("utf-8"))
+        _announce(data_dir, reference, history["status"])
         return history
+
+
+def _announce(data_dir: str, reference: str, status: str) -> None:
+    """Tell listeners (the review index) that a history was written; their failure changes nothing saved."""
+    try:
+        events.history_written.send(data_dir, reference=reference, status=status)
+    except Exception as error:  # noqa: BLE001 - the history is on disk; the index catches up on its next use
+        log.error("history_written listener failed for %s: %s", reference, type(error).__name__)
 
 
 def _now(now: datetime | None) -> str:

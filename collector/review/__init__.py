@@ -16,26 +16,27 @@ import io
 import math
 import os
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
+
+from phonenumbers import NumberParseException
 
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    url_for)
 
 from ..phase import current_phase
+from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
-from . import appstate, csrf, throttle
-from .catalog import Entry, count_by, departement_name, filter_entries, format_received, load_catalog
+from . import appstate, csrf, indexing, listing, throttle
+from .catalog import departement_name, format_received
+from .indexing import app_index
 from .users import UserError, authenticate, end_sessions, read_users, session_generation, session_is_current
-from .validity import record_validator
 
 bp = Blueprint("review", __name__, url_prefix="/instruction")
 
 PUBLIC_ENDPOINTS = frozenset({"review.login"})
-PAGE_SIZE = 100
-FILTERS = ("statut", "thematique", "departement", "type")
 DEFAULT_SESSION_HOURS = 8.0
 # Where a login may send the reviewer back to: a path of the review pages, printable
 # ASCII only (no CR/LF, decoded or not, no space, no backslash), no way up or out.
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime()
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
+    indexing.init_app(app)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -174,16 +176,6 @@ def logout() -> Any:
     return redirect(url_for("review.login"), code=303)
 
 
-def _catalog():
-    return load_catalog(appstate.data_dir(), record_validator(appstate.form(), trust_hash=True))
-
-
-def _filtered(entries: list[Entry]) -> tuple[list[Entry], dict[str, str]]:
-    chosen = {key: request.args.get(key, "").strip() for key in FILTERS}
-    return filter_entries(entries, status=chosen["statut"] or None, thematique=chosen["thematique"] or None,
-                          departement=chosen["departement"] or None, type_structure=chosen["type"] or None), chosen
-
-
 def _choices(field_name: str) -> list[tuple[str, str]]:
     try:
         return list(appstate.form().field(field_name).choices)
@@ -193,32 +185,32 @@ def _choices(field_name: str) -> list[tuple[str, str]]:
 
 @bp.route("/")
 def index() -> Any:
-    catalog = _catalog()
-    entries, chosen = _filtered(catalog.entries)
-    pages = max(1, math.ceil(len(entries) / PAGE_SIZE))
-    try:
-        page = min(max(1, int(request.args.get("page", "1"))), pages)
-    except ValueError:
-        page = 1
-    departements = sorted({(e.departement, f"{e.departement} — {departement_name(e.record)}")
-                           for e in catalog.entries if e.departement})
-    query = {key: value for key, value in chosen.items() if value}
+    from ..exports import FLAG_LABELS, flag_label
+
+    records = app_index()
+    chosen = listing.chosen_from(request.args)
+    selection = listing.selection_of(chosen)
+    page = listing.page_of(request.args.get("page"), records.count(selection))
+    query = listing.query_of(chosen)
     return _render(
         "review/list.html",
-        entries=entries[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], total=len(catalog.entries), shown=len(entries),
-        page=page, pages=pages, chosen=chosen, query=urlencode(query),
-        page_url=lambda number: url_for("review.index", **query, page=number),
-        counts=count_by(entries), statuses=STATUSES, thematiques=_choices("thematiques"),
-        types=_choices("type_structure"), departements=departements, warnings=catalog.warnings,
-        form=appstate.form(), format_received=format_received,
+        entries=records.select(selection, page.offset, listing.PAGE_SIZE), total=records.total(), page=page,
+        chosen=chosen, query=urlencode(query), page_url=lambda number: url_for("review.index", **query, page=number),
+        detail_url=lambda reference: url_for("review.detail", reference=reference, **query),
+        counts={"statut": records.status_counts(selection)}, statuses=STATUSES, thematiques=_choices("thematiques"),
+        types=_choices("type_structure"), departements=[(code, f"{code} — {name}") for code, name in records.departements()],
+        flags=list(FLAG_LABELS.items()), sorts=[(key, label) for key, (label, _s, _d) in listing.SORTS.items()],
+        warnings=records.warnings(), form=appstate.form(), format_received=format_received,
+        flag_label=flag_label, thousands=listing.thousands, departement_name=departement_name,
     )
 
 
 def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
-    catalog = _catalog()
-    entry = catalog.get(reference)
+    records = app_index()
+    entry = records.entry(reference)
     if entry is None:
         abort(404)
+    entry.load_record()
     from ..exports import answer_text, flag_label
 
     try:
@@ -226,11 +218,39 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
     except StatusError as error:
         history = {"events": [], "status": entry.status}
         extra.setdefault("history_error", str(error))
+    chosen = listing.chosen_from(request.args)
+    query = listing.query_of(chosen)
+    previous, following, position, size = records.neighbours(listing.selection_of(chosen), reference)
+    page = listing.page_holding(position)
+    list_query = {**query, **({"page": page} if page > 1 else {})}
     return _render(
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), format_at=_format_at, **extra)
+        departement=departement_name(entry.record), format_at=_format_at,
+        previous=previous, following=following, position=position, size=size, query=query,
+        list_url=url_for("review.index", **list_query), thousands=listing.thousands,
+        detail_url=lambda other: url_for("review.detail", reference=other, **query), contact_href=_contact_href,
+        **extra)
+
+
+def _contact_href(field: Any, value: str) -> str | None:
+    """A mailto: or tel: link for an e-mail or phone answer (None for others or an unusable number)."""
+    if not value:
+        return None
+    if field.type == "email":
+        return "mailto:" + quote(value, safe="@.+-_")
+    if field.type == "tel":
+        try:
+            return tel_href(value)
+        except NumberParseException:
+            return None
+    return None
+
+
+def _detail_again(reference: str) -> str:
+    """The dossier's page, within the same list (the form's action carried the list's query)."""
+    return url_for("review.detail", reference=reference, **listing.query_of(listing.chosen_from(request.args)))
 
 
 def _format_at(text: str) -> str:
@@ -251,7 +271,7 @@ def set_status(reference: str) -> Any:
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""))
     flash(f"Statut enregistré : {status_label(request.form['statut'])}.")
-    return redirect(url_for("review.detail", reference=reference), code=303)
+    return redirect(_detail_again(reference), code=303)
 
 
 @bp.route("/<reference>/note", methods=["POST"])
@@ -261,18 +281,25 @@ def post_note(reference: str) -> Any:
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, note_error=str(error), text_value=request.form.get("texte", ""))
     flash("Note ajoutée.")
-    return redirect(url_for("review.detail", reference=reference), code=303)
+    return redirect(_detail_again(reference), code=303)
 
 
 @bp.route("/export.<fmt>")
 def export(fmt: str) -> Any:
-    from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, export_filename, write_csv, write_xlsx
+    from ..export_files import FORMATS, export_name
+    from ..phase import current_now
 
-    if fmt not in {"csv", "xlsx"}:
+    if fmt not in FORMATS:
         abort(404)
-    entries, _chosen = _filtered(_catalog().entries)
+    selection = listing.selection_of(listing.chosen_from(request.args))
+    entries = app_index().select(selection)
     buffer = io.BytesIO()
-    (write_csv if fmt == "csv" else write_xlsx)(appstate.form(), entries, buffer)
-    name = export_filename(fmt, f"{date.today():%Y%m%d}")
-    return Response(buffer.getvalue(), content_type=CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE,
+    FORMATS[fmt].writer(appstate.form(), entries, buffer)
+    name = export_name(fmt, current_now(appstate.facts())[0].date(), appstate.form(), departement=selection.departement,
+                       thematique=selection.thematique, type_structure=selection.type_structure,
+                       status=selection.status, flag=selection.flag, search=selection.search)
+    return Response(buffer.getvalue(), content_type=FORMATS[fmt].media_type,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+from . import dashboard  # noqa: E402,F401 - its routes join the blueprint

@@ -1,9 +1,13 @@
 """All submissions as reviewers see them: record + status + duplicates + problems.
 
-Shared by the commands, the exports and the review pages. A record file that no longer
-parses is never dropped silently: it is listed in `Catalog.unreadable` with its file name.
-A record that parses but no longer validates against the form stays in the list, flagged
-`a_verifier`, with its problems in `Entry.problems` and `Catalog.invalid`.
+Shared by the commands, the exports and the review pages. `load_catalog` reads the index
+(review/index.py, kept in step with the files on each use); its entries carry a summary of
+each record, and `Entry.answers` reads the record's file the first time it is needed (the
+detail page, `show`, the exports). `scan_catalog` reads every file itself (`check`, and the
+index when it re-reads a file). A record file that no longer parses is never dropped
+silently: it is listed in `Catalog.unreadable` with its file name. A record that parses but
+no longer validates against the form stays in the list, flagged `a_verifier`, with its
+problems in `Entry.problems` and `Catalog.invalid`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ INVALID_FLAG = "a_verifier"
 Validator = Callable[[dict[str, Any]], list[str]]
 
 
+# The answers an index summary keeps (what lists, filters, search and duplicates need).
+SUMMARY_ANSWERS = ("raison_sociale", "type_structure", "thematiques", "siret", "contact_email")
+
+
 @dataclass
 class Entry:
     record: dict[str, Any]
@@ -30,6 +38,7 @@ class Entry:
     status: str = INITIAL
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    summary_only: bool = False  # `record` is the index's summary; the file holds the rest
 
     @property
     def reference(self) -> str:
@@ -37,7 +46,26 @@ class Entry:
 
     @property
     def answers(self) -> dict[str, Any]:
+        """Every answer: read from the record's file the first time when the entry is a summary."""
+        if self.summary_only:
+            self.load_record()
         return self.record["answers"]
+
+    def load_record(self) -> None:
+        """Replace the summary by the whole record file (a file spoilt since: kept, with a problem)."""
+        try:
+            self.record = read_record(self.path)
+        except RecordError as error:
+            self.problems = [*self.problems, str(error)]
+        self.summary_only = False
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What the index keeps of the record."""
+        answers = self.record["answers"]
+        return {"reference": self.record["reference"], "received_at": self.record["received_at"],
+                "flags": list(self.record.get("flags") or []), "derived": self.record.get("derived") or {},
+                "answers": {name: answers[name] for name in SUMMARY_ANSWERS if name in answers}}
 
     @property
     def received_at(self) -> datetime | None:
@@ -49,16 +77,16 @@ class Entry:
     @property
     def organisation(self) -> str:
         """The organisation's name as shown (hidden characters made visible)."""
-        return shown(str(self.answers.get("raison_sociale") or ""), multiline=False)
+        return shown(str(self.record["answers"].get("raison_sociale") or ""), multiline=False)
 
     @property
     def thematiques(self) -> list[str]:
-        value = self.answers.get("thematiques") or []
+        value = self.record["answers"].get("thematiques") or []
         return [shown(str(item), multiline=False) for item in value] if isinstance(value, list) else [str(value)]
 
     @property
     def type_structure(self) -> str:
-        return str(self.answers.get("type_structure") or "")
+        return str(self.record["answers"].get("type_structure") or "")
 
     @property
     def departement(self) -> str:
@@ -134,28 +162,30 @@ def _shape_problem(record: dict[str, Any]) -> str:
     return ""
 
 
-def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
-    """Read every record, its status and its duplicates; never raises on a bad record."""
+def read_entry(path: str, validator: Validator | None = None) -> Entry:
+    """One record file as an entry (status and duplicates unset); RecordError naming the file."""
+    record = read_record(path)
+    expected = path.rsplit("/", 1)[-1][:-5]
+    shape = _shape_problem(record)
+    if shape:
+        raise RecordError(f"{expected}.yaml : {shape}")
+    if record["reference"] != expected:
+        raise RecordError(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
+    entry = Entry(record, path)
+    if validator is not None:
+        entry.problems = validator(record)
+    return entry
+
+
+def scan_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
+    """Read every record file, its status and its duplicates; never raises on a bad record."""
     entries: list[Entry] = []
     unreadable: list[str] = []
     for path in iter_record_paths(data_dir):
         try:
-            record = read_record(path)
+            entries.append(read_entry(path, validator))
         except RecordError as error:
             unreadable.append(str(error))
-            continue
-        expected = path.rsplit("/", 1)[-1][:-5]
-        shape = _shape_problem(record)
-        if shape:
-            unreadable.append(f"{expected}.yaml : {shape}")
-            continue
-        if record["reference"] != expected:
-            unreadable.append(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
-            continue
-        entry = Entry(record, path)
-        if validator is not None:
-            entry.problems = validator(record)
-        entries.append(entry)
     statuses = read_all_statuses(data_dir)
     duplicates = find_duplicates(entry.record for entry in entries)
     for entry in entries:
@@ -164,6 +194,14 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
         if entry.status == UNREADABLE_HISTORY:
             unreadable.append(f"reviews/{entry.reference}.yaml : historique des décisions illisible.")
     return Catalog(entries, unreadable)
+
+
+def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
+    """Every submission, from the index (brought in step with the files first)."""
+    from .index import RecordIndex, Selection
+
+    index = RecordIndex(data_dir, validator)
+    return Catalog(index.select(Selection()), index.unreadable())
 
 
 def filter_entries(entries: Iterable[Entry], *, status: str | None = None, thematique: str | None = None,

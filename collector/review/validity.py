@@ -9,6 +9,7 @@ every record.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -34,4 +35,8 @@ def record_validator(form: FormDefinition, *, trust_hash: bool = False) -> Calla
             return [f"réponses illisibles ({error})"]
         return []
 
+    # Says which form (and mode) judged a record, so that stored judgements (review/index.py)
+    # are redone when the form definition changes.
+    digest = hashlib.sha256(repr(form.fields).encode("utf-8")).hexdigest()[:16]
+    problems.fingerprint = f"form-{form.version}-{digest}-{'hash' if trust_hash else 'full'}"  # type: ignore[attr-defined]
     return problems

@@ -141,7 +141,7 @@ def test_bad_records_are_named_by_check_list_and_export(runner, records, data_di
     listing = runner.invoke(args=["list"])
     assert listing.exit_code == 0
     assert "AMI-2021-0004.yaml" in listing.stderr and "AMI-2021-0007.yaml" in listing.stderr
-    assert "a_verifier" in lines_with(listing.stdout, "AMI-2021-0007")[0]
+    assert "ne valide plus le formulaire" in lines_with(listing.stdout, "AMI-2021-0007")[0]
     assert "11 candidature(s) sur 11." in listing.stdout
 
     output = tmp_path / "out.csv"
@@ -273,3 +273,43 @@ def test_odd_hand_edits_never_crash_a_command(runner, records, data_dir, tmp_pat
         result = runner.invoke(args=args)
         assert result.exit_code == 0, (args, result.output, result.exception)
         assert "AMI-2021-0006.yaml" in result.stderr, args
+
+
+def test_list_shows_labels_not_codes(runner, records, form):
+    result = runner.invoke(args=["list"])
+    first = records[0]
+    row = lines_with(result.stdout, first["reference"])[0]
+    label = form.choice_label("thematiques", first["answers"]["thematiques"][0])
+    assert label in row and first["answers"]["thematiques"][0] not in row.split()
+    assert f"{first['derived']['departement']['name']} ({first['derived']['departement']['code']})" in row
+
+
+@pytest.mark.parametrize("given", ["14", "Calvados", "calvados", " CALVADOS "])
+def test_list_takes_a_departement_by_number_or_name(runner, records, given):
+    result = runner.invoke(args=["list", "--departement", given])
+    assert result.exit_code == 0, result.output
+    wanted = sorted(r["reference"] for r in records if r["derived"]["departement"]["code"] == "14")
+    assert sorted(line.split()[0] for line in result.stdout.splitlines() if line.startswith("AMI-")) == wanted
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--departement", "Calvadosse"], "département inconnu : « Calvadosse ». Donnez son numéro (14) ou son nom (Calvados)."),
+    (["--departement", "99"], "département inconnu : « 99 »"),
+    (["--thematique", "jardinage"], "« jardinage » n'est pas connu. Valeurs possibles :"),
+    (["--type", "particulier"], "« particulier » n'est pas connu. Valeurs possibles :"),
+])
+def test_an_unknown_filter_is_refused_in_french_rather_than_listing_nothing(runner, records, args, message):
+    for command in (["list"], ["export", "-o", "-"]):
+        result = runner.invoke(args=[*command, *args])
+        assert result.exit_code == 2
+        assert message in " ".join(result.output.split())
+
+
+def test_stats_writes_the_dashboard_charts_as_svg_files(runner, records, tmp_path):
+    folder = tmp_path / "graphiques"
+    result = runner.invoke(args=["stats", "--graphiques", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "arrivees.svg", "departements.svg", "statuts.svg", "thematiques.svg", "types.svg"]
+    assert "<script" not in (folder / "departements.svg").read_text(encoding="utf-8")
+    assert "Calvados (14)" in (folder / "departements.svg").read_text(encoding="utf-8")

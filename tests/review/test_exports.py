@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from collector.exports import FIXED_HEADERS, guard_formula, write_csv, write_xlsx
+from collector.exports import FIXED_HEADERS, guard_formula, short_headers, write_csv, write_xlsx
 from collector.records import write_record
 from collector.review.catalog import load_catalog
 from tests.review.factory import make_record
@@ -107,9 +107,12 @@ def test_xlsx_has_the_same_rows_a_bold_frozen_header_and_widths(data_dir, record
     book = load_workbook(io.BytesIO(xlsx_buffer.getvalue()))
     sheet = book["Candidatures"]
     values = [[cell if cell is not None else "" for cell in row] for row in sheet.iter_rows(values_only=True)]
-    unguarded = [[cell[1:] if cell.startswith("'") and guard_formula(cell[1:]) == cell else cell for cell in row]
-                 for row in read_csv(csv_buffer.getvalue())]
-    assert values == unguarded, "XLSX holds the CSV's cells, without the CSV's anti-formula apostrophe"
+    csv_rows = [[cell[1:] if cell.startswith("'") and guard_formula(cell[1:]) == cell else cell for cell in row]
+                for row in read_csv(csv_buffer.getvalue())]
+    assert values[0] == short_headers(form)
+    assert [row[:1] + row[2:] for row in values[1:]] == [row[:1] + row[2:] for row in csv_rows[1:]], \
+        "XLSX holds the CSV's cells, without the CSV's anti-formula apostrophe"
+    assert [f"{row[1]:%d/%m/%Y %H:%M}" for row in values[1:]] == [row[1] for row in csv_rows[1:]]
     assert sheet.freeze_panes == "A2"
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.auto_filter.ref.startswith("A1:")

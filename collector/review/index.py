@@ -1,0 +1,597 @@
+"""An index of the records for reviewers: sqlite in `$DATA/state/index.sqlite3`.
+
+The YAML files stay the records; this index is derived from them and can always be
+rebuilt (`flask --app collector reindex`). It keeps, per record file: its signature
+(mtime, size, inode), a summary (reference, time of receipt, structure, type,
+département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
+or the French message that says why the file is unreadable; per history file, the status.
+
+Each use first brings it in step with the files (`sync`): one `scandir` of `submissions/`
+and `reviews/`; a file whose signature differs from the index's is re-read, a vanished
+one dropped. A hand-edited file or a restored backup is thus seen at the next request,
+by every worker, without a restart. Writers also update it at once (`note_record`,
+`note_history`), so the next sync finds nothing to re-read.
+
+The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
+damaged or outdated file (another schema, another form definition) is rebuilt into a new
+file that replaces it (os.replace), so readers never see a half-built index. Duplicates
+(same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
+Each write transaction bumps `generation`, so a process whose last view of the files
+is still the index's skips reloading the signatures.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
+from ..sequence import STATE_DIR
+from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history
+from ..statuses import _email_key as email_key, _siret_key as siret_key
+from .folder_watch import WATCH
+from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, read_entry
+
+log = logging.getLogger("collector")
+
+DB_FILE = "index.sqlite3"
+SCHEMA_VERSION = "2"
+PARIS = ZoneInfo("Europe/Paris")
+SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
+                 "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE records (
+    name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+    error TEXT,
+    received_ts REAL, received_day TEXT, structure_key TEXT, type_structure TEXT, departement TEXT,
+    departement_name TEXT, flags TEXT, siret_key TEXT, email_key TEXT
+);
+-- wide columns apart, so that counts, filters and sorts scan narrow rows
+CREATE TABLE details (name TEXT PRIMARY KEY, summary TEXT NOT NULL, problems TEXT NOT NULL);
+CREATE TABLE texts (name TEXT PRIMARY KEY, search TEXT NOT NULL);
+CREATE INDEX records_received ON records (received_ts);
+CREATE INDEX records_structure ON records (structure_key);
+CREATE INDEX records_departement ON records (departement);
+CREATE INDEX records_siret ON records (siret_key);
+CREATE INDEX records_email ON records (email_key);
+CREATE TABLE themes (name TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (name, code));
+CREATE INDEX themes_code ON themes (code);
+CREATE TABLE histories (name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+                        status TEXT NOT NULL);
+"""
+
+Signature = tuple[int, int, int]
+Validator = Callable[[dict[str, Any]], list[str]]
+
+STATUS_ORDER = "CASE COALESCE(h.status, 'recu') " + " ".join(
+    f"WHEN '{code}' THEN {rank}" for rank, code in enumerate(STATUSES)) + " ELSE 99 END"
+SORTS = {
+    "date": "r.received_ts",
+    "structure": "r.structure_key",
+    "departement": "r.departement",
+    "statut": STATUS_ORDER,
+    "reference": "r.name",
+}
+FROM = "FROM records r LEFT JOIN histories h ON h.name = r.name"
+DUPLICATED = "(SELECT {key} FROM records WHERE {key} <> '' AND error IS NULL GROUP BY {key} HAVING COUNT(*) > 1)"
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Text as search and sort compare it: no accents, no case, single spaces."""
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return " ".join(text.casefold().split())
+
+
+def search_words(text: str) -> list[str]:
+    """What a search must all find: each word, or each "phrase between quotes"; digits typed
+    in groups (« 732 829 320 00017 ») stay one."""
+    folded = fold(text)
+    if re.fullmatch(r"[\d .]+", folded) and len(re.sub(r"\D", "", folded)) >= 9:
+        return [re.sub(r"\D", "", folded)]
+    return [" ".join(phrase.split()) if phrase else word
+            for phrase, word in re.findall(r'"([^"]*)"|([^\s"]+)', folded) if (phrase or word).strip()]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a reviewer asks for: filters (codes), words to search, a sort."""
+
+    status: str | None = None
+    thematique: str | None = None
+    departement: str | None = None
+    type_structure: str | None = None
+    flag: str | None = None
+    search: str = ""
+    sort: str = "date"
+    descending: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["r.error IS NULL"], []
+        for value, clause in ((self.status, "COALESCE(h.status, 'recu') = ?"),
+                              (self.thematique, "r.name IN (SELECT name FROM themes WHERE code = ?)"),
+                              (self.departement, "r.departement = ?"), (self.type_structure, "r.type_structure = ?")):
+            if value:
+                clauses.append(clause)
+                params.append(value)
+        if self.flag == "doublon_siret":
+            clauses.append(f"r.siret_key IN {DUPLICATED.format(key='siret_key')}")
+        elif self.flag == "doublon_email":
+            clauses.append(f"r.email_key IN {DUPLICATED.format(key='email_key')}")
+        elif self.flag:
+            clauses.append("instr(r.flags, ?) > 0")
+            params.append(f"|{self.flag}|")
+        words = search_words(self.search)
+        if words:
+            clauses.append("r.name IN (SELECT name FROM texts WHERE "
+                           + " AND ".join("instr(search, ?) > 0" for _word in words) + ")")
+            params.extend(words)
+        return " AND ".join(clauses), params
+
+    def order(self) -> str:
+        column = SORTS.get(self.sort, SORTS["date"])
+        direction = "DESC" if self.descending else "ASC"
+        return f"{column} {direction}, r.name {direction}"
+
+
+def _signature(stat: os.stat_result) -> Signature:
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _scan(folder: str) -> dict[str, Signature]:
+    """Every `*.yaml` file of a folder (name without suffix) with its signature."""
+    found: dict[str, Signature] = {}
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
+                if item.name.endswith(RECORD_SUFFIX) and not item.name.startswith("."):
+                    try:
+                        found[item.name[:-len(RECORD_SUFFIX)]] = _signature(item.stat())
+                    except FileNotFoundError:
+                        continue
+    except FileNotFoundError:
+        pass
+    return found
+
+
+@dataclass
+class IndexedFile:
+    """What the index keeps of one record file: its `records` row, thématiques, summary, text."""
+
+    row: list[Any]
+    themes: list[str]
+    detail: tuple[str, str, str] | None
+    text: tuple[str, str] | None
+
+
+def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: str | None) -> IndexedFile:
+    if entry is None:
+        return IndexedFile([name, *signature, error] + [None] * 9, [], None, None)
+    record, answers = entry.record, entry.record["answers"]
+    moment = datetime.fromisoformat(str(record["received_at"]))
+    texts = [name] + [str(answers.get(key) or "") for key in SEARCH_FIELDS]
+    texts.append(re.sub(r"\D", "", str(answers.get("siret") or "")))
+    texts.append(re.sub(r"\D", "", str(answers.get("contact_telephone") or "")))
+    flags = [str(flag) for flag in record.get("flags") or []] + ([INVALID_FLAG] if entry.problems else [])
+    row = [name, *signature, None, moment.timestamp(), moment.astimezone(PARIS).date().isoformat(),
+           fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
+           "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email"))]
+    detail = (name, json.dumps(entry.summary, ensure_ascii=False), json.dumps(entry.problems, ensure_ascii=False))
+    return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))))
+
+
+def _history_status(data_dir: str, name: str) -> str:
+    try:
+        return read_history(data_dir, name)["status"]
+    except StatusError:
+        return UNREADABLE_HISTORY
+
+
+@contextmanager
+def _build_lock(path: str) -> Iterator[None]:
+    """One builder at a time across processes (two workers starting together build once each, in turn)."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+_READER: RecordIndex | None = None
+
+
+def _read_chunk(files: dict[str, Signature]) -> list[IndexedFile]:
+    """In a forked process: read some record files for `RecordIndex._read_in_parallel`."""
+    assert _READER is not None
+    return _READER._read_records(files)
+
+
+_seen_lock = threading.Lock()
+_seen: dict[str, tuple[str, dict[str, Signature], dict[str, Signature]]] = {}
+
+
+class RecordIndex:
+    """The index of one data folder; open it per use (connections are cached per thread)."""
+
+    def __init__(self, data_dir: str, validator: Validator | None = None) -> None:
+        self.data_dir = data_dir
+        self.path = os.path.join(data_dir, STATE_DIR, DB_FILE)
+        self.validator = validator
+        self.validator_key = str(getattr(validator, "fingerprint", "none" if validator is None else "custom"))
+        self._synced = False
+
+    # --- connection -----------------------------------------------------------------------
+
+    _local = threading.local()
+
+    def _connect(self, path: str | None = None) -> sqlite3.Connection:
+        connection = sqlite3.connect(path or self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuilt if ever lost
+        return connection
+
+    def _connection(self, build: bool = True) -> sqlite3.Connection | None:
+        """This thread's connection, reopened when the file was replaced (a rebuild) or removed.
+
+        A missing or unusable index is built first, unless `build` is false (writers' updates
+        never build: the next reader will); then None when there is no index file.
+        """
+        cache = self._local.__dict__.setdefault("connections", {})
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        cached = cache.get(self.path)
+        if cached is not None and cached[1] == inode and cached[2] == os.getpid():
+            return cached[0]
+        if cached is not None:
+            cached[0].close()
+            del cache[self.path]
+        if build and (inode is None or not self._usable()):
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with _build_lock(self.path):
+                if not (os.path.exists(self.path) and self._usable()):  # another process may have built it
+                    self._build()
+            inode = os.stat(self.path).st_ino
+        elif inode is None:
+            return None
+        connection = self._connect()
+        cache[self.path] = (connection, inode, os.getpid())
+        return connection
+
+    def _usable(self) -> bool:
+        """Is the file an index of this schema, made with this form definition?"""
+        try:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                meta = dict(connection.execute("SELECT key, value FROM meta"))
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            return False
+        return meta.get("schema") == SCHEMA_VERSION and meta.get("validator") == self.validator_key
+
+    # --- building and keeping in step -------------------------------------------------------
+
+    def rebuild(self, processes: int = 1) -> int:
+        """Build the index from scratch into a new file, then put it in place; the record count.
+
+        With `processes` > 1 the files are read by that many forked processes (for the
+        `reindex` command; never inside a web worker, whose other threads fork would copy).
+        """
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with _build_lock(self.path):
+            return self._build(processes)
+
+    def _build(self, processes: int = 1) -> int:
+        building = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex}.new"
+        connection = self._connect(building)
+        try:
+            connection.executescript(SCHEMA)
+            connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema", SCHEMA_VERSION), ("validator", self.validator_key), ("generation", uuid.uuid4().hex)])
+            submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
+            histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
+            records = self._read_in_parallel(submissions, processes) if processes > 1 else self._read_records(submissions)
+            connection.execute("BEGIN")
+            self._write(connection, records, [], self._read_histories(histories), [])
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+        os.replace(building, self.path)
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.unlink(building + suffix)
+            except FileNotFoundError:
+                pass
+        with _seen_lock:
+            _seen.pop(self.path, None)
+        return len(submissions)
+
+    def _read_records(self, files: dict[str, Signature]) -> list[IndexedFile]:
+        folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        rows = []
+        for name, signature in files.items():
+            try:
+                entry, error = read_entry(os.path.join(folder, name + RECORD_SUFFIX), self.validator), None
+            except RecordError as failure:
+                entry, error = None, str(failure)
+            rows.append(_indexed_file(name, signature, entry, error))
+        return rows
+
+    def _read_in_parallel(self, files: dict[str, Signature], processes: int) -> list[IndexedFile]:
+        global _READER
+        names = sorted(files)
+        chunks = [{name: files[name] for name in names[start:start + 500]} for start in range(0, len(names), 500)]
+        _READER = self  # inherited by the forked processes
+        try:
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+                return [item for part in pool.map(_read_chunk, chunks) for item in part]
+        finally:
+            _READER = None
+
+    def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
+        return [[name, *signature, _history_status(self.data_dir, name)] for name, signature in files.items()]
+
+    @staticmethod
+    def _write(connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],
+               histories: Sequence[list[Any]], gone_histories: Iterable[str]) -> None:
+        """Apply changes inside the caller's transaction and bump the generation."""
+        names = [(name,) for name in gone] + [(item.row[0],) for item in records]
+        for table in ("records", "themes", "details", "texts"):
+            connection.executemany(f"DELETE FROM {table} WHERE name = ?", names)
+        connection.executemany("INSERT INTO records VALUES (" + ", ".join("?" * 14) + ")",
+                               [item.row for item in records])
+        connection.executemany("INSERT OR IGNORE INTO themes VALUES (?, ?)",
+                               [(item.row[0], code) for item in records for code in item.themes])
+        connection.executemany("INSERT INTO details VALUES (?, ?, ?)", [item.detail for item in records if item.detail])
+        connection.executemany("INSERT INTO texts VALUES (?, ?)", [item.text for item in records if item.text])
+        connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
+        connection.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?, ?)", histories)
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (uuid.uuid4().hex,))
+
+    def sync(self) -> None:
+        """Bring the index in step with the files: re-read changed or new files, drop vanished ones.
+
+        What this process saw last time (`_seen`: the index's generation and every file's
+        signature) spares work: inotify (folder_watch.py) names the files changed since, and
+        only those are looked at again; when the generation is still the one this process
+        left, the index holds exactly those signatures, so only those names are compared.
+        """
+        connection = self._connection()
+        generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        with _seen_lock:
+            seen = _seen.get(self.path)
+        folders = (os.path.join(self.data_dir, SUBMISSIONS_DIR), os.path.join(self.data_dir, REVIEWS_DIR))
+        disk: list[dict[str, Signature]] = []
+        touched: list[set[str] | None] = []
+        for number, folder in enumerate(folders):
+            names = WATCH.changes(folder)
+            if names is None or seen is None:
+                disk.append(_scan(folder))
+                touched.append(None)
+            else:
+                files = dict(seen[1 + number])
+                names = {name[:-len(RECORD_SUFFIX)] for name in names if name.endswith(RECORD_SUFFIX)}
+                for name in names:
+                    try:
+                        files[name] = _signature(os.stat(os.path.join(folder, name + RECORD_SUFFIX)))
+                    except FileNotFoundError:
+                        files.pop(name, None)
+                disk.append(files)
+                touched.append(names)
+        if seen is not None and seen[0] == generation:
+            known = [seen[1], seen[2]]
+        else:
+            touched = [None, None]
+            known = [{name: (m, s, i) for name, m, s, i in connection.execute(
+                f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+        changes = []
+        for files, before, names in zip(disk, known, touched):
+            candidates = files.keys() | before.keys() if names is None else names
+            changes.append(({name: files[name] for name in candidates if name in files and before.get(name) != files[name]},
+                            [name for name in candidates if name in before and name not in files]))
+        (changed, gone), (changed_histories, gone_histories) = changes
+        if changed or gone or changed_histories or gone_histories:
+            records = self._read_records(changed)
+            history_rows = self._read_histories(changed_histories)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(connection, records, gone, history_rows, gone_histories)
+                generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        with _seen_lock:
+            _seen[self.path] = (generation, disk[0], disk[1])
+        self._synced = True
+
+    def _db(self) -> sqlite3.Connection:
+        if not self._synced:
+            try:
+                self.sync()
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError as error:  # a damaged file: derived data, so rebuild it
+                log.warning("review index damaged (%s): rebuilt from the records", error)
+                self._forget_connection()
+                with _build_lock(self.path):
+                    self._build()
+                self.sync()
+        return self._connection()
+
+    def _forget_connection(self) -> None:
+        cached = self._local.__dict__.setdefault("connections", {}).pop(self.path, None)
+        if cached is not None:
+            cached[0].close()
+
+    # --- writers' updates --------------------------------------------------------------------
+
+    def note_record(self, record: dict[str, Any], path: str) -> None:
+        """A record was just written: index it from memory (no re-read), if the index exists."""
+        if self._connection(build=False) is None:
+            return
+        entry = Entry(record, path)
+        if self.validator is not None:
+            entry.problems = self.validator(record)
+        self._apply([_indexed_file(record["reference"], _signature(os.stat(path)), entry, None)], [], [], [])
+
+    def note_history(self, reference: str, status: str) -> None:
+        """A history file was just rewritten: record its status, if the index exists."""
+        path = os.path.join(self.data_dir, REVIEWS_DIR, reference + RECORD_SUFFIX)
+        self._apply([], [], [[reference, *_signature(os.stat(path)), status]], [])
+
+    def _apply(self, records, gone, histories, gone_histories) -> None:
+        connection = self._connection(build=False)
+        if connection is None:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._write(connection, records, gone, histories, gone_histories)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _entries(self, rows: list[tuple[str, str, str, str]]) -> list[Entry]:
+        """Entries, in order, from (name, status, siret_key, email_key) rows: summaries and duplicates."""
+        connection = self._connection()
+        details: dict[str, tuple[str, str]] = {}
+        others: dict[tuple[str, str], list[str]] = {}
+        names = [row[0] for row in rows]
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            details.update((name, (summary, problems)) for name, summary, problems in connection.execute(
+                f"SELECT name, summary, problems FROM details WHERE name IN ({', '.join('?' * len(chunk))})", chunk))
+        for kind, column, keys in (("siret", "siret_key", {row[2] for row in rows if row[2]}),
+                                   ("email", "email_key", {row[3] for row in rows if row[3]})):
+            keys = sorted(keys)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                query = (f"SELECT {column}, name FROM records WHERE error IS NULL AND {column} IN "
+                         f"(SELECT {column} FROM records WHERE {column} IN ({', '.join('?' * len(chunk))}) "
+                         f"AND error IS NULL GROUP BY {column} HAVING COUNT(*) > 1)")
+                for key, name in connection.execute(query, chunk):
+                    others.setdefault((kind, key), []).append(name)
+        folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        entries = []
+        for name, status, siret, email in rows:
+            pairs = [(other, "siret") for other in others.get(("siret", siret), ()) if other != name]
+            pairs += [(other, "email") for other in others.get(("email", email), ()) if other != name]
+            summary, problems = details[name]
+            entries.append(Entry(json.loads(summary), os.path.join(folder, name + RECORD_SUFFIX),
+                                 status=status, duplicates=sorted(pairs), problems=json.loads(problems),
+                                 summary_only=True))
+        return entries
+
+    def select(self, selection: Selection, offset: int = 0, limit: int | None = None) -> list[Entry]:
+        """The entries of a selection, sorted, from `offset` (at most `limit`)."""
+        where, params = selection.where()
+        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
+                 f"{FROM} WHERE {where} ORDER BY {selection.order()}")
+        if limit is not None:
+            query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return self._entries(self._db().execute(query, params).fetchall())
+
+    def count(self, selection: Selection) -> int:
+        where, params = selection.where()
+        return self._db().execute(f"SELECT COUNT(*) {FROM} WHERE {where}", params).fetchone()[0]
+
+    def entry(self, reference: str) -> Entry | None:
+        """One readable record's entry (summary), or None."""
+        rows = self._db().execute(
+            f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
+            f"{FROM} WHERE r.name = ? AND r.error IS NULL", (reference,)).fetchall()
+        return self._entries(rows)[0] if rows else None
+
+    def neighbours(self, selection: Selection, reference: str) -> tuple[str | None, str | None, int, int]:
+        """(previous reference, next reference, position from 1 (0: not in it), size) in a selection."""
+        where, params = selection.where()
+        names = [name for (name,) in self._db().execute(
+            f"SELECT r.name {FROM} WHERE {where} ORDER BY {selection.order()}", params)]
+        try:
+            position = names.index(reference)
+        except ValueError:
+            return None, None, 0, len(names)
+        return (names[position - 1] if position else None,
+                names[position + 1] if position + 1 < len(names) else None, position + 1, len(names))
+
+    def status_counts(self, selection: Selection) -> Counter:
+        """How many of a selection are in each status."""
+        where, params = selection.where()
+        return Counter(dict(self._db().execute(
+            f"SELECT COALESCE(h.status, 'recu'), COUNT(*) {FROM} WHERE {where} GROUP BY 1", params)))
+
+    def count_by(self, selection: Selection = Selection()) -> dict[str, Counter]:
+        """Counts by thématique, département, type, ISO week, day and status of a selection."""
+        where, params = selection.where()
+        db = self._db()
+        chosen = f"SELECT r.name {FROM} WHERE {where}"
+
+        def grouped(sql: str) -> Counter:
+            return Counter({key: count for key, count in db.execute(sql, params)})
+
+        counts = {
+            "thematique": grouped(f"SELECT code, COUNT(*) FROM themes WHERE name IN ({chosen}) GROUP BY code"),
+            "departement": grouped(f"SELECT COALESCE(NULLIF(r.departement, ''), 'inconnu'), COUNT(*) {FROM} "
+                                   f"WHERE {where} GROUP BY 1"),
+            "type_structure": grouped(f"SELECT COALESCE(NULLIF(r.type_structure, ''), 'inconnu'), COUNT(*) {FROM} "
+                                      f"WHERE {where} GROUP BY 1"),
+            "jour": grouped(f"SELECT r.received_day, COUNT(*) {FROM} WHERE {where} GROUP BY 1"),
+            "statut": grouped(f"SELECT COALESCE(h.status, 'recu'), COUNT(*) {FROM} WHERE {where} GROUP BY 1"),
+        }
+        weeks: Counter = Counter()
+        for day, count in counts["jour"].items():
+            year, week, _weekday = datetime.fromisoformat(day).isocalendar()
+            weeks[f"{year}-S{week:02d}"] += count
+        counts["semaine"] = weeks
+        return counts
+
+    def departements(self) -> list[tuple[str, str]]:
+        """(code, name) of every département that has a record, by code."""
+        return list(self._db().execute(
+            "SELECT departement, MAX(departement_name) FROM records WHERE error IS NULL AND departement <> '' "
+            "GROUP BY departement ORDER BY departement"))
+
+    def total(self) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM records WHERE error IS NULL").fetchone()[0]
+
+    def warnings(self) -> list[str]:
+        """Every file a reviewer must look at by hand, named, in French (as `Catalog.warnings`)."""
+        return self.unreadable() + [f"{entry.reference}.yaml : {'; '.join(entry.problems)} (ne valide plus le formulaire)"
+                                    for entry in self.select(Selection(flag=INVALID_FLAG, sort="reference"))]
+
+    def unreadable(self) -> list[str]:
+        """Unreadable records and histories, named, in French."""
+        db = self._db()
+        lines = [error for (error,) in db.execute("SELECT error FROM records WHERE error IS NOT NULL ORDER BY name")]
+        lines += [f"{REVIEWS_DIR}/{name}.yaml : historique des décisions illisible."
+                  for (name,) in db.execute("SELECT h.name FROM histories h JOIN records r ON r.name = h.name "
+                                            "WHERE h.status = ? AND r.error IS NULL ORDER BY h.name",
+                                            (UNREADABLE_HISTORY,))]
+        return lines

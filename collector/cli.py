@@ -12,6 +12,7 @@ A record that no longer parses or validates is named on stderr, never skipped si
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import sys
@@ -272,7 +273,7 @@ def create_user_command(name, password_stdin) -> None:
 @with_appcontext
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
-    settings = mail_module.MailSettings.from_env()
+    settings = dataclasses.replace(mail_module.MailSettings.from_env(), dossier_secret=appstate.secret())
     queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
     if queued:
         click.echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, Signer
+from itsdangerous import Signer
 from marshmallow import Schema, ValidationError
 
 from . import events, idempotency
@@ -234,25 +234,10 @@ def submit() -> Response:
 
 @bp.get("/candidater/recu/<reference>")
 def receipt(reference: str) -> Response:
-    current = state()
-    key = request.args.get("cle", "")
-    try:
-        current.receipts.unsign(f"{reference}.{key}".encode("utf-8"))
-    except (BadSignature, UnicodeEncodeError):
-        raise Refusal(404, "Cet accusé de réception n'existe pas, ou son adresse est incomplète. "
-                           "Utilisez le lien exact affiché après votre envoi.") from None
-    path = record_path(current_app.config["DATA_DIR"], reference)
-    if not os.path.exists(path):
-        raise Refusal(404, "Cet accusé de réception n'existe pas.")
-    record = read_record(path)
-    steps = {step["id"]: step for step in current.facts["calendar"]["steps"]}
-    body = render_template("collector/confirmation.html", record=record, form=current.form,
-                           received_at=datetime.fromisoformat(record["received_at"]), steps=steps,
-                           current_url=FORM_URL)
-    response = Response(body, mimetype="text/html")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    """The receipt's link opens the porteur's dossier (collector/porteur/views.py)."""
+    from .porteur.views import show_dossier
+
+    return show_dossier(reference)
 
 
 @bp.get("/candidater/merci/")

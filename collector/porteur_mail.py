@@ -1,0 +1,62 @@
+"""The mails of a dossier's life after « reçu », queued in mail.py's outbox.
+
+Each message is one file `$DATA/outbox/<REF>.<kind>.eml`, written durably by
+mail.queue_message and sent by mail.py's sender (the background thread or `send-mail`),
+so nothing here waits for SMTP or is lost when it is down. Every mail to a porteur
+says where to answer: the dossier page (its signed link), never a reply to the mail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import Message
+from typing import Any
+
+from flask import current_app
+
+from . import mail
+from .porteur.links import dossier_url
+from .review import appstate
+
+WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "
+                   "utilisez votre page de dossier (lien ci-dessus).")
+
+
+def settings() -> mail.MailSettings:
+    """The running app's mail settings, able to sign dossier links."""
+    service = current_app.extensions.get("ami_mail")
+    if service is not None:
+        return service.settings
+    return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
+
+
+def link(settings: mail.MailSettings, reference: str) -> str:
+    return dossier_url(settings.public_url, settings.dossier_secret, reference)
+
+
+def queue(data_dir: str, reference: str, kind: str, message: Message) -> bool:
+    """Queue one message durably, then ask the running app's sender to try at once."""
+    queued = mail.queue_message(data_dir, mail.message_name(reference, kind), message)
+    service = current_app.extensions.get("ami_mail")
+    if queued and service is not None:
+        service.kick()
+    return queued
+
+
+def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
+                      settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The links of every dossier of one contact address, asked for on the lost-link page."""
+    call = facts["call"]
+    plural = len(references) > 1
+    lines = ["Bonjour,", "",
+             f"Vous avez demandé le lien de votre dossier de réponse à l'{mail._lower_first(call['title'])}.", "",
+             "Vos dossiers :" if plural else "Votre dossier :"]
+    lines += [f"- {reference} : {link(settings, reference)}" for reference in references]
+    lines += ["", "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
+                  "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.",
+              "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
+                         kind, "\n".join(lines) + "\n", now)

@@ -1,0 +1,105 @@
+"""Browser journeys (Chromium, JavaScript on and off) of the dossier page and the lost link,
+end to end through gunicorn and a real SMTP server on loopback; axe-core and the Nu HTML
+checker find nothing on any of their pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from collector.formdef import load_form
+from tests.collector.test_browser import fill
+from tests.support.payloads import valid_answers
+
+from .journeys import link_in, nu_errors, porteur_stack
+
+pytestmark = pytest.mark.browser
+
+FORM = load_form()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with porteur_stack(str(tmp_path_factory.mktemp("porteur-dossier")), "2021-04-15T10:00:00") as running:
+        yield running
+
+
+def test_a_porteur_sends_the_form_gets_the_link_by_mail_and_reads_the_dossier(stack, browser_context, chromium):
+    tab = browser_context.new_page()
+    tab.goto(stack.base + "/candidater/")
+    answers = {**valid_answers(FORM), "contact_email": "camille@gmial.com", "projet_titre": "Dossier en ligne"}
+    fill(tab, answers)
+    tab.locator("#contact_email").blur()
+    suggestion = tab.locator(".email-suggestion")
+    suggestion.wait_for(state="visible")
+    assert "Vouliez-vous écrire camille@gmail.com ?" in suggestion.inner_text()
+    stack.audit(tab, "form with a suggestion")
+    tab.fill("#contact_email", "camille@gmail.com")
+    tab.locator("#contact_email").blur()
+    assert tab.locator(".email-suggestion").count() == 0
+    tab.click("button[type=submit]")
+    tab.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+    assert tab.locator("h1").inner_text().startswith("Votre dossier AMI-2021-")
+    assert tab.locator(".dossier-email").inner_text() == "camille@gmail.com"
+    assert tab.locator(".dossier-status").inner_text() == "reçue"
+    stack.audit(tab, "dossier")
+    reference = re.search(r"AMI-2021-\d{4}", tab.url).group(0)
+
+    [ack] = stack.mails_to("camille@gmail.com", 1, "Accusé de réception")
+    no_js = chromium.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        other = no_js.new_page()
+        other.goto(stack.base + link_in(ack.message))
+        assert other.locator("h1").inner_text() == f"Votre dossier {reference}"
+        assert "Dossier en ligne" in other.locator(".answers").inner_text()
+    finally:
+        no_js.close()
+    assert browser_context.outside == []
+
+
+def test_the_lost_link_page_answers_the_same_and_mails_only_a_known_address(stack, chromium):
+    from tests.support.payloads import fetch_hidden, post_form
+
+    answers = {**valid_answers(FORM), "contact_email": "perdu@example.org"}
+    assert post_form(stack.base, answers, fetch_hidden(stack.base)).status == 303
+    stack.mails_to("perdu@example.org", 1, "Accusé de réception")
+    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        answers_seen = []
+        for address in ("perdu@example.org", "inconnu@example.org"):
+            tab.goto(stack.base + "/candidater/dossier-perdu/")
+            tab.get_by_label("Adresse e-mail de contact").fill(address)
+            tab.get_by_role("button", name="Recevoir le lien").click()
+            tab.wait_for_load_state("load")
+            answers_seen.append(tab.locator("main").inner_text())
+        assert answers_seen[0] == answers_seen[1] and "Si cette adresse est celle d'un dossier" in answers_seen[0]
+        [mail] = stack.mails_to("perdu@example.org", 1, "Lien de votre dossier")
+        tab.goto(stack.base + link_in(mail.message))
+        assert tab.locator(".dossier-email").inner_text() == "perdu@example.org"
+        assert not [item for item in stack.inbox.messages if "inconnu@example.org" in item.recipients]
+    finally:
+        context.close()
+
+
+def test_axe_and_the_nu_checker_find_nothing_on_the_lost_link_and_bad_link_pages(stack, browser_context):
+    tab = browser_context.new_page()
+    tab.goto(stack.base + "/candidater/dossier-perdu/")
+    stack.audit(tab, "lost link")
+    tab.get_by_label("Adresse e-mail de contact").fill("pas-une-adresse")
+    tab.get_by_role("button", name="Recevoir le lien").click()
+    tab.wait_for_load_state("load")
+    assert "Saisissez une adresse e-mail valide" in tab.locator(".error-summary").inner_text()
+    stack.audit(tab, "lost link with an error")
+    tab.get_by_label("Adresse e-mail de contact").fill("quelquun@example.org")
+    tab.get_by_role("button", name="Recevoir le lien").click()
+    tab.wait_for_load_state("load")
+    stack.audit(tab, "lost link sent")
+    reply = tab.goto(stack.base + "/candidater/recu/AMI-2021-0001?cle=tronque")
+    assert reply.status == 404 and "Lien de dossier incomplet" in tab.locator("h1").inner_text()
+    stack.audit(tab, "bad link")
+    tab.get_by_role("link", name="Recevoir à nouveau le lien de mon dossier").click()
+    tab.wait_for_url(stack.base + "/candidater/dossier-perdu/")
+    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
+    assert nu_errors(stack.pages_dir) == ""

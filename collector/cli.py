@@ -24,6 +24,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from . import mail as mail_module
+from .dossier import EVENT_LABELS
 from .exports import FLAG_LABELS, write_csv, write_xlsx
 from .records import record_path
 from .review import appstate
@@ -81,9 +82,9 @@ def list_command(status, thematique, departement, type_structure) -> None:
     catalog = _catalog()
     chosen = _chosen(catalog, status, thematique, departement, type_structure)
     click.echo(_table(
-        ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements"],
+        ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements", "Version"],
         ([e.reference, format_received(e), e.organisation[:40], ", ".join(e.thematiques),
-          e.departement, status_label(e.status), ", ".join(e.flags)] for e in chosen)))
+          e.departement, status_label(e.status), ", ".join(e.flags), str(e.version)] for e in chosen)))
     click.echo(f"{len(chosen)} candidature(s) sur {len(catalog.entries)}.")
     _warn(catalog)
 
@@ -101,6 +102,9 @@ def show_command(reference: str) -> None:
     from .exports import answer_text
 
     click.echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
+    if entry.version > 1:
+        click.echo(f"Version {entry.version} (corrigée par le porteur le {entry.record.get('corrected_at')}) : "
+                   f"{entry.version} versions, la plus récente ci-dessous")
     if entry.flags:
         click.echo("Signalements : " + ", ".join(FLAG_LABELS.get(f, f) for f in entry.flags))
     for other, kind in entry.duplicates:
@@ -118,7 +122,8 @@ def show_command(reference: str) -> None:
     if not history["events"]:
         click.echo("    (aucun changement)")
     for event in history["events"]:
-        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status" else "note")
+        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status"
+                else EVENT_LABELS.get(event["kind"], event["kind"]))
         click.echo(f"    {event['at']}  {event['by']}  {what}" + (f" : {event['note']}" if event.get("note") else ""))
 
 

@@ -31,7 +31,12 @@ VERSIONS_DIR = "versions"
 _VERSION_FILE = re.compile(r"v(\d{1,4})\.yaml")
 
 CORRECTION = "correction"  # the porteur sent corrected answers (a new version)
-PORTEUR_KINDS = frozenset({CORRECTION})
+MESSAGE = "message"  # the Région wrote to the porteur (maybe asking for complements until a date)
+PORTEUR_REPLY = "reponse_porteur"  # the porteur answered on the dossier page
+PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY})
+# How reviewers' pages and commands name each kind of event but a status change.
+EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: "message au porteur",
+                PORTEUR_REPLY: "réponse du porteur"}
 
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçue", "en cours d'analyse", "réponse envoyée"
@@ -111,6 +116,27 @@ def porteur_status(history: dict[str, Any]) -> str:
     if any(event.get("kind") == "reponse" for event in history.get("events", [])):
         return ANSWERED
     return RECEIVED if history.get("status", INITIAL) == INITIAL else UNDER_REVIEW
+
+
+def end_of_day(day: str) -> datetime:
+    """`2021-06-20` → that day at 23:59:59, Paris time."""
+    return datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=PARIS)
+
+
+def corrections_until(history: dict[str, Any], call_open: bool, closes_at: datetime,
+                      now: datetime) -> datetime | None:
+    """Until when the porteur may correct the answers; None when not now.
+
+    While the call is open and no reviewer has started the analysis (status still
+    « reçu »): until the deadline. A request for complements reopens corrections, after
+    the deadline too, until the date the reviewer set.
+    """
+    ends = [closes_at] if call_open and history.get("status", INITIAL) == INITIAL else []
+    for event in history.get("events", []):
+        if event.get("kind") == MESSAGE and event.get("complements_until"):
+            ends.append(end_of_day(str(event["complements_until"])))
+    ends = [end for end in ends if end >= now]
+    return max(ends) if ends else None
 
 
 def short_hash(content_hash: str) -> str:

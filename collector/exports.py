@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from .review.catalog import Entry, departement_name, format_received
 from .statuses import status_label
 
-FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département"]
+FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLAG_LABELS = {
     "hors_normandie": "hors Normandie",
@@ -75,6 +75,7 @@ def row(form: Any, entry: Entry) -> list[str]:
         ", ".join(flag_label(flag) for flag in entry.flags),
         ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in entry.duplicates),
         departement_name(entry.record),
+        str(entry.version),
     ]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
     return [guard_formula(cell) for cell in cells]

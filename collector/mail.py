@@ -29,7 +29,6 @@ simply wait in the outbox.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import queue
@@ -38,7 +37,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
 from email.header import Header
@@ -563,7 +562,7 @@ def init_app(app: Any) -> None:
     from .events import record_stored
     from .review import appstate
 
-    settings = dataclasses.replace(MailSettings.from_env(), dossier_secret=appstate.secret(app))
+    settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret(app))
     service = MailService(appstate.data_dir(app), appstate.facts(app), lambda: appstate.form(app), settings)
     app.extensions["ami_mail"] = service
     record_stored.connect(_on_record_stored, weak=False)

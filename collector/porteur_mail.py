@@ -19,6 +19,7 @@ from flask import current_app
 from . import mail
 from .porteur.links import dossier_url
 from .review import appstate
+from .template_filters import datetime_fr
 
 WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "
                    "utilisez votre page de dossier (lien ci-dessus).")
@@ -60,3 +61,44 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
               "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
     return mail._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
                          kind, "\n".join(lines) + "\n", now)
+
+
+def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                                       settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The porteur's receipt of a correction: the new version, its hash, every answer."""
+    from .dossier import short_hash
+
+    reference, answers, call = version["reference"], version["answers"], facts["call"]
+    greeting = f"Bonjour {mail._one_line(answers.get('contact_nom'))}," if answers.get("contact_nom") else "Bonjour,"
+    lines = [greeting, "",
+             f"La {call['organisation']} a bien reçu vos réponses corrigées pour le dossier {reference}.", "",
+             f"Référence : {reference}",
+             f"Version : {version['version']} (empreinte {short_hash(str(version['content_hash']))})",
+             f"Corrigée le : {datetime_fr(datetime.fromisoformat(str(version['corrected_at'])))} (heure de Paris)",
+             "", "Votre dossier :", link(settings, reference),
+             "", "Vos réponses, telles que nous les avons enregistrées :", ""]
+    lines += mail._answer_lines(version, form)
+    lines += ["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, answers["contact_email"],
+                         f"Réponses corrigées {reference} (version {version['version']}) — {call['short_title']}",
+                         reference, f"accuse-v{version['version']}", "\n".join(lines) + "\n", now)
+
+
+def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[str], facts: Mapping[str, Any],
+                         settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """A notice to the Région's notification address, with the link to the review page."""
+    body = lines + ["", f"Voir le dossier : {settings.public_url}/instruction/{reference}", ""]
+    return mail._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
+                         "\n".join(body), now)
+
+
+def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
+    """Queue the new acknowledgement and the Région's notice of one correction."""
+    current = settings()
+    reference, number = version["reference"], version["version"]
+    queue(data_dir, reference, f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current))
+    organisation = mail._one_line(version["answers"].get("raison_sociale"))
+    queue(data_dir, reference, f"correction-v{number}", compose_staff_notice(
+        reference, f"correction-v{number}", f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
+        [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."],
+        facts, current))

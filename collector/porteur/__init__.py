@@ -13,7 +13,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the porteur's pages."""
-    from . import lost_link, views
+    from . import corrections, lost_link, views
 
     views.init_app(app)
     lost_link.init_app(app)
+    corrections.init_app(app)

@@ -18,6 +18,7 @@ from ..email_typos import KNOWN_DOMAINS, suggest
 from ..exports import answer_text
 from ..records import RecordError
 from ..review import appstate
+from ..phase import current_phase
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
 from .links import dossier_path, key_is_valid
@@ -70,6 +71,14 @@ def checked_reference(reference: str, key: str | None) -> str | None:
     return reference if os.path.exists(dossier.version_path(data_dir, reference, 1)) else None
 
 
+def corrections_until(reference: str) -> datetime | None:
+    """Until when this dossier's answers may be corrected (None: not now)."""
+    facts = appstate.facts()
+    phase = current_phase(facts)
+    history = dossier.safe_history(appstate.data_dir(), reference)
+    return dossier.corrections_until(history, phase.is_open, facts["calendar"]["closes_at"], phase.now)
+
+
 def dossier_context(reference: str) -> dict[str, Any]:
     """What every state of the dossier page shows."""
     data_dir = appstate.data_dir()
@@ -86,6 +95,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
         "key": request.args.get("cle", "") or request.form.get("cle", ""),
         "notice": DONE.get(request.args.get("fait", "")),
+        "corrections_until": corrections_until(reference),
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
     }
 

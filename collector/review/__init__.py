@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    url_for)
 
+from ..dossier import EVENT_LABELS
 from ..phase import current_phase
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
@@ -180,7 +181,7 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), format_at=_format_at, **extra)
+        departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS, **extra)
 
 
 def _format_at(text: str) -> str:

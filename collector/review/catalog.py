@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..dossier import with_versions
 from ..records import RecordError, iter_record_paths, read_record
 from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
 
@@ -37,6 +38,11 @@ class Entry:
     @property
     def answers(self) -> dict[str, Any]:
         return self.record["answers"]
+
+    @property
+    def version(self) -> int:
+        """The number of the newest version (1 when never corrected); as many versions exist."""
+        return int(self.record.get("version") or 1)
 
     @property
     def received_at(self) -> datetime | None:
@@ -149,6 +155,11 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
             continue
         if record["reference"] != expected:
             unreadable.append(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
+            continue
+        try:  # the newest version of the answers (dossier.py); the first record is never altered
+            record = with_versions(data_dir, record)
+        except RecordError as error:
+            unreadable.append(f"{expected} : une version corrigée est illisible ({error}).")
             continue
         entry = Entry(record, path)
         if validator is not None:

@@ -29,6 +29,7 @@ from .phase import current_phase
 from .ratelimit import RateLimiter
 from .records import build_record, read_record, record_path, write_record
 from .sequence import next_reference
+from .porteur import same_browser
 from .validation import derive
 
 log = logging.getLogger("collector.intake")
@@ -165,7 +166,7 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     """Store a valid submission once per submission id; (reference, received_at, created now)."""
     current = state()
     data_dir = current_app.config["DATA_DIR"]
-    reference = idempotency.lookup(data_dir, submission_id)
+    reference = idempotency.lookup(data_dir, submission_id) or same_browser.recent_reference(data_dir, answers)
     if reference is None:
         fresh = next_reference(data_dir, current.facts["call"]["reference_prefix"])
         reference = idempotency.claim(data_dir, submission_id, fresh)

@@ -13,8 +13,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the porteur's pages."""
-    from . import corrections, lost_link, views
+    from . import corrections, lost_link, same_browser, views
 
     views.init_app(app)
+    same_browser.init_app(app)
     lost_link.init_app(app)
     corrections.init_app(app)

@@ -103,3 +103,65 @@ def test_axe_and_the_nu_checker_find_nothing_on_the_lost_link_and_bad_link_pages
     tab.wait_for_url(stack.base + "/candidater/dossier-perdu/")
     assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
     assert nu_errors(stack.pages_dir) == ""
+
+
+def test_a_porteur_corrects_an_answer_before_the_deadline_and_the_export_shows_version_2(stack, chromium):
+    from collector.dossier import all_versions, short_hash
+    from tests.review.conftest import PASSWORD
+
+    answers = {**valid_answers(FORM), "contact_email": "corrige@example.org", "projet_titre": "Premier titre"}
+    for javascript in (False, True):
+        context = chromium.new_context(locale="fr-FR", java_script_enabled=javascript)
+        try:
+            tab = context.new_page()
+            tab.goto(stack.base + "/candidater/")
+            fill(tab, {**answers, "projet_titre": f"Premier titre {javascript}"})
+            tab.click("button[type=submit]")
+            tab.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
+            reference = re.search(r"AMI-2021-\d{4}", tab.url).group(0)
+            tab.get_by_role("link", name="Corriger mes réponses").click()
+            tab.wait_for_load_state("load")
+            assert tab.input_value("#projet_titre") == f"Premier titre {javascript}"
+            if javascript:
+                stack.audit(tab, "correction form")
+            tab.fill("#siret", "123")
+            tab.click("button[type=submit]")
+            tab.locator("#siret-error").wait_for(state="visible")
+            if javascript:
+                stack.audit(tab, "correction with an error")
+            tab.fill("#siret", valid_answers(FORM)["siret"])
+            tab.fill("#projet_titre", f"Titre corrigé {javascript}")
+            tab.click("button[type=submit]")
+            tab.wait_for_url(re.compile(r"fait=correction"))
+            assert "Vos réponses corrigées sont enregistrées" in tab.locator("main").inner_text()
+            assert f"Titre corrigé {javascript}" in tab.locator(".answers").inner_text()
+            if javascript:
+                stack.audit(tab, "dossier after a correction")
+        finally:
+            context.close()
+        first, second = all_versions(stack.data_dir, reference)
+        assert first["answers"]["projet_titre"] == f"Premier titre {javascript}"
+        assert second["answers"]["projet_titre"] == f"Titre corrigé {javascript}"
+        acknowledgement = stack.mails_to("corrige@example.org", 1, f"Réponses corrigées {reference}")[0]
+        assert short_hash(second["content_hash"]) in acknowledgement.message.get_content()
+        stack.mails_to("amenagement.numerique@normandie.fr", 1, f"Dossier {reference} corrigé")
+
+    context = chromium.new_context(locale="fr-FR", accept_downloads=True)
+    try:
+        tab = context.new_page()
+        tab.goto(stack.base + "/instruction/connexion")
+        tab.get_by_label("Identifiant").fill("alice")
+        tab.get_by_label("Mot de passe").fill(PASSWORD)
+        tab.get_by_role("button", name="Se connecter").click()
+        tab.wait_for_url(stack.base + "/instruction/")
+        with tab.expect_download() as download:
+            tab.get_by_role("link", name="tableur CSV").click()
+        import csv
+        with open(download.value.path(), encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle, delimiter=";"))
+        row = [line for line in rows if line[0] == reference][0]
+        assert row[rows[0].index("Version")] == "2" and row[rows[0].index("Titre du projet")] == "Titre corrigé True"
+    finally:
+        context.close()
+    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
+    assert nu_errors(stack.pages_dir) == ""

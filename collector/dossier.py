@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from .durable import write_new_file
-from .records import RecordError, read_record, record_path, serialise_record
+from .records import RecordError, clean_text, read_record, record_path, serialise_record
 from .statuses import INITIAL, PARIS, StatusError, add_event, locked, read_history
 
 VERSIONS_DIR = "versions"
@@ -104,6 +104,59 @@ def write_correction(data_dir: str, corrected: dict[str, Any], now: datetime | N
     add_event(data_dir, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": number,
                                     "content_hash": corrected["content_hash"]})
     return {**version, "versions": number}
+
+
+MAX_MESSAGE_LENGTH = 5000
+
+
+class ExchangeError(ValueError):
+    """A message that cannot be stored; the text is French and says how to fix it."""
+
+
+def _message_text(text: str | None, who: str) -> str:
+    try:
+        cleaned = clean_text((text or "").replace("\r\n", "\n").strip())
+    except ValueError as error:
+        raise ExchangeError(str(error)) from None
+    if not cleaned:
+        raise ExchangeError(f"{who} est vide : écrivez votre message.")
+    if len(cleaned) > MAX_MESSAGE_LENGTH:
+        raise ExchangeError(f"{who} compte {len(cleaned)} caractères ; {MAX_MESSAGE_LENGTH} au plus : raccourcissez-le.")
+    return cleaned
+
+
+def _moment(now: datetime | None) -> str:
+    return (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
+
+
+def write_to_porteur(data_dir: str, reference: str, text: str | None, *, by: str,
+                     complements_until: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """Store a reviewer's message to the porteur (optionally a request for complements until
+    a date, `AAAA-MM-JJ`, which reopens corrections until then); (event, its number)."""
+    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+    if complements_until:
+        try:
+            until = end_of_day(complements_until.strip())
+        except ValueError:
+            raise ExchangeError("Date des compléments illisible : choisissez une date (jour/mois/année).") from None
+        if until < (now or datetime.now(PARIS)):
+            raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
+        event["complements_until"] = until.date().isoformat()
+    history = add_event(data_dir, reference, event)
+    return event, len(history["events"])
+
+
+def write_porteur_reply(data_dir: str, reference: str, text: str | None,
+                        now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """Store the porteur's answer written on the dossier page; (event, its number)."""
+    event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": _message_text(text, "Votre message")}
+    history = add_event(data_dir, reference, event)
+    return event, len(history["events"])
+
+
+def can_reply(history: dict[str, Any]) -> bool:
+    """The porteur may write on the dossier page once the Région has written to them."""
+    return any(event.get("kind") == MESSAGE for event in history.get("events", []))
 
 
 def porteur_events(history: dict[str, Any]) -> list[dict[str, Any]]:

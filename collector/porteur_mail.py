@@ -102,3 +102,40 @@ def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Map
         reference, f"correction-v{number}", f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
         [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."],
         facts, current))
+
+
+def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                               facts: Mapping[str, Any], settings: mail.MailSettings,
+                               now: datetime | None = None) -> Message:
+    """The Région's message to the porteur, with where to answer: the dossier page."""
+    from .dossier import end_of_day
+
+    reference, call = record["reference"], facts["call"]
+    lines = ["Bonjour,", "", f"La {call['organisation']} vous écrit au sujet de votre dossier {reference} :", ""]
+    lines += ["    " + line for line in str(event["text"]).splitlines()]
+    if event.get("complements_until"):
+        until = datetime_fr(end_of_day(str(event["complements_until"])))
+        lines += ["", f"La Région vous demande des compléments : vous pouvez corriger vos réponses sur votre page de "
+                      f"dossier jusqu'au {until}."]
+    lines += ["", "Pour lire ce message et y répondre, ouvrez votre page de dossier :", link(settings, reference),
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, record["answers"]["contact_email"],
+                         f"Message de la Région sur votre dossier {reference} — {call['short_title']}",
+                         reference, f"message-{number}", "\n".join(lines) + "\n", now)
+
+
+def queue_message_to_porteur(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                             facts: Mapping[str, Any]) -> None:
+    queue(data_dir, record["reference"], f"message-{number}",
+          compose_message_to_porteur(record, event, number, facts, settings()))
+
+
+def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                               facts: Mapping[str, Any]) -> None:
+    """Tell the Région that the porteur answered (the text is on the review page)."""
+    reference = record["reference"]
+    organisation = mail._one_line(record["answers"].get("raison_sociale"))
+    queue(data_dir, reference, f"reponse-porteur-{number}", compose_staff_notice(
+        reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
+        [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
+        + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()))

@@ -95,7 +95,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
         "key": request.args.get("cle", "") or request.form.get("cle", ""),
         "notice": DONE.get(request.args.get("fait", "")),
-        "corrections_until": corrections_until(reference),
+        "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
     }
 

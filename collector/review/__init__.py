@@ -45,6 +45,9 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
     app.register_blueprint(bp)
+    from . import exchanges  # the porteur's thread: needs this module's guard and detail page
+
+    exchanges.init_app(app)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

@@ -1,0 +1,92 @@
+"""Browser journey after the deadline: a reviewer asks for complements, the porteur provides
+them and answers, through gunicorn and a real SMTP server; axe-core and the Nu checker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from collector.dossier import all_versions
+from collector.statuses import read_history
+from tests.review.conftest import PASSWORD
+from tests.review.factory import write_records
+
+from .journeys import link_in, nu_errors, porteur_stack
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with porteur_stack(str(tmp_path_factory.mktemp("porteur-exchanges")), "2021-06-10T10:00:00") as running:
+        write_records(running.data_dir, 2)
+        yield running
+
+
+def log_in(tab, base: str) -> None:
+    tab.goto(base + "/instruction/connexion")
+    tab.get_by_label("Identifiant").fill("alice")
+    tab.get_by_label("Mot de passe").fill(PASSWORD)
+    tab.get_by_role("button", name="Se connecter").click()
+    tab.wait_for_url(base + "/instruction/")
+
+
+def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_provides_them(stack, browser_context,
+                                                                                            chromium):
+    reviewer = browser_context.new_page()
+    log_in(reviewer, stack.base)
+    reviewer.goto(stack.base + "/instruction/AMI-2021-0001")
+    reviewer.get_by_label("Message au porteur").fill("")
+    reviewer.get_by_role("button", name="Envoyer le message").click()
+    reviewer.wait_for_load_state("load")
+    assert "Le message est vide" in reviewer.locator(".error-summary").inner_text()
+    stack.audit(reviewer, "review detail with a message error")
+    reviewer.get_by_label("Message au porteur").fill("Merci de préciser le budget du projet.")
+    reviewer.get_by_label("Compléments attendus jusqu'au (facultatif)").fill("2021-06-20")
+    reviewer.get_by_role("button", name="Envoyer le message").click()
+    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0001#echanges"))
+    assert "Message enregistré" in reviewer.locator("main").inner_text()
+
+    [mail] = stack.mails_to("contact1@exemple.fr", 1, "Message de la Région")
+    assert "jusqu'au dimanche 20 juin 2021" in mail.message.get_content()
+    porteur = chromium.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        tab = porteur.new_page()
+        tab.goto(stack.base + link_in(mail.message))
+        assert "Merci de préciser le budget du projet." in tab.locator("#echanges + ol").inner_text()
+        assert "alice" not in tab.content()
+        tab.get_by_role("link", name="Corriger mes réponses").click()
+        tab.wait_for_load_state("load")
+        tab.fill("#description", "Ouvrir un tiers-lieu : budget de 120 000 euros sur deux ans, détaillé ici.")
+        tab.click("button[type=submit]")
+        tab.wait_for_url(re.compile(r"fait=correction"))
+        tab.get_by_label("Répondre à la Région").fill("x" * 5001)
+        tab.get_by_role("button", name="Envoyer mon message").click()
+        tab.wait_for_load_state("load")
+        assert "5000 au plus" in tab.locator(".error-summary").inner_text()
+        tab.get_by_label("Répondre à la Région").fill("Le budget est précisé dans la description.")
+        tab.get_by_role("button", name="Envoyer mon message").click()
+        tab.wait_for_url(re.compile(r"fait=message"))
+        assert "Votre message est enregistré" in tab.locator("main").inner_text()
+    finally:
+        porteur.close()
+    assert all_versions(stack.data_dir, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Ouvrir un tiers-lieu : budget")
+    kinds = [event["kind"] for event in read_history(stack.data_dir, "AMI-2021-0001")["events"]]
+    assert kinds == ["message", "correction", "reponse_porteur"]
+    stack.mails_to("amenagement.numerique@normandie.fr", 1, "Réponse du porteur — dossier AMI-2021-0001")
+
+    reviewer.goto(stack.base + "/instruction/AMI-2021-0001")
+    thread = reviewer.locator("#echanges + ol").inner_text()
+    assert thread.index("Merci de préciser") < thread.index("Le budget est précisé")
+    stack.audit(reviewer, "review detail with a thread")
+    dossier_tab = browser_context.new_page()
+    dossier_tab.goto(stack.base + link_in(mail.message))
+    stack.audit(dossier_tab, "dossier with a thread")
+    dossier_tab.get_by_label("Répondre à la Région").fill("")
+    dossier_tab.get_by_role("button", name="Envoyer mon message").click()
+    dossier_tab.wait_for_load_state("load")
+    stack.audit(dossier_tab, "dossier with an answer error")
+    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
+    assert nu_errors(stack.pages_dir) == ""
+    assert browser_context.outside == []

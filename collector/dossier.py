@@ -33,10 +33,11 @@ _VERSION_FILE = re.compile(r"v(\d{1,4})\.yaml")
 CORRECTION = "correction"  # the porteur sent corrected answers (a new version)
 MESSAGE = "message"  # the Région wrote to the porteur (maybe asking for complements until a date)
 PORTEUR_REPLY = "reponse_porteur"  # the porteur answered on the dossier page
-PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY})
+ANSWER = "reponse"  # the Région's answer letter (answers.py)
+PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY, ANSWER})
 # How reviewers' pages and commands name each kind of event but a status change.
 EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: "message au porteur",
-                PORTEUR_REPLY: "réponse du porteur"}
+                PORTEUR_REPLY: "réponse du porteur", ANSWER: "lettre de réponse envoyée"}
 
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçue", "en cours d'analyse", "réponse envoyée"
@@ -166,7 +167,7 @@ def porteur_events(history: dict[str, Any]) -> list[dict[str, Any]]:
 
 def porteur_status(history: dict[str, Any]) -> str:
     """Where the dossier stands, in the porteur's words."""
-    if any(event.get("kind") == "reponse" for event in history.get("events", [])):
+    if any(event.get("kind") == ANSWER for event in history.get("events", [])):
         return ANSWERED
     return RECEIVED if history.get("status", INITIAL) == INITIAL else UNDER_REVIEW
 

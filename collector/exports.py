@@ -21,10 +21,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .review.catalog import Entry, departement_name, format_received
+from .review.catalog import Entry, departement_name, format_moment, format_received
 from .statuses import status_label
 
-FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version"]
+FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version",
+                 "Réponse envoyée le"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLAG_LABELS = {
     "hors_normandie": "hors Normandie",
@@ -76,6 +77,7 @@ def row(form: Any, entry: Entry) -> list[str]:
         ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in entry.duplicates),
         departement_name(entry.record),
         str(entry.version),
+        format_moment(entry.answered_at),
     ]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
     return [guard_formula(cell) for cell in cells]

@@ -139,3 +139,20 @@ def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: 
         reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
         [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
         + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()))
+
+
+def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
+                   settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The Région's answer letter, as sent once (text from the event), with the dossier link."""
+    reference = record["reference"]
+    lines = [str(event["text"]).rstrip(), "", "Cette réponse est aussi sur votre page de dossier :",
+             link(settings, reference), "", WHERE_TO_ANSWER]
+    subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
+    return mail._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
+                         "\n".join(lines) + "\n", now)
+
+
+def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                 facts: Mapping[str, Any]) -> bool:
+    return queue(data_dir, record["reference"], f"reponse-{number}",
+                 compose_answer(record, event, number, facts, settings()))

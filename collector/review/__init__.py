@@ -17,12 +17,14 @@ from urllib.parse import urlencode
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    url_for)
 
+from ..answers import plan_for
 from ..dossier import EVENT_LABELS
 from ..phase import current_phase
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
 from . import appstate, csrf, throttle
-from .catalog import Entry, count_by, departement_name, filter_entries, format_received, load_catalog
+from .catalog import (Entry, count_by, departement_name, filter_entries, format_moment, format_received,
+                      load_catalog)
 from .users import authenticate, read_users, UserError
 from .validity import record_validator
 
@@ -45,9 +47,10 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
     app.register_blueprint(bp)
-    from . import exchanges  # the porteur's thread: needs this module's guard and detail page
+    from . import answer_pages, exchanges  # they need this module's guard and detail page
 
     exchanges.init_app(app)
+    answer_pages.init_app(app)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -184,12 +187,11 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS, **extra)
+        departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS,
+        answer_plan=plan_for(reference, history), **extra)
 
 
-def _format_at(text: str) -> str:
-    """`2021-04-16T09:12:00+02:00` → `16/04/2021 09:12`."""
-    return f"{text[8:10]}/{text[5:7]}/{text[:4]} {text[11:16]}" if len(text) >= 16 else text
+_format_at = format_moment
 
 
 @bp.route("/<reference>")

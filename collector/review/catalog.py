@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..answers import answer_dates
 from ..dossier import with_versions
 from ..records import RecordError, iter_record_paths, read_record
 from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
@@ -30,6 +31,7 @@ class Entry:
     status: str = INITIAL
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    answered_at: str = ""  # when the answer letter was sent (answers.py), "" before
 
     @property
     def reference(self) -> str:
@@ -166,9 +168,11 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
             entry.problems = validator(record)
         entries.append(entry)
     statuses = read_all_statuses(data_dir)
+    answered = answer_dates(data_dir)
     duplicates = find_duplicates(entry.record for entry in entries)
     for entry in entries:
         entry.status = statuses.get(entry.reference, INITIAL)
+        entry.answered_at = answered.get(entry.reference, "")
         entry.duplicates = duplicates.get(entry.reference, [])
         if entry.status == UNREADABLE_HISTORY:
             unreadable.append(f"reviews/{entry.reference}.yaml : historique des décisions illisible.")
@@ -212,6 +216,11 @@ def format_received(entry: Entry) -> str:
     """Time of receipt as a French reader writes it: 16/04/2021 10:05."""
     moment = entry.received_at
     return moment.strftime("%d/%m/%Y %H:%M") if moment else str(entry.record.get("received_at"))
+
+
+def format_moment(text: str) -> str:
+    """`2021-04-16T09:12:00+02:00` → `16/04/2021 09:12` ("" stays "")."""
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]} {text[11:16]}" if len(text) >= 16 else text
 
 
 def is_older_than(entry: Entry, limit: date) -> bool:

@@ -90,3 +90,38 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
     assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
     assert nu_errors(stack.pages_dir) == ""
     assert browser_context.outside == []
+
+
+def test_a_reviewer_sets_an_outcome_previews_and_sends_the_letter_and_the_dossier_shows_it(stack, browser_context):
+    reviewer = browser_context.new_page()
+    log_in(reviewer, stack.base)
+    for status in ("en_instruction", "oriente_appel_a_projets"):
+        reviewer.goto(stack.base + "/instruction/AMI-2021-0002")
+        reviewer.get_by_label("Nouveau statut").select_option(status)
+        reviewer.get_by_role("button", name="Changer le statut").click()
+        reviewer.wait_for_load_state("load")
+    reviewer.get_by_role("button", name="Prévisualiser la lettre").click()
+    reviewer.wait_for_load_state("load")
+    assert "La motivation est obligatoire" in reviewer.locator(".error-summary").inner_text()
+    stack.audit(reviewer, "review detail with a motivation error")
+    reviewer.get_by_label("Motivation de la décision (obligatoire, montrée au porteur)").fill(
+        "Votre projet correspond à l'appel à projets « Tiers-lieux » de l'automne.")
+    reviewer.get_by_role("button", name="Prévisualiser la lettre").click()
+    reviewer.wait_for_load_state("load")
+    assert "appel à projets" in reviewer.locator(".letter").inner_text()
+    stack.audit(reviewer, "answer preview")
+    assert not [item for item in stack.inbox.messages if "appel à projets" in str(item.message["Subject"])]
+    reviewer.get_by_role("button", name="Envoyer la réponse au porteur").click()
+    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0002#reponse"))
+    assert "Réponse enregistrée" in reviewer.locator("main").inner_text()
+    assert "Lettre envoyée le" in reviewer.locator("main").inner_text()
+
+    [mail] = stack.mails_to("contact2@exemple.fr", 1, "orientation vers un appel à projets")
+    assert "« Tiers-lieux » de l'automne" in mail.message.get_content()
+    tab = browser_context.new_page()
+    tab.goto(stack.base + link_in(mail.message))
+    assert tab.locator(".dossier-status").inner_text() == "réponse envoyée"
+    assert "« Tiers-lieux » de l'automne" in tab.locator(".letter").inner_text()
+    stack.audit(tab, "dossier with the answer")
+    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
+    assert nu_errors(stack.pages_dir) == ""

@@ -34,10 +34,14 @@ CORRECTION = "correction"  # the porteur sent corrected answers (a new version)
 MESSAGE = "message"  # the Région wrote to the porteur (maybe asking for complements until a date)
 PORTEUR_REPLY = "reponse_porteur"  # the porteur answered on the dossier page
 ANSWER = "reponse"  # the Région's answer letter (answers.py)
-PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY, ANSWER})
+MEETING_KINDS = ("rencontre_proposee", "rencontre_acceptee", "rencontre_autre_creneau", "rencontre_annulee")
+PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY, ANSWER, *MEETING_KINDS})
 # How reviewers' pages and commands name each kind of event but a status change.
 EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: "message au porteur",
-                PORTEUR_REPLY: "réponse du porteur", ANSWER: "lettre de réponse envoyée"}
+                PORTEUR_REPLY: "réponse du porteur", ANSWER: "lettre de réponse envoyée",
+                "rencontre_proposee": "rencontre proposée", "rencontre_acceptee": "rencontre acceptée par le porteur",
+                "rencontre_autre_creneau": "autre créneau demandé par le porteur",
+                "rencontre_annulee": "rencontre annulée"}
 
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçue", "en cours d'analyse", "réponse envoyée"

@@ -156,3 +156,80 @@ def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, A
                  facts: Mapping[str, Any]) -> bool:
     return queue(data_dir, record["reference"], f"reponse-{number}",
                  compose_answer(record, event, number, facts, settings()))
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+def with_calendar(message: Message, ics: bytes, method: str) -> Message:
+    """The message with its invitation attached (text/calendar; method=REQUEST or CANCEL)."""
+    from email import message_from_bytes
+    from email.policy import SMTPUTF8
+
+    modern = message_from_bytes(mail.wire_bytes(message), policy=SMTPUTF8)
+    modern.add_attachment(ics, maintype="text", subtype="calendar", filename="rencontre.ics",
+                          params={"method": method})
+    return modern
+
+
+def _slot_line(slot: Any) -> str:
+    return (f"le {datetime_fr(slot.start)} (heure de Paris), {slot.minutes} minutes — {slot.place} — "
+            f"pour la Région : {slot.attendees}")
+
+
+def _meeting_mail(data_dir: str, reference: str, to: str, kind: str, subject: str, lines: list[str], ics: bytes,
+                  method: str, facts: Mapping[str, Any], current: mail.MailSettings) -> bool:
+    for_porteur = to != facts["contacts"]["notification_email"]
+    body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts) if for_porteur else [])
+    message = mail._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
+    return queue(data_dir, reference, kind, with_calendar(message, ics, method))
+
+
+def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
+    from .meetings import invitation
+
+    domain = mail._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
+    return invitation(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
+                      datetime.now().astimezone())
+
+
+def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
+    """The mails of a meeting's new state: a proposal (to the porteur), a confirmation (to both
+    sides), a request for another slot (to the Région), a cancellation (to both sides)."""
+    from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
+
+    current = settings()
+    reference, porteur = record["reference"], record["answers"]["contact_email"]
+    staff = facts["contacts"]["notification_email"]
+    ics = _ics(reference, meeting, facts, porteur, current)
+    kind = f"rencontre-{meeting.number}"
+    dossier = ["", "Votre page de dossier :", link(current, reference)]
+    if meeting.state == PROPOSED:
+        lines = ["Bonjour,", "", f"La {facts['call']['organisation']} vous propose une rencontre au sujet de votre "
+                 f"dossier {reference}, pour échanger sur votre projet. Créneaux proposés :", ""]
+        lines += [f"{index}. {_slot_line(slot)}" for index, slot in enumerate(meeting.slots, 1)]
+        lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
+                  link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
+                  "agenda, à titre provisoire, en attendant votre choix."]
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
+                      lines, ics, "REQUEST", facts, current)
+    elif meeting.state == ACCEPTED:
+        line = _slot_line(meeting.slot)
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-confirmee", f"Rencontre confirmée — dossier {reference}",
+                      ["Bonjour,", "", f"Votre rencontre avec la Région est confirmée : {line}."] + dossier,
+                      ics, "REQUEST", facts, current)
+        _meeting_mail(data_dir, reference, staff, f"{kind}-confirmee-region",
+                      f"Rencontre acceptée par le porteur — dossier {reference}",
+                      [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
+                       f"Voir le dossier : {current.public_url}/instruction/{reference}"], ics, "REQUEST", facts, current)
+    elif meeting.state == OTHER_ASKED:
+        queue(data_dir, reference, f"{kind}-autre", compose_staff_notice(
+            reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
+            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
+             "    " + meeting.request], facts, current))
+    elif meeting.state == CANCELLED:
+        lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
+                 + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
+                      lines, ics, "CANCEL", facts, current)
+        _meeting_mail(data_dir, reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
+                      lines, ics, "CANCEL", facts, current)

@@ -13,10 +13,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the porteur's pages."""
-    from . import corrections, exchanges, lost_link, same_browser, views
+    from . import corrections, exchanges, lost_link, meeting_choice, same_browser, views
 
     views.init_app(app)
     same_browser.init_app(app)
     lost_link.init_app(app)
     corrections.init_app(app)
     exchanges.init_app(app)
+    meeting_choice.init_app(app)

@@ -18,6 +18,7 @@ from ..email_typos import KNOWN_DOMAINS, suggest
 from ..exports import answer_text
 from ..records import RecordError
 from ..review import appstate
+from ..meetings import meetings_of
 from ..phase import current_phase
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
@@ -96,6 +97,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "key": request.args.get("cle", "") or request.form.get("cle", ""),
         "notice": DONE.get(request.args.get("fait", "")),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
+        "meetings": meetings_of(history),
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
     }
 

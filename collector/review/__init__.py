@@ -19,6 +19,7 @@ from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_te
 
 from ..answers import plan_for
 from ..dossier import EVENT_LABELS
+from ..meetings import MEETING_STATES, meetings_of
 from ..phase import current_phase
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
@@ -47,10 +48,11 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
     app.register_blueprint(bp)
-    from . import answer_pages, exchanges  # they need this module's guard and detail page
+    from . import answer_pages, exchanges, meeting_pages  # they need this module's guard and detail page
 
     exchanges.init_app(app)
     answer_pages.init_app(app)
+    meeting_pages.init_app(app)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -188,7 +190,8 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
         departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS,
-        answer_plan=plan_for(reference, history), **extra)
+        answer_plan=plan_for(reference, history), meetings=meetings_of(history),
+        meeting_states=MEETING_STATES, **extra)
 
 
 _format_at = format_moment

@@ -92,5 +92,6 @@ def nu_errors(pages_dir: str) -> str:
 
 
 def link_in(message) -> str:
-    """The dossier link of a mail (path and query)."""
-    return re.search(r"http://127\.0\.0\.1:\d+(/candidater/recu/\S+)", message.get_content()).group(1)
+    """The dossier link of a mail (path and query), in its text part."""
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"http://127\.0\.0\.1:\d+(/candidater/recu/\S+)", text).group(1)

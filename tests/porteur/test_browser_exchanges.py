@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     with porteur_stack(str(tmp_path_factory.mktemp("porteur-exchanges")), "2021-06-10T10:00:00") as running:
-        write_records(running.data_dir, 2)
+        write_records(running.data_dir, 3)
         yield running
 
 
@@ -123,5 +123,57 @@ def test_a_reviewer_sets_an_outcome_previews_and_sends_the_letter_and_the_dossie
     assert tab.locator(".dossier-status").inner_text() == "réponse envoyée"
     assert "« Tiers-lieux » de l'automne" in tab.locator(".letter").inner_text()
     stack.audit(tab, "dossier with the answer")
+    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
+    assert nu_errors(stack.pages_dir) == ""
+
+
+def calendar_in(message):
+    from icalendar import Calendar
+
+    [part] = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    return Calendar.from_ical(part.get_payload(decode=True))
+
+
+def test_a_reviewer_proposes_a_meeting_the_porteur_accepts_and_both_invitations_parse(stack, browser_context, chromium):
+    reviewer = browser_context.new_page()
+    log_in(reviewer, stack.base)
+    reviewer.goto(stack.base + "/instruction/AMI-2021-0003")
+    for field, value in (("date-1", "2021-06-15"), ("heure-1", "14:30"), ("lieu-1", "https://visio.example/ami"),
+                         ("participants-1", "Anne Houlette"), ("date-2", "2021-06-17"), ("heure-2", "09:30"),
+                         ("lieu-2", "Hôtel de Région, Caen"), ("participants-2", "Laure Brainville")):
+        reviewer.fill(f"#{field}", value)
+    reviewer.get_by_role("button", name="Proposer la rencontre").click()
+    reviewer.wait_for_url(re.compile(r"#rencontres"))
+    stack.audit(reviewer, "review detail with a meeting")
+    [proposal] = stack.mails_to("contact3@exemple.fr", 1, "Proposition de rencontre")
+    proposed = calendar_in(proposal.message)
+    assert proposed["method"] == "REQUEST" and len(list(proposed.walk("VEVENT"))) == 2
+
+    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.goto(stack.base + link_in(proposal.message))
+        tab.get_by_role("button", name="Envoyer mon choix").click()
+        tab.wait_for_load_state("load")
+        assert "Choisissez l'un des créneaux proposés" in tab.locator(".error-summary").inner_text()
+        tab.get_by_label(re.compile("17 juin 2021")).check()
+        tab.get_by_role("button", name="Envoyer mon choix").click()
+        tab.wait_for_url(re.compile(r"fait=rencontre"))
+        assert "Rencontre confirmée" in tab.locator("#rencontres + div").inner_text()
+    finally:
+        context.close()
+    for address in ("contact3@exemple.fr", "amenagement.numerique@normandie.fr"):
+        [confirmed] = stack.mails_to(address, 1, "Rencontre")[-1:]
+        calendar = calendar_in(confirmed.message)
+        [event] = calendar.walk("VEVENT")
+        assert calendar["method"] == "REQUEST" and str(event["status"]) == "CONFIRMED"
+        assert event.decoded("dtstart").isoformat() == "2021-06-17T09:30:00+02:00"
+        assert str(event["location"]) == "Hôtel de Région, Caen"
+    reviewer.goto(stack.base + "/instruction/rencontres")
+    assert "AMI-2021-0003" in reviewer.locator("table").inner_text()
+    stack.audit(reviewer, "meetings view")
+    dossier_tab = browser_context.new_page()
+    dossier_tab.goto(stack.base + link_in(proposal.message))
+    stack.audit(dossier_tab, "dossier with a confirmed meeting")
     assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
     assert nu_errors(stack.pages_dir) == ""

@@ -24,7 +24,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from . import mail as mail_module
-from .dossier import EVENT_LABELS
+from . import porteur_mail
+from .dossier import EVENT_LABELS, remove_versions
 from .exports import FLAG_LABELS, write_csv, write_xlsx
 from .records import record_path
 from .review import appstate
@@ -251,6 +252,8 @@ def purge_command(dry_run, today) -> None:
             os.unlink(record_path(data_dir, entry.reference))
             remove_history(data_dir, entry.reference)
             mail_module.remove_for_reference(data_dir, entry.reference)
+            remove_versions(data_dir, entry.reference)  # the corrected versions (the history went above)
+            porteur_mail.remove_dossier_mails(data_dir, entry.reference)
         click.echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
     click.echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
                + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))

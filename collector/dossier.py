@@ -66,6 +66,18 @@ def version_path(data_dir: str, reference: str, number: int) -> str:
     return os.path.join(_versions_folder(data_dir, reference), f"v{number}.yaml")
 
 
+def remove_versions(data_dir: str, reference: str) -> int:
+    """Delete a dossier's corrected versions (purge); how many were removed."""
+    numbers = version_numbers(data_dir, reference)
+    for number in numbers:
+        os.unlink(version_path(data_dir, reference, number))
+    try:
+        os.rmdir(_versions_folder(data_dir, reference))
+    except FileNotFoundError:
+        pass
+    return len(numbers)
+
+
 def with_versions(data_dir: str, first: dict[str, Any]) -> dict[str, Any]:
     """The newest version of a record (the first one itself when never corrected), with
     `version` (its number) and `versions` (how many there are)."""

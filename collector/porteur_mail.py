@@ -9,6 +9,7 @@ says where to answer: the dossier page (its signed link), never a reply to the m
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import Message
@@ -44,6 +45,18 @@ def queue(data_dir: str, reference: str, kind: str, message: Message) -> bool:
     if queued and service is not None:
         service.kick()
     return queued
+
+
+def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
+    """Delete the mails of this module's kinds for one dossier (purge; mail.remove_for_reference
+    deletes the acknowledgement and the notification); the paths removed."""
+    removed = []
+    for folder in (mail.OUTBOX, mail.FAILED, mail.SENT):
+        for name in mail.pending(data_dir, folder):
+            if name.startswith(reference + ".") and name.split(".")[1] not in mail.KINDS:
+                os.unlink(os.path.join(data_dir, folder, name))
+                removed.append(os.path.join(folder, name))
+    return removed
 
 
 def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],

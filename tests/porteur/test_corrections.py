@@ -134,3 +134,12 @@ def test_a_correction_that_cannot_be_written_is_never_confirmed(client, records,
     monkeypatch.undo()
     assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
     assert not any(name.startswith("AMI-2021-0001.accuse-v") for name in outbox(data_dir))
+
+
+def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, client, records, data_dir):
+    send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    assert any(name.startswith("AMI-2021-0001.accuse-v2") for name in outbox(data_dir))
+    result = app.test_cli_runner().invoke(args=["purge", "--today", "2030-01-01"])
+    assert result.exit_code == 0, result.output
+    assert not os.path.exists(os.path.join(data_dir, "versions", "AMI-2021-0001"))
+    assert outbox(data_dir) == []

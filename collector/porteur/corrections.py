@@ -26,12 +26,11 @@ from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, honeypo
 from ..errors import Refusal
 from ..formdef import ordered_answers
 from ..intake import STALE_PAGE, _first_messages, state
-from ..origin import is_cross_site
 from ..payload import BadBody, read_submission
 from ..records import build_record
 from ..review import appstate
 from ..validation import derive
-from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path
+from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("corrections", __name__)
@@ -91,13 +90,8 @@ def correction_form(reference: str) -> Response:
 @bp.post("/candidater/recu/<reference>/corriger")
 def correct(reference: str) -> Response:
     checked = _opened(reference)
-    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
-        raise Refusal(403, "Cette correction ne peut être envoyée que depuis votre page de dossier.")
+    guard_post("Ce formulaire de correction")
     current = state()
-    wait = current.limiter.hit(request.remote_addr or "inconnu")
-    if wait is not None:
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
-                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
     try:
         values, hidden = read_submission(request, current.form, current_app.config["MAX_FORM_PARTS"])
     except BadBody as error:

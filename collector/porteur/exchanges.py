@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, current_app, redirect, request
+from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, porteur_mail
 from ..errors import Refusal
-from ..intake import state
-from ..origin import is_cross_site
 from ..phase import current_now
 from ..review import appstate
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, page
+from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
@@ -36,12 +34,7 @@ def reply(reference: str) -> Response:
     checked = checked_reference(reference, request.args.get("cle"))
     if checked is None:
         return bad_link()
-    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
-        raise Refusal(403, "Ce message ne peut être envoyé que depuis votre page de dossier.")
-    wait = state().limiter.hit(request.remote_addr or "inconnu")
-    if wait is not None:
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
-                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+    guard_post("Ce message")
     data_dir = appstate.data_dir()
     if not dossier.can_reply(dossier.safe_history(data_dir, checked)):
         raise Refusal(403, "Vous pourrez écrire ici dès que la Région vous aura adressé un message. "

@@ -8,15 +8,12 @@ is stored in the dossier's history (meetings.py) before the confirmation mails (
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, redirect, request
+from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, meetings, porteur_mail
-from ..errors import Refusal
-from ..intake import state
-from ..origin import is_cross_site
 from ..phase import current_now
 from ..review import appstate
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, page
+from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 bp = Blueprint("meeting_choice", __name__)
 DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
@@ -32,12 +29,7 @@ def choose(reference: str, number: int) -> Response:
     checked = checked_reference(reference, request.args.get("cle"))
     if checked is None:
         return bad_link()
-    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
-        raise Refusal(403, "Ce choix ne peut être envoyé que depuis votre page de dossier.")
-    wait = state().limiter.hit(request.remote_addr or "inconnu")
-    if wait is not None:
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
-                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+    guard_post("Ce choix")
     data_dir, now = appstate.data_dir(), current_now(appstate.facts())[0]
     history = dossier.safe_history(data_dir, checked)
     choice = request.form.get("choix", "")

@@ -15,10 +15,12 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 
 from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
+from ..errors import Refusal
 from ..exports import answer_text
 from ..records import RecordError
 from ..review import appstate
 from ..meetings import meetings_of
+from ..origin import is_cross_site
 from ..phase import current_phase
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
@@ -70,6 +72,19 @@ def checked_reference(reference: str, key: str | None) -> str | None:
         return None
     data_dir = appstate.data_dir()
     return reference if os.path.exists(dossier.version_path(data_dir, reference, 1)) else None
+
+
+def guard_post(what: str) -> None:
+    """Refuse a porteur's post made from another site's page, or beyond the per-client limit
+    shared with the form (`what`: « Cette correction », « Ce message »…)."""
+    from ..intake import state
+
+    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
+        raise Refusal(403, f"{what} ne peut être envoyé que depuis votre page de dossier.")
+    wait = state().limiter.hit(request.remote_addr or "inconnu")
+    if wait is not None:
+        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
+                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
 
 
 def corrections_until(reference: str) -> datetime | None:

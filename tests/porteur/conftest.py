@@ -8,7 +8,7 @@ import pytest
 
 from collector import create_app
 from collector.porteur.links import dossier_path
-from tests.review.conftest import login, PASSWORD  # noqa: F401 - shared with the review pages' tests
+from tests.review.conftest import PASSWORD, csrf_of, login
 from tests.review.factory import write_records
 
 SECRET = "porteur-tests-secret"
@@ -50,3 +50,19 @@ def link(reference: str, action: str = "") -> str:
 def outbox(data_dir: str) -> list[str]:
     folder = os.path.join(data_dir, "outbox")
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+@pytest.fixture
+def reviewer(app):
+    """A client logged in to the review pages as alice."""
+    result = app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    assert login(client).status_code == 303
+    return client
+
+
+def review_post(reviewer, reference: str, path: str, **fields):
+    """POST to /instruction/<reference>/<path> with the CSRF token of the detail page."""
+    token = csrf_of(reviewer.get(f"/instruction/{reference}").text)
+    return reviewer.post(f"/instruction/{reference}/{path}", data={"csrf_token": token, **fields})

@@ -45,6 +45,11 @@ class Stack:
         with open(os.path.join(self.pages_dir, re.sub(r"\W+", "-", name) + ".html"), "w", encoding="utf-8") as out:
             out.write(tab.content())
 
+    def assert_accessible(self) -> None:
+        """No axe-core violation on any page audited so far, no Nu HTML checker error."""
+        assert not self.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in self.axe_problems.items())
+        assert nu_errors(self.pages_dir) == ""
+
     def mails_to(self, address: str, count: int, subject: str = "") -> list:
         """Wait for `count` messages to `address` whose subject holds `subject`."""
         def matching():
@@ -95,3 +100,12 @@ def link_in(message) -> str:
     """The dossier link of a mail (path and query), in its text part."""
     text = message.get_body(preferencelist=("plain",)).get_content()
     return re.search(r"http://127\.0\.0\.1:\d+(/candidater/recu/\S+)", text).group(1)
+
+
+def log_in(tab, base: str) -> None:
+    """Log in to the review pages as alice."""
+    tab.goto(base + "/instruction/connexion")
+    tab.get_by_label("Identifiant").fill("alice")
+    tab.get_by_label("Mot de passe").fill(PASSWORD)
+    tab.get_by_role("button", name="Se connecter").click()
+    tab.wait_for_url(base + "/instruction/")

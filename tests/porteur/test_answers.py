@@ -14,10 +14,9 @@ import pytest
 from collector.answers import answer_dates
 from collector.letters import DEFAULT_LETTERS_DIR, LetterError, load_letters
 from collector.statuses import change_status, read_history
-from tests.review.conftest import csrf_of, login
 from tests.support.servers import REPO_ROOT
 
-from .conftest import link, outbox
+from .conftest import link, outbox, review_post
 
 JULY = "2021-07-02T10:00:00"
 
@@ -33,17 +32,8 @@ def decided(data_dir, records, monkeypatch):
     return records
 
 
-@pytest.fixture
-def reviewer(app):
-    app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"], input="correct horse battery\n")
-    client = app.test_client()
-    assert login(client).status_code == 303
-    return client
-
-
 def post(reviewer, path, reference="AMI-2021-0002", **fields):
-    token = csrf_of(reviewer.get(f"/instruction/{reference}").text)
-    return reviewer.post(f"/instruction/{reference}/{path}", data={"csrf_token": token, **fields})
+    return review_post(reviewer, reference, path, **fields)
 
 
 def answers_sent(data_dir, reference):

@@ -12,7 +12,7 @@ from collector.formdef import load_form
 from tests.collector.test_browser import fill
 from tests.support.payloads import valid_answers
 
-from .journeys import link_in, nu_errors, porteur_stack
+from .journeys import link_in, log_in, porteur_stack
 
 pytestmark = pytest.mark.browser
 
@@ -101,13 +101,11 @@ def test_axe_and_the_nu_checker_find_nothing_on_the_lost_link_and_bad_link_pages
     stack.audit(tab, "bad link")
     tab.get_by_role("link", name="Recevoir à nouveau le lien de mon dossier").click()
     tab.wait_for_url(stack.base + "/candidater/dossier-perdu/")
-    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
-    assert nu_errors(stack.pages_dir) == ""
+    stack.assert_accessible()
 
 
 def test_a_porteur_corrects_an_answer_before_the_deadline_and_the_export_shows_version_2(stack, chromium):
     from collector.dossier import all_versions, short_hash
-    from tests.review.conftest import PASSWORD
 
     answers = {**valid_answers(FORM), "contact_email": "corrige@example.org", "projet_titre": "Premier titre"}
     for javascript in (False, True):
@@ -149,11 +147,7 @@ def test_a_porteur_corrects_an_answer_before_the_deadline_and_the_export_shows_v
     context = chromium.new_context(locale="fr-FR", accept_downloads=True)
     try:
         tab = context.new_page()
-        tab.goto(stack.base + "/instruction/connexion")
-        tab.get_by_label("Identifiant").fill("alice")
-        tab.get_by_label("Mot de passe").fill(PASSWORD)
-        tab.get_by_role("button", name="Se connecter").click()
-        tab.wait_for_url(stack.base + "/instruction/")
+        log_in(tab, stack.base)
         with tab.expect_download() as download:
             tab.get_by_role("link", name="tableur CSV").click()
         import csv
@@ -163,5 +157,4 @@ def test_a_porteur_corrects_an_answer_before_the_deadline_and_the_export_shows_v
         assert row[rows[0].index("Version")] == "2" and row[rows[0].index("Titre du projet")] == "Titre corrigé True"
     finally:
         context.close()
-    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
-    assert nu_errors(stack.pages_dir) == ""
+    stack.assert_accessible()

@@ -9,10 +9,9 @@ import pytest
 
 from collector.dossier import all_versions
 from collector.statuses import read_history
-from tests.review.conftest import PASSWORD
 from tests.review.factory import write_records
 
-from .journeys import link_in, nu_errors, porteur_stack
+from .journeys import link_in, log_in, porteur_stack
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +21,6 @@ def stack(tmp_path_factory):
     with porteur_stack(str(tmp_path_factory.mktemp("porteur-exchanges")), "2021-06-10T10:00:00") as running:
         write_records(running.data_dir, 3)
         yield running
-
-
-def log_in(tab, base: str) -> None:
-    tab.goto(base + "/instruction/connexion")
-    tab.get_by_label("Identifiant").fill("alice")
-    tab.get_by_label("Mot de passe").fill(PASSWORD)
-    tab.get_by_role("button", name="Se connecter").click()
-    tab.wait_for_url(base + "/instruction/")
 
 
 def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_provides_them(stack, browser_context,
@@ -87,8 +78,7 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
     dossier_tab.get_by_role("button", name="Envoyer mon message").click()
     dossier_tab.wait_for_load_state("load")
     stack.audit(dossier_tab, "dossier with an answer error")
-    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
-    assert nu_errors(stack.pages_dir) == ""
+    stack.assert_accessible()
     assert browser_context.outside == []
 
 
@@ -123,8 +113,7 @@ def test_a_reviewer_sets_an_outcome_previews_and_sends_the_letter_and_the_dossie
     assert tab.locator(".dossier-status").inner_text() == "réponse envoyée"
     assert "« Tiers-lieux » de l'automne" in tab.locator(".letter").inner_text()
     stack.audit(tab, "dossier with the answer")
-    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
-    assert nu_errors(stack.pages_dir) == ""
+    stack.assert_accessible()
 
 
 def calendar_in(message):
@@ -175,5 +164,4 @@ def test_a_reviewer_proposes_a_meeting_the_porteur_accepts_and_both_invitations_
     dossier_tab = browser_context.new_page()
     dossier_tab.goto(stack.base + link_in(proposal.message))
     stack.audit(dossier_tab, "dossier with a confirmed meeting")
-    assert not stack.axe_problems, "\n".join(f"{name}:\n{report}" for name, report in stack.axe_problems.items())
-    assert nu_errors(stack.pages_dir) == ""
+    stack.assert_accessible()

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import email
 import os
-import re
 
 import pytest
 
 from collector.dossier import all_versions
 from collector.statuses import add_note, change_status, read_history
-from tests.review.conftest import csrf_of, login
 from tests.support.payloads import form_hidden_fields
 
-from .conftest import CLOSED_NOW, link, outbox
-
-
-@pytest.fixture
-def reviewer(app):
-    result = app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"],
-                                          input="correct horse battery\n")
-    assert result.exit_code == 0
-    client = app.test_client()
-    assert login(client).status_code == 303
-    return client
+from .conftest import CLOSED_NOW, link, outbox, review_post
 
 
 def write(reviewer, reference="AMI-2021-0001", **fields):
-    token = csrf_of(reviewer.get(f"/instruction/{reference}").text)
-    return reviewer.post(f"/instruction/{reference}/message", data={"csrf_token": token, **fields})
+    return review_post(reviewer, reference, "message", **fields)
 
 
 def queued(data_dir, name):

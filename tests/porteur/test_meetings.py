@@ -11,27 +11,22 @@ from icalendar import Calendar
 
 from collector.meetings import meetings_of
 from collector.statuses import read_history
-from tests.review.conftest import csrf_of, login
 
-from .conftest import CLOSED_NOW, link, outbox
+from .conftest import CLOSED_NOW, link, outbox, review_post
 
 SLOTS = {"date-1": "2021-06-15", "heure-1": "14:30", "duree-1": "60", "lieu-1": "https://visio.example/ami",
          "participants-1": "Anne Houlette", "date-2": "2021-06-16", "heure-2": "10:00", "duree-2": "90",
          "lieu-2": "Abbaye-aux-Dames, Caen", "participants-2": "Laure Brainville"}
 
 
-@pytest.fixture
-def reviewer(app, monkeypatch):
+@pytest.fixture(autouse=True)
+def june(app, monkeypatch):
+    """After the deadline, during the analysis: when meetings are proposed."""
     monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
-    app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"], input="correct horse battery\n")
-    client = app.test_client()
-    assert login(client).status_code == 303
-    return client
 
 
 def post(reviewer, path, reference="AMI-2021-0001", **fields):
-    token = csrf_of(reviewer.get(f"/instruction/{reference}").text)
-    return reviewer.post(f"/instruction/{reference}/{path}", data={"csrf_token": token, **fields})
+    return review_post(reviewer, reference, path, **fields)
 
 
 def calendar_of(data_dir, name):

@@ -1,8 +1,8 @@
 """Corrections: the porteur sends corrected answers from the dossier page.
 
 `GET/POST /candidater/recu/<REF>/corriger?cle=<key>`: the application form's template,
-pre-filled with the newest version, the same validation, messages and anti-robot checks
-as /candidater/. Open while the call is open and the status is still « reçu », or until
+pre-filled with the newest version, the same validation, messages, signed token and
+honeypot as /candidater/ (no time trap: a pre-filled form may rightly be sent at once). Open while the call is open and the status is still « reçu », or until
 the date of a reviewer's request for complements (dossier.corrections_until).
 
 A valid correction is stored as the dossier's next version (dossier.write_correction:

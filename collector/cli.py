@@ -12,7 +12,6 @@ A record that no longer parses or validates is named on stderr, never skipped si
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import os
 import sys
@@ -281,7 +280,7 @@ def create_user_command(name, password_stdin) -> None:
 @with_appcontext
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
-    settings = dataclasses.replace(mail_module.MailSettings.from_env(), dossier_secret=appstate.secret())
+    settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
     queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
     if queued:
         click.echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)

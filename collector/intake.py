@@ -26,10 +26,10 @@ from .formdef import FormDefinition, ordered_answers
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import current_phase
+from .porteur import same_browser
 from .ratelimit import RateLimiter
 from .records import build_record, read_record, record_path, write_record
 from .sequence import next_reference
-from .porteur import same_browser
 from .validation import derive
 
 log = logging.getLogger("collector.intake")

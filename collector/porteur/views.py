@@ -17,11 +17,11 @@ from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
-from ..records import RecordError
-from ..review import appstate
 from ..meetings import meetings_of
 from ..origin import is_cross_site
 from ..phase import current_phase
+from ..records import RecordError
+from ..review import appstate
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
 from .links import dossier_path, key_is_valid
@@ -32,10 +32,8 @@ PAGE_URL = "candidater/"
 BAD_LINK = ("Ce lien de dossier est incomplet ou erroné. Copiez le lien en entier depuis l'e-mail d'accusé "
             "de réception (il se termine par une longue clé après « cle= »), ou demandez qu'il vous soit "
             "envoyé à nouveau.")
-
-
 # `?cle=…&fait=<what>` after a porteur's post: the page says it was done (no session needed).
-DONE = {}
+DONE: dict[str, str] = {}
 
 
 def init_app(app: Flask) -> None:
@@ -109,7 +107,6 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "porteur_status": dossier.porteur_status(history), "events": dossier.porteur_events(history),
         "email": email, "email_suggestion": suggest(email),
         "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
-        "key": request.args.get("cle", "") or request.form.get("cle", ""),
         "notice": DONE.get(request.args.get("fait", "")),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
         "meetings": meetings_of(history),

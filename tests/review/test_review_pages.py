@@ -28,7 +28,7 @@ def review_rules(app):
 
 
 def concrete(rule) -> str:
-    values = {"reference": "AMI-2021-0001", "fmt": "csv"}
+    values = {"reference": "AMI-2021-0001", "fmt": "csv", "number": 1}
     return rule.build({name: values[name] for name in rule.arguments})[1]
 
 

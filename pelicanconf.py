@@ -6,6 +6,7 @@ import os
 import sys
 
 from collector.facts import DEFAULT_FACTS_PATH, FactsError, load_facts
+from collector.letters import LetterError, load_letters
 from collector.phase import NowError, current_phase
 from collector.template_filters import FILTERS
 
@@ -14,7 +15,8 @@ AMI_FACTS_PATH = os.environ.get("COLLECTOR_FACTS_PATH") or DEFAULT_FACTS_PATH
 try:
     _FACTS = load_facts(AMI_FACTS_PATH)
     current_phase(_FACTS)  # an unreadable AMI_NOW stops the build here, in French
-except (FactsError, NowError) as _error:
+    load_letters(os.environ.get("COLLECTOR_LETTERS_DIR") or None)  # the July answer letters, checked once
+except (FactsError, NowError, LetterError) as _error:
     sys.exit(f"Erreur dans les données de l'AMI : {_error}")
 
 AUTHOR = _FACTS["call"]["organisation"]

@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, idempotency, intake, mail, payload, review, safe_logging, security_headers
+from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -97,6 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)  # reviewers' commands
     mail.init_app(app)  # acknowledgement and notification mails
     review.init_app(app)  # the review pages under /instruction/
+    porteur.init_app(app)  # the porteur's dossier pages under /candidater/
 
     if config["SITE_DIR"]:
         from . import site

@@ -19,11 +19,8 @@ exported rows read the record files.
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
-import pwd
-import shlex
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -35,9 +32,12 @@ from flask.cli import with_appcontext
 from . import idempotency
 from . import mail as mail_module
 from .display import shown
+from .owner import as_data_owner as _as_data_owner
 from .export_files import FORMATS, export_name
 from .exports import flag_label
 from .phase import current_now
+from . import porteur_mail
+from .dossier import EVENT_LABELS, remove_versions
 from .records import record_path
 from .review import appstate
 from .departements import NAMES as DEPARTEMENTS, find_departement
@@ -47,38 +47,6 @@ from .review.indexing import app_index
 from .review.users import UserError, set_password
 from .review.validity import record_validator
 from .statuses import STATUSES, StatusError, add_note, change_status, read_history, remove_history, status_label
-
-
-def check_data_owner(data_dir: str) -> None:
-    """Refuse (French, naming the right command) to run as another user than the data folder's owner.
-
-    Run as root, a command would leave root-owned files (accounts/, sending/, sent/…)
-    that the service, running as its own user, could then neither read nor move.
-    """
-    try:
-        owner = os.stat(data_dir).st_uid
-    except FileNotFoundError:
-        return  # nothing there yet: what this command creates belongs to whoever runs it
-    if os.geteuid() == owner:
-        return
-    try:
-        owner_name = pwd.getpwuid(owner).pw_name
-    except KeyError:
-        owner_name = f"#{owner}"
-    command = shlex.join(["env", f"COLLECTOR_DATA_DIR={data_dir}", *sys.argv])
-    raise click.ClickException(
-        f"Le dossier de données {data_dir} appartient à l'utilisateur « {owner_name} » : lancez les commandes "
-        f"sous cet utilisateur, sinon le service ne pourrait plus lire ni déplacer les fichiers créés. "
-        f"Par exemple : sudo -u {owner_name} {command}")
-
-
-def _as_data_owner(function):
-    """Decorator (below @with_appcontext): run the command only as the data folder's owner."""
-    @functools.wraps(function)
-    def guarded(*args, **kwargs):
-        check_data_owner(appstate.data_dir())
-        return function(*args, **kwargs)
-    return guarded
 
 
 def _echo(text: str = "", err: bool = False) -> None:
@@ -161,9 +129,9 @@ def list_command(status, thematique, departement, type_structure) -> None:
     index = app_index()
     chosen = index.select(selection)
     _echo(_table(
-        ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements"],
+        ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements", "Version"],
         ([e.reference, format_received(e), e.organisation[:40], _labels("thematiques", e.thematiques),
-          _departement_text(e), status_label(e.status), ", ".join(flag_label(flag) for flag in e.flags)]
+          _departement_text(e), status_label(e.status), ", ".join(flag_label(flag) for flag in e.flags), str(e.version)]
          for e in chosen)))
     _echo(f"{len(chosen)} candidature(s) sur {index.total()}.")
     _warn(index.warnings())
@@ -190,6 +158,9 @@ def show_command(reference: str) -> None:
     from .exports import answer_text
 
     _echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
+    if entry.version > 1:
+        _echo(f"Version {entry.version} (corrigée par le porteur le {entry.record.get('corrected_at')}) : "
+              f"{entry.version} versions, la plus récente ci-dessous")
     if entry.flags:
         _echo("Signalements : " + ", ".join(flag_label(f) for f in entry.flags))
     for other, kind in entry.duplicates:
@@ -211,7 +182,8 @@ def show_command(reference: str) -> None:
     if not history["events"]:
         _echo("    (aucun changement)")
     for event in history["events"]:
-        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status" else "note")
+        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status"
+                else EVENT_LABELS.get(event["kind"], event["kind"]))
         note = f" : {event['note']}".replace("\n", "\n        ") if event.get("note") else ""
         _echo(f"    {event['at']}  {event['by']}  {what}{note}")
 
@@ -366,6 +338,8 @@ def purge_command(dry_run, today) -> None:
             os.unlink(record_path(data_dir, entry.reference))
             remove_history(data_dir, entry.reference)
             mail_module.remove_for_reference(data_dir, entry.reference)
+            remove_versions(data_dir, entry.reference)  # the corrected versions (the history went above)
+            porteur_mail.remove_dossier_mails(data_dir, entry.reference)
         _echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
     if old and not dry_run:
         idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
@@ -397,7 +371,7 @@ def create_user_command(name, password_stdin) -> None:
 @_as_data_owner
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
-    settings = mail_module.MailSettings.from_env()
+    settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
     queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
     if queued:
         _echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)

@@ -32,10 +32,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .display import shown
-from .review.catalog import Entry, departement_name, format_received
+from .review.catalog import Entry, departement_name, format_moment, format_received
 from .statuses import PARIS, status_label
 
-FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département"]
+FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version",
+                 "Réponse envoyée le"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLAG_LABELS = {
     "hors_normandie": "hors Normandie",
@@ -120,6 +121,8 @@ def plain_row(form: Any, entry: Entry) -> list[str]:
         ", ".join(flag_label(flag) for flag in entry.flags),
         ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in entry.duplicates),
         departement_name(entry.record),
+        str(entry.version),
+        format_moment(entry.answered_at),
     ]
     cells = [shown(cell, multiline=False) for cell in cells]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, Signer
+from itsdangerous import Signer
 from marshmallow import Schema, ValidationError
 
 from . import events, idempotency
@@ -33,6 +33,7 @@ from .formdef import FormDefinition, ordered_answers
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
+from .porteur import same_browser
 from .ratelimit import RateLimiter
 from .records import build_record, read_record, record_path, write_record
 from .sequence import next_reference
@@ -191,7 +192,7 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     """Store a valid submission once per submission id; (reference, received_at, created now)."""
     current = state()
     data_dir = current_app.config["DATA_DIR"]
-    reference = idempotency.lookup(data_dir, submission_id)
+    reference = idempotency.lookup(data_dir, submission_id) or same_browser.recent_reference(data_dir, answers)
     if reference is None:
         fresh = next_reference(data_dir, current.facts["call"]["reference_prefix"])
         reference = idempotency.claim(data_dir, submission_id, fresh)
@@ -273,25 +274,10 @@ def submit() -> Response:
 
 @bp.get("/candidater/recu/<reference>")
 def receipt(reference: str) -> Response:
-    current = state()
-    key = request.args.get("cle", "")
-    try:
-        current.receipts.unsign(f"{reference}.{key}".encode("utf-8"))
-    except (BadSignature, UnicodeEncodeError):
-        raise Refusal(404, "Cet accusé de réception n'existe pas, ou son adresse est incomplète. "
-                           "Utilisez le lien exact affiché après votre envoi.") from None
-    path = record_path(current_app.config["DATA_DIR"], reference)
-    if not os.path.exists(path):
-        raise Refusal(404, "Cet accusé de réception n'existe pas.")
-    record = read_record(path)
-    steps = {step["id"]: step for step in current.facts["calendar"]["steps"]}
-    body = render_template("collector/confirmation.html", record=record, form=current.form,
-                           received_at=datetime.fromisoformat(record["received_at"]), steps=steps,
-                           current_url=FORM_URL)
-    response = Response(body, mimetype="text/html")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    """The receipt's link opens the porteur's dossier (collector/porteur/views.py)."""
+    from .porteur.views import show_dossier
+
+    return show_dossier(reference)
 
 
 @bp.get("/candidater/merci/")

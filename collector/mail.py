@@ -53,7 +53,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
 from email.header import Header
@@ -99,6 +99,7 @@ class MailSettings:
     mail_from: str = "AMI Usages numériques <ne-pas-repondre@localhost>"
     public_url: str = "http://127.0.0.1:8000"
     retry_seconds: float = 60.0
+    dossier_secret: str = field(default="", repr=False)  # signs the dossier links (the app's secret key)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
@@ -225,6 +226,11 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
         "Et maintenant ?",
     ]
     lines += [f"- {step['label']} : {period_fr(step)}" for step in facts["calendar"]["steps"]]
+    if settings.dossier_secret:
+        from .porteur.links import dossier_url
+
+        lines += ["", "Votre dossier (vos réponses, leur correction, vos échanges avec la Région) :",
+                  dossier_url(settings.public_url, settings.dossier_secret, reference)]
     lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
     lines += _answer_lines(record, form)
     lines += ["", "Une question ? Vos contacts :"] + _contacts_lines(facts)
@@ -621,7 +627,7 @@ def init_app(app: Any) -> None:
     from .events import record_stored
     from .review import appstate
 
-    settings = MailSettings.from_env()
+    settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret(app))
     service = MailService(appstate.data_dir(app), appstate.facts(app), lambda: appstate.form(app), settings)
     app.extensions["ami_mail"] = service
     record_stored.connect(_on_record_stored, weak=False)

@@ -229,6 +229,15 @@ def add_note(data_dir: str, reference: str, note: str, *, by: str, now: datetime
     return _append(data_dir, reference, {"at": _now(now), "by": who, "kind": "note", "note": text})
 
 
+def add_event(data_dir: str, reference: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Append an event of another kind than a status change (a correction, a message…)
+    to a submission's history, durably, under its lock; return the history."""
+    if event.get("kind") == "status":
+        raise StatusError("Un changement de statut passe par change_status.")
+    check_reference(data_dir, reference)
+    return _append(data_dir, reference, event)
+
+
 def remove_history(data_dir: str, reference: str) -> bool:
     """Delete a submission's history (used by purge); True if there was one."""
     with locked(data_dir, reference):

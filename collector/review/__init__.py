@@ -25,12 +25,15 @@ from phonenumbers import NumberParseException
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    url_for)
 
+from ..answers import plan_for
+from ..dossier import EVENT_LABELS
+from ..meetings import MEETING_STATES, meetings_of
 from ..phase import current_phase
 from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
 from . import appstate, csrf, indexing, listing, throttle
-from .catalog import departement_name, format_received
+from .catalog import departement_name, format_moment, format_received
 from .indexing import app_index
 from .users import UserError, authenticate, end_sessions, read_users, session_generation, session_is_current
 
@@ -72,6 +75,11 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
     indexing.init_app(app)
+    from . import answer_pages, exchanges, meeting_pages  # they need this module's guard and detail page
+
+    exchanges.init_app(app)
+    answer_pages.init_app(app)
+    meeting_pages.init_app(app)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -227,7 +235,8 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), format_at=_format_at,
+        departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS,
+        answer_plan=plan_for(reference, history), meetings=meetings_of(history), meeting_states=MEETING_STATES,
         previous=previous, following=following, position=position, size=size, query=query,
         list_url=url_for("review.index", **list_query), thousands=listing.thousands,
         detail_url=lambda other: url_for("review.detail", reference=other, **query), contact_href=_contact_href,
@@ -253,9 +262,7 @@ def _detail_again(reference: str) -> str:
     return url_for("review.detail", reference=reference, **listing.query_of(listing.chosen_from(request.args)))
 
 
-def _format_at(text: str) -> str:
-    """`2021-04-16T09:12:00+02:00` → `16/04/2021 09:12`."""
-    return f"{text[8:10]}/{text[5:7]}/{text[:4]} {text[11:16]}" if len(text) >= 16 else text
+_format_at = format_moment
 
 
 @bp.route("/<reference>")

@@ -12,13 +12,16 @@ problems in `Entry.problems` and `Catalog.invalid`.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..answers import answer_date, answer_dates
 from ..display import shown
+from ..dossier import with_versions
 from ..records import RecordError, iter_record_paths, read_record
 from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
 
@@ -39,6 +42,7 @@ class Entry:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     summary_only: bool = False  # `record` is the index's summary; the file holds the rest
+    answered: str | None = None  # when the answer letter was sent (answers.py), "" before; None: not read yet
 
     @property
     def reference(self) -> str:
@@ -54,7 +58,7 @@ class Entry:
     def load_record(self) -> None:
         """Replace the summary by the whole record file (a file spoilt since: kept, with a problem)."""
         try:
-            self.record = read_record(self.path)
+            self.record = with_versions(_data_dir_of(self.path), read_record(self.path))
         except RecordError as error:
             self.problems = [*self.problems, str(error)]
         self.summary_only = False
@@ -65,7 +69,20 @@ class Entry:
         answers = self.record["answers"]
         return {"reference": self.record["reference"], "received_at": self.record["received_at"],
                 "flags": list(self.record.get("flags") or []), "derived": self.record.get("derived") or {},
+                "version": self.version,
                 "answers": {name: answers[name] for name in SUMMARY_ANSWERS if name in answers}}
+
+    @property
+    def answered_at(self) -> str:
+        """When the dossier's answer letter was sent (ISO), "" before; read once from its history."""
+        if self.answered is None:
+            self.answered = answer_date(_data_dir_of(self.path), self.reference)
+        return self.answered
+
+    @property
+    def version(self) -> int:
+        """The number of the newest version (1 when never corrected); as many versions exist."""
+        return int(self.record.get("version") or 1)
 
     @property
     def received_at(self) -> datetime | None:
@@ -171,10 +188,19 @@ def read_entry(path: str, validator: Validator | None = None) -> Entry:
         raise RecordError(f"{expected}.yaml : {shape}")
     if record["reference"] != expected:
         raise RecordError(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
+    try:  # the newest version of the answers (dossier.py); the first record is never altered
+        record = with_versions(_data_dir_of(path), record)
+    except RecordError as error:
+        raise RecordError(f"{expected} : une version corrigée est illisible ({error}).") from None
     entry = Entry(record, path)
     if validator is not None:
         entry.problems = validator(record)
     return entry
+
+
+def _data_dir_of(record_path: str) -> str:
+    """The data folder of a record file (`<data>/submissions/<REF>.yaml`)."""
+    return os.path.dirname(os.path.dirname(record_path))
 
 
 def scan_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
@@ -187,9 +213,11 @@ def scan_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
         except RecordError as error:
             unreadable.append(str(error))
     statuses = read_all_statuses(data_dir)
+    answered = answer_dates(data_dir)
     duplicates = find_duplicates(entry.record for entry in entries)
     for entry in entries:
         entry.status = statuses.get(entry.reference, INITIAL)
+        entry.answered = answered.get(entry.reference, "")
         entry.duplicates = duplicates.get(entry.reference, [])
         if entry.status == UNREADABLE_HISTORY:
             unreadable.append(f"reviews/{entry.reference}.yaml : historique des décisions illisible.")
@@ -241,6 +269,11 @@ def format_received(entry: Entry) -> str:
     """Time of receipt as a French reader writes it: 16/04/2021 10:05."""
     moment = entry.received_at
     return moment.strftime("%d/%m/%Y %H:%M") if moment else str(entry.record.get("received_at"))
+
+
+def format_moment(text: str) -> str:
+    """`2021-04-16T09:12:00+02:00` → `16/04/2021 09:12` ("" stays "")."""
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]} {text[11:16]}" if len(text) >= 16 else text
 
 
 def is_older_than(entry: Entry, limit: date) -> bool:

@@ -414,6 +414,9 @@ class RecordIndex:
             changes.append(({name: files[name] for name in candidates if name in files and before.get(name) != files[name]},
                             [name for name in candidates if name in before and name not in files]))
         (changed, gone), (changed_histories, gone_histories) = changes
+        for name in changed_histories:  # a correction (a new version) is written with a history event
+            if name in disk[0] and name not in changed:
+                changed[name] = disk[0][name]
         if changed or gone or changed_histories or gone_histories:
             records = self._read_records(changed)
             history_rows = self._read_histories(changed_histories)
@@ -462,7 +465,12 @@ class RecordIndex:
     def note_history(self, reference: str, status: str) -> None:
         """A history file was just rewritten: record its status, if the index exists."""
         path = os.path.join(self.data_dir, REVIEWS_DIR, reference + RECORD_SUFFIX)
-        self._apply([], [], [[reference, *_signature(os.stat(path)), status]], [])
+        record_file = os.path.join(self.data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX)
+        try:  # its event may come with a new version of the answers (dossier.py): read the newest
+            records = self._read_records({reference: _signature(os.stat(record_file))})
+        except FileNotFoundError:
+            records = []
+        self._apply(records, [], [[reference, *_signature(os.stat(path)), status]], [])
 
     def _apply(self, records, gone, histories, gone_histories) -> None:
         connection = self._connection(build=False)

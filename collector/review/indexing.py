@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from .. import events
 from . import appstate
+from ..owner import as_data_owner
 from .index import RecordIndex
 from .validity import record_validator
 
@@ -61,6 +62,7 @@ def _on_history_written(sender: Any, reference: str | None = None, status: str |
 
 @click.command("reindex")
 @with_appcontext
+@as_data_owner
 @click.option("--processes", type=click.IntRange(1, 64), default=None,
               help="Processus qui lisent les fichiers (par défaut : un par cœur).")
 def reindex_command(processes: int | None) -> None:

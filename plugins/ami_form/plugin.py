@@ -14,6 +14,7 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from collector.email_typos import KNOWN_DOMAINS
 from collector.formdef import FormDefinitionError, load_form
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class FormPageGenerator(Generator):
         path = self.settings.get("AMI_FORM_PATH") or os.environ.get("COLLECTOR_FORM_PATH") or None
         try:
             self.context["form"] = load_form(path)
+            self.context["email_domains"] = KNOWN_DOMAINS  # form.js suggests these for a typo
         except FormDefinitionError as error:
             logger.error("Erreur dans la définition du formulaire : %s", error)
             raise SystemExit(1) from None

@@ -29,7 +29,7 @@ def review_rules(app):
 
 
 def concrete(rule) -> str:
-    values = {"reference": "AMI-2021-0001", "fmt": "csv", "name": "statuts"}
+    values = {"reference": "AMI-2021-0001", "fmt": "csv", "name": "statuts", "number": 1}
     return rule.build({name: values[name] for name in rule.arguments})[1]
 
 

@@ -169,3 +169,40 @@
     offerErase(draft);
   }
 })();
+
+/* A mistyped e-mail domain (gmial.com, orange.fe…): a suggestion under the field when it
+   loses the focus, never a refusal. The known domains come from the page (data-domaines,
+   collector/email_typos.py); a domain one or two edits away from one of them is suggested.
+   The server makes the same suggestion on the page it sends back after a post. */
+(() => {
+  const form = document.querySelector("form.ami-form");
+  if (!form) return;
+  function distance(a, b) {
+    let row = [...Array(b.length + 1).keys()];
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length];
+  }
+  form.addEventListener("focusout", event => {
+    const field = event.target;
+    if (field.type != "email" || !field.dataset.domaines) return;
+    const [local, domain] = field.value.trim().toLowerCase().split(/@(?=[^@]*$)/);
+    const known = field.dataset.domaines.split(" ");
+    const best = domain && !known.includes(domain) && known.find(name => distance(domain, name) <= 2);
+    let note = field.parentNode.querySelector(".email-suggestion");
+    if (!best) { if (note) note.remove(); return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "email-suggestion";
+      note.setAttribute("role", "status");
+      field.after(note);
+    }
+    note.textContent = "";
+    note.append("Vouliez-vous écrire ", Object.assign(document.createElement("strong"), { textContent: local + "@" + best }),
+                " ? Si oui, corrigez l'adresse ; sinon, laissez-la telle quelle.");
+  });
+})();

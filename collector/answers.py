@@ -1,0 +1,147 @@
+"""The answer to each dossier (« retour aux répondants », July): which letter, sent once.
+
+A dossier whose status is an outcome (statuses.OUTCOMES) gets that outcome's letter
+(letters.py), filled with its newest answers and the reviewer's motivation, which is
+required and shown to the porteur. Sending appends an `reponse` event to the dossier's
+history (outcome, motivation, subject, text, html) durably, under a per-dossier lock
+that makes the check « not answered yet » and the append one step; the e-mail is then
+queued by the caller. A dossier is answered once; after a changed decision, a corrected
+letter goes only when a reviewer asks for it explicitly (`corrected=True`).
+
+Flask-free: the review pages, the `answers` command and the exports use it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .dossier import ANSWER, MAX_MESSAGE_LENGTH, latest_record, safe_history
+from .letters import FilledLetter, Letter, fill
+from .records import clean_text
+from .statuses import OUTCOMES, PARIS, REVIEWS_DIR, StatusError, add_event, locked, read_history, status_label
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be sent; the message is French and says why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `answers --dry-run` says of one dossier."""
+
+    reference: str
+    outcome: str
+    action: str  # "envoyer", "deja_envoyee", "corrigee_sur_demande", "motivation_manquante"
+    motivation: str = ""
+    sent_at: str = ""
+
+
+def sent_answers(history: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [event for event in history.get("events", []) if event.get("kind") == ANSWER]
+
+
+def outcome_motivation(history: Mapping[str, Any]) -> str:
+    """The note of the status change that set the current outcome (a first motivation)."""
+    for event in reversed(history.get("events", [])):
+        if event.get("kind") == "status":
+            return str(event.get("note") or "") if event.get("to") == history.get("status") else ""
+    return ""
+
+
+def plan_for(reference: str, history: Mapping[str, Any]) -> Plan | None:
+    """What to do for one dossier's answer; None when its status is not an outcome."""
+    outcome = history.get("status")
+    if outcome not in OUTCOMES:
+        return None
+    sent = sent_answers(history)
+    if sent:
+        last = sent[-1]
+        if last.get("outcome") == outcome:
+            return Plan(reference, outcome, "deja_envoyee", str(last.get("motivation") or ""), str(last.get("at")))
+        return Plan(reference, outcome, "corrigee_sur_demande", outcome_motivation(history), str(last.get("at")))
+    motivation = outcome_motivation(history)
+    return Plan(reference, outcome, "envoyer" if motivation.strip() else "motivation_manquante", motivation)
+
+
+def plans(data_dir: str, references: Iterable[str]) -> list[Plan]:
+    found = []
+    for reference in references:
+        plan = plan_for(reference, safe_history(data_dir, reference))
+        if plan is not None:
+            found.append(plan)
+    return found
+
+
+def clean_motivation(text: str | None) -> str:
+    try:
+        motivation = clean_text((text or "").replace("\r\n", "\n").strip())
+    except ValueError as error:
+        raise AnswerError(str(error)) from None
+    if not motivation:
+        raise AnswerError("La motivation est obligatoire : expliquez au porteur la raison de cette décision.")
+    if len(motivation) > MAX_MESSAGE_LENGTH:
+        raise AnswerError(f"La motivation compte {len(motivation)} caractères ; {MAX_MESSAGE_LENGTH} au plus.")
+    return motivation
+
+
+def preview(data_dir: str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
+            facts: Mapping[str, Any]) -> tuple[str, FilledLetter]:
+    """(outcome, letter) for the dossier as it stands; AnswerError when it cannot be answered."""
+    history = read_history(data_dir, reference)
+    outcome = history["status"]
+    if outcome not in OUTCOMES:
+        raise AnswerError(f"Le statut de {reference} est « {status_label(outcome)} » : choisissez d'abord une "
+                          "décision (accompagnement, orientation ou sans suite).")
+    return outcome, fill(letters[outcome], latest_record(data_dir, reference), clean_motivation(motivation), facts)
+
+
+def send(data_dir: str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
+         facts: Mapping[str, Any], *, by: str, corrected: bool = False,
+         now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """Record the dossier's answer (once; again only when `corrected`); (event, its number).
+    The caller queues the e-mail after this returns: the answer is on disk first."""
+    with locked(data_dir, reference + ".reponse"):
+        outcome, letter = preview(data_dir, reference, motivation, letters, facts)
+        sent = sent_answers(read_history(data_dir, reference))
+        if sent and not corrected:
+            same = sent[-1].get("outcome") == outcome
+            raise AnswerError(f"La réponse de {reference} a déjà été envoyée le {str(sent[-1]['at'])[:10]}"
+                              + (". " if same else " avec une autre décision : ")
+                              + ("Elle ne part qu'une fois." if same else
+                                 "cochez « envoyer une lettre corrigée » pour l'envoyer à nouveau."))
+        event = {"at": (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds"), "by": by,
+                 "kind": ANSWER, "outcome": outcome, "motivation": clean_motivation(motivation),
+                 "corrected": bool(sent), "subject": letter.subject, "text": letter.text, "html": letter.html}
+        history = add_event(data_dir, reference, event)
+    return event, len(history["events"])
+
+
+def answer_date(data_dir: str, reference: str) -> str:
+    """When one dossier got its (last) answer (ISO date-time), "" when none was sent or its history is unreadable."""
+    try:
+        sent = sent_answers(read_history(data_dir, reference))
+    except StatusError:
+        return ""
+    return str(sent[-1]["at"]) if sent else ""
+
+
+def answer_dates(data_dir: str) -> dict[str, str]:
+    """When each answered dossier got its (last) answer: {reference: ISO date-time}."""
+    folder = os.path.join(data_dir, REVIEWS_DIR)
+    dates: dict[str, str] = {}
+    if not os.path.isdir(folder):
+        return dates
+    for name in os.listdir(folder):
+        if name.endswith(".yaml"):
+            try:
+                sent = sent_answers(read_history(data_dir, name[:-5]))
+            except StatusError:
+                continue
+            if sent:
+                dates[name[:-5]] = str(sent[-1]["at"])
+    return dates
+

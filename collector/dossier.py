@@ -1,0 +1,238 @@
+"""A porteur's dossier after « reçu »: versions of the answers and the events the porteur sees.
+
+Flask-free (the review commands and the exports read it too).
+
+Versions. The first record (`submissions/<REF>.yaml`) is never altered. Each correction
+is a whole new record, `versions/<REF>/v<N>.yaml` (N = 2, 3…), written once with
+durable.write_new_file (temporary file, fsync, `os.link`, which refuses an existing name,
+fsync of the folder), while the per-reference lock is held. It keeps the first record's
+reference and `received_at`, and adds `version` and `corrected_at`. `latest_record` gives
+the newest version, with `version` and `versions` (how many there are).
+
+Events. What happens to a dossier is appended to its review history
+(`reviews/<REF>.yaml`, statuses.add_event): corrections, messages, answers… Only the
+kinds in PORTEUR_KINDS are ever shown to the porteur; notes and status changes, with
+the reviewers' names, stay internal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from .durable import write_new_file
+from .records import RecordError, clean_text, read_record, record_path, serialise_record
+from .statuses import INITIAL, PARIS, StatusError, add_event, locked, read_history
+
+VERSIONS_DIR = "versions"
+_VERSION_FILE = re.compile(r"v(\d{1,4})\.yaml")
+
+CORRECTION = "correction"  # the porteur sent corrected answers (a new version)
+MESSAGE = "message"  # the Région wrote to the porteur (maybe asking for complements until a date)
+PORTEUR_REPLY = "reponse_porteur"  # the porteur answered on the dossier page
+ANSWER = "reponse"  # the Région's answer letter (answers.py)
+MEETING_KINDS = ("rencontre_proposee", "rencontre_acceptee", "rencontre_autre_creneau", "rencontre_annulee")
+PORTEUR_KINDS = frozenset({CORRECTION, MESSAGE, PORTEUR_REPLY, ANSWER, *MEETING_KINDS})
+# How reviewers' pages and commands name each kind of event but a status change.
+EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: "message au porteur",
+                PORTEUR_REPLY: "réponse du porteur", ANSWER: "lettre de réponse envoyée",
+                "rencontre_proposee": "rencontre proposée", "rencontre_acceptee": "rencontre acceptée par le porteur",
+                "rencontre_autre_creneau": "autre créneau demandé par le porteur",
+                "rencontre_annulee": "rencontre annulée"}
+
+# The porteur's words for where the dossier stands (never the internal status).
+RECEIVED, UNDER_REVIEW, ANSWERED = "reçue", "en cours d'analyse", "réponse envoyée"
+
+
+def _versions_folder(data_dir: str, reference: str) -> str:
+    return os.path.join(data_dir, VERSIONS_DIR, reference)
+
+
+def version_numbers(data_dir: str, reference: str) -> list[int]:
+    """The numbers of the corrections on disk (2, 3…), in order; [] when never corrected."""
+    try:
+        names = os.listdir(_versions_folder(data_dir, reference))
+    except FileNotFoundError:
+        return []
+    return sorted(int(match.group(1)) for name in names if (match := _VERSION_FILE.fullmatch(name)))
+
+
+def version_path(data_dir: str, reference: str, number: int) -> str:
+    if number == 1:
+        return record_path(data_dir, reference)
+    return os.path.join(_versions_folder(data_dir, reference), f"v{number}.yaml")
+
+
+def remove_versions(data_dir: str, reference: str) -> int:
+    """Delete a dossier's corrected versions (purge); how many were removed."""
+    numbers = version_numbers(data_dir, reference)
+    for number in numbers:
+        os.unlink(version_path(data_dir, reference, number))
+    try:
+        os.rmdir(_versions_folder(data_dir, reference))
+    except FileNotFoundError:
+        pass
+    return len(numbers)
+
+
+def with_versions(data_dir: str, first: dict[str, Any]) -> dict[str, Any]:
+    """The newest version of a record (the first one itself when never corrected), with
+    `version` (its number) and `versions` (how many there are)."""
+    numbers = version_numbers(data_dir, first["reference"])
+    if not numbers:
+        return {**first, "version": 1, "versions": 1}
+    latest = read_record(version_path(data_dir, first["reference"], numbers[-1]))
+    return {**latest, "version": numbers[-1], "versions": len(numbers) + 1}
+
+
+def latest_record(data_dir: str, reference: str) -> dict[str, Any]:
+    """The newest version of a dossier's answers; RecordError if its record cannot be read."""
+    return with_versions(data_dir, read_record(record_path(data_dir, reference)))
+
+
+def all_versions(data_dir: str, reference: str) -> list[dict[str, Any]]:
+    """Every version of a dossier, oldest first."""
+    first = read_record(record_path(data_dir, reference))
+    versions = [{**first, "version": 1}]
+    for number in version_numbers(data_dir, reference):
+        versions.append({**read_record(version_path(data_dir, reference, number)), "version": number})
+    return versions
+
+
+def write_correction(data_dir: str, corrected: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Store corrected answers as the dossier's next version, durably, and record the event.
+
+    `corrected` is a record built like the first one (records.build_record) for the same
+    reference. Returns the new version with `version` and `versions`. Identical answers
+    make no new version: the current one is returned.
+    """
+    reference = corrected["reference"]
+    moment = (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
+    with locked(data_dir, reference):
+        current = latest_record(data_dir, reference)
+        if current["content_hash"] == corrected["content_hash"]:
+            return current
+        number = current["version"] + 1
+        version = {**corrected, "received_at": current["received_at"], "version": number, "corrected_at": moment}
+        write_new_file(_versions_folder(data_dir, reference), f"v{number}.yaml", serialise_record(version))
+    add_event(data_dir, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": number,
+                                    "content_hash": corrected["content_hash"]})
+    return {**version, "versions": number}
+
+
+MAX_MESSAGE_LENGTH = 5000
+
+
+class ExchangeError(ValueError):
+    """A message that cannot be stored; the text is French and says how to fix it."""
+
+
+def _message_text(text: str | None, who: str) -> str:
+    try:
+        cleaned = clean_text((text or "").replace("\r\n", "\n").strip())
+    except ValueError as error:
+        raise ExchangeError(str(error)) from None
+    if not cleaned:
+        raise ExchangeError(f"{who} est vide : écrivez votre message.")
+    if len(cleaned) > MAX_MESSAGE_LENGTH:
+        raise ExchangeError(f"{who} compte {len(cleaned)} caractères ; {MAX_MESSAGE_LENGTH} au plus : raccourcissez-le.")
+    return cleaned
+
+
+def _moment(now: datetime | None) -> str:
+    return (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
+
+
+def write_to_porteur(data_dir: str, reference: str, text: str | None, *, by: str,
+                     complements_until: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """Store a reviewer's message to the porteur (optionally a request for complements until
+    a date, `AAAA-MM-JJ`, which reopens corrections until then); (event, its number)."""
+    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+    if complements_until:
+        try:
+            until = end_of_day(complements_until.strip())
+        except ValueError:
+            raise ExchangeError("Date des compléments illisible : choisissez une date (jour/mois/année).") from None
+        if until < (now or datetime.now(PARIS)):
+            raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
+        event["complements_until"] = until.date().isoformat()
+    history = add_event(data_dir, reference, event)
+    return event, len(history["events"])
+
+
+def write_porteur_reply(data_dir: str, reference: str, text: str | None,
+                        now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """Store the porteur's answer written on the dossier page; (event, its number)."""
+    event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": _message_text(text, "Votre message")}
+    history = add_event(data_dir, reference, event)
+    return event, len(history["events"])
+
+
+def can_reply(history: dict[str, Any]) -> bool:
+    """The porteur may write on the dossier page once the Région has written to them."""
+    return any(event.get("kind") == MESSAGE for event in history.get("events", []))
+
+
+def porteur_events(history: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history's events a porteur may see, oldest first."""
+    return [event for event in history.get("events", []) if event.get("kind") in PORTEUR_KINDS]
+
+
+def porteur_status(history: dict[str, Any]) -> str:
+    """Where the dossier stands, in the porteur's words."""
+    if any(event.get("kind") == ANSWER for event in history.get("events", [])):
+        return ANSWERED
+    return RECEIVED if history.get("status", INITIAL) == INITIAL else UNDER_REVIEW
+
+
+def end_of_day(day: str) -> datetime:
+    """`2021-06-20` → that day at 23:59:59, Paris time."""
+    return datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=PARIS)
+
+
+def corrections_until(history: dict[str, Any], call_open: bool, closes_at: datetime,
+                      now: datetime) -> datetime | None:
+    """Until when the porteur may correct the answers; None when not now.
+
+    While the call is open and no reviewer has started the analysis (status still
+    « reçu »): until the deadline. A request for complements reopens corrections, after
+    the deadline too, until the date the reviewer set.
+    """
+    ends = [closes_at] if call_open and history.get("status", INITIAL) == INITIAL else []
+    for event in history.get("events", []):
+        if event.get("kind") == MESSAGE and event.get("complements_until"):
+            ends.append(end_of_day(str(event["complements_until"])))
+    ends = [end for end in ends if end >= now]
+    return max(ends) if ends else None
+
+
+def short_hash(content_hash: str) -> str:
+    """The first 12 hexadecimal digits of a content hash, enough to tell versions apart."""
+    return content_hash.partition(":")[2][:12] or content_hash[:12]
+
+
+def references_for_email(data_dir: str, address: str, paths: Iterable[str]) -> list[str]:
+    """References of the dossiers whose newest version's contact e-mail is `address`
+    (case-insensitive); unreadable records are skipped."""
+    wanted = address.strip().casefold()
+    found = []
+    for path in paths:
+        try:
+            record = with_versions(data_dir, read_record(path))
+        except RecordError:
+            continue
+        if str(record["answers"].get("contact_email") or "").strip().casefold() == wanted:
+            found.append(record["reference"])
+    return found
+
+
+def safe_history(data_dir: str, reference: str) -> dict[str, Any]:
+    """The dossier's history, or an empty one when it cannot be read (the porteur's pages
+    must still show what was sent; reviewers see the problem on their pages)."""
+    try:
+        return read_history(data_dir, reference)
+    except StatusError:
+        return {"reference": reference, "status": INITIAL, "events": []}

@@ -1,0 +1,140 @@
+"""Corrections: the porteur sends corrected answers from the dossier page.
+
+`GET/POST /candidater/recu/<REF>/corriger?cle=<key>`: the application form's template,
+pre-filled with the newest version, the same validation, messages, signed token and
+honeypot as /candidater/ (no time trap: a pre-filled form may rightly be sent at once). Open while the call is open and the status is still « reçu », or until
+the date of a reviewer's request for complements (dossier.corrections_until).
+
+A valid correction is stored as the dossier's next version (dossier.write_correction:
+durable, never altering an earlier version) BEFORE the porteur is told; then a new
+acknowledgement (with the new hash) and a notice to the Région are queued in the
+outbox. Identical answers make no new version; the same submission id sent twice
+(a double click, the back button) answers with the dossier as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
+from marshmallow import ValidationError
+
+from .. import dossier, idempotency, porteur_mail
+from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, honeypot_filled
+from ..errors import Refusal
+from ..formdef import ordered_answers
+from ..intake import STALE_PAGE, _first_messages, state
+from ..payload import BadBody, read_submission
+from ..records import build_record
+from ..review import appstate
+from ..validation import derive
+from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
+
+log = logging.getLogger("collector.porteur")
+bp = Blueprint("corrections", __name__)
+
+DONE["correction"] = ("Vos réponses corrigées sont enregistrées : c'est la version affichée ci-dessous. "
+                      "Un nouvel accusé de réception vous est envoyé par e-mail.")
+DONE["inchangee"] = "Vos réponses n'ont pas changé : aucune nouvelle version n'a été enregistrée."
+CLOSED = ("Les corrections en ligne ne sont plus possibles pour ce dossier : l'appel est clos ou son analyse "
+          "a commencé. Pour signaler une erreur, écrivez aux contacts de l'AMI en donnant votre référence.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def _page(reference: str, values: dict[str, Any], errors: dict[str, str] | None = None,
+          hidden: dict[str, str] | None = None, general_error: str | None = None, status: int = 200) -> Response:
+    secret = appstate.secret()
+    body = render_template(
+        "form.html", form=state().form, values=values, errors=errors or {},
+        hidden=hidden if hidden is not None else state().tokens.issue(), general_error=general_error,
+        heading=f"Corriger le dossier {reference}", accepting=True, form_action=dossier_path(secret, reference, "corriger"),
+        submit_label="Enregistrer mes réponses corrigées", draft_key=f"ami-correction-{reference}",
+        current_url="candidater/")
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _opened(reference: str) -> str:
+    """The checked reference, when its answers may be corrected now; a refusal otherwise."""
+    checked = checked_reference(reference, request.args.get("cle"))
+    if checked is None:
+        raise _BadLink()
+    if corrections_until(checked) is None:
+        raise Refusal(403, CLOSED, "Corrections fermées")
+    return checked
+
+
+class _BadLink(Exception):
+    """The link's key does not open this dossier."""
+
+
+@bp.errorhandler(_BadLink)
+def _bad_link(_error: _BadLink) -> Response:
+    return bad_link()
+
+
+@bp.get("/candidater/recu/<reference>/corriger")
+def correction_form(reference: str) -> Response:
+    checked = _opened(reference)
+    record = dossier.latest_record(appstate.data_dir(), checked)
+    return _page(checked, dict(record["answers"]))
+
+
+@bp.post("/candidater/recu/<reference>/corriger")
+def correct(reference: str) -> Response:
+    checked = _opened(reference)
+    guard_post("Ce formulaire de correction")
+    current = state()
+    try:
+        values, hidden = read_submission(request, current.form, current_app.config["MAX_FORM_PARTS"])
+    except BadBody as error:
+        raise Refusal(error.status, error.message) from error
+    link = dossier_path(appstate.secret(), checked)
+    if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
+        log.info("discarded: honeypot (correction)")
+        return redirect(link, 303)
+    check = current.tokens.check(hidden.get(TOKEN_FIELD), hidden.get(SUBMISSION_ID_FIELD))
+    try:
+        loaded, errors = current.schema.load(values), {}
+    except ValidationError as error:
+        loaded, errors = None, _first_messages(error.messages)
+    if not check.valid:
+        return _page(checked, values, errors, current.tokens.issue(), STALE_PAGE, 422)
+    if errors or loaded is None:
+        log.info("invalid correction: %s", ",".join(errors))
+        return _page(checked, values, errors, {**hidden, HONEYPOT_FIELD: ""}, status=422)
+    data_dir = appstate.data_dir()
+    done = idempotency.lookup(data_dir, check.submission_id)
+    if done is not None:
+        return redirect(link + "&fait=correction" if done.startswith(checked) else link, 303)
+    try:
+        version = _store(checked, ordered_answers(current.form, loaded))
+    except OSError as error:
+        log.error("correction not stored (%s): nothing confirmed", error.__class__.__name__)
+        raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "
+                           "prise en compte. Réessayez dans quelques minutes.") from error
+    idempotency.claim(data_dir, check.submission_id, f"{checked}-V{version['version']}")
+    return redirect(link + ("&fait=correction" if version.get("corrected_now") else "&fait=inchangee"), 303)
+
+
+def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """Write the correction as the next version, then queue its mails; the version."""
+    current = state()
+    data_dir = appstate.data_dir()
+    before = dossier.latest_record(data_dir, reference)
+    flags, derived = derive(answers, current.form.first_of_type("postcode"))
+    zone = current.facts["calendar"]["opens_at"].tzinfo
+    corrected = build_record(reference, datetime.now(zone), current.form.version, answers, flags, derived)
+    version = dossier.write_correction(data_dir, corrected)
+    if version["version"] == before["version"]:
+        return version
+    log.info("corrected: %s (version %d)", reference, version["version"])
+    porteur_mail.queue_correction_mails(data_dir, version, appstate.facts(), current.form)
+    return {**version, "corrected_now": True}

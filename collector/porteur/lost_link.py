@@ -1,0 +1,103 @@
+"""« J'ai perdu le lien de mon dossier »: the links are e-mailed again to the contact address.
+
+`GET/POST /candidater/dossier-perdu/`. The answer is the same whether or not the address
+has a dossier (no one learns who applied); the links go only to the address itself,
+through the outbox (mail.queue_message: durable, sent when SMTP answers). Posts are
+limited per client and per address, so the form cannot be used to flood a mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, request
+from marshmallow import ValidationError
+
+from .. import porteur_mail
+from ..dossier import references_for_email
+from ..errors import Refusal
+from ..origin import is_cross_site
+from ..ratelimit import RateLimiter
+from ..records import iter_record_paths
+from ..review import appstate
+from ..sequence import STATE_DIR
+from ..validation import Email
+from .views import page
+
+log = logging.getLogger("collector.porteur")
+bp = Blueprint("lost_link", __name__)
+
+FIELD = "contact_email"
+MAX_LENGTH = 254  # what the page keeps of a refused value
+PER_CLIENT = (5, 3600)  # requests per client address within any hour
+PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
+SENT = ("Si cette adresse est celle d'un dossier, un e-mail contenant le lien de chaque dossier vient d'y être "
+        "envoyé. Il peut mettre quelques minutes à arriver : pensez à regarder dans les indésirables. "
+        "Rien reçu dans l'heure ? Vérifiez l'adresse, ou appelez les contacts de l'AMI.")
+
+
+class LinkRequestLimiter(RateLimiter):
+    """The shared sliding-window limiter, in its own file: its window differs from the
+    form's, and one table must hold a single window size (old windows are purged by number)."""
+
+    def __init__(self, data_dir: str, limit: int, window: int, secret: str, name: str) -> None:
+        super().__init__(data_dir, limit, window, secret)
+        self.path = os.path.join(data_dir, STATE_DIR, f"ratelimit-{name}.sqlite3")
+
+
+def init_app(app: Flask) -> None:
+    data_dir, secret = appstate.data_dir(app), appstate.secret(app)
+    app.extensions["ami_lost_link"] = (LinkRequestLimiter(data_dir, *PER_CLIENT, secret, "lien-client"),
+                                       LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
+    app.register_blueprint(bp)
+
+
+def _form(status: int = 200, **context) -> Response:
+    return page("porteur/lost_link.html", status, field=FIELD, **context)
+
+
+@bp.get("/candidater/dossier-perdu/")
+def request_form() -> Response:
+    return _form()
+
+
+@bp.post("/candidater/dossier-perdu/")
+def send_links() -> Response:
+    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
+        raise Refusal(403, "Cette demande ne peut être faite que depuis le site de l'AMI : ouvrez la page "
+                           "« Dossier : lien perdu » du site et envoyez-la de là.")
+    by_client, by_address = current_app.extensions["ami_lost_link"]
+    wait = by_client.hit(request.remote_addr or "inconnu")
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        raise Refusal(429, f"Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), "
+                           "puis réessayez.", headers={"Retry-After": str(wait)})
+    typed = request.form.get(FIELD, "")
+    try:
+        address = Email(appstate.form().field(FIELD)).deserialize(typed)
+    except ValidationError as error:
+        message = error.messages[0] if isinstance(error.messages, list) else str(error.messages)
+        return _form(422, value=typed[:MAX_LENGTH], error=message)
+    if not address:
+        return _form(422, value="", error="Indiquez l'adresse e-mail de contact donnée dans le formulaire.")
+    if by_address.hit(address.casefold()) is None:
+        _queue_links(address)
+    else:
+        log.info("lost link: limit reached for one address")
+    return _form(sent=SENT)
+
+
+def _queue_links(address: str) -> None:
+    """Queue one e-mail listing the address's dossiers (none when it has none)."""
+    data_dir = appstate.data_dir()
+    references = references_for_email(data_dir, address, iter_record_paths(data_dir))
+    if not references:
+        log.info("lost link: no dossier")
+        return
+    settings = porteur_mail.settings()
+    kind = f"lien-{time.time_ns()}"  # one name (and Message-ID) per request
+    porteur_mail.queue(data_dir, references[0], kind,
+                       porteur_mail.compose_lost_link(address, references, kind, appstate.facts(), settings))
+    log.info("lost link: sent for %s", ", ".join(references))

@@ -1,0 +1,49 @@
+"""The porteur answers a meeting proposal on the dossier page: one slot, or another one asked.
+
+`POST /candidater/recu/<REF>/rencontre/<n>?cle=<key>` with `choix` (the slot's number, or
+`autre` with `disponibilites`). Refused from another site, limited per client; the choice
+is stored in the dossier's history (meetings.py) before the confirmation mails (with the
+.ics) are queued for both sides.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, redirect, request
+
+from .. import dossier, meetings, porteur_mail
+from ..phase import current_now
+from ..review import appstate
+from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
+
+bp = Blueprint("meeting_choice", __name__)
+DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
+DONE["autre-creneau"] = "Votre demande est transmise à la Région, qui vous proposera d'autres créneaux."
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.post("/candidater/recu/<reference>/rencontre/<int:number>")
+def choose(reference: str, number: int) -> Response:
+    checked = checked_reference(reference, request.args.get("cle"))
+    if checked is None:
+        return bad_link()
+    guard_post("Ce choix")
+    data_dir, now = appstate.data_dir(), current_now(appstate.facts())[0]
+    history = dossier.safe_history(data_dir, checked)
+    choice = request.form.get("choix", "")
+    try:
+        if choice == "autre":
+            meeting = meetings.ask_other(data_dir, checked, history, number, request.form.get("disponibilites"), now)
+        else:
+            slot = int(choice) - 1 if choice.isdigit() else None
+            meeting = meetings.accept(data_dir, checked, history, number, slot, now)
+    except meetings.MeetingError as error:
+        return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
+                    meeting_field=error.field or f"creneau-{number}",
+                    meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
+                    **dossier_context(checked))
+    porteur_mail.queue_meeting_mails(data_dir, dossier.latest_record(data_dir, checked), meeting, appstate.facts())
+    done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
+    return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)

@@ -1,0 +1,138 @@
+"""The dossier page: what the porteur sent, where the dossier stands, and what comes next.
+
+`GET /candidater/recu/<REF>?cle=<key>` (the receipt's URL since the first version: the
+links already sent keep working). A wrong or truncated key and an unknown reference get
+the same 404, which says how to find the right link again.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+
+from .. import dossier
+from ..email_typos import KNOWN_DOMAINS, suggest
+from ..errors import Refusal
+from ..exports import answer_text
+from ..meetings import meetings_of
+from ..origin import is_cross_site
+from ..phase import current_phase
+from ..records import RecordError
+from ..review import appstate
+from ..statuses import REFERENCE_PATTERN
+from ..template_filters import datetime_fr
+from .links import dossier_path, key_is_valid
+
+bp = Blueprint("porteur", __name__)
+
+PAGE_URL = "candidater/"
+BAD_LINK = ("Ce lien de dossier est incomplet ou erroné. Copiez le lien en entier depuis l'e-mail d'accusé "
+            "de réception (il se termine par une longue clé après « cle= »), ou demandez qu'il vous soit "
+            "envoyé à nouveau.")
+# `?cle=…&fait=<what>` after a porteur's post: the page says it was done (no session needed).
+DONE: dict[str, str] = {}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["datetime_fr_text"] = datetime_fr_text
+    app.register_blueprint(bp)
+
+
+def datetime_fr_text(text: Any) -> str:
+    """An ISO 8601 date-time as the French read it (`jeudi 15 avril 2021 à 10 h 00`)."""
+    try:
+        return datetime_fr(datetime.fromisoformat(str(text)))
+    except ValueError:
+        return str(text)
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A porteur's page: never cached, never indexed."""
+    response = Response(render_template(template, current_url=PAGE_URL, **context), status=status,
+                        mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def bad_link() -> Response:
+    return page("porteur/bad_link.html", 404, message=BAD_LINK)
+
+
+def checked_reference(reference: str, key: str | None) -> str | None:
+    """The reference when the key opens an existing dossier; None otherwise (same answer for both)."""
+    if not REFERENCE_PATTERN.match(reference or "") or not reference.isascii():
+        return None
+    if not key_is_valid(appstate.secret(), reference, key):
+        return None
+    data_dir = appstate.data_dir()
+    return reference if os.path.exists(dossier.version_path(data_dir, reference, 1)) else None
+
+
+def guard_post(what: str) -> None:
+    """Refuse a porteur's post made from another site's page, or beyond the per-client limit
+    shared with the form (`what`: « Cette correction », « Ce message »…)."""
+    from ..intake import state
+
+    if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
+        raise Refusal(403, f"{what} ne peut être envoyé que depuis votre page de dossier.")
+    wait = state().limiter.hit(request.remote_addr or "inconnu")
+    if wait is not None:
+        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
+                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+
+
+def corrections_until(reference: str) -> datetime | None:
+    """Until when this dossier's answers may be corrected (None: not now)."""
+    facts = appstate.facts()
+    phase = current_phase(facts)
+    history = dossier.safe_history(appstate.data_dir(), reference)
+    return dossier.corrections_until(history, phase.is_open, facts["calendar"]["closes_at"], phase.now)
+
+
+def dossier_context(reference: str) -> dict[str, Any]:
+    """What every state of the dossier page shows."""
+    data_dir = appstate.data_dir()
+    record = dossier.latest_record(data_dir, reference)
+    history = dossier.safe_history(data_dir, reference)
+    facts = appstate.facts()
+    email = str(record["answers"].get("contact_email") or "")
+    return {
+        "record": record, "form": appstate.form(), "answer_text": answer_text,
+        "received_at": datetime.fromisoformat(str(record["received_at"])),
+        "short_hash": dossier.short_hash(str(record["content_hash"])),
+        "porteur_status": dossier.porteur_status(history), "events": dossier.porteur_events(history),
+        "email": email, "email_suggestion": suggest(email),
+        "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
+        "notice": DONE.get(request.args.get("fait", "")),
+        "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
+        "meetings": meetings_of(history),
+        "link": lambda action="": dossier_path(appstate.secret(), reference, action),
+    }
+
+
+def show_dossier(reference: str) -> Response:
+    """The dossier page (the intake's receipt route hands over to it)."""
+    checked = checked_reference(reference, request.args.get("cle"))
+    if checked is None:
+        return bad_link()
+    try:
+        context = dossier_context(checked)
+    except RecordError:
+        current_app.logger.error("dossier page: record of %s unreadable", checked)
+        return page("collector/error.html", 503, status=503, error_title="Dossier momentanément indisponible",
+                    message="Votre dossier est bien enregistré mais ne peut pas être affiché pour le moment. "
+                            "Réessayez plus tard ou écrivez aux contacts de l'AMI en citant votre référence.")
+    return page("porteur/dossier.html", **context)
+
+
+@bp.app_context_processor
+def porteur_context() -> dict[str, Any]:
+    """For every page: the lost-link page's URL; for the form, the known e-mail domains
+    (form.js suggests them on blur) and `suggest_email` (the server's suggestion for a
+    mistyped domain, shown on the page sent back after a post)."""
+    return {"lost_link_url": lambda: url_for("lost_link.request_form"), "email_domains": KNOWN_DOMAINS,
+            "suggest_email": suggest}

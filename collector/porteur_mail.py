@@ -1,0 +1,248 @@
+"""The mails of a dossier's life after « reçu », queued in mail.py's outbox.
+
+Each message is one file `$DATA/outbox/<REF>.<kind>.eml`, written durably by
+mail.queue_message and sent by mail.py's sender (the background thread or `send-mail`),
+so nothing here waits for SMTP or is lost when it is down. Every mail to a porteur
+says where to answer: the dossier page (its signed link), never a reply to the mail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import Message
+from typing import Any
+
+from flask import current_app
+
+from . import mail
+from .porteur.links import dossier_url
+from .review import appstate
+from .template_filters import datetime_fr
+
+WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "
+                   "utilisez votre page de dossier (lien ci-dessus).")
+
+
+def settings() -> mail.MailSettings:
+    """The running app's mail settings, able to sign dossier links."""
+    service = current_app.extensions.get("ami_mail")
+    if service is not None:
+        return service.settings
+    return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
+
+
+def link(settings: mail.MailSettings, reference: str) -> str:
+    return dossier_url(settings.public_url, settings.dossier_secret, reference)
+
+
+def queue(data_dir: str, reference: str, kind: str, message: Message) -> bool:
+    """Queue one message durably, then ask the running app's sender to try at once."""
+    queued = mail.queue_message(data_dir, mail.message_name(reference, kind), message)
+    service = current_app.extensions.get("ami_mail")
+    if queued and service is not None:
+        service.kick()
+    return queued
+
+
+def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
+    """Delete the mails of this module's kinds for one dossier (purge; mail.remove_for_reference
+    deletes the acknowledgement and the notification); the paths removed."""
+    removed = []
+    for folder in (mail.OUTBOX, mail.FAILED, mail.SENT):
+        for name in mail.pending(data_dir, folder):
+            if name.startswith(reference + ".") and name.split(".")[1] not in mail.KINDS:
+                os.unlink(os.path.join(data_dir, folder, name))
+                removed.append(os.path.join(folder, name))
+    return removed
+
+
+def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
+                      settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The links of every dossier of one contact address, asked for on the lost-link page."""
+    call = facts["call"]
+    plural = len(references) > 1
+    lines = ["Bonjour,", "",
+             f"Vous avez demandé le lien de votre dossier de réponse à l'{mail._lower_first(call['title'])}.", "",
+             "Vos dossiers :" if plural else "Votre dossier :"]
+    lines += [f"- {reference} : {link(settings, reference)}" for reference in references]
+    lines += ["", "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
+                  "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.",
+              "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
+                         kind, "\n".join(lines) + "\n", now)
+
+
+def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                                       settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The porteur's receipt of a correction: the new version, its hash, every answer."""
+    from .dossier import short_hash
+
+    reference, answers, call = version["reference"], version["answers"], facts["call"]
+    greeting = f"Bonjour {mail._one_line(answers.get('contact_nom'))}," if answers.get("contact_nom") else "Bonjour,"
+    lines = [greeting, "",
+             f"La {call['organisation']} a bien reçu vos réponses corrigées pour le dossier {reference}.", "",
+             f"Référence : {reference}",
+             f"Version : {version['version']} (empreinte {short_hash(str(version['content_hash']))})",
+             f"Corrigée le : {datetime_fr(datetime.fromisoformat(str(version['corrected_at'])))} (heure de Paris)",
+             "", "Votre dossier :", link(settings, reference),
+             "", "Vos réponses, telles que nous les avons enregistrées :", ""]
+    lines += mail._answer_lines(version, form)
+    lines += ["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, answers["contact_email"],
+                         f"Réponses corrigées {reference} (version {version['version']}) — {call['short_title']}",
+                         reference, f"accuse-v{version['version']}", "\n".join(lines) + "\n", now)
+
+
+def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[str], facts: Mapping[str, Any],
+                         settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """A notice to the Région's notification address, with the link to the review page."""
+    body = lines + ["", f"Voir le dossier : {settings.public_url}/instruction/{reference}", ""]
+    return mail._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
+                         "\n".join(body), now)
+
+
+def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
+    """Queue the new acknowledgement and the Région's notice of one correction."""
+    current = settings()
+    reference, number = version["reference"], version["version"]
+    queue(data_dir, reference, f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current))
+    organisation = mail._one_line(version["answers"].get("raison_sociale"))
+    queue(data_dir, reference, f"correction-v{number}", compose_staff_notice(
+        reference, f"correction-v{number}", f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
+        [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."],
+        facts, current))
+
+
+def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                               facts: Mapping[str, Any], settings: mail.MailSettings,
+                               now: datetime | None = None) -> Message:
+    """The Région's message to the porteur, with where to answer: the dossier page."""
+    from .dossier import end_of_day
+
+    reference, call = record["reference"], facts["call"]
+    lines = ["Bonjour,", "", f"La {call['organisation']} vous écrit au sujet de votre dossier {reference} :", ""]
+    lines += ["    " + line for line in str(event["text"]).splitlines()]
+    if event.get("complements_until"):
+        until = datetime_fr(end_of_day(str(event["complements_until"])))
+        lines += ["", f"La Région vous demande des compléments : vous pouvez corriger vos réponses sur votre page de "
+                      f"dossier jusqu'au {until}."]
+    lines += ["", "Pour lire ce message et y répondre, ouvrez votre page de dossier :", link(settings, reference),
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, record["answers"]["contact_email"],
+                         f"Message de la Région sur votre dossier {reference} — {call['short_title']}",
+                         reference, f"message-{number}", "\n".join(lines) + "\n", now)
+
+
+def queue_message_to_porteur(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                             facts: Mapping[str, Any]) -> None:
+    queue(data_dir, record["reference"], f"message-{number}",
+          compose_message_to_porteur(record, event, number, facts, settings()))
+
+
+def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                               facts: Mapping[str, Any]) -> None:
+    """Tell the Région that the porteur answered (the text is on the review page)."""
+    reference = record["reference"]
+    organisation = mail._one_line(record["answers"].get("raison_sociale"))
+    queue(data_dir, reference, f"reponse-porteur-{number}", compose_staff_notice(
+        reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
+        [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
+        + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()))
+
+
+def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
+                   settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """The Région's answer letter, as sent once (text from the event), with the dossier link."""
+    reference = record["reference"]
+    lines = [str(event["text"]).rstrip(), "", "Cette réponse est aussi sur votre page de dossier :",
+             link(settings, reference), "", WHERE_TO_ANSWER]
+    subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
+    return mail._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
+                         "\n".join(lines) + "\n", now)
+
+
+def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+                 facts: Mapping[str, Any]) -> bool:
+    return queue(data_dir, record["reference"], f"reponse-{number}",
+                 compose_answer(record, event, number, facts, settings()))
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+def with_calendar(message: Message, ics: bytes, method: str) -> Message:
+    """The message with its invitation attached (text/calendar; method=REQUEST or CANCEL)."""
+    from email import message_from_bytes
+    from email.policy import SMTPUTF8
+
+    modern = message_from_bytes(mail.wire_bytes(message), policy=SMTPUTF8)
+    modern.add_attachment(ics, maintype="text", subtype="calendar", filename="rencontre.ics",
+                          params={"method": method})
+    return modern
+
+
+def _slot_line(slot: Any) -> str:
+    return (f"le {datetime_fr(slot.start)} (heure de Paris), {slot.minutes} minutes — {slot.place} — "
+            f"pour la Région : {slot.attendees}")
+
+
+def _meeting_mail(data_dir: str, reference: str, to: str, kind: str, subject: str, lines: list[str], ics: bytes,
+                  method: str, facts: Mapping[str, Any], current: mail.MailSettings) -> bool:
+    for_porteur = to != facts["contacts"]["notification_email"]
+    body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts) if for_porteur else [])
+    message = mail._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
+    return queue(data_dir, reference, kind, with_calendar(message, ics, method))
+
+
+def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
+    from .meetings import invitation
+
+    domain = mail._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
+    return invitation(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
+                      datetime.now().astimezone())
+
+
+def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
+    """The mails of a meeting's new state: a proposal (to the porteur), a confirmation (to both
+    sides), a request for another slot (to the Région), a cancellation (to both sides)."""
+    from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
+
+    current = settings()
+    reference, porteur = record["reference"], record["answers"]["contact_email"]
+    staff = facts["contacts"]["notification_email"]
+    ics = _ics(reference, meeting, facts, porteur, current)
+    kind = f"rencontre-{meeting.number}"
+    dossier = ["", "Votre page de dossier :", link(current, reference)]
+    if meeting.state == PROPOSED:
+        lines = ["Bonjour,", "", f"La {facts['call']['organisation']} vous propose une rencontre au sujet de votre "
+                 f"dossier {reference}, pour échanger sur votre projet. Créneaux proposés :", ""]
+        lines += [f"{index}. {_slot_line(slot)}" for index, slot in enumerate(meeting.slots, 1)]
+        lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
+                  link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
+                  "agenda, à titre provisoire, en attendant votre choix."]
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
+                      lines, ics, "REQUEST", facts, current)
+    elif meeting.state == ACCEPTED:
+        line = _slot_line(meeting.slot)
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-confirmee", f"Rencontre confirmée — dossier {reference}",
+                      ["Bonjour,", "", f"Votre rencontre avec la Région est confirmée : {line}."] + dossier,
+                      ics, "REQUEST", facts, current)
+        _meeting_mail(data_dir, reference, staff, f"{kind}-confirmee-region",
+                      f"Rencontre acceptée par le porteur — dossier {reference}",
+                      [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
+                       f"Voir le dossier : {current.public_url}/instruction/{reference}"], ics, "REQUEST", facts, current)
+    elif meeting.state == OTHER_ASKED:
+        queue(data_dir, reference, f"{kind}-autre", compose_staff_notice(
+            reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
+            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
+             "    " + meeting.request], facts, current))
+    elif meeting.state == CANCELLED:
+        lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
+                 + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier
+        _meeting_mail(data_dir, reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
+                      lines, ics, "CANCEL", facts, current)
+        _meeting_mail(data_dir, reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
+                      lines, ics, "CANCEL", facts, current)

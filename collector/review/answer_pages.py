@@ -1,0 +1,106 @@
+"""The answer letters from the review side: preview then send on the detail page
+(`/instruction/<REF>/reponse/apercu`, `/instruction/<REF>/reponse`), and the `answers`
+command (`--dry-run` lists which dossier would get which letter, `--send` queues them).
+
+The letters (content/reponses/, letters.py) are read when the collector starts: a wrong
+placeholder stops it with a French message naming the file. An answer is recorded in the
+dossier's history (answers.send) before its e-mail is queued in the outbox.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Blueprint, Flask, current_app, flash, redirect, request, session, url_for
+from flask.cli import with_appcontext
+
+from .. import answers, porteur_mail
+from ..dossier import latest_record
+from ..letters import load_letters
+from ..phase import current_now
+from ..records import RecordError, iter_record_paths
+from ..statuses import StatusError, status_label
+from . import _detail, _guard, _no_store, _render, appstate
+from ..owner import as_data_owner
+
+bp = Blueprint("answers", __name__, url_prefix="/instruction")
+bp.before_request(_guard)
+bp.after_request(_no_store)
+
+ACTIONS = {
+    "envoyer": "lettre à envoyer",
+    "deja_envoyee": "déjà envoyée",
+    "corrigee_sur_demande": "décision changée : lettre corrigée seulement sur demande (--corriger REF)",
+    "motivation_manquante": "motivation manquante : ajoutez-la sur la page du dossier",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.config["LETTERS"] = load_letters(os.environ.get("COLLECTOR_LETTERS_DIR", "").strip() or None)
+    app.register_blueprint(bp)
+    app.cli.add_command(answers_command)
+
+
+def _send(reference: str, motivation: str | None, by: str, corrected: bool) -> dict:
+    data_dir, facts = appstate.data_dir(), appstate.facts()
+    now, _preview = current_now(facts)
+    event, number = answers.send(data_dir, reference, motivation, current_app.config["LETTERS"], facts, by=by,
+                                 corrected=corrected, now=now)
+    porteur_mail.queue_answer(data_dir, latest_record(data_dir, reference), event, number, facts)
+    return event
+
+
+@bp.route("/<reference>/reponse/apercu", methods=["POST"])
+def preview(reference: str):
+    motivation = request.form.get("motivation", "")
+    try:
+        outcome, letter = answers.preview(appstate.data_dir(), reference, motivation,
+                                          current_app.config["LETTERS"], appstate.facts())
+    except (answers.AnswerError, StatusError, RecordError) as error:
+        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
+    return _render("review/answer_preview.html", reference=reference, outcome=status_label(outcome),
+                   letter=letter, motivation=motivation, corrected=bool(request.form.get("corrigee")))
+
+
+@bp.route("/<reference>/reponse", methods=["POST"])
+def send(reference: str):
+    motivation = request.form.get("motivation", "")
+    try:
+        event = _send(reference, motivation, session["reviewer"], bool(request.form.get("corrigee")))
+    except (answers.AnswerError, StatusError, RecordError) as error:
+        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
+    flash(f"Réponse enregistrée ({status_label(event['outcome'])}) ; elle part par e-mail au porteur et "
+          "s'affiche sur sa page de dossier.")
+    return redirect(url_for("review.detail", reference=reference) + "#reponse", code=303)
+
+
+@click.command("answers")
+@with_appcontext
+@as_data_owner
+@click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Lister seulement (par défaut).")
+@click.option("--send", "mode", flag_value="send", help="Mettre en file d'envoi les lettres à envoyer.")
+@click.option("--corriger", "corrected", multiple=True, metavar="REF",
+              help="Envoyer aussi une lettre corrigée à ce dossier dont la décision a changé (répétable).")
+@click.option("--by", help="Qui envoie (par défaut : l'utilisateur du système).")
+def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> None:
+    """The July answers: which dossier gets which letter (--dry-run), or queue them (--send)."""
+    from ..cli import _who
+
+    data_dir = appstate.data_dir()
+    references = [os.path.basename(path)[:-5] for path in iter_record_paths(data_dir)]
+    count = 0
+    for plan in answers.plans(data_dir, references):
+        wanted = plan.action == "envoyer" or (plan.action == "corrigee_sur_demande" and plan.reference in corrected)
+        line = f"{plan.reference}  {status_label(plan.outcome)}  {ACTIONS[plan.action]}"
+        if mode == "send" and wanted:
+            try:
+                _send(plan.reference, plan.motivation, _who(by), corrected=plan.action != "envoyer")
+            except (answers.AnswerError, StatusError, RecordError) as error:
+                click.echo(f"{line} : refusée ({error})", err=True)
+                continue
+            line += " : mise en file d'envoi"
+            count += 1
+        click.echo(line)
+    if mode == "send":
+        click.echo(f"{count} lettre(s) mise(s) en file d'envoi (le collecteur les envoie, ou « send-mail »).")

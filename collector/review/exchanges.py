@@ -1,0 +1,83 @@
+"""Reviewers write to the porteur: from the detail page (`POST /instruction/<REF>/message`)
+and with `flask --app collector message REF`.
+
+A message may ask for complements until a date, which reopens the porteur's corrections
+for that dossier until then (dossier.corrections_until). It is stored durably in the
+dossier's history before anything says so, then e-mailed through the outbox with the
+dossier's link (porteur_mail): SMTP being down delays it, never loses it.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint, Flask, flash, redirect, request, session, url_for
+from flask.cli import with_appcontext
+
+from .. import dossier, porteur_mail
+from ..phase import current_now
+from ..records import RecordError
+from ..statuses import StatusError
+from . import _detail, _guard, _no_store, appstate
+from ..owner import as_data_owner
+
+bp = Blueprint("exchanges", __name__, url_prefix="/instruction")
+bp.before_request(_guard)
+bp.after_request(_no_store)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.cli.add_command(message_command)
+
+
+def send_message(reference: str, text: str | None, by: str, complements_until: str | None) -> dict:
+    """Store the message, then queue its e-mail; the stored event. ExchangeError/StatusError if refused."""
+    data_dir = appstate.data_dir()
+    record = dossier.latest_record(data_dir, reference)
+    now, _preview = current_now(appstate.facts())  # AMI_NOW in previews and tests
+    event, number = dossier.write_to_porteur(data_dir, reference, text, by=by, now=now,
+                                             complements_until=(complements_until or "").strip() or None)
+    porteur_mail.queue_message_to_porteur(data_dir, record, event, number, appstate.facts())
+    return event
+
+
+@bp.route("/<reference>/message", methods=["POST"])
+def post_message(reference: str):
+    try:
+        event = send_message(reference, request.form.get("message", ""), session["reviewer"],
+                             request.form.get("complements_jusqu_au"))
+    except (dossier.ExchangeError, StatusError) as error:
+        return _detail(reference, 400, message_error=str(error), message_value=request.form.get("message", ""),
+                       until_value=request.form.get("complements_jusqu_au", ""))
+    except RecordError:
+        return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
+    done = "Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier."
+    if event.get("complements_until"):
+        done += " Les corrections lui sont ouvertes jusqu'à la date choisie."
+    flash(done)
+    return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+
+
+@click.command("message")
+@with_appcontext
+@as_data_owner
+@click.argument("reference")
+@click.argument("text")
+@click.option("--until", metavar="AAAA-MM-JJ",
+              help="Demande de compléments : le porteur peut corriger ses réponses jusqu'à cette date.")
+@click.option("--by", help="Qui écrit (par défaut : l'utilisateur du système).")
+def message_command(reference: str, text: str, until: str | None, by: str | None) -> None:
+    """Write to a porteur (TEXT; « - » reads it from standard input): stored in the dossier,
+    e-mailed with the dossier's link."""
+    from ..cli import _who
+
+    if text == "-":
+        text = click.get_text_stream("stdin").read()
+    try:
+        send_message(reference, text, _who(by), until)
+    except (dossier.ExchangeError, StatusError) as error:
+        raise click.ClickException(str(error)) from None
+    except RecordError as error:
+        raise click.ClickException(f"Dossier illisible : {error}") from None
+    click.echo(f"Message enregistré pour {reference} ; il attend dans la file d'envoi (le collecteur l'envoie, "
+               "ou « send-mail »).")

@@ -1,0 +1,71 @@
+"""Meetings from the review side: propose one to three slots and cancel on the detail page,
+and the « Rencontres » view (`/instruction/rencontres`: confirmed meetings to come and
+proposals awaiting the porteur, by date). Each step is stored in the dossier's history
+(meetings.py) before its mails, with their invitation .ics, are queued in the outbox.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, request, session, url_for
+
+from .. import meetings, porteur_mail
+from ..dossier import latest_record, safe_history
+from ..phase import current_now
+from ..records import RecordError
+from ..statuses import StatusError
+from . import _catalog, _detail, _guard, _no_store, _render, appstate
+
+bp = Blueprint("meetings", __name__, url_prefix="/instruction")
+bp.before_request(_guard)
+bp.after_request(_no_store)
+SLOT_FIELDS = ("date", "heure", "duree", "lieu", "participants")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def _now():
+    return current_now(appstate.facts())[0]  # AMI_NOW in previews and tests
+
+
+@bp.route("/rencontres")
+def upcoming():
+    data_dir = appstate.data_dir()
+    found = [(entry.reference, entry.organisation, meeting) for entry in _catalog().entries
+             for meeting in meetings.meetings_of(safe_history(data_dir, entry.reference))]
+    return _render("review/meetings.html", items=meetings.upcoming(found, _now()), states=meetings.MEETING_STATES)
+
+
+@bp.route("/<reference>/rencontre", methods=["POST"])
+def propose(reference: str):
+    values = {f"{name}-{number}": request.form.get(f"{name}-{number}", "")
+              for number in range(1, meetings.MAX_SLOTS + 1) for name in SLOT_FIELDS}
+    now, data_dir = _now(), appstate.data_dir()
+    try:
+        slots = [slot for number in range(1, meetings.MAX_SLOTS + 1)
+                 if (slot := meetings.parse_slot(number, *(values[f"{name}-{number}"] for name in SLOT_FIELDS), now))]
+        record = latest_record(data_dir, reference)
+        meeting = meetings.propose(data_dir, reference, slots, by=session["reviewer"], now=now)
+    except meetings.MeetingError as error:
+        return _detail(reference, 400, meeting_error=str(error), meeting_field=error.field or "date-1",
+                       meeting_values=values)
+    except (StatusError, RecordError) as error:
+        return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
+    porteur_mail.queue_meeting_mails(data_dir, record, meeting, appstate.facts())
+    flash("Rencontre proposée : le porteur la reçoit par e-mail avec l'invitation et choisit sur sa page de dossier.")
+    return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
+
+
+@bp.route("/<reference>/rencontre/<int:number>/annuler", methods=["POST"])
+def cancel(reference: str, number: int):
+    data_dir = appstate.data_dir()
+    try:
+        meeting = meetings.cancel(data_dir, reference, safe_history(data_dir, reference), number,
+                                  by=session["reviewer"], now=_now())
+        record = latest_record(data_dir, reference)
+    except (meetings.MeetingError, StatusError, RecordError) as error:
+        return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
+    porteur_mail.queue_meeting_mails(data_dir, record, meeting, appstate.facts())
+    flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")
+    return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)

@@ -1,0 +1,68 @@
+"""Fixtures of the porteur's pages: the real app on a scratch data folder, with records."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from collector import create_app
+from collector.porteur.links import dossier_path
+from tests.review.conftest import PASSWORD, csrf_of, login
+from tests.review.factory import write_records
+
+SECRET = "porteur-tests-secret"
+OPEN_NOW = "2021-04-15T10:00:00"
+CLOSED_NOW = "2021-06-10T10:00:00"
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", OPEN_NOW)
+    monkeypatch.setenv("COLLECTOR_COOKIE_SECURE", "0")
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
+    application = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (10_000, 600),
+                              "SECRET_KEY": SECRET})
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def form(app):
+    return app.config["FORM"]
+
+
+@pytest.fixture
+def records(data_dir, form):
+    """Three valid records, AMI-2021-0001 … AMI-2021-0003."""
+    return write_records(data_dir, 3, form)
+
+
+def link(reference: str, action: str = "") -> str:
+    return dossier_path(SECRET, reference, action)
+
+
+def outbox(data_dir: str) -> list[str]:
+    folder = os.path.join(data_dir, "outbox")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+@pytest.fixture
+def reviewer(app):
+    """A client logged in to the review pages as alice."""
+    result = app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    assert login(client).status_code == 303
+    return client
+
+
+def review_post(reviewer, reference: str, path: str, **fields):
+    """POST to /instruction/<reference>/<path> with the CSRF token of the detail page."""
+    token = csrf_of(reviewer.get(f"/instruction/{reference}").text)
+    return reviewer.post(f"/instruction/{reference}/{path}", data={"csrf_token": token, **fields})

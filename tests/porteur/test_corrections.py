@@ -1,0 +1,145 @@
+"""Corrections: each one a new durable version; the first record and earlier versions never change."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import pytest
+
+from collector.dossier import all_versions, latest_record, short_hash
+from collector.records import record_path
+from collector.statuses import change_status, read_history
+from tests.support.payloads import form_hidden_fields
+
+from .conftest import CLOSED_NOW, link, outbox
+
+
+def correction_page(client, reference="AMI-2021-0001"):
+    return client.get(link(reference, "corriger"))
+
+
+def send_correction(client, answers, reference="AMI-2021-0001", hidden=None):
+    hidden = hidden if hidden is not None else form_hidden_fields(correction_page(client, reference).text)
+    return client.post(link(reference, "corriger"), data={**answers, **hidden})
+
+
+def corrected(record, **changes):
+    answers = {key: value for key, value in record["answers"].items()}
+    answers["rgpd"] = "oui"
+    answers.update(changes)
+    return answers
+
+
+def test_the_correction_form_is_the_application_form_pre_filled(client, records):
+    page = correction_page(client)
+    assert page.status_code == 200
+    assert "<h1>Corriger le dossier AMI-2021-0001</h1>" in page.text
+    assert f'value="{records[0]["answers"]["raison_sociale"]}"' in page.text
+    assert 'action="/candidater/recu/AMI-2021-0001/corriger?cle=' in page.text
+    assert "Enregistrer mes réponses corrigées" in page.text
+
+
+def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(client, records, data_dir):
+    with open(record_path(data_dir, "AMI-2021-0001"), "rb") as handle:
+        first_bytes = handle.read()
+    reply = send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001") + "&fait=correction"
+    with open(record_path(data_dir, "AMI-2021-0001"), "rb") as handle:
+        assert handle.read() == first_bytes
+    first, second = all_versions(data_dir, "AMI-2021-0001")
+    assert first["answers"]["projet_titre"] == records[0]["answers"]["projet_titre"]
+    assert second["answers"]["projet_titre"] == "Titre corrigé" and second["version"] == 2
+    assert second["received_at"] == first["received_at"] and second["corrected_at"]
+    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    assert (event["kind"], event["by"], event["version"]) == ("correction", "porteur", 2)
+    page = client.get(reply.headers["Location"]).text
+    assert "Titre corrigé" in page and "Vos réponses corrigées sont enregistrées" in page
+    assert f"Version 2 (la plus récente de 2)" in page and short_hash(second["content_hash"]) in page
+    assert "Corrigé par le porteur (version 2)" in page
+
+
+def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir):
+    send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    assert {"AMI-2021-0001.accuse-v2.eml", "AMI-2021-0001.correction-v2.eml"} <= set(outbox(data_dir))
+    with open(os.path.join(data_dir, "outbox", "AMI-2021-0001.accuse-v2.eml"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert short_hash(latest_record(data_dir, "AMI-2021-0001")["content_hash"]) in text
+
+
+def test_exports_list_and_show_use_the_latest_version_and_say_how_many(app, client, records, data_dir):
+    send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    runner = app.test_cli_runner()
+    exported = runner.invoke(args=["export", "--output", "-"])
+    rows = list(csv.reader(io.StringIO(exported.stdout.lstrip("\ufeff")), delimiter=";"))
+    row = [line for line in rows if line[0] == "AMI-2021-0001"][0]
+    assert row[rows[0].index("Version")] == "2" and row[rows[0].index("Titre du projet")] == "Titre corrigé"
+    assert "Titre corrigé" in runner.invoke(args=["show", "AMI-2021-0001"]).stdout
+    assert "2 versions" in runner.invoke(args=["show", "AMI-2021-0001"]).stdout
+    listed = [line for line in runner.invoke(args=["list"]).stdout.splitlines() if "AMI-2021-0001" in line]
+    assert listed[0].rstrip().endswith("2")
+
+
+def test_identical_answers_or_the_same_post_twice_make_no_new_version(client, records, data_dir):
+    page = correction_page(client)
+    hidden = form_hidden_fields(page.text)
+    answers = corrected(records[0], projet_titre="Titre corrigé")
+    first = send_correction(client, answers, hidden=hidden)
+    again = send_correction(client, answers, hidden=hidden)
+    assert first.headers["Location"] == again.headers["Location"]
+    unchanged = send_correction(client, answers)
+    assert unchanged.headers["Location"].endswith("&fait=inchangee")
+    assert len(all_versions(data_dir, "AMI-2021-0001")) == 2
+
+
+def test_an_invalid_correction_is_refused_in_french_with_values_kept_and_nothing_stored(client, records, data_dir):
+    reply = send_correction(client, corrected(records[0], siret="123", projet_titre="Gardé"))
+    assert reply.status_code == 422
+    assert "Erreur : " in reply.text and 'value="Gardé"' in reply.text
+    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+
+
+def test_no_correction_once_a_reviewer_has_started_the_analysis(client, records, data_dir):
+    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    assert "Corriger mes réponses" not in client.get(link("AMI-2021-0001")).text
+    assert correction_page(client).status_code == 403
+    reply = client.post(link("AMI-2021-0001", "corriger"), data=corrected(records[0]))
+    assert reply.status_code == 403 and "Les corrections en ligne ne sont plus possibles" in reply.text.replace("&#39;", "'")
+    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+
+
+def test_no_correction_after_the_deadline(client, records, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    assert "Corriger mes réponses" not in client.get(link("AMI-2021-0001")).text
+    assert correction_page(client).status_code == 403
+
+
+@pytest.mark.parametrize("action", ["GET", "POST"])
+def test_a_wrong_key_opens_no_correction(client, records, action):
+    url = link("AMI-2021-0001", "corriger")[:-2]
+    reply = client.get(url) if action == "GET" else client.post(url, data=corrected(records[0]))
+    assert reply.status_code == 404 and "Lien de dossier incomplet" in reply.text
+
+
+def test_a_correction_that_cannot_be_written_is_never_confirmed(client, records, data_dir, monkeypatch):
+    page = correction_page(client)
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "link", full_disk)
+    reply = send_correction(client, corrected(records[0], projet_titre="Perdu ?"), hidden=form_hidden_fields(page.text))
+    assert reply.status_code == 503 and "PAS été" in reply.text
+    monkeypatch.undo()
+    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+    assert not any(name.startswith("AMI-2021-0001.accuse-v") for name in outbox(data_dir))
+
+
+def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, client, records, data_dir):
+    send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    assert any(name.startswith("AMI-2021-0001.accuse-v2") for name in outbox(data_dir))
+    result = app.test_cli_runner().invoke(args=["purge", "--today", "2030-01-01"])
+    assert result.exit_code == 0, result.output
+    assert not os.path.exists(os.path.join(data_dir, "versions", "AMI-2021-0001"))
+    assert outbox(data_dir) == []

@@ -1,0 +1,80 @@
+"""The dossier page: the receipt's signed link opens what the porteur sent and where it stands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from collector.dossier import short_hash
+from collector.mail import MailSettings, compose_acknowledgement
+from collector.statuses import add_note, change_status
+
+from .conftest import SECRET, link
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+def test_the_dossier_shows_every_answer_with_its_label_the_version_and_the_hash(client, records, form):
+    record = records[0]
+    page = client.get(link(record["reference"]))
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "private, no-store" and page.headers["X-Robots-Tag"] == "noindex"
+    text = text_of(page.text)
+    assert "Votre dossier AMI-2021-0001" in text
+    assert "Version 1 — empreinte " + short_hash(record["content_hash"]) in text
+    for field in form.fields:
+        if record["answers"].get(field.name) not in (None, "", []):
+            assert field.label.replace("'", "'") in text.replace("&#39;", "'"), field.name
+    assert record["answers"]["projet_titre"] in text
+
+
+def test_the_dossier_shows_the_contact_address_and_how_to_correct_it(client, records):
+    text = text_of(client.get(link("AMI-2021-0002")).text)
+    assert f"Les e-mails de la Région sur ce dossier sont envoyés à {records[1]['answers']['contact_email']}" in text
+    assert "Ce n'est pas la bonne adresse ?" in text
+
+
+def test_the_status_is_said_in_the_porteurs_words_and_internal_notes_never_show(client, records, data_dir):
+    assert "Où en est votre dossier : reçue " in text_of(client.get(link("AMI-2021-0001")).text)
+    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="bernard.instructeur", note="Avis réservé")
+    add_note(data_dir, "AMI-2021-0001", "Note interne à ne pas montrer", by="bernard.instructeur")
+    html = client.get(link("AMI-2021-0001")).text
+    assert "Où en est votre dossier : en cours d'analyse " in text_of(html)
+    for secret in ("bernard.instructeur", "Avis réservé", "Note interne", "en instruction", "en_instruction"):
+        assert secret not in html
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda url: url[:-3],  # truncated key
+    lambda url: url[:-1] + ("A" if url[-1] != "A" else "B"),  # one character changed
+    lambda url: url.split("?")[0],  # no key
+    lambda url: url.replace("AMI-2021-0001", "AMI-2021-0002"),  # another dossier's reference
+    lambda url: url.replace("AMI-2021-0001", "AMI-2021-0099"),  # no such dossier
+    lambda url: url.replace("cle=", "cle=é"),  # not ASCII
+])
+def test_a_wrong_or_truncated_key_is_a_404_that_says_what_to_do(client, records, mangle):
+    page = client.get(mangle(link("AMI-2021-0001")))
+    assert page.status_code == 404
+    assert "Lien de dossier incomplet" in page.text and "demandez qu'il vous soit envoyé à nouveau" in text_of(page.text)
+    assert 'href="/candidater/dossier-perdu/"' in page.text
+    assert records[0]["answers"]["raison_sociale"] not in page.text
+
+
+def test_the_acknowledgement_mail_carries_the_dossier_link(client, records, form, app):
+    settings = MailSettings(public_url="https://ami.example", dossier_secret=SECRET)
+    body = compose_acknowledgement(records[0], app.config["FACTS"], form, settings).get_payload(decode=True).decode()
+    url = re.search(r"https://ami\.example(/candidater/recu/\S+)", body).group(1)
+    assert url == link("AMI-2021-0001")
+    assert client.get(url).status_code == 200
+
+
+def test_after_sending_the_form_the_porteur_lands_on_the_dossier(client, form):
+    from tests.collector.conftest import fresh_hidden
+    from tests.support.payloads import valid_answers
+
+    reply = client.post("/candidater/", data={**valid_answers(form), **fresh_hidden(client)})
+    assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001")
+    assert "Votre dossier AMI-2021-0001" in client.get(reply.headers["Location"]).text

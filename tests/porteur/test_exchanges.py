@@ -1,0 +1,124 @@
+"""Exchanges: a reviewer writes (maybe asking for complements), the porteur answers on the dossier page."""
+
+from __future__ import annotations
+
+import email
+import os
+
+import pytest
+
+from collector.dossier import all_versions
+from collector.statuses import add_note, change_status, read_history
+from tests.support.payloads import form_hidden_fields
+
+from .conftest import CLOSED_NOW, link, outbox, review_post
+
+
+def write(reviewer, reference="AMI-2021-0001", **fields):
+    return review_post(reviewer, reference, "message", **fields)
+
+
+def queued(data_dir, name):
+    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
+        return email.message_from_bytes(handle.read())
+
+
+def test_a_reviewers_message_is_stored_mailed_with_the_link_and_shown_to_the_porteur(reviewer, client, records, data_dir):
+    reply = write(reviewer, message="Pouvez-vous préciser le budget ?\nMerci.")
+    assert reply.status_code == 303
+    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    assert (event["kind"], event["by"], event["text"]) == ("message", "alice", "Pouvez-vous préciser le budget ?\nMerci.")
+    message = queued(data_dir, "AMI-2021-0001.message-1.eml")
+    assert message["To"] == records[0]["answers"]["contact_email"] and message["Reply-To"] is None
+    body = message.get_payload(decode=True).decode()
+    assert "http://127.0.0.1:8000" + link("AMI-2021-0001") in body and "n'y répondez pas" in body
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Pouvez-vous préciser le budget ?<br>Merci." in page and "alice" not in page
+    assert "Répondre à la Région" in page
+
+
+def test_the_message_command_writes_to_the_porteur(app, records, data_dir):
+    result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Bonjour", "--by", "bernard"])
+    assert result.exit_code == 0, result.output
+    assert read_history(data_dir, "AMI-2021-0002")["events"][-1]["text"] == "Bonjour"
+    assert "AMI-2021-0002.message-1.eml" in outbox(data_dir)
+    refused = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "  "])
+    assert refused.exit_code == 1 and "Le message est vide" in refused.output
+
+
+def test_a_request_for_complements_reopens_corrections_after_the_deadline(reviewer, client, records, data_dir,
+                                                                           monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
+    write(reviewer, message="Merci de compléter la description.", complements_jusqu_au="2021-06-20")
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Compléments demandés" in page and "Corriger mes réponses" in page
+    form = client.get(link("AMI-2021-0001", "corriger"))
+    assert form.status_code == 200
+    answers = {**records[0]["answers"], "rgpd": "oui", "description": "Une description complétée, plus précise."}
+    reply = client.post(link("AMI-2021-0001", "corriger"), data={**answers, **form_hidden_fields(form.text)})
+    assert reply.status_code == 303
+    assert all_versions(data_dir, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Une description")
+    monkeypatch.setenv("AMI_NOW", "2021-06-21T00:00:01")
+    assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"message": ""}, "Le message est vide"),
+    ({"message": "x" * 5001}, "5000 au plus"),
+    ({"message": "Bonjour", "complements_jusqu_au": "2021-04-01"}, "La date des compléments est passée"),
+    ({"message": "Bonjour", "complements_jusqu_au": "demain"}, "Date des compléments illisible"),
+])
+def test_a_refused_message_says_why_keeps_the_text_and_stores_nothing(reviewer, records, data_dir, fields, message):
+    reply = write(reviewer, **fields)
+    assert reply.status_code == 400 and message in reply.text.replace("&#39;", "'")
+    assert reply.text.count(message) >= 1 and "Erreur : " in reply.text
+    if fields["message"] == "Bonjour":
+        assert ">Bonjour</textarea>" in reply.text
+    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
+    assert outbox(data_dir) == []
+
+
+def test_a_message_without_the_csrf_token_is_refused(reviewer, records, data_dir):
+    reply = reviewer.post("/instruction/AMI-2021-0001/message", data={"message": "Bonjour"})
+    assert reply.status_code == 403
+    assert outbox(data_dir) == []
+
+
+def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(reviewer, client, records, data_dir):
+    write(reviewer, message="Une question ?")
+    reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Voici la réponse."})
+    assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#echanges")
+    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    assert (event["kind"], event["by"], event["text"]) == ("reponse_porteur", "porteur", "Voici la réponse.")
+    notice = queued(data_dir, "AMI-2021-0001.reponse-porteur-2.eml")
+    assert notice["To"] == "amenagement.numerique@normandie.fr"
+    assert "Voici la réponse." in notice.get_payload(decode=True).decode()
+    thread = reviewer.get("/instruction/AMI-2021-0001").text
+    assert thread.index("Une question ?") < thread.index("Voici la réponse.")
+
+
+@pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5000 au plus")])
+def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(reviewer, client, records, data_dir,
+                                                                          text, message):
+    write(reviewer, message="Une question ?")
+    reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": text})
+    assert reply.status_code == 422 and message in reply.text and 'aria-invalid="true"' in reply.text
+    assert f">{text}</textarea>" in reply.text
+    assert [e["kind"] for e in read_history(data_dir, "AMI-2021-0001")["events"]] == ["message"]
+
+
+def test_the_porteur_cannot_write_before_the_region_did_nor_with_a_wrong_key(client, records, data_dir):
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 403
+    assert client.post(link("AMI-2021-0001", "repondre")[:-2], data={"message": "Bonjour"}).status_code == 404
+    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
+
+
+def test_internal_notes_never_reach_the_porteur(reviewer, client, records, data_dir):
+    add_note(data_dir, "AMI-2021-0001", "Avis interne défavorable", by="alice")
+    write(reviewer, message="Une question ?")
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Avis interne" not in page and "alice" not in page
+    assert not any("Avis interne" in queued(data_dir, name).get_payload(decode=True).decode()
+                   for name in outbox(data_dir))

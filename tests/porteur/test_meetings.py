@@ -1,0 +1,125 @@
+"""Meetings: one to three slots proposed, one accepted (or another asked), confirmations and
+cancellations with their iCalendar invitations."""
+
+from __future__ import annotations
+
+import email
+import os
+
+import pytest
+from icalendar import Calendar
+
+from collector.meetings import meetings_of
+from collector.statuses import read_history
+
+from .conftest import CLOSED_NOW, link, outbox, review_post
+
+SLOTS = {"date-1": "2021-06-15", "heure-1": "14:30", "duree-1": "60", "lieu-1": "https://visio.example/ami",
+         "participants-1": "Anne Houlette", "date-2": "2021-06-16", "heure-2": "10:00", "duree-2": "90",
+         "lieu-2": "Abbaye-aux-Dames, Caen", "participants-2": "Laure Brainville"}
+
+
+@pytest.fixture(autouse=True)
+def june(app, monkeypatch):
+    """After the deadline, during the analysis: when meetings are proposed."""
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+
+
+def post(reviewer, path, reference="AMI-2021-0001", **fields):
+    return review_post(reviewer, reference, path, **fields)
+
+
+def calendar_of(data_dir, name):
+    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
+        message = email.message_from_bytes(handle.read())
+    [part] = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    assert part.get_param("method") in {"REQUEST", "CANCEL"}
+    return message, Calendar.from_ical(part.get_payload(decode=True))
+
+
+def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, client, records, data_dir):
+    assert post(reviewer, "rencontre", **SLOTS).status_code == 303
+    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    assert [slot.place for slot in meeting.slots] == ["https://visio.example/ami", "Abbaye-aux-Dames, Caen"]
+    message, calendar = calendar_of(data_dir, "AMI-2021-0001.rencontre-1-proposee.eml")
+    assert message["To"] == records[0]["answers"]["contact_email"]
+    assert calendar["method"] == "REQUEST"
+    events = list(calendar.walk("VEVENT"))
+    assert [str(event["status"]) for event in events] == ["TENTATIVE", "TENTATIVE"]
+    assert events[0].decoded("dtstart").isoformat() == "2021-06-15T14:30:00+02:00"
+    assert events[1].decoded("dtend").isoformat() == "2021-06-16T11:30:00+02:00"
+    assert "Rencontre avec la Région" not in client.get(link("AMI-2021-0002")).text
+    assert "choisissez un créneau" in client.get(link("AMI-2021-0001")).text
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"date-1": "2021-06-01"}, "Créneau 1 : ce moment est passé"),
+    ({"heure-1": "25:00"}, "Créneau 1 : heure illisible"),
+    ({"duree-1": "5"}, "Créneau 1 : durée en minutes, entre 15 et 480"),
+    ({"lieu-2": ""}, "Créneau 2, lieu ou lien de visioconférence : à remplir"),
+    ({key: "" for key in SLOTS}, "Proposez au moins un créneau"),
+])
+def test_a_refused_proposal_says_why_keeps_the_values_and_stores_nothing(reviewer, records, data_dir, change, message):
+    reply = post(reviewer, "rencontre", **{**SLOTS, **change})
+    assert reply.status_code == 400 and message in reply.text.replace("&#39;", "'")
+    assert 'aria-invalid="true"' in reply.text
+    if change.get("date-1") == "2021-06-01":
+        assert 'value="2021-06-01"' in reply.text and 'value="Abbaye-aux-Dames, Caen"' in reply.text
+    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
+    assert outbox(data_dir) == []
+
+
+def test_the_porteur_accepts_a_slot_and_both_sides_get_the_confirmed_invitation(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
+    assert reply.status_code == 303 and "fait=rencontre" in reply.headers["Location"]
+    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    assert meeting.chosen == 1
+    for name, to in (("AMI-2021-0001.rencontre-1-confirmee.eml", records[0]["answers"]["contact_email"]),
+                     ("AMI-2021-0001.rencontre-1-confirmee-region.eml", "amenagement.numerique@normandie.fr")):
+        message, calendar = calendar_of(data_dir, name)
+        assert message["To"] == to and calendar["method"] == "REQUEST"
+        [event] = calendar.walk("VEVENT")
+        assert (str(event["status"]), event["sequence"]) == ("CONFIRMED", 1)
+        assert str(event["uid"]).startswith("ami-2021-0001-rencontre-1-2@")
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Rencontre confirmée" in page and "Abbaye-aux-Dames, Caen" in page
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"}).status_code == 422
+    listed = reviewer.get("/instruction/rencontres").text
+    assert "AMI-2021-0001" in listed and "confirmée" in listed and "16/06/2021 10:00" in listed
+
+
+def test_the_porteur_asks_for_another_slot(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    empty = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": ""})
+    assert empty.status_code == 422 and "Vos disponibilités : à remplir" in empty.text
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"),
+                        data={"choix": "autre", "disponibilites": "Les mardis après-midi."})
+    assert reply.status_code == 303
+    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    assert (meeting.state, meeting.request) == ("rencontre_autre_creneau", "Les mardis après-midi.")
+    assert "AMI-2021-0001.rencontre-1-autre.eml" in outbox(data_dir)
+
+
+def test_no_choice_means_no_meeting(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={})
+    assert reply.status_code == 422 and "Choisissez l&#39;un des créneaux proposés" in reply.text
+    assert client.post(link("AMI-2021-0001", "rencontre/1")[:-2], data={"choix": "1"}).status_code == 404
+    assert client.post(link("AMI-2021-0001", "rencontre/9"), data={"choix": "1"}).status_code == 422
+    assert meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == "rencontre_proposee"
+
+
+def test_a_cancelled_meeting_sends_a_cancel_invitation_to_both_sides(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
+    assert post(reviewer, "rencontre/1/annuler").status_code == 303
+    for name in ("AMI-2021-0001.rencontre-1-annulee.eml", "AMI-2021-0001.rencontre-1-annulee-region.eml"):
+        _message, calendar = calendar_of(data_dir, name)
+        assert calendar["method"] == "CANCEL"
+        [event] = calendar.walk("VEVENT")
+        assert (str(event["status"]), event["sequence"]) == ("CANCELLED", 2)
+        assert str(event["uid"]).startswith("ami-2021-0001-rencontre-1-1@")
+    assert "Rencontre annulée" in client.get(link("AMI-2021-0001")).text
+    assert "AMI-2021-0001" not in reviewer.get("/instruction/rencontres").text
+    assert post(reviewer, "rencontre/1/annuler").status_code == 400

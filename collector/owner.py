@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-
-from .review import appstate
+from flask import current_app
 
 
 def check_data_owner(data_dir: str) -> None:
@@ -42,6 +41,6 @@ def as_data_owner(function: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator (below @with_appcontext): run the command only as the data folder's owner."""
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        check_data_owner(appstate.data_dir())
+        check_data_owner(str(current_app.config["DATA_DIR"]))
         return function(*args, **kwargs)
     return guarded

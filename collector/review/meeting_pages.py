@@ -13,7 +13,9 @@ from ..dossier import latest_record, safe_history
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError
-from . import _catalog, _detail, _guard, _no_store, _render, appstate
+from . import _detail, _guard, _no_store, _render, appstate
+from .index import Selection
+from .indexing import app_index
 
 bp = Blueprint("meetings", __name__, url_prefix="/instruction")
 bp.before_request(_guard)
@@ -32,7 +34,7 @@ def _now():
 @bp.route("/rencontres")
 def upcoming():
     data_dir = appstate.data_dir()
-    found = [(entry.reference, entry.organisation, meeting) for entry in _catalog().entries
+    found = [(entry.reference, entry.organisation, meeting) for entry in app_index().select(Selection())
              for meeting in meetings.meetings_of(safe_history(data_dir, entry.reference))]
     return _render("review/meetings.html", items=meetings.upcoming(found, _now()), states=meetings.MEETING_STATES)
 

@@ -140,8 +140,8 @@ def test_a_corrupt_database_lets_posts_through_and_the_post_is_stored(monkeypatc
     os.makedirs(os.path.join(data_dir, "state"), exist_ok=True)
     with open(os.path.join(data_dir, "state", "ratelimit.sqlite3"), "wb") as handle:
         handle.write(b"not a database " * 100)
-    client = app.test_client()
     for _ in range(2):
+        client = app.test_client()  # two browsers: the same answers from one browser lead to its dossier
         reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(app.config["FORM"])})
         assert reply.status_code == 201, reply.get_data(as_text=True)
     assert len(os.listdir(os.path.join(data_dir, "submissions"))) == 2

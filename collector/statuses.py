@@ -112,6 +112,14 @@ def read_history(data_dir: str, reference: str) -> dict[str, Any]:
     return data
 
 
+# Every kind of event a history may hold: the reviewers' own, then those of the dossier's
+# life after « reçu » (dossier.py, meetings.py, answers.py name them).
+REVIEW_KINDS = ("status", "note")
+DOSSIER_KINDS = ("correction", "message", "reponse_porteur", "reponse", "rencontre_proposee", "rencontre_acceptee",
+                 "rencontre_autre_creneau", "rencontre_annulee")
+EVENT_KINDS = frozenset(REVIEW_KINDS + DOSSIER_KINDS)
+
+
 def _event_problem(event: Any) -> str:
     """What makes one history event unusable ("" when nothing): every reader relies on its keys."""
     if not isinstance(event, dict):
@@ -121,7 +129,7 @@ def _event_problem(event: Any) -> str:
     missing = [key for key in ("at", "by", "kind") if not isinstance(event.get(key), str)]
     if missing:
         return "il manque " + ", ".join(missing)
-    if event["kind"] not in ("status", "note"):
+    if event["kind"] not in EVENT_KINDS:
         return f"type inconnu ({event['kind'][:20]})"
     if event["kind"] == "status" and not (event.get("from") in STATUSES and event.get("to") in STATUSES):
         return "statut de départ ou d'arrivée inconnu"

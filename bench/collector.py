@@ -1,6 +1,7 @@
 """Collector throughput: accepted submissions per second and p50 / p99 latency at 16 concurrent
 clients, next to the same gunicorn serving a bare 204 endpoint, in the same run (measured first
-and last; the ratios use the faster of the two runs).
+and last; the ratios use the faster of the two runs). The two collector variants below run
+`--rounds` times each in alternating order (A B B A); their ratio uses each one's faster run.
 
 "As deployed" is gunicorn with the mailer process running beside it (`flask --app collector
 mailer`, sending to an SMTP sink on loopback, in its own process); "intake only" is the same
@@ -9,7 +10,7 @@ at least 0.9x the intake alone, p99 at most 100 ms, and every mail of the burst 
 seconds after it.
 
     .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
-                                        [--intake-only] [--no-ladder]
+                                        [--intake-only] [--no-ladder] [--rounds 2]
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
@@ -234,6 +235,7 @@ def main() -> int:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     form = load_form()
@@ -245,13 +247,15 @@ def main() -> int:
           f"{os.cpu_count()} cores", flush=True)
     try:
         bare_first = run_bare(env, args, scratch, extra)
-        results = {}
-        for label, app in VARIANTS:
-            if args.intake_only and app != INTAKE_ONLY:
-                continue
-            data_dir = os.path.join(scratch, f"data-{len(results)}")  # each variant its own folder
-            os.makedirs(data_dir)
-            results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
+        # The variants in turn, the order reversed every other round (A B, B A…): a machine that
+        # gets busier or quieter during the run does not favour one of them.
+        variants = [(label, app) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        runs: list[tuple[str, tuple]] = []
+        for round_number in range(args.rounds):
+            for label, app in variants if round_number % 2 == 0 else variants[::-1]:
+                data_dir = os.path.join(scratch, f"data-{len(runs)}")  # each run its own folder
+                os.makedirs(data_dir)
+                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra)))
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
             (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
@@ -263,20 +267,23 @@ def main() -> int:
         bare_rate = max(report(f"bare 204 endpoint ({when})", *result, args.seconds, cpu)
                         for when, (result, cpu) in (("first", bare_first), ("last", bare_last)))
         failed = False
-        rates: dict[str, float] = {}
-        for label, (result, stored, cpu, out) in results.items():
-            rates[label] = report(label, *result, args.seconds, cpu)
-            print(f"{'':28} ratio to bare: {rates[label] / bare_rate:.2f}; records stored in the timed run: "
+        rates: dict[str, float] = {}  # the faster run of each variant, as for the bare endpoint
+        best: dict[str, list[float]] = {}  # that run's latencies
+        for label, (result, stored, cpu, out) in runs:
+            rate = report(label, *result, args.seconds, cpu)
+            if rate > rates.get(label, -1.0):
+                rates[label], best[label] = rate, result[0]
+            print(f"{'':28} ratio to bare: {rate / bare_rate:.2f}; records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
             if label == AS_DEPLOYED:
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
                 failed |= out is None
-        if len(results) == len(VARIANTS):
-            deployed, p99 = rates[AS_DEPLOYED], percentile(results[AS_DEPLOYED][0][0], .99) * 1000
-            print(f"\nas deployed / intake alone: {deployed / rates[INTAKE_ALONE]:.2f} (floor {FLOOR_RATIO}); "
-                  f"as deployed p99 {p99:.1f} ms (floor {FLOOR_P99_MS:.0f} ms)")
+        if len(rates) == len(VARIANTS):
+            p99 = percentile(best[AS_DEPLOYED], .99) * 1000
+            print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
+                  f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from collector.mail import SENDING, SENT, pending
-from collector.mailer import RECENT_SECONDS, FolderWatch
+from collector.mail import SENDING, SENT, MailSettings, pending
+from collector.mailer import LULL_SECONDS, RECENT_SECONDS, FolderWatch
 from tests.review.factory import write_records
 from tests.review.mailer_process import RUNNING, WAITING, mailer, start_mailer
 from tests.review.smtp import Inbox, smtp_server
@@ -170,3 +170,23 @@ def test_the_mailer_run_as_another_user_than_the_data_owner_is_refused_in_french
         assert sorted(os.listdir(data_dir)) == before
     finally:
         os.chown(data_dir, 0, 0)
+
+
+def test_new_records_wait_for_a_lull_in_the_posts_before_their_mails_are_composed(app, data_dir, form):
+    """Under a burst the disk serves the porteurs' posts first; the mails follow once it is still."""
+    from collector.mailer import Mailer
+
+    write_records(data_dir, 1, form)
+    mailer_ = Mailer(data_dir, app.config["FACTS"], form, MailSettings.from_env())
+    mailer_.step()  # the first step catches up on what is there
+    assert len(pending(data_dir)) == 2
+    write_records(data_dir, 1, form, start=2)
+    folder = os.path.join(data_dir, "submissions")
+    soon = time.time_ns() + 60 * 10**9
+    os.utime(folder, ns=(soon, soon))  # posts still arriving (a time that stays "just now" however slow this runs)
+    mailer_.step()
+    assert len(pending(data_dir)) == 2, "nothing composed while records keep coming"
+    before = time.time_ns() - int((LULL_SECONDS + 1) * 1e9)
+    os.utime(folder, ns=(before, before))  # then a lull
+    mailer_.step()
+    assert len(pending(data_dir)) == 4

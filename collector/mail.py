@@ -317,8 +317,9 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
 def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> list[str]:
     """Queue the mails of every stored record that has none yet; the names newly queued.
 
-    The collector queues right after storing a record; if it died in between, this
-    catches up (run by `send-mail` and by each background retry round).
+    The mailer queues a record's mails when it sees the record; this catches up on the
+    records stored while no mailer ran (run by the mailer at start and periodically, and
+    by `send-mail`).
     """
     from .records import RecordError, iter_record_paths, read_record
 

@@ -21,7 +21,7 @@ export COLLECTOR_DATA_DIR
 .PHONY: help install html clean regenerate serve devserver publish run test bench mutation
 
 help:
-	@echo "make run       install, build the site and serve site + collector on http://127.0.0.1:$(PORT)"
+	@echo "make run       install, build the site, serve site + collector on http://127.0.0.1:$(PORT), run the mailer"
 	@echo "make test      install and run the whole test suite"
 	@echo "make html      build the site into $(OUTPUTDIR)/"
 	@echo "make devserver rebuild on change and serve the site alone on port $(PORT)"
@@ -55,12 +55,16 @@ devserver: install
 publish: install
 	AMI_NOW= $(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF)
 
-# The same umask as the systemd unit (UMask=0027): the data folder 0750, its files 0640.
+# The same umask as the systemd units (UMask=0027): the data folder 0750, its files 0640.
+# The mailer runs beside gunicorn, as in production; when gunicorn ends (Ctrl-C, an error),
+# the EXIT trap stops the mailer (SIGTERM) and waits for it: both stop together.
 run: html
-	umask $(UMASK); mkdir -p $(COLLECTOR_DATA_DIR) && chmod 0750 $(COLLECTOR_DATA_DIR) && \
-	AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
-	COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) COLLECTOR_COOKIE_SECURE=0 \
-	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
+	umask $(UMASK); mkdir -p $(COLLECTOR_DATA_DIR) && chmod 0750 $(COLLECTOR_DATA_DIR) || exit 1; \
+	export AMI_NOW=$(AMI_NOW) COLLECTOR_SITE_DIR=$(CURDIR)/$(OUTPUTDIR) \
+	       COLLECTOR_PUBLIC_URL=http://127.0.0.1:$(PORT) COLLECTOR_COOKIE_SECURE=0; \
+	$(BIN)/flask --app collector mailer & mailer=$$!; \
+	trap 'kill -TERM $$mailer 2>/dev/null; wait $$mailer' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,9 +1,16 @@
 """Collector throughput: accepted submissions per second and p50 / p99 latency at 16 concurrent
 clients, next to the same gunicorn serving a bare 204 endpoint, in the same run (measured first
-and last; the ratios use the faster of the two runs).
+and last; the ratios use the faster of the two runs). The two collector variants below run
+`--rounds` times each in alternating order (A B B A); their ratio uses each one's faster run.
+
+"As deployed" is gunicorn with the mailer process running beside it (`flask --app collector
+mailer`, sending to an SMTP sink on loopback, in its own process); "intake only" is the same
+gunicorn with no mailer and no `record_stored` listener. The floor (issue 12): as deployed
+at least 0.9x the intake alone, p99 at most 100 ms, and every mail of the burst sent within
+seconds after it.
 
     .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
-                                        [--intake-only] [--no-ladder]
+                                        [--intake-only] [--no-ladder] [--rounds 2]
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
@@ -18,9 +25,12 @@ where the throughput goes, step by step.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +42,10 @@ sys.path.insert(0, REPO_ROOT)
 from bench.collector_apps import LADDER, WRITE_ALONE  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
-from collector.mail import KINDS, pending  # noqa: E402
+from collector.mail import KINDS, SENT, pending  # noqa: E402
 from collector.records import iter_record_paths  # noqa: E402
+from tests.review.mailer_process import mailer  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 from tests.support.payloads import encode_form, fetch_hidden, valid_answers  # noqa: E402
 from tests.support.servers import gunicorn  # noqa: E402
 
@@ -103,10 +115,12 @@ def report(name: str, latencies: list[float], good: int, bad: int, seconds: floa
 
 
 INTAKE_ONLY = "bench.collector_apps:intake_only()"
+AS_DEPLOYED, INTAKE_ALONE = "collector (as deployed)", "collector intake only"
 VARIANTS = [
-    ("collector (as deployed)", "collector:create_app()"),  # record + mail queued by the mail module
-    ("collector intake only", INTAKE_ONLY),  # same app, record_stored listeners disconnected
+    (AS_DEPLOYED, "collector:create_app()"),  # gunicorn + the mailer process (and an SMTP sink)
+    (INTAKE_ALONE, INTAKE_ONLY),  # same gunicorn, record_stored listeners disconnected, no mailer
 ]
+FLOOR_RATIO, FLOOR_P99_MS = 0.9, 100.0
 
 
 def prepared_posts(tokens: Tokens, answers: dict, count: int) -> list[bytes]:
@@ -114,21 +128,57 @@ def prepared_posts(tokens: Tokens, answers: dict, count: int) -> list[bytes]:
     return [encode_form(answers, tokens.issue(time.time() - 60)) for _ in range(count)]
 
 
-def mails_catch_up(data_dir: str, timeout: float = 180.0) -> float | None:
-    """Seconds until every stored record has its mails in the outbox (None: not within `timeout`)."""
+def mails_out(data_dir: str, timeout: float = 300.0) -> float | None:
+    """Seconds until every stored record's mails were accepted by the SMTP server (None: not within `timeout`)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if len(pending(data_dir)) >= len(KINDS) * len(list(iter_record_paths(data_dir))):
+        if len(pending(data_dir, SENT)) >= len(KINDS) * len(list(iter_record_paths(data_dir))):
             return time.monotonic() - started
         time.sleep(0.1)
     return None
 
 
+@contextlib.contextmanager
+def smtp_sink(port: int):
+    """aiosmtpd's Sink handler (accepts and forgets) in its own process: the Région's relay stands here."""
+    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                                "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the SMTP sink did not start") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool):
+    """The mailer process and an SMTP sink for the block, as deployed; nothing for the intake alone."""
+    if not with_mailer:
+        yield env
+        return
+    port = free_port()
+    mail_env = {**env, "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(port)}
+    with smtp_sink(port), mailer(mail_env, scratch):
+        yield mail_env
+
+
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
                   scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float, float | None]:
     """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds,
-    seconds after the run until every record's mails were queued: None when it queues none)."""
-    with gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
+    seconds after the run until every record's mails were sent: None without a mailer)."""
+    with_mailer = app != INTAKE_ONLY
+    env = {**env, "COLLECTOR_DATA_DIR": data_dir}
+    with deployed_mail(env, scratch, with_mailer) as env, \
+            gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
         with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
             tokens = Tokens(handle.read().strip(), 3600)
@@ -146,8 +196,8 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         result = load(server.port, args.seconds, args.clients, submission)
         cpu = workers_cpu_seconds(server.process.pid) - cpu_before
         stored = len(list(iter_record_paths(data_dir))) - before
-        catch_up = mails_catch_up(data_dir) if app != INTAKE_ONLY else None
-        return result, stored, cpu, catch_up
+        out = mails_out(data_dir) if with_mailer else None
+        return result, stored, cpu, out
 
 
 def warm_then_time(server, args: argparse.Namespace, post) -> tuple[tuple[list[float], int, int], float]:
@@ -177,10 +227,6 @@ def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, bo
         return warm_then_time(server, args, lambda _i: ("POST", "/etape/", body, headers, 204))
 
 
-def app_queues_mail(label: str) -> bool:
-    return dict(VARIANTS)[label] != INTAKE_ONLY
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -189,24 +235,27 @@ def main() -> int:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
-    data_dir = os.path.join(scratch, "data")
-    os.makedirs(data_dir)
     form = load_form()
     body_answers = valid_answers(form)
     extra = ("--worker-class", args.worker_class, "--log-level", "warning")
-    env = {"COLLECTOR_DATA_DIR": data_dir, "AMI_NOW": "2021-04-15T10:00:00", "COLLECTOR_MIN_FILL_SECONDS": "0",
+    env = {"AMI_NOW": "2021-04-15T10:00:00", "COLLECTOR_MIN_FILL_SECONDS": "0",
            "COLLECTOR_RATE_LIMIT": "100000000/600", "COLLECTOR_SMTP_HOST": ""}
     print(f"gunicorn {args.workers} {args.worker_class} workers, {args.clients} clients, {args.seconds:.0f} s each, "
           f"{os.cpu_count()} cores", flush=True)
     try:
         bare_first = run_bare(env, args, scratch, extra)
-        results = {}
-        for label, app in VARIANTS:
-            if args.intake_only and app != INTAKE_ONLY:
-                continue
-            results[label] = run_collector(app, env, data_dir, args, body_answers, scratch, extra)
+        # The variants in turn, the order reversed every other round (A B, B A…): a machine that
+        # gets busier or quieter during the run does not favour one of them.
+        variants = [(label, app) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        runs: list[tuple[str, tuple]] = []
+        for round_number in range(args.rounds):
+            for label, app in variants if round_number % 2 == 0 else variants[::-1]:
+                data_dir = os.path.join(scratch, f"data-{len(runs)}")  # each run its own folder
+                os.makedirs(data_dir)
+                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra)))
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
             (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
@@ -218,15 +267,23 @@ def main() -> int:
         bare_rate = max(report(f"bare 204 endpoint ({when})", *result, args.seconds, cpu)
                         for when, (result, cpu) in (("first", bare_first), ("last", bare_last)))
         failed = False
-        for label, (result, stored, cpu, catch_up) in results.items():
+        rates: dict[str, float] = {}  # the faster run of each variant, as for the bare endpoint
+        best: dict[str, list[float]] = {}  # that run's latencies
+        for label, (result, stored, cpu, out) in runs:
             rate = report(label, *result, args.seconds, cpu)
-            print(f"{'':28} ratio to bare: {rate / bare_rate:.2f} (floor 0.40); records stored in the timed run: "
+            if rate > rates.get(label, -1.0):
+                rates[label], best[label] = rate, result[0]
+            print(f"{'':28} ratio to bare: {rate / bare_rate:.2f}; records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
-            if app_queues_mail(label):
-                print(f"{'':28} mails of every record in the outbox " + (
-                    f"{catch_up:.1f} s after the run" if catch_up is not None else "NOT within 180 s after the run"))
-                failed |= catch_up is None
+            if label == AS_DEPLOYED:
+                print(f"{'':28} every mail of the run sent by the mailer " + (
+                    f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
+                failed |= out is None
+        if len(rates) == len(VARIANTS):
+            p99 = percentile(best[AS_DEPLOYED], .99) * 1000
+            print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
+                  f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:
@@ -234,8 +291,10 @@ def main() -> int:
                 print("Outside the ladder, the framework and the durable write with nothing between them:")
             rate = report(f"  {name}", *result, args.seconds, cpu)
             print(f"{'':28} ratio to bare: {rate / bare_rate:.2f}; {purpose}")
+            if name == WRITE_ALONE[0] and INTAKE_ALONE in rates:
+                print(f"{'':28} intake alone / this rung: {rates[INTAKE_ALONE] / rate:.2f}")
         if failed:
-            print("MISMATCH: an accepted submission has no record, or its mails were never queued", file=sys.stderr)
+            print("MISMATCH: an accepted submission has no record, or its mails were never sent", file=sys.stderr)
             return 1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -32,25 +32,21 @@ The choice, when a process dies between the SMTP server's acceptance and the mov
 STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
 its Message-ID, so mail clients and the Région can recognise the repeat.
 
-The running collector composes and queues the two messages in a background thread of
-each worker (`MailService`, ten steps nicer than the requests), then sends them: the
-porteur's confirmation waits neither for composing nor for SMTP, and never fails because
-of them. The record is already durable at that point, so a worker that dies before its
-thread queued the mails loses nothing: `reconcile` queues them later. It retries the
-outbox every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the
-same by hand. Both first queue the mails of any stored record that has none (`reconcile`:
-the process died between storing and queuing). With COLLECTOR_SMTP_HOST empty, mails
-simply wait in the outbox.
+The web workers neither compose nor send: they store the record, and the mailer, its own
+process (`flask --app collector mailer`, collector/mailer.py), notices it, composes and
+queues the two messages, then sends them. The porteur's confirmation waits neither for
+composing nor for SMTP, and never fails because of them. The mailer retries the outbox
+every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the same by
+hand. Both first queue the mails of any stored record that has none (`reconcile`: a record
+stored while no mailer ran). With COLLECTOR_SMTP_HOST empty, mails simply wait in the outbox.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import re
 import smtplib
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -83,7 +79,6 @@ QP_UTF8.body_encoding = QP  # readable in the raw file, unlike base64
 HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
-MAIL_THREAD_NICENESS = 10
 ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
 
 
@@ -351,8 +346,9 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
 def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> list[str]:
     """Queue the mails of every stored record that has none yet; the names newly queued.
 
-    The collector queues right after storing a record; if it died in between, this
-    catches up (run by `send-mail` and by each background retry round).
+    The mailer queues a record's mails when it sees the record; this catches up on the
+    records stored while no mailer ran (run by the mailer at start and periodically, and
+    by `send-mail`).
     """
     from .records import RecordError, iter_record_paths, read_record
 
@@ -518,120 +514,9 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
 
 # --- wiring into the running collector ---------------------------------------------------
 
-def _lower_this_threads_priority() -> None:
-    """Give the calling thread a lower CPU priority than the worker's requests (Linux: nice
-    applies per thread). Under a burst, porteurs' posts are answered first and the mails
-    follow as soon as the processor has a moment; the records are already on disk."""
-    thread = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + MAIL_THREAD_NICENESS))
-    except (AttributeError, OSError):  # not Linux, or not allowed: the thread keeps the worker's priority
-        pass
-
-
-class MailService:
-    """Per-app mail wiring: queue on `record_stored`, send in the background, retry periodically."""
-
-    def __init__(self, data_dir: str, facts: Mapping[str, Any], form_loader: Any, settings: MailSettings) -> None:
-        self.data_dir = data_dir
-        self.facts = facts
-        self.form_loader = form_loader
-        self.settings = settings
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._delivering = threading.Lock()
-        self._again = threading.Event()
-        self._records: queue.SimpleQueue[Mapping[str, Any]] = queue.SimpleQueue()
-        self._started: dict[str, int] = {}  # thread name -> pid of the process that started it
-
-    def on_record_stored(self, record: Mapping[str, Any]) -> None:
-        """Hand a stored record to this process's mail thread; returns at once."""
-        self._records.put(record)
-        self._start_once("mail-queue", self._queue_loop)
-
-    def _start_once(self, name: str, target: Any) -> None:
-        """Run `target` in a daemon thread, once per process (a forked worker starts its own)."""
-        with self._lock:
-            if self._started.get(name) == os.getpid():
-                return
-            self._started[name] = os.getpid()
-        threading.Thread(target=target, name=name, daemon=True).start()
-
-    def _queue_loop(self) -> None:
-        """Compose and queue the mails of each record handed over, then try to send them."""
-        _lower_this_threads_priority()
-        while True:
-            record = self._records.get()
-            try:
-                queue_for_record(self.data_dir, record, self.facts, self.form_loader(), self.settings)
-            except Exception:  # noqa: BLE001 - the record is stored; `reconcile` queues its mails later
-                log.exception("mail: could not queue the messages of a stored record")
-                continue
-            if self._records.empty():
-                self.kick()
-
-    def kick(self) -> None:
-        """Try to send now, in the background; start the periodic retry of this process."""
-        if not self.settings.host:
-            return
-        threading.Thread(target=self._deliver, name="mail-send", daemon=True).start()
-        self.ensure_retry()
-
-    def ensure_retry(self) -> None:
-        if not self.settings.host or self.settings.retry_seconds <= 0:
-            return
-        self._start_once("mail-retry", self._retry_loop)
-
-    def _retry_loop(self) -> None:
-        _lower_this_threads_priority()
-        while not self._stop.wait(self.settings.retry_seconds):
-            if self._delivering.acquire(blocking=False):
-                try:
-                    self._deliver_round(catch_up=True)
-                finally:
-                    self._delivering.release()
-
-    def _deliver(self) -> None:
-        """One delivery round at a time per process; a request made meanwhile runs one more."""
-        self._again.set()
-        while self._again.is_set():
-            if not self._delivering.acquire(blocking=False):
-                return  # the running round will see `_again` and go once more
-            try:
-                self._again.clear()
-                self._deliver_round()
-            finally:
-                self._delivering.release()
-
-    def _deliver_round(self, catch_up: bool = False) -> None:
-        try:
-            if catch_up:
-                reconcile(self.data_dir, self.facts, self.form_loader(), self.settings)
-            report = deliver_outbox(self.data_dir, self.settings)
-        except Exception:  # noqa: BLE001 - a background sender must keep running
-            log.exception("mail: delivery round failed")
-            return
-        if report.sent or report.failed or report.error:
-            log.info("mail: %d sent, %d waiting, %d refused%s", len(report.sent), len(report.deferred),
-                     len(report.failed), f" ({report.error})" if report.error else "")
-
-
-def _on_record_stored(sender: Any, record: Mapping[str, Any] | None = None, **_extra: Any) -> None:
-    service = getattr(sender, "extensions", {}).get("ami_mail") if sender is not None else None
-    if service is not None and record is not None:
-        service.on_record_stored(record)
-
-
 def init_app(app: Any) -> None:
-    """Queue and send mails for every record this app stores."""
-    from .events import record_stored
-    from .review import appstate
+    """Give the app its `mailer` command. The web workers themselves send no mail: they store
+    the record, and the mailer process (collector/mailer.py) composes, queues and sends."""
+    from .mailer import mailer_command
 
-    settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret(app))
-    service = MailService(appstate.data_dir(app), appstate.facts(app), lambda: appstate.form(app), settings)
-    app.extensions["ami_mail"] = service
-    record_stored.connect(_on_record_stored, weak=False)
-
-    @app.before_request
-    def _start_mail_retry() -> None:
-        service.ensure_retry()
+    app.cli.add_command(mailer_command)

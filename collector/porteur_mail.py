@@ -1,7 +1,7 @@
 """The mails of a dossier's life after « reçu », queued in mail.py's outbox.
 
 Each message is one file `$DATA/outbox/<REF>.<kind>.eml`, written durably by
-mail.queue_message and sent by mail.py's sender (the background thread or `send-mail`),
+mail.queue_message and sent by the mailer process (collector/mailer.py) or `send-mail`,
 so nothing here waits for SMTP or is lost when it is down. Every mail to a porteur
 says where to answer: the dossier page (its signed link), never a reply to the mail.
 """
@@ -15,7 +15,6 @@ from datetime import datetime
 from email.message import Message
 from typing import Any
 
-from flask import current_app
 
 from . import mail
 from .porteur.links import dossier_url
@@ -28,9 +27,6 @@ WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. 
 
 def settings() -> mail.MailSettings:
     """The running app's mail settings, able to sign dossier links."""
-    service = current_app.extensions.get("ami_mail")
-    if service is not None:
-        return service.settings
     return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
 
 
@@ -38,13 +34,13 @@ def link(settings: mail.MailSettings, reference: str) -> str:
     return dossier_url(settings.public_url, settings.dossier_secret, reference)
 
 
-def queue(data_dir: str, reference: str, kind: str, message: Message) -> bool:
-    """Queue one message durably, then ask the running app's sender to try at once."""
-    queued = mail.queue_message(data_dir, mail.message_name(reference, kind), message)
-    service = current_app.extensions.get("ami_mail")
-    if queued and service is not None:
-        service.kick()
-    return queued
+def queue(data_dir: str, reference: str, kind: str, message: Message, recipient: str) -> bool:
+    """Queue one message for `recipient` durably (the mailer process sends it within a moment).
+
+    `recipient` is the validated address the message is for (a record's contact e-mail or
+    the Région's notification address): the SMTP envelope is taken from it, never from the
+    message's `To:` header."""
+    return mail.queue_message(data_dir, mail.message_name(reference, kind), message, recipient)
 
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
@@ -109,12 +105,13 @@ def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Map
     """Queue the new acknowledgement and the Région's notice of one correction."""
     current = settings()
     reference, number = version["reference"], version["version"]
-    queue(data_dir, reference, f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current))
+    queue(data_dir, reference, f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current),
+          version["answers"]["contact_email"])
     organisation = mail._one_line(version["answers"].get("raison_sociale"))
     queue(data_dir, reference, f"correction-v{number}", compose_staff_notice(
         reference, f"correction-v{number}", f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
         [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."],
-        facts, current))
+        facts, current), facts["contacts"]["notification_email"])
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,
@@ -140,7 +137,7 @@ def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, An
 def queue_message_to_porteur(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                              facts: Mapping[str, Any]) -> None:
     queue(data_dir, record["reference"], f"message-{number}",
-          compose_message_to_porteur(record, event, number, facts, settings()))
+          compose_message_to_porteur(record, event, number, facts, settings()), record["answers"]["contact_email"])
 
 
 def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
@@ -151,7 +148,8 @@ def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: 
     queue(data_dir, reference, f"reponse-porteur-{number}", compose_staff_notice(
         reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
         [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
-        + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()))
+        + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()),
+        facts["contacts"]["notification_email"])
 
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
@@ -168,7 +166,7 @@ def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: 
 def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                  facts: Mapping[str, Any]) -> bool:
     return queue(data_dir, record["reference"], f"reponse-{number}",
-                 compose_answer(record, event, number, facts, settings()))
+                 compose_answer(record, event, number, facts, settings()), record["answers"]["contact_email"])
 
 
 # --- meetings -------------------------------------------------------------------------------
@@ -194,7 +192,7 @@ def _meeting_mail(data_dir: str, reference: str, to: str, kind: str, subject: st
     for_porteur = to != facts["contacts"]["notification_email"]
     body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts) if for_porteur else [])
     message = mail._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
-    return queue(data_dir, reference, kind, with_calendar(message, ics, method))
+    return queue(data_dir, reference, kind, with_calendar(message, ics, method), to)
 
 
 def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
@@ -238,7 +236,7 @@ def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, 
         queue(data_dir, reference, f"{kind}-autre", compose_staff_notice(
             reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
             [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
-             "    " + meeting.request], facts, current))
+             "    " + meeting.request], facts, current), staff)
     elif meeting.state == CANCELLED:
         lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
                  + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier

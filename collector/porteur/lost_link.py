@@ -99,5 +99,5 @@ def _queue_links(address: str) -> None:
     settings = porteur_mail.settings()
     kind = f"lien-{time.time_ns()}"  # one name (and Message-ID) per request
     porteur_mail.queue(data_dir, references[0], kind,
-                       porteur_mail.compose_lost_link(address, references, kind, appstate.facts(), settings))
+                       porteur_mail.compose_lost_link(address, references, kind, appstate.facts(), settings), address)
     log.info("lost link: sent for %s", ", ".join(references))

@@ -13,6 +13,7 @@ import pytest
 from collector.formdef import load_form
 from collector.mail import KINDS, pending
 from collector.records import iter_record_paths, read_record
+from tests.review.mailer_process import mailer
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
 from tests.support.servers import gunicorn
@@ -30,8 +31,8 @@ def collector_env(data_dir: str, port: int, **extra: str) -> dict[str, str]:
 def server(tmp_path_factory):
     data_dir = str(tmp_path_factory.mktemp("data"))
     port = free_port()
-    with gunicorn(collector_env(data_dir, port), workers=3, port=port,
-                  log_dir=str(tmp_path_factory.mktemp("logs"))) as running:
+    env, logs = collector_env(data_dir, port), str(tmp_path_factory.mktemp("logs"))
+    with mailer(env, logs), gunicorn(env, workers=3, port=port, log_dir=logs) as running:  # as deployed
         running.data_dir = data_dir
         yield running
 
@@ -63,7 +64,7 @@ def test_sixty_concurrent_posts_get_sixty_distinct_sequential_references(server)
 
 
 def wait_for_mails_queued(data_dir: str, references: list[str], timeout: float = 30.0) -> None:
-    """The workers' mail threads queue two messages per record shortly after the answer."""
+    """The mailer beside the workers queues two messages per record shortly after the answer."""
     deadline = time.monotonic() + timeout
     while not {f"{ref}.{kind}.eml" for ref in references for kind in KINDS} <= set(pending(data_dir)):
         assert time.monotonic() < deadline, "mails not queued in time"

@@ -17,6 +17,7 @@ from tests.support.servers import REPO_ROOT
 DEPLOY = os.path.join(REPO_ROOT, "deploy")
 ENV_EXAMPLE = os.path.join(DEPLOY, "collector.env.example")
 UNIT = os.path.join(DEPLOY, "ami-collector.service")
+MAILER_UNIT = os.path.join(DEPLOY, "ami-mailer.service")
 
 
 def example_settings() -> dict[str, str]:
@@ -91,13 +92,38 @@ def test_the_systemd_unit_is_valid_and_hardened(tmp_path):
                     "--config deploy/gunicorn.conf.py"):
         assert setting in unit
     assert example_settings()["COLLECTOR_DATA_DIR"] == "/var/lib/ami-usages-numeriques"
+    verify_unit(unit, "ami-collector.service", tmp_path)
+
+
+def verify_unit(unit: str, name: str, tmp_path) -> None:
+    """`systemd-analyze verify` finds nothing to say about the unit (paths moved to this checkout)."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed: the unit's syntax is not checked here")
-    local = tmp_path / "ami-collector.service"
+    local = tmp_path / name
     local.write_text(unit.replace("/srv/ami-usages-numeriques", REPO_ROOT), encoding="utf-8")
     checked = subprocess.run([analyze, "verify", str(local)], capture_output=True, text=True)
     assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
+
+
+def unit_settings(text: str) -> set[str]:
+    return {line for line in text.splitlines() if line and not line.startswith(("#", "["))}
+
+
+def test_the_mailer_unit_runs_the_mailer_as_the_collector_runs_gunicorn(tmp_path):
+    """Same user, settings, data folder, umask and hardening; restarted on failure; stopped by SIGTERM."""
+    with open(UNIT, encoding="utf-8") as handle:
+        collector = unit_settings(handle.read())
+    with open(MAILER_UNIT, encoding="utf-8") as handle:
+        text = handle.read()
+    mailer = unit_settings(text)
+    shared = {line for line in collector if not line.startswith(
+        ("Description=", "Type=", "ExecStart=", "ExecReload=", "KillMode=", "TimeoutStopSec=", "RestartSec=",
+         "RuntimeDirectory"))}
+    assert shared <= mailer, sorted(shared - mailer)
+    assert {"User=ami", "EnvironmentFile=/etc/ami/collector.env", "Restart=on-failure", "KillSignal=SIGTERM",
+            "ExecStart=/srv/ami-usages-numeriques/.venv/bin/flask --app collector mailer"} <= mailer
+    verify_unit(text, "ami-mailer.service", tmp_path)
 
 
 def test_current_nginx_gets_http2_on_and_no_deprecated_listen_parameter():

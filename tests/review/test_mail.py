@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
-import time
 
 import pytest
 
@@ -43,18 +41,6 @@ def test_each_record_queues_an_acknowledgement_and_a_notification_once(data_dir,
         "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
     assert queue_for_record(data_dir, record, facts, form, settings) == []
     assert pending(data_dir) == ["AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
-
-
-def test_the_mail_thread_gives_way_to_the_porteurs_requests(app, data_dir, form):
-    record = write_records(data_dir, 1, form)[0]
-    app.extensions["ami_mail"].on_record_stored(record)
-    deadline = time.monotonic() + 10
-    while len(pending(data_dir)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(pending(data_dir)) == 2
-    mail_thread = next(thread for thread in threading.enumerate() if thread.name == "mail-queue")
-    request_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert os.getpriority(os.PRIO_PROCESS, mail_thread.native_id) == min(19, request_niceness + 10)
 
 
 def test_what_arrives_reads_right(data_dir, form, facts, smtp):

@@ -1,0 +1,260 @@
+"""The mailer: the one process that composes, queues and sends the collector's e-mails.
+
+`flask --app collector mailer` runs until SIGTERM or Ctrl-C (systemd: deploy/ami-mailer.service,
+`make run` starts it beside gunicorn). The web workers never compose or send a mail: they
+store the record durably and answer the porteur; that file is the whole signal. Everything
+mail.py offers does the rest: `queue_for_record` (the outbox's files are the queue),
+`deliver_outbox` (claim by rename, retry, set aside), `reconcile` (records without mails).
+
+How the mailer learns of new work: it polls. Every POLL_SECONDS it reads the modification
+time of `submissions/` and `outbox/` (one stat each); when `submissions/` changed it lists
+it and queues the mails of the records it has not seen yet; when it queued something or
+`outbox/` changed (another module queued a message), it delivers.
+
+It gives way to a burst: new records are taken up once `submissions/` has been still for
+LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while posts kept
+coming. Each message costs the mailer about four fsyncs (queued, then moved to sent/), on
+the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing for the
+disk's queue); so under a burst the porteurs are answered first, the mails follow a second
+after it, and a burst longer than MAX_WAIT_SECONDS gets its mails in batches meanwhile. We chose this over a
+wake-up sent by the web workers (a datagram socket, a fifo) because:
+- the request path does nothing more than store the record: no send that could block,
+  fail or cost, no socket file, path length or permission to manage;
+- nothing can be missed: a datagram is lost when the mailer is down or its queue is full
+  (10 datagrams by default on Linux), a file on disk is not; the poll also sees messages
+  that other modules queue into the outbox, with no change to them;
+- the price is at most POLL_SECONDS before a mail is composed, and a few stat calls a second.
+A folder's modification time only has the kernel clock's granularity: a record published in
+the same tick as our listing would leave it unchanged. So a folder changed less than
+RECENT_SECONDS ago is listed again at the next poll even if its time is the same (the way git
+treats "racily clean" files).
+
+Catching up: at start and then every COLLECTOR_MAIL_RETRY_SECONDS (at least one second)
+the mailer runs `reconcile` (the mails of every record that has none: a record stored while
+the mailer was down, a composition that failed) and delivers, whatever the folders say. A
+failed delivery (server unreachable, a temporary refusal) waits for that same period.
+
+One mailer works at a time: it holds an exclusive `flock` on `$DATA/state/mailer.lock` while it
+runs. A second mailer started by mistake (or during a restart) waits, polling the lock, and
+takes over within a poll once the first one ends or dies (the kernel releases the lock of a
+dead process). Two mailers never queue the same record at once, so a message is never queued
+again while the other one is sending it.
+
+Stopping: SIGTERM or SIGINT end the mailer after the round in progress (a message being sent
+is finished and moved to sent/), with exit status 0. If it is killed in the middle of a send,
+mail.py's stale-claim rule returns that message to the outbox later (sent at most once more).
+
+The mailer gives itself a lower CPU priority (nice +MAILER_NICENESS): it is its own process, so
+the kernel's scheduler, unlike the interpreter's lock in a thread of a web worker, does let the
+requests go first under a burst; the mails follow as soon as the processor has a moment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import select
+import signal
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from .config import ConfigError
+from .mail import OUTBOX, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
+from .review import appstate
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+RECENT_SECONDS = 2.0
+LULL_SECONDS = 1.0
+MAX_WAIT_SECONDS = 30.0
+MIN_PERIOD_SECONDS = 1.0
+MAILER_NICENESS = 10
+LOCK_FILE = os.path.join("state", "mailer.lock")
+
+
+class FolderWatch:
+    """Tells whether a folder may hold new names since the last call (one stat)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._seen: int | None = None
+
+    def changed(self) -> bool:
+        try:
+            mtime_ns = os.stat(self.folder).st_mtime_ns
+        except FileNotFoundError:
+            return False
+        recent = time.time_ns() - mtime_ns < RECENT_SECONDS * 1e9
+        changed = mtime_ns != self._seen or recent
+        self._seen = mtime_ns
+        return changed
+
+    def still_for(self) -> float:
+        """Seconds since the folder last changed, as of the last `changed()`."""
+        return (time.time_ns() - self._seen) / 1e9 if self._seen is not None else float("inf")
+
+
+def record_references(data_dir: str) -> set[str]:
+    """The references of every published record (names only: no file is read)."""
+    folder = os.path.join(data_dir, SUBMISSIONS_DIR)
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return set()
+    return {name[:-len(RECORD_SUFFIX)] for name in names if name.endswith(RECORD_SUFFIX)}
+
+
+class Mailer:
+    """One mailer's state: the records whose mails it has queued, when it may deliver next."""
+
+    def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> None:
+        self.data_dir = data_dir
+        self.facts = facts
+        self.form = form
+        self.settings = settings
+        self.period = max(MIN_PERIOD_SECONDS, settings.retry_seconds)
+        self._records = FolderWatch(os.path.join(data_dir, SUBMISSIONS_DIR))
+        self._outbox = FolderWatch(os.path.join(data_dir, OUTBOX))
+        self._handled: set[str] = set()
+        self._next_catch_up = 0.0
+        self._next_delivery = 0.0
+        self._new_since: float | None = None  # when the records folder changed first since the last take-up
+
+    def step(self) -> None:
+        """One poll: catch up when due, queue the new records' mails, deliver what waits."""
+        now = time.monotonic()
+        if now >= self._next_catch_up:
+            self._next_catch_up = now + self.period
+            self.catch_up()
+            self.deliver(force=True)
+            return
+        if self._records.changed() and self._new_since is None:
+            self._new_since = now
+        queued = 0
+        if self._new_since is not None and (self._records.still_for() >= LULL_SECONDS
+                                            or now - self._new_since >= MAX_WAIT_SECONDS):
+            self._new_since = None
+            queued = self.queue_new_records()
+        if self._outbox.changed() or queued:
+            self.deliver()
+
+    def catch_up(self) -> None:
+        """Queue the mails of every record that has none (`reconcile`); remember those records."""
+        references = record_references(self.data_dir)  # listed first: a record added meanwhile is new next time
+        queued = reconcile(self.data_dir, self.facts, self.form, self.settings)
+        if queued:
+            log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
+        self._handled = references
+
+    def queue_new_records(self) -> int:
+        """Queue the mails of the records published since the last look; how many messages."""
+        queued = 0
+        for reference in sorted(record_references(self.data_dir) - self._handled):
+            try:
+                record = read_record(os.path.join(self.data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX))
+                queued += len(queue_for_record(self.data_dir, record, self.facts, self.form, self.settings))
+            except RecordError:
+                log.warning("mail: the record %s cannot be read, its mails wait (run `check`)", reference)
+            except OSError as error:  # e.g. a full disk: the next catch-up tries again
+                log.error("mail: could not queue the mails of %s (%s)", reference, type(error).__name__)
+                continue
+            self._handled.add(reference)
+        return queued
+
+    def deliver(self, force: bool = False) -> None:
+        """Send what waits in the outbox, unless a failed round asked to wait (`force` does not)."""
+        if not self.settings.host or (not force and time.monotonic() < self._next_delivery):
+            return
+        report = deliver_outbox(self.data_dir, self.settings)
+        if report.error or report.deferred:
+            self._next_delivery = time.monotonic() + self.period
+        if report.sent or report.failed or report.error:
+            log.info("mail: %d sent, %d waiting, %d refused%s", len(report.sent), len(report.deferred),
+                     len(report.failed), f" ({report.error})" if report.error else "")
+
+
+class StopRequest:
+    """SIGTERM and SIGINT set `requested`; `wait` sleeps until the timeout or such a signal."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._read, self._write = os.pipe()
+        for fd in (self._read, self._write):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self._write)  # the C handler writes here: `wait` wakes at once
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.requested = True
+
+    def wait(self, seconds: float) -> None:
+        if self.requested:
+            return
+        ready, _, _ = select.select([self._read], [], [], seconds)
+        if ready:
+            try:
+                os.read(self._read, 512)
+            except BlockingIOError:
+                pass
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(MAILER_NICENESS)
+    except OSError:  # not allowed: the mailer keeps the priority it was given
+        pass
+
+
+def _take_lock(handle: Any) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest) -> None:
+    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
+    _lower_priority()
+    os.makedirs(os.path.dirname(os.path.join(data_dir, LOCK_FILE)), exist_ok=True)
+    if not settings.host:
+        log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
+    with open(os.path.join(data_dir, LOCK_FILE), "a+b") as lock:
+        if not _take_lock(lock):
+            log.info("mailer: another mailer is running; this one waits to take over")
+            while not _take_lock(lock):
+                stop.wait(POLL_SECONDS)
+                if stop.requested:
+                    return
+        log.info("mailer: running (pid %d)", os.getpid())
+        mailer = Mailer(data_dir, facts, form, settings)
+        while not stop.requested:
+            try:
+                mailer.step()
+            except Exception:  # noqa: BLE001 - a long-running sender keeps going; the files wait
+                log.exception("mailer: a round failed; next try in %.0f s", mailer.period)
+                stop.wait(mailer.period)
+                continue
+            stop.wait(POLL_SECONDS)
+    log.info("mailer: stopped")
+
+
+@click.command("mailer")
+@with_appcontext
+def mailer_command() -> None:
+    """Compose, queue and send the e-mails until stopped (SIGTERM, Ctrl-C); one process, beside gunicorn."""
+    data_dir = appstate.data_dir()
+    check_data_owner(data_dir)
+    try:
+        settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest())

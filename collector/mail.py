@@ -251,10 +251,10 @@ def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], fo
         f"Reçue le : {_received(record)}",
         f"Structure : {organisation}",
         f"Thématiques : {themes}",
-        f"Département : {departement_name(record) or 'non déterminé'}",
+        f"Département : {_one_line(departement_name(record)) or 'non déterminé'}",
     ]
     if record.get("flags"):
-        lines.append("Signalements : " + ", ".join(str(flag) for flag in record["flags"]))
+        lines.append("Signalements : " + ", ".join(_one_line(flag) for flag in record["flags"]))
     lines += ["", f"Lire la réponse : {settings.public_url}/instruction/{reference}", ""]
     return _message(settings, facts["contacts"]["notification_email"],
                     f"Nouvelle réponse {reference} — {organisation}", reference, "notification", "\n".join(lines), now)

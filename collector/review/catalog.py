@@ -108,11 +108,11 @@ class Entry:
     @property
     def departement(self) -> str:
         """The département code (e.g. "14"), or "" when the collector could not tell."""
-        return departement_code(self.record)
+        return shown(departement_code(self.record), multiline=False)
 
     @property
     def flags(self) -> list[str]:
-        flags = [str(flag) for flag in (self.record.get("flags") or [])]
+        flags = [shown(str(flag), multiline=False) for flag in (self.record.get("flags") or [])]
         flags += duplicate_flags(self.duplicates)
         if self.problems:
             flags.append(INVALID_FLAG)

@@ -105,9 +105,13 @@ def fifo_in_the_outbox(data_dir):
 
 
 def control_characters_in_a_record(data_dir):
-    edit_record(data_dir, lambda record: record["answers"].update(
-        raison_sociale="Structure\x1b[2J\x1b]0;titre\x07 \u202eexe.pdf", commune="Caen\nFAUSSE LIGNE",
-        description="Texte\x1b[31m rouge\u200b"))
+    def change(record):
+        record["answers"].update(raison_sociale="Structure\x1b[2J\x1b]0;titre\x07 \u202eexe.pdf",
+                                 commune="Caen\nFAUSSE LIGNE", description="Texte\x1b[31m rouge\u200b")
+        record["flags"] = ["hors_normandie\x1b[2J"]
+        record["derived"]["departement"]["code"] = "50\u202e"
+
+    edit_record(data_dir, change)
 
 
 HOSTILE_EDITS = [thematiques_as_mappings, answers_of_every_odd_type, history_event_without_at,

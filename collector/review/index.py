@@ -6,18 +6,20 @@ rebuilt (`flask --app collector reindex`). It keeps, per record file: its signat
 département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
 or the French message that says why the file is unreadable; per history file, the status.
 
-Each use first brings it in step with the files (`sync`): one `scandir` of `submissions/`
-and `reviews/`; a file whose signature differs from the index's is re-read, a vanished
-one dropped. A hand-edited file or a restored backup is thus seen at the next request,
-by every worker, without a restart. Writers also update it at once (`note_record`,
-`note_history`), so the next sync finds nothing to re-read.
+Each use first brings it in step with the files (`sync`): the files inotify names as
+changed since this process last looked (folder_watch.py), or, the first time and where
+there is no inotify, every file of `submissions/` and `reviews/` (one `scandir`); a file
+whose signature differs from the index's is re-read, a vanished one dropped. A
+hand-edited file or a restored backup is thus seen at the next request, by every worker,
+without a restart. Writers also update it at once (`note_record`, `note_history`), so the
+next sync finds nothing to re-read.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new
 file that replaces it (os.replace), so readers never see a half-built index. Duplicates
 (same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
 Each write transaction bumps `generation`, so a process whose last view of the files
-is still the index's skips reloading the signatures.
+is still the index's skips reloading the signatures, and answers its remembered counts.
 """
 
 from __future__ import annotations

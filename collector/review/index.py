@@ -6,23 +6,27 @@ rebuilt (`flask --app collector reindex`). It keeps, per record file: its signat
 département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
 or the French message that says why the file is unreadable; per history file, the status.
 
-Each use first brings it in step with the files (`sync`): one `scandir` of `submissions/`
-and `reviews/`; a file whose signature differs from the index's is re-read, a vanished
-one dropped. A hand-edited file or a restored backup is thus seen at the next request,
-by every worker, without a restart. Writers also update it at once (`note_record`,
-`note_history`), so the next sync finds nothing to re-read.
+Each use first brings it in step with the files (`sync`): the files inotify names as
+changed since this process last looked (folder_watch.py), or, the first time and where
+there is no inotify, every file of `submissions/` and `reviews/` (one `scandir`); a file
+whose signature differs from the index's is re-read, a vanished one dropped. A
+hand-edited file or a restored backup is thus seen at the next request, by every worker,
+without a restart. Writers also update it at once (`note_record`, `note_history`), so the
+next sync finds nothing to re-read.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new
 file that replaces it (os.replace), so readers never see a half-built index. Duplicates
 (same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
 Each write transaction bumps `generation`, so a process whose last view of the files
-is still the index's skips reloading the signatures.
+is still the index's skips reloading the signatures, and answers its remembered counts.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
+import functools
 import json
 import logging
 import multiprocessing
@@ -229,6 +233,31 @@ def _read_chunk(files: dict[str, Signature]) -> list[IndexedFile]:
 
 
 _seen_lock = threading.Lock()
+_answers: dict[tuple[str, str, str, tuple], Any] = {}  # (index file, generation, question, arguments) → answer
+MAX_ANSWERS = 256
+
+
+def per_generation(method):
+    """Remember a query's answer until the index changes (each write gives it a new generation).
+
+    Totals, counts and the département list are asked on every page view; this process
+    answers them again only after something was written.
+    """
+    @functools.wraps(method)
+    def remembered(self: "RecordIndex", *args: Any) -> Any:
+        self._db()
+        key = (self.path, self._generation, method.__name__, args)
+        with _seen_lock:
+            if key in _answers:
+                return copy.deepcopy(_answers[key])
+        answer = method(self, *args)
+        with _seen_lock:
+            if len(_answers) >= MAX_ANSWERS:
+                _answers.clear()
+            _answers[key] = answer
+        return copy.deepcopy(answer)
+
+    return remembered
 _seen: dict[str, tuple[str, dict[str, Signature], dict[str, Signature]]] = {}
 
 
@@ -241,6 +270,7 @@ class RecordIndex:
         self.validator = validator
         self.validator_key = str(getattr(validator, "fingerprint", "none" if validator is None else "custom"))
         self._synced = False
+        self._generation = ""
 
     # --- connection -----------------------------------------------------------------------
 
@@ -430,6 +460,7 @@ class RecordIndex:
                 raise
         with _seen_lock:
             _seen[self.path] = (generation, disk[0], disk[1])
+        self._generation = generation
         self._synced = True
 
     def _db(self) -> sqlite3.Connection:
@@ -526,6 +557,7 @@ class RecordIndex:
             query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return self._entries(self._db().execute(query, params).fetchall())
 
+    @per_generation
     def count(self, selection: Selection) -> int:
         where, params = selection.where()
         return self._db().execute(f"SELECT COUNT(*) {FROM} WHERE {where}", params).fetchone()[0]
@@ -549,12 +581,14 @@ class RecordIndex:
         return (names[position - 1] if position else None,
                 names[position + 1] if position + 1 < len(names) else None, position + 1, len(names))
 
+    @per_generation
     def status_counts(self, selection: Selection) -> Counter:
         """How many of a selection are in each status."""
         where, params = selection.where()
         return Counter(dict(self._db().execute(
             f"SELECT COALESCE(h.status, 'recu'), COUNT(*) {FROM} WHERE {where} GROUP BY 1", params)))
 
+    @per_generation
     def count_by(self, selection: Selection = Selection()) -> dict[str, Counter]:
         """Counts by thématique, département, type, ISO week, day and status of a selection."""
         where, params = selection.where()
@@ -580,20 +614,24 @@ class RecordIndex:
         counts["semaine"] = weeks
         return counts
 
+    @per_generation
     def departements(self) -> list[tuple[str, str]]:
         """(code, name) of every département that has a record, by code."""
         return list(self._db().execute(
             "SELECT departement, MAX(departement_name) FROM records WHERE error IS NULL AND departement <> '' "
             "GROUP BY departement ORDER BY departement"))
 
+    @per_generation
     def total(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM records WHERE error IS NULL").fetchone()[0]
 
+    @per_generation
     def warnings(self) -> list[str]:
         """Every file a reviewer must look at by hand, named, in French (as `Catalog.warnings`)."""
         return self.unreadable() + [f"{entry.reference}.yaml : {'; '.join(entry.problems)} (ne valide plus le formulaire)"
                                     for entry in self.select(Selection(flag=INVALID_FLAG, sort="reference"))]
 
+    @per_generation
     def unreadable(self) -> list[str]:
         """Unreadable records and histories, named, in French."""
         db = self._db()

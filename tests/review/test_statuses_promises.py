@@ -118,6 +118,13 @@ def test_bad_status_changes_are_refused_in_french(data_dir, one, note, by, messa
     assert str(refusal.value) == message
 
 
+def test_the_author_is_always_named_never_guessed_from_the_position(data_dir, one):
+    with pytest.raises(TypeError):
+        add_note(data_dir, one, "Rappeler lundi.", "alice")
+    with pytest.raises(TypeError):
+        change_status(data_dir, one, "en_instruction", "alice")
+
+
 def test_an_unknown_status_lists_the_known_ones(data_dir, one):
     with pytest.raises(StatusError) as refusal:
         change_status(data_dir, one, "accepte", by="alice")

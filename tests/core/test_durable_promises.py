@@ -261,6 +261,22 @@ def test_sweep_without_tmp_folder_removes_nothing(data_dir):
     assert durable.sweep_tmp(data_dir) == 0
 
 
+def test_sweep_only_asks_whether_a_writer_lives_never_signals_it(data_dir, clock):
+    writer = subprocess.Popen([sys.executable, "-c", "import signal, time\n"
+                               "for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):\n"
+                               "    signal.signal(number, signal.SIG_DFL)\n"
+                               "print('ready', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout.readline() == b"ready\n"
+        path = leftover(data_dir, f"1.{writer.pid}.x", mtime=NOW)
+        assert durable.sweep_tmp(data_dir, older_than_seconds=3600) == 0
+        assert os.path.exists(path)
+        assert writer.poll() is None
+    finally:
+        writer.kill()
+        writer.wait()
+
+
 def test_sweep_removes_what_a_dead_writer_left_even_if_fresh(data_dir, clock):
     gone = leftover(data_dir, f"{NOW}000000000.{dead_pid()}.abc", mtime=NOW)
     alive = leftover(data_dir, f"{NOW}000000000.{os.getpid()}.abc", mtime=NOW)

@@ -232,5 +232,11 @@ def test_duplicates_are_paired_both_ways_and_sorted():
     assert statuses.duplicate_flags([]) == []
 
 
+def test_only_a_14_digit_siret_makes_a_duplicate():
+    records = [{"reference": f"A-{index}", "answers": {"siret": siret}}
+               for index, siret in enumerate(["7328293200007", "7328293200007", "732829320000745", "732829320000745"])]
+    assert statuses.find_duplicates(records) == {}
+
+
 def test_an_unknown_status_code_is_shown_as_it_is():
     assert statuses.status_label("inconnu") == "inconnu"

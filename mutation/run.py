@@ -91,7 +91,7 @@ def mutate(module: str, tests: list[str], settings: dict, database: Path, resume
         database.unlink(missing_ok=True)
     elif resume == "survivors":  # tests were added since: the survivors are tested again
         with sqlite3.connect(database) as connection:
-            connection.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+            connection.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
     spans = annotation_spans(Path(module).read_text(encoding="utf-8"))
     with use_db(str(database)) as db:
         if fresh:

@@ -15,6 +15,7 @@ import argparse
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,7 +79,7 @@ def test_command(settings: dict, tests: list[str]) -> str:
     return shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *tests])
 
 
-def mutate(module: str, tests: list[str], settings: dict, database: Path, resume: bool) -> None:
+def mutate(module: str, tests: list[str], settings: dict, database: Path, resume: bool | str) -> None:
     command = test_command(settings, tests)
     started = time.monotonic()
     baseline = subprocess.run(shlex.split(command), capture_output=True, text=True)
@@ -88,6 +89,9 @@ def mutate(module: str, tests: list[str], settings: dict, database: Path, resume
     fresh = not (resume and database.exists())
     if fresh:
         database.unlink(missing_ok=True)
+    elif resume == "survivors":  # tests were added since: the survivors are tested again
+        with sqlite3.connect(database) as connection:
+            connection.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
     spans = annotation_spans(Path(module).read_text(encoding="utf-8"))
     with use_db(str(database)) as db:
         if fresh:
@@ -168,6 +172,8 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help="only these modules (default: all of config.toml)")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--resume", action="store_true", help="go on with an interrupted run's mutants")
+    parser.add_argument("--retest-survivors", action="store_true",
+                        help="as --resume, and test the last run's survivors again (after adding tests)")
     parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
     parser.add_argument("--name", help="name of the results (default: the copy's); copies with one name share the work")
     parser.add_argument("--tree", default="tree", help="name of the copy under mutation/work (for runs side by side)")
@@ -183,7 +189,8 @@ def main() -> None:
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
         for module in modules:
-            mutate(module, config["modules"][module], config["run"], database_of(name, module), arguments.resume)
+            mutate(module, config["modules"][module], config["run"], database_of(name, module),
+                   "survivors" if arguments.retest_survivors else arguments.resume)
     stale = report(name, modules, equivalents)
     if stale:
         print("\nListed as equivalent but killed or no longer made (update mutation/equivalents.txt):")

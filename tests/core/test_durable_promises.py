@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -259,6 +260,19 @@ def clock(monkeypatch):
 
 def test_sweep_without_tmp_folder_removes_nothing(data_dir):
     assert durable.sweep_tmp(data_dir) == 0
+
+
+def test_sweep_only_asks_whether_a_writer_lives_never_signals_it(data_dir, clock):
+    """The live writer here is this very process: any real signal it got would be recorded."""
+    received = []
+    previous = signal.signal(signal.SIGHUP, lambda number, _frame: received.append(number))
+    try:
+        path = leftover(data_dir, f"1.{os.getpid()}.x", mtime=NOW)
+        assert durable.sweep_tmp(data_dir, older_than_seconds=3600) == 0
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert os.path.exists(path)
+    assert received == []
 
 
 def test_sweep_removes_what_a_dead_writer_left_even_if_fresh(data_dir, clock):

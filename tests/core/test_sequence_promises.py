@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import stat
@@ -81,6 +82,28 @@ def test_numbers_whose_record_exists_are_skipped(data_dir):
     write_counter(data_dir, b"4\n")
     assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0007"
     assert counter(data_dir) == b"7\n"
+
+
+def test_the_counter_is_read_and_written_under_an_exclusive_lock(data_dir, monkeypatch):
+    """While the counter is read, another open file of it cannot take the lock."""
+    write_counter(data_dir, b"4\n")
+    path = os.path.join(data_dir, "state", "sequence")
+    real_pread, seen = os.pread, []
+
+    def pread(fd, size, offset):
+        other = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append("free")
+        except BlockingIOError:
+            seen.append("locked")
+        finally:
+            os.close(other)
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(sequence.os, "pread", pread)
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0005"
+    assert seen == ["locked"]
 
 
 def _take(data_dir: str, count: int, barrier, results) -> None:

@@ -118,6 +118,13 @@ def test_bad_status_changes_are_refused_in_french(data_dir, one, note, by, messa
     assert str(refusal.value) == message
 
 
+def test_the_author_is_always_named_never_guessed_from_the_position(data_dir, one):
+    with pytest.raises(TypeError):
+        add_note(data_dir, one, "Rappeler lundi.", "alice")
+    with pytest.raises(TypeError):
+        change_status(data_dir, one, "en_instruction", "alice")
+
+
 def test_an_unknown_status_lists_the_known_ones(data_dir, one):
     with pytest.raises(StatusError) as refusal:
         change_status(data_dir, one, "accepte", by="alice")
@@ -223,6 +230,12 @@ def test_duplicates_are_paired_both_ways_and_sorted():
     assert statuses.duplicate_flags([("A-1", "email"), ("A-2", "siret")]) == ["doublon_siret", "doublon_email"]
     assert statuses.duplicate_flags([("A-1", "email")]) == ["doublon_email"]
     assert statuses.duplicate_flags([]) == []
+
+
+def test_only_a_14_digit_siret_makes_a_duplicate():
+    records = [{"reference": f"A-{index}", "answers": {"siret": siret}}
+               for index, siret in enumerate(["7328293200007", "7328293200007", "732829320000745", "732829320000745"])]
+    assert statuses.find_duplicates(records) == {}
 
 
 def test_an_unknown_status_code_is_shown_as_it_is():

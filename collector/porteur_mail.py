@@ -27,10 +27,7 @@ WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. 
 
 
 def settings() -> mail.MailSettings:
-    """The running app's mail settings, able to sign dossier links."""
-    service = current_app.extensions.get("ami_mail")
-    if service is not None:
-        return service.settings
+    """The mail settings of the environment as it is now, able to sign dossier links."""
     return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
 
 

@@ -26,7 +26,7 @@ WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. 
 
 
 def settings() -> mail.MailSettings:
-    """The running app's mail settings, able to sign dossier links."""
+    """The mail settings of the environment as it is now, able to sign dossier links."""
     return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
 
 

@@ -58,12 +58,14 @@ import select
 import signal
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
 from .config import ConfigError
+from .owner import check_data_owner
 from .mail import OUTBOX, MailSettings, deliver_outbox, queue_for_record, reconcile
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from .review import appstate

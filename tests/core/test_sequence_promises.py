@@ -55,11 +55,17 @@ def test_an_empty_submissions_folder_starts_at_one(data_dir):
     assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0001"
 
 
-def test_a_lost_counter_is_rebuilt_from_the_highest_record_of_this_prefix(data_dir):
+def test_a_lost_counter_is_rebuilt_from_the_highest_reference_of_this_prefix_named_on_disk(data_dir):
     existing_records(data_dir, "AMI-2021-0003.yaml", "AMI-2021-0007.yaml", "AMI-2022-0099.yaml",
-                     "AMI-2021-0050.yaml.bak", "AMI-2021-abcd.yaml", "XAMI-2021-0090.yaml")
+                     "AMI-2021-abcd.yaml", "XAMI-2021-0090.yaml")
     assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0008"
     assert counter(data_dir) == b"8\n"
+
+
+def test_a_reference_named_by_any_file_even_a_backup_copy_is_never_reused(data_dir):
+    existing_records(data_dir, "AMI-2021-0007.yaml", "AMI-2021-0050.yaml.bak")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0051"
+    assert counter(data_dir) == b"51\n"
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage that is longer than a number\n", b"-5\n", b"3.5\n"])

@@ -201,7 +201,10 @@ def test_a_record_edited_with_an_unexportable_character_still_exports(data_dir, 
     target = tmp_path / "export.xlsx"
     result = runner.invoke(args=["export", "--format", "xlsx", "--output", str(target)])
     assert result.exit_code == 0, result.output
-    names = [row[6] for row in load_workbook(target).active.iter_rows(min_row=2, values_only=True)]
+    from collector.exports import FIXED_HEADERS
+
+    structure = len(FIXED_HEADERS) + form.names.index("raison_sociale")
+    names = [row[structure] for row in load_workbook(target).active.iter_rows(min_row=2, values_only=True)]
     assert "Structure [U+FFFF][U+FFFE]" in names
 
 

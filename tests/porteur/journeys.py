@@ -1,4 +1,4 @@
-"""What the porteur's browser journeys share: gunicorn with a real SMTP server on loopback,
+"""What the porteur's browser journeys share: gunicorn and the mailer with a real SMTP server on loopback,
 Chromium, axe-core and the Nu HTML checker."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from collector.review.users import set_password
 from tests.review.conftest import PASSWORD
+from tests.review.mailer_process import mailer
 from tests.review.smtp import Inbox, start_smtp
 from tests.support.net import free_port
 from tests.support.servers import REPO_ROOT, RunningServer, gunicorn
@@ -66,8 +67,8 @@ class Stack:
 
 @contextmanager
 def porteur_stack(root: str, now: str) -> Iterator[Stack]:
-    """gunicorn (2 workers) serving the collector and the theme's static files at `now`,
-    sending through a real SMTP server; a reviewer account `alice`."""
+    """gunicorn (2 workers) serving the collector and the theme's static files at `now`, and the
+    mailer process sending through a real SMTP server; a reviewer account `alice`."""
     data_dir, site_dir, pages_dir = (os.path.join(root, name) for name in ("data", "site", "pages"))
     for name in ("css", "js"):
         shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", name), os.path.join(site_dir, "theme", name))
@@ -82,7 +83,7 @@ def porteur_stack(root: str, now: str) -> Iterator[Stack]:
            "COLLECTOR_MAIL_RETRY_SECONDS": "1", "COLLECTOR_MIN_FILL_SECONDS": "0",
            "COLLECTOR_RATE_LIMIT": "1000/60", "AMI_NOW": now}
     try:
-        with gunicorn(env, workers=2, port=port, log_dir=root) as server:
+        with mailer(env, root), gunicorn(env, workers=2, port=port, log_dir=root) as server:  # as deployed
             yield Stack(server, inbox, data_dir, pages_dir)
     finally:
         controller.stop()

@@ -13,7 +13,6 @@ Flask-free: the review pages, the `answers` command and the exports use it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,8 @@ from typing import Any
 from .dossier import ANSWER, MAX_MESSAGE_LENGTH, latest_record, safe_history
 from .letters import FilledLetter, Letter, fill
 from .records import clean_text
-from .statuses import OUTCOMES, PARIS, REVIEWS_DIR, StatusError, add_event, locked, read_history, status_label
+from .statuses import (OUTCOMES, PARIS, StatusError, add_event, history_references, locked, read_history,
+                       status_label)
 
 
 class AnswerError(ValueError):
@@ -131,17 +131,6 @@ def answer_date(data_dir: str, reference: str) -> str:
 
 def answer_dates(data_dir: str) -> dict[str, str]:
     """When each answered dossier got its (last) answer: {reference: ISO date-time}."""
-    folder = os.path.join(data_dir, REVIEWS_DIR)
-    dates: dict[str, str] = {}
-    if not os.path.isdir(folder):
-        return dates
-    for name in os.listdir(folder):
-        if name.endswith(".yaml"):
-            try:
-                sent = sent_answers(read_history(data_dir, name[:-5]))
-            except StatusError:
-                continue
-            if sent:
-                dates[name[:-5]] = str(sent[-1]["at"])
-    return dates
+    dates = {reference: answer_date(data_dir, reference) for reference in history_references(data_dir)}
+    return {reference: moment for reference, moment in dates.items() if moment}
 

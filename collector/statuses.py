@@ -138,19 +138,22 @@ def _event_problem(event: Any) -> str:
     return ""
 
 
+def history_references(data_dir: str) -> list[str]:
+    """The references that have a history file."""
+    folder = os.path.join(data_dir, REVIEWS_DIR)
+    if not os.path.isdir(folder):
+        return []
+    return [name[:-5] for name in os.listdir(folder) if name.endswith(".yaml")]
+
+
 def read_all_statuses(data_dir: str) -> dict[str, str]:
     """Current status of every submission that has a history (others are `recu`)."""
-    folder = os.path.join(data_dir, REVIEWS_DIR)
     statuses: dict[str, str] = {}
-    if not os.path.isdir(folder):
-        return statuses
-    for name in os.listdir(folder):
-        if name.endswith(".yaml"):
-            reference = name[:-5]
-            try:
-                statuses[reference] = read_history(data_dir, reference)["status"]
-            except StatusError:
-                statuses[reference] = UNREADABLE_HISTORY
+    for reference in history_references(data_dir):
+        try:
+            statuses[reference] = read_history(data_dir, reference)["status"]
+        except StatusError:
+            statuses[reference] = UNREADABLE_HISTORY
     return statuses
 
 

@@ -178,7 +178,8 @@ def accept(data_dir: str, reference: str, history: Mapping[str, Any], number: in
     if slot is None or not 0 <= slot < len(meeting.slots):
         raise MeetingError("Choisissez l'un des créneaux proposés.", f"creneau-{number}")
     updated = add_event(data_dir, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                              "by": "porteur", "kind": ACCEPTED, "meeting": number, "slot": slot})
+                                              "by": "porteur", "kind": ACCEPTED, "meeting": number, "slot": slot},
+                        precondition=lambda fresh: _open(fresh, number))
     return meetings_of(updated)[number - 1]
 
 
@@ -188,7 +189,8 @@ def ask_other(data_dir: str, reference: str, history: Mapping[str, Any], number:
     _open(history, number)
     words = _text(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
     updated = add_event(data_dir, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                              "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words})
+                                              "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words},
+                        precondition=lambda fresh: _open(fresh, number))
     return meetings_of(updated)[number - 1]
 
 

@@ -24,7 +24,7 @@ import logging
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -177,9 +177,12 @@ def _clean(value: str | None, what: str, limit: int) -> str:
     return text
 
 
-def _append(data_dir: str, reference: str, event: dict[str, Any], expected_from: str | None = None) -> dict[str, Any]:
+def _append(data_dir: str, reference: str, event: dict[str, Any], expected_from: str | None = None,
+            precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     with locked(data_dir, reference):
         history = read_history(data_dir, reference)
+        if precondition is not None:
+            precondition(history)  # raises when the history, as it is now, forbids the event
         if event["kind"] == "status":
             current = history["status"]
             if expected_from is not None and expected_from != current:
@@ -240,13 +243,17 @@ def add_note(data_dir: str, reference: str, note: str, *, by: str, now: datetime
     return _append(data_dir, reference, {"at": _now(now), "by": who, "kind": "note", "note": text})
 
 
-def add_event(data_dir: str, reference: str, event: dict[str, Any]) -> dict[str, Any]:
+def add_event(data_dir: str, reference: str, event: dict[str, Any],
+              precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Append an event of another kind than a status change (a correction, a message…)
-    to a submission's history, durably, under its lock; return the history."""
+    to a submission's history, durably, under its lock; return the history.
+
+    `precondition`, given the history as read under the lock, raises to refuse the event:
+    a check made on a copy read earlier may no longer hold (a meeting cancelled meanwhile)."""
     if event.get("kind") == "status":
         raise StatusError("Un changement de statut passe par change_status.")
     check_reference(data_dir, reference)
-    return _append(data_dir, reference, event)
+    return _append(data_dir, reference, event, precondition=precondition)
 
 
 def remove_history(data_dir: str, reference: str) -> bool:

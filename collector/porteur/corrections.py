@@ -136,5 +136,8 @@ def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
     if version["version"] == before["version"]:
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])
-    porteur_mail.queue_correction_mails(data_dir, version, appstate.facts(), current.form)
+    try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
+        porteur_mail.queue_correction_mails(data_dir, version, appstate.facts(), current.form)
+    except OSError as error:
+        log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
     return {**version, "corrected_now": True}

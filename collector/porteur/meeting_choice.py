@@ -8,6 +8,8 @@ is stored in the dossier's history (meetings.py) before the confirmation mails (
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, meetings, porteur_mail
@@ -37,7 +39,7 @@ def choose(reference: str, number: int) -> Response:
         if choice == "autre":
             meeting = meetings.ask_other(data_dir, checked, history, number, request.form.get("disponibilites"), now)
         else:
-            slot = int(choice) - 1 if choice.isdigit() else None
+            slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(data_dir, checked, history, number, slot, now)
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,

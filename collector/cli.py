@@ -38,8 +38,9 @@ from .exports import flag_label
 from .phase import current_now
 from . import porteur_mail
 from .dossier import EVENT_LABELS, remove_versions
+from .readable import answer_text
 from .records import record_path
-from .review import appstate
+from . import appstate
 from .departements import NAMES as DEPARTEMENTS, find_departement
 from .review.catalog import Catalog, Entry, departement_name, format_received, is_older_than, scan_catalog
 from .review.index import Selection
@@ -155,8 +156,6 @@ def show_command(reference: str) -> None:
     if entry is None:
         raise click.ClickException(f"Aucune candidature lisible ne porte la référence « {reference} ».")
     entry.load_record()
-    from .exports import answer_text
-
     _echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
     if entry.version > 1:
         _echo(f"Version {entry.version} (corrigée par le porteur le {entry.record.get('corrected_at')}) : "

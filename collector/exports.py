@@ -32,7 +32,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .display import shown
-from .review.catalog import Entry, departement_name, format_moment, format_received
+from .readable import MULTI_SEPARATOR, answer_text, departement_name  # noqa: F401 - answer_text: the exports' cells
+from .review.catalog import Entry, format_moment, format_received
 from .statuses import PARIS, status_label
 
 FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version",
@@ -45,7 +46,6 @@ FLAG_LABELS = {
     "a_verifier": "ne valide plus le formulaire",
 }
 DUPLICATE_KINDS = {"siret": "SIRET", "email": "e-mail"}
-MULTI_SEPARATOR = " ; "
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -88,22 +88,6 @@ def received_local(entry: Entry) -> datetime | str:
     if moment is None:
         return str(entry.record.get("received_at"))
     return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def answer_text(form: Any, field: Any, value: Any) -> str:
-    """An answer as a reviewer reads it: choice labels, oui/non, lists joined; any other
-    shape (a hand edit) as text, hidden characters made visible."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, list):
-        return MULTI_SEPARATOR.join(answer_text(form, field, item) for item in value)
-    if getattr(field, "choices", None) and isinstance(value, str):
-        label = form.choice_label(field.name, value)
-        if label != value:
-            return str(label)
-    return shown(str(value), multiline=getattr(field, "type", "") == "textarea")
 
 
 def row(form: Any, entry: Entry) -> list[str]:

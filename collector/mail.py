@@ -62,6 +62,7 @@ from typing import Any
 from .addresses import AddressError, plain_address
 from .display import shown
 from .durable import fsync_dir, write_new_file
+from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
 from .yamlio import NotRegularFile, read_regular_file
 
@@ -149,7 +150,6 @@ def _received(record: Mapping[str, Any]) -> str:
 
 
 def _answer_lines(record: Mapping[str, Any], form: Any) -> list[str]:
-    from .exports import answer_text
 
     lines: list[str] = []
     answers = record["answers"]
@@ -238,8 +238,6 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
 def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
                          settings: MailSettings, now: datetime | None = None) -> Message:
     """The Région's notice: reference, organisation, thématiques and a link to the review page."""
-    from .exports import answer_text
-    from .review.catalog import departement_name
 
     answers = record["answers"]
     reference = record["reference"]

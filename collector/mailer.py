@@ -68,7 +68,7 @@ from .config import ConfigError
 from .owner import check_data_owner
 from .mail import OUTBOX, MailSettings, deliver_outbox, queue_for_record, reconcile
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
-from .review import appstate
+from . import appstate
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import mail
 from .porteur.links import dossier_url
-from .review import appstate
+from . import appstate
 from .template_filters import datetime_fr
 
 WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "

@@ -28,7 +28,7 @@ from ..formdef import ordered_answers
 from ..intake import STALE_PAGE, _first_messages, state
 from ..payload import BadBody, read_submission
 from ..records import build_record
-from ..review import appstate
+from .. import appstate
 from ..validation import derive
 from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, redirect, request
 from .. import dossier, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
-from ..review import appstate
+from .. import appstate
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 log = logging.getLogger("collector.porteur")

@@ -21,7 +21,7 @@ from ..errors import Refusal
 from ..origin import is_cross_site
 from ..ratelimit import RateLimiter
 from ..records import iter_record_paths
-from ..review import appstate
+from .. import appstate
 from ..sequence import STATE_DIR
 from ..validation import Email
 from .views import page

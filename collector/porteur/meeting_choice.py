@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, meetings, porteur_mail
 from ..phase import current_now
-from ..review import appstate
+from .. import appstate
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 bp = Blueprint("meeting_choice", __name__)

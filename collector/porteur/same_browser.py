@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..events import record_stored
 from ..records import content_hash, record_path
-from ..review import appstate
+from .. import appstate
 
 COOKIE = "ami_envois"
 MAX_AGE = 24 * 3600

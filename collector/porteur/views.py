@@ -21,7 +21,7 @@ from ..meetings import meetings_of
 from ..origin import is_cross_site
 from ..phase import current_phase
 from ..records import RecordError
-from ..review import appstate
+from .. import appstate
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
 from .links import dossier_path, key_is_valid

@@ -32,7 +32,8 @@ from ..phase import current_phase
 from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
-from . import appstate, csrf, indexing, listing, throttle
+from .. import appstate
+from . import csrf, indexing, listing, throttle
 from .catalog import departement_name, format_moment, format_received
 from .indexing import app_index
 from .users import UserError, authenticate, end_sessions, read_users, session_generation, session_is_current

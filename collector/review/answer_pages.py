@@ -21,7 +21,8 @@ from ..letters import load_letters
 from ..phase import current_now
 from ..records import RecordError, iter_record_paths
 from ..statuses import StatusError, status_label
-from . import _detail, _guard, _no_store, _render, appstate
+from . import _detail, _guard, _no_store, _render
+from .. import appstate
 from ..owner import as_data_owner
 
 bp = Blueprint("answers", __name__, url_prefix="/instruction")

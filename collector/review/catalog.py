@@ -22,6 +22,7 @@ from typing import Any
 from ..answers import answer_date, answer_dates
 from ..display import shown
 from ..dossier import with_versions
+from ..readable import departement_code, departement_name  # noqa: F401 - part of the catalog's API
 from ..records import RecordError, iter_record_paths, read_record
 from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
 
@@ -125,20 +126,6 @@ class Entry:
             return "inconnue"
         year, week, _day = moment.isocalendar()
         return f"{year}-S{week:02d}"
-
-
-def departement_code(record: dict[str, Any]) -> str:
-    value = (record.get("derived") or {}).get("departement")
-    if isinstance(value, dict):
-        value = value.get("code")
-    return str(value or "")
-
-
-def departement_name(record: dict[str, Any]) -> str:
-    value = (record.get("derived") or {}).get("departement")
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("nom") or value.get("code") or "")
-    return str(value or "")
 
 
 @dataclass

@@ -12,7 +12,8 @@ from typing import Any
 from flask import Response, abort
 
 from ..phase import current_now
-from . import _render, appstate, bp
+from . import _render, bp
+from .. import appstate
 from .charts import dashboard_charts, svg
 from .indexing import app_index
 

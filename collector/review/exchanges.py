@@ -17,7 +17,8 @@ from .. import dossier, porteur_mail
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError
-from . import _detail, _guard, _no_store, appstate
+from . import _detail, _guard, _no_store
+from .. import appstate
 from ..owner import as_data_owner
 
 bp = Blueprint("exchanges", __name__, url_prefix="/instruction")

@@ -18,7 +18,7 @@ from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 
 from .. import events
-from . import appstate
+from .. import appstate
 from ..owner import as_data_owner
 from .index import RecordIndex
 from .validity import record_validator

@@ -13,7 +13,8 @@ from ..dossier import latest_record, safe_history
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError
-from . import _detail, _guard, _no_store, _render, appstate
+from . import _detail, _guard, _no_store, _render
+from .. import appstate
 from .index import Selection
 from .indexing import app_index
 

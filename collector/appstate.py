@@ -1,4 +1,5 @@
-"""Where the review and mail code find the running app's data folder, facts and form."""
+"""Where every role's code (porteur pages, review pages, commands, mail) finds the running app's
+data folder, facts, form and secret key."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from ..facts import load_facts
-from ..formdef import FormDefinition, load_form
+from .facts import load_facts
+from .formdef import FormDefinition, load_form
 
 
 def _app(app: Flask | None) -> Flask:

@@ -219,26 +219,6 @@ def load_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
     return Catalog(index.select(Selection()), index.unreadable())
 
 
-def filter_entries(entries: Iterable[Entry], *, status: str | None = None, thematique: str | None = None,
-                   departement: str | None = None, type_structure: str | None = None,
-                   flag: str | None = None) -> list[Entry]:
-    """The entries matching every given filter (an empty filter matches all)."""
-    chosen = []
-    for entry in entries:
-        if status and entry.status != status:
-            continue
-        if thematique and thematique not in entry.thematiques:
-            continue
-        if departement and entry.departement != departement:
-            continue
-        if type_structure and entry.type_structure != type_structure:
-            continue
-        if flag and flag not in entry.flags:
-            continue
-        chosen.append(entry)
-    return chosen
-
-
 def count_by(entries: Iterable[Entry]) -> dict[str, Counter]:
     """Counts by thématique, département, type of organisation, ISO week and status."""
     counts = {"thematique": Counter(), "departement": Counter(), "type_structure": Counter(),

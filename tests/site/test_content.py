@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -119,6 +120,12 @@ def test_every_page_has_one_h1_french_lang_and_the_footer_links(site):
             assert doc.link_to(href), f"{relative} has no footer link to {href}"
         assert "Accessibilité : non conforme" in doc.text, relative
         assert "partiellement conforme" not in doc.text and "j'accepte" not in doc.text.lower(), relative
+
+
+def test_no_page_shows_a_missing_value_as_none(site):
+    """A question without a hint, an unset fact: nothing reads « None » to the public."""
+    for relative in site.pages():
+        assert not re.search(r"\bNone", Page(site.read(relative)).text), relative
 
 
 def test_navigation_marks_the_current_page(site):

@@ -43,12 +43,15 @@ stored while no mailer ran). With COLLECTOR_SMTP_HOST empty, mails simply wait i
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import re
 import smtplib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
@@ -81,6 +84,7 @@ HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
 ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
+LOCK_FOLDER, QUEUE_LOCK = "state", "mail-queue.lock"
 
 
 @dataclass(frozen=True)
@@ -311,15 +315,51 @@ def read_envelope(raw: bytes) -> tuple[str, bytes]:
     return recipient, message
 
 
-def queue_message(data_dir: str, name: str, message: Message, recipient: str) -> bool:
-    """Write one message for `recipient` into the outbox durably; False if it was already queued or sent."""
-    if _known(data_dir, name):
-        return False
+class OutboxError(OSError):
+    """The outbox cannot take a message (e.g. a file where one of its folders should be)."""
+
+
+@contextmanager
+def _queue_lock(data_dir: str) -> Iterator[None]:
+    """Hold `$DATA/state/mail-queue.lock` (flock) while one message is checked and queued.
+
+    Queuers are several processes (web workers after an event, the mailer's catch-up): the
+    check « not yet known » and the writing must be one step, or a message claimed by the
+    sender between the two (moved to sending/) would be written again and sent twice.
+    """
+    folder = os.path.join(data_dir, LOCK_FOLDER)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, QUEUE_LOCK), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _outbox_folder(data_dir: str) -> str:
+    """The outbox folder, made when missing; OutboxError when something else holds its name."""
+    folder = os.path.join(data_dir, OUTBOX)
     try:
-        write_new_file(os.path.join(data_dir, OUTBOX), name, envelope_line(recipient) + wire_bytes(message))
+        os.makedirs(folder, exist_ok=True)
     except FileExistsError:
-        return False
-    _remember(data_dir, [name])  # after the message itself: a crash in between loses no mail
+        raise OutboxError(errno.ENOTDIR, "outbox/ is not a folder: move that file away") from None
+    return folder
+
+
+def queue_message(data_dir: str, name: str, message: Message, recipient: str) -> bool:
+    """Write one message for `recipient` into the outbox durably; False if it was already queued or sent.
+
+    Any failure to write it (OutboxError, a full disk…) is raised: it is never taken for
+    « already queued »."""
+    with _queue_lock(data_dir):
+        if _known(data_dir, name):
+            return False
+        folder = _outbox_folder(data_dir)
+        try:
+            write_new_file(folder, name, envelope_line(recipient) + wire_bytes(message))
+        except FileExistsError:
+            if not _known(data_dir, name):  # not the name itself: a folder on the way is a file
+                raise
+            return False
+        _remember(data_dir, [name])  # after the message itself: a crash in between loses no mail
     return True
 
 
@@ -339,6 +379,11 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
         except Exception as error:  # noqa: BLE001 - one message that cannot be written must not stop the others
             log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
     return queued
+
+
+def known_names(data_dir: str) -> set[str]:
+    """Every message name queued once: remembered in mail-queued/ or present in a folder of the outbox."""
+    return {name for folder in (QUEUED, OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
 
 
 def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> list[str]:
@@ -421,12 +466,19 @@ def release_stale_claims(data_dir: str, older_than: float = STALE_CLAIM_SECONDS)
 
 
 def _claim(data_dir: str, name: str) -> bool:
+    """Take one message for this sender: True if it is now ours, in sending/.
+
+    The file's time is set BEFORE the rename: a claim's age (release_stale_claims) is its
+    modification time, and a message that waited in the outbox longer than STALE_CLAIM_SECONDS
+    must never appear in sending/ with that old time, even for an instant, or another
+    sender would give it back to the outbox and send it too."""
     os.makedirs(os.path.join(data_dir, SENDING), exist_ok=True)
+    source = os.path.join(data_dir, OUTBOX, name)
     try:
-        os.rename(os.path.join(data_dir, OUTBOX, name), os.path.join(data_dir, SENDING, name))
+        os.utime(source)  # the claim's age starts now
+        os.rename(source, os.path.join(data_dir, SENDING, name))
     except FileNotFoundError:
         return False  # another process claimed it first
-    os.utime(os.path.join(data_dir, SENDING, name))  # the claim's age starts now
     return True
 
 

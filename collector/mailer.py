@@ -31,11 +31,14 @@ treats "racily clean" files).
 
 Catching up: at start and then every COLLECTOR_MAIL_RETRY_SECONDS (at least one second)
 the mailer runs `reconcile` (the mails of every record that has none: a record stored while
-the mailer was down, a composition that failed) and delivers, whatever the folders say. A
+the mailer was down, a composition that failed) and mail_catch_up.py (the mails of the
+dossiers' life whose queueing failed after their event was stored), and delivers, whatever
+the folders say. A
 failed delivery (server unreachable, a temporary refusal) waits for that same period.
 
 One mailer works at a time: it holds an exclusive `flock` on `$DATA/state/mailer.lock` while it
-runs. A second mailer started by mistake (or during a restart) waits, polling the lock, and
+runs, and `send-mail` takes the same lock for its round (`send_once`: it does nothing while a
+mailer runs). A second mailer started by mistake (or during a restart) waits, polling the lock, and
 takes over within a poll once the first one ends or dies (the kernel releases the lock of a
 dead process). Two mailers never queue the same record at once, so a message is never queued
 again while the other one is sending it.
@@ -66,7 +69,8 @@ from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import OUTBOX, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail import OUTBOX, DeliveryReport, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail_catch_up import LifecycleCatchUp
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
 
@@ -125,6 +129,7 @@ class Mailer:
         self._records = FolderWatch(os.path.join(data_dir, SUBMISSIONS_DIR))
         self._outbox = FolderWatch(os.path.join(data_dir, OUTBOX))
         self._handled: set[str] = set()
+        self._lifecycle = LifecycleCatchUp()
         self._next_catch_up = 0.0
         self._next_delivery = 0.0
         self._new_since: float | None = None  # when the records folder changed first since the last take-up
@@ -148,12 +153,17 @@ class Mailer:
             self.deliver()
 
     def catch_up(self) -> None:
-        """Queue the mails of every record that has none (`reconcile`); remember those records."""
+        """Queue the mails of every record that has none (`reconcile`) and the lifecycle mails
+        that a failure left unqueued (mail_catch_up.py); remember those records."""
         references = record_references(self.data_dir)  # listed first: a record added meanwhile is new next time
         queued = reconcile(self.data_dir, self.facts, self.form, self.settings)
         if queued:
             log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
         self._handled = references
+        caught = self._lifecycle.run(self.data_dir, self.facts, self.form, self.settings)
+        if caught:
+            log.info("mail: %d message(s) of the dossiers' life queued again (their queueing had failed)",
+                     len(caught))
 
     def queue_new_records(self) -> int:
         """Queue the mails of the records published since the last look; how many messages."""
@@ -223,13 +233,31 @@ def _take_lock(handle: Any) -> bool:
     return True
 
 
+def _lock_file(data_dir: str) -> Any:
+    os.makedirs(os.path.dirname(os.path.join(data_dir, LOCK_FILE)), exist_ok=True)
+    return open(os.path.join(data_dir, LOCK_FILE), "a+b")
+
+
+def send_once(data_dir: str, facts: Mapping[str, Any], form: Any,
+              settings: MailSettings) -> tuple[list[str], DeliveryReport] | None:
+    """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
+
+    It holds the mailer's lock for the round, so that it and a mailer never send at once;
+    None, without doing anything, while a mailer holds it (the mailer does the same work)."""
+    with _lock_file(data_dir) as lock:
+        if not _take_lock(lock):
+            return None
+        queued = reconcile(data_dir, facts, form, settings)
+        queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
+        return queued, deliver_outbox(data_dir, settings)
+
+
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest) -> None:
     """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
     _lower_priority()
-    os.makedirs(os.path.dirname(os.path.join(data_dir, LOCK_FILE)), exist_ok=True)
     if not settings.host:
         log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
-    with open(os.path.join(data_dir, LOCK_FILE), "a+b") as lock:
+    with _lock_file(data_dir) as lock:
         if not _take_lock(lock):
             log.info("mailer: another mailer is running; this one waits to take over")
             while not _take_lock(lock):

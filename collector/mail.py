@@ -84,6 +84,11 @@ HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
 ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
+# Where a porteur writes to the Région, said the same way in every mail to a porteur: the
+# dossier page (its signed link, given above this sentence), never a reply to the mail.
+NO_REPLY = "Ce message est envoyé automatiquement : n'y répondez pas."
+WHERE_TO_ANSWER = NO_REPLY + " Pour écrire à la Région, utilisez votre page de dossier (lien ci-dessus)."
+WRITE_TO_CONTACTS = "Pour écrire à la Région, utilisez les contacts ci-dessous en donnant votre référence."
 LOCK_FOLDER, QUEUE_LOCK = "state", "mail-queue.lock"
 
 
@@ -175,7 +180,7 @@ def _contacts_lines(facts: Mapping[str, Any]) -> list[str]:
 
 
 def _message(settings: MailSettings, to: str, subject: str, reference: str, kind: str, body: str,
-             now: datetime | None, reply_to: str | None = None) -> Message:
+             now: datetime | None) -> Message:
     """A plain-text UTF-8 message with the headers every mail of the call carries.
 
     The usual case, an ASCII address, uses the classic `email.mime` API, about four times
@@ -192,8 +197,6 @@ def _message(settings: MailSettings, to: str, subject: str, reference: str, kind
         "X-AMI-Reference": reference,
         "Auto-Submitted": "auto-generated",
     }
-    if reply_to:
-        headers["Reply-To"] = reply_to
     if not to.isascii():
         modern = EmailMessage(policy=SMTPUTF8_POLICY)
         for name, value in headers.items():
@@ -232,11 +235,10 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
                   dossier_url(settings.public_url, settings.dossier_secret, reference)]
     lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
     lines += _answer_lines(record, form)
+    lines += ["", WHERE_TO_ANSWER if settings.dossier_secret else NO_REPLY + " " + WRITE_TO_CONTACTS]
     lines += ["", "Une question ? Vos contacts :"] + _contacts_lines(facts)
-    lines += ["", "Ce message est envoyé automatiquement ; vous pouvez y répondre, il parviendra à la Région."]
     return _message(settings, answers["contact_email"], f"Accusé de réception {reference} — {call['short_title']}",
-                    reference, "accuse", "\n".join(lines) + "\n", now,
-                    reply_to=facts["contacts"]["notification_email"])
+                    reference, "accuse", "\n".join(lines) + "\n", now)
 
 
 def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,

@@ -31,8 +31,7 @@ from .template_filters import datetime_fr
 
 log = logging.getLogger(__name__)
 
-WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "
-                   "utilisez votre page de dossier (lien ci-dessus).")
+WHERE_TO_ANSWER = mail.WHERE_TO_ANSWER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +148,7 @@ def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, A
              "Ce changement vient de vous ou de votre structure ? Vous n'avez rien à faire.", "",
              f"Vous n'êtes pas à l'origine de ce changement ? Appelez ou écrivez sans attendre aux contacts de l'AMI "
              f"en donnant la référence {reference} :"] + mail._contacts_lines(facts)
-    lines += ["", "Ce message est envoyé automatiquement : n'y répondez pas."]
+    lines += ["", mail.NO_REPLY]
     return mail._message(settings, previous["answers"]["contact_email"],
                          f"Adresse de contact changée — dossier {reference} — {call['short_title']}",
                          reference, f"contact-v{number}", "\n".join(lines) + "\n", now)

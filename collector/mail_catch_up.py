@@ -149,6 +149,10 @@ class LifecycleCatchUp:
                 log.warning("mail: the mails of %s wait: its files cannot be read (%s; run `check`)",
                             reference, type(error).__name__)
                 continue
+            except Exception as error:  # noqa: BLE001 - one odd dossier must not hold back every other mail
+                log.error("mail: the mails of %s wait: an event cannot be read (%s; run `check`)",
+                          reference, type(error).__name__)
+                continue
             queued += names
             known.update(names)
             if settled:

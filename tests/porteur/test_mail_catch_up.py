@@ -127,3 +127,16 @@ def test_the_catch_up_queues_nothing_when_every_mail_was_queued(app, reviewer, c
     settings = mail.MailSettings(dossier_secret=SECRET)
     assert mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], settings) == []
     assert sorted(outbox(data_dir)) == before
+
+
+def test_a_hand_broken_meeting_event_holds_back_no_other_dossiers_mail(app, reviewer, records, data_dir, caplog):
+    from collector.statuses import add_event
+
+    add_event(data_dir, "AMI-2021-0002", {"at": "2021-06-01T10:00:00+02:00", "by": "alice",
+                                          "kind": "rencontre_proposee"})  # no slots: written by hand, say
+    with outbox_writes_failing(data_dir):
+        assert review_post(reviewer, "AMI-2021-0001", "message", message="Une question.").status_code == 303
+    settings = mail.MailSettings(dossier_secret=SECRET)
+    queued = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], settings)
+    assert queued == ["AMI-2021-0001.message-1.eml"]
+    assert "the mails of AMI-2021-0002 wait" in caplog.text

@@ -25,13 +25,15 @@ first pass reads every history and every corrected dossier.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import mail, porteur_mail
-from .dossier import ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, VERSIONS_DIR, all_versions, latest_record
+from .dossier import (ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, VERSIONS_DIR, all_versions, latest_record,
+                      version_numbers)
 from .meetings import PROPOSED, meetings_of
 from .records import RecordError
 from .statuses import REVIEWS_DIR, StatusError, read_history
@@ -67,9 +69,10 @@ def dossiers_with_life(data_dir: str) -> set[str]:
     return references
 
 
-def _event_mails(record: Mapping[str, Any], events: list[Mapping[str, Any]], facts: Mapping[str, Any],
-                 current: mail.MailSettings) -> list[tuple[list[str], Any]]:
-    """(kinds, compose) for each event of the history that calls for mails; compose() gives them."""
+def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[str, Any]],
+                 facts: Mapping[str, Any], current: mail.MailSettings) -> list[tuple[list[str], Any]]:
+    """(kinds, compose) for each event of the history that calls for mails; compose() gives them.
+    `record()` reads the dossier's newest version: only a mail to compose needs it."""
     found: list[tuple[list[str], Any]] = []
     meetings = {meeting.number: meeting for meeting in meetings_of({"events": events})}
     proposals = 0
@@ -78,8 +81,8 @@ def _event_mails(record: Mapping[str, Any], events: list[Mapping[str, Any]], fac
         if kind in SIMPLE_EVENTS:
             prefix, compose = SIMPLE_EVENTS[kind]
             found.append(([f"{prefix}-{number}"],
-                          lambda compose=compose, event=event, number=number: compose(record, event, number, facts,
-                                                                                      current)))
+                          lambda compose=compose, event=event, number=number: compose(record(), event, number,
+                                                                                      facts, current)))
         elif kind in MEETING_KINDS:
             proposals += kind == PROPOSED
             meeting_number = proposals if kind == PROPOSED else event.get("meeting")
@@ -90,12 +93,14 @@ def _event_mails(record: Mapping[str, Any], events: list[Mapping[str, Any]], fac
             if not (last is None if kind == PROPOSED else last is event):
                 continue  # a state the meeting has left: its later mails say what holds
             found.append((porteur_mail.meeting_mail_kinds(latest),
-                          lambda latest=latest: porteur_mail.meeting_mails(record, latest, facts, current)))
+                          lambda latest=latest: porteur_mail.meeting_mails(record(), latest, facts, current)))
     return found
 
 
 def _version_mails(data_dir: str, reference: str, facts: Mapping[str, Any], form: Any,
                    current: mail.MailSettings) -> list[tuple[list[str], Any]]:
+    if not version_numbers(data_dir, reference):
+        return []
     versions = all_versions(data_dir, reference)
     found = []
     for previous, version in zip(versions, versions[1:]):
@@ -109,8 +114,8 @@ def catch_up_dossier(data_dir: str, reference: str, facts: Mapping[str, Any], fo
                      current: mail.MailSettings, known: set[str]) -> tuple[list[str], bool]:
     """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known)."""
     history = read_history(data_dir, reference)
-    record = latest_record(data_dir, reference)
-    wanted = _event_mails(record, history["events"], facts, current)
+    wanted = _event_mails(functools.cache(lambda: latest_record(data_dir, reference)), history["events"], facts,
+                          current)
     wanted += _version_mails(data_dir, reference, facts, form, current)
     queued: list[str] = []
     settled = True

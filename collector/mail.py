@@ -8,9 +8,14 @@ A name remembered there, or present in outbox/, sending/, sent/ or failed/, is n
 queued again, so queuing twice (a retry, a replay) never duplicates a mail, and deleting
 a file from sent/ or failed/ by hand never sends that mail again. `reconcile` also
 remembers the messages it finds in those folders (data folders older than this memory).
+The check and the writing are one step under `$DATA/state/mail-queue.lock` (several
+processes queue: web workers, the mailer's catch-ups). A message that cannot be written
+raises (OutboxError when a file stands where the outbox folder should be): a failure is
+never taken for « already queued ».
 
-Deliver (`deliver_outbox`): each file is first claimed by renaming it into `sending/`
-(a rename succeeds for one process only, so two workers never send the same file), then
+Deliver (`deliver_outbox`): each file is first claimed by setting its time (the claim's
+age) then renaming it into `sending/` (a rename succeeds for one process only, so two
+workers never send the same file), then
 sent over SMTP, then moved durably into `sent/`. On a temporary SMTP failure the file
 goes back to `outbox/`; on a permanent refusal (5xx) it goes to `failed/` for a person
 to look at. Nothing is ever deleted by the sender.

@@ -31,6 +31,7 @@ from .addresses import AddressError
 from .dossier import references_for_email
 from .durable import fsync_dir, write_new_file
 from .records import iter_record_paths, record_path
+from .yamlio import read_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ def _remove(data_dir: str, request_id: str) -> None:
         os.unlink(os.path.join(folder, request_id + ".json"))
     except FileNotFoundError:
         return
+    except OSError as error:  # e.g. a folder by that name, made by hand: left for a person
+        log.warning("lost link: request %s cannot be removed (%s)", request_id, type(error).__name__)
+        return
     fsync_dir(folder)
 
 
@@ -87,8 +91,7 @@ def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.Mail
     for request_id in pending_requests(data_dir):
         path = os.path.join(data_dir, REQUESTS_DIR, request_id + ".json")
         try:
-            with open(path, encoding="utf-8") as handle:
-                address = str(json.load(handle)["address"])
+            address = str(json.loads(read_regular_file(path))["address"])  # never blocks on a FIFO
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError):

@@ -300,7 +300,8 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), index_lookup(current_app))
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(),
+        index_lookup(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def index_lookup(app: Any) -> IndexLookup:

@@ -150,3 +150,15 @@ def test_a_post_from_another_site_is_refused(client, records, data_dir):
     reply = ask(client, records[0]["answers"]["contact_email"], Origin="https://ailleurs.example")
     assert reply.status_code == 403
     assert outbox(data_dir) == []
+
+
+def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client, records, data_dir):
+    folder = os.path.join(data_dir, REQUESTS_DIR)
+    os.makedirs(folder)
+    os.mkfifo(os.path.join(folder, "a" * 32 + ".json"))  # opening it for reading would wait for a writer
+    os.mkdir(os.path.join(folder, "b" * 32 + ".json"))
+    with open(os.path.join(folder, "c" * 32 + ".json"), "w", encoding="utf-8") as handle:
+        handle.write("{not json")
+    ask(client, records[0]["answers"]["contact_email"])
+    assert handle_waiting(app, data_dir) == 1
+    assert requests_waiting(data_dir) == ["b" * 32 + ".json"], "only what cannot be removed is left, for a person"

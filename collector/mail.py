@@ -384,7 +384,9 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
                                                             recipients[kind]()):
                 queued.append(name)
         except Exception as error:  # noqa: BLE001 - one message that cannot be written must not stop the others
-            log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else ""  # never an answer
+            log.error("mail: could not compose or queue the %s message of %s (%s%s)", kind, reference,
+                      type(error).__name__, f": {reason}" if reason else "")
     return queued
 
 

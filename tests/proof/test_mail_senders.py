@@ -135,3 +135,17 @@ def test_send_mail_sends_nothing_while_a_mailer_runs(app, data_dir, form, tmp_pa
     assert done.returncode == 0, done.stderr
     assert "Le mailer est en marche" in done.stdout and "Rien n'a été envoyé" in done.stdout
     assert len(pending(data_dir)) == 4
+
+
+def test_a_records_mails_blocked_by_a_file_in_place_of_the_outbox_are_logged_then_reconciled(app, data_dir, form,
+                                                                                          caplog):
+    [record] = write_records(data_dir, 1, form)
+    with open(os.path.join(data_dir, mail.OUTBOX), "w", encoding="utf-8") as handle:
+        handle.write("not a folder")
+    with caplog.at_level(logging.ERROR):
+        assert mail.queue_for_record(data_dir, record, app.config["FACTS"], form, settings_for(25)) == []
+    assert "could not compose or queue the accuse message of AMI-2021-0001 (OutboxError: outbox/ is not a folder" \
+        in caplog.text
+    os.unlink(os.path.join(data_dir, mail.OUTBOX))
+    assert mail.reconcile(data_dir, app.config["FACTS"], form, settings_for(25)) == [
+        "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]

@@ -24,6 +24,8 @@ SCRIPTS = [
     ("throttle.py", "login throttle: cost per failed login at 0 / 5,000 / 50,000 pairs"),
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
+    ("mail_catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),
+    ("lost_link.py", "lost-link page: known and unknown addresses alike; the mailer's look-up with and without index"),
 ]
 
 

@@ -370,11 +370,17 @@ def create_user_command(name, password_stdin) -> None:
 @_as_data_owner
 def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
+    from .mailer import send_once
+
     settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
-    queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
+    done = send_once(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
+    if done is None:
+        _echo("Le mailer est en marche (il tient state/mailer.lock) : c'est lui qui envoie les e-mails en attente. "
+              "Rien n'a été envoyé par cette commande.")
+        return
+    queued, report = done
     if queued:
         _echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)
-    report = mail_module.deliver_outbox(appstate.data_dir(), settings)
     _echo(f"{len(report.sent)} envoyé(s), {len(report.deferred)} en attente, {len(report.failed)} refusé(s).")
     for name in report.failed:
         _echo(f"Refusé définitivement : {name} (voir le dossier failed/)", err=True)

@@ -8,9 +8,14 @@ A name remembered there, or present in outbox/, sending/, sent/ or failed/, is n
 queued again, so queuing twice (a retry, a replay) never duplicates a mail, and deleting
 a file from sent/ or failed/ by hand never sends that mail again. `reconcile` also
 remembers the messages it finds in those folders (data folders older than this memory).
+The check and the writing are one step under `$DATA/state/mail-queue.lock` (several
+processes queue: web workers, the mailer's catch-ups). A message that cannot be written
+raises (OutboxError when a file stands where the outbox folder should be): a failure is
+never taken for « already queued ».
 
-Deliver (`deliver_outbox`): each file is first claimed by renaming it into `sending/`
-(a rename succeeds for one process only, so two workers never send the same file), then
+Deliver (`deliver_outbox`): each file is first claimed by setting its time (the claim's
+age) then renaming it into `sending/` (a rename succeeds for one process only, so two
+workers never send the same file), then
 sent over SMTP, then moved durably into `sent/`. On a temporary SMTP failure the file
 goes back to `outbox/`; on a permanent refusal (5xx) it goes to `failed/` for a person
 to look at. Nothing is ever deleted by the sender.
@@ -43,12 +48,15 @@ stored while no mailer ran). With COLLECTOR_SMTP_HOST empty, mails simply wait i
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import re
 import smtplib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
@@ -81,6 +89,12 @@ HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
 ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
+# Where a porteur writes to the Région, said the same way in every mail to a porteur: the
+# dossier page (its signed link, given above this sentence), never a reply to the mail.
+NO_REPLY = "Ce message est envoyé automatiquement : n'y répondez pas."
+WHERE_TO_ANSWER = NO_REPLY + " Pour écrire à la Région, utilisez votre page de dossier (lien ci-dessus)."
+WRITE_TO_CONTACTS = "Pour écrire à la Région, utilisez les contacts ci-dessous en donnant votre référence."
+LOCK_FOLDER, QUEUE_LOCK = "state", "mail-queue.lock"
 
 
 @dataclass(frozen=True)
@@ -171,7 +185,7 @@ def _contacts_lines(facts: Mapping[str, Any]) -> list[str]:
 
 
 def _message(settings: MailSettings, to: str, subject: str, reference: str, kind: str, body: str,
-             now: datetime | None, reply_to: str | None = None) -> Message:
+             now: datetime | None) -> Message:
     """A plain-text UTF-8 message with the headers every mail of the call carries.
 
     The usual case, an ASCII address, uses the classic `email.mime` API, about four times
@@ -188,8 +202,6 @@ def _message(settings: MailSettings, to: str, subject: str, reference: str, kind
         "X-AMI-Reference": reference,
         "Auto-Submitted": "auto-generated",
     }
-    if reply_to:
-        headers["Reply-To"] = reply_to
     if not to.isascii():
         modern = EmailMessage(policy=SMTPUTF8_POLICY)
         for name, value in headers.items():
@@ -228,11 +240,10 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
                   dossier_url(settings.public_url, settings.dossier_secret, reference)]
     lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
     lines += _answer_lines(record, form)
+    lines += ["", WHERE_TO_ANSWER if settings.dossier_secret else NO_REPLY + " " + WRITE_TO_CONTACTS]
     lines += ["", "Une question ? Vos contacts :"] + _contacts_lines(facts)
-    lines += ["", "Ce message est envoyé automatiquement ; vous pouvez y répondre, il parviendra à la Région."]
     return _message(settings, answers["contact_email"], f"Accusé de réception {reference} — {call['short_title']}",
-                    reference, "accuse", "\n".join(lines) + "\n", now,
-                    reply_to=facts["contacts"]["notification_email"])
+                    reference, "accuse", "\n".join(lines) + "\n", now)
 
 
 def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
@@ -311,15 +322,51 @@ def read_envelope(raw: bytes) -> tuple[str, bytes]:
     return recipient, message
 
 
-def queue_message(data_dir: str, name: str, message: Message, recipient: str) -> bool:
-    """Write one message for `recipient` into the outbox durably; False if it was already queued or sent."""
-    if _known(data_dir, name):
-        return False
+class OutboxError(OSError):
+    """The outbox cannot take a message (e.g. a file where one of its folders should be)."""
+
+
+@contextmanager
+def _queue_lock(data_dir: str) -> Iterator[None]:
+    """Hold `$DATA/state/mail-queue.lock` (flock) while one message is checked and queued.
+
+    Queuers are several processes (web workers after an event, the mailer's catch-up): the
+    check « not yet known » and the writing must be one step, or a message claimed by the
+    sender between the two (moved to sending/) would be written again and sent twice.
+    """
+    folder = os.path.join(data_dir, LOCK_FOLDER)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, QUEUE_LOCK), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _outbox_folder(data_dir: str) -> str:
+    """The outbox folder, made when missing; OutboxError when something else holds its name."""
+    folder = os.path.join(data_dir, OUTBOX)
     try:
-        write_new_file(os.path.join(data_dir, OUTBOX), name, envelope_line(recipient) + wire_bytes(message))
+        os.makedirs(folder, exist_ok=True)
     except FileExistsError:
-        return False
-    _remember(data_dir, [name])  # after the message itself: a crash in between loses no mail
+        raise OutboxError(errno.ENOTDIR, "outbox/ is not a folder: move that file away") from None
+    return folder
+
+
+def queue_message(data_dir: str, name: str, message: Message, recipient: str) -> bool:
+    """Write one message for `recipient` into the outbox durably; False if it was already queued or sent.
+
+    Any failure to write it (OutboxError, a full disk…) is raised: it is never taken for
+    « already queued »."""
+    with _queue_lock(data_dir):
+        if _known(data_dir, name):
+            return False
+        folder = _outbox_folder(data_dir)
+        try:
+            write_new_file(folder, name, envelope_line(recipient) + wire_bytes(message))
+        except FileExistsError:
+            if not _known(data_dir, name):  # not the name itself: a folder on the way is a file
+                raise
+            return False
+        _remember(data_dir, [name])  # after the message itself: a crash in between loses no mail
     return True
 
 
@@ -337,8 +384,15 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
                                                             recipients[kind]()):
                 queued.append(name)
         except Exception as error:  # noqa: BLE001 - one message that cannot be written must not stop the others
-            log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else ""  # never an answer
+            log.error("mail: could not compose or queue the %s message of %s (%s%s)", kind, reference,
+                      type(error).__name__, f": {reason}" if reason else "")
     return queued
+
+
+def known_names(data_dir: str) -> set[str]:
+    """Every message name queued once: remembered in mail-queued/ or present in a folder of the outbox."""
+    return {name for folder in (QUEUED, OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
 
 
 def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> list[str]:
@@ -421,12 +475,19 @@ def release_stale_claims(data_dir: str, older_than: float = STALE_CLAIM_SECONDS)
 
 
 def _claim(data_dir: str, name: str) -> bool:
+    """Take one message for this sender: True if it is now ours, in sending/.
+
+    The file's time is set BEFORE the rename: a claim's age (release_stale_claims) is its
+    modification time, and a message that waited in the outbox longer than STALE_CLAIM_SECONDS
+    must never appear in sending/ with that old time, even for an instant, or another
+    sender would give it back to the outbox and send it too."""
     os.makedirs(os.path.join(data_dir, SENDING), exist_ok=True)
+    source = os.path.join(data_dir, OUTBOX, name)
     try:
-        os.rename(os.path.join(data_dir, OUTBOX, name), os.path.join(data_dir, SENDING, name))
+        os.utime(source)  # the claim's age starts now
+        os.rename(source, os.path.join(data_dir, SENDING, name))
     except FileNotFoundError:
         return False  # another process claimed it first
-    os.utime(os.path.join(data_dir, SENDING, name))  # the claim's age starts now
     return True
 
 

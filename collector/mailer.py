@@ -7,9 +7,11 @@ mail.py offers does the rest: `queue_for_record` (the outbox's files are the que
 `deliver_outbox` (claim by rename, retry, set aside), `reconcile` (records without mails).
 
 How the mailer learns of new work: it polls. Every POLL_SECONDS it reads the modification
-time of `submissions/` and `outbox/` (one stat each); when `submissions/` changed it lists
-it and queues the mails of the records it has not seen yet; when it queued something or
-`outbox/` changed (another module queued a message), it delivers.
+time of `submissions/`, `link-requests/` and `outbox/` (one stat each); when `submissions/`
+changed it lists it and queues the mails of the records it has not seen yet; when
+`link-requests/` changed it handles the lost-link requests (link_requests.py: the dossiers
+of the address are found here, through the review index, not in the web request); when it
+queued something or `outbox/` changed (another module queued a message), it delivers.
 
 It gives way to a burst: new records are taken up once `submissions/` has been still for
 LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while posts kept
@@ -31,11 +33,14 @@ treats "racily clean" files).
 
 Catching up: at start and then every COLLECTOR_MAIL_RETRY_SECONDS (at least one second)
 the mailer runs `reconcile` (the mails of every record that has none: a record stored while
-the mailer was down, a composition that failed) and delivers, whatever the folders say. A
+the mailer was down, a composition that failed) and mail_catch_up.py (the mails of the
+dossiers' life whose queueing failed after their event was stored), and delivers, whatever
+the folders say. A
 failed delivery (server unreachable, a temporary refusal) waits for that same period.
 
 One mailer works at a time: it holds an exclusive `flock` on `$DATA/state/mailer.lock` while it
-runs. A second mailer started by mistake (or during a restart) waits, polling the lock, and
+runs, and `send-mail` takes the same lock for its round (`send_once`: it does nothing while a
+mailer runs). A second mailer started by mistake (or during a restart) waits, polling the lock, and
 takes over within a poll once the first one ends or dies (the kernel releases the lock of a
 dead process). Two mailers never queue the same record at once, so a message is never queued
 again while the other one is sending it.
@@ -56,17 +61,21 @@ import logging
 import os
 import select
 import signal
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import OUTBOX, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail import OUTBOX, DeliveryReport, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail_catch_up import LifecycleCatchUp
+from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
 
@@ -116,15 +125,19 @@ def record_references(data_dir: str) -> set[str]:
 class Mailer:
     """One mailer's state: the records whose mails it has queued, when it may deliver next."""
 
-    def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings) -> None:
+    def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
+                 lookup: IndexLookup | None = None) -> None:
         self.data_dir = data_dir
         self.facts = facts
         self.form = form
         self.settings = settings
+        self.lookup = lookup  # the review index's e-mail key, for the lost-link requests
         self.period = max(MIN_PERIOD_SECONDS, settings.retry_seconds)
         self._records = FolderWatch(os.path.join(data_dir, SUBMISSIONS_DIR))
         self._outbox = FolderWatch(os.path.join(data_dir, OUTBOX))
+        self._link_requests = FolderWatch(os.path.join(data_dir, REQUESTS_DIR))
         self._handled: set[str] = set()
+        self._lifecycle = LifecycleCatchUp()
         self._next_catch_up = 0.0
         self._next_delivery = 0.0
         self._new_since: float | None = None  # when the records folder changed first since the last take-up
@@ -144,16 +157,24 @@ class Mailer:
                                             or now - self._new_since >= MAX_WAIT_SECONDS):
             self._new_since = None
             queued = self.queue_new_records()
+        if self._link_requests.changed():
+            queued += handle_requests(self.data_dir, self.facts, self.settings, self.lookup)
         if self._outbox.changed() or queued:
             self.deliver()
 
     def catch_up(self) -> None:
-        """Queue the mails of every record that has none (`reconcile`); remember those records."""
+        """Queue the mails of every record that has none (`reconcile`) and the lifecycle mails
+        that a failure left unqueued (mail_catch_up.py); remember those records."""
         references = record_references(self.data_dir)  # listed first: a record added meanwhile is new next time
         queued = reconcile(self.data_dir, self.facts, self.form, self.settings)
         if queued:
             log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
         self._handled = references
+        caught = self._lifecycle.run(self.data_dir, self.facts, self.form, self.settings)
+        if caught:
+            log.info("mail: %d message(s) of the dossiers' life queued again (their queueing had failed)",
+                     len(caught))
+        handle_requests(self.data_dir, self.facts, self.settings, self.lookup)
 
     def queue_new_records(self) -> int:
         """Queue the mails of the records published since the last look; how many messages."""
@@ -223,13 +244,33 @@ def _take_lock(handle: Any) -> bool:
     return True
 
 
-def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest) -> None:
+def _lock_file(data_dir: str) -> Any:
+    os.makedirs(os.path.dirname(os.path.join(data_dir, LOCK_FILE)), exist_ok=True)
+    return open(os.path.join(data_dir, LOCK_FILE), "a+b")
+
+
+def send_once(data_dir: str, facts: Mapping[str, Any], form: Any,
+              settings: MailSettings) -> tuple[list[str], DeliveryReport] | None:
+    """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
+
+    It holds the mailer's lock for the round, so that it and a mailer never send at once;
+    None, without doing anything, while a mailer holds it (the mailer does the same work)."""
+    with _lock_file(data_dir) as lock:
+        if not _take_lock(lock):
+            return None
+        queued = reconcile(data_dir, facts, form, settings)
+        queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
+        handle_requests(data_dir, facts, settings)
+        return queued, deliver_outbox(data_dir, settings)
+
+
+def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
+        lookup: IndexLookup | None = None) -> None:
     """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
     _lower_priority()
-    os.makedirs(os.path.dirname(os.path.join(data_dir, LOCK_FILE)), exist_ok=True)
     if not settings.host:
         log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
-    with open(os.path.join(data_dir, LOCK_FILE), "a+b") as lock:
+    with _lock_file(data_dir) as lock:
         if not _take_lock(lock):
             log.info("mailer: another mailer is running; this one waits to take over")
             while not _take_lock(lock):
@@ -237,7 +278,7 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
                 if stop.requested:
                     return
         log.info("mailer: running (pid %d)", os.getpid())
-        mailer = Mailer(data_dir, facts, form, settings)
+        mailer = Mailer(data_dir, facts, form, settings, lookup)
         while not stop.requested:
             try:
                 mailer.step()
@@ -259,4 +300,24 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest())
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(),
+        index_lookup(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+def index_lookup(app: Any) -> IndexLookup:
+    """The review index's references for an address's e-mail key; None when there is no index
+    file yet or it cannot be read (the lost-link requests then read every record)."""
+    from .addresses import address_key
+    from .review.indexing import app_index
+
+    def lookup(address: str) -> list[str] | None:
+        index = app_index(app)  # a fresh one each time: brought in step with the files first
+        if not os.path.exists(index.path):
+            return None
+        try:
+            return index.references_with_email_key(address_key(address))
+        except sqlite3.Error as error:
+            log.warning("mail: review index unusable (%s); the records are read instead", type(error).__name__)
+            return None
+
+    return lookup

@@ -4,13 +4,21 @@ Each message is one file `$DATA/outbox/<REF>.<kind>.eml`, written durably by
 mail.queue_message and sent by the mailer process (collector/mailer.py) or `send-mail`,
 so nothing here waits for SMTP or is lost when it is down. Every mail to a porteur
 says where to answer: the dossier page (its signed link), never a reply to the mail.
+
+Each event of a dossier's history (and each corrected version) calls for mails whose
+kinds follow from the event alone (`message-N`, `reponse-N`, `rencontre-N-proposee`,
+`accuse-vN`…): the `*_mails` functions compose them, the request that stored the event
+queues them at once, and mail_catch_up.py queues again, from the history, any that a
+failure left unqueued. A mail that cannot be queued is logged (never un-confirming the
+stored event): the mailer's catch-up queues it once the outbox is usable again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.message import Message
 from typing import Any
@@ -21,8 +29,18 @@ from .porteur.links import dossier_url
 from . import appstate
 from .template_filters import datetime_fr
 
-WHERE_TO_ANSWER = ("Ce message est envoyé automatiquement : n'y répondez pas. Pour écrire à la Région, "
-                   "utilisez votre page de dossier (lien ci-dessus).")
+log = logging.getLogger(__name__)
+
+WHERE_TO_ANSWER = mail.WHERE_TO_ANSWER
+
+
+@dataclasses.dataclass(frozen=True)
+class Mail:
+    """One message to queue: its kind (the outbox name is `<REF>.<kind>.eml`) and its one recipient."""
+
+    kind: str
+    message: Message
+    recipient: str
 
 
 def settings() -> mail.MailSettings:
@@ -41,6 +59,22 @@ def queue(data_dir: str, reference: str, kind: str, message: Message, recipient:
     the Région's notification address): the SMTP envelope is taken from it, never from the
     message's `To:` header."""
     return mail.queue_message(data_dir, mail.message_name(reference, kind), message, recipient)
+
+
+def queue_mails(data_dir: str, reference: str, mails: Iterable[Mail]) -> list[str]:
+    """Queue each mail (those already queued or sent are skipped); the kinds newly queued.
+
+    A mail that cannot be written is logged with the reason and the others still go: its
+    event is stored, and the mailer's catch-up queues it once the outbox is usable."""
+    queued = []
+    for item in mails:
+        try:
+            if queue(data_dir, reference, item.kind, item.message, item.recipient):
+                queued.append(item.kind)
+        except OSError as error:
+            log.error("mail: %s of %s not queued (%s: %s); the mailer queues it once the outbox is usable",
+                      item.kind, reference, type(error).__name__, error.strerror or error)
+    return queued
 
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
@@ -101,17 +135,66 @@ def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[st
                          "\n".join(body), now)
 
 
-def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
-    """Queue the new acknowledgement and the Région's notice of one correction."""
-    current = settings()
+def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any], facts: Mapping[str, Any],
+                            settings: mail.MailSettings, now: datetime | None = None) -> Message:
+    """To the previous contact address, when a correction changed it: what changed, whom to call.
+
+    Nothing of the answers, nor the dossier's link: this address no longer follows the dossier."""
+    reference, call, number = version["reference"], facts["call"], version["version"]
+    lines = ["Bonjour,", "",
+             f"L'adresse e-mail de contact du dossier {reference} (réponse à l'{mail._lower_first(call['title'])}) "
+             f"vient d'être changée, lors d'une correction des réponses (version {number}). Les messages au "
+             "sujet de ce dossier iront désormais à la nouvelle adresse de contact ; vous n'en recevrez plus.", "",
+             "Ce changement vient de vous ou de votre structure ? Vous n'avez rien à faire.", "",
+             f"Vous n'êtes pas à l'origine de ce changement ? Appelez ou écrivez sans attendre aux contacts de l'AMI "
+             f"en donnant la référence {reference} :"] + mail._contacts_lines(facts)
+    lines += ["", mail.NO_REPLY]
+    return mail._message(settings, previous["answers"]["contact_email"],
+                         f"Adresse de contact changée — dossier {reference} — {call['short_title']}",
+                         reference, f"contact-v{number}", "\n".join(lines) + "\n", now)
+
+
+def contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any]) -> bool:
+    """Does this version name another contact e-mail than the one before it?"""
+    from .addresses import address_key
+
+    return address_key(previous["answers"].get("contact_email")) != address_key(version["answers"].get("contact_email"))
+
+
+def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
+    number = version["version"]
+    return [f"accuse-v{number}", f"correction-v{number}"] + (
+        [f"contact-v{number}"] if contact_changed(previous, version) else [])
+
+
+def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                     current: mail.MailSettings) -> list[Mail]:
+    """A correction's mails: the new acknowledgement, the Région's notice and, when the contact
+    e-mail changed, a word to the previous address (`previous` is the version before)."""
     reference, number = version["reference"], version["version"]
-    queue(data_dir, reference, f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current),
-          version["answers"]["contact_email"])
     organisation = mail._one_line(version["answers"].get("raison_sociale"))
-    queue(data_dir, reference, f"correction-v{number}", compose_staff_notice(
-        reference, f"correction-v{number}", f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
-        [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."],
-        facts, current), facts["contacts"]["notification_email"])
+    mails = [Mail(f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current),
+                  version["answers"]["contact_email"]),
+             Mail(f"correction-v{number}", compose_staff_notice(
+                 reference, f"correction-v{number}",
+                 f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
+                 [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."]
+                 + (["L'adresse e-mail de contact a changé ; l'ancienne adresse en est informée."]
+                    if contact_changed(previous, version) else []),
+                 facts, current), facts["contacts"]["notification_email"])]
+    if contact_changed(previous, version):
+        mails.append(Mail(f"contact-v{number}", compose_contact_changed(previous, version, facts, current),
+                          previous["answers"]["contact_email"]))
+    return mails
+
+
+def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
+    """Queue the mails of one correction (see correction_mails); the version before is read from disk."""
+    from .dossier import version_path
+    from .records import read_record
+
+    previous = read_record(version_path(data_dir, version["reference"], version["version"] - 1))
+    queue_mails(data_dir, version["reference"], correction_mails(previous, version, facts, form, settings()))
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,
@@ -134,22 +217,32 @@ def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, An
                          reference, f"message-{number}", "\n".join(lines) + "\n", now)
 
 
+def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
+                  current: mail.MailSettings) -> list[Mail]:
+    return [Mail(f"message-{number}", compose_message_to_porteur(record, event, number, facts, current),
+                 record["answers"]["contact_email"])]
+
+
 def queue_message_to_porteur(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                              facts: Mapping[str, Any]) -> None:
-    queue(data_dir, record["reference"], f"message-{number}",
-          compose_message_to_porteur(record, event, number, facts, settings()), record["answers"]["contact_email"])
+    queue_mails(data_dir, record["reference"], message_mails(record, event, number, facts, settings()))
+
+
+def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
+                        current: mail.MailSettings) -> list[Mail]:
+    """Tell the Région that the porteur answered (the text is on the review page)."""
+    reference = record["reference"]
+    organisation = mail._one_line(record["answers"].get("raison_sociale"))
+    return [Mail(f"reponse-porteur-{number}", compose_staff_notice(
+        reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
+        [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
+        + ["    " + line for line in str(event["text"]).splitlines()], facts, current),
+        facts["contacts"]["notification_email"])]
 
 
 def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                                facts: Mapping[str, Any]) -> None:
-    """Tell the Région that the porteur answered (the text is on the review page)."""
-    reference = record["reference"]
-    organisation = mail._one_line(record["answers"].get("raison_sociale"))
-    queue(data_dir, reference, f"reponse-porteur-{number}", compose_staff_notice(
-        reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
-        [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
-        + ["    " + line for line in str(event["text"]).splitlines()], facts, settings()),
-        facts["contacts"]["notification_email"])
+    queue_mails(data_dir, record["reference"], porteur_reply_mails(record, event, number, facts, settings()))
 
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
@@ -163,10 +256,15 @@ def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: 
                          "\n".join(lines) + "\n", now)
 
 
+def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
+                 current: mail.MailSettings) -> list[Mail]:
+    return [Mail(f"reponse-{number}", compose_answer(record, event, number, facts, current),
+                 record["answers"]["contact_email"])]
+
+
 def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                  facts: Mapping[str, Any]) -> bool:
-    return queue(data_dir, record["reference"], f"reponse-{number}",
-                 compose_answer(record, event, number, facts, settings()), record["answers"]["contact_email"])
+    return bool(queue_mails(data_dir, record["reference"], answer_mails(record, event, number, facts, settings())))
 
 
 # --- meetings -------------------------------------------------------------------------------
@@ -187,12 +285,12 @@ def _slot_line(slot: Any) -> str:
             f"pour la Région : {slot.attendees}")
 
 
-def _meeting_mail(data_dir: str, reference: str, to: str, kind: str, subject: str, lines: list[str], ics: bytes,
-                  method: str, facts: Mapping[str, Any], current: mail.MailSettings) -> bool:
+def _meeting_mail(reference: str, to: str, kind: str, subject: str, lines: list[str], ics: bytes, method: str,
+                  facts: Mapping[str, Any], current: mail.MailSettings) -> Mail:
     for_porteur = to != facts["contacts"]["notification_email"]
     body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts) if for_porteur else [])
     message = mail._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
-    return queue(data_dir, reference, kind, with_calendar(message, ics, method), to)
+    return Mail(kind, with_calendar(message, ics, method), to)
 
 
 def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
@@ -203,12 +301,21 @@ def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, c
                       datetime.now().astimezone())
 
 
-def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
+def meeting_mail_kinds(meeting: Any) -> list[str]:
+    """The kinds of the mails of a meeting's state (what meeting_mails composes), without composing them."""
+    from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
+
+    suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"], OTHER_ASKED: ["autre"],
+                CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
+    return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes]
+
+
+def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
+                  current: mail.MailSettings) -> list[Mail]:
     """The mails of a meeting's new state: a proposal (to the porteur), a confirmation (to both
     sides), a request for another slot (to the Région), a cancellation (to both sides)."""
     from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
-    current = settings()
     reference, porteur = record["reference"], record["answers"]["contact_email"]
     staff = facts["contacts"]["notification_email"]
     ics = _ics(reference, meeting, facts, porteur, current)
@@ -221,26 +328,32 @@ def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, 
         lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
                   link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
                   "agenda, à titre provisoire, en attendant votre choix."]
-        _meeting_mail(data_dir, reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
-                      lines, ics, "REQUEST", facts, current)
-    elif meeting.state == ACCEPTED:
+        return [_meeting_mail(reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
+                              lines, ics, "REQUEST", facts, current)]
+    if meeting.state == ACCEPTED:
         line = _slot_line(meeting.slot)
-        _meeting_mail(data_dir, reference, porteur, f"{kind}-confirmee", f"Rencontre confirmée — dossier {reference}",
-                      ["Bonjour,", "", f"Votre rencontre avec la Région est confirmée : {line}."] + dossier,
-                      ics, "REQUEST", facts, current)
-        _meeting_mail(data_dir, reference, staff, f"{kind}-confirmee-region",
-                      f"Rencontre acceptée par le porteur — dossier {reference}",
-                      [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
-                       f"Voir le dossier : {current.public_url}/instruction/{reference}"], ics, "REQUEST", facts, current)
-    elif meeting.state == OTHER_ASKED:
-        queue(data_dir, reference, f"{kind}-autre", compose_staff_notice(
+        return [_meeting_mail(reference, porteur, f"{kind}-confirmee", f"Rencontre confirmée — dossier {reference}",
+                              ["Bonjour,", "", f"Votre rencontre avec la Région est confirmée : {line}."] + dossier,
+                              ics, "REQUEST", facts, current),
+                _meeting_mail(reference, staff, f"{kind}-confirmee-region",
+                              f"Rencontre acceptée par le porteur — dossier {reference}",
+                              [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
+                               f"Voir le dossier : {current.public_url}/instruction/{reference}"],
+                              ics, "REQUEST", facts, current)]
+    if meeting.state == OTHER_ASKED:
+        return [Mail(f"{kind}-autre", compose_staff_notice(
             reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
             [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
-             "    " + meeting.request], facts, current), staff)
-    elif meeting.state == CANCELLED:
-        lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
-                 + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier
-        _meeting_mail(data_dir, reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
-                      lines, ics, "CANCEL", facts, current)
-        _meeting_mail(data_dir, reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
-                      lines, ics, "CANCEL", facts, current)
+             "    " + meeting.request], facts, current), staff)]
+    assert meeting.state == CANCELLED, meeting.state
+    lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
+             + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier
+    return [_meeting_mail(reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
+                          lines, ics, "CANCEL", facts, current),
+            _meeting_mail(reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
+                          lines, ics, "CANCEL", facts, current)]
+
+
+def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
+    """Queue the mails of a meeting's new state (see meeting_mails)."""
+    queue_mails(data_dir, record["reference"], meeting_mails(record, meeting, facts, settings()))

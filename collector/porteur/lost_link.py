@@ -1,26 +1,26 @@
 """« J'ai perdu le lien de mon dossier »: the links are e-mailed again to the contact address.
 
 `GET/POST /candidater/dossier-perdu/`. The answer is the same whether or not the address
-has a dossier (no one learns who applied); the links go only to the address itself,
-through the outbox (mail.queue_message: durable, sent when SMTP answers). Posts are
-limited per client and per address, so the form cannot be used to flood a mailbox.
+has a dossier (no one learns who applied), and so is the work behind it: every valid
+address within the limits becomes one small durable request file (link_requests.py),
+which the mailer handles (it finds the dossiers and queues the mail, to the address
+itself). Posts are limited per client (one IPv4 address or one IPv6 /64) and per address,
+so the form can flood neither the server nor a mailbox.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 
 from flask import Blueprint, Flask, Response, current_app, request
 from marshmallow import ValidationError
 
-from .. import porteur_mail
-from ..dossier import references_for_email
+from ..addresses import address_key
 from ..errors import Refusal
+from ..link_requests import write_request
 from ..origin import is_cross_site
 from ..ratelimit import RateLimiter
-from ..records import iter_record_paths
 from .. import appstate
 from ..sequence import STATE_DIR
 from ..validation import Email
@@ -82,22 +82,13 @@ def send_links() -> Response:
         return _form(422, value=typed[:MAX_LENGTH], error=message)
     if not address:
         return _form(422, value="", error="Indiquez l'adresse e-mail de contact donnée dans le formulaire.")
-    if by_address.hit(address.casefold()) is None:
-        _queue_links(address)
+    if by_address.hit(address_key(address)) is None:
+        try:
+            write_request(appstate.data_dir(), address)
+        except OSError as error:
+            log.error("lost link: request not stored (%s)", type(error).__name__)
+            raise Refusal(503, "Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. "
+                               "Réessayez dans quelques minutes.") from error
     else:
         log.info("lost link: limit reached for one address")
     return _form(sent=SENT)
-
-
-def _queue_links(address: str) -> None:
-    """Queue one e-mail listing the address's dossiers (none when it has none)."""
-    data_dir = appstate.data_dir()
-    references = references_for_email(data_dir, address, iter_record_paths(data_dir))
-    if not references:
-        log.info("lost link: no dossier")
-        return
-    settings = porteur_mail.settings()
-    kind = f"lien-{time.time_ns()}"  # one name (and Message-ID) per request
-    porteur_mail.queue(data_dir, references[0], kind,
-                       porteur_mail.compose_lost_link(address, references, kind, appstate.facts(), settings), address)
-    log.info("lost link: sent for %s", ", ".join(references))

@@ -641,3 +641,8 @@ class RecordIndex:
                                             "WHERE h.status = ? AND r.error IS NULL ORDER BY h.name",
                                             (UNREADABLE_HISTORY,))]
         return lines
+
+    def references_with_email_key(self, key: str) -> list[str]:
+        """The references whose newest contact e-mail has this key (addresses.address_key), in order."""
+        return [name for (name,) in self._db().execute(
+            "SELECT name FROM records WHERE email_key = ? ORDER BY name", (key,))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import email
 import io
 import os
 
@@ -143,3 +144,34 @@ def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, cl
     assert result.exit_code == 0, result.output
     assert not os.path.exists(os.path.join(data_dir, "versions", "AMI-2021-0001"))
     assert outbox(data_dir) == []
+
+
+def outbox_message(data_dir, name):
+    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
+        raw = handle.read()
+    return raw.split(b"\r\n", 1)[0].decode(), email.message_from_bytes(raw.split(b"\r\n", 1)[1])
+
+
+def test_a_correction_that_changes_the_contact_email_tells_the_previous_address(app, client, records, data_dir):
+    previous = records[0]["answers"]["contact_email"]
+    send_correction(client, corrected(records[0], contact_email="nouvelle.contact@example.org",
+                                      projet_titre="Un titre que l'ancienne adresse ne lit pas"))
+    envelope, told = outbox_message(data_dir, "AMI-2021-0001.contact-v2.eml")
+    assert envelope == f"X-AMI-Envelope-To: {previous}" and told["To"] == previous
+    body = told.get_payload(decode=True).decode("utf-8")
+    assert "vient d'être changée" in body and "Vous n'êtes pas à l'origine de ce changement" in body
+    for person in app.config["FACTS"]["contacts"]["people"]:
+        assert f"{person['name']} : {person['phone']}, {person['email']}" in body
+    assert "Un titre que l'ancienne adresse ne lit pas" not in body and "cle=" not in body, "no answers, no link"
+    assert "n'y répondez pas" in body
+    _envelope, ack = outbox_message(data_dir, "AMI-2021-0001.accuse-v2.eml")
+    assert ack["To"] == "nouvelle.contact@example.org"
+
+
+@pytest.mark.parametrize("change", [{"projet_titre": "Titre corrigé"}, "same address, other case"])
+def test_a_correction_that_keeps_the_contact_email_tells_no_one_else(client, records, data_dir, change):
+    if change == "same address, other case":
+        change = {"contact_email": records[0]["answers"]["contact_email"].upper(), "projet_titre": "Autre"}
+    send_correction(client, corrected(records[0], **change))
+    assert "AMI-2021-0001.accuse-v2.eml" in outbox(data_dir)
+    assert not [name for name in outbox(data_dir) if ".contact-" in name]

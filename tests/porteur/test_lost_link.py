@@ -5,8 +5,13 @@ from __future__ import annotations
 import email
 import os
 import re
+import stat
+import time
 
-from .conftest import link, outbox
+from collector import porteur_mail
+from collector.link_requests import REQUESTS_DIR, handle_requests, references_of
+
+from .conftest import SECRET, link, outbox
 
 PAGE = "/candidater/dossier-perdu/"
 
@@ -27,12 +32,41 @@ def test_a_known_and_an_unknown_address_get_the_same_answer(client, records):
     assert "Si cette adresse est celle d&#39;un dossier" in known.text
 
 
-def test_the_links_go_by_mail_to_the_address_only_when_it_has_a_dossier(client, records, data_dir):
+def handle_waiting(app, data_dir, lookup=None) -> int:
+    """What the mailer does with the waiting requests (mailer.py, every poll)."""
+    with app.app_context():
+        return handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings(), lookup)
+
+
+def requests_waiting(data_dir):
+    folder = os.path.join(data_dir, REQUESTS_DIR)
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def link_mails(data_dir):
+    return [name for name in outbox(data_dir) if ".lien-" in name]
+
+
+def test_the_page_does_the_same_work_for_a_known_and_an_unknown_address(client, records, data_dir):
+    ask(client, records[0]["answers"]["contact_email"])
+    [known] = requests_waiting(data_dir)
+    ask(client, "personne@example.org")
+    [unknown] = [name for name in requests_waiting(data_dir) if name != known]
+    assert outbox(data_dir) == [], "no dossier is looked up and no mail composed in the request"
+    for name in (known, unknown):
+        assert re.fullmatch(r"[0-9a-f]{32}\.json", name), "no personal data in the name"
+        mode = stat.S_IMODE(os.stat(os.path.join(data_dir, REQUESTS_DIR, name)).st_mode)
+        assert mode & 0o007 == 0 and mode & 0o600 == 0o600, oct(mode)
+
+
+def test_the_links_go_by_mail_to_the_address_only_when_it_has_a_dossier(app, client, records, data_dir):
     address = records[1]["answers"]["contact_email"]
     ask(client, "personne@example.org")
-    assert not [name for name in outbox(data_dir) if ".lien-" in name]
+    assert handle_waiting(app, data_dir) == 0 and link_mails(data_dir) == []
+    assert requests_waiting(data_dir) == [], "a handled request is removed"
     ask(client, address)
-    [name] = [name for name in outbox(data_dir) if ".lien-" in name]
+    assert handle_waiting(app, data_dir) == 1 and requests_waiting(data_dir) == []
+    [name] = link_mails(data_dir)
     with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
         message = email.message_from_bytes(handle.read())
     assert message["To"] == address
@@ -57,14 +91,74 @@ def test_requests_are_limited_per_client(client, records):
 
 def test_one_address_gets_at_most_three_mails_a_day(app, records, data_dir):
     address = records[0]["answers"]["contact_email"]
-    for number in range(5):
-        reply = app.test_client().post(PAGE, data={"contact_email": address},
+    for number, typed in enumerate([address, address.upper(), address, address, address]):
+        reply = app.test_client().post(PAGE, data={"contact_email": typed},
                                        environ_base={"REMOTE_ADDR": f"10.0.0.{number}"})
         assert reply.status_code == 200
-    assert len([name for name in outbox(data_dir) if ".lien-" in name]) == 3
+    handle_waiting(app, data_dir)
+    assert len(link_mails(data_dir)) == 3
+
+
+def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
+    replies = [app.test_client().post(PAGE, data={"contact_email": f"personne{n}@example.org"},
+                                      environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}).status_code
+               for n in range(6)]
+    other_network = app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
+                                           environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert replies == [200] * 5 + [429] and other_network.status_code == 200
+
+
+def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app, client, records, data_dir):
+    from collector.mailer import index_lookup
+    from collector.review.indexing import app_index
+    from .test_corrections import corrected, send_correction
+
+    address = records[2]["answers"]["contact_email"]
+    send_correction(client, corrected(records[0], contact_email=address.upper()))  # a second dossier, by correction
+    send_correction(client, corrected(records[1], contact_email="ailleurs@example.org"), "AMI-2021-0002")  # one leaves it
+    app_index(app).rebuild()
+    lookup = index_lookup(app)
+    with app.app_context():
+        assert lookup(address) == ["AMI-2021-0001", "AMI-2021-0003"]
+        assert lookup("personne@example.org") == []
+        for typed in (address, records[1]["answers"]["contact_email"], "ailleurs@example.org"):
+            assert references_of(data_dir, typed, lookup) == references_of(data_dir, typed)
+    os.unlink(app_index(app).path)
+    with app.app_context():
+        assert lookup(address) is None, "no index: every record is read"
+
+
+def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, client, records, data_dir, tmp_path):
+    from tests.review.mailer_process import mailer
+    from tests.review.smtp import smtp_server
+    from tests.review.test_mail_end_to_end import collector_env
+
+    address = records[0]["answers"]["contact_email"]
+    ask(client, address)
+    with smtp_server() as inbox:
+        env = {**collector_env(data_dir, inbox.port, retry="60"), "COLLECTOR_SECRET_KEY": SECRET}
+        with mailer(env, str(tmp_path)):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not [item for item in inbox.messages
+                                                       if item.message["Subject"].startswith("Lien de votre dossier")]:
+                time.sleep(0.1)
+    [sent] = [item for item in inbox.messages if item.message["Subject"].startswith("Lien de votre dossier")]
+    assert sent.recipients == [address] and requests_waiting(data_dir) == []
 
 
 def test_a_post_from_another_site_is_refused(client, records, data_dir):
     reply = ask(client, records[0]["answers"]["contact_email"], Origin="https://ailleurs.example")
     assert reply.status_code == 403
     assert outbox(data_dir) == []
+
+
+def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client, records, data_dir):
+    folder = os.path.join(data_dir, REQUESTS_DIR)
+    os.makedirs(folder)
+    os.mkfifo(os.path.join(folder, "a" * 32 + ".json"))  # opening it for reading would wait for a writer
+    os.mkdir(os.path.join(folder, "b" * 32 + ".json"))
+    with open(os.path.join(folder, "c" * 32 + ".json"), "w", encoding="utf-8") as handle:
+        handle.write("{not json")
+    ask(client, records[0]["answers"]["contact_email"])
+    assert handle_waiting(app, data_dir) == 1
+    assert requests_waiting(data_dir) == ["b" * 32 + ".json"], "only what cannot be removed is left, for a person"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from collector.mail import MailSettings, deliver_outbox, pending, queue_for_record
+from collector.mail import MailSettings, compose_acknowledgement, deliver_outbox, pending, queue_for_record
 from tests.review.factory import write_records
 from tests.review.smtp import smtp_server
 from tests.support.net import free_port
@@ -55,7 +55,7 @@ def test_what_arrives_reads_right(data_dir, form, facts, smtp):
     assert ack.recipients == [record["answers"]["contact_email"]]
     assert ack.mail_from == "ami@normandie.example"
     assert ack.message["Subject"] == f"Accusé de réception AMI-2021-0001 — {facts['call']['short_title']}"
-    assert ack.message["Date"] and ack.message["Reply-To"] == facts["contacts"]["notification_email"]
+    assert ack.message["Date"] and ack.message["Reply-To"] is None
     body = ack.message.get_content().replace("\r\n", "\n")
     assert "Référence : AMI-2021-0001" in body
     assert "Reçue le : lundi 29 mars 2021 à 16 h 00 (heure de Paris)" in body
@@ -73,6 +73,23 @@ def test_what_arrives_reads_right(data_dir, form, facts, smtp):
     assert "https://ami.example/instruction/AMI-2021-0001" in text
     assert form.choice_label("thematiques", record["answers"]["thematiques"][0]) in text
     assert record["derived"]["departement"]["name"] in text
+
+
+def test_the_acknowledgement_points_to_the_dossier_page_like_every_mail_of_the_dossiers_life(data_dir, form, facts):
+    from collector import porteur_mail
+    from collector.porteur.links import dossier_url
+
+    record = write_records(data_dir, 1, form)[0]
+    settings = settings_for(25, dossier_secret="ack-secret")
+    ack = compose_acknowledgement(record, facts, form, settings)
+    assert ack["Reply-To"] is None, "no reply by mail: exchanges go through the dossier page"
+    body = ack.get_payload(decode=True).decode("utf-8")
+    assert dossier_url("https://ami.example", "ack-secret", "AMI-2021-0001") in body
+    assert porteur_mail.WHERE_TO_ANSWER in body and "vous pouvez y répondre" not in body
+    for person in facts["contacts"]["people"]:
+        assert f"{person['name']} : {person['phone']}, {person['email']}" in body
+    without_link = compose_acknowledgement(record, facts, form, settings_for(25)).get_payload(decode=True).decode()
+    assert "n'y répondez pas" in without_link and "contacts ci-dessous" in without_link
 
 
 def test_delivered_mails_move_to_sent_and_are_never_sent_twice(data_dir, form, facts, smtp):

@@ -1,0 +1,117 @@
+"""Lost-link requests: a small durable file written by the page, handled by the mailer.
+
+The page `/candidater/dossier-perdu/` (porteur/lost_link.py) does the same work for every
+valid address, known or not: it writes one request, `$DATA/link-requests/<random>.json`,
+durably (durable.write_new_file: a temporary file in tmp/, fsync, `os.link`, fsync of the
+folder) and answers. Nothing in the name says who asked (32 random hexadecimal digits);
+the content, the address, is personal data: the file is created 0640 (the data folder's
+umask 027 keeps it from other users) and lives only until the mailer has handled it.
+
+The mailer (`handle_requests`) finds the address's dossiers: through the review index's
+e-mail key when the index exists (each candidate is confirmed on its newest version, the
+same comparison as without the index), else by reading every record. It queues one mail
+listing their links, named after the request (`<REF>.lien-<request>.eml`), so a mailer
+stopped between queueing and removing the request never sends it twice; then it removes
+the request. An address without a dossier gets no mail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from . import mail, porteur_mail
+from .addresses import AddressError
+from .dossier import references_for_email
+from .durable import fsync_dir, write_new_file
+from .records import iter_record_paths, record_path
+from .yamlio import read_regular_file
+
+log = logging.getLogger(__name__)
+
+REQUESTS_DIR = "link-requests"
+_REQUEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
+
+# Given an address, the references the review index holds for its e-mail key; None when
+# there is no usable index (then every record is read).
+IndexLookup = Callable[[str], "list[str] | None"]
+
+
+def write_request(data_dir: str, address: str) -> str:
+    """Store one request durably for the mailer; its id (the file's name without `.json`)."""
+    request_id = secrets.token_hex(16)
+    content = {"address": address, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_new_file(os.path.join(data_dir, REQUESTS_DIR), request_id + ".json",
+                   json.dumps(content, ensure_ascii=False).encode("utf-8"))
+    return request_id
+
+
+def pending_requests(data_dir: str) -> list[str]:
+    """The ids of the requests waiting, oldest name first (other files are left alone)."""
+    try:
+        names = os.listdir(os.path.join(data_dir, REQUESTS_DIR))
+    except FileNotFoundError:
+        return []
+    return sorted(name[:-len(".json")] for name in names if _REQUEST_NAME.fullmatch(name))
+
+
+def references_of(data_dir: str, address: str, lookup: IndexLookup | None = None) -> list[str]:
+    """The dossiers whose newest contact e-mail is `address` (case-insensitive), in order."""
+    candidates = lookup(address) if lookup is not None else None
+    paths = iter_record_paths(data_dir) if candidates is None else [record_path(data_dir, reference)
+                                                                    for reference in sorted(candidates)]
+    return references_for_email(data_dir, address, paths)
+
+
+def _remove(data_dir: str, request_id: str) -> None:
+    folder = os.path.join(data_dir, REQUESTS_DIR)
+    try:
+        os.unlink(os.path.join(folder, request_id + ".json"))
+    except FileNotFoundError:
+        return
+    except OSError as error:  # e.g. a folder by that name, made by hand: left for a person
+        log.warning("lost link: request %s cannot be removed (%s)", request_id, type(error).__name__)
+        return
+    fsync_dir(folder)
+
+
+def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.MailSettings,
+                    lookup: IndexLookup | None = None) -> int:
+    """Queue the links of every waiting request, then remove it; how many mails were queued.
+
+    A request that cannot be handled now (a full disk) stays for the next round; one that
+    cannot be read is removed (nothing can ever be done with it)."""
+    queued = 0
+    for request_id in pending_requests(data_dir):
+        path = os.path.join(data_dir, REQUESTS_DIR, request_id + ".json")
+        try:
+            address = str(json.loads(read_regular_file(path))["address"])  # never blocks on a FIFO
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("lost link: request %s unreadable, removed", request_id)
+            _remove(data_dir, request_id)
+            continue
+        references = references_of(data_dir, address, lookup)
+        if references:
+            kind = f"lien-{request_id}"
+            message = porteur_mail.compose_lost_link(address, references, kind, facts, settings)
+            try:
+                queued += porteur_mail.queue(data_dir, references[0], kind, message, address)
+            except AddressError:
+                log.warning("lost link: request %s names no usable address, removed", request_id)
+            except OSError as error:
+                log.error("lost link: request %s not handled (%s); next round", request_id, type(error).__name__)
+                continue
+            else:
+                log.info("lost link: mail queued for %s", ", ".join(references))
+        else:
+            log.info("lost link: no dossier for request %s", request_id)
+        _remove(data_dir, request_id)
+    return queued

@@ -138,6 +138,16 @@ PlainDateLoader.yaml_implicit_resolvers = {
 }
 
 
+class FastPlainDateLoader(SafeLoader):  # type: ignore[misc, valid-type]
+    """PlainDateLoader on libyaml's parser: the facts and the form definition are read at
+    every start (each command's too), and the pure Python parser took most of that time.
+    A document it refuses is parsed again by PlainDateLoader, whose messages
+    yaml_french.py translates."""
+
+
+FastPlainDateLoader.yaml_implicit_resolvers = PlainDateLoader.yaml_implicit_resolvers
+
+
 class YamlFileError(ValueError):
     """A YAML file that cannot be read, with a message that names the file and the place."""
 
@@ -176,6 +186,11 @@ def read_yaml_file(path: str, *, plain_dates: bool = False) -> Any:
 def parse_yaml(text: str, source: str, *, plain_dates: bool = False) -> Any:
     """Parse YAML text; `source` names it in error messages."""
     loader = PlainDateLoader if plain_dates else FastSafeLoader
+    if plain_dates and SafeLoader is not yaml.SafeLoader:  # libyaml is there
+        try:
+            return yaml.load(text, Loader=FastPlainDateLoader)  # noqa: S506 - a safe loader
+        except (yaml.YAMLError, ValueError):
+            pass  # parsed again below, for the message
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
     except yaml.MarkedYAMLError as error:

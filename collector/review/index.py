@@ -20,6 +20,9 @@ file that replaces it (os.replace), so readers never see a half-built index. Dup
 (same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
 Each write transaction bumps `generation`, so a process whose last view of the files
 is still the index's skips reloading the signatures, and answers its remembered counts.
+A new process (a command) compares a digest of every file's signature with the one kept
+beside the generation when the index was last known to hold exactly those files
+(`in_step`): the same, and it loads no signature from the index at all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import copy
 import fcntl
 import functools
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -55,6 +59,7 @@ from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, re
 log = logging.getLogger("collector")
 
 DB_FILE = "index.sqlite3"
+IN_STEP = "in_step"  # meta key: "<generation> <digest>", the files the index held exactly at that generation
 SCHEMA_VERSION = "2"
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
@@ -157,6 +162,24 @@ class Selection:
         column = SORTS.get(self.sort, SORTS["date"])
         direction = "DESC" if self.descending else "ASC"
         return f"{column} {direction}, r.name {direction}"
+
+
+def _files_digest(submissions: dict[str, Signature], histories: dict[str, Signature]) -> str:
+    """A digest of every record's and history's name and signature, in the folders' order.
+
+    Unsorted: an unchanged folder lists its files in the same order, and another order
+    only costs a comparison with the index, never a wrong answer."""
+    digest = hashlib.blake2b(digest_size=16)
+    for files in (submissions, histories):
+        digest.update(repr(files).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _note_in_step(connection: sqlite3.Connection, digest: str) -> None:
+    """Inside a write transaction that left the index holding exactly the files of `digest`."""
+    generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (IN_STEP, f"{generation} {digest}"))
 
 
 def _signature(stat: os.stat_result) -> Signature:
@@ -347,6 +370,7 @@ class RecordIndex:
             records = self._read_in_parallel(submissions, processes) if processes > 1 else self._read_records(submissions)
             connection.execute("BEGIN")
             self._write(connection, records, [], self._read_histories(histories), [])
+            _note_in_step(connection, _files_digest(submissions, histories))
             connection.execute("COMMIT")
         finally:
             connection.close()
@@ -411,7 +435,7 @@ class RecordIndex:
         left, the index holds exactly those signatures, so only those names are compared.
         """
         connection = self._connection()
-        generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        generation, in_step = self._meta(connection)
         with _seen_lock:
             seen = _seen.get(self.path)
         folders = (os.path.join(self.data_dir, SUBMISSIONS_DIR), os.path.join(self.data_dir, REVIEWS_DIR))
@@ -432,12 +456,21 @@ class RecordIndex:
                         files.pop(name, None)
                 disk.append(files)
                 touched.append(names)
+        # A process's first look (a command, a new worker): every file was scanned.
+        digest = _files_digest(disk[0], disk[1]) if seen is None else None
         if seen is not None and seen[0] == generation:
             known = [seen[1], seen[2]]
+        elif digest is not None and in_step == f"{generation} {digest}":
+            known = [disk[0], disk[1]]  # the index holds exactly these files: nothing to compare
         else:
             touched = [None, None]
-            known = [{name: (m, s, i) for name, m, s, i in connection.execute(
-                f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+            connection.execute("BEGIN")  # the signatures and the generation from one snapshot
+            try:
+                generation, in_step = self._meta(connection)
+                known = [{name: (m, s, i) for name, m, s, i in connection.execute(
+                    f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+            finally:
+                connection.execute("COMMIT")
         changes = []
         for files, before, names in zip(disk, known, touched):
             candidates = files.keys() | before.keys() if names is None else names
@@ -447,13 +480,20 @@ class RecordIndex:
         for name in changed_histories:  # a correction (a new version) is written with a history event
             if name in disk[0] and name not in changed:
                 changed[name] = disk[0][name]
-        if changed or gone or changed_histories or gone_histories:
+        changing = bool(changed or gone or changed_histories or gone_histories)
+        if changing or (digest is not None and in_step != f"{generation} {digest}"):
             records = self._read_records(changed)
             history_rows = self._read_histories(changed_histories)
             connection.execute("BEGIN IMMEDIATE")
             try:
-                self._write(connection, records, gone, history_rows, gone_histories)
-                generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                # Another writer since the snapshot: the index may now hold more than the
+                # files scanned, so the digest is not kept (the next process compares again).
+                unchanged = self._meta(connection)[0] == generation
+                if changing:
+                    self._write(connection, records, gone, history_rows, gone_histories)
+                if unchanged and digest is not None:
+                    _note_in_step(connection, digest)
+                generation = self._meta(connection)[0]
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -462,6 +502,12 @@ class RecordIndex:
             _seen[self.path] = (generation, disk[0], disk[1])
         self._generation = generation
         self._synced = True
+
+    @staticmethod
+    def _meta(connection: sqlite3.Connection) -> tuple[str, str | None]:
+        """(generation, in_step) of the index."""
+        meta = dict(connection.execute("SELECT key, value FROM meta WHERE key IN ('generation', ?)", (IN_STEP,)))
+        return meta["generation"], meta.get(IN_STEP)
 
     def _db(self) -> sqlite3.Connection:
         if not self._synced:

@@ -1,0 +1,39 @@
+"""The mail commands: `flask --app collector send-mail` delivers the outbox now (the
+`mailer` process, mailer.py, does it continuously; see README, "Mail").
+
+Nothing here imports the review package.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from . import appstate, porteur_mail
+from . import mail as mail_module
+from .commandline import echo
+from .owner import as_data_owner
+
+
+@click.command("send-mail")
+@with_appcontext
+@as_data_owner
+def send_mail_command() -> None:
+    """Deliver the e-mails waiting in the outbox now."""
+    settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
+    queued = mail_module.reconcile(appstate.data_dir(), appstate.facts(), appstate.form(), settings)
+    if queued:
+        echo(f"{len(queued)} e-mail(s) manquant(s) mis en file d'attente.", err=True)
+    report = mail_module.deliver_outbox(appstate.data_dir(), settings)
+    echo(f"{len(report.sent)} envoyé(s), {len(report.deferred)} en attente, {len(report.failed)} refusé(s).")
+    for name in report.failed:
+        echo(f"Refusé définitivement : {name} (voir le dossier failed/)", err=True)
+    if report.error:
+        echo(f"Attention : {report.error}.", err=True)
+    if report.error or report.failed:
+        sys.exit(1)
+
+
+COMMANDS = [send_mail_command]

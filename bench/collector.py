@@ -10,7 +10,10 @@ at least 0.9x the intake alone, p99 at most 100 ms, and every mail of the burst 
 seconds after it.
 
     .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
-                                        [--intake-only] [--no-ladder] [--rounds 2]
+                                        [--intake-only] [--no-ladder] [--rounds 2] [--base main]
+
+With --base REF, the intake alone of another commit (exported with `git archive`) runs too,
+alternating with the others: before and after a change, on the same machine in the same run.
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
@@ -171,12 +174,24 @@ def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool):
         yield mail_env
 
 
+def export_tree(ref: str, folder: str) -> str:
+    """The files of commit `ref`, in `folder`."""
+    os.makedirs(folder)
+    archive = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    return folder
+
+
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
-                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float, float | None]:
-    """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds,
-    seconds after the run until every record's mails were sent: None without a mailer)."""
+                  scratch: str, extra: tuple[str, ...],
+                  tree: str | None = None) -> tuple[tuple[list[float], int, int], int, float, float | None]:
+    """Load one collector variant (from `tree`, another commit's files, if given); (load result, records
+    written in the timed run, workers' CPU seconds, seconds after the run until every record's mails were
+    sent: None without a mailer)."""
     with_mailer = app != INTAKE_ONLY
     env = {**env, "COLLECTOR_DATA_DIR": data_dir}
+    if tree:
+        env["PYTHONPATH"], extra = tree, (*extra, "--chdir", tree)
     with deployed_mail(env, scratch, with_mailer) as env, \
             gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
@@ -236,6 +251,7 @@ def main() -> int:
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
+    parser.add_argument("--base", help="also the intake alone of this commit (before a change)")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     form = load_form()
@@ -249,13 +265,16 @@ def main() -> int:
         bare_first = run_bare(env, args, scratch, extra)
         # The variants in turn, the order reversed every other round (A B, B A…): a machine that
         # gets busier or quieter during the run does not favour one of them.
-        variants = [(label, app) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        variants = [(label, app, None) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        if args.base:
+            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY,
+                             export_tree(args.base, os.path.join(scratch, "base"))))
         runs: list[tuple[str, tuple]] = []
         for round_number in range(args.rounds):
-            for label, app in variants if round_number % 2 == 0 else variants[::-1]:
+            for label, app, tree in variants if round_number % 2 == 0 else variants[::-1]:
                 data_dir = os.path.join(scratch, f"data-{len(runs)}")  # each run its own folder
                 os.makedirs(data_dir)
-                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra)))
+                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra, tree)))
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
             (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
@@ -280,10 +299,15 @@ def main() -> int:
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
                 failed |= out is None
-        if len(rates) == len(VARIANTS):
+        if AS_DEPLOYED in rates and INTAKE_ALONE in rates:
             p99 = percentile(best[AS_DEPLOYED], .99) * 1000
             print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
                   f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
+        base_label = f"intake only, {args.base}"[:30] if args.base else None
+        if base_label in rates and INTAKE_ALONE in rates:
+            print(f"intake alone, this tree / {args.base} (faster run of each): throughput "
+                  f"{rates[INTAKE_ALONE] / rates[base_label]:.2f}; p99 {percentile(best[INTAKE_ALONE], .99) * 1000:.1f} ms "
+                  f"against {percentile(best[base_label], .99) * 1000:.1f} ms")
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:

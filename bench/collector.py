@@ -9,7 +9,7 @@ gunicorn with no mailer and no `record_stored` listener. The floor (issue 12): a
 at least 0.9x the intake alone, p99 at most 100 ms, and every mail of the burst sent within
 seconds after it.
 
-    .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
+    .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync] [--threads 1]
                                         [--intake-only] [--no-ladder] [--rounds 2] [--base main]
 
 With --base REF, the intake alone of another commit (exported with `git archive`) runs too,
@@ -248,6 +248,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
@@ -256,10 +257,10 @@ def main() -> int:
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     form = load_form()
     body_answers = valid_answers(form)
-    extra = ("--worker-class", args.worker_class, "--log-level", "warning")
+    extra = ("--worker-class", args.worker_class, "--threads", str(args.threads), "--log-level", "warning")
     env = {"AMI_NOW": "2021-04-15T10:00:00", "COLLECTOR_MIN_FILL_SECONDS": "0",
            "COLLECTOR_RATE_LIMIT": "100000000/600", "COLLECTOR_SMTP_HOST": ""}
-    print(f"gunicorn {args.workers} {args.worker_class} workers, {args.clients} clients, {args.seconds:.0f} s each, "
+    print(f"gunicorn {args.workers} {args.worker_class} workers ({args.threads} thread(s) each), {args.clients} clients, {args.seconds:.0f} s each, "
           f"{os.cpu_count()} cores", flush=True)
     try:
         bare_first = run_bare(env, args, scratch, extra)

@@ -24,6 +24,7 @@ SCRIPTS = [
     ("throttle.py", "login throttle: cost per failed login at 0 / 5,000 / 50,000 pairs"),
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
+    ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
 ]
 
 

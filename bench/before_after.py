@@ -30,6 +30,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.exports import generate  # noqa: E402
+from bench.trees import export_tree  # noqa: E402
 
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 ENV = {"COLLECTOR_SECRET_KEY": "bench-secret", "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-05-28T20:00:00"}
@@ -48,14 +49,6 @@ def run(tree: str, data_dir: str, args: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, children_cpu() - cpu
 
 
-def export_tree(ref: str, folder: str) -> str:
-    """The files of commit `ref`, in `folder`."""
-    os.makedirs(folder)
-    archive = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-    return folder
-
-
 def add_dossier_life(data_dir: str, size: int) -> None:
     """What the collector keeps beside the records: one ids/ link per submission (its
     submission id), and some dossiers in instruction (histories)."""
@@ -70,13 +63,11 @@ def add_dossier_life(data_dir: str, size: int) -> None:
         change_status(data_dir, f"AMI-2021-{number:05d}", "en_instruction", by="bench")
 
 
-def compare(name: str, trees: dict[str, str], data_dir: str, args: list[str], rounds: int,
-            before_each=None) -> list[str]:
+def compare(name: str, trees: dict[str, str], data_dir: str, args: list[str], rounds: int) -> list[str]:
+    """Run the command on each tree in turn, `rounds` times; the lines that report it."""
     figures: dict[str, list[tuple[float, float]]] = {label: [] for label in trees}
     for _ in range(rounds):
         for label, tree in trees.items():  # alternate, so that both see the same machine
-            if before_each:
-                before_each()
             figures[label].append(run(tree, data_dir, args))
     lines = []
     medians = {}

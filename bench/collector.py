@@ -43,6 +43,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.collector_apps import LADDER, WRITE_ALONE  # noqa: E402
+from bench.trees import export_tree  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
 from collector.mail import KINDS, SENT, pending  # noqa: E402
@@ -172,14 +173,6 @@ def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool):
     mail_env = {**env, "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(port)}
     with smtp_sink(port), mailer(mail_env, scratch):
         yield mail_env
-
-
-def export_tree(ref: str, folder: str) -> str:
-    """The files of commit `ref`, in `folder`."""
-    os.makedirs(folder)
-    archive = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-    return folder
 
 
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,

@@ -9,8 +9,11 @@ gunicorn with no mailer and no `record_stored` listener. The floor (issue 12): a
 at least 0.9x the intake alone, p99 at most 100 ms, and every mail of the burst sent within
 seconds after it.
 
-    .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync]
-                                        [--intake-only] [--no-ladder] [--rounds 2]
+    .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync] [--threads 1]
+                                        [--intake-only] [--no-ladder] [--rounds 2] [--base main]
+
+With --base REF, the intake alone of another commit (exported with `git archive`) runs too,
+alternating with the others: before and after a change, on the same machine in the same run.
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
@@ -40,6 +43,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.collector_apps import LADDER, WRITE_ALONE  # noqa: E402
+from bench.trees import export_tree  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
 from collector.mail import KINDS, SENT, pending  # noqa: E402
@@ -172,11 +176,15 @@ def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool):
 
 
 def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
-                  scratch: str, extra: tuple[str, ...]) -> tuple[tuple[list[float], int, int], int, float, float | None]:
-    """Load one collector variant; (load result, records written in the timed run, workers' CPU seconds,
-    seconds after the run until every record's mails were sent: None without a mailer)."""
+                  scratch: str, extra: tuple[str, ...],
+                  tree: str | None = None) -> tuple[tuple[list[float], int, int], int, float, float | None]:
+    """Load one collector variant (from `tree`, another commit's files, if given); (load result, records
+    written in the timed run, workers' CPU seconds, seconds after the run until every record's mails were
+    sent: None without a mailer)."""
     with_mailer = app != INTAKE_ONLY
     env = {**env, "COLLECTOR_DATA_DIR": data_dir}
+    if tree:
+        env["PYTHONPATH"], extra = tree, (*extra, "--chdir", tree)
     with deployed_mail(env, scratch, with_mailer) as env, \
             gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
@@ -233,29 +241,34 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--intake-only", action="store_true", help="skip the as-deployed variant")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
+    parser.add_argument("--base", help="also the intake alone of this commit (before a change)")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     form = load_form()
     body_answers = valid_answers(form)
-    extra = ("--worker-class", args.worker_class, "--log-level", "warning")
+    extra = ("--worker-class", args.worker_class, "--threads", str(args.threads), "--log-level", "warning")
     env = {"AMI_NOW": "2021-04-15T10:00:00", "COLLECTOR_MIN_FILL_SECONDS": "0",
            "COLLECTOR_RATE_LIMIT": "100000000/600", "COLLECTOR_SMTP_HOST": ""}
-    print(f"gunicorn {args.workers} {args.worker_class} workers, {args.clients} clients, {args.seconds:.0f} s each, "
+    print(f"gunicorn {args.workers} {args.worker_class} workers ({args.threads} thread(s) each), {args.clients} clients, {args.seconds:.0f} s each, "
           f"{os.cpu_count()} cores", flush=True)
     try:
         bare_first = run_bare(env, args, scratch, extra)
         # The variants in turn, the order reversed every other round (A B, B A…): a machine that
         # gets busier or quieter during the run does not favour one of them.
-        variants = [(label, app) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        variants = [(label, app, None) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        if args.base:
+            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY,
+                             export_tree(args.base, os.path.join(scratch, "base"))))
         runs: list[tuple[str, tuple]] = []
         for round_number in range(args.rounds):
-            for label, app in variants if round_number % 2 == 0 else variants[::-1]:
+            for label, app, tree in variants if round_number % 2 == 0 else variants[::-1]:
                 data_dir = os.path.join(scratch, f"data-{len(runs)}")  # each run its own folder
                 os.makedirs(data_dir)
-                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra)))
+                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra, tree)))
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
             (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
@@ -280,10 +293,15 @@ def main() -> int:
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
                 failed |= out is None
-        if len(rates) == len(VARIANTS):
+        if AS_DEPLOYED in rates and INTAKE_ALONE in rates:
             p99 = percentile(best[AS_DEPLOYED], .99) * 1000
             print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
                   f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
+        base_label = f"intake only, {args.base}"[:30] if args.base else None
+        if base_label in rates and INTAKE_ALONE in rates:
+            print(f"intake alone, this tree / {args.base} (faster run of each): throughput "
+                  f"{rates[INTAKE_ALONE] / rates[base_label]:.2f}; p99 {percentile(best[INTAKE_ALONE], .99) * 1000:.1f} ms "
+                  f"against {percentile(best[base_label], .99) * 1000:.1f} ms")
         if steps:
             print("\nThe intake's mandatory steps alone, one added at a time (POST /etape/, answers 204):")
         for name, purpose, result, cpu in steps:

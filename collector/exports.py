@@ -1,5 +1,5 @@
-"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, XLSX, and ODS
-(exports_ods.py).
+"""Spreadsheet exports of the submissions: CSV for any French spreadsheet, XLSX
+(exports_xlsx.py) and ODS (exports_ods.py).
 
 Columns: reference, time of receipt, status, flags, duplicates, département, then every
 question of the form definition in the form's order, with choice labels (not codes) as
@@ -25,11 +25,6 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from .display import shown
 from .readable import MULTI_SEPARATOR, answer_text, departement_name  # noqa: F401 - answer_text: the exports' cells
@@ -138,66 +133,9 @@ def _width(header: str, field: Any | None) -> float:
     return min(max(len(header) + 2, 14), 45)
 
 
-def _text_cell(sheet: Any, value: str) -> Any:
-    """A text cell: openpyxl would store a text starting with `=` as a formula."""
-    if not value.startswith("="):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
-
-
 def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
-    """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths,
-    dates as dates, long answers wrapped, and the sheet « Questions »."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Candidatures")
-    names = short_headers(form)
-    fields_by_column = [None] * len(FIXED_HEADERS) + list(form.fields)
-    for index, (header, field) in enumerate(zip(names, fields_by_column), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = _width(header, field)
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True, color="FFFFFF")
-    fill = PatternFill("solid", fgColor="1F4E79")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    header_cells = []
-    for header in names:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font, cell.fill, cell.alignment = bold, fill, wrap
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    wrapped = sorted(wrapped_columns(form))
-    count = 0
-    for entry in entries:
-        texts = plain_row(form, entry)
-        cells: list[Any] = [_text_cell(sheet, text) for text in texts]
-        received = received_local(entry)
-        if isinstance(received, datetime):
-            cells[RECEIVED_COLUMN] = WriteOnlyCell(sheet, value=received)
-            cells[RECEIVED_COLUMN].number_format = "DD/MM/YYYY HH:MM"
-        for index in wrapped:
-            cells[index] = WriteOnlyCell(sheet, value=texts[index])
-            cells[index].data_type = "s"  # a text, even one starting with `=`
-            cells[index].alignment = wrap
-        sheet.append(cells)
-        count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
-    _questions_sheet(book, form, bold, fill, wrap)
-    book.save(out)
-    return count
+    """exports_xlsx.write_xlsx, imported on first use: openpyxl takes a twentieth of a second
+    to import, which every command and worker would pay at start-up."""
+    from .exports_xlsx import write_xlsx as write
 
-
-def _questions_sheet(book: Workbook, form: Any, bold: Font, fill: PatternFill, wrap: Alignment) -> None:
-    sheet = book.create_sheet("Questions")
-    sheet.column_dimensions["A"].width = 30
-    sheet.column_dimensions["B"].width = 90
-    header = []
-    for title in ("Colonne", "Question posée dans le formulaire"):
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-    for short, label in questions(form):
-        question = WriteOnlyCell(sheet, value=guard_formula(label))
-        question.alignment = wrap
-        sheet.append([guard_formula(short), question])
+    return write(form, entries, out)

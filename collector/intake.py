@@ -189,7 +189,16 @@ def _count_post() -> None:
 
 
 def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
-    """Store a valid submission once per submission id; (reference, received_at, created now)."""
+    """Store a valid submission once per submission id; (reference, received_at, created now).
+
+    A post's time is mostly its fsyncs; each one left here keeps a promise made to the porteur:
+    - the record file, then its folder (durable.write_new_file): « reçu » only once the record
+      and its name survive a power cut;
+    - the reference counter: one durable write per block of references (sequence.py), so that
+      after a power cut no reference is given twice (an ids/ link may already name it).
+    No other write of the post is fsynced: the ids/ link is committed by the record's own
+    fsyncs (same journal), the rate limit and the review index are derived data.
+    """
     current = state()
     data_dir = current_app.config["DATA_DIR"]
     reference = idempotency.lookup(data_dir, submission_id) or same_browser.recent_reference(data_dir, answers)

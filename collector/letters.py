@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import markdown
-
 from .formdef import REPO_ROOT
 
 DEFAULT_LETTERS_DIR = os.path.join(REPO_ROOT, "content", "reponses")
@@ -111,6 +109,8 @@ def _shift_headings(html: str) -> str:
 def fill(letter: Letter, record: Mapping[str, Any], motivation: str, facts: Mapping[str, Any]) -> FilledLetter:
     """The letter for one dossier (its newest answers) and the reviewer's motivation: plain text
     for the e-mail, and HTML (answers and motivation escaped) for the dossier page."""
+    import markdown  # here: only letters need it, and every command would pay for its import
+
     answers = record["answers"]
     raw = {"reference": str(record["reference"]), "structure": str(answers.get("raison_sociale") or ""),
            "projet": str(answers.get("projet_titre") or ""), "motivation": motivation.strip(),

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from icalendar import Calendar, Event, vCalAddress, vText
 
 from .dossier import MEETING_KINDS
 from .records import clean_text
@@ -213,6 +212,8 @@ def invitation(reference: str, meeting: Meeting, facts: Mapping[str, Any], organ
                domain: str, stamp: datetime) -> bytes:
     """The meeting's .ics: REQUEST (every slot while proposed, the chosen one once accepted)
     or CANCEL (what was proposed or confirmed)."""
+    from icalendar import Calendar, Event, vCalAddress, vText  # here: a twentieth of a second to import
+
     call = facts["call"]
     cal = Calendar()
     cal.add("prodid", f"-//{call['organisation']}//{call['short_title']} {call['edition']}//FR")

@@ -46,6 +46,9 @@ def implicit_tag(value: str, implicit: tuple[bool, bool] = (True, False)) -> str
     return _RESOLVER.resolve(ScalarNode, value, implicit)
 
 
+# A plain scalar's tag depends on its text alone (Resolver.resolve reads implicit[0] only).
+_PLAIN_TAGS: dict[str, str] = {}
+
 ALIAS_REFUSED = "un alias YAML (*nom) renvoie à une autre partie du fichier ; écrivez la valeur elle-même"
 
 
@@ -78,13 +81,33 @@ class FastSafeLoader(SafeLoader):  # type: ignore[misc, valid-type]
     (`refuse_aliases`). Scalars are resolved through `implicit_tag` (cached).
     """
 
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        # An alias is written `*name`: a text without any `*` cannot hold one, and its
+        # nodes need not be walked to find out (a fifth of the time a record takes to load).
+        self._may_hold_aliases = not isinstance(stream, (str, bytes)) or "*" in stream  # type: ignore[operator]
+
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
-            return implicit_tag(value, implicit)
+            if not implicit[0]:  # quoted or a block: a text, as Resolver.resolve would say
+                return STR_TAG
+            tag = _PLAIN_TAGS.get(value)  # keys and choices, met in every record
+            if tag is None:
+                tag = implicit_tag(value, implicit)
+                if len(value) <= 64 and len(_PLAIN_TAGS) < 4096:
+                    _PLAIN_TAGS[value] = tag
+            return tag
         return super().resolve(kind, value, implicit)
 
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """Nothing to do: this loader has no path resolvers (the C composer calls it for every node)."""
+
+    def ascend_resolver(self) -> None:
+        """Nothing to do (see descend_resolver)."""
+
     def construct_document(self, node: Node) -> Any:
-        refuse_aliases(node)  # so no node below is met twice, and none contains itself
+        if self._may_hold_aliases:
+            refuse_aliases(node)  # so no node below is met twice, and none contains itself
         try:
             data = self._build(node)
             while self.state_generators:  # as BaseConstructor.construct_document does
@@ -138,6 +161,16 @@ PlainDateLoader.yaml_implicit_resolvers = {
 }
 
 
+class FastPlainDateLoader(SafeLoader):  # type: ignore[misc, valid-type]
+    """PlainDateLoader on libyaml's parser: the facts and the form definition are read at
+    every start (each command's too), and the pure Python parser took most of that time.
+    A document it refuses is parsed again by PlainDateLoader, whose messages
+    yaml_french.py translates."""
+
+
+FastPlainDateLoader.yaml_implicit_resolvers = PlainDateLoader.yaml_implicit_resolvers
+
+
 class YamlFileError(ValueError):
     """A YAML file that cannot be read, with a message that names the file and the place."""
 
@@ -176,6 +209,11 @@ def read_yaml_file(path: str, *, plain_dates: bool = False) -> Any:
 def parse_yaml(text: str, source: str, *, plain_dates: bool = False) -> Any:
     """Parse YAML text; `source` names it in error messages."""
     loader = PlainDateLoader if plain_dates else FastSafeLoader
+    if plain_dates and SafeLoader is not yaml.SafeLoader:  # libyaml is there
+        try:
+            return yaml.load(text, Loader=FastPlainDateLoader)  # noqa: S506 - a safe loader
+        except (yaml.YAMLError, ValueError):
+            pass  # parsed again below, for the message
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
     except yaml.MarkedYAMLError as error:

@@ -24,6 +24,7 @@ from ..statuses import StatusError, status_label
 from . import _detail, _guard, _no_store, _render
 from .. import appstate
 from ..owner import as_data_owner
+from ..commandline import who
 
 bp = Blueprint("answers", __name__, url_prefix="/instruction")
 bp.before_request(_guard)
@@ -86,8 +87,6 @@ def send(reference: str):
 @click.option("--by", help="Qui envoie (par défaut : l'utilisateur du système).")
 def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> None:
     """The July answers: which dossier gets which letter (--dry-run), or queue them (--send)."""
-    from ..cli import _who
-
     data_dir = appstate.data_dir()
     references = [os.path.basename(path)[:-5] for path in iter_record_paths(data_dir)]
     count = 0
@@ -96,7 +95,7 @@ def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> No
         line = f"{plan.reference}  {status_label(plan.outcome)}  {ACTIONS[plan.action]}"
         if mode == "send" and wanted:
             try:
-                _send(plan.reference, plan.motivation, _who(by), corrected=plan.action != "envoyer")
+                _send(plan.reference, plan.motivation, who(by), corrected=plan.action != "envoyer")
             except (answers.AnswerError, StatusError, RecordError) as error:
                 click.echo(f"{line} : refusée ({error})", err=True)
                 continue

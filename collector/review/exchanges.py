@@ -20,6 +20,7 @@ from ..statuses import StatusError
 from . import _detail, _guard, _no_store
 from .. import appstate
 from ..owner import as_data_owner
+from ..commandline import who
 
 bp = Blueprint("exchanges", __name__, url_prefix="/instruction")
 bp.before_request(_guard)
@@ -70,12 +71,10 @@ def post_message(reference: str):
 def message_command(reference: str, text: str, until: str | None, by: str | None) -> None:
     """Write to a porteur (TEXT; « - » reads it from standard input): stored in the dossier,
     e-mailed with the dossier's link."""
-    from ..cli import _who
-
     if text == "-":
         text = click.get_text_stream("stdin").read()
     try:
-        send_message(reference, text, _who(by), until)
+        send_message(reference, text, who(by), until)
     except (dossier.ExchangeError, StatusError) as error:
         raise click.ClickException(str(error)) from None
     except RecordError as error:

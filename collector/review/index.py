@@ -20,6 +20,9 @@ file that replaces it (os.replace), so readers never see a half-built index. Dup
 (same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
 Each write transaction bumps `generation`, so a process whose last view of the files
 is still the index's skips reloading the signatures, and answers its remembered counts.
+A new process (a command) compares a digest of every file's signature with the one kept
+beside the generation when the index was last known to hold exactly those files
+(`in_step`): the same, and it loads no signature from the index at all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import copy
 import fcntl
 import functools
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -55,12 +59,13 @@ from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, re
 log = logging.getLogger("collector")
 
 DB_FILE = "index.sqlite3"
+IN_STEP = "in_step"  # meta key: "<generation> <digest>", the files the index held exactly at that generation
 SCHEMA_VERSION = "2"
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
                  "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
 
-SCHEMA = """
+TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (
     name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
@@ -71,16 +76,20 @@ CREATE TABLE records (
 -- wide columns apart, so that counts, filters and sorts scan narrow rows
 CREATE TABLE details (name TEXT PRIMARY KEY, summary TEXT NOT NULL, problems TEXT NOT NULL);
 CREATE TABLE texts (name TEXT PRIMARY KEY, search TEXT NOT NULL);
+CREATE TABLE themes (name TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (name, code));
+CREATE TABLE histories (name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+                        status TEXT NOT NULL);
+"""
+# Made once the rows are in (a rebuild): one sort per index instead of an insertion per row.
+INDEXES = """
 CREATE INDEX records_received ON records (received_ts);
 CREATE INDEX records_structure ON records (structure_key);
 CREATE INDEX records_departement ON records (departement);
 CREATE INDEX records_siret ON records (siret_key);
 CREATE INDEX records_email ON records (email_key);
-CREATE TABLE themes (name TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (name, code));
 CREATE INDEX themes_code ON themes (code);
-CREATE TABLE histories (name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
-                        status TEXT NOT NULL);
 """
+CHUNK = 500  # files per task of a parallel rebuild
 
 Signature = tuple[int, int, int]
 Validator = Callable[[dict[str, Any]], list[str]]
@@ -159,6 +168,24 @@ class Selection:
         return f"{column} {direction}, r.name {direction}"
 
 
+def _files_digest(submissions: dict[str, Signature], histories: dict[str, Signature]) -> str:
+    """A digest of every record's and history's name and signature, in the folders' order.
+
+    Unsorted: an unchanged folder lists its files in the same order, and another order
+    only costs a comparison with the index, never a wrong answer."""
+    digest = hashlib.blake2b(digest_size=16)
+    for files in (submissions, histories):
+        digest.update(repr(files).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _note_in_step(connection: sqlite3.Connection, digest: str) -> None:
+    """Inside a write transaction that left the index holding exactly the files of `digest`."""
+    generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (IN_STEP, f"{generation} {digest}"))
+
+
 def _signature(stat: os.stat_result) -> Signature:
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
@@ -226,10 +253,15 @@ def _build_lock(path: str) -> Iterator[None]:
 _READER: RecordIndex | None = None
 
 
-def _read_chunk(files: dict[str, Signature]) -> list[IndexedFile]:
-    """In a forked process: read some record files for `RecordIndex._read_in_parallel`."""
+def _read_chunk(files: tuple[dict[str, Signature], dict[str, Signature]]) -> tuple[list[IndexedFile], list[list[Any]]]:
+    """In a forked process: read some record and history files for `RecordIndex._read_all`."""
     assert _READER is not None
-    return _READER._read_records(files)
+    return _READER._read_records(files[0]), _READER._read_histories(files[1])
+
+
+def _chunks(files: dict[str, Signature]) -> list[dict[str, Signature]]:
+    names = sorted(files)
+    return [{name: files[name] for name in names[start:start + CHUNK]} for start in range(0, len(names), CHUNK)]
 
 
 _seen_lock = threading.Lock()
@@ -336,26 +368,43 @@ class RecordIndex:
             return self._build(processes)
 
     def _build(self, processes: int = 1) -> int:
+        """Read every file (in `processes` forked processes, started before the new file is
+        opened), write the rows into a new file as they come, then put it in place.
+
+        The new file has no journal and is never fsynced: it is nobody's until os.replace
+        puts it in place, and a crash before leaves a `.new` file of derived data.
+        """
         building = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex}.new"
-        connection = self._connect(building)
+        submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
+        histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
         try:
-            connection.executescript(SCHEMA)
-            connection.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("schema", SCHEMA_VERSION), ("validator", self.validator_key), ("generation", uuid.uuid4().hex)])
-            submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
-            histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
-            records = self._read_in_parallel(submissions, processes) if processes > 1 else self._read_records(submissions)
-            connection.execute("BEGIN")
-            self._write(connection, records, [], self._read_histories(histories), [])
-            connection.execute("COMMIT")
+            with self._read_all(submissions, histories, processes) as parts:
+                connection = sqlite3.connect(building, timeout=30, isolation_level=None)
+                try:
+                    connection.execute("PRAGMA journal_mode=OFF")
+                    connection.execute("PRAGMA synchronous=OFF")
+                    connection.executescript(TABLES)
+                    connection.execute("BEGIN")
+                    connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+                        ("schema", SCHEMA_VERSION), ("validator", self.validator_key), ("generation", "")])
+                    for records, history_rows in parts:
+                        self._insert(connection, records, history_rows)
+                    connection.execute("COMMIT")
+                    connection.executescript(INDEXES)
+                    connection.execute("BEGIN")
+                    self._new_generation(connection)
+                    _note_in_step(connection, _files_digest(submissions, histories))
+                    connection.execute("COMMIT")
+                    connection.execute("PRAGMA journal_mode=WAL")  # as every reader opens it
+                finally:
+                    connection.close()
+            os.replace(building, self.path)
         finally:
-            connection.close()
-        os.replace(building, self.path)
-        for suffix in ("-wal", "-shm"):
-            try:
-                os.unlink(building + suffix)
-            except FileNotFoundError:
-                pass
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(building + suffix)
+                except FileNotFoundError:
+                    pass
         with _seen_lock:
             _seen.pop(self.path, None)
         return len(submissions)
@@ -371,35 +420,54 @@ class RecordIndex:
             rows.append(_indexed_file(name, signature, entry, error))
         return rows
 
-    def _read_in_parallel(self, files: dict[str, Signature], processes: int) -> list[IndexedFile]:
+    @contextmanager
+    def _read_all(self, submissions: dict[str, Signature], histories: dict[str, Signature],
+                  processes: int) -> Iterator[Iterable[tuple[list[IndexedFile], list[list[Any]]]]]:
+        """Every record and history read, a chunk at a time, in order.
+
+        With `processes` > 1, every chunk is handed to a pool of forked processes at once,
+        so they fork before the caller opens anything, and the caller writes one chunk
+        while they read the next ones.
+        """
         global _READER
-        names = sorted(files)
-        chunks = [{name: files[name] for name in names[start:start + 500]} for start in range(0, len(names), 500)]
+        parts = [(chunk, {}) for chunk in _chunks(submissions)] + [({}, chunk) for chunk in _chunks(histories)]
+        if processes <= 1:
+            yield ((self._read_records(records), self._read_histories(history)) for records, history in parts)
+            return
         _READER = self  # inherited by the forked processes
         try:
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-                return [item for part in pool.map(_read_chunk, chunks) for item in part]
+                yield pool.map(_read_chunk, parts)  # map submits every chunk now: the processes start here
         finally:
             _READER = None
 
     def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
         return [[name, *signature, _history_status(self.data_dir, name)] for name, signature in files.items()]
 
-    @staticmethod
-    def _write(connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],
+    @classmethod
+    def _write(cls, connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],
                histories: Sequence[list[Any]], gone_histories: Iterable[str]) -> None:
         """Apply changes inside the caller's transaction and bump the generation."""
         names = [(name,) for name in gone] + [(item.row[0],) for item in records]
         for table in ("records", "themes", "details", "texts"):
             connection.executemany(f"DELETE FROM {table} WHERE name = ?", names)
+        connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
+        cls._insert(connection, records, histories)
+        cls._new_generation(connection)
+
+    @staticmethod
+    def _insert(connection: sqlite3.Connection, records: Sequence[IndexedFile], histories: Sequence[list[Any]]) -> None:
+        """Insert the rows of files read (the caller removed their earlier rows)."""
         connection.executemany("INSERT INTO records VALUES (" + ", ".join("?" * 14) + ")",
                                [item.row for item in records])
         connection.executemany("INSERT OR IGNORE INTO themes VALUES (?, ?)",
                                [(item.row[0], code) for item in records for code in item.themes])
         connection.executemany("INSERT INTO details VALUES (?, ?, ?)", [item.detail for item in records if item.detail])
         connection.executemany("INSERT INTO texts VALUES (?, ?)", [item.text for item in records if item.text])
-        connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
         connection.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?, ?)", histories)
+
+    @staticmethod
+    def _new_generation(connection: sqlite3.Connection) -> None:
         connection.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (uuid.uuid4().hex,))
 
     def sync(self) -> None:
@@ -411,7 +479,7 @@ class RecordIndex:
         left, the index holds exactly those signatures, so only those names are compared.
         """
         connection = self._connection()
-        generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        generation, in_step = self._meta(connection)
         with _seen_lock:
             seen = _seen.get(self.path)
         folders = (os.path.join(self.data_dir, SUBMISSIONS_DIR), os.path.join(self.data_dir, REVIEWS_DIR))
@@ -432,12 +500,21 @@ class RecordIndex:
                         files.pop(name, None)
                 disk.append(files)
                 touched.append(names)
+        # A process's first look (a command, a new worker): every file was scanned.
+        digest = _files_digest(disk[0], disk[1]) if seen is None else None
         if seen is not None and seen[0] == generation:
             known = [seen[1], seen[2]]
+        elif digest is not None and in_step == f"{generation} {digest}":
+            known = [disk[0], disk[1]]  # the index holds exactly these files: nothing to compare
         else:
             touched = [None, None]
-            known = [{name: (m, s, i) for name, m, s, i in connection.execute(
-                f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+            connection.execute("BEGIN")  # the signatures and the generation from one snapshot
+            try:
+                generation, in_step = self._meta(connection)
+                known = [{name: (m, s, i) for name, m, s, i in connection.execute(
+                    f"SELECT name, mtime_ns, size, ino FROM {table}")} for table in ("records", "histories")]
+            finally:
+                connection.execute("COMMIT")
         changes = []
         for files, before, names in zip(disk, known, touched):
             candidates = files.keys() | before.keys() if names is None else names
@@ -447,13 +524,20 @@ class RecordIndex:
         for name in changed_histories:  # a correction (a new version) is written with a history event
             if name in disk[0] and name not in changed:
                 changed[name] = disk[0][name]
-        if changed or gone or changed_histories or gone_histories:
+        changing = bool(changed or gone or changed_histories or gone_histories)
+        if changing or (digest is not None and in_step != f"{generation} {digest}"):
             records = self._read_records(changed)
             history_rows = self._read_histories(changed_histories)
             connection.execute("BEGIN IMMEDIATE")
             try:
-                self._write(connection, records, gone, history_rows, gone_histories)
-                generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                # Another writer since the snapshot: the index may now hold more than the
+                # files scanned, so the digest is not kept (the next process compares again).
+                unchanged = self._meta(connection)[0] == generation
+                if changing:
+                    self._write(connection, records, gone, history_rows, gone_histories)
+                if unchanged and digest is not None:
+                    _note_in_step(connection, digest)
+                generation = self._meta(connection)[0]
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -462,6 +546,12 @@ class RecordIndex:
             _seen[self.path] = (generation, disk[0], disk[1])
         self._generation = generation
         self._synced = True
+
+    @staticmethod
+    def _meta(connection: sqlite3.Connection) -> tuple[str, str | None]:
+        """(generation, in_step) of the index."""
+        meta = dict(connection.execute("SELECT key, value FROM meta WHERE key IN ('generation', ?)", (IN_STEP,)))
+        return meta["generation"], meta.get(IN_STEP)
 
     def _db(self) -> sqlite3.Connection:
         if not self._synced:

@@ -18,6 +18,7 @@ A random value rather than a counter for that last reason.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import secrets
@@ -36,8 +37,15 @@ ACCOUNTS_DIR = "accounts"
 USERS_FILE = "users.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD_LENGTH = 12
-# A hash to check against when the name is unknown, so both cases take the same time.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the name is unknown, so both cases take the same time.
+
+    Made on first use, not at import: scrypt takes a tenth of a second, which every
+    command would otherwise pay at start-up."""
+    return generate_password_hash("not a password", method="scrypt")
 
 
 class UserError(ValueError):
@@ -144,6 +152,6 @@ def authenticate(data_dir: str, name: str, password: str) -> bool:
         user = None
     stored = user.get("password_hash") if isinstance(user, dict) else None
     if not isinstance(stored, str):
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return False
     return check_password_hash(stored, password)

@@ -37,7 +37,8 @@ def set_counter(data_dir: str, text: str | None) -> None:
         handle.write(text)
 
 
-def test_the_counter_is_fsynced_before_the_reference_is_handed_out(data_dir, monkeypatch):
+def test_the_reference_is_reserved_durably_before_it_is_handed_out(data_dir, monkeypatch):
+    """The counter's block reservation (sequence.reserved) is fsynced and its name too."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -47,7 +48,9 @@ def test_the_counter_is_fsynced_before_the_reference_is_handed_out(data_dir, mon
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     assert next_reference(data_dir, PREFIX) == "AMI-2021-0001"
-    assert os.path.join(data_dir, STATE_DIR, COUNTER_FILE) in synced
+    assert synced[-1] == os.path.join(data_dir, STATE_DIR)  # the folder, once the reservation is in place
+    with open(os.path.join(data_dir, STATE_DIR, COUNTER_FILE + ".reserved"), encoding="ascii") as handle:
+        assert int(handle.read().split()[0]) >= 1
 
 
 def test_a_lost_counter_is_rebuilt_from_records_histories_mails_and_ids_links(data_dir):

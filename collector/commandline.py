@@ -1,0 +1,43 @@
+"""What every `flask --app collector` command shares: printing safely, tables, warnings, who acts.
+
+Everything printed goes through `display.shown`: a control character, a bidi override or a
+zero-width character from a file edited by hand is printed as `[U+001B]`, never raw. No
+role package is imported here, so the review, mail and retention commands all use it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+
+import click
+
+from .display import shown
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print a line, its hidden characters made visible (a terminal never gets them raw)."""
+    click.echo(shown(text), err=err)
+
+
+def warn_files(lines: list[str]) -> None:
+    """Name on stderr every file a reviewer must look at by hand, then how many."""
+    for line in lines:
+        echo(f"Attention : {line}", err=True)
+    if lines:
+        echo(f"Attention : {len(lines)} fichier(s) à vérifier à la main "
+             "(lancez « check » pour le détail).", err=True)
+
+
+def table(headers: list[str], rows: Iterable[list[str]]) -> str:
+    """Aligned columns under their headers, each cell on one line."""
+    rows = [[shown(str(cell), multiline=False) for cell in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
+
+
+def who(by: str | None) -> str:
+    """Who acts: --by, else COLLECTOR_REVIEWER, else the system user."""
+    return by or os.environ.get("COLLECTOR_REVIEWER") or getpass.getuser()

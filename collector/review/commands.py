@@ -1,0 +1,298 @@
+"""Reviewers' commands: `flask --app collector <command>` (see README, "Reviewing submissions").
+
+    list       the submissions, filtered       show REF     one submission in full
+    export     CSV, XLSX or ODS spreadsheet     stats        counts by thématique, département, type, week
+    status     change a status (with a note)   note         add a note
+    check      every record parses and validates (exit code 1 otherwise)
+    create-user  a reviewer account
+
+(`reindex` is in indexing.py, `message` in exchanges.py, `answers` in answer_pages.py, beside
+the code they drive; `purge` in retention.py; the mail commands in mail_commands.py.)
+
+A record that no longer parses or validates is named on stderr, never skipped silently.
+Every command refuses to run as anyone but the data folder's owner (owner.py). `list`,
+`stats` and the choice of what to export read the review index (index.py, brought in step
+with the files first); `show`, `check` and the exported rows read the record files.
+Nothing here imports the mail modules.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+
+import click
+from flask.cli import with_appcontext
+
+from .. import appstate
+from ..commandline import echo, table, warn_files, who
+from ..departements import NAMES as DEPARTEMENTS, find_departement
+from ..dossier import EVENT_LABELS
+from ..export_files import FORMATS, export_name
+from ..exports import flag_label
+from ..owner import as_data_owner
+from ..phase import current_now
+from ..readable import answer_text
+from ..statuses import STATUSES, StatusError, add_note, change_status, read_history, status_label
+from .catalog import Catalog, Entry, departement_name, format_received, scan_catalog
+from .index import Selection
+from .indexing import app_index
+from .users import UserError, set_password
+from .validity import record_validator
+
+
+def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
+    """Every record file read and judged (`check`): the index is not trusted here."""
+    validator = record_validator(appstate.form(), trust_hash=not thorough) if validate else None
+    return scan_catalog(appstate.data_dir(), validator)
+
+
+def _filters(function):
+    for option in reversed([
+        click.option("--status", type=click.Choice(list(STATUSES)), help="Statut (code)."),
+        click.option("--thematique", help="Thématique (code, par exemple inclusion_numerique)."),
+        click.option("--departement", help="Département, par son numéro ou son nom (14 ou Calvados)."),
+        click.option("--type", "type_structure", help="Type de structure (code, par exemple association)."),
+    ]):
+        function = option(function)
+    return function
+
+
+def _choice_code(field_name: str, option: str, value: str | None) -> str | None:
+    """A choice's code, given as its code or its label; a French error naming the possible codes."""
+    if not value:
+        return None
+    choices = appstate.form().field(field_name).choices
+    for code, label in choices:
+        if value in (code, label) or value.casefold() == label.casefold():
+            return code
+    known = ", ".join(code for code, _label in choices)
+    raise click.BadParameter(f"« {value} » n'est pas connu. Valeurs possibles : {known}.", param_hint=option)
+
+
+def _selection(status, thematique, departement, type_structure) -> Selection:
+    """The list's filters, checked: an unknown value is refused in French, never 0 results in silence."""
+    code = None
+    if departement:
+        code = find_departement(departement)
+        if code is None:
+            raise click.BadParameter(f"département inconnu : « {departement} ». Donnez son numéro (14) ou son nom "
+                                     "(Calvados).", param_hint="--departement")
+    return Selection(status=status, thematique=_choice_code("thematiques", "--thematique", thematique),
+                     departement=code, type_structure=_choice_code("type_structure", "--type", type_structure))
+
+
+def _labels(field_name: str, codes: Iterable[str]) -> str:
+    form = appstate.form()
+    return ", ".join(form.choice_label(field_name, code) for code in codes)
+
+
+@click.command("list")
+@with_appcontext
+@as_data_owner
+@_filters
+def list_command(status, thematique, departement, type_structure) -> None:
+    """List the submissions (reference, receipt, organisation, thématiques, département, status, flags)."""
+    selection = _selection(status, thematique, departement, type_structure)
+    index = app_index()
+    chosen = index.select(selection)
+    echo(table(
+        ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements", "Version"],
+        ([e.reference, format_received(e), e.organisation[:40], _labels("thematiques", e.thematiques),
+          _departement_text(e), status_label(e.status), ", ".join(flag_label(flag) for flag in e.flags), str(e.version)]
+         for e in chosen)))
+    echo(f"{len(chosen)} candidature(s) sur {index.total()}.")
+    warn_files(index.warnings())
+
+
+def _departement_text(entry: Entry) -> str:
+    """« Calvados (14) »."""
+    code = entry.departement
+    return f"{departement_name(entry.record) or DEPARTEMENTS.get(code, code)} ({code})" if code else "—"
+
+
+@click.command("show")
+@with_appcontext
+@as_data_owner
+@click.argument("reference")
+def show_command(reference: str) -> None:
+    """Show one submission in full: answers with their labels, flags, duplicates, history."""
+    form = appstate.form()
+    index = app_index()
+    entry = index.entry(reference)
+    if entry is None:
+        raise click.ClickException(f"Aucune candidature lisible ne porte la référence « {reference} ».")
+    entry.load_record()
+    echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
+    if entry.version > 1:
+        echo(f"Version {entry.version} (corrigée par le porteur le {entry.record.get('corrected_at')}) : "
+              f"{entry.version} versions, la plus récente ci-dessous")
+    if entry.flags:
+        echo("Signalements : " + ", ".join(flag_label(f) for f in entry.flags))
+    for other, kind in entry.duplicates:
+        echo(f"Doublon possible : {other} (même {'SIRET' if kind == 'siret' else 'e-mail'})")
+    for problem in entry.problems:
+        echo(f"À vérifier : {problem}")
+    echo("")
+    for field in form.fields:
+        value = answer_text(form, field, entry.answers.get(field.name))
+        echo(f"{field.label} :")
+        for line in (value.splitlines() or ["—"]):
+            echo(f"    {line}")
+    echo("\nHistorique :")
+    try:
+        history = read_history(appstate.data_dir(), reference)
+    except StatusError as error:
+        echo(f"    {error}")
+        raise SystemExit(1) from None
+    if not history["events"]:
+        echo("    (aucun changement)")
+    for event in history["events"]:
+        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status"
+                else EVENT_LABELS.get(event["kind"], event["kind"]))
+        note = f" : {event['note']}".replace("\n", "\n        ") if event.get("note") else ""
+        echo(f"    {event['at']}  {event['by']}  {what}{note}")
+
+
+@click.command("export")
+@with_appcontext
+@as_data_owner
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Fichier à écrire (par défaut un nom qui dit ce qui est exporté, par exemple "
+                   "candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie standard).")
+@_filters
+def export_command(fmt, output, status, thematique, departement, type_structure) -> None:
+    """Export the submissions as a spreadsheet (columns from the form definition)."""
+    form = appstate.form()
+    selection = _selection(status, thematique, departement, type_structure)
+    index = app_index()
+    chosen = index.select(selection)
+    writer = FORMATS[fmt].writer
+    if output == "-":
+        count = writer(form, chosen, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        output = output or export_name(fmt, current_now(appstate.facts())[0].date(), form,
+                                       departement=selection.departement, thematique=selection.thematique,
+                                       type_structure=selection.type_structure, status=selection.status)
+        with open(output, "wb") as handle:
+            count = writer(form, chosen, handle)
+        echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
+    warn_files(index.warnings())
+
+
+@click.command("stats")
+@with_appcontext
+@as_data_owner
+@click.option("--graphiques", type=click.Path(file_okay=False), default=None,
+              help="Dossier où écrire aussi les graphiques SVG du tableau de bord.")
+def stats_command(graphiques) -> None:
+    """Counts by thématique, département, type of organisation, ISO week and status (and the charts as SVG)."""
+    form = appstate.form()
+    index = app_index()
+    counts = index.count_by()
+
+    def label(field: str, value: str) -> str:
+        try:
+            return form.choice_label(field, value)
+        except KeyError:
+            return value
+
+    sections = [
+        ("Thématique", counts["thematique"], lambda v: label("thematiques", v)),
+        ("Département", counts["departement"], lambda v: f"{v} — {DEPARTEMENTS[v]}" if v in DEPARTEMENTS else v),
+        ("Type de structure", counts["type_structure"], lambda v: label("type_structure", v)),
+        ("Semaine de réception", counts["semaine"], str),
+        ("Statut", counts["statut"], status_label),
+    ]
+    echo(f"{index.total()} candidature(s).")
+    for title, counter, name in sections:
+        ordered = sorted(counter.items(), key=lambda item: item[0]) if title.startswith("Semaine") else counter.most_common()
+        echo("\n" + table([title, "Nombre"], ([name(key), count] for key, count in ordered)))
+    if graphiques:
+        _write_charts(graphiques, counts)
+    warn_files(index.warnings())
+
+
+def _write_charts(folder: str, counts) -> None:
+    from .charts import dashboard_charts, svg  # here: pygal is for --graphiques only
+
+    os.makedirs(folder, exist_ok=True)
+    charts = dashboard_charts(counts, appstate.form(), appstate.facts(), current_now(appstate.facts())[0].date())
+    for chart in charts:
+        with open(os.path.join(folder, f"{chart.name}.svg"), "w", encoding="utf-8") as handle:
+            handle.write(svg(chart))
+    echo(f"\n{len(charts)} graphique(s) écrit(s) dans {folder} : "
+               + ", ".join(f"{chart.name}.svg" for chart in charts) + ".", err=True)
+
+
+@click.command("status")
+@with_appcontext
+@as_data_owner
+@click.argument("reference")
+@click.argument("new_status", metavar="STATUT")
+@click.option("--note", default="", help="Pourquoi ce changement.")
+@click.option("--by", help="Qui fait ce changement (par défaut : l'utilisateur du système).")
+def status_command(reference, new_status, note, by) -> None:
+    """Change a submission's status (reçu → en instruction → an outcome)."""
+    try:
+        history = change_status(appstate.data_dir(), reference, new_status, by=who(by), note=note)
+    except (StatusError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    echo(f"{reference} : {status_label(history['status'])}.")
+
+
+@click.command("note")
+@with_appcontext
+@as_data_owner
+@click.argument("reference")
+@click.argument("text")
+@click.option("--by", help="Qui écrit cette note (par défaut : l'utilisateur du système).")
+def note_command(reference, text, by) -> None:
+    """Add a note to a submission's history."""
+    try:
+        add_note(appstate.data_dir(), reference, text, by=who(by))
+    except (StatusError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    echo(f"Note ajoutée à {reference}.")
+
+
+@click.command("check")
+@with_appcontext
+@as_data_owner
+def check_command() -> None:
+    """Check that every record parses and validates against the form; exit code 1 otherwise."""
+    catalog = _catalog(thorough=True)
+    for line in catalog.unreadable:
+        echo(f"ILLISIBLE  {line}")
+    for line in catalog.invalid:
+        echo(f"INVALIDE   {line}")
+    bad = len(catalog.unreadable) + len(catalog.invalid)
+    records = len(catalog.entries) + sum(not line.startswith("reviews/") for line in catalog.unreadable)
+    echo(f"{records} enregistrement(s) vérifié(s), {bad} fichier(s) en erreur.")
+    if bad:
+        sys.exit(1)
+
+
+@click.command("create-user")
+@with_appcontext
+@as_data_owner
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
+def create_user_command(name, password_stdin) -> None:
+    """Create a reviewer account (or change its password)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
+    try:
+        created = set_password(appstate.data_dir(), name, password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    echo(f"Compte « {name} » {'créé' if created else 'mis à jour'}.")
+
+
+COMMANDS = [list_command, show_command, export_command, stats_command, status_command, note_command,
+            check_command, create_user_command]

@@ -7,8 +7,9 @@ the date of a reviewer's request for complements (dossier.corrections_until).
 
 A valid correction is stored as the dossier's next version (dossier.write_correction:
 durable, never altering an earlier version) BEFORE the porteur is told; then a new
-acknowledgement (with the new hash) and a notice to the Région are queued in the
-outbox. Identical answers make no new version; the same submission id sent twice
+acknowledgement (with the new hash), a notice to the Région and, when the contact e-mail
+changed, a word to the previous address are queued in the outbox (porteur_mail; a mail
+that cannot be queued is caught up by the mailer). Identical answers make no new version; the same submission id sent twice
 (a double click, the back button) answers with the dossier as it is.
 """
 

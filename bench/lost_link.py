@@ -60,7 +60,7 @@ def main() -> int:
     from collector import create_app, porteur_mail
     from collector.dossier import references_for_email
     from collector.link_requests import handle_requests, write_request
-    from collector.mailer import index_lookup
+    from collector.review.indexing import email_lookup
     from collector.records import iter_record_paths
     from collector.review.indexing import app_index
 
@@ -88,7 +88,7 @@ def main() -> int:
                 settings = porteur_mail.settings()
                 shutil.rmtree(os.path.join(data_dir, "link-requests"), ignore_errors=True)
                 app_index(app).rebuild()
-                lookup = index_lookup(app)
+                lookup = email_lookup(app)
                 for label, finder, addresses in (("with the review index", lookup, known[:50]),
                                                  ("without an index (records read)", None, known[50:60])):
                     times = []

@@ -1,9 +1,11 @@
 """Where every role's code (porteur pages, review pages, commands, mail) finds the running app's
-data folder, facts, form and secret key."""
+data folder, facts, form and secret key, and the services one role offers another (the review
+index's e-mail look-up for the mailer) without either importing the other."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app
@@ -42,3 +44,12 @@ def form(app: Flask | None = None) -> FormDefinition:
 
 def secret(app: Flask | None = None) -> str:
     return str(_app(app).config.get("SECRET_KEY") or "")
+
+
+EMAIL_LOOKUP = "ami_email_lookup"
+
+
+def email_lookup(app: Flask | None = None) -> Callable[[str], list[str] | None] | None:
+    """The references a contact address has, found by the review index, when the review role
+    registered one (app.extensions[EMAIL_LOOKUP]); None otherwise (the mailer then reads the records)."""
+    return _app(app).extensions.get(EMAIL_LOOKUP)

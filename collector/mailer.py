@@ -61,14 +61,12 @@ import logging
 import os
 import select
 import signal
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from .config import ConfigError
@@ -300,24 +298,4 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(),
-        index_lookup(current_app._get_current_object()))  # type: ignore[attr-defined]
-
-
-def index_lookup(app: Any) -> IndexLookup:
-    """The review index's references for an address's e-mail key; None when there is no index
-    file yet or it cannot be read (the lost-link requests then read every record)."""
-    from .addresses import address_key
-    from .review.indexing import app_index
-
-    def lookup(address: str) -> list[str] | None:
-        index = app_index(app)  # a fresh one each time: brought in step with the files first
-        if not os.path.exists(index.path):
-            return None
-        try:
-            return index.references_with_email_key(address_key(address))
-        except sqlite3.Error as error:
-            log.warning("mail: review index unusable (%s); the records are read instead", type(error).__name__)
-            return None
-
-    return lookup
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ from flask.cli import with_appcontext
 
 from .. import events
 from .. import appstate
+from ..addresses import address_key
 from ..owner import as_data_owner
 from .index import RecordIndex
 from .validity import record_validator
@@ -77,3 +80,21 @@ def init_app(app: Flask) -> None:
     events.record_stored.connect(_on_record_stored, weak=False)
     events.history_written.connect(_on_history_written, weak=False)
     app.cli.add_command(reindex_command)
+    app.extensions[appstate.EMAIL_LOOKUP] = email_lookup(app)
+
+
+def email_lookup(app: Flask) -> Callable[[str], list[str] | None]:
+    """The review index's references for an address's e-mail key, for the mailer's lost-link
+    requests; None when there is no index file yet or it cannot be read (the records are then read)."""
+
+    def lookup(address: str) -> list[str] | None:
+        index = app_index(app)  # a fresh one each time: brought in step with the files first
+        if not os.path.exists(index.path):
+            return None
+        try:
+            return index.references_with_email_key(address_key(address))
+        except sqlite3.Error as error:
+            log.warning("mail: review index unusable (%s); the records are read instead", type(error).__name__)
+            return None
+
+    return lookup

@@ -109,7 +109,7 @@ def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
 
 
 def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app, client, records, data_dir):
-    from collector.mailer import index_lookup
+    from collector import appstate
     from collector.review.indexing import app_index
     from .test_corrections import corrected, send_correction
 
@@ -117,7 +117,7 @@ def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app
     send_correction(client, corrected(records[0], contact_email=address.upper()))  # a second dossier, by correction
     send_correction(client, corrected(records[1], contact_email="ailleurs@example.org"), "AMI-2021-0002")  # one leaves it
     app_index(app).rebuild()
-    lookup = index_lookup(app)
+    lookup = appstate.email_lookup(app)  # what the mailer command is given
     with app.app_context():
         assert lookup(address) == ["AMI-2021-0001", "AMI-2021-0003"]
         assert lookup("personne@example.org") == []

@@ -90,6 +90,29 @@ def test_numbers_whose_record_exists_are_skipped(data_dir):
     assert counter(data_dir) == b"7\n"
 
 
+def test_a_lost_counter_is_rebuilt_from_an_ids_link_alone(data_dir):
+    """A post that took a reference through its ids/ link and died before its record was written."""
+    from collector import idempotency
+
+    idempotency.claim(data_dir, "a" * 32, "AMI-2021-0009")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0010"
+
+
+def test_a_counter_that_cannot_be_made_durable_hands_out_no_reference(data_dir, monkeypatch):
+    write_counter(data_dir, b"4\n")
+    path = os.path.realpath(os.path.join(data_dir, "state", "sequence"))
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if os.path.realpath(f"/proc/self/fd/{fd}") == path:
+            raise OSError(5, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError):
+        sequence.next_reference(data_dir, PREFIX)
+
+
 def test_the_counter_is_read_and_written_under_an_exclusive_lock(data_dir, monkeypatch):
     """While the counter is read, another open file of it cannot take the lock."""
     write_counter(data_dir, b"4\n")

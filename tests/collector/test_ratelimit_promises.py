@@ -59,3 +59,12 @@ def test_a_forked_worker_opens_its_own_connection_and_shares_the_counts(data_dir
     child.join(30)
     assert child.exitcode == 0 and queue.get(timeout=5) is None
     assert rate.hit("192.0.2.1", 1000.0) is not None  # the third post of the window
+
+
+def test_a_wait_within_the_window_is_exact_when_the_previous_window_weighs_alone(data_dir):
+    """limit 5: 8 posts in the last window, a quarter of this one gone. The first post here is
+    refused (1 + 8 × 0.75 = 7); the next passes once 2 + 8 × (1 − f) ≤ 5, at f = 0.625: 225 s later."""
+    rate = RateLimiter(data_dir, 5, 600, "clé")
+    for i in range(8):
+        rate.hit("192.0.2.1", 100 * 600 + 10 + i)
+    assert rate.hit("192.0.2.1", 101 * 600 + 150) == 226

@@ -341,3 +341,38 @@ def test_a_connection_lost_while_sending_puts_the_message_back_and_stops(data_di
     assert report.deferred == ["A.accuse.eml", "B.accuse.eml"]
     assert report.error == "envoi interrompu (SMTPServerDisconnected)"
     assert in_folder(data_dir, "outbox") == ["A.accuse.eml", "B.accuse.eml"] and in_folder(data_dir, "sending") == []
+
+
+def test_a_message_queued_meanwhile_by_another_process_is_not_queued_twice(data_dir, monkeypatch):
+    """Both checked that the name was free; the other process published its file first."""
+    real_link = os.link
+
+    def link(source, target, *args, **kwargs):
+        if str(target).endswith(os.path.join("outbox", "A.accuse.eml")):
+            with open(target, "wb") as other:
+                other.write(b"the other process's copy")
+        return real_link(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "link", link)
+    assert queue_message(data_dir, "A.accuse.eml", message(), RECIPIENT) is False
+    assert in_folder(data_dir, "outbox") == ["A.accuse.eml"]
+    with open(os.path.join(data_dir, "outbox", "A.accuse.eml"), "rb") as handle:
+        assert handle.read() == b"the other process's copy"
+
+
+class Polite(Inbox):
+    """Counts the sessions that end with QUIT."""
+
+    quits = 0
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802
+        self.quits += 1
+        return "221 Bye"
+
+
+def test_the_sender_ends_its_session_with_quit(data_dir):
+    queue(data_dir, "A.accuse.eml")
+    handler = Polite()
+    with server(handler) as port:
+        assert deliver_outbox(data_dir, settings(port)).sent == ["A.accuse.eml"]
+    assert handler.quits == 1  # the client waits for the answer to its QUIT

@@ -85,10 +85,13 @@ def named(completed) -> list:
 
 
 def test_command(settings: dict, tests: list[str]) -> str:
-    """The first (most pointed) test file alone, then the others only if it passed: most
-    mutants die in the first file, and then the others are not even imported."""
+    """The module's own test files first, then the broad ones (`broad` in config.toml: whole
+    pages, the intake) only if those passed: most mutants die in the first files, and then
+    the broad ones are not even imported."""
+    broad = settings.get("broad", [])
+    stages = [[test for test in tests if test not in broad], [test for test in tests if test in broad]]
     runs = [shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *files])
-            for files in ([tests[0]], tests[1:]) if files]
+            for files in stages if files]
     return shlex.join(["sh", "-c", " && ".join(runs)])
 
 
@@ -96,7 +99,10 @@ def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path,
     tests, functions = module_entry(entry)
     command = test_command(settings, tests)
     started = time.monotonic()
-    baseline = subprocess.run(shlex.split(command), capture_output=True, text=True)
+    # The unmutated run writes the bytecode caches (cosmic-ray's runs only read them): the
+    # mutated module's own cache never matches a mutant (another mtime), so it is recompiled.
+    writing = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    baseline = subprocess.run(shlex.split(command), capture_output=True, text=True, env=writing)
     if baseline.returncode != 0:
         sys.exit(f"{module}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     timeout = settings["timeout-factor"] * (time.monotonic() - started) + 10

@@ -58,7 +58,7 @@ def test_the_file_holds_a_scrypt_hash_a_paris_creation_time_and_a_generation(dat
     assert name == "alice"
     assert account["password_hash"].startswith("scrypt:") and PASSWORD not in account["password_hash"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", str(account["created_at"]))
-    assert isinstance(account["session"], str) and len(account["session"]) >= 20
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", account["session"])  # 128 random bits
     with open(users_file(data_dir), encoding="utf-8") as handle:
         assert PASSWORD not in handle.read()
 

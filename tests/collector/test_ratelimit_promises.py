@@ -68,3 +68,12 @@ def test_a_wait_within_the_window_is_exact_when_the_previous_window_weighs_alone
     for i in range(8):
         rate.hit("192.0.2.1", 100 * 600 + 10 + i)
     assert rate.hit("192.0.2.1", 101 * 600 + 150) == 226
+
+
+def test_a_worker_keeps_one_connection_without_waiting_on_the_disk(data_dir):
+    """Counts are advisory: they are not fsynced (synchronous=OFF), and one connection per
+    process and thread is opened once, not on every post."""
+    rate = RateLimiter(data_dir, 5, 600, "clé")
+    connection = rate._connection()
+    assert rate._connection() is connection
+    assert connection.execute("PRAGMA synchronous").fetchone() == (0,)

@@ -67,6 +67,7 @@ def test_the_database_is_shared_in_wal_mode_with_a_busy_timeout(data_dir):
     assert connection.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL: safe with WAL
     assert connection.execute("PRAGMA busy_timeout").fetchone() == (5000,)
     assert outside(data_dir).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert throttle._connection(data_dir) is connection  # opened once per process, thread and folder
 
 
 def test_each_data_folder_has_its_own_database(data_dir, tmp_path):

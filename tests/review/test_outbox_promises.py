@@ -376,3 +376,12 @@ def test_the_sender_ends_its_session_with_quit(data_dir):
     with server(handler) as port:
         assert deliver_outbox(data_dir, settings(port)).sent == ["A.accuse.eml"]
     assert handler.quits == 1  # the client waits for the answer to its QUIT
+
+
+def test_a_file_set_aside_for_its_envelope_line_is_named_in_the_log_without_its_address(data_dir, inbox, caplog):
+    os.makedirs(os.path.join(data_dir, "outbox"))
+    with open(os.path.join(data_dir, "outbox", "A.accuse.eml"), "wb") as handle:
+        handle.write(b"To: porteur@exemple.fr\r\n\r\nBonjour\r\n")
+    assert deliver_outbox(data_dir, settings(inbox.port)) == mail.DeliveryReport(failed=["A.accuse.eml"])
+    assert "mail: A.accuse.eml has no valid envelope line, set aside in failed/" in caplog.text
+    assert "porteur@" not in caplog.text

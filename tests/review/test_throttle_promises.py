@@ -94,3 +94,14 @@ def test_a_locked_pair_is_remembered_until_its_lockout_ends_even_after_its_windo
     assert locked(data_dir, T0 + 4 + WINDOW - 1) == 1
     rows = outside(data_dir).execute("SELECT count, until, expires FROM failures ORDER BY expires").fetchall()
     assert rows[0] == (0, T0 + 4 + LOCKOUT, T0 + 4 + LOCKOUT)
+
+
+def test_a_pair_is_stored_as_a_128_bit_keyed_hash_never_its_name_or_address(data_dir):
+    fail(data_dir, T0, name="alice", address="192.0.2.1")
+    (pair,), = outside(data_dir).execute("SELECT pair FROM failures").fetchall()
+    assert len(pair) == 32 and int(pair, 16) >= 0
+    for connection in getattr(throttle._local, "connections", {}).values():
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(throttle.database_path(data_dir), "rb") as handle:
+        content = handle.read()
+    assert b"alice" not in content and b"192.0.2.1" not in content

@@ -77,3 +77,4 @@ def test_a_worker_keeps_one_connection_without_waiting_on_the_disk(data_dir):
     connection = rate._connection()
     assert rate._connection() is connection
     assert connection.execute("PRAGMA synchronous").fetchone() == (0,)
+    assert connection.execute("PRAGMA busy_timeout").fetchone() == (10_000,)  # a busy database: 10 s at most

@@ -1,6 +1,8 @@
 """collector/review/users.py keeps its promises: names and passwords are checked before anything is
 written, the file holds only scrypt hashes and is the owner's alone, it is rewritten under a lock that is
-released afterwards, and a session generation ends every session of an account at once."""
+released afterwards, and a session generation ends every session of an account at once.
+
+The tests that hash no password come first: a mutation run stops at the first failing test."""
 
 from __future__ import annotations
 
@@ -28,13 +30,63 @@ def write_users_file(data_dir: str, text: str) -> None:
         handle.write(text)
 
 
-# --- names and passwords ---------------------------------------------------------------------
+# --- whether a session is current ----------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["ab", "a" * 40, "0ab", "jean.dupont", "j_d-2"])
-def test_names_of_two_to_forty_allowed_characters_are_accepted(data_dir, name):
-    assert set_password(data_dir, name, PASSWORD) is True
-    assert authenticate(data_dir, name, PASSWORD) is True
+@pytest.mark.parametrize("accounts, generation", [
+    ({"alice": {"session": "abc"}}, "abd"),
+    ({"alice": {"session": "abc"}}, None),
+    ({"alice": {"session": "abc"}}, ["abc"]),
+    ({"alice": {"session": ""}}, ""),  # an empty generation is never current
+    ({"alice": {"session": 12}}, 12),
+    ({"alice": {}}, None),
+    ({"alice": "abc"}, "abc"),
+    ({"bob": {"session": "abc"}}, "abc"),
+])
+def test_a_session_is_current_only_with_the_accounts_own_non_empty_generation(accounts, generation):
+    assert session_is_current(accounts, "alice", generation) is False
 
+
+def test_a_session_with_the_current_generation_is_current():
+    assert session_is_current({"alice": {"session": "abc"}}, "alice", "abc") is True
+
+
+# --- reading the file ------------------------------------------------------------------------
+
+def test_no_file_means_no_account(data_dir):
+    assert read_users(data_dir) == {}
+    assert authenticate(data_dir, "alice", PASSWORD) is False
+    assert session_generation(data_dir, "alice") is None
+
+
+@pytest.mark.parametrize("text", ["", "users:\n", "users: [alice]\n", "- users\n", "comptes: {}\n"])
+def test_a_file_without_a_users_mapping_is_refused_in_french(data_dir, text):
+    write_users_file(data_dir, text)
+    with pytest.raises(UserError, match="la clé « users » est absente ou mal formée"):
+        read_users(data_dir)
+
+
+def test_an_unreadable_file_is_refused_in_french_and_never_lets_anyone_in(data_dir):
+    write_users_file(data_dir, "users: {alice: [\n")
+    with pytest.raises(UserError, match="^Fichier des comptes illisible : "):
+        read_users(data_dir)
+    assert authenticate(data_dir, "alice", PASSWORD) is False
+    assert session_generation(data_dir, "alice") is None
+
+
+@pytest.mark.parametrize("account", ["alice: texte", "alice: {password_hash: 12}", "alice: {}"])
+def test_an_account_without_a_usable_hash_never_lets_anyone_in(data_dir, account):
+    write_users_file(data_dir, f"users:\n  {account}\n")
+    assert authenticate(data_dir, "alice", PASSWORD) is False
+    assert authenticate(data_dir, "alice", "") is False
+
+
+def test_a_wrong_password_or_an_unknown_name_is_refused(data_dir):
+    set_password(data_dir, "alice", PASSWORD)
+    assert authenticate(data_dir, "alice", PASSWORD + "!") is False
+    assert authenticate(data_dir, "bob", PASSWORD) is False
+
+
+# --- names and passwords (refusals first: they cost no password hashing) --------------------
 
 @pytest.mark.parametrize("name", ["a", "a" * 41, "-ab", ".ab", "Alice", "jean dupont", "élodie", ""])
 def test_other_names_are_refused_in_french_and_nothing_is_written(data_dir, name):
@@ -110,42 +162,6 @@ def lock_state(path: str) -> str:
         os.close(other)
 
 
-# --- reading the file ------------------------------------------------------------------------
-
-def test_no_file_means_no_account(data_dir):
-    assert read_users(data_dir) == {}
-    assert authenticate(data_dir, "alice", PASSWORD) is False
-    assert session_generation(data_dir, "alice") is None
-
-
-@pytest.mark.parametrize("text", ["", "users:\n", "users: [alice]\n", "- users\n", "comptes: {}\n"])
-def test_a_file_without_a_users_mapping_is_refused_in_french(data_dir, text):
-    write_users_file(data_dir, text)
-    with pytest.raises(UserError, match="la clé « users » est absente ou mal formée"):
-        read_users(data_dir)
-
-
-def test_an_unreadable_file_is_refused_in_french_and_never_lets_anyone_in(data_dir):
-    write_users_file(data_dir, "users: {alice: [\n")
-    with pytest.raises(UserError, match="^Fichier des comptes illisible : "):
-        read_users(data_dir)
-    assert authenticate(data_dir, "alice", PASSWORD) is False
-    assert session_generation(data_dir, "alice") is None
-
-
-@pytest.mark.parametrize("account", ["alice: texte", "alice: {password_hash: 12}", "alice: {}"])
-def test_an_account_without_a_usable_hash_never_lets_anyone_in(data_dir, account):
-    write_users_file(data_dir, f"users:\n  {account}\n")
-    assert authenticate(data_dir, "alice", PASSWORD) is False
-    assert authenticate(data_dir, "alice", "") is False
-
-
-def test_a_wrong_password_or_an_unknown_name_is_refused(data_dir):
-    set_password(data_dir, "alice", PASSWORD)
-    assert authenticate(data_dir, "alice", PASSWORD + "!") is False
-    assert authenticate(data_dir, "bob", PASSWORD) is False
-
-
 # --- session generations ---------------------------------------------------------------------
 
 def test_ending_the_sessions_draws_a_new_generation_and_only_that_one_is_current(data_dir):
@@ -184,19 +200,9 @@ def test_an_account_that_is_not_a_mapping_has_no_generation(data_dir):
     assert end_sessions(data_dir, "alice") is None
 
 
-@pytest.mark.parametrize("accounts, generation", [
-    ({"alice": {"session": "abc"}}, "abd"),
-    ({"alice": {"session": "abc"}}, None),
-    ({"alice": {"session": "abc"}}, ["abc"]),
-    ({"alice": {"session": ""}}, ""),  # an empty generation is never current
-    ({"alice": {"session": 12}}, 12),
-    ({"alice": {}}, None),
-    ({"alice": "abc"}, "abc"),
-    ({"bob": {"session": "abc"}}, "abc"),
-])
-def test_a_session_is_current_only_with_the_accounts_own_non_empty_generation(accounts, generation):
-    assert session_is_current(accounts, "alice", generation) is False
+# --- names accepted ----------------------------------------------------------------------------
 
-
-def test_a_session_with_the_current_generation_is_current():
-    assert session_is_current({"alice": {"session": "abc"}}, "alice", "abc") is True
+@pytest.mark.parametrize("name", ["ab", "a" * 40, "0ab", "jean.dupont", "j_d-2"])
+def test_names_of_two_to_forty_allowed_characters_are_accepted(data_dir, name):
+    assert set_password(data_dir, name, PASSWORD) is True
+    assert authenticate(data_dir, name, PASSWORD) is True

@@ -6,6 +6,8 @@
 - `in_annotation` says whether a mutant's position lies in a type annotation: with
   `from __future__ import annotations` those are never executed, so no test can kill
   them; the driver skips them instead of listing them one by one.
+- `function_lines` gives the lines of some functions of a module, for a module of which
+  only part is under test (the mail outbox, not the composing of its messages).
 """
 
 from __future__ import annotations
@@ -92,3 +94,14 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
 
 def in_annotation(spans, start: tuple[int, int]) -> bool:
     return any(begin <= start < end for begin, end in spans)
+
+
+def function_lines(source: str, names: list[str]) -> set[int]:
+    """The lines of the module-level functions `names` (decorators and signature included)."""
+    found = {node.name: node for node in ast.parse(source).body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names}
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise SystemExit(f"no such function in the module: {', '.join(missing)}")
+    return {line for node in found.values()
+            for line in range(min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno + 1)}

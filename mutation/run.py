@@ -29,11 +29,20 @@ from cosmic_ray.work_db import use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from operators import OPERATORS, PROVIDER, annotation_spans, in_annotation  # noqa: E402
+from operators import OPERATORS, PROVIDER, annotation_spans, function_lines, in_annotation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "mutation" / "work"
 ANNOTATION = "annotation"
+OUTSIDE = "outside the functions chosen"
+
+
+def module_entry(entry: list[str] | dict) -> tuple[list[str], list[str]]:
+    """(test files, functions) of a config entry: a list of tests, or a table with `tests`
+    and `functions` (only the mutants inside those functions are made and scored)."""
+    if isinstance(entry, list):
+        return entry, []
+    return entry["tests"], entry.get("functions", [])
 
 
 def copy_tree(tree: Path) -> None:
@@ -76,13 +85,24 @@ def named(completed) -> list:
 
 
 def test_command(settings: dict, tests: list[str]) -> str:
-    return shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *tests])
+    """The module's own test files first, then the broad ones (`broad` in config.toml: whole
+    pages, the intake) only if those passed: most mutants die in the first files, and then
+    the broad ones are not even imported."""
+    broad = settings.get("broad", [])
+    stages = [[test for test in tests if test not in broad], [test for test in tests if test in broad]]
+    runs = [shlex.join([sys.executable, "-m", "pytest", *settings["pytest-args"], *files])
+            for files in stages if files]
+    return shlex.join(["sh", "-c", " && ".join(runs)])
 
 
-def mutate(module: str, tests: list[str], settings: dict, database: Path, resume: bool | str) -> None:
+def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path, resume: bool | str) -> None:
+    tests, functions = module_entry(entry)
     command = test_command(settings, tests)
     started = time.monotonic()
-    baseline = subprocess.run(shlex.split(command), capture_output=True, text=True)
+    # The unmutated run writes the bytecode caches (cosmic-ray's runs only read them): the
+    # mutated module's own cache never matches a mutant (another mtime), so it is recompiled.
+    writing = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    baseline = subprocess.run(shlex.split(command), capture_output=True, text=True, env=writing)
     if baseline.returncode != 0:
         sys.exit(f"{module}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     timeout = settings["timeout-factor"] * (time.monotonic() - started) + 10
@@ -92,13 +112,18 @@ def mutate(module: str, tests: list[str], settings: dict, database: Path, resume
     elif resume == "survivors":  # tests were added since: the survivors are tested again
         with sqlite3.connect(database) as connection:
             connection.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
-    spans = annotation_spans(Path(module).read_text(encoding="utf-8"))
+    source = Path(module).read_text(encoding="utf-8")
+    spans = annotation_spans(source)
+    chosen = function_lines(source, functions) if functions else None
     with use_db(str(database)) as db:
         if fresh:
             init([Path(module)], db, {})
         for item in db.work_items:
+            line = item.mutations[0].start_pos[0]
             if fresh and in_annotation(spans, item.mutations[0].start_pos):
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=ANNOTATION))
+            elif fresh and chosen is not None and line not in chosen:
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=OUTSIDE))
         print(f"{module}: {db.num_work_items - db.num_results} mutants, timeout {timeout:.0f} s", flush=True)
         # cosmic-ray's own local loop, except that a mutant another copy (--name) has tested
         # meanwhile is skipped: several copies can share one module's mutants.

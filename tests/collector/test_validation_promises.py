@@ -209,3 +209,18 @@ def test_a_bad_phone_or_checkbox_value_is_a_french_422(client, form, name, value
                         content_type="application/x-www-form-urlencoded")
     assert reply.status_code == 422
     assert message in reply.get_data(as_text=True)
+
+
+# --- invisible characters on one line ---------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["text", "email", "siret"])
+@pytest.mark.parametrize("char, named", [("\u202e", "un caractère de contrôle du sens d'écriture"),
+                                         ("\u200b", "un caractère invisible (sans largeur)")])
+def test_a_one_line_answer_with_an_invisible_character_is_refused_saying_which(kind, char, named):
+    assert refusal(field(kind), f"Abc{char}def") == (
+        f"« Question » contient {named} ({'U+%04X' % ord(char)}), "
+        "souvent apporté par un copier-coller : retapez cette réponse au clavier.")
+
+
+def test_a_paragraph_may_hold_a_direction_mark():
+    assert parse(field("textarea"), "Texte en arabe : \u200fمرحبا") == "Texte en arabe : \u200fمرحبا"

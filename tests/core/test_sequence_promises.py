@@ -90,6 +90,60 @@ def test_numbers_whose_record_exists_are_skipped(data_dir):
     assert counter(data_dir) == b"7\n"
 
 
+def test_a_lost_counter_is_rebuilt_from_an_ids_link_alone(data_dir):
+    """A post that took a reference through its ids/ link and died before its record was written."""
+    from collector import idempotency
+
+    idempotency.claim(data_dir, "a" * 32, "AMI-2021-0009")
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0010"
+
+
+def test_a_lost_counter_is_rebuilt_even_without_a_submissions_folder(data_dir):
+    """Records purged, a review history left: its reference is still never given again."""
+    os.makedirs(os.path.join(data_dir, "reviews"))
+    open(os.path.join(data_dir, "reviews", "AMI-2021-0012.yaml"), "w").close()
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0013"
+
+
+def test_an_empty_ids_folder_starts_at_one(data_dir):
+    os.makedirs(os.path.join(data_dir, "ids"))
+    assert sequence.next_reference(data_dir, PREFIX) == "AMI-2021-0001"
+
+
+def synced_paths(monkeypatch) -> list[str]:
+    """Every path fsynced from now on (files and folders), read from the descriptor."""
+    real_fsync, paths = os.fsync, []
+
+    def fsync(fd):
+        paths.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return paths
+
+
+def test_a_new_counter_and_its_name_in_the_state_folder_are_made_durable(data_dir, monkeypatch):
+    paths = synced_paths(monkeypatch)
+    sequence.next_reference(data_dir, PREFIX)
+    state = os.path.realpath(os.path.join(data_dir, "state"))
+    assert state in paths and os.path.join(state, "sequence") in paths
+
+
+def test_a_counter_that_cannot_be_made_durable_hands_out_no_reference(data_dir, monkeypatch):
+    write_counter(data_dir, b"4\n")
+    path = os.path.realpath(os.path.join(data_dir, "state", "sequence"))
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if os.path.realpath(f"/proc/self/fd/{fd}") == path:
+            raise OSError(5, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError):
+        sequence.next_reference(data_dir, PREFIX)
+
+
 def test_the_counter_is_read_and_written_under_an_exclusive_lock(data_dir, monkeypatch):
     """While the counter is read, another open file of it cannot take the lock."""
     write_counter(data_dir, b"4\n")

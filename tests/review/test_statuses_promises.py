@@ -240,3 +240,28 @@ def test_only_a_14_digit_siret_makes_a_duplicate():
 
 def test_an_unknown_status_code_is_shown_as_it_is():
     assert statuses.status_label("inconnu") == "inconnu"
+
+
+def test_the_references_with_a_history_are_the_yaml_files_of_reviews(data_dir):
+    assert statuses.history_references(data_dir) == []
+    os.makedirs(os.path.join(data_dir, "reviews"))
+    for name in ("AMI-2021-0001.yaml", "AMI-2021-0002.yaml", "AMI-2021-0003.yaml.bak", "notes.txt"):
+        open(os.path.join(data_dir, "reviews", name), "w").close()
+    assert sorted(statuses.history_references(data_dir)) == ["AMI-2021-0001", "AMI-2021-0002"]
+
+
+def test_an_event_refused_by_its_precondition_under_the_lock_is_not_recorded(data_dir, one):
+    add_note(data_dir, one, "Premier échange.", by="alice", now=AT)
+    seen = []
+
+    def refuse(history):
+        seen.append(history)
+        raise StatusError("Le rendez-vous a été annulé entre-temps.")
+
+    with pytest.raises(StatusError, match="annulé entre-temps"):
+        statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": "message"}, precondition=refuse)
+    assert [event["kind"] for event in seen[0]["events"]] == ["note"]  # the history as it is on disk
+    assert read_history(data_dir, one)["events"] == seen[0]["events"]
+    accepted = statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": "message"},
+                                  precondition=lambda history: None)
+    assert [event["kind"] for event in accepted["events"]] == ["note", "message"]

@@ -1,0 +1,46 @@
+"""collector/porteur/links.py keeps its promises: a link's key never changes (links already sent keep
+working), only the dossier's own key opens it, and the path and the e-mailed URL are exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.porteur.links import dossier_key, dossier_path, dossier_url, key_is_valid
+
+SECRET = "clé de test"
+REFERENCE = "AMI-2021-0001"
+# The key the first version of the receipt signed for this secret and reference: a link
+# already e-mailed to a porteur must keep opening the dossier.
+KEY = "QV8AWCFBcmvdRUTvlnEVj7IRAVI"
+
+
+def test_the_key_of_a_dossier_is_the_one_links_already_sent_carry():
+    assert dossier_key(SECRET, REFERENCE) == KEY
+
+
+def test_the_dossiers_own_key_opens_it():
+    assert key_is_valid(SECRET, REFERENCE, KEY) is True
+
+
+@pytest.mark.parametrize("key", [
+    None, "", KEY[:-1], KEY + "A", KEY.lower(), "A" + KEY[1:],
+    dossier_key(SECRET, "AMI-2021-0002"),  # another dossier's key
+    dossier_key("un autre secret", REFERENCE),  # the key of another installation
+    "clé-accentuée",  # not ASCII: refused, not an error
+])
+def test_any_other_key_is_refused_without_an_error(key):
+    assert key_is_valid(SECRET, REFERENCE, key) is False
+
+
+def test_the_dossier_path_carries_its_key():
+    assert dossier_path(SECRET, REFERENCE) == f"/candidater/recu/{REFERENCE}?cle={KEY}"
+
+
+def test_a_sub_page_is_a_segment_after_the_reference():
+    assert dossier_path(SECRET, REFERENCE, "corriger") == f"/candidater/recu/{REFERENCE}/corriger?cle={KEY}"
+
+
+@pytest.mark.parametrize("public_url", ["https://ami.example", "https://ami.example/", "https://ami.example//"])
+def test_the_emailed_url_joins_the_public_address_and_the_path_with_one_slash(public_url):
+    assert dossier_url(public_url, SECRET, REFERENCE) == f"https://ami.example/candidater/recu/{REFERENCE}?cle={KEY}"
+

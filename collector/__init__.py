@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers
+from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -74,21 +74,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             payload.bound_streamed_body(request)
         except payload.BadBody as error:
             raise errors.Refusal(error.status, error.message) from error
+    app.extensions["ami_store"] = stores.open_store_or_exit(config)
     intake.init_app(app, facts, form)
 
     @app.get("/healthz")
     def healthz() -> Response:
-        probe = os.path.join(config["DATA_DIR"], "tmp", f".healthz-{os.getpid()}")
-        try:
-            try:
-                with open(probe, "wb") as handle:
-                    handle.write(b"ok")
-            finally:  # on a full disk the name is made but the write fails: remove it all the same
-                if os.path.lexists(probe):
-                    os.unlink(probe)
-        except OSError:
-            response = jsonify({"status": "erreur", "detail": "dossier de données non inscriptible"})
+        """200 when the store can be written now (nginx takes a host out of its upstream otherwise)."""
+        if problem := app.extensions["ami_store"].check():
+            response = jsonify({"status": "erreur", "detail": problem})
             response.status_code = 503
+            response.headers["Cache-Control"] = "no-store"
             return response
         response = jsonify({"status": "ok"})
         response.headers["Cache-Control"] = "no-store"

@@ -1,5 +1,5 @@
 """Where every role's code (porteur pages, review pages, commands, mail) finds the running app's
-data folder, facts, form and secret key."""
+data folder, store, facts, form and secret key."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from .facts import load_facts
 from .formdef import FormDefinition, load_form
+from .stores import Store
 
 
 def _app(app: Flask | None) -> Flask:
@@ -38,6 +39,11 @@ def form(app: Flask | None = None) -> FormDefinition:
         value = load_form(config.get("FORM_PATH") or None)
         config["FORM"] = value
     return value
+
+
+def store(app: Flask | None = None) -> Store:
+    """The running app's store (the data folder or PostgreSQL, see collector/stores)."""
+    return _app(app).extensions["ami_store"]
 
 
 def secret(app: Flask | None = None) -> str:

@@ -96,6 +96,17 @@ def secret_key(data_dir: str, environ: Mapping[str, str]) -> str:
         return handle.read().strip()
 
 
+def database_url(environ: Mapping[str, str]) -> str | None:
+    """COLLECTOR_DATABASE_URL (postgresql://…), or None: the data folder is the store."""
+    url = environ.get("COLLECTOR_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("COLLECTOR_DATABASE_URL : adresse PostgreSQL attendue, de la forme "
+                          "postgresql://utilisateur:mot-de-passe@hôte:5432/base (ou vide pour le dossier de données).")
+    return url
+
+
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The Flask config for the collector, from COLLECTOR_* variables."""
     data_dir = os.path.abspath(environ.get("COLLECTOR_DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
@@ -122,4 +133,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "FORM_PATH": environ.get("COLLECTOR_FORM_PATH", "").strip() or DEFAULT_FORM_PATH,
         "FACTS_PATH": environ.get("COLLECTOR_FACTS_PATH", "").strip() or DEFAULT_FACTS_PATH,
         "JSON_AS_ASCII": False,
+        "DATABASE_URL": database_url(environ),
+        "DATABASE_POOL_SIZE": _number(environ, "COLLECTOR_DATABASE_POOL_SIZE", 4),
+        "DATABASE_TIMEOUT": _number(environ, "COLLECTOR_DATABASE_TIMEOUT", 5.0, float),
     }

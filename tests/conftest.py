@@ -1,4 +1,4 @@
-"""Fixtures every suite shares: a real Chromium and a scratch data folder."""
+"""Fixtures every suite shares: a real Chromium, a scratch data folder, a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,3 +41,22 @@ def data_dir(tmp_path):
     path.mkdir()
     yield str(path)
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the run (started on first use), with a migrated template."""
+    from tests.support.postgres import migrated_template, start_cluster, stop_cluster
+
+    cluster = start_cluster()
+    try:
+        cluster.template = migrated_template(cluster)
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+@pytest.fixture
+def database_url(postgres_cluster):
+    """A fresh database at the current schema, for one test."""
+    return postgres_cluster.url(postgres_cluster.new_database(template=postgres_cluster.template))

@@ -57,6 +57,7 @@ class PostgresCluster:
     port: int
     bin_dir: str
     user: str | None
+    template: str = ""  # a migrated database to copy (tests/conftest.py sets it)
     _databases: int = field(default=0)
 
     @property
@@ -149,3 +150,15 @@ def stop_cluster(cluster: PostgresCluster) -> None:
             return
         except OSError:
             time.sleep(0.1)
+
+
+def migrated_template(cluster: PostgresCluster) -> str:
+    """A database holding the collector's current schema, to copy per test (CREATE DATABASE … TEMPLATE)."""
+    import psycopg
+
+    from collector.stores import schema
+
+    name = cluster.new_database()
+    with psycopg.connect(cluster.url(name)) as connection:
+        schema.upgrade(connection)
+    return name

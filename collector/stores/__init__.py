@@ -1,0 +1,39 @@
+"""Where the collector keeps its data: the data folder (default) or PostgreSQL.
+
+`open_store(config)` gives the configured store: COLLECTOR_DATABASE_URL unset, the data
+folder (folder.py); `postgresql://…`, PostgreSQL (postgres.py), once the server was
+reached and its schema found current. Call sites ask `appstate.store()`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .base import Store, StoreConfigError, StoreUnavailable
+from .folder import FolderStore
+
+__all__ = ["Store", "StoreConfigError", "StoreUnavailable", "open_store"]
+
+
+def open_store_or_exit(config: Mapping[str, Any]) -> Store:
+    """The configured store; when it cannot be used, a French message on stderr and exit status 4,
+    never a traceback (gunicorn stops on 4, « application failed to load », instead of
+    starting workers again and again)."""
+    try:
+        return open_store(config)
+    except StoreConfigError as error:
+        print(f"Le collecteur ne peut pas démarrer : {error}", file=sys.stderr, flush=True)
+        raise SystemExit(4) from None
+
+
+def open_store(config: Mapping[str, Any]) -> Store:
+    """The store the configuration names; StoreConfigError (French) when it cannot be used."""
+    url = config.get("DATABASE_URL")
+    if not url:
+        return FolderStore(config["DATA_DIR"])
+    from .postgres import PostgresStore  # psycopg is loaded only by a collector that uses it
+
+    return PostgresStore.open_checked(url, pool_size=config.get("DATABASE_POOL_SIZE", 4),
+                                      timeout=config.get("DATABASE_TIMEOUT", 5.0))

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from .base import Store, StoreConfigError, StoreUnavailable
 from .folder import FolderStore
 
 __all__ = ["Store", "StoreConfigError", "StoreUnavailable", "open_store"]
+
+
+def _stop(error: StoreConfigError) -> NoReturn:
+    print(f"Le collecteur ne peut pas démarrer : {error}", file=sys.stderr, flush=True)
+    raise SystemExit(4) from None
 
 
 def open_store_or_exit(config: Mapping[str, Any]) -> Store:
@@ -24,8 +29,29 @@ def open_store_or_exit(config: Mapping[str, Any]) -> Store:
     try:
         return open_store(config)
     except StoreConfigError as error:
-        print(f"Le collecteur ne peut pas démarrer : {error}", file=sys.stderr, flush=True)
-        raise SystemExit(4) from None
+        _stop(error)
+
+
+def exit_unless_usable(environ: Mapping[str, str]) -> None:
+    """Before any worker starts (gunicorn's on_starting hook): the configured database is
+    reachable and at this code's schema; otherwise one French message and exit status 4.
+
+    Each worker checks again in create_app; checking first in the master says it once, and
+    spares gunicorn from reaping several failing workers at once (which it reports with
+    its own traceback)."""
+    from ..config import database_url
+
+    url = database_url(environ)
+    if url is None:
+        return
+    from . import schema
+    from .postgres import connect
+
+    try:
+        with connect(url) as connection:
+            schema.require_current(connection)
+    except StoreConfigError as error:
+        _stop(error)
 
 
 def open_store(config: Mapping[str, Any]) -> Store:

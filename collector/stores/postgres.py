@@ -35,6 +35,10 @@ from .base import StoreConfigError, StoreUnavailable
 log = logging.getLogger("collector.stores")
 
 CONNECT_TIMEOUT = 5  # seconds to open one connection
+# The pool retries a lost server with a growing delay (1, 2, 4… s); giving up an attempt after
+# 10 s makes the next request start a fresh one, so the collector is back a few seconds
+# after PostgreSQL, however long the outage was.
+RECONNECT_TIMEOUT = 10.0
 _UNREACHABLE = ("Vérifiez que le serveur PostgreSQL est démarré, que l'adresse et le port de COLLECTOR_DATABASE_URL "
                 "sont justes et qu'un pare-feu ne bloque pas la connexion.")
 
@@ -77,6 +81,7 @@ class PostgresStore:
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), timeout=timeout, open=False,
                                    check=ConnectionPool.check_connection, name="ami-collector",
+                                   reconnect_timeout=RECONNECT_TIMEOUT,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
 
     @classmethod

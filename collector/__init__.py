@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     cli.init_app(app)  # reviewers' commands
+    stores.init_app(app)  # migrate-store, dump
     mail.init_app(app)  # acknowledgement and notification mails
     review.init_app(app)  # the review pages under /instruction/
     porteur.init_app(app)  # the porteur's dossier pages under /candidater/

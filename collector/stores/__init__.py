@@ -11,10 +11,12 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from flask import Flask
+
 from .base import Store, StoreConfigError, StoreUnavailable
 from .folder import FolderStore
 
-__all__ = ["Store", "StoreConfigError", "StoreUnavailable", "open_store"]
+__all__ = ["Store", "StoreConfigError", "StoreUnavailable", "init_app", "open_store", "open_store_or_exit"]
 
 
 def _stop(error: StoreConfigError) -> NoReturn:
@@ -52,6 +54,13 @@ def exit_unless_usable(environ: Mapping[str, str]) -> None:
             schema.require_current(connection)
     except StoreConfigError as error:
         _stop(error)
+
+
+def init_app(app: Flask) -> None:
+    """Register migrate-store and dump on the app's `flask` command."""
+    from .commands import init_app as register_commands
+
+    register_commands(app)
 
 
 def open_store(config: Mapping[str, Any]) -> Store:

@@ -26,6 +26,10 @@ class StoreConfigError(RuntimeError):
     """The configured store cannot be used at all (start-up); the message is French and says how to fix it."""
 
 
+class TransferRefused(RuntimeError):
+    """migrate-store or dump cannot run, or its copy did not verify; nothing was kept. French."""
+
+
 class Store(Protocol):
     """The collector's durable state. Every write is durable before the method returns."""
 
@@ -65,6 +69,12 @@ class Store(Protocol):
 
     def record_text(self, reference: str) -> bytes:
         """The stored YAML document of a reference's first record, byte for byte."""
+
+    def submission_links(self) -> list[tuple[str, str]]:
+        """Every (submission id, reference) claimed, by submission id."""
+
+    def last_reference_number(self, prefix: str) -> int:
+        """The highest reference number handed out (0: none)."""
 
     # --- rate limit ---
     def rate_limiter(self, name: str, limit: int, window: int, secret: str) -> RateLimiter:

@@ -69,6 +69,12 @@ class FolderStore:
         with open(records.record_path(self.data_dir, reference), "rb") as handle:
             return handle.read()
 
+    def submission_links(self) -> list[tuple[str, str]]:
+        return sorted(idempotency.links(self.data_dir))
+
+    def last_reference_number(self, prefix: str) -> int:
+        return sequence.last_number(self.data_dir, prefix)
+
     def rate_limiter(self, name: str, limit: int, window: int, secret: str) -> RateLimiter:
         limiter = RateLimiter(self.data_dir, limit, window, secret)
         if name != FORM_LIMITER:  # one window size per file: old windows are purged by number

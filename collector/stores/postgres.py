@@ -30,7 +30,7 @@ from ..ratelimit import RateLimiter
 from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
 from . import schema
-from .base import StoreConfigError, StoreUnavailable
+from .base import StoreConfigError, StoreUnavailable, TransferRefused
 
 log = logging.getLogger("collector.stores")
 
@@ -137,14 +137,8 @@ class PostgresStore:
     # --- records ---
 
     def write_record(self, record: dict[str, Any]) -> bool:
-        document = serialise_record(record).decode("utf-8")
-        departement = (record.get("derived") or {}).get("departement") or {}
-        row = self._one(
-            "INSERT INTO records (reference, received_at, form_version, content_hash, departement, flags, document, "
-            "document_sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING 1",
-            (record["reference"], record["received_at"], str(record["form_version"]), record["content_hash"],
-             departement.get("code") if isinstance(departement, dict) else None, list(record.get("flags") or []),
-             document, document_hash(document.encode("utf-8"))))
+        row = self._one(_INSERT_RECORD + " ON CONFLICT (reference) DO NOTHING RETURNING 1",
+                        _record_row(record, serialise_record(record).decode("utf-8")))
         return row is not None
 
     def read_record(self, reference: str) -> dict[str, Any] | None:
@@ -173,6 +167,40 @@ class PostgresStore:
             raise RecordError(f"{reference}.yaml : enregistrement absent.")
         return str(row[0]).encode("utf-8")
 
+    def submission_links(self) -> list[tuple[str, str]]:
+        with self._connection() as connection:
+            return [(row[0], row[1]) for row in
+                    connection.execute("SELECT submission_id, reference FROM submission_ids ORDER BY submission_id")]
+
+    def last_reference_number(self, prefix: str) -> int:
+        row = self._one("SELECT last_value, is_called FROM reference_number")
+        assert row is not None
+        return int(row[0]) if row[1] else int(row[0]) - 1
+
+    def import_contents(self, documents: list[tuple[bytes, dict[str, Any]]], links: list[tuple[str, str]],
+                        last_number: int) -> None:
+        """Load a data folder's records, submission ids and counter in ONE transaction, into an
+        empty store only, verified before it commits (counts and each document's hash);
+        TransferRefused (French) otherwise, and then nothing is kept."""
+        with self._connection() as connection:
+            connection.execute("LOCK TABLE records, submission_ids IN EXCLUSIVE MODE")  # two runs at once: one waits
+            (held,) = connection.execute("SELECT (SELECT count(*) FROM records) + "
+                                         "(SELECT count(*) FROM submission_ids)").fetchone()  # type: ignore[misc]
+            if held:
+                raise TransferRefused(f"la base contient déjà {held} dossier(s) ou identifiant(s) d'envoi : "
+                                      "migrate-store ne copie que vers une base vide, et une seule fois. "
+                                      "Rien n'a été copié.")
+            with connection.cursor() as cursor:
+                cursor.executemany(_INSERT_RECORD, [_record_row(record, data.decode("utf-8")) for data, record in documents])
+                cursor.executemany("INSERT INTO submission_ids (submission_id, reference) VALUES (%s, %s)", links)
+            connection.execute("SELECT setval('reference_number', %s, %s)", (max(last_number, 1), last_number > 0))
+            stored = dict(connection.execute("SELECT reference, document_sha256 FROM records").fetchall())
+            expected = {record["reference"]: document_hash(data) for data, record in documents}
+            (id_count,) = connection.execute("SELECT count(*) FROM submission_ids").fetchone()  # type: ignore[misc]
+            if stored != expected or id_count != len(links):
+                raise TransferRefused("la copie relue ne correspond pas au dossier de données (nombre ou empreinte "
+                                      "des dossiers) : rien n'a été copié.")
+
     # --- rate limit ---
 
     def rate_limiter(self, name: str, limit: int, window: int, secret: str) -> RateLimiter:
@@ -195,6 +223,18 @@ class PostgresStore:
 
     def close(self) -> None:
         self.pool.close()
+
+
+_INSERT_RECORD = ("INSERT INTO records (reference, received_at, form_version, content_hash, departement, flags, "
+                  "document, document_sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
+
+
+def _record_row(record: dict[str, Any], document: str) -> tuple[Any, ...]:
+    """The values of _INSERT_RECORD: the document verbatim, its hash, the columns the review pages query."""
+    departement = (record.get("derived") or {}).get("departement")
+    return (record["reference"], record["received_at"], str(record["form_version"]), record["content_hash"],
+            departement.get("code") if isinstance(departement, dict) else None, list(record.get("flags") or []),
+            document, document_hash(document.encode("utf-8")))
 
 
 def document_hash(document: bytes) -> str:

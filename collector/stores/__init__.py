@@ -36,16 +36,22 @@ def open_store_or_exit(config: Mapping[str, Any]) -> Store:
 
 def exit_unless_usable(environ: Mapping[str, str]) -> None:
     """Before any worker starts (gunicorn's on_starting hook): the configured database is
-    reachable and at this code's schema; otherwise one French message and exit status 4.
+    reachable and at this code's schema, and every host is given the same secret key;
+    otherwise one French message and exit status 4.
 
     Each worker checks again in create_app; checking first in the master says it once, and
     spares gunicorn from reaping several failing workers at once (which it reports with
     its own traceback)."""
-    from ..config import database_url
+    from ..config import ConfigError, database_url, shared_secret_problem
 
-    url = database_url(environ)
+    try:
+        url = database_url(environ)
+    except ConfigError as error:
+        _stop(StoreConfigError(str(error)))
     if url is None:
         return
+    if problem := shared_secret_problem(environ):
+        _stop(StoreConfigError(problem))
     from . import schema
     from .postgres import connect
 

@@ -140,7 +140,8 @@ def bad_start(request, postgres_cluster):
 
 def test_gunicorn_as_deployed_refuses_to_start_with_one_french_message_and_no_traceback(bad_start, data_dir, tmp_path):
     url, words = bad_start
-    env = {**os.environ, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_DATABASE_URL": url, "COLLECTOR_SMTP_HOST": ""}
+    env = {**os.environ, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_DATABASE_URL": url, "COLLECTOR_SMTP_HOST": "",
+           "COLLECTOR_SECRET_KEY": "la même clé sur chaque serveur"}
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([*GUNICORN, "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{free_port()}",
@@ -164,6 +165,18 @@ def test_the_app_factory_stops_with_status_4_and_the_message_on_stderr(bad_start
     with pytest.raises(SystemExit) as stopped:
         create_app({"DATA_DIR": data_dir, "DATABASE_URL": url, "SECRET_KEY": "k"})
     assert stopped.value.code == 4 and words in capsys.readouterr().err
+
+
+def test_with_a_database_every_host_must_be_given_the_same_secret_key(data_dir, database_url):
+    env = {**os.environ, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_DATABASE_URL": database_url,
+           "COLLECTOR_SECRET_KEY": "", "COLLECTOR_SMTP_HOST": ""}
+    done = subprocess.run([*GUNICORN, "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{free_port()}",
+                           "--no-control-socket", "collector:create_app()"], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    assert "COLLECTOR_SECRET_KEY est vide : avec COLLECTOR_DATABASE_URL, chaque serveur doit avoir la même clé" \
+        in done.stderr
+    assert not os.path.exists(os.path.join(data_dir, "secret_key"))  # no key of its own was made
 
 
 def test_a_database_url_that_is_not_postgresql_is_a_configuration_error(monkeypatch, data_dir):

@@ -8,7 +8,8 @@ directly under the system's temporary folder, so that user can reach it (pytest'
 temporary folders are private to root).
 
 The superuser has a password (scram-sha-256 over TCP), so a test can try a wrong one.
-The cluster trades durability for speed (fsync off): tests check behaviour, not power cuts.
+For tests the cluster trades durability for speed (fsync off): they check behaviour, not
+power cuts; a bench asks for PostgreSQL's durable defaults (`start_cluster(durable=True)`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class PostgresCluster:
     bin_dir: str
     user: str | None
     template: str = ""  # a migrated database to copy (tests/conftest.py sets it)
+    durable: bool = False  # fsync and synchronous commits on (benches), off (tests)
     _databases: int = field(default=0)
 
     @property
@@ -94,7 +96,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         options = " ".join(["-h", "127.0.0.1", "-p", str(self.port), "-k", self.folder, "-c", "max_connections=300",
-                            *FAST_SETTINGS])
+                            *(() if self.durable else FAST_SETTINGS)])
         self._run("pg_ctl", "-D", self.data, "-l", self.log_path, "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
@@ -124,15 +126,17 @@ class PostgresCluster:
         return name
 
 
-def start_cluster() -> PostgresCluster:
-    """initdb in a new temporary folder and start the server on a free loopback port."""
+def start_cluster(durable: bool = False) -> PostgresCluster:
+    """initdb in a new temporary folder and start the server on a free loopback port
+    (`durable`: PostgreSQL's default fsync and commit settings, as in production; for benches)."""
     bin_dir = server_bin_dir()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL's server binaries are missing: install Debian's postgresql package "
                            "(.ci/run does).")
     folder = tempfile.mkdtemp(prefix="ami-pg-")
     os.chmod(folder, 0o755)
-    cluster = PostgresCluster(folder=folder, port=free_port(), bin_dir=bin_dir, user=_unprivileged_user())
+    cluster = PostgresCluster(folder=folder, port=free_port(), bin_dir=bin_dir, user=_unprivileged_user(),
+                              durable=durable)
     try:
         cluster.init()
         cluster.start()

@@ -146,6 +146,6 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "FACTS_PATH": environ.get("COLLECTOR_FACTS_PATH", "").strip() or DEFAULT_FACTS_PATH,
         "JSON_AS_ASCII": False,
         "DATABASE_URL": database_url(environ),
-        "DATABASE_POOL_SIZE": _number(environ, "COLLECTOR_DATABASE_POOL_SIZE", 4),
+        "DATABASE_POOL_SIZE": _number(environ, "COLLECTOR_DATABASE_POOL_SIZE", 2),
         "DATABASE_TIMEOUT": _number(environ, "COLLECTOR_DATABASE_TIMEOUT", 5.0, float),
     }

@@ -76,5 +76,5 @@ def open_store(config: Mapping[str, Any]) -> Store:
         return FolderStore(config["DATA_DIR"])
     from .postgres import PostgresStore  # psycopg is loaded only by a collector that uses it
 
-    return PostgresStore.open_checked(url, pool_size=config.get("DATABASE_POOL_SIZE", 4),
+    return PostgresStore.open_checked(url, pool_size=config.get("DATABASE_POOL_SIZE", 2),
                                       timeout=config.get("DATABASE_TIMEOUT", 5.0))

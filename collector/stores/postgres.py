@@ -77,7 +77,7 @@ def connect(url: str) -> psycopg.Connection:
 class PostgresStore:
     kind = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> None:
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), timeout=timeout, open=False,
                                    check=ConnectionPool.check_connection, name="ami-collector",
@@ -85,7 +85,7 @@ class PostgresStore:
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
 
     @classmethod
-    def open_checked(cls, url: str, *, pool_size: int = 4, timeout: float = 5.0) -> PostgresStore:
+    def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:
         """The store, once a connection and the schema version were checked (StoreConfigError otherwise)."""
         with connect(url) as connection:
             schema.require_current(connection)

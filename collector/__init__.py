@@ -95,6 +95,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     review.init_app(app)  # the review pages under /instruction/
     porteur.init_app(app)  # the porteur's dossier pages under /candidater/
 
+    stores.guard_unshared(app)  # last: refuse what the store does not share yet, once all is registered
+
     if config["SITE_DIR"]:
         from . import site
 

@@ -69,6 +69,13 @@ def init_app(app: Flask) -> None:
     register_commands(app)
 
 
+def guard_unshared(app: Flask) -> None:
+    """Refuse the pages and commands whose data the app's store does not share yet (unshared.py)."""
+    from .unshared import guard
+
+    guard(app, app.extensions["ami_store"].shares_everything)
+
+
 def open_store(config: Mapping[str, Any]) -> Store:
     """The store the configuration names; StoreConfigError (French) when it cannot be used."""
     url = config.get("DATABASE_URL")

@@ -34,6 +34,8 @@ class Store(Protocol):
     """The collector's durable state. Every write is durable before the method returns."""
 
     kind: str  # "dossier" or "postgresql", for messages
+    # True when the store also keeps the review and dossier data (see unshared.py)
+    shares_everything: bool
 
     # --- references and submission ids (intake) ---
     def next_reference(self, prefix: str) -> str:

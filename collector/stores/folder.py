@@ -20,6 +20,7 @@ from .base import FORM_LIMITER
 
 class FolderStore:
     kind = "dossier"
+    shares_everything = True
 
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir

@@ -76,6 +76,7 @@ def connect(url: str) -> psycopg.Connection:
 
 class PostgresStore:
     kind = "postgresql"
+    shares_everything = False  # the review and dossier data stay in a data folder (unshared.py)
 
     def __init__(self, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> None:
         self.url = url

@@ -60,3 +60,21 @@ def postgres_cluster():
 def database_url(postgres_cluster):
     """A fresh database at the current schema, for one test."""
     return postgres_cluster.url(postgres_cluster.new_database(template=postgres_cluster.template))
+
+
+STORE_KINDS = ("folder", "postgres")
+
+
+@pytest.fixture
+def store_kind() -> str:
+    """Where the app under test keeps its data: the data folder, unless a module parametrises this
+    fixture with STORE_KINDS to run its tests on PostgreSQL too."""
+    return "folder"
+
+
+@pytest.fixture
+def store_config(store_kind, request) -> dict[str, str]:
+    """The app settings that select the store (none for the data folder)."""
+    if store_kind == "postgres":
+        return {"DATABASE_URL": request.getfixturevalue("database_url")}
+    return {}

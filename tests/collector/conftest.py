@@ -9,25 +9,10 @@ from __future__ import annotations
 import pytest
 
 from collector import appstate, create_app
+from tests.conftest import STORE_KINDS  # noqa: F401 - re-exported for the modules that run on both stores
 from tests.support.payloads import form_hidden_fields
 
 OPEN_NOW = "2021-04-15T10:00:00"
-
-
-STORE_KINDS = ("folder", "postgres")
-
-
-@pytest.fixture
-def store_kind() -> str:
-    return "folder"
-
-
-@pytest.fixture
-def store_config(store_kind, request) -> dict[str, str]:
-    """The app settings that select the store (none for the data folder)."""
-    if store_kind == "postgres":
-        return {"DATABASE_URL": request.getfixturevalue("database_url")}
-    return {}
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from flask import Flask
+from flask import Flask, Response
 
 from .base import Store, StoreConfigError, StoreUnavailable
 from .folder import FolderStore
@@ -62,11 +62,21 @@ def exit_unless_usable(environ: Mapping[str, str]) -> None:
         _stop(error)
 
 
+UNAVAILABLE = ("Le service est momentanément indisponible : réessayez dans quelques minutes. "
+               "Rien de ce qui a déjà été enregistré n'est perdu.")
+
+
 def init_app(app: Flask) -> None:
-    """Register migrate-store and dump on the app's `flask` command."""
+    """Register migrate-store and dump on the app's `flask` command; a store out of reach
+    while a page reads it (a receipt during a database restart) is a French 503, never a 500."""
+    from ..errors import error_response
     from .commands import init_app as register_commands
 
     register_commands(app)
+
+    @app.errorhandler(StoreUnavailable)
+    def unavailable(_error: StoreUnavailable) -> Response:
+        return error_response(503, UNAVAILABLE)
 
 
 def guard_unshared(app: Flask) -> None:

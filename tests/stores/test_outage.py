@@ -40,10 +40,13 @@ def post(client, title: str):
 def test_while_postgresql_is_down_posts_get_a_french_503_and_it_recovers_by_itself(app, database_url,
                                                                                    postgres_cluster):
     client = app.test_client()
-    assert post(client, "Avant")[0].status_code == 303
+    stored = post(client, "Avant")[0]
+    assert stored.status_code == 303
     assert client.get("/healthz").get_json() == {"status": "ok"}
     postgres_cluster.stop()
     try:
+        receipt = client.get(stored.headers["Location"])
+        assert receipt.status_code == 503 and "momentanément indisponible" in receipt.text
         refused, hidden = post(client, "Pendant")
         assert refused.status_code == 503
         assert "PAS été reçu" in refused.text and "AMI-2021" not in refused.text

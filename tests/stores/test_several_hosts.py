@@ -29,7 +29,7 @@ import pytest
 from collector.formdef import build_schema, load_form
 from collector.records import parse_record
 from deploy.render_nginx import upstream_servers
-from tests.deploy.nginx_server import NGINX
+from tests.deploy.nginx_server import MAIN_CONF, NGINX
 from tests.proof.support import PROOF_ENV, check_record, quick_hidden_fields, sample_answers
 from tests.support.net import free_port, wait_for_http
 from tests.support.payloads import post_form, request
@@ -45,33 +45,21 @@ OUTAGE_SECONDS = 3.0
 GIVE_UP_AFTER = 120.0  # a submission still not acknowledged after this fails the proof
 MARKER_FIELD = "projet_titre"
 
-NGINX_CONF = """\
-{user}
-worker_processes 2;
-pid {work}/nginx.pid;
-error_log {work}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-    upstream ami_collector {{
+SITE_CONF = """\
+upstream ami_collector {{
 {servers}
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        proxy_http_version 1.1;
-        proxy_set_header Host $http_host;
-        proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host $http_host;
-        proxy_connect_timeout 5s;
-        proxy_read_timeout 60s;
-        location / {{ proxy_pass http://ami_collector; }}
-    }}
+}}
+server {{
+    listen 127.0.0.1:{port};
+    access_log off;
+    proxy_http_version 1.1;
+    proxy_set_header Host $http_host;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Host $http_host;
+    proxy_connect_timeout 5s;
+    proxy_read_timeout 60s;
+    location / {{ proxy_pass http://ami_collector; }}
 }}
 """
 
@@ -87,10 +75,11 @@ class Outcome:
 
 def run_nginx(work: str, port: int, hosts: list[str]) -> subprocess.Popen:
     os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "site.conf"), "w", encoding="utf-8") as handle:
+        handle.write(SITE_CONF.format(port=port, servers=upstream_servers(",".join(hosts))))
     conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w", encoding="utf-8") as handle:
-        handle.write(NGINX_CONF.format(user="user root;" if os.geteuid() == 0 else "", work=work, port=port,
-                                       servers=upstream_servers(",".join(hosts))))
+    with open(conf, "w", encoding="utf-8") as handle:  # the deployment tests' main file, this site included
+        handle.write(MAIN_CONF.format(user="user root;" if os.geteuid() == 0 else "", work=work))
     process = subprocess.Popen([NGINX, "-p", work, "-c", conf, "-e", os.path.join(work, "error.log"),
                                 "-g", "daemon off;"], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 
 from .. import appstate
 from ..config import ConfigError, database_url
+from ..owner import as_data_owner
 from . import schema, transfer
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
 
@@ -73,6 +74,7 @@ def _report(what: str, summary: transfer.Summary) -> None:
 @click.option("--from", "source", required=True, type=click.Path(file_okay=False),
               help="Le dossier de données à copier (COLLECTOR_DATA_DIR du serveur unique).")
 @with_appcontext
+@as_data_owner
 def migrate_store_command(source: str) -> None:
     """Copy a data folder into the empty PostgreSQL store (once; verified by counts and hashes)."""
     try:
@@ -86,6 +88,7 @@ def migrate_store_command(source: str) -> None:
 @click.command("dump")
 @click.argument("target", type=click.Path(file_okay=False))
 @with_appcontext
+@as_data_owner
 def dump_command(target: str) -> None:
     """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter."""
     try:

@@ -1,5 +1,5 @@
 """Collector throughput: accepted submissions per second and p50 / p99 latency at 16 concurrent
-clients, next to the same gunicorn serving a bare 204 endpoint, in the same run (measured first
+clients, on each store (data folder; PostgreSQL with one host, and with two), next to the same gunicorn serving a bare 204 endpoint, in the same run (measured first
 and last; the ratios use the faster of the two runs). The two collector variants below run
 `--rounds` times each in alternating order (A B B A); their ratio uses each one's faster run.
 
@@ -23,6 +23,12 @@ work for every request (send a prepared body, read the answer), whatever the end
 
 The ladder then adds the intake's mandatory steps one at a time (bench/collector_apps.py):
 where the throughput goes, step by step.
+
+The stores (`--no-stores` skips them, `--stores-only` runs only them): the intake alone on
+the data folder, then on PostgreSQL (a throwaway cluster started for the run, with
+PostgreSQL's durable defaults: fsync, synchronous commit) from one host, then from two
+hosts sharing it (two gunicorns with their own data folders and half the workers each,
+clients alternating between them: the same machine, so the same CPU, split in two).
 """
 
 from __future__ import annotations
@@ -54,8 +60,10 @@ from tests.support.payloads import encode_form, fetch_hidden, valid_answers  # n
 from tests.support.servers import gunicorn  # noqa: E402
 
 
-def load(port: int, seconds: float, clients: int, make_request) -> tuple[list[float], int, int]:
-    """`clients` threads send requests for `seconds`; (latencies of good answers, good, bad)."""
+def load(port: int | list[int], seconds: float, clients: int, make_request) -> tuple[list[float], int, int]:
+    """`clients` threads send requests for `seconds`; (latencies of good answers, good, bad).
+    With several ports (several hosts), client i talks to port i modulo their number."""
+    ports = port if isinstance(port, list) else [port]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     bad = [0] * clients
     stop = time.monotonic() + seconds
@@ -63,7 +71,7 @@ def load(port: int, seconds: float, clients: int, make_request) -> tuple[list[fl
 
     def client(index: int) -> None:
         start_gate.wait()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection = http.client.HTTPConnection("127.0.0.1", ports[index % len(ports)], timeout=30)
         while time.monotonic() < stop:
             method, path, body, headers, expected = make_request(index)
             began = time.perf_counter()
@@ -235,6 +243,74 @@ def run_ladder_step(step: str, env: dict[str, str], args: argparse.Namespace, bo
         return warm_then_time(server, args, lambda _i: ("POST", "/etape/", body, headers, 204))
 
 
+SHARED_KEY = "bench: one key for every host"
+
+
+def load_store_variant(servers: list, args: argparse.Namespace, answers: dict,
+                       count_records) -> tuple[tuple[list[float], int, int], int, float]:
+    """Warm up, then load the hosts with prepared posts signed with SHARED_KEY;
+    (load result, records stored during the timed run, the hosts' workers' CPU seconds)."""
+    ports = [server.port for server in servers]
+    tokens = Tokens(SHARED_KEY, 3600)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+    posts = iter(prepared_posts(tokens, answers, int((args.seconds + 1) * 2500)))
+
+    def submission(_index: int):
+        body = next(posts, None) or encode_form(answers, tokens.issue(time.time() - 60))
+        return "POST", "/candidater/", body, headers, 303
+
+    load(ports, 1.0, args.clients, submission)
+    before, cpu_before = count_records(), sum(workers_cpu_seconds(server.process.pid) for server in servers)
+    result = load(ports, args.seconds, args.clients, submission)
+    cpu = sum(workers_cpu_seconds(server.process.pid) for server in servers) - cpu_before
+    return result, count_records() - before, cpu
+
+
+def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict, scratch: str,
+                   extra: tuple[str, ...]) -> int:
+    """The intake alone on the data folder, on PostgreSQL from one host and from two; 1 on a mismatch."""
+    import psycopg
+
+    from collector.stores import schema
+    from tests.support.postgres import start_cluster, stop_cluster
+
+    cluster = start_cluster(durable=True)
+    try:
+        print("\nStores (the intake alone; PostgreSQL with fsync and synchronous commit, on this machine):", flush=True)
+        failed = False
+        for label, hosts in (("data folder, one host", 0), ("PostgreSQL, one host", 1), ("PostgreSQL, two hosts", 2)):
+            base = {**env, "COLLECTOR_SECRET_KEY": SHARED_KEY}
+            database = None
+            if hosts:
+                database = cluster.url(cluster.new_database())
+                with psycopg.connect(database) as connection:
+                    schema.upgrade(connection)
+                base["COLLECTOR_DATABASE_URL"] = database
+            workers = args.workers if hosts < 2 else max(1, args.workers // 2)
+            folders = [os.path.join(scratch, f"store-{len(label)}-{hosts}-{n}") for n in range(max(1, hosts))]
+
+            def count_records(database=database, folder=folders[0]) -> int:
+                if database is None:
+                    return len(list(iter_record_paths(folder)))
+                with psycopg.connect(database) as connection:
+                    return int(connection.execute("SELECT count(*) FROM records").fetchone()[0])
+
+            with contextlib.ExitStack() as stack:
+                servers = [stack.enter_context(gunicorn({**base, "COLLECTOR_DATA_DIR": folder}, workers=workers,
+                                                        app=INTAKE_ONLY, log_dir=scratch, extra_args=extra))
+                           for folder in folders]
+                result, stored, cpu = load_store_variant(servers, args, answers, count_records)
+            report(f"  {label}", *result, args.seconds, cpu)
+            print(f"{'':28} {len(servers)} × {workers} workers; records stored in the timed run: {stored} "
+                  f"for {result[1]} accepted")
+            failed |= stored != result[1]
+        if failed:
+            print("MISMATCH: an accepted submission has no record", file=sys.stderr)
+        return 1 if failed else 0
+    finally:
+        stop_cluster(cluster)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -246,6 +322,8 @@ def main() -> int:
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder of mandatory steps")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each collector variant, in alternating order")
     parser.add_argument("--base", help="also the intake alone of this commit (before a change)")
+    parser.add_argument("--no-stores", action="store_true", help="skip the data folder / PostgreSQL comparison")
+    parser.add_argument("--stores-only", action="store_true", help="run only the data folder / PostgreSQL comparison")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-collector-")
     form = load_form()
@@ -255,6 +333,11 @@ def main() -> int:
            "COLLECTOR_RATE_LIMIT": "100000000/600", "COLLECTOR_SMTP_HOST": ""}
     print(f"gunicorn {args.workers} {args.worker_class} workers ({args.threads} thread(s) each), {args.clients} clients, {args.seconds:.0f} s each, "
           f"{os.cpu_count()} cores", flush=True)
+    if args.stores_only:
+        try:
+            return compare_stores(env, args, body_answers, scratch, extra)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     try:
         bare_first = run_bare(env, args, scratch, extra)
         # The variants in turn, the order reversed every other round (A B, B A…): a machine that
@@ -314,6 +397,8 @@ def main() -> int:
         if failed:
             print("MISMATCH: an accepted submission has no record, or its mails were never sent", file=sys.stderr)
             return 1
+        if not args.no_stores:
+            return compare_stores(env, args, body_answers, scratch, extra)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers
+from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -91,30 +91,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             payload.bound_streamed_body(request)
         except payload.BadBody as error:
             raise errors.Refusal(error.status, error.message) from error
+    app.extensions["ami_store"] = stores.open_store_or_exit(config)
     intake.init_app(app, facts, form)
 
     @app.get("/healthz")
     def healthz() -> Response:
-        probe = os.path.join(config["DATA_DIR"], "tmp", f".healthz-{os.getpid()}")
-        try:
-            try:
-                with open(probe, "wb") as handle:
-                    handle.write(b"ok")
-            finally:  # on a full disk the name is made but the write fails: remove it all the same
-                if os.path.lexists(probe):
-                    os.unlink(probe)
-        except OSError:
-            response = jsonify({"status": "erreur", "detail": "dossier de données non inscriptible"})
+        """200 when the store can be written now (nginx takes a host out of its upstream otherwise)."""
+        if problem := app.extensions["ami_store"].check():
+            response = jsonify({"status": "erreur", "detail": problem})
             response.status_code = 503
+            response.headers["Cache-Control"] = "no-store"
             return response
         response = jsonify({"status": "ok"})
         response.headers["Cache-Control"] = "no-store"
         return response
 
     cli.init_app(app)  # reviewers' commands
+    stores.init_app(app)  # migrate-store, dump
     mail.init_app(app)  # acknowledgement and notification mails
     review.init_app(app)  # the review pages under /instruction/
     porteur.init_app(app)  # the porteur's dossier pages under /candidater/
+
+    stores.guard_unshared(app)  # last: refuse what the store does not share yet, once all is registered
 
     if config["SITE_DIR"]:
         from . import site

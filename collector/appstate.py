@@ -1,5 +1,5 @@
 """Where every role's code (porteur pages, review pages, commands, mail) finds the running app's
-data folder, facts, form and secret key, and the services one role offers another (the review
+data folder, store, facts, form and secret key, and the services one role offers another (the review
 index's e-mail look-up for the mailer) without either importing the other."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from .facts import load_facts
 from .formdef import FormDefinition, load_form
+from .stores import Store
 
 
 def _app(app: Flask | None) -> Flask:
@@ -40,6 +41,11 @@ def form(app: Flask | None = None) -> FormDefinition:
         value = load_form(config.get("FORM_PATH") or None)
         config["FORM"] = value
     return value
+
+
+def store(app: Flask | None = None) -> Store:
+    """The running app's store (the data folder or PostgreSQL, see collector/stores)."""
+    return _app(app).extensions["ami_store"]
 
 
 def secret(app: Flask | None = None) -> str:

@@ -96,6 +96,27 @@ def secret_key(data_dir: str, environ: Mapping[str, str]) -> str:
         return handle.read().strip()
 
 
+def database_url(environ: Mapping[str, str]) -> str | None:
+    """COLLECTOR_DATABASE_URL (postgresql://…), or None: the data folder is the store."""
+    url = environ.get("COLLECTOR_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("COLLECTOR_DATABASE_URL : adresse PostgreSQL attendue, de la forme "
+                          "postgresql://utilisateur:mot-de-passe@hôte:5432/base (ou vide pour le dossier de données).")
+    return url
+
+
+def shared_secret_problem(environ: Mapping[str, str]) -> str | None:
+    """With a shared database, every host must sign with the same key: a form served by one host
+    is posted to another, a receipt link opens on any. A key generated per data folder would differ."""
+    if database_url(environ) and not environ.get("COLLECTOR_SECRET_KEY", "").strip():
+        return ("COLLECTOR_SECRET_KEY est vide : avec COLLECTOR_DATABASE_URL, chaque serveur doit avoir la même clé "
+                "secrète (un formulaire servi par l'un est envoyé à l'autre). Générez-en une (par exemple "
+                "« python3 -c 'import secrets; print(secrets.token_urlsafe(48))' ») et donnez-la à tous les serveurs.")
+    return None
+
+
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The Flask config for the collector, from COLLECTOR_* variables."""
     data_dir = os.path.abspath(environ.get("COLLECTOR_DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
@@ -105,6 +126,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     origins |= {origin_of(item) for item in environ.get("COLLECTOR_ALLOWED_ORIGINS", "").split(",") if item.strip()}
     max_body = _number(environ, "COLLECTOR_MAX_BODY_BYTES", 256 * 1024)
     site_dir = environ.get("COLLECTOR_SITE_DIR", "").strip()
+    if problem := shared_secret_problem(environ):
+        raise ConfigError(problem)
     return {
         "DATA_DIR": data_dir,
         "SECRET_KEY": secret_key(data_dir, environ),
@@ -122,4 +145,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "FORM_PATH": environ.get("COLLECTOR_FORM_PATH", "").strip() or DEFAULT_FORM_PATH,
         "FACTS_PATH": environ.get("COLLECTOR_FACTS_PATH", "").strip() or DEFAULT_FACTS_PATH,
         "JSON_AS_ASCII": False,
+        "DATABASE_URL": database_url(environ),
+        "DATABASE_POOL_SIZE": _number(environ, "COLLECTOR_DATABASE_POOL_SIZE", 2),
+        "DATABASE_TIMEOUT": _number(environ, "COLLECTOR_DATABASE_TIMEOUT", 5.0, float),
     }

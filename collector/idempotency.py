@@ -78,6 +78,11 @@ def _links(data_dir: str) -> Iterator[tuple[os.DirEntry[str], str]]:
             continue
 
 
+def links(data_dir: str) -> Iterator[tuple[str, str]]:
+    """Every (submission id, reference) pair the ids/ folder holds."""
+    return ((entry.name, target) for entry, target in _links(data_dir))
+
+
 def linked_references(data_dir: str) -> Iterator[str]:
     """Every reference an ids/ link points at."""
     return (target for _entry, target in _links(data_dir))

@@ -16,7 +16,6 @@ correction (a workshop behind one address may correct as often as it needs).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, re
 from itsdangerous import Signer
 from marshmallow import Schema, ValidationError
 
-from . import events, idempotency
+from . import appstate, events
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
@@ -35,8 +34,8 @@ from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import same_browser
 from .ratelimit import RateLimiter
-from .records import build_record, read_record, record_path, write_record
-from .sequence import next_reference
+from .records import build_record
+from .stores.base import FORM_LIMITER
 from .validation import derive
 
 log = logging.getLogger("collector.intake")
@@ -76,7 +75,7 @@ def init_app(app: Flask, facts: dict[str, Any], form: FormDefinition) -> None:
     limit, window = config["RATE_LIMIT"]
     app.extensions["ami_intake"] = IntakeState(
         form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
-        limiter=RateLimiter(config["DATA_DIR"], limit, window, config["SECRET_KEY"]),
+        limiter=appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
         receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"), facts=facts)
     app.register_blueprint(bp)
 
@@ -191,39 +190,41 @@ def _count_post() -> None:
 def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     """Store a valid submission once per submission id; (reference, received_at, created now).
 
-    A post's time is mostly its fsyncs; each one left here keeps a promise made to the porteur:
+    OSError (StoreUnavailable for a database) when it could not be stored: nothing is confirmed.
+
+    On the data folder, a post's time is mostly its fsyncs; each one left keeps a promise made
+    to the porteur:
     - the record file, then its folder (durable.write_new_file): « reçu » only once the record
       and its name survive a power cut;
     - the reference counter: one durable write per block of references (sequence.py), so that
       after a power cut no reference is given twice (an ids/ link may already name it).
     No other write of the post is fsynced: the ids/ link is committed by the record's own
-    fsyncs (same journal), the rate limit and the review index are derived data.
+    fsyncs (same journal), the rate limit and the review index are derived data. On PostgreSQL
+    the record and its submission id are one committed transaction.
     """
     current = state()
-    data_dir = current_app.config["DATA_DIR"]
-    reference = idempotency.lookup(data_dir, submission_id) or same_browser.recent_reference(data_dir, answers)
+    kept = appstate.store()
+    reference = kept.lookup_submission(submission_id) or same_browser.recent_reference(kept, answers)
+    fresh = None
     if reference is None:
-        fresh = next_reference(data_dir, current.facts["call"]["reference_prefix"])
-        reference = idempotency.claim(data_dir, submission_id, fresh)
-    path = record_path(data_dir, reference)
-    if os.path.exists(path):
-        return reference, read_record(path)["received_at"], False
+        fresh = kept.next_reference(current.facts["call"]["reference_prefix"])
+        reference = kept.claim_submission(submission_id, fresh)
+    # A reference just taken names nothing yet; one found or claimed by another post may have its record.
+    existing = None if reference == fresh else kept.read_record(reference)
+    if existing is not None:
+        return reference, existing["received_at"], False
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
     try:
-        path = write_record(data_dir, record)
-    except FileExistsError:
-        if not os.path.isfile(path):
-            idempotency.release(data_dir, submission_id, reference)
-            raise OSError("submissions folder unusable") from None
-        # the same submission, sent twice at once: the other post stored it
-        return reference, read_record(path)["received_at"], False
+        created = kept.write_record(record)
     except OSError:
-        idempotency.release(data_dir, submission_id, reference)  # no link to a record that is not there
+        kept.release_submission(submission_id, reference)  # no claim on a record that is not there
         raise
+    if not created:  # the same submission, sent twice at once: the other post stored it
+        return reference, kept.read_record(reference)["received_at"], False  # type: ignore[index]
     try:
-        events.record_stored.send(current_app._get_current_object(), record=record, path=path)
+        events.record_stored.send(current_app._get_current_object(), record=record, path=kept.record_file(reference))
     except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
         log.error("record_stored listener failed for %s: %s (%s); the record is stored",
                   reference, type(error).__name__, where(error))

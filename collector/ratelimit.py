@@ -53,7 +53,21 @@ class RateLimiter:
         """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
         now = time.time() if now is None else now
         window = int(now // self.window)
-        client = self.client_key(address)
+        counts = self._counts(self.client_key(address), window)
+        if counts is None:
+            return None
+        count, previous_count = counts
+        elapsed = (now - window * self.window) / self.window  # fraction of this window gone
+        if count + previous_count * (1 - elapsed) <= self.limit:
+            return None
+        return max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1)
+
+    def _counts(self, client: str, window: int) -> tuple[int, int] | None:
+        """Count one post of `client` in `window`; (its count there, its count in the window before).
+
+        None when it could not be counted: a full disk or a stuck database must not turn a
+        post into a server error; the post goes on uncounted, and storing it fails cleanly
+        (503) if the disk is full."""
         try:
             connection = self._connection()
             (count,) = connection.execute(
@@ -64,15 +78,9 @@ class RateLimiter:
             previous = connection.execute("SELECT count FROM hits WHERE client = ? AND window = ?",
                                           (client, window - 1)).fetchone()
         except sqlite3.Error as error:
-            # A full disk or a stuck database must not turn a post into a server error: the
-            # post goes on uncounted, and storing it fails cleanly (503) if the disk is full.
             logging.getLogger(__name__).warning("rate limit not counted: %s", error.__class__.__name__)
             return None
-        elapsed = (now - window * self.window) / self.window  # fraction of this window gone
-        previous_count = previous[0] if previous else 0
-        if count + previous_count * (1 - elapsed) <= self.limit:
-            return None
-        return max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1)
+        return count, (previous[0] if previous else 0)
 
     def _seconds_until_allowed(self, elapsed: float, count: int, previous: int) -> float:
         """How long until one more post passes, this refused one counted (`count` includes it).

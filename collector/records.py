@@ -123,13 +123,22 @@ def write_record(data_dir: str, record: dict[str, Any]) -> str:
 def read_record(path: str) -> dict[str, Any]:
     """Load one record; RecordError (naming the file) if it is not a well-formed record."""
     try:
-        data = parse_yaml(read_regular_file(path).decode("utf-8"), os.path.basename(path))
-    except (OSError, UnicodeDecodeError, YamlFileError) as error:
+        text = read_regular_file(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise RecordError(f"{os.path.basename(path)} : illisible ({error}).") from error
+    return parse_record(text, os.path.basename(path))
+
+
+def parse_record(text: str, name: str) -> dict[str, Any]:
+    """A record from its YAML document; RecordError (naming `name`) if it is not a well-formed record."""
+    try:
+        data = parse_yaml(text, name)
+    except YamlFileError as error:
+        raise RecordError(f"{name} : illisible ({error}).") from error
     if not isinstance(data, dict) or not all(key in data for key in RECORD_KEYS):
-        raise RecordError(f"{os.path.basename(path)} : structure d'enregistrement incomplète.")
+        raise RecordError(f"{name} : structure d'enregistrement incomplète.")
     if not isinstance(data["answers"], dict):
-        raise RecordError(f"{os.path.basename(path)} : les réponses ne sont pas un tableau de champs.")
+        raise RecordError(f"{name} : les réponses ne sont pas un tableau de champs.")
     return data
 
 

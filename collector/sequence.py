@@ -78,6 +78,21 @@ def names_anything(data_dir: str, reference: str) -> bool:
                for folder, suffix in _PER_REFERENCE)
 
 
+def last_number(data_dir: str, prefix: str) -> int:
+    """The highest reference number handed out: the counter, or what the disk names if that is higher."""
+    try:
+        with open(os.path.join(data_dir, STATE_DIR, COUNTER_FILE), encoding="ascii", errors="replace") as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        text = ""
+    return max(int(text) if text.isdigit() else 0, highest_on_disk(data_dir, prefix))
+
+
+def set_counter(data_dir: str, number: int) -> None:
+    """Write the counter durably (a copy of another store's): the next reference is number + 1."""
+    replace_file(os.path.join(data_dir, STATE_DIR), COUNTER_FILE, f"{number}\n".encode("ascii"))
+
+
 def _open_counter(data_dir: str) -> int:
     folder = os.path.join(data_dir, STATE_DIR)
     os.makedirs(folder, exist_ok=True)

@@ -39,6 +39,16 @@ logger_class = "collector.safe_logging.GunicornLogger"
 
 proc_name = "ami-collector"
 
+
+def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
+    """With COLLECTOR_DATABASE_URL, check PostgreSQL (reachable, password, schema) once, in the
+    master, before any worker starts: an unusable database stops gunicorn with one French
+    message (collector/stores), never a traceback nor workers started again and again."""
+    from collector.stores import exit_unless_usable
+
+    exit_unless_usable(os.environ)
+
+
 # gunicorn 25+ opens a control socket (for gunicornc). Under systemd it goes in the unit's
 # RuntimeDirectory (/run/ami-collector), the only place the hardened unit lets it write.
 if os.environ.get("RUNTIME_DIRECTORY"):

@@ -60,6 +60,21 @@ def header_lines() -> str:
     return "\n".join(lines)
 
 
+# With several hosts: after 2 failures (refused, timed out) within 10 s, a host is left out
+# for 10 s, then tried again (nginx's passive health check; /healthz is for active ones).
+UPSTREAM_FAILURES = "max_fails=2 fail_timeout=10s"
+
+
+def upstream_servers(upstream: str) -> str:
+    """The `server` lines of the upstream block for `host:port[,host:port…]`."""
+    hosts = [host.strip() for host in upstream.split(",") if host.strip()]
+    if not hosts:
+        raise ValueError("UPSTREAM: give at least one host:port")
+    if len(hosts) == 1:
+        return f"    server {hosts[0]};"
+    return "\n".join(f"    server {host} {UPSTREAM_FAILURES};" for host in hosts)
+
+
 def installed_nginx_version(binary: str = NGINX) -> str:
     """This machine's nginx version (`nginx -v`), or a current one when nginx is not installed here."""
     try:
@@ -137,6 +152,7 @@ def render(values: dict[str, str], template_path: str = TEMPLATE_PATH) -> str:
     with open(template_path, encoding="utf-8") as handle:
         template = handle.read()
     filled = {**values, "SECURITY_HEADERS": header_lines(), "CLIENT_KEY_MAP": client_key_map(),
+              "UPSTREAM_SERVERS": upstream_servers(values["UPSTREAM"]),
               **http2_fields(values.get("NGINX_VERSION") or MODERN_NGINX)}
     missing = sorted(set(PLACEHOLDER.findall(template)) - set(filled))
     if missing:

@@ -1,4 +1,4 @@
-"""Fixtures every suite shares: a real Chromium and a scratch data folder."""
+"""Fixtures every suite shares: a real Chromium, a scratch data folder, a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,3 +41,40 @@ def data_dir(tmp_path):
     path.mkdir()
     yield str(path)
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the run (started on first use), with a migrated template."""
+    from tests.support.postgres import migrated_template, start_cluster, stop_cluster
+
+    cluster = start_cluster()
+    try:
+        cluster.template = migrated_template(cluster)
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+@pytest.fixture
+def database_url(postgres_cluster):
+    """A fresh database at the current schema, for one test."""
+    return postgres_cluster.url(postgres_cluster.new_database(template=postgres_cluster.template))
+
+
+STORE_KINDS = ("folder", "postgres")
+
+
+@pytest.fixture
+def store_kind() -> str:
+    """Where the app under test keeps its data: the data folder, unless a module parametrises this
+    fixture with STORE_KINDS to run its tests on PostgreSQL too."""
+    return "folder"
+
+
+@pytest.fixture
+def store_config(store_kind, request) -> dict[str, str]:
+    """The app settings that select the store (none for the data folder)."""
+    if store_kind == "postgres":
+        return {"DATABASE_URL": request.getfixturevalue("database_url")}
+    return {}

@@ -10,14 +10,14 @@ no address; a forged or stale one is ignored; another browser is never matched.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..events import record_stored
-from ..records import content_hash, record_path
+from ..records import content_hash
+from ..stores import Store
 from .. import appstate
 
 COOKIE = "ami_envois"
@@ -39,11 +39,11 @@ def _sent_from_this_browser() -> list[list[str]]:
         if isinstance(entries, list) else []
 
 
-def recent_reference(data_dir: str, answers: dict[str, Any]) -> str | None:
+def recent_reference(store: Store, answers: dict[str, Any]) -> str | None:
     """The reference this browser got within a day for exactly these answers, if any."""
     fingerprint = content_hash(answers)[:HASH_CHARS]
     for reference, stored_hash in _sent_from_this_browser():
-        if stored_hash == fingerprint and os.path.exists(record_path(data_dir, str(reference))):
+        if stored_hash == fingerprint and store.has_record(str(reference)):
             return str(reference)
     return None
 

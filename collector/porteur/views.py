@@ -7,7 +7,6 @@ the same 404, which says how to find the right link again.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -68,8 +67,7 @@ def checked_reference(reference: str, key: str | None) -> str | None:
         return None
     if not key_is_valid(appstate.secret(), reference, key):
         return None
-    data_dir = appstate.data_dir()
-    return reference if os.path.exists(dossier.version_path(data_dir, reference, 1)) else None
+    return reference if appstate.store().has_record(reference) else None
 
 
 def guard_post(what: str) -> None:
@@ -96,7 +94,7 @@ def corrections_until(reference: str) -> datetime | None:
 def dossier_context(reference: str) -> dict[str, Any]:
     """What every state of the dossier page shows."""
     data_dir = appstate.data_dir()
-    record = dossier.latest_record(data_dir, reference)
+    record = appstate.store().latest_record(reference)
     history = dossier.safe_history(data_dir, reference)
     facts = appstate.facts()
     email = str(record["answers"].get("contact_email") or "")

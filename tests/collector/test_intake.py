@@ -1,4 +1,7 @@
-"""POST /candidater/ through the real Flask app: what is stored, what is refused, in French."""
+"""POST /candidater/ through the real Flask app: what is stored, what is refused, in French.
+
+Every test runs on both stores (the data folder and PostgreSQL), but those about the data
+folder's own files, which say so by fixing `store_kind`."""
 
 from __future__ import annotations
 
@@ -8,14 +11,20 @@ import os
 import pytest
 import yaml
 
-from collector import create_app
+from collector import appstate
 from collector.formdef import DEFAULT_FORM_PATH
-from collector.records import iter_record_paths, read_record
+from collector.records import iter_record_paths
 from tests.support.payloads import encode_form, form_hidden_fields, valid_answers
 
-from .conftest import fresh_hidden
+from .conftest import STORE_KINDS, fresh_hidden, stored_records
 
 URLENCODED = "application/x-www-form-urlencoded"
+ON_THE_DATA_FOLDER = pytest.mark.parametrize("store_kind", ["folder"])
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
 
 
 def post(client, answers, hidden, **headers):
@@ -23,7 +32,7 @@ def post(client, answers, hidden, **headers):
 
 
 def records(app):
-    return [read_record(path) for path in iter_record_paths(app.config["DATA_DIR"])]
+    return stored_records(app)
 
 
 def test_the_form_page_carries_a_fresh_token_and_submission_id(client):
@@ -147,14 +156,14 @@ def test_a_filled_honeypot_gets_a_quiet_page_that_claims_nothing_was_sent(app, c
     assert as_json.get_json()["status"] == "non_enregistre" and records(app) == []
 
 
-def slow_app(data_dir, monkeypatch, **config):
+def slow_app(make_app, monkeypatch, **config):
     """An app whose time trap is one minute, as strict as a person could ever meet."""
     monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
-    return create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 60, "SECRET_KEY": "k", **config})
+    return make_app(MIN_FILL_SECONDS=60, SECRET_KEY="k", **config)
 
 
-def test_a_valid_post_sent_too_fast_gets_the_form_back_never_a_thank_you(data_dir, monkeypatch, form, caplog):
-    app = slow_app(data_dir, monkeypatch)
+def test_a_valid_post_sent_too_fast_gets_the_form_back_never_a_thank_you(make_app, monkeypatch, form, caplog):
+    app = slow_app(make_app, monkeypatch)
     client = app.test_client()
     hidden = fresh_hidden(client)
     reply = post(client, valid_answers(form), hidden)
@@ -164,24 +173,24 @@ def test_a_valid_post_sent_too_fast_gets_the_form_back_never_a_thank_you(data_di
     assert 'value="Tiers-lieu numérique du Pays de Falaise"' in reply.text
     again = form_hidden_fields(reply.text)
     assert again["jeton"] and again["id_envoi"] != hidden["id_envoi"]
-    assert list(iter_record_paths(data_dir)) == []
+    assert records(app) == []
     assert "returned: sent too fast" in caplog.text and "discarded" not in caplog.text
     # a minute later, the same answers with the page's fresh token are stored
     later = app.extensions["ami_intake"].tokens.issue(now=__import__("time").time() - 61)
     assert post(client, valid_answers(form), later).status_code == 303
-    assert len(list(iter_record_paths(data_dir))) == 1
+    assert len(records(app)) == 1
 
 
-def test_an_invalid_post_gets_its_errors_whatever_its_speed(data_dir, monkeypatch, form):
-    client = slow_app(data_dir, monkeypatch).test_client()
+def test_an_invalid_post_gets_its_errors_whatever_its_speed(make_app, monkeypatch, form):
+    client = slow_app(make_app, monkeypatch).test_client()
     reply = post(client, {}, fresh_hidden(client))  # « Envoyer » on the empty form, at once
     assert reply.status_code == 422
     assert '<a href="#raison_sociale">Indiquez la raison sociale de votre structure.</a>' in reply.text
     assert "Merci" not in reply.text
 
 
-def test_a_json_post_sent_too_fast_gets_422_with_a_fresh_token(data_dir, monkeypatch, form):
-    client = slow_app(data_dir, monkeypatch).test_client()
+def test_a_json_post_sent_too_fast_gets_422_with_a_fresh_token(make_app, monkeypatch, form):
+    client = slow_app(make_app, monkeypatch).test_client()
     reply = client.post("/candidater/", json={**fresh_hidden(client), **valid_answers(form)},
                         headers={"Accept": "application/json"})
     assert reply.status_code == 422
@@ -189,8 +198,8 @@ def test_a_json_post_sent_too_fast_gets_422_with_a_fresh_token(data_dir, monkeyp
     assert "Vérifiez vos réponses puis envoyez à nouveau" in body["errors"]["jeton"] and body["hidden"]["jeton"]
 
 
-def test_the_rate_limit_counts_stored_and_discarded_posts_not_answers_sent_back(data_dir, monkeypatch, form):
-    app = slow_app(data_dir, monkeypatch, RATE_LIMIT=(2, 600))
+def test_the_rate_limit_counts_stored_and_discarded_posts_not_answers_sent_back(make_app, monkeypatch, form):
+    app = slow_app(make_app, monkeypatch, RATE_LIMIT=(2, 600))
     client = app.test_client()
     tokens = app.extensions["ami_intake"].tokens
     aged = lambda: tokens.issue(now=__import__("time").time() - 61)  # noqa: E731 - a page read for a minute
@@ -202,7 +211,7 @@ def test_the_rate_limit_counts_stored_and_discarded_posts_not_answers_sent_back(
     assert post(client, valid_answers(form), {**aged(), "site_web": "x"}).status_code == 303  # discarded, counted
     refused = post(client, valid_answers(form), aged())
     assert refused.status_code == 429 and "Retry-After" in refused.headers
-    assert len(list(iter_record_paths(data_dir))) == 1
+    assert len(records(app)) == 1
 
 
 @pytest.mark.parametrize(("now", "words"), [
@@ -298,6 +307,7 @@ def test_a_repeated_single_field_is_an_error_at_that_field(client, form):
     assert reply.get_json()["errors"] == {"maturite": "Une seule réponse est attendue pour ce champ : n'en envoyez qu'une."}
 
 
+@ON_THE_DATA_FOLDER
 def test_a_disk_that_refuses_the_write_gives_503_and_never_says_recu(app, client, form):
     submissions = os.path.join(app.config["DATA_DIR"], "submissions")
     os.rmdir(submissions)
@@ -335,7 +345,7 @@ def test_the_references_follow_each_other(app, client, form):
     assert [record["reference"] for record in records(app)] == ["AMI-2021-0001", "AMI-2021-0002", "AMI-2021-0003"]
 
 
-def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_dir, tmp_path, monkeypatch):
+def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(make_app, tmp_path, monkeypatch):
     with open(DEFAULT_FORM_PATH, encoding="utf-8") as handle:
         definition = yaml.safe_load(handle)
     definition["version"] = 2
@@ -347,7 +357,7 @@ def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(data_di
     path.write_text(yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
     monkeypatch.setenv("COLLECTOR_FORM_PATH", str(path))
-    app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "SECRET_KEY": "k"})
+    app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k")
     client, form = app.test_client(), app.config["FORM"]
     page = client.get("/candidater/").text
     assert '<label for=budget>Budget prévisionnel (euros) (obligatoire)</label>' in page
@@ -388,8 +398,8 @@ def test_ten_kilobytes_of_text_round_trip(app, client, form):
                         headers={"Accept": "application/json"})
     assert reply.status_code == 201
     assert records(app)[0]["answers"]["description"] == long_text.strip()
-    path = next(iter_record_paths(app.config["DATA_DIR"]))
-    assert "description: |" in open(path, encoding="utf-8").read()
+    store = appstate.store(app)
+    assert "description: |" in store.record_text(store.references()[0]).decode("utf-8")
 
 
 def test_ten_kilobytes_of_hostile_text_survive_serialisation():
@@ -405,6 +415,7 @@ def test_ten_kilobytes_of_hostile_text_survive_serialisation():
     assert parse_yaml(serialise_record(record).decode("utf-8"), "test") == record
 
 
+@ON_THE_DATA_FOLDER
 def test_an_unexpected_failure_is_a_french_500_page_without_traceback(app, client, form):
     location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
     path = next(iter_record_paths(app.config["DATA_DIR"]))

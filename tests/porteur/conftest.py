@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from collector import create_app
+from collector import appstate, create_app
 from collector.porteur.links import dossier_path
 from tests.review.conftest import PASSWORD, csrf_of, login
 from tests.review.factory import write_records
@@ -17,14 +17,15 @@ CLOSED_NOW = "2021-06-10T10:00:00"
 
 
 @pytest.fixture
-def app(data_dir, monkeypatch):
+def app(data_dir, monkeypatch, store_config):
     monkeypatch.setenv("AMI_NOW", OPEN_NOW)
     monkeypatch.setenv("COLLECTOR_COOKIE_SECURE", "0")
     monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
     application = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (10_000, 600),
-                              "SECRET_KEY": SECRET})
+                              "SECRET_KEY": SECRET, **store_config})
     application.config["TESTING"] = True
-    return application
+    yield application
+    appstate.store(application).close()
 
 
 @pytest.fixture

@@ -1,31 +1,43 @@
-"""Sending the same answers again (the back button, a new page) leads to the existing dossier."""
+"""Sending the same answers again (the back button, a new page) leads to the existing dossier,
+on both stores."""
 
 from __future__ import annotations
 
-from collector.records import iter_record_paths
-from tests.collector.conftest import fresh_hidden
+import pytest
+
+from collector import appstate
+from tests.collector.conftest import STORE_KINDS, fresh_hidden
 from tests.support.payloads import valid_answers
 
 from .conftest import link
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
+
+
+def stored(app) -> int:
+    return len(appstate.store(app).references())
 
 
 def send(client, answers):
     return client.post("/candidater/", data={**answers, **fresh_hidden(client)})
 
 
-def test_the_same_answers_from_the_same_browser_lead_to_the_existing_dossier(client, form, data_dir):
+def test_the_same_answers_from_the_same_browser_lead_to_the_existing_dossier(app, client, form):
     answers = valid_answers(form)
     first, again = send(client, answers), send(client, answers)
     assert first.status_code == again.status_code == 303
     assert again.headers["Location"] == first.headers["Location"] == link("AMI-2021-0001")
-    assert len(list(iter_record_paths(data_dir))) == 1
+    assert stored(app) == 1
 
 
-def test_different_answers_from_the_same_browser_make_a_new_dossier(client, form, data_dir):
+def test_different_answers_from_the_same_browser_make_a_new_dossier(app, client, form):
     send(client, valid_answers(form))
     other = send(client, {**valid_answers(form), "projet_titre": "Un second projet"})
     assert other.headers["Location"] == link("AMI-2021-0002")
-    assert len(list(iter_record_paths(data_dir))) == 2
+    assert stored(app) == 2
 
 
 def test_the_same_answers_from_another_browser_are_never_merged(app, form, data_dir):

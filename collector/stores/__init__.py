@@ -1,0 +1,97 @@
+"""Where the collector keeps its data: the data folder (default) or PostgreSQL.
+
+`open_store(config)` gives the configured store: COLLECTOR_DATABASE_URL unset, the data
+folder (folder.py); `postgresql://…`, PostgreSQL (postgres.py), once the server was
+reached and its schema found current. Call sites ask `appstate.store()`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from flask import Flask, Response
+
+from .base import Store, StoreConfigError, StoreUnavailable
+from .folder import FolderStore
+
+__all__ = ["Store", "StoreConfigError", "StoreUnavailable", "init_app", "open_store", "open_store_or_exit"]
+
+
+def _stop(error: StoreConfigError) -> NoReturn:
+    print(f"Le collecteur ne peut pas démarrer : {error}", file=sys.stderr, flush=True)
+    raise SystemExit(4) from None
+
+
+def open_store_or_exit(config: Mapping[str, Any]) -> Store:
+    """The configured store; when it cannot be used, a French message on stderr and exit status 4,
+    never a traceback (gunicorn stops on 4, « application failed to load », instead of
+    starting workers again and again)."""
+    try:
+        return open_store(config)
+    except StoreConfigError as error:
+        _stop(error)
+
+
+def exit_unless_usable(environ: Mapping[str, str]) -> None:
+    """Before any worker starts (gunicorn's on_starting hook): the configured database is
+    reachable and at this code's schema, and every host is given the same secret key;
+    otherwise one French message and exit status 4.
+
+    Each worker checks again in create_app; checking first in the master says it once, and
+    spares gunicorn from reaping several failing workers at once (which it reports with
+    its own traceback)."""
+    from ..config import ConfigError, database_url, shared_secret_problem
+
+    try:
+        url = database_url(environ)
+    except ConfigError as error:
+        _stop(StoreConfigError(str(error)))
+    if url is None:
+        return
+    if problem := shared_secret_problem(environ):
+        _stop(StoreConfigError(problem))
+    from . import schema
+    from .postgres import connect
+
+    try:
+        with connect(url) as connection:
+            schema.require_current(connection)
+    except StoreConfigError as error:
+        _stop(error)
+
+
+UNAVAILABLE = ("Le service est momentanément indisponible : réessayez dans quelques minutes. "
+               "Rien de ce qui a déjà été enregistré n'est perdu.")
+
+
+def init_app(app: Flask) -> None:
+    """Register migrate-store and dump on the app's `flask` command; a store out of reach
+    while a page reads it (a receipt during a database restart) is a French 503, never a 500."""
+    from ..errors import error_response
+    from .commands import init_app as register_commands
+
+    register_commands(app)
+
+    @app.errorhandler(StoreUnavailable)
+    def unavailable(_error: StoreUnavailable) -> Response:
+        return error_response(503, UNAVAILABLE)
+
+
+def guard_unshared(app: Flask) -> None:
+    """Refuse the pages and commands whose data the app's store does not share yet (unshared.py)."""
+    from .unshared import guard
+
+    guard(app, app.extensions["ami_store"].shares_everything)
+
+
+def open_store(config: Mapping[str, Any]) -> Store:
+    """The store the configuration names; StoreConfigError (French) when it cannot be used."""
+    url = config.get("DATABASE_URL")
+    if not url:
+        return FolderStore(config["DATA_DIR"])
+    from .postgres import PostgresStore  # psycopg is loaded only by a collector that uses it
+
+    return PostgresStore.open_checked(url, pool_size=config.get("DATABASE_POOL_SIZE", 2),
+                                      timeout=config.get("DATABASE_TIMEOUT", 5.0))

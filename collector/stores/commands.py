@@ -1,0 +1,105 @@
+"""The store's commands (see README, « Au-delà d'un serveur »):
+
+    db-upgrade            bring the PostgreSQL schema up to this code's version
+    migrate-store --from DIR   copy a data folder into the empty PostgreSQL store, verified
+    dump DIR              write the store out as a data folder, verified
+
+`db-upgrade` is a Flask plugin command (pyproject's `flask.commands` entry point), not one
+of the app's: it must run when the app cannot start, which is exactly when the schema is
+missing or older than the code. It reads COLLECTOR_DATABASE_URL itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from .. import appstate
+from ..config import ConfigError, database_url
+from ..owner import as_data_owner
+from . import schema, transfer
+from .base import StoreConfigError, StoreUnavailable, TransferRefused
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.command("db-upgrade")
+def db_upgrade_command() -> None:
+    """Bring the PostgreSQL schema up to this code's version (safe to run again, from several hosts at once)."""
+    try:
+        url = database_url(os.environ)
+    except ConfigError as error:
+        _fail(str(error))
+        return
+    if url is None:
+        _fail("COLLECTOR_DATABASE_URL n'est pas définie : le collecteur garde ses données dans le dossier de données, "
+              "qui n'a pas de schéma à mettre à jour. Définissez-la (postgresql://…) pour préparer une base PostgreSQL.")
+        return
+    from .postgres import connect
+
+    try:
+        with connect(url) as connection:
+            before = schema.current_version(connection)
+            if before > schema.code_version():
+                _fail(f"Rien n'a été changé : {schema.problem(before)}")
+                return
+            applied = schema.upgrade(connection)
+    except StoreConfigError as error:
+        _fail(f"Rien n'a été changé : {error}")
+        return
+    if not applied:
+        click.echo(f"Le schéma de la base est déjà à jour (version {before}).")
+        return
+    names = ", ".join(f"{migration.version:04d}_{migration.name}" for migration in applied)
+    click.echo(f"Schéma de la base mis à jour : version {before} → {applied[-1].version} ({names}).")
+
+
+def _prefix() -> str:
+    return str(appstate.facts()["call"]["reference_prefix"])
+
+
+def _report(what: str, summary: transfer.Summary) -> None:
+    click.echo(f"{what} : {summary.records} dossier(s), {summary.submission_ids} identifiant(s) d'envoi, "
+               f"compteur de références à {summary.last_number} ; nombres et empreintes (sha256) vérifiés.")
+
+
+@click.command("migrate-store")
+@click.option("--from", "source", required=True, type=click.Path(file_okay=False),
+              help="Le dossier de données à copier (COLLECTOR_DATA_DIR du serveur unique).")
+@with_appcontext
+@as_data_owner
+def migrate_store_command(source: str) -> None:
+    """Copy a data folder into the empty PostgreSQL store (once; verified by counts and hashes)."""
+    try:
+        summary = transfer.migrate(os.path.abspath(source), appstate.store(), _prefix())
+    except (TransferRefused, StoreUnavailable) as error:
+        _fail(f"migrate-store : {error}")
+        return
+    _report("Copié dans PostgreSQL", summary)
+
+
+@click.command("dump")
+@click.argument("target", type=click.Path(file_okay=False))
+@with_appcontext
+@as_data_owner
+def dump_command(target: str) -> None:
+    """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter."""
+    try:
+        summary = transfer.dump(appstate.store(), os.path.abspath(target), _prefix())
+    except (TransferRefused, StoreUnavailable) as error:
+        _fail(f"dump : {error}")
+        return
+    _report(f"Écrit dans {target}", summary)
+
+
+def init_app(app: Flask) -> None:
+    """Register the app's store commands (db-upgrade is a plugin command: see above)."""
+    app.cli.add_command(migrate_store_command)
+    app.cli.add_command(dump_command)

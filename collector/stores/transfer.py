@@ -1,0 +1,102 @@
+"""Moving data between the two stores: `migrate-store --from DIR` (a data folder into an empty
+PostgreSQL store) and `dump DIR` (any store written out as a data folder: an archive or a
+backup a person can read, that the reviewers' commands read with COLLECTOR_DATA_DIR=DIR).
+
+Both verify what they wrote, by counts and by the sha256 of every record's document, and
+name what they cannot carry yet instead of dropping it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from .. import idempotency, records, sequence
+from ..dossier import VERSIONS_DIR
+from ..durable import write_new_file
+from ..mail import OUTBOX, QUEUED, SENDING
+from ..statuses import REVIEWS_DIR
+from .base import Store, TransferRefused
+from .folder import FolderStore
+
+# What a data folder may hold that the PostgreSQL store does not keep yet: migrate-store
+# refuses such a folder rather than leave it behind without a word.
+NOT_CARRIED = {VERSIONS_DIR: "versions corrigées", REVIEWS_DIR: "historiques d'instruction",
+               OUTBOX: "e-mails à envoyer", SENDING: "e-mails en cours d'envoi", QUEUED: "e-mails en attente"}
+
+
+@dataclass(frozen=True)
+class Summary:
+    records: int
+    submission_ids: int
+    last_number: int
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _not_carried(data_dir: str) -> list[str]:
+    found = []
+    for folder, what in NOT_CARRIED.items():
+        path = os.path.join(data_dir, folder)
+        if os.path.isdir(path) and os.listdir(path):
+            found.append(f"{folder}/ ({what})")
+    return found
+
+
+def migrate(source_dir: str, target: Store, prefix: str) -> Summary:
+    """Copy a data folder's records, submission ids and counter into an empty PostgreSQL store."""
+    if not os.path.isdir(os.path.join(source_dir, records.SUBMISSIONS_DIR)):
+        raise TransferRefused(f"{source_dir} n'est pas un dossier de données du collecteur (pas de dossier "
+                              "submissions/) : rien n'a été copié.")
+    if left := _not_carried(source_dir):
+        raise TransferRefused("ce dossier de données contient ce que la base PostgreSQL ne garde pas encore : "
+                              + ", ".join(left) + ". Rien n'a été copié ; gardez le dossier de données comme "
+                              "stockage tant que ces données existent.")
+    import_contents = getattr(target, "import_contents", None)
+    if import_contents is None:
+        raise TransferRefused("COLLECTOR_DATABASE_URL n'est pas définie : migrate-store copie un dossier de données "
+                              "vers PostgreSQL. Définissez-la (postgresql://…), lancez « flask --app collector "
+                              "db-upgrade », puis relancez.")
+    documents, unreadable = [], []
+    for path in records.iter_record_paths(source_dir):
+        with open(path, "rb") as handle:
+            data = handle.read()
+        try:
+            documents.append((data, records.read_record(path)))
+        except records.RecordError as error:
+            unreadable.append(str(error))
+    if unreadable:
+        raise TransferRefused("des dossiers sont illisibles ; corrigez-les (flask --app collector check) : "
+                              + " ; ".join(unreadable) + " Rien n'a été copié.")
+    links = sorted(idempotency.links(source_dir))
+    last_number = sequence.last_number(source_dir, prefix)
+    import_contents(documents, links, last_number)
+    return Summary(len(documents), len(links), last_number)
+
+
+def dump(source: Store, target_dir: str, prefix: str) -> Summary:
+    """Write a store out as a data folder in `target_dir` (new or empty), then check it."""
+    if os.path.exists(target_dir) and os.listdir(target_dir):
+        raise TransferRefused(f"{target_dir} n'est pas vide : choisissez un dossier nouveau ou vide "
+                              "(dump n'écrase jamais rien).")
+    os.makedirs(os.path.join(target_dir, records.SUBMISSIONS_DIR), exist_ok=True)
+    references = source.references()
+    digests = {}
+    for reference in references:
+        data = source.record_text(reference)
+        digests[reference] = _digest(data)
+        write_new_file(os.path.join(target_dir, records.SUBMISSIONS_DIR), reference + records.RECORD_SUFFIX, data)
+    links = source.submission_links()
+    for submission_id, reference in links:
+        idempotency.claim(target_dir, submission_id, reference)
+    last_number = source.last_reference_number(prefix)
+    sequence.set_counter(target_dir, last_number)
+    written = FolderStore(target_dir)
+    if ({reference: _digest(written.record_text(reference)) for reference in written.references()} != digests
+            or written.submission_links() != sorted(links)):
+        raise TransferRefused(f"la copie relue dans {target_dir} ne correspond pas au stockage (nombre ou empreinte "
+                              "des dossiers) : ne vous y fiez pas.")
+    return Summary(len(references), len(links), last_number)

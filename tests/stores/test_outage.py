@@ -1,0 +1,64 @@
+"""PostgreSQL stopped under a running collector: French 503s, nothing stored in part, /healthz
+says so, and the same app stores again once the server is back, without a restart."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from collector import appstate, create_app
+from tests.support.payloads import encode_form, form_hidden_fields, valid_answers
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+def app(data_dir, database_url, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "DATABASE_TIMEOUT": 1.0,
+                      "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (10_000, 600), "SECRET_KEY": "k"})
+    yield app
+    appstate.store(app).close()
+
+
+def wait_until_healthy(client, within: float = 60.0) -> None:
+    """The app's pool reconnects by itself: /healthz turns 200 again (or the test fails)."""
+    deadline = time.monotonic() + within
+    while client.get("/healthz").status_code != 200:
+        assert time.monotonic() < deadline, "the collector did not reconnect to PostgreSQL by itself"
+        time.sleep(0.2)
+
+
+def post(client, title: str):
+    hidden = form_hidden_fields(client.get("/candidater/").text)
+    answers = {**valid_answers(appstate.form(client.application)), "projet_titre": title}
+    return client.post("/candidater/", data=encode_form(answers, hidden), content_type=URLENCODED), hidden
+
+
+def test_while_postgresql_is_down_posts_get_a_french_503_and_it_recovers_by_itself(app, database_url,
+                                                                                   postgres_cluster):
+    client = app.test_client()
+    stored = post(client, "Avant")[0]
+    assert stored.status_code == 303
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    postgres_cluster.stop()
+    try:
+        receipt = client.get(stored.headers["Location"])
+        assert receipt.status_code == 503 and "momentanément indisponible" in receipt.text
+        refused, hidden = post(client, "Pendant")
+        assert refused.status_code == 503
+        assert "PAS été reçu" in refused.text and "AMI-2021" not in refused.text
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.get_json()["detail"] == "base PostgreSQL injoignable"
+    finally:
+        postgres_cluster.start()
+    wait_until_healthy(client)
+    again = client.post("/candidater/", data=encode_form({**valid_answers(app.config["FORM"]), "projet_titre": "Pendant"},
+                                                         hidden), content_type=URLENCODED)
+    assert again.status_code == 303 and again.headers["Location"].startswith("/candidater/recu/AMI-2021-0002?")
+    with psycopg.connect(database_url) as connection:
+        assert connection.execute("SELECT count(*) FROM records").fetchone() == (2,)
+        assert connection.execute("SELECT count(*) FROM submission_ids").fetchone() == (2,)
+

@@ -1,0 +1,138 @@
+"""`migrate-store --from DIR` (a data folder into an empty PostgreSQL store, once, verified) and
+`dump DIR` (the store written back as a data folder): what the reviewers' commands show is
+the same before and after the round trip."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from collector import appstate, create_app
+from tests.support.payloads import encode_form, form_hidden_fields, valid_answers
+
+URLENCODED = "application/x-www-form-urlencoded"
+TITLES = ("Tiers-lieu « Les Ateliers »", "Fablab rural", "Médiation numérique — été 2021")
+
+
+@pytest.fixture(autouse=True)
+def previewed_clock(monkeypatch):
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+
+
+@pytest.fixture
+def apps():
+    made = []
+
+    def make(data_dir: str, database_url: str | None = None):
+        app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "MIN_FILL_SECONDS": 0,
+                          "RATE_LIMIT": (10_000, 600), "SECRET_KEY": "k"})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        appstate.store(app).close()
+
+
+def submit(app, title: str, hidden: dict[str, str] | None = None):
+    client = app.test_client()
+    hidden = hidden or form_hidden_fields(client.get("/candidater/").text)
+    answers = {**valid_answers(app.config["FORM"]), "projet_titre": title}
+    reply = client.post("/candidater/", data=encode_form(answers, hidden), content_type=URLENCODED)
+    assert reply.status_code == 303
+    return reply.headers["Location"]
+
+
+@pytest.fixture
+def single_server(tmp_path, apps):
+    """A data folder as a one-server collector leaves it: three dossiers, one sent twice."""
+    folder = str(tmp_path / "serveur-unique")
+    app = apps(folder)
+    for title in TITLES:
+        submit(app, title)
+    hidden = form_hidden_fields(app.test_client().get("/candidater/").text)
+    submit(app, "Envoyé deux fois", hidden)
+    submit(app, "Envoyé deux fois", hidden)
+    return folder
+
+
+def run(app, *args: str):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_a_data_folder_moves_into_postgresql_byte_for_byte_and_the_counter_goes_on(single_server, database_url,
+                                                                                   tmp_path, apps):
+    before = appstate.store(apps(single_server))
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    result = run(app, "migrate-store", "--from", single_server)
+    assert result.exit_code == 0, result.output
+    assert ("Copié dans PostgreSQL : 4 dossier(s), 4 identifiant(s) d'envoi, compteur de références à 4 ; "
+            "nombres et empreintes (sha256) vérifiés.") in result.output
+    store = appstate.store(app)
+    assert store.references() == before.references() == [f"AMI-2021-000{n}" for n in range(1, 5)]
+    assert [store.record_text(ref) for ref in store.references()] == [before.record_text(ref) for ref in before.references()]
+    assert store.submission_links() == before.submission_links()
+    assert submit(app, "Après la migration").startswith("/candidater/recu/AMI-2021-0005?")
+
+
+def test_migrate_store_refuses_to_run_twice_and_changes_nothing(single_server, database_url, tmp_path, apps):
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    assert run(app, "migrate-store", "--from", single_server).exit_code == 0
+    again = run(app, "migrate-store", "--from", single_server)
+    assert again.exit_code == 1
+    assert "la base contient déjà 8 dossier(s) ou identifiant(s) d'envoi" in again.output
+    assert "une seule fois. Rien n'a été copié." in again.output
+    assert len(appstate.store(app).references()) == 4
+
+
+def test_migrate_store_refuses_a_folder_holding_what_postgresql_does_not_keep_yet(single_server, database_url,
+                                                                                  tmp_path, apps):
+    folder_app = apps(single_server)
+    assert run(folder_app, "note", "AMI-2021-0001", "À rappeler", "--by", "alice").exit_code == 0
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    refused = run(app, "migrate-store", "--from", single_server)
+    assert refused.exit_code == 1 and "reviews/ (historiques d'instruction)" in refused.output
+    assert "Rien n'a été copié" in refused.output and appstate.store(app).references() == []
+
+
+def test_migrate_store_names_an_unreadable_record_and_copies_nothing(single_server, database_url, tmp_path, apps):
+    path = os.path.join(single_server, "submissions", "AMI-2021-0002.yaml")
+    os.chmod(path, 0o600)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("answers: [pas fini")
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    refused = run(app, "migrate-store", "--from", single_server)
+    assert refused.exit_code == 1 and "AMI-2021-0002.yaml : illisible" in refused.output
+    assert appstate.store(app).references() == []
+
+
+def test_a_dump_of_postgresql_shows_and_exports_exactly_like_the_original_folder(single_server, database_url,
+                                                                                tmp_path, apps):
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    assert run(app, "migrate-store", "--from", single_server).exit_code == 0
+    dumped = str(tmp_path / "archive")
+    result = run(app, "dump", dumped)
+    assert result.exit_code == 0 and "Écrit dans" in result.output and "4 dossier(s)" in result.output
+    original, copy = apps(single_server), apps(dumped)
+    for command in (["show", "AMI-2021-0003"], ["list"], ["check"]):
+        first, second = run(original, *command), run(copy, *command)
+        assert first.exit_code == second.exit_code == 0, (command, first.output, second.output)
+        assert first.output == second.output, command
+    assert "Médiation numérique — été 2021" in run(copy, "show", "AMI-2021-0003").output
+    exports = [str(tmp_path / "original.csv"), str(tmp_path / "copie.csv")]
+    for source, path in zip((original, copy), exports):
+        assert run(source, "export", "--format", "csv", "-o", path).exit_code == 0
+    first, second = (open(path, "rb").read() for path in exports)
+    assert first == second and first.count(b"\r\n") == 5  # the header and four dossiers
+    assert submit(copy, "Dans l'archive").startswith("/candidater/recu/AMI-2021-0005?")  # its counter came along
+
+
+def test_dump_never_writes_into_a_folder_that_is_not_empty(database_url, tmp_path, apps):
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    occupied = tmp_path / "occupe"
+    occupied.mkdir()
+    (occupied / "autre.txt").write_text("à garder")
+    refused = run(app, "dump", str(occupied))
+    assert refused.exit_code == 1 and "n'est pas vide" in refused.output
+    assert os.listdir(occupied) == ["autre.txt"]

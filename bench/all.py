@@ -25,6 +25,7 @@ SCRIPTS = [
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
+    ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),
 ]
 
 

@@ -27,6 +27,7 @@ SCRIPTS = [
     ("mail_catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),
     ("lost_link.py", "lost-link page: known and unknown addresses alike; the mailer's look-up with and without index"),
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
+    ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),
 ]
 
 

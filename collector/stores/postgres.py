@@ -194,13 +194,14 @@ class PostgresStore:
             with connection.cursor() as cursor:
                 cursor.executemany(_INSERT_RECORD, [_record_row(record, data.decode("utf-8")) for data, record in documents])
                 cursor.executemany("INSERT INTO submission_ids (submission_id, reference) VALUES (%s, %s)", links)
-            connection.execute("SELECT setval('reference_number', %s, %s)", (max(last_number, 1), last_number > 0))
             stored = dict(connection.execute("SELECT reference, document_sha256 FROM records").fetchall())
             expected = {record["reference"]: document_hash(data) for data, record in documents}
             (id_count,) = connection.execute("SELECT count(*) FROM submission_ids").fetchone()  # type: ignore[misc]
             if stored != expected or id_count != len(links):
                 raise TransferRefused("la copie relue ne correspond pas au dossier de données (nombre ou empreinte "
                                       "des dossiers) : rien n'a été copié.")
+            # Last, once verified: a sequence's change is not undone by a rollback.
+            connection.execute("SELECT setval('reference_number', %s, %s)", (max(last_number, 1), last_number > 0))
 
     # --- rate limit ---
 

@@ -136,3 +136,22 @@ def test_dump_never_writes_into_a_folder_that_is_not_empty(database_url, tmp_pat
     refused = run(app, "dump", str(occupied))
     assert refused.exit_code == 1 and "n'est pas vide" in refused.output
     assert os.listdir(occupied) == ["autre.txt"]
+
+
+def test_a_copy_that_does_not_read_back_the_same_is_rolled_back(single_server, database_url, tmp_path, apps):
+    """Fault injection in the database: a trigger garbles one document as it is inserted."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        connection.execute("""
+            CREATE FUNCTION garble() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.reference = 'AMI-2021-0002' THEN NEW.document_sha256 := 'sha256:0'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER garble BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION garble();""")
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    refused = run(app, "migrate-store", "--from", single_server)
+    assert refused.exit_code == 1 and "la copie relue ne correspond pas au dossier de données" in refused.output
+    store = appstate.store(app)
+    assert store.references() == [] and store.submission_links() == [] and store.last_reference_number("AMI-2021") == 0

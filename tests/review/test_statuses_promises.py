@@ -265,3 +265,11 @@ def test_an_event_refused_by_its_precondition_under_the_lock_is_not_recorded(dat
     accepted = statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": "message"},
                                   precondition=lambda history: None)
     assert [event["kind"] for event in accepted["events"]] == ["note", "message"]
+
+
+@pytest.mark.parametrize("kind", ["status", "".join(["sta", "tus"])])  # a literal, or text read at run time
+def test_a_status_change_never_goes_through_add_event(data_dir, one, kind):
+    with pytest.raises(StatusError, match="^Un changement de statut passe par change_status.$"):
+        statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": kind, "from": "recu",
+                                           "to": "sans_suite"})
+    assert read_all_statuses(data_dir) == {}

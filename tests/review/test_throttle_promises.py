@@ -10,17 +10,7 @@ import pytest
 
 from collector.review import throttle
 from collector.review.throttle import LOCKOUT, WINDOW, ThrottleUnavailable
-
-SECRET = "clé de test"
-T0 = 1_700_000_000.0
-
-
-def fail(data_dir, at, name="alice", address="192.0.2.1"):
-    return throttle.record_failure(data_dir, SECRET, name, address, now=at)
-
-
-def locked(data_dir, at, name="alice", address="192.0.2.1"):
-    return throttle.locked_for(data_dir, SECRET, name, address, now=at)
+from tests.review.test_throttle import SECRET, T0, fail, locked
 
 
 def corrupt(data_dir: str) -> None:

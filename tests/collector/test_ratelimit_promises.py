@@ -45,8 +45,8 @@ def test_without_a_time_given_the_clock_is_the_real_one(data_dir):
     assert rows in ([(window, 2)], [(window - 1, 1), (window, 1)])  # unless an hour struck in between
 
 
-def _hit_in_child(rate: RateLimiter, queue) -> None:
-    queue.put(rate.hit("192.0.2.1", 1000.0))
+def _hit_in_child(rate: RateLimiter, inherited, queue) -> None:
+    queue.put((rate.hit("192.0.2.1", 1000.0), rate._connection() is inherited))
 
 
 def test_a_forked_worker_opens_its_own_connection_and_shares_the_counts(data_dir):
@@ -54,10 +54,10 @@ def test_a_forked_worker_opens_its_own_connection_and_shares_the_counts(data_dir
     assert rate.hit("192.0.2.1", 1000.0) is None  # the parent's connection exists before the fork
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_hit_in_child, args=(rate, queue))
+    child = context.Process(target=_hit_in_child, args=(rate, rate._connection(), queue))
     child.start()
     child.join(30)
-    assert child.exitcode == 0 and queue.get(timeout=5) is None
+    assert child.exitcode == 0 and queue.get(timeout=5) == (None, False)
     assert rate.hit("192.0.2.1", 1000.0) is not None  # the third post of the window
 
 

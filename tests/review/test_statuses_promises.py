@@ -265,3 +265,62 @@ def test_an_event_refused_by_its_precondition_under_the_lock_is_not_recorded(dat
     accepted = statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": "message"},
                                   precondition=lambda history: None)
     assert [event["kind"] for event in accepted["events"]] == ["note", "message"]
+
+
+@pytest.mark.parametrize("kind", ["status", "".join(["sta", "tus"])])  # a literal, or text read at run time
+def test_a_status_change_never_goes_through_add_event(data_dir, one, kind):
+    with pytest.raises(StatusError, match="^Un changement de statut passe par change_status.$"):
+        statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "kind": kind, "from": "recu",
+                                           "to": "sans_suite"})
+    assert read_all_statuses(data_dir) == {}
+
+
+NOTE = "{at: '2021-04-16T09:12:00+02:00', by: alice, kind: note, note: Vu.}"
+
+
+@pytest.mark.parametrize("broken, problem", [
+    ("{at: '2021-04-16T09:12:00+02:00', by: alice, kind: status, from: recu, to: accepte}",
+     "statut de départ ou d'arrivée inconnu"),
+    ("{at: '2021-04-16T09:12:00+02:00', by: alice, kind: status, from: inconnu, to: sans_suite}",
+     "statut de départ ou d'arrivée inconnu"),
+    ("{at: '2021-04-16T09:12:00+02:00', kind: note}", "il manque by"),
+    ("un texte", "ce n'est pas un tableau de clés"),
+])
+def test_a_broken_event_is_refused_naming_its_number_from_one(data_dir, one, broken, problem):
+    write_history(data_dir, f"reference: {REFERENCE}\nstatus: recu\nevents:\n- {NOTE}\n- {broken}\n")
+    with pytest.raises(StatusError) as refusal:
+        read_history(data_dir, one)
+    assert str(refusal.value) == f"Historique illisible : AMI-2021-0001.yaml, événement n° 2 : {problem}."
+
+
+def test_every_history_written_is_announced_to_the_review_index(data_dir, one):
+    from collector import events
+
+    heard = []
+
+    def listener(sender, **details):
+        heard.append((sender, details))
+
+    events.history_written.connect(listener)
+    try:
+        change_status(data_dir, one, "en_instruction", by="alice", now=AT)
+        add_note(data_dir, one, "Vu.", by="bob", now=AT)
+    finally:
+        events.history_written.disconnect(listener)
+    assert heard == [(data_dir, {"reference": one, "status": "en_instruction"})] * 2
+
+
+def test_a_listener_that_fails_changes_nothing_saved_and_is_logged_without_the_text(data_dir, one, caplog):
+    from collector import events
+
+    def broken(sender, **details):
+        raise RuntimeError("index indisponible")
+
+    events.history_written.connect(broken)
+    try:
+        history = add_note(data_dir, one, "Note confidentielle.", by="alice", now=AT)
+    finally:
+        events.history_written.disconnect(broken)
+    assert read_history(data_dir, one) == history
+    assert "history_written listener failed for AMI-2021-0001: RuntimeError" in caplog.text
+    assert "confidentielle" not in caplog.text and "index indisponible" not in caplog.text

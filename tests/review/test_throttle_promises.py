@@ -10,17 +10,7 @@ import pytest
 
 from collector.review import throttle
 from collector.review.throttle import LOCKOUT, WINDOW, ThrottleUnavailable
-
-SECRET = "clé de test"
-T0 = 1_700_000_000.0
-
-
-def fail(data_dir, at, name="alice", address="192.0.2.1"):
-    return throttle.record_failure(data_dir, SECRET, name, address, now=at)
-
-
-def locked(data_dir, at, name="alice", address="192.0.2.1"):
-    return throttle.locked_for(data_dir, SECRET, name, address, now=at)
+from tests.review.test_throttle import SECRET, T0, fail, locked
 
 
 def corrupt(data_dir: str) -> None:
@@ -105,3 +95,20 @@ def test_a_pair_is_stored_as_a_128_bit_keyed_hash_never_its_name_or_address(data
     with open(throttle.database_path(data_dir), "rb") as handle:
         content = handle.read()
     assert b"alice" not in content and b"192.0.2.1" not in content
+
+
+def _connection_is_inherited(data_dir, inherited, answers) -> None:
+    answers.put(throttle._connection(data_dir) is inherited)
+
+
+def test_a_forked_worker_opens_its_own_connection(data_dir):
+    """A sqlite connection must not cross a fork: gunicorn's workers are forked from one process."""
+    import multiprocessing
+
+    parents = throttle._connection(data_dir)
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=_connection_is_inherited, args=(data_dir, parents, answers))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0 and answers.get(timeout=5) is False

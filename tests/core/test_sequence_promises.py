@@ -122,14 +122,18 @@ def synced_paths(monkeypatch) -> list[str]:
     return paths
 
 
-def test_a_new_counter_and_its_name_in_the_state_folder_are_made_durable(data_dir, monkeypatch):
+def test_a_new_counter_its_name_and_its_first_block_are_made_durable(data_dir, monkeypatch):
     paths = synced_paths(monkeypatch)
     sequence.next_reference(data_dir, PREFIX)
     state = os.path.realpath(os.path.join(data_dir, "state"))
-    assert state in paths and os.path.join(state, "sequence") in paths
+    assert paths.count(state) >= 2  # the counter's name, then the reservation's
+    with open(os.path.join(state, sequence.RESERVED_FILE), encoding="ascii") as handle:
+        assert handle.read() == f"{sequence.BLOCK} {sequence.boot_id()}\n"
 
 
 def test_a_counter_that_cannot_be_made_durable_hands_out_no_reference(data_dir, monkeypatch):
+    """Where no boot id tells a reboot, the counter itself is fsynced before a reference is given."""
+    monkeypatch.setattr(sequence, "BOOT_ID_PATH", os.path.join(data_dir, "no-such-file"))
     write_counter(data_dir, b"4\n")
     path = os.path.realpath(os.path.join(data_dir, "state", "sequence"))
     real_fsync = os.fsync

@@ -205,12 +205,11 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     current = state()
     kept = appstate.store()
     reference = kept.lookup_submission(submission_id) or same_browser.recent_reference(kept, answers)
-    fresh = None
+    fresh = False
     if reference is None:
-        fresh = kept.next_reference(current.facts["call"]["reference_prefix"])
-        reference = kept.claim_submission(submission_id, fresh)
+        reference, fresh = kept.reference_for(submission_id, current.facts["call"]["reference_prefix"])
     # A reference just taken names nothing yet; one found or claimed by another post may have its record.
-    existing = None if reference == fresh else kept.read_record(reference)
+    existing = None if fresh else kept.read_record(reference)
     if existing is not None:
         return reference, existing["received_at"], False
     flags, derived = derive(answers, current.form.first_of_type("postcode"))

@@ -38,14 +38,13 @@ class Store(Protocol):
     shares_everything: bool
 
     # --- references and submission ids (intake) ---
-    def next_reference(self, prefix: str) -> str:
-        """The next free reference (`AMI-2021-0042`), never handed out twice, unique across workers and hosts."""
-
     def lookup_submission(self, submission_id: str) -> str | None:
         """The reference already given to this submission id, if any."""
 
-    def claim_submission(self, submission_id: str, reference: str) -> str:
-        """Give `reference` to the id unless it has one; the reference that holds."""
+    def reference_for(self, submission_id: str, prefix: str) -> tuple[str, bool]:
+        """The submission id's reference: (the one it already holds, False) or (a new one claimed
+        for it now, True). A new reference (`AMI-2021-0042`) is never handed out twice, across
+        workers and hosts."""
 
     def release_submission(self, submission_id: str, reference: str) -> None:
         """Take back the id's claim on `reference` (its record could not be written)."""

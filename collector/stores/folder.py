@@ -25,14 +25,13 @@ class FolderStore:
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
 
-    def next_reference(self, prefix: str) -> str:
-        return sequence.next_reference(self.data_dir, prefix)
-
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)
 
-    def claim_submission(self, submission_id: str, reference: str) -> str:
-        return idempotency.claim(self.data_dir, submission_id, reference)
+    def reference_for(self, submission_id: str, prefix: str) -> tuple[str, bool]:
+        fresh = sequence.next_reference(self.data_dir, prefix)
+        reference = idempotency.claim(self.data_dir, submission_id, fresh)  # another post's claim wins
+        return reference, reference == fresh
 
     def release_submission(self, submission_id: str, reference: str) -> None:
         idempotency.release(self.data_dir, submission_id, reference)

@@ -110,26 +110,25 @@ class PostgresStore:
 
     # --- references and submission ids ---
 
-    def next_reference(self, prefix: str) -> str:
-        row = self._one("SELECT nextval('reference_number')")
-        assert row is not None
-        return format_reference(prefix, int(row[0]))
-
     def lookup_submission(self, submission_id: str) -> str | None:
         row = self._one("SELECT reference FROM submission_ids WHERE submission_id = %s", (submission_id,))
         return str(row[0]) if row else None
 
-    def claim_submission(self, submission_id: str, reference: str) -> str:
-        # Two statements, not one: a claim made meanwhile by another post is only visible to
-        # a statement that starts after it was committed (the INSERT waited for it).
-        row = self._one("INSERT INTO submission_ids (submission_id, reference) VALUES (%s, %s) "
-                        "ON CONFLICT (submission_id) DO NOTHING RETURNING reference", (submission_id, reference))
-        if row:
-            return str(row[0])
-        existing = self.lookup_submission(submission_id)
-        if existing is None:
-            raise StoreUnavailable("submission id claim vanished")
-        return existing
+    def reference_for(self, submission_id: str, prefix: str) -> tuple[str, bool]:
+        # One transaction holding a lock on the submission id: the same submission posted to
+        # several hosts at once waits here, then finds the first post's claim (a statement that
+        # starts after its commit sees it) and takes no number, so no gap is left behind.
+        with self._connection() as connection:
+            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission_id,))
+            row = connection.execute("SELECT reference FROM submission_ids WHERE submission_id = %s",
+                                     (submission_id,)).fetchone()
+            if row:
+                return str(row[0]), False
+            number = connection.execute("SELECT nextval('reference_number')").fetchone()
+            reference = format_reference(prefix, int(number[0]))  # type: ignore[index]
+            connection.execute("INSERT INTO submission_ids (submission_id, reference) VALUES (%s, %s)",
+                               (submission_id, reference))
+            return reference, True
 
     def release_submission(self, submission_id: str, reference: str) -> None:
         self._one("DELETE FROM submission_ids WHERE submission_id = %s AND reference = %s RETURNING 1",

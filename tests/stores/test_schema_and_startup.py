@@ -61,7 +61,7 @@ def test_an_old_schema_holding_data_is_upgraded_and_keeps_it(empty_database, dat
         assert [migration.version for migration in schema.upgrade(connection, target=1)] == [1]
     old = PostgresStore(empty_database)  # what a collector of schema 1 wrote: a reference, an id, a record
     old.pool.open()
-    reference = old.claim_submission("id-de-envoi-ancien", old.next_reference("AMI-2021"))
+    reference, _fresh = old.reference_for("id-de-envoi-ancien", "AMI-2021")
     record = build_record(reference, datetime(2021, 4, 15, 10, tzinfo=timezone.utc), 1, {"projet_titre": "Ancien"})
     assert old.write_record(record)
     old.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
@@ -21,8 +22,13 @@ from flask.cli import with_appcontext
 from .. import appstate
 from ..config import ConfigError, database_url
 from ..owner import as_data_owner
-from . import schema, transfer
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
+
+if TYPE_CHECKING:
+    from .transfer import Summary
+
+# This module is loaded by every `flask` command (db-upgrade is a plugin command): psycopg
+# (schema.py, postgres.py) and the transfer are imported only by the commands that use them.
 
 
 def _fail(message: str) -> None:
@@ -42,6 +48,7 @@ def db_upgrade_command() -> None:
         _fail("COLLECTOR_DATABASE_URL n'est pas définie : le collecteur garde ses données dans le dossier de données, "
               "qui n'a pas de schéma à mettre à jour. Définissez-la (postgresql://…) pour préparer une base PostgreSQL.")
         return
+    from . import schema
     from .postgres import connect
 
     try:
@@ -65,7 +72,7 @@ def _prefix() -> str:
     return str(appstate.facts()["call"]["reference_prefix"])
 
 
-def _report(what: str, summary: transfer.Summary) -> None:
+def _report(what: str, summary: Summary) -> None:
     click.echo(f"{what} : {summary.records} dossier(s), {summary.submission_ids} identifiant(s) d'envoi, "
                f"compteur de références à {summary.last_number} ; nombres et empreintes (sha256) vérifiés.")
 
@@ -77,8 +84,10 @@ def _report(what: str, summary: transfer.Summary) -> None:
 @as_data_owner
 def migrate_store_command(source: str) -> None:
     """Copy a data folder into the empty PostgreSQL store (once; verified by counts and hashes)."""
+    from .transfer import migrate
+
     try:
-        summary = transfer.migrate(os.path.abspath(source), appstate.store(), _prefix())
+        summary = migrate(os.path.abspath(source), appstate.store(), _prefix())
     except (TransferRefused, StoreUnavailable) as error:
         _fail(f"migrate-store : {error}")
         return
@@ -91,8 +100,10 @@ def migrate_store_command(source: str) -> None:
 @as_data_owner
 def dump_command(target: str) -> None:
     """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter."""
+    from .transfer import dump
+
     try:
-        summary = transfer.dump(appstate.store(), os.path.abspath(target), _prefix())
+        summary = dump(appstate.store(), os.path.abspath(target), _prefix())
     except (TransferRefused, StoreUnavailable) as error:
         _fail(f"dump : {error}")
         return

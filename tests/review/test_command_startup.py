@@ -48,3 +48,13 @@ def test_the_service_sweeps_what_interrupted_writes_left(review_env, data_dir):
     unfinished, link = leftovers(data_dir)
     create_app()
     assert not os.path.exists(unfinished) and not os.path.lexists(link)
+
+
+def test_the_plugin_commands_every_flask_command_loads_leave_psycopg_to_the_database_commands():
+    """`db-upgrade` is a plugin command, loaded by every `flask` command: a reviewer's command on
+    the data folder does not pay for the PostgreSQL driver."""
+    probe = ("import importlib.metadata as m, sys\n"
+             "names = [ep.load().name for ep in m.entry_points(group='flask.commands') if ep.value.startswith('collector')]\n"
+             "print(names, 'psycopg' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['db-upgrade'] False"

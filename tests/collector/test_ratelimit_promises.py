@@ -88,3 +88,10 @@ def test_a_wait_when_this_window_is_full_counts_its_own_posts_in_the_next_one(da
         rate.hit("192.0.2.1", 100 * 600 + 10 + i)
     waits = [rate.hit("192.0.2.1", 101 * 600 + 150 + i / 100) for i in range(6)]
     assert waits == [226, 300, 375, 450, 570, 650]
+
+
+def test_at_the_very_start_of_a_window_without_a_previous_one_the_limit_holds(data_dir):
+    rate = RateLimiter(data_dir, 1, 600, "clé")
+    assert rate.hit("192.0.2.1", 100 * 600) is None
+    # Two posts here weigh 2 × (1 − f) in the next window: one more passes only after it, 1200 s on.
+    assert rate.hit("192.0.2.1", 100 * 600) == 1201

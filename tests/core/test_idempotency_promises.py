@@ -108,9 +108,10 @@ def test_the_sweep_removes_only_links_old_enough_whose_record_does_not_exist(dat
     _link_aged(data_dir, "a" * 32, "AMI-2021-0001", 600, now)  # dangling, exactly at the limit
     _link_aged(data_dir, "b" * 32, "AMI-2021-0002", 599, now)  # dangling, too recent: a post in progress
     _link_aged(data_dir, "c" * 32, "AMI-2021-0003", 6000, now)  # old, but its record exists
+    _link_aged(data_dir, "d" * 32, "AMI-2021-0004", 6000, now)  # dangling and long past the limit
     os.makedirs(os.path.join(data_dir, "submissions"), exist_ok=True)
     open(os.path.join(data_dir, "submissions", "AMI-2021-0003.yaml"), "w").close()
-    assert idempotency.sweep_dangling(data_dir, 600) == 1
+    assert idempotency.sweep_dangling(data_dir, 600) == 2
     assert sorted(os.listdir(os.path.join(data_dir, "ids"))) == ["b" * 32, "c" * 32]
 
 

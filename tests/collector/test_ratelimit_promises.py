@@ -78,3 +78,20 @@ def test_a_worker_keeps_one_connection_without_waiting_on_the_disk(data_dir):
     assert rate._connection() is connection
     assert connection.execute("PRAGMA synchronous").fetchone() == (0,)
     assert connection.execute("PRAGMA busy_timeout").fetchone() == (10_000,)  # a busy database: 10 s at most
+
+
+def test_a_wait_when_this_window_is_full_counts_its_own_posts_in_the_next_one(data_dir):
+    """limit 5: 8 posts last window, then 6 here a quarter in. Nothing more passes in this window;
+    in the next, one passes once 1 + 6 × (1 − f) ≤ 5, at f = 1/3: 450 s + 200 s from now."""
+    rate = RateLimiter(data_dir, 5, 600, "clé")
+    for i in range(8):
+        rate.hit("192.0.2.1", 100 * 600 + 10 + i)
+    waits = [rate.hit("192.0.2.1", 101 * 600 + 150 + i / 100) for i in range(6)]
+    assert waits == [226, 300, 375, 450, 570, 650]
+
+
+def test_at_the_very_start_of_a_window_without_a_previous_one_the_limit_holds(data_dir):
+    rate = RateLimiter(data_dir, 1, 600, "clé")
+    assert rate.hit("192.0.2.1", 100 * 600) is None
+    # Two posts here weigh 2 × (1 − f) in the next window: one more passes only after it, 1200 s on.
+    assert rate.hit("192.0.2.1", 100 * 600) == 1201

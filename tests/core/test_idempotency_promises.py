@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -92,3 +93,32 @@ def test_racing_claims_all_get_the_winners_reference(data_dir):
         winner = os.readlink(os.path.join(data_dir, "ids", submission_id))
         assert [answer for _claimed, answer in answers] == [winner] * racers
         assert sum(claimed == winner for claimed, _answer in answers) == 1
+
+
+# --- links whose record never came --------------------------------------------------------------
+
+def _link_aged(data_dir: str, submission_id: str, reference: str, age: float, now: float) -> None:
+    idempotency.claim(data_dir, submission_id, reference)
+    os.utime(os.path.join(data_dir, "ids", submission_id), (now - age, now - age), follow_symlinks=False)
+
+
+def test_the_sweep_removes_only_links_old_enough_whose_record_does_not_exist(data_dir, monkeypatch):
+    now = 1_700_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    _link_aged(data_dir, "a" * 32, "AMI-2021-0001", 600, now)  # dangling, exactly at the limit
+    _link_aged(data_dir, "b" * 32, "AMI-2021-0002", 599, now)  # dangling, too recent: a post in progress
+    _link_aged(data_dir, "c" * 32, "AMI-2021-0003", 6000, now)  # old, but its record exists
+    _link_aged(data_dir, "d" * 32, "AMI-2021-0004", 6000, now)  # dangling and long past the limit
+    os.makedirs(os.path.join(data_dir, "submissions"), exist_ok=True)
+    open(os.path.join(data_dir, "submissions", "AMI-2021-0003.yaml"), "w").close()
+    assert idempotency.sweep_dangling(data_dir, 600) == 2
+    assert sorted(os.listdir(os.path.join(data_dir, "ids"))) == ["b" * 32, "c" * 32]
+
+
+def test_release_takes_back_only_the_link_to_that_reference(data_dir):
+    idempotency.claim(data_dir, "a" * 32, "AMI-2021-0001")
+    idempotency.release(data_dir, "a" * 32, "AMI-2021-0002")  # another reference: kept
+    assert idempotency.lookup(data_dir, "a" * 32) == "AMI-2021-0001"
+    idempotency.release(data_dir, "a" * 32, "AMI-2021-0001")
+    assert idempotency.lookup(data_dir, "a" * 32) is None
+    idempotency.release(data_dir, "a" * 32, "AMI-2021-0001")  # already gone: no error

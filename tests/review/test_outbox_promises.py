@@ -115,6 +115,7 @@ def test_reading_the_envelope_gives_the_recipient_and_the_message_after_the_line
     b"Subject: x\r\n" + ENVELOPE_HEADER + RECIPIENT.encode() + b"\r\n",  # not the first line
     b"x-ami-envelope-to: " + RECIPIENT.encode() + b"\r\nSubject: x\r\n",
     ENVELOPE_HEADER + b"porteur@EXEMPLE.fr\r\nSubject: x\r\n",  # not as validated
+    ENVELOPE_HEADER + "porteur@exemple.ｆｒ".encode() + b"\r\nSubject: x\r\n",  # sorts after its normal form
     ENVELOPE_HEADER + b"porteur@exempl\xe9.fr\r\nSubject: x\r\n",  # not UTF-8
     ENVELOPE_HEADER + b"\r\nSubject: x\r\n",
 ])
@@ -385,3 +386,20 @@ def test_a_file_set_aside_for_its_envelope_line_is_named_in_the_log_without_its_
     assert deliver_outbox(data_dir, settings(inbox.port)) == mail.DeliveryReport(failed=["A.accuse.eml"])
     assert "mail: A.accuse.eml has no valid envelope line, set aside in failed/" in caplog.text
     assert "porteur@" not in caplog.text
+
+
+class RefusingThenDropping(Answering):
+    """Answers 451 to one recipient, and drops the connection when a message's data arrives."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        server.transport.close()
+        return "250 OK"
+
+
+def test_the_deferred_are_listed_in_the_order_they_were_tried_then_those_never_tried(data_dir):
+    queue(data_dir, "A.accuse.eml", recipient="plus-tard@exemple.fr")
+    queue(data_dir, "B.accuse.eml", "C.accuse.eml")
+    with server(RefusingThenDropping(rcpt={"plus-tard@exemple.fr": "451 Réessayez plus tard"})) as port:
+        report = deliver_outbox(data_dir, settings(port))
+    assert report.deferred == ["A.accuse.eml", "B.accuse.eml", "C.accuse.eml"]
+    assert report.error == "envoi interrompu (SMTPServerDisconnected)"

@@ -285,6 +285,8 @@ NOTE = "{at: '2021-04-16T09:12:00+02:00', by: alice, kind: note, note: Vu.}"
      "statut de départ ou d'arrivée inconnu"),
     ("{at: '2021-04-16T09:12:00+02:00', kind: note}", "il manque by"),
     ("un texte", "ce n'est pas un tableau de clés"),
+    ("{at: '2021-04-16T09:12:00+02:00', by: alice, kind: une_sorte_inconnue_et_longue}",
+     "type inconnu (une_sorte_inconnue_e)"),  # its first 20 characters
 ])
 def test_a_broken_event_is_refused_naming_its_number_from_one(data_dir, one, broken, problem):
     write_history(data_dir, f"reference: {REFERENCE}\nstatus: recu\nevents:\n- {NOTE}\n- {broken}\n")

@@ -112,3 +112,11 @@ def test_a_forked_worker_opens_its_own_connection(data_dir):
     child.start()
     child.join(30)
     assert child.exitcode == 0 and answers.get(timeout=5) is False
+
+
+def test_failures_long_after_the_window_start_a_new_count(data_dir):
+    for i in range(4):
+        fail(data_dir, T0 + i)
+    later = T0 + 2 * WINDOW  # the row is still there (nothing pruned it), but its window is long over
+    assert [fail(data_dir, later + i) for i in range(4)] == [0, 0, 0, 0]
+    assert fail(data_dir, later + 4) == LOCKOUT

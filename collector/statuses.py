@@ -252,6 +252,8 @@ def add_event(data_dir: str, reference: str, event: dict[str, Any],
     a check made on a copy read earlier may no longer hold (a meeting cancelled meanwhile)."""
     if event.get("kind") == "status":
         raise StatusError("Un changement de statut passe par change_status.")
+    if event.get("kind") not in EVENT_KINDS:  # read_history would refuse the whole history afterwards
+        raise StatusError(f"Événement de type inconnu : « {str(event.get('kind'))[:20]} ».")
     check_reference(data_dir, reference)
     return _append(data_dir, reference, event, precondition=precondition)
 

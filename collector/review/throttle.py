@@ -83,18 +83,20 @@ def locked_for(data_dir: str, secret: str, name: str, address: str, now: float |
 
 
 def record_failure(data_dir: str, secret: str, name: str, address: str, now: float | None = None) -> int:
-    """Count one failed login; return the lockout in seconds it triggers (0 if none)."""
+    """Count one failed login; return the seconds this name must now wait from this client (0 if none)."""
     now = time.time() if now is None else now
     pair = _pair(secret, name, address)
     try:
         connection = _connection(data_dir)
         connection.execute("BEGIN IMMEDIATE")
         try:
-            row = connection.execute("SELECT count, first FROM failures WHERE pair = ?", (pair,)).fetchone()
+            row = connection.execute("SELECT count, first, until FROM failures WHERE pair = ?", (pair,)).fetchone()
             count, first = (row[0] + 1, row[1]) if row and now - row[1] < WINDOW else (1, now)
             until = now + LOCKOUT if count >= MAX_FAILURES else 0.0
             if until:
                 count, first = 0, now
+            elif row and row[2] > now:  # a failure let through before a lockout began never lifts it
+                until = row[2]
             connection.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
                                (pair, count, first, until, max(first + WINDOW, until)))
             connection.execute("DELETE FROM failures WHERE expires < ?", (now,))
@@ -104,7 +106,7 @@ def record_failure(data_dir: str, secret: str, name: str, address: str, now: flo
             raise
     except sqlite3.Error as error:
         raise ThrottleUnavailable(type(error).__name__) from error
-    return LOCKOUT if until else 0
+    return max(0, math.ceil(until - now))
 
 
 def record_success(data_dir: str, secret: str, name: str, address: str) -> None:

@@ -92,7 +92,7 @@ def _new_generation() -> str:
 
 def set_password(data_dir: str, name: str, password: str) -> bool:
     """Create the account `name`, or change its password (ending its sessions); True if it was created."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):  # match() would let "ab\n" through ($ matches before a final newline)
         raise UserError("Nom de compte invalide : 2 à 40 caractères parmi a-z, 0-9, point, tiret, souligné ; "
                         "commencez par une lettre ou un chiffre.")
     if len(password) < MIN_PASSWORD_LENGTH:

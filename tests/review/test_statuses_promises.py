@@ -275,6 +275,12 @@ def test_a_status_change_never_goes_through_add_event(data_dir, one, kind):
     assert read_all_statuses(data_dir) == {}
 
 
+def test_an_event_of_an_unknown_kind_is_refused_and_the_history_stays_readable(data_dir, one):
+    with pytest.raises(StatusError, match="^Événement de type inconnu : « rendez_vous_inconnu »"):
+        statuses.add_event(data_dir, one, {"at": "2021-04-16T09:12:00+02:00", "by": "alice", "kind": "rendez_vous_inconnu"})
+    assert read_history(data_dir, one)["events"] == []
+
+
 NOTE = "{at: '2021-04-16T09:12:00+02:00', by: alice, kind: note, note: Vu.}"
 
 

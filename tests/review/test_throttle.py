@@ -52,6 +52,14 @@ def test_the_lockout_lasts_fifteen_minutes_exactly(data_dir):
     assert fail(data_dir, locked_at + 15 * 60) == 0  # afterwards, a new count of five starts
 
 
+def test_a_failure_let_through_before_a_lockout_began_never_lifts_it(data_dir):
+    """Two attempts checked at once: the 5th locks, the 6th (already past the check) must not unlock."""
+    for i in range(5):
+        fail(data_dir, T0 + i)
+    assert fail(data_dir, T0 + 5) == 15 * 60 - 1  # what is left of the lockout, not 0
+    assert locked(data_dir, T0 + 6) == 15 * 60 - 2
+
+
 def test_a_successful_login_forgets_the_failures(data_dir):
     for i in range(4):
         fail(data_dir, T0 + i)

@@ -88,7 +88,7 @@ def test_a_wrong_password_or_an_unknown_name_is_refused(data_dir):
 
 # --- names and passwords (refusals first: they cost no password hashing) --------------------
 
-@pytest.mark.parametrize("name", ["a", "a" * 41, "-ab", ".ab", "Alice", "jean dupont", "élodie", ""])
+@pytest.mark.parametrize("name", ["a", "a" * 41, "-ab", ".ab", "Alice", "jean dupont", "élodie", "", "alice\n"])
 def test_other_names_are_refused_in_french_and_nothing_is_written(data_dir, name):
     with pytest.raises(UserError, match="Nom de compte invalide : 2 à 40 caractères"):
         set_password(data_dir, name, PASSWORD)

@@ -122,3 +122,61 @@ def test_release_takes_back_only_the_link_to_that_reference(data_dir):
     idempotency.release(data_dir, "a" * 32, "AMI-2021-0001")
     assert idempotency.lookup(data_dir, "a" * 32) is None
     idempotency.release(data_dir, "a" * 32, "AMI-2021-0001")  # already gone: no error
+
+
+# --- links removed by another process while one is reading or removing them ---------------
+
+def _removed_meanwhile(monkeypatch, function_name: str, victim: str) -> None:
+    """os.<function_name> on the entry named `victim` finds it gone, as if another process removed it."""
+    real = getattr(os, function_name)
+
+    def racing(path, *args, **kwargs):
+        if os.path.basename(os.fspath(path)) == victim:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, function_name, racing)
+
+
+def test_a_link_gone_while_the_folder_is_read_is_passed_over_and_the_others_listed(data_dir, monkeypatch):
+    for letter, number in zip("abcdef", range(1, 7)):
+        idempotency.claim(data_dir, letter * 32, f"AMI-2021-{number:04d}")
+    first = next(os.scandir(os.path.join(data_dir, "ids"))).name  # the one read first, whatever the order
+    _removed_meanwhile(monkeypatch, "readlink", first)
+    listed = dict(idempotency.links(data_dir))
+    assert first not in listed and len(listed) == 5
+
+
+def test_a_link_another_process_removed_first_is_not_counted_and_the_rest_are_removed(data_dir, monkeypatch):
+    for letter, number in zip("abcdef", range(1, 7)):
+        idempotency.claim(data_dir, letter * 32, f"AMI-2021-{number:04d}")
+    first = next(os.scandir(os.path.join(data_dir, "ids"))).name
+    _removed_meanwhile(monkeypatch, "unlink", first)
+    assert idempotency.remove_for_references(data_dir, [f"AMI-2021-{n:04d}" for n in range(1, 7)]) == 5
+    assert os.listdir(os.path.join(data_dir, "ids")) == [first]
+
+
+def test_the_sweep_passes_over_a_link_removed_while_it_looks_and_sweeps_the_others(data_dir, monkeypatch):
+    now = 1_700_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    for letter, number in zip("abcdef", range(1, 7)):
+        _link_aged(data_dir, letter * 32, f"AMI-2021-{number:04d}", 6000, now)
+    first = next(os.scandir(os.path.join(data_dir, "ids"))).name
+    real_exists = os.path.exists
+
+    def exists_then_gone(path):  # the record is looked for, then the link vanishes before its age is read
+        real_exists(path)
+        link = os.path.join(data_dir, "ids", first)
+        if os.path.lexists(link):
+            os.unlink(link)
+        return False
+
+    monkeypatch.setattr(os.path, "exists", exists_then_gone)
+    assert idempotency.sweep_dangling(data_dir, 600) == 5
+    assert os.listdir(os.path.join(data_dir, "ids")) == []
+
+
+def test_release_of_a_link_removed_meanwhile_is_no_error(data_dir, monkeypatch):
+    idempotency.claim(data_dir, "a" * 32, "AMI-2021-0001")
+    _removed_meanwhile(monkeypatch, "unlink", "a" * 32)
+    idempotency.release(data_dir, "a" * 32, "AMI-2021-0001")

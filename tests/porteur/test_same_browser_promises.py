@@ -48,3 +48,13 @@ def test_a_page_that_stores_nothing_sets_no_cookie(client, form):
     assert "ami_envois" not in client.get("/candidater/").headers.get("Set-Cookie", "")
     reply = client.post("/candidater/", data={**fresh_hidden(client)})  # nothing answered: the form again
     assert "ami_envois" not in reply.headers.get("Set-Cookie", "")
+
+
+def test_a_record_stored_outside_a_request_is_remembered_by_no_browser(app, form):
+    """A record written by a command (migrate-store, a test, a script) has no browser to remember it."""
+    from collector import events
+    from flask import g
+
+    with app.app_context():
+        events.record_stored.send(app, record={"reference": "AMI-2021-0042", "content_hash": "0" * 64})
+        assert "ami_stored" not in g

@@ -47,15 +47,20 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+DEADLINE_HINT = "Un nouvel accusé de réception vous sera envoyé. Corrections possibles jusqu'au"
+
+
 def _page(reference: str, values: dict[str, Any], errors: dict[str, str] | None = None,
           hidden: dict[str, str] | None = None, general_error: str | None = None, status: int = 200) -> Response:
+    """The form pre-filled with the dossier's answers; its deadline (shown, and the end of the
+    browser draft) is this dossier's, which a request for complements may set after the call's."""
     secret = appstate.secret()
     body = render_template(
         "form.html", form=state().form, values=values, errors=errors or {},
         hidden=hidden if hidden is not None else state().tokens.issue(), general_error=general_error,
         heading=f"Corriger le dossier {reference}", accepting=True, form_action=dossier_path(secret, reference, "corriger"),
         submit_label="Enregistrer mes réponses corrigées", draft_key=f"ami-correction-{reference}",
-        current_url="candidater/")
+        deadline=corrections_until(reference), deadline_hint=DEADLINE_HINT, current_url="candidater/")
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"

@@ -40,6 +40,9 @@ def test_the_correction_form_is_the_application_form_pre_filled(client, records)
     assert f'value="{records[0]["answers"]["raison_sociale"]}"' in page.text
     assert 'action="/candidater/recu/AMI-2021-0001/corriger?cle=' in page.text
     assert "Enregistrer mes réponses corrigées" in page.text
+    # while the call is open, the dossier's deadline is the call's
+    assert "Corrections possibles jusqu&#39;au vendredi 28 mai 2021 à 23 h 59." in page.text
+    assert "data-closes=2021-05-28T23:59:59+02:00" in page.text
 
 
 def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(client, records, data_dir):

@@ -56,6 +56,10 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
     assert "Compléments demandés" in page and "Corriger mes réponses" in page
     form = client.get(link("AMI-2021-0001", "corriger"))
     assert form.status_code == 200
+    # the page gives the dossier's own deadline, and the browser keeps the draft until then
+    assert "Corrections possibles jusqu'au dimanche 20 juin 2021 à 23 h 59." in form.text.replace("&#39;", "'")
+    assert "data-closes=2021-06-20T23:59:59+02:00" in form.text
+    assert "Date limite" not in form.text
     answers = {**records[0]["answers"], "rgpd": "oui", "description": "Une description complétée, plus précise."}
     reply = client.post(link("AMI-2021-0001", "corriger"), data={**answers, **form_hidden_fields(form.text)})
     assert reply.status_code == 303

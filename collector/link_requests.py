@@ -5,7 +5,9 @@ valid address, known or not: it writes one request, `$DATA/link-requests/<random
 durably (durable.write_new_file: a temporary file in tmp/, fsync, `os.link`, fsync of the
 folder) and answers. Nothing in the name says who asked (32 random hexadecimal digits);
 the content, the address, is personal data: the file is created 0640 (the data folder's
-umask 027 keeps it from other users) and lives only until the mailer has handled it.
+umask 027 keeps it from other users) and lives only until the mailer has handled it, or
+MAX_AGE at most: a request nobody handled in that time (no mailer ran) is removed unhandled,
+by the mailer or by `purge`, and its address is kept no longer.
 
 The mailer (`handle_requests`) finds the address's dossiers: through the review index's
 e-mail key when the index exists (each candidate is confirmed on its newest version, the
@@ -23,7 +25,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import mail, porteur_mail
@@ -36,6 +38,9 @@ from .yamlio import read_regular_file
 log = logging.getLogger(__name__)
 
 REQUESTS_DIR = "link-requests"
+# A link mailed later than this would answer a question the porteur asked too long ago
+# (and a request nobody handled keeps an address): removed unhandled.
+MAX_AGE = timedelta(days=7)
 _REQUEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
 
 # Given an address, the references the review index holds for its e-mail key; None when
@@ -69,33 +74,69 @@ def references_of(data_dir: str, address: str, lookup: IndexLookup | None = None
     return references_for_email(data_dir, address, paths)
 
 
-def _remove(data_dir: str, request_id: str) -> None:
+def _remove(data_dir: str, request_id: str) -> bool:
+    """Delete one request durably; False when it was gone already or cannot be removed."""
     folder = os.path.join(data_dir, REQUESTS_DIR)
     try:
         os.unlink(os.path.join(folder, request_id + ".json"))
     except FileNotFoundError:
-        return
+        return False
     except OSError as error:  # e.g. a folder by that name, made by hand: left for a person
         log.warning("lost link: request %s cannot be removed (%s)", request_id, type(error).__name__)
-        return
+        return False
     fsync_dir(folder)
+    return True
+
+
+def _read(data_dir: str, request_id: str) -> tuple[str, datetime]:
+    """A request's address and when it was made; OSError, ValueError, KeyError or TypeError
+    when it cannot be read (FileNotFoundError: handled meanwhile)."""
+    path = os.path.join(data_dir, REQUESTS_DIR, request_id + ".json")
+    content = json.loads(read_regular_file(path))  # never blocks on a FIFO
+    made = datetime.fromisoformat(content["at"])
+    if made.tzinfo is None:
+        raise ValueError("no time zone")
+    return str(content["address"]), made
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(timezone.utc)
+
+
+def remove_expired(data_dir: str, now: datetime | None = None) -> int:
+    """Remove, unhandled, the requests older than MAX_AGE (and the unreadable ones); how many."""
+    removed = 0
+    for request_id in pending_requests(data_dir):
+        try:
+            _address, made = _read(data_dir, request_id)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            made = None
+        if made is None or _now(now) - made > MAX_AGE:
+            removed += _remove(data_dir, request_id)
+    return removed
 
 
 def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.MailSettings,
-                    lookup: IndexLookup | None = None) -> int:
+                    lookup: IndexLookup | None = None, now: datetime | None = None) -> int:
     """Queue the links of every waiting request, then remove it; how many mails were queued.
 
     A request that cannot be handled now (a full disk) stays for the next round; one that
-    cannot be read is removed (nothing can ever be done with it)."""
+    cannot be read is removed (nothing can ever be done with it), and so is one older than
+    MAX_AGE, unhandled."""
     queued = 0
     for request_id in pending_requests(data_dir):
-        path = os.path.join(data_dir, REQUESTS_DIR, request_id + ".json")
         try:
-            address = str(json.loads(read_regular_file(path))["address"])  # never blocks on a FIFO
+            address, made = _read(data_dir, request_id)
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("lost link: request %s unreadable, removed", request_id)
+            _remove(data_dir, request_id)
+            continue
+        if _now(now) - made > MAX_AGE:
+            log.info("lost link: request %s older than %d days, removed unhandled", request_id, MAX_AGE.days)
             _remove(data_dir, request_id)
             continue
         references = references_of(data_dir, address, lookup)

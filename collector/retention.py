@@ -1,6 +1,7 @@
 """The RGPD retention: `flask --app collector purge` removes what is older than
 legal.retention_months (ami.yaml): each dossier's record, its corrected versions, its
-history, its e-mails and its submission ids.
+history, its e-mails and its submission ids; and the lost-link requests no mailer handled
+within link_requests.MAX_AGE.
 
 A role of its own: it knows where every role keeps a dossier's data (records, review
 histories, mail), which neither the review nor the mail commands need to know.
@@ -14,7 +15,7 @@ from datetime import date, datetime
 import click
 from flask.cli import with_appcontext
 
-from . import appstate, idempotency, porteur_mail
+from . import appstate, idempotency, link_requests, porteur_mail
 from . import mail as mail_module
 from .commandline import echo, warn_files
 from .dossier import remove_versions
@@ -67,6 +68,10 @@ def purge_command(dry_run, today) -> None:
         idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
     echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
+    expired = 0 if dry_run else link_requests.remove_expired(data_dir)
+    if expired:
+        echo(f"{expired} demande(s) de lien de dossier non traitée(s) depuis plus de "
+             f"{link_requests.MAX_AGE.days} jours supprimée(s).")
     warn_files(index.warnings())
 
 

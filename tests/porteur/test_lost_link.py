@@ -7,9 +7,10 @@ import os
 import re
 import stat
 import time
+from datetime import datetime, timedelta, timezone
 
 from collector import porteur_mail
-from collector.link_requests import REQUESTS_DIR, handle_requests, references_of
+from collector.link_requests import MAX_AGE, REQUESTS_DIR, handle_requests, references_of
 
 from .conftest import SECRET, link, outbox
 
@@ -32,10 +33,10 @@ def test_a_known_and_an_unknown_address_get_the_same_answer(client, records):
     assert "Si cette adresse est celle d&#39;un dossier" in known.text
 
 
-def handle_waiting(app, data_dir, lookup=None) -> int:
+def handle_waiting(app, data_dir, lookup=None, now=None) -> int:
     """What the mailer does with the waiting requests (mailer.py, every poll)."""
     with app.app_context():
-        return handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings(), lookup)
+        return handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings(), lookup, now)
 
 
 def requests_waiting(data_dir):
@@ -162,3 +163,28 @@ def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client
     ask(client, records[0]["answers"]["contact_email"])
     assert handle_waiting(app, data_dir) == 1
     assert requests_waiting(data_dir) == ["b" * 32 + ".json"], "only what cannot be removed is left, for a person"
+
+
+def test_a_request_no_mailer_handled_within_a_week_is_removed_unhandled(app, client, records, data_dir):
+    address = records[1]["answers"]["contact_email"]
+    ask(client, address)
+    later = datetime.now(timezone.utc) + MAX_AGE + timedelta(minutes=1)
+    assert handle_waiting(app, data_dir, now=later) == 0
+    assert requests_waiting(data_dir) == [] and link_mails(data_dir) == [], "removed, nothing mailed"
+    ask(client, address)
+    assert handle_waiting(app, data_dir, now=later - timedelta(minutes=2)) == 1, "within the week, mailed"
+
+
+def test_purge_removes_the_requests_older_than_a_week_and_keeps_the_others(app, client, records, data_dir):
+    ask(client, records[1]["answers"]["contact_email"])
+    [recent] = requests_waiting(data_dir)
+    old = "f" * 32 + ".json"
+    made = (datetime.now(timezone.utc) - MAX_AGE - timedelta(minutes=1)).isoformat(timespec="seconds")
+    with open(os.path.join(data_dir, REQUESTS_DIR, old), "w", encoding="utf-8") as handle:
+        handle.write(f'{{"address": "ancien@example.org", "at": "{made}"}}')
+    purged = app.test_cli_runner().invoke(args=["purge", "--today", "2021-06-01"])
+    assert purged.exit_code == 0, purged.output
+    assert "1 demande(s) de lien de dossier non traitée(s) depuis plus de 7 jours supprimée(s)." in purged.stdout
+    assert requests_waiting(data_dir) == [recent]
+    simulated = app.test_cli_runner().invoke(args=["purge", "--dry-run", "--today", "2021-06-01"])
+    assert "demande(s) de lien" not in simulated.stdout and requests_waiting(data_dir) == [recent]

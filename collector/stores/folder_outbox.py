@@ -19,6 +19,7 @@ from .outbox import OutgoingMail, Watch
 
 if TYPE_CHECKING:
     from .folder import FolderStore
+    from .outbox_transfer import CarriedMail
 
 
 class FolderOutbox:
@@ -74,6 +75,11 @@ class FolderOutbox:
 
     def for_sender(self, data_dir: str) -> FolderOutbox:
         return self  # one folder, one mailer (its lock): the claims need no name
+
+    def messages(self) -> list[CarriedMail]:
+        from .outbox_transfer import folder_messages
+
+        return folder_messages(self.data_dir)
 
     def watch(self) -> Watch:
         from ..mailer import FolderWatch

@@ -17,10 +17,13 @@ import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import mail
 from ..addresses import AddressError
+
+if TYPE_CHECKING:
+    from .outbox_transfer import CarriedMail
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,9 @@ class Outbox(Protocol):
 
     def watch(self) -> Watch:
         """What the mailer polls to learn that messages wait."""
+
+    def messages(self) -> list[CarriedMail]:
+        """Every message and name ever queued, with its state (for dump, outbox_transfer.py)."""
 
     def for_sender(self, data_dir: str) -> Outbox:
         """This outbox as the mailer of the host whose data folder is `data_dir` uses it (its

@@ -35,6 +35,7 @@ from .base import StoreUnavailable, TransferRefused
 from .outbox import DEFERRED, FAILED, INTERRUPTED, SENT, OutgoingMail, Watch, queue_missing, send_outcome
 
 if TYPE_CHECKING:
+    from .outbox_transfer import CarriedMail
     from .postgres import PostgresStore
 
 log = logging.getLogger(__name__)
@@ -207,9 +208,8 @@ class PostgresOutbox:
 
     # --- migrate-store and dump ---
 
-    def load(self, connection: Any, messages: list[tuple[str, str, bytes, str]]) -> None:
-        """Within migrate-store's transaction: the data folder's messages, (name, recipient, raw,
-        state) with state "waiting", "sent" or "failed" (a name only remembered: sent, raw empty).
+    def load(self, connection: Any, messages: list[CarriedMail]) -> None:
+        """Within migrate-store's transaction: a data folder's messages (outbox_transfer.py).
         Refuses (French) an outbox that already holds messages; checks the count it wrote."""
         (held,) = connection.execute("SELECT count(*) FROM outbox").fetchone()
         if held:
@@ -219,19 +219,22 @@ class PostgresOutbox:
             cursor.executemany(
                 "INSERT INTO outbox (name, reference, recipient, raw, sent_at, failed_at) VALUES (%s, %s, %s, %s, "
                 "CASE WHEN %s = 'sent' THEN now() END, CASE WHEN %s = 'failed' THEN now() END)",
-                [(name, reference_of(name), recipient, raw, state, state) for name, recipient, raw, state in messages])
+                [(item.name, reference_of(item.name), item.recipient, item.raw, item.state, item.state)
+                 for item in messages])
         (count,) = connection.execute("SELECT count(*) FROM outbox").fetchone()
         if count != len(messages):
             raise TransferRefused("la copie relue des e-mails ne correspond pas au dossier de données : "
                                   "rien n'a été copié.")
 
-    def messages(self) -> list[tuple[str, bytes, str]]:
-        """Every message for dump: (name, raw, state), state "waiting" (claimed or not), "sent" or "failed"."""
+    def messages(self) -> list[CarriedMail]:
+        """Every message and name, for dump; a claimed message is waiting (its claim is this store's)."""
+        from .outbox_transfer import CarriedMail
+
         with self.store._connection() as connection:
-            rows = connection.execute("SELECT name, raw, CASE WHEN sent_at IS NOT NULL THEN 'sent' "
+            rows = connection.execute("SELECT name, recipient, raw, CASE WHEN sent_at IS NOT NULL THEN 'sent' "
                                       "WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'waiting' END "
                                       "FROM outbox ORDER BY name").fetchall()
-        return [(str(name), bytes(raw), str(state)) for name, raw, state in rows]
+        return [CarriedMail(str(name), str(recipient), bytes(raw), str(state)) for name, recipient, raw, state in rows]
 
 
 class WaitingWatch:

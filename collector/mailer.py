@@ -49,6 +49,14 @@ Stopping: SIGTERM or SIGINT end the mailer after the round in progress (a messag
 is finished and moved to sent/), with exit status 0. If it is killed in the middle of a send,
 mail.py's stale-claim rule returns that message to the outbox later (sent at most once more).
 
+Where the messages wait: the outbox of the store it is given (`store.outbox`, collector/stores/
+outbox.py). On the data folder, the files above. On PostgreSQL, the host that stores a record
+has already queued its mails in the record's transaction (so `submissions/` stays empty and
+the catch-up finds what a crash or an older collector left); the mailers of every host send
+from that one table, each claim committed before its send (postgres_outbox.py), and the
+outbox's watch is a count of the waiting messages at each poll. A mailer that starts takes back
+the claims its host's dead mailer left (the lock says none of its host's mailers runs).
+
 The mailer gives itself a lower CPU priority (nice +MAILER_NICENESS): it is its own process, so
 the kernel's scheduler, unlike the interpreter's lock in a thread of a web worker, does let the
 requests go first under a burst; the mails follow as soon as the processor has a moment.

@@ -3,11 +3,13 @@
 Two implementations: the data folder's files (folder_outbox.py, delegating to mail.py) and a
 PostgreSQL table shared by every host's mailer (postgres_outbox.py). A message has a name
 (`AMI-2021-0042.accuse.eml`), queued once: a name ever queued is never queued again, whatever
-became of its message (sent, refused, purged by hand). The mailer (mailer.py) and `send-mail`
+became of its message (sent, refused, its file deleted by hand), until `forget` (a purge). The mailer (mailer.py) and `send-mail`
 deliver from the outbox of the store they are given.
 
-Also here, for both: `record_mails` composes a record's two mails (the acknowledgement and
-the notification), and `queue_missing` queues those of every stored record that has none.
+Also here: `record_mails` composes a record's two mails (the acknowledgement and the
+notification: the intake on PostgreSQL, the catch-up), `queue_missing` queues those of every
+stored record that has none (PostgreSQL's catch-up; the data folder keeps mail.reconcile), and
+`send_outcome` sends one message with mail.deliver_outbox's rules.
 """
 
 from __future__ import annotations

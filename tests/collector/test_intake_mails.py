@@ -77,3 +77,20 @@ def test_on_postgresql_a_record_whose_mails_cannot_be_composed_is_stored_and_cau
     outbox = appstate.store(app).outbox
     assert outbox.known_names() == set() and "could not compose the mails of AMI-2021-0001" in caplog.text
     assert set(outbox.reconcile(app.config["FACTS"], form, MailSettings())) == NAMES
+
+
+def test_send_mail_sends_a_stored_records_two_mails_once_on_either_store(app, client, form, monkeypatch):
+    from tests.review.smtp import smtp_server
+
+    assert post(client, form).status_code == 303
+    with smtp_server() as inbox:
+        monkeypatch.setenv("COLLECTOR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("COLLECTOR_SMTP_PORT", str(inbox.port))
+        first = app.test_cli_runner().invoke(args=["send-mail"])
+        again = app.test_cli_runner().invoke(args=["send-mail"])
+        received = inbox.wait_for(2)
+    assert first.exit_code == 0 and "2 envoyé(s), 0 en attente, 0 refusé(s)." in first.output, first.output
+    assert again.exit_code == 0 and "0 envoyé(s)" in again.output
+    assert sorted(item.message["X-AMI-Reference"] + " " + item.recipients[0] for item in received) == sorted([
+        "AMI-2021-0001 camille.lefevre@example.org",
+        "AMI-2021-0001 " + app.config["FACTS"]["contacts"]["notification_email"]])

@@ -30,7 +30,7 @@ from tests.review.mailer_process import mailer, start_mailer
 from tests.review.smtp import Inbox
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
-from tests.support.servers import gunicorn, stop_process_group
+from tests.support.servers import gunicorn
 
 from .test_two_hosts import host_env
 
@@ -153,4 +153,3 @@ def test_a_mailer_killed_mid_delivery_leaves_one_message_to_its_restart_and_the_
     assert set(arrived) == expected_names(references)
     assert {name for name, times in arrived.items() if times > 1} <= set(in_flight)  # none twice but that one
     assert max(arrived.values()) <= 2
-    stop_process_group(killed.process, signal.SIGTERM, timeout=5)

@@ -29,6 +29,9 @@ the data folder, then on PostgreSQL (a throwaway cluster started for the run, wi
 PostgreSQL's durable defaults: fsync, synchronous commit) from one host, then from two
 hosts sharing it (two gunicorns with their own data folders and half the workers each,
 clients alternating between them: the same machine, so the same CPU, split in two).
+On PostgreSQL the intake also composes each record's two mails and queues them in the
+record's transaction; after each PostgreSQL run, one mailer per host sends them to an SMTP
+sink, and the mails per second they reach together is printed.
 """
 
 from __future__ import annotations
@@ -266,6 +269,29 @@ def load_store_variant(servers: list, args: argparse.Namespace, answers: dict,
     return result, count_records() - before, cpu
 
 
+def mailers_on_postgresql(env: dict[str, str], folders: list[str], database: str, scratch: str) -> None:
+    """Print how fast one mailer per host empties PostgreSQL's outbox (the mails the timed run
+    queued with its records) into an SMTP sink: messages per second, all hosts together."""
+    import psycopg
+
+    def waiting() -> int:
+        with psycopg.connect(database) as connection:
+            return int(connection.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+    queued, port = waiting(), free_port()
+    mail_env = {**env, "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(port),
+                "COLLECTOR_DATABASE_URL": database}
+    with smtp_sink(port), contextlib.ExitStack() as stack:
+        for number, folder in enumerate(folders):
+            stack.enter_context(mailer({**mail_env, "COLLECTOR_DATA_DIR": folder}, scratch, f"mailer-pg-{number}"))
+        count, started = waiting(), time.monotonic()  # timed once every mailer runs (start-ups left out)
+        while waiting() and time.monotonic() - started < 600:
+            time.sleep(0.05)
+        elapsed, left = time.monotonic() - started, waiting()
+    print(f"{'':28} then {len(folders)} mailer(s): {queued} mails queued by the intake; once all ran, "
+          f"{count - left} sent in {elapsed:.1f} s: {(count - left) / max(elapsed, 1e-9):.0f} mails/s", flush=True)
+
+
 def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict, scratch: str,
                    extra: tuple[str, ...]) -> int:
     """The intake alone on the data folder, on PostgreSQL from one host and from two; 1 on a mismatch."""
@@ -304,6 +330,8 @@ def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict,
             print(f"{'':28} {len(servers)} × {workers} workers; records stored in the timed run: {stored} "
                   f"for {result[1]} accepted")
             failed |= stored != result[1]
+            if database is not None:
+                mailers_on_postgresql(base, folders, database, scratch)
         if failed:
             print("MISMATCH: an accepted submission has no record", file=sys.stderr)
         return 1 if failed else 0
@@ -372,6 +400,8 @@ def main() -> int:
             print(f"{'':28} ratio to bare: {rate / bare_rate:.2f}; records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
+            if database is not None:
+                mailers_on_postgresql(base, folders, database, scratch)
             if label == AS_DEPLOYED:
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))

@@ -25,7 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, re
 from itsdangerous import Signer
 from marshmallow import Schema, ValidationError
 
-from . import appstate, events
+from . import appstate, events, porteur_mail
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
@@ -36,6 +36,7 @@ from .porteur import same_browser
 from .ratelimit import RateLimiter
 from .records import build_record
 from .stores.base import FORM_LIMITER
+from .stores.outbox import record_mails
 from .validation import derive
 
 log = logging.getLogger("collector.intake")
@@ -199,8 +200,10 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     - the reference counter: one durable write per block of references (sequence.py), so that
       after a power cut no reference is given twice (an ids/ link may already name it).
     No other write of the post is fsynced: the ids/ link is committed by the record's own
-    fsyncs (same journal), the rate limit and the review index are derived data. On PostgreSQL
-    the record and its submission id are one committed transaction.
+    fsyncs (same journal), the rate limit and the review index are derived data; the mailer
+    composes the record's mails from its file. On PostgreSQL the record and its two mails
+    (acknowledgement, notification: composed here) are one committed transaction, so a host
+    that dies after « reçu » leaves no record without its mails.
     """
     current = state()
     kept = appstate.store()
@@ -215,8 +218,9 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
-    try:
-        created = kept.write_record(record)
+    try:  # with its two mails in the same transaction where the store can (PostgreSQL)
+        created = kept.outbox.write_record(record, lambda: record_mails(record, current.facts, current.form,
+                                                                        porteur_mail.settings()))
     except OSError:
         kept.release_submission(submission_id, reference)  # no claim on a record that is not there
         raise

@@ -49,6 +49,14 @@ Stopping: SIGTERM or SIGINT end the mailer after the round in progress (a messag
 is finished and moved to sent/), with exit status 0. If it is killed in the middle of a send,
 mail.py's stale-claim rule returns that message to the outbox later (sent at most once more).
 
+Where the messages wait: the outbox of the store it is given (`store.outbox`, collector/stores/
+outbox.py). On the data folder, the files above. On PostgreSQL, the host that stores a record
+has already queued its mails in the record's transaction (so `submissions/` stays empty and
+the catch-up finds what a crash or an older collector left); the mailers of every host send
+from that one table, each claim committed before its send (postgres_outbox.py), and the
+outbox's watch is a count of the waiting messages at each poll. A mailer that starts takes back
+the claims its host's dead mailer left (the lock says none of its host's mailers runs).
+
 The mailer gives itself a lower CPU priority (nice +MAILER_NICENESS): it is its own process, so
 the kernel's scheduler, unlike the interpreter's lock in a thread of a web worker, does let the
 requests go first under a burst; the mails follow as soon as the processor has a moment.
@@ -71,11 +79,12 @@ from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import OUTBOX, DeliveryReport, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail import DeliveryReport, MailSettings, queue_for_record
 from .mail_catch_up import LifecycleCatchUp
 from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
+from .stores.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +133,16 @@ class Mailer:
     """One mailer's state: the records whose mails it has queued, when it may deliver next."""
 
     def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-                 lookup: IndexLookup | None = None) -> None:
+                 lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
         self.data_dir = data_dir
+        self.outbox = outbox or _folder_outbox(data_dir)  # the store's (mailer_command), the folder's by default
         self.facts = facts
         self.form = form
         self.settings = settings
         self.lookup = lookup  # the review index's e-mail key, for the lost-link requests
         self.period = max(MIN_PERIOD_SECONDS, settings.retry_seconds)
         self._records = FolderWatch(os.path.join(data_dir, SUBMISSIONS_DIR))
-        self._outbox = FolderWatch(os.path.join(data_dir, OUTBOX))
+        self._outbox = self.outbox.watch()
         self._link_requests = FolderWatch(os.path.join(data_dir, REQUESTS_DIR))
         self._handled: set[str] = set()
         self._lifecycle = LifecycleCatchUp()
@@ -164,7 +174,7 @@ class Mailer:
         """Queue the mails of every record that has none (`reconcile`) and the lifecycle mails
         that a failure left unqueued (mail_catch_up.py); remember those records."""
         references = record_references(self.data_dir)  # listed first: a record added meanwhile is new next time
-        queued = reconcile(self.data_dir, self.facts, self.form, self.settings)
+        queued = self.outbox.reconcile(self.facts, self.form, self.settings)
         if queued:
             log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
         self._handled = references
@@ -193,7 +203,7 @@ class Mailer:
         """Send what waits in the outbox, unless a failed round asked to wait (`force` does not)."""
         if not self.settings.host or (not force and time.monotonic() < self._next_delivery):
             return
-        report = deliver_outbox(self.data_dir, self.settings)
+        report = self.outbox.deliver(self.settings)
         if report.error or report.deferred:
             self._next_delivery = time.monotonic() + self.period
         if report.sent or report.failed or report.error:
@@ -247,8 +257,26 @@ def _lock_file(data_dir: str) -> Any:
     return open(os.path.join(data_dir, LOCK_FILE), "a+b")
 
 
-def send_once(data_dir: str, facts: Mapping[str, Any], form: Any,
-              settings: MailSettings) -> tuple[list[str], DeliveryReport] | None:
+def _folder_outbox(data_dir: str) -> Outbox:
+    from .stores.folder import FolderStore
+
+    return FolderStore(data_dir).outbox
+
+
+def _taken_over(outbox: Outbox | None, data_dir: str) -> Outbox:
+    """The outbox as this host's mailer, once this host's mailer lock is held: the claims a dead
+    mailer of this host left are given back first (where the store tells them apart)."""
+    outbox = (outbox or _folder_outbox(data_dir)).for_sender(data_dir)
+    try:
+        if released := outbox.release_own_claims():
+            log.info("mailer: %d message(s) claimed by a mailer of this host that stopped wait again", len(released))
+    except OSError as error:  # the store out of reach: the stale-claim rule gives them back later
+        log.warning("mailer: could not take back this host's old claims (%s)", type(error).__name__)
+    return outbox
+
+
+def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
+              outbox: Outbox | None = None) -> tuple[list[str], DeliveryReport] | None:
     """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
 
     It holds the mailer's lock for the round, so that it and a mailer never send at once;
@@ -256,14 +284,15 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any,
     with _lock_file(data_dir) as lock:
         if not _take_lock(lock):
             return None
-        queued = reconcile(data_dir, facts, form, settings)
+        outbox = _taken_over(outbox, data_dir)
+        queued = outbox.reconcile(facts, form, settings)
         queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
         handle_requests(data_dir, facts, settings)
-        return queued, deliver_outbox(data_dir, settings)
+        return queued, outbox.deliver(settings)
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None) -> None:
+        lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
     """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
     _lower_priority()
     if not settings.host:
@@ -276,7 +305,7 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
                 if stop.requested:
                     return
         log.info("mailer: running (pid %d)", os.getpid())
-        mailer = Mailer(data_dir, facts, form, settings, lookup)
+        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir))
         while not stop.requested:
             try:
                 mailer.step()
@@ -298,4 +327,5 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup())
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),
+        appstate.store().outbox)

@@ -7,9 +7,12 @@ PostgreSQL (postgres.py, for several collector hosts). Call sites ask
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from .outbox import Outbox
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -36,6 +39,7 @@ class Store(Protocol):
     kind: str  # "dossier" or "postgresql", for messages
     # True when the store also keeps the review and dossier data (see unshared.py)
     shares_everything: bool
+    outbox: Outbox  # the mail outbox (outbox.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

@@ -74,7 +74,8 @@ def _prefix() -> str:
 
 def _report(what: str, summary: Summary) -> None:
     click.echo(f"{what} : {summary.records} dossier(s), {summary.submission_ids} identifiant(s) d'envoi, "
-               f"compteur de références à {summary.last_number} ; nombres et empreintes (sha256) vérifiés.")
+               f"compteur de références à {summary.last_number}, {summary.mails} e-mail(s) dont "
+               f"{summary.waiting_mails} en attente ; nombres et empreintes (sha256) vérifiés.")
 
 
 @click.command("migrate-store")
@@ -108,6 +109,10 @@ def dump_command(target: str) -> None:
         _fail(f"dump : {error}")
         return
     _report(f"Écrit dans {target}", summary)
+    if summary.waiting_mails:
+        click.echo(f"Attention : {summary.waiting_mails} e-mail(s) en attente sont copiés dans {target}/outbox/ (pour "
+                   "une restauration). Ne lancez ni mailer ni send-mail sur cette copie tant que les serveurs "
+                   "envoient les leurs : ces e-mails partiraient deux fois.", err=True)
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +31,7 @@ from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
 from . import schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
+from .postgres_outbox import PostgresOutbox
 
 log = logging.getLogger("collector.stores")
 
@@ -84,6 +85,7 @@ class PostgresStore:
                                    check=ConnectionPool.check_connection, name="ami-collector",
                                    reconnect_timeout=RECONNECT_TIMEOUT,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
+        self.outbox = PostgresOutbox(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:
@@ -178,7 +180,7 @@ class PostgresStore:
         return int(row[0]) if row[1] else int(row[0]) - 1
 
     def import_contents(self, documents: list[tuple[bytes, dict[str, Any]]], links: list[tuple[str, str]],
-                        last_number: int) -> None:
+                        last_number: int, mails: Sequence[Any] = ()) -> None:
         """Load a data folder's records, submission ids and counter in ONE transaction, into an
         empty store only, verified before it commits (counts and each document's hash);
         TransferRefused (French) otherwise, and then nothing is kept."""
@@ -199,6 +201,7 @@ class PostgresStore:
             if stored != expected or id_count != len(links):
                 raise TransferRefused("la copie relue ne correspond pas au dossier de données (nombre ou empreinte "
                                       "des dossiers) : rien n'a été copié.")
+            self.outbox.load(connection, list(mails))  # the outbox, in the same transaction (postgres_outbox.py)
             # Last, once verified: a sequence's change is not undone by a rollback.
             connection.execute("SELECT setval('reference_number', %s, %s)", (max(last_number, 1), last_number > 0))
 

@@ -4,6 +4,10 @@ backup a person can read, that the reviewers' commands read with COLLECTOR_DATA_
 
 Both verify what they wrote, by counts and by the sha256 of every record's document, and
 name what they cannot carry yet instead of dropping it.
+
+The mails go both ways (outbox_transfer.py): migrate-store loads the folder's outbox into
+PostgreSQL's in the same transaction (waiting, being sent, sent, refused, and the names only
+remembered), so that no mail is sent again and none waiting is lost; dump writes them back.
 """
 
 from __future__ import annotations
@@ -15,15 +19,14 @@ from dataclasses import dataclass
 from .. import idempotency, records, sequence
 from ..dossier import VERSIONS_DIR
 from ..durable import write_new_file
-from ..mail import OUTBOX, QUEUED, SENDING
 from ..statuses import REVIEWS_DIR
 from .base import Store, TransferRefused
 from .folder import FolderStore
+from .outbox_transfer import folder_messages, write_messages
 
 # What a data folder may hold that the PostgreSQL store does not keep yet: migrate-store
 # refuses such a folder rather than leave it behind without a word.
-NOT_CARRIED = {VERSIONS_DIR: "versions corrigées", REVIEWS_DIR: "historiques d'instruction",
-               OUTBOX: "e-mails à envoyer", SENDING: "e-mails en cours d'envoi", QUEUED: "e-mails en attente"}
+NOT_CARRIED = {VERSIONS_DIR: "versions corrigées", REVIEWS_DIR: "historiques d'instruction"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Summary:
     records: int
     submission_ids: int
     last_number: int
+    mails: int = 0  # messages carried (every name ever queued)
+    waiting_mails: int = 0  # … of which not sent yet
 
 
 def _digest(data: bytes) -> str:
@@ -73,8 +78,10 @@ def migrate(source_dir: str, target: Store, prefix: str) -> Summary:
                               + " ; ".join(unreadable) + " Rien n'a été copié.")
     links = sorted(idempotency.links(source_dir))
     last_number = sequence.last_number(source_dir, prefix)
-    import_contents(documents, links, last_number)
-    return Summary(len(documents), len(links), last_number)
+    messages = folder_messages(source_dir)
+    import_contents(documents, links, last_number, messages)
+    return Summary(len(documents), len(links), last_number, len(messages),
+                   sum(1 for message in messages if message.state == "waiting"))
 
 
 def dump(source: Store, target_dir: str, prefix: str) -> Summary:
@@ -94,9 +101,10 @@ def dump(source: Store, target_dir: str, prefix: str) -> Summary:
         idempotency.claim(target_dir, submission_id, reference)
     last_number = source.last_reference_number(prefix)
     sequence.set_counter(target_dir, last_number)
+    mails, waiting = write_messages(source.outbox.messages(), target_dir)
     written = FolderStore(target_dir)
     if ({reference: _digest(written.record_text(reference)) for reference in written.references()} != digests
             or written.submission_links() != sorted(links)):
         raise TransferRefused(f"la copie relue dans {target_dir} ne correspond pas au stockage (nombre ou empreinte "
                               "des dossiers) : ne vous y fiez pas.")
-    return Summary(len(references), len(links), last_number)
+    return Summary(len(references), len(links), last_number, mails, waiting)

@@ -1,8 +1,8 @@
 """What the PostgreSQL store does not carry yet, refused in French instead of half done.
 
 With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data: records, references,
-submission ids, the form's rate limit; each host's mailer sends the mails of the records
-that host stored. The review tools (pages, accounts, histories, index) and the porteur's
+submission ids, the form's rate limit, and the mail outbox that every host's mailer sends
+from (postgres_outbox.py). The review tools (pages, accounts, histories, index) and the porteur's
 actions after « reçu » (corrections, replies, meeting choice, lost link) still keep their
 data in one data folder: on several hosts each would see only its own share, and write
 where the others cannot read. So, on a store that does not share them, their pages answer

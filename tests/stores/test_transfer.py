@@ -67,8 +67,8 @@ def test_a_data_folder_moves_into_postgresql_byte_for_byte_and_the_counter_goes_
     app = apps(str(tmp_path / "hote-a"), database_url)
     result = run(app, "migrate-store", "--from", single_server)
     assert result.exit_code == 0, result.output
-    assert ("Copié dans PostgreSQL : 4 dossier(s), 4 identifiant(s) d'envoi, compteur de références à 4 ; "
-            "nombres et empreintes (sha256) vérifiés.") in result.output
+    assert ("Copié dans PostgreSQL : 4 dossier(s), 4 identifiant(s) d'envoi, compteur de références à 4, "
+            "0 e-mail(s) dont 0 en attente ; nombres et empreintes (sha256) vérifiés.") in result.output
     store = appstate.store(app)
     assert store.references() == before.references() == [f"AMI-2021-000{n}" for n in range(1, 5)]
     assert [store.record_text(ref) for ref in store.references()] == [before.record_text(ref) for ref in before.references()]
@@ -155,3 +155,70 @@ def test_a_copy_that_does_not_read_back_the_same_is_rolled_back(single_server, d
     assert refused.exit_code == 1 and "la copie relue ne correspond pas au dossier de données" in refused.output
     store = appstate.store(app)
     assert store.references() == [] and store.submission_links() == [] and store.last_reference_number("AMI-2021") == 0
+
+
+@pytest.fixture
+def folder_with_mails(single_server, apps):
+    """The single server's outbox as a mailer leaves it: of its 8 mails, one sent, one refused for
+    good, one claimed by a mailer stopped mid-send (in sending/), one sent whose file was then
+    deleted by hand (remembered in mail-queued/ only), four waiting."""
+    from collector.mail import MailSettings
+
+    source = apps(single_server)
+    outbox = appstate.store(source).outbox
+    assert len(outbox.reconcile(source.config["FACTS"], source.config["FORM"], MailSettings())) == 8  # the mailer's
+    (sent, _), (refused, _), (deleted, _), (claimed, _) = outbox.claim(4)
+    outbox.mark_sent(sent)
+    outbox.mark_failed(refused)
+    outbox.mark_sent(deleted)
+    os.unlink(os.path.join(single_server, "sent", deleted))
+    return single_server, {"sent": sent, "refused": refused, "deleted": deleted, "claimed": claimed}
+
+
+def test_migrate_store_carries_the_mails_so_none_is_sent_again_and_none_waiting_is_lost(folder_with_mails,
+                                                                                        database_url, tmp_path, apps):
+    from collector.mail import MailSettings
+    from tests.review.smtp import smtp_server
+
+    folder, names = folder_with_mails
+    known = appstate.store(apps(folder)).outbox.known_names()
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    result = run(app, "migrate-store", "--from", folder)
+    assert result.exit_code == 0, result.output
+    assert "8 e-mail(s) dont 5 en attente" in result.output  # four waiting and the one left in sending/
+    outbox = appstate.store(app).outbox
+    assert outbox.known_names() == known and len(known) == 8
+    assert outbox.reconcile(app.config["FACTS"], app.config["FORM"], MailSettings()) == []  # nothing queued again
+    with smtp_server() as inbox:
+        report = outbox.deliver(MailSettings(host="127.0.0.1", port=inbox.port))
+        inbox.wait_for(5)
+    assert len(report.sent) == 5 and names["claimed"] in report.sent
+    assert not {names["sent"], names["refused"], names["deleted"]} & set(report.sent)
+
+
+def test_migrate_store_refuses_a_database_whose_outbox_holds_mails_and_copies_nothing(folder_with_mails,
+                                                                                      database_url, tmp_path, apps):
+    from email.message import EmailMessage
+
+    folder, _names = folder_with_mails
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    assert appstate.store(app).outbox.queue("AMI-2021-0099.accuse.eml", EmailMessage(), "x@example.org")
+    refused = run(app, "migrate-store", "--from", folder)
+    assert refused.exit_code == 1 and "la base contient déjà 1 e-mail(s)" in refused.output
+    assert appstate.store(app).references() == []
+
+
+def test_a_dump_writes_the_mails_back_so_a_copy_never_sends_one_again_and_restores_those_waiting(
+        folder_with_mails, database_url, tmp_path, apps):
+    folder, names = folder_with_mails
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    assert run(app, "migrate-store", "--from", folder).exit_code == 0
+    dumped = str(tmp_path / "archive")
+    result = run(app, "dump", dumped)
+    assert result.exit_code == 0 and "8 e-mail(s) dont 5 en attente" in result.output
+    assert "Ne lancez ni mailer ni send-mail sur cette copie" in result.output
+    copy = appstate.store(apps(dumped)).outbox
+    assert copy.known_names() == appstate.store(app).outbox.known_names()
+    assert sorted(os.listdir(os.path.join(dumped, "outbox"))) == sorted(
+        name for name in copy.known_names() if name not in {names["sent"], names["refused"], names["deleted"]})
+    assert os.listdir(os.path.join(dumped, "failed")) == [names["refused"]]

@@ -1,0 +1,161 @@
+"""The mail outbox, whatever keeps it: the `Outbox` interface (`store.outbox`).
+
+Two implementations: the data folder's files (folder_outbox.py, delegating to mail.py) and a
+PostgreSQL table shared by every host's mailer (postgres_outbox.py). A message has a name
+(`AMI-2021-0042.accuse.eml`), queued once: a name ever queued is never queued again, whatever
+became of its message (sent, refused, its file deleted by hand), until `forget` (a purge). The mailer (mailer.py) and `send-mail`
+deliver from the outbox of the store they are given.
+
+Also here: `record_mails` composes a record's two mails (the acknowledgement and the
+notification: the intake on PostgreSQL, the catch-up), `queue_missing` queues those of every
+stored record that has none (PostgreSQL's catch-up; the data folder keeps mail.reconcile), and
+`send_outcome` sends one message with mail.deliver_outbox's rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import mail
+from ..addresses import AddressError
+
+if TYPE_CHECKING:
+    from .outbox_transfer import CarriedMail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A message to queue: its name, its one recipient (validated) and the message itself."""
+
+    name: str
+    recipient: str
+    message: Message
+
+    def raw(self) -> bytes:
+        """The outbox file's bytes: the envelope line, then the message as SMTP carries it."""
+        return mail.envelope_line(self.recipient) + mail.wire_bytes(self.message)
+
+
+class Watch(Protocol):
+    def changed(self) -> bool:
+        """True when the outbox may hold messages to send since the last call (cheap: polled)."""
+
+
+class Outbox(Protocol):
+    """Where the messages wait until a mailer sends them. Every write is durable before it returns."""
+
+    def queue(self, name: str, message: Message, recipient: str) -> bool:
+        """Queue one message durably; False (nothing written) when its name was ever queued."""
+
+    def known_names(self) -> set[str]:
+        """Every message name ever queued (waiting, being sent, sent, refused, or only remembered)."""
+
+    def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+        """Take up to `limit` waiting messages for this sender, (name, outbox bytes) each; a message
+        is claimed by one sender only, and its claim is durable before this returns."""
+
+    def mark_sent(self, name: str) -> None:
+        """A claimed message was accepted by the SMTP server."""
+
+    def mark_failed(self, name: str) -> None:
+        """A claimed message was refused for good: set aside for a person to look at."""
+
+    def give_back(self, name: str) -> None:
+        """A claimed message could not be sent now (a temporary failure): it waits again."""
+
+    def release_stale_claims(self, older_than: float = mail.STALE_CLAIM_SECONDS) -> list[str]:
+        """Give back the claims older than `older_than` seconds (their sender died); their names."""
+
+    def release_own_claims(self) -> list[str]:
+        """At a mailer's start, with the host's mailer lock held: give back the claims a dead
+        mailer of this host left, at once where the store can tell them apart; their names."""
+
+    def pending_count(self) -> int:
+        """How many messages wait, unclaimed."""
+
+    def forget(self, reference: str) -> list[str]:
+        """Delete every message of a dossier and its memory (purge); what was removed."""
+
+    def deliver(self, settings: mail.MailSettings,
+                stale_after: float = mail.STALE_CLAIM_SECONDS) -> mail.DeliveryReport:
+        """Send what waits; report what was sent, deferred and refused for good."""
+
+    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+        """Queue the mails of every stored record that has none yet; the names newly queued."""
+
+    def write_record(self, record: dict[str, Any], mails: Callable[[], list[OutgoingMail]]) -> bool:
+        """Store a new record (as Store.write_record) and, where the store can make both one
+        transaction, its mails with it (`mails()` composes them); False when the reference
+        already has a record (then nothing is written)."""
+
+    def watch(self) -> Watch:
+        """What the mailer polls to learn that messages wait."""
+
+    def messages(self) -> list[CarriedMail]:
+        """Every message and name ever queued, with its state (for dump, outbox_transfer.py)."""
+
+    def for_sender(self, data_dir: str) -> Outbox:
+        """This outbox as the mailer of the host whose data folder is `data_dir` uses it (its
+        claims carry that host's name where the store keeps several hosts' claims)."""
+
+
+def record_mails(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
+                 settings: mail.MailSettings) -> list[OutgoingMail]:
+    """The acknowledgement to the porteur and the notification to the Région of one record."""
+    reference = record["reference"]
+    return [OutgoingMail(mail.message_name(reference, "accuse"), record["answers"]["contact_email"],
+                         mail.compose_acknowledgement(record, facts, form, settings)),
+            OutgoingMail(mail.message_name(reference, "notification"), facts["contacts"]["notification_email"],
+                         mail.compose_notification(record, facts, form, settings))]
+
+
+def queue_missing(references: list[str], read_record: Callable[[str], Mapping[str, Any] | None], outbox: Outbox,
+                  facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+    """Queue the mails of each reference whose names were never queued; the names newly queued.
+    A record that cannot be read or composed is logged (by reference, nothing personal) and waits."""
+    from ..records import RecordError
+
+    known = outbox.known_names()
+    queued: list[str] = []
+    for reference in references:
+        if all(mail.message_name(reference, kind) in known for kind in mail.KINDS):
+            continue
+        try:
+            record = read_record(reference)
+            if record is None:
+                continue
+            for outgoing in record_mails(record, facts, form, settings):
+                if outgoing.name not in known and outbox.queue(outgoing.name, outgoing.message, outgoing.recipient):
+                    queued.append(outgoing.name)
+        except (RecordError, KeyError, ValueError, AddressError) as error:
+            log.error("mail: could not compose the mails of %s (%s); they wait", reference, type(error).__name__)
+    return queued
+
+
+SENT, FAILED, DEFERRED, INTERRUPTED = "sent", "failed", "deferred", "interrupted"
+
+
+def send_outcome(client: smtplib.SMTP, raw: bytes, settings: mail.MailSettings) -> tuple[str, str]:
+    """Send one outbox message on `client`; (outcome, error text) with the rules of
+    mail.deliver_outbox: a 5xx or an unusable envelope is refused for good, a 4xx waits, a
+    broken connection waits and ends the round."""
+    try:
+        mail._send_one(client, raw, settings)
+    except (smtplib.SMTPNotSupportedError, AddressError):  # an é without SMTPUTF8; no envelope line of ours
+        return FAILED, ""
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            code = min(answer[0] for answer in error.recipients.values())
+        else:
+            code = error.smtp_code
+        return (FAILED if code >= 500 else DEFERRED), ""
+    except (OSError, smtplib.SMTPException) as error:
+        return INTERRUPTED, f"envoi interrompu ({type(error).__name__})"
+    return SENT, ""

@@ -1,0 +1,255 @@
+"""The outbox in PostgreSQL: one table (schema/0003_outbox.sql) that every host's mailer sends from.
+
+- Queue: `INSERT … ON CONFLICT (name) DO NOTHING`: a name is queued once, across hosts; the
+  row is committed (durable: synchronous_commit, the default) before `queue` returns.
+- With the record: the intake writes a record and its two mails in ONE transaction
+  (`write_record`), so no acknowledged record is ever without its mails, even when the host
+  dies right after.
+- Claim: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction that sets claimed_at/claimed_by and
+  commits BEFORE the message is sent: two mailers, on one host or two, never take the same
+  message. A mailer claims one message at a time, and marks it sent (committed) as soon as the
+  SMTP server accepted it, so a mailer killed mid-delivery holds one claim: the message in
+  flight. That claim is given back when the killed mailer's host starts its mailer again
+  (claimed_by names the host's data folder, and its mailer lock says no other mailer of that
+  host runs), or by any mailer once it is older than STALE_CLAIM_SECONDS (the database's
+  clock, the same for every host). That one message is then sent at most once more, never
+  lost; every other message is sent once.
+- Memory: sent and refused rows stay (the names ever queued); `forget` deletes a dossier's.
+
+The mailer learns of new messages by polling `pending_count` (see `WaitingWatch`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import smtplib
+from collections.abc import Callable, Mapping
+from email.message import Message
+from typing import TYPE_CHECKING, Any
+
+from .. import mail
+from ..records import serialise_record
+from .base import StoreUnavailable, TransferRefused
+from .outbox import DEFERRED, FAILED, INTERRUPTED, SENT, OutgoingMail, Watch, queue_missing, send_outcome
+
+if TYPE_CHECKING:
+    from .outbox_transfer import CarriedMail
+    from .postgres import PostgresStore
+
+log = logging.getLogger(__name__)
+
+_INSERT = ("INSERT INTO outbox (name, reference, recipient, raw) VALUES (%s, %s, %s, %s) "
+           "ON CONFLICT (name) DO NOTHING RETURNING 1")
+_WAITING = "sent_at IS NULL AND failed_at IS NULL"
+
+
+def reference_of(name: str) -> str:
+    """The dossier a message belongs to: its name up to the first dot (`AMI-2021-0042.accuse.eml`)."""
+    return name.partition(".")[0]
+
+
+def this_sender(data_dir: str) -> str:
+    """The claims' signature: this machine and its data folder (one mailer per folder: its lock)."""
+    return f"{socket.gethostname()}:{os.path.realpath(data_dir)}"
+
+
+class PostgresOutbox:
+    def __init__(self, store: PostgresStore, sender: str = "") -> None:
+        self.store = store
+        self.sender = sender or this_sender(".")
+
+    def for_sender(self, data_dir: str) -> PostgresOutbox:
+        """This outbox, claiming as the mailer of the host whose data folder is `data_dir`."""
+        return PostgresOutbox(self.store, this_sender(data_dir))
+
+    def queue(self, name: str, message: Message, recipient: str) -> bool:
+        raw = OutgoingMail(name, recipient, message).raw()
+        with self.store._connection() as connection:
+            return connection.execute(_INSERT, (name, reference_of(name), recipient, raw)).fetchone() is not None
+
+    def known_names(self) -> set[str]:
+        with self.store._connection() as connection:
+            return {row[0] for row in connection.execute("SELECT name FROM outbox")}
+
+    def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+        with self.store._connection() as connection:
+            rows = connection.execute(
+                "UPDATE outbox SET claimed_at = now(), claimed_by = %s WHERE name IN ("
+                f"  SELECT name FROM outbox WHERE {_WAITING} AND claimed_at IS NULL AND NOT (name = ANY(%s))"
+                "   ORDER BY queued_at, name LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING name, raw",
+                (self.sender, list(exclude), limit)).fetchall()
+        return sorted((str(name), bytes(raw)) for name, raw in rows)
+
+    def _finish(self, name: str, assignment: str) -> None:
+        with self.store._connection() as connection:
+            connection.execute(f"UPDATE outbox SET {assignment}, claimed_at = NULL, claimed_by = NULL "
+                               f"WHERE name = %s AND {_WAITING}", (name,))
+
+    def mark_sent(self, name: str) -> None:
+        self._finish(name, "sent_at = now()")
+
+    def mark_failed(self, name: str) -> None:
+        self._finish(name, "failed_at = now()")
+
+    def give_back(self, name: str) -> None:
+        with self.store._connection() as connection:
+            connection.execute(f"UPDATE outbox SET claimed_at = NULL, claimed_by = NULL WHERE name = %s AND {_WAITING}",
+                               (name,))
+
+    def _release(self, condition: str, value: Any) -> list[str]:
+        with self.store._connection() as connection:
+            rows = connection.execute(f"UPDATE outbox SET claimed_at = NULL, claimed_by = NULL WHERE {_WAITING} "
+                                      f"AND claimed_at IS NOT NULL AND {condition} RETURNING name", (value,)).fetchall()
+        return sorted(str(row[0]) for row in rows)
+
+    def release_stale_claims(self, older_than: float = mail.STALE_CLAIM_SECONDS) -> list[str]:
+        return self._release("claimed_at <= now() - make_interval(secs => %s)", older_than)
+
+    def release_own_claims(self) -> list[str]:
+        return self._release("claimed_by = %s", self.sender)
+
+    def pending_count(self) -> int:
+        with self.store._connection() as connection:
+            row = connection.execute(f"SELECT count(*) FROM outbox WHERE {_WAITING} AND claimed_at IS NULL").fetchone()
+        return int(row[0]) if row else 0
+
+    def forget(self, reference: str) -> list[str]:
+        with self.store._connection() as connection:
+            rows = connection.execute("DELETE FROM outbox WHERE reference = %s RETURNING name", (reference,)).fetchall()
+        return sorted(str(row[0]) for row in rows)
+
+    def _waiting_names(self) -> list[str]:
+        with self.store._connection() as connection:
+            return [str(row[0]) for row in
+                    connection.execute(f"SELECT name FROM outbox WHERE {_WAITING} ORDER BY queued_at, name")]
+
+    def deliver(self, settings: mail.MailSettings,
+                stale_after: float = mail.STALE_CLAIM_SECONDS) -> mail.DeliveryReport:
+        """Send what waits, one claim at a time (see the module docstring), as mail.deliver_outbox
+        does for the data folder: the same outcomes, the same report."""
+        report = mail.DeliveryReport()
+        try:
+            if not settings.host:
+                report.deferred = self._waiting_names()
+                report.error = "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)"
+                return report
+            self.release_stale_claims(stale_after)
+            waiting = self.pending_count()
+        except StoreUnavailable:
+            report.error = "base PostgreSQL injoignable"
+            return report
+        if not waiting:
+            return report
+        try:
+            client = mail._connect(settings)
+        except (OSError, smtplib.SMTPException) as error:
+            report.deferred = self._waiting_names()
+            report.error = f"serveur SMTP injoignable ({type(error).__name__})"
+            return report
+        try:
+            self._send_claims(client, settings, waiting, report)
+        except StoreUnavailable:
+            report.error = "base PostgreSQL injoignable"
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+        return report
+
+    def _send_claims(self, client: smtplib.SMTP, settings: mail.MailSettings, waiting: int,
+                     report: mail.DeliveryReport) -> None:
+        """Claim, send and settle up to `waiting` messages (those waiting when the round began:
+        the ones queued meanwhile go out at the next poll)."""
+        outcomes = {SENT: (self.mark_sent, report.sent), FAILED: (self.mark_failed, report.failed),
+                    DEFERRED: (self.give_back, report.deferred), INTERRUPTED: (self.give_back, report.deferred)}
+        for _ in range(waiting):
+            claimed = self.claim(1, tuple(report.deferred))
+            if not claimed:
+                return
+            name, raw = claimed[0]
+            outcome, error = send_outcome(client, raw, settings)
+            settle, names = outcomes[outcome]
+            settle(name)
+            names.append(name)
+            if outcome == INTERRUPTED:
+                report.error = error
+                return
+
+    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+        """The mails of records stored without them: records carried over by migrate-store
+        without their memory, or stored before this table existed, or whose mails could
+        not be composed at the intake (logged there)."""
+        return queue_missing(self.store.references(), self.store.read_record, self, facts, form, settings)
+
+    def write_record(self, record: dict[str, Any], mails: Callable[[], list[OutgoingMail]]) -> bool:
+        from .postgres import _INSERT_RECORD, _record_row
+
+        try:
+            outgoing = mails()
+        except Exception as error:  # noqa: BLE001 - the record matters more: reconcile composes them later
+            log.error("mail: could not compose the mails of %s (%s); the mailer's catch-up will",
+                      record["reference"], type(error).__name__)
+            outgoing = []
+        with self.store._connection() as connection:
+            created = connection.execute(_INSERT_RECORD + " ON CONFLICT (reference) DO NOTHING RETURNING 1",
+                                         _record_row(record, serialise_record(record).decode("utf-8"))).fetchone()
+            if created is None:
+                return False
+            with connection.cursor() as cursor:
+                cursor.executemany(_INSERT, [(item.name, record["reference"], item.recipient, item.raw())
+                                             for item in outgoing])
+        return True
+
+    def watch(self) -> Watch:
+        return WaitingWatch(self)
+
+    # --- migrate-store and dump ---
+
+    def load(self, connection: Any, messages: list[CarriedMail]) -> None:
+        """Within migrate-store's transaction: a data folder's messages (outbox_transfer.py).
+        Refuses (French) an outbox that already holds messages; checks the count it wrote."""
+        (held,) = connection.execute("SELECT count(*) FROM outbox").fetchone()
+        if held:
+            raise TransferRefused(f"la base contient déjà {held} e-mail(s) : migrate-store ne copie que vers une "
+                                  "base vide, et une seule fois. Rien n'a été copié.")
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO outbox (name, reference, recipient, raw, sent_at, failed_at) VALUES (%s, %s, %s, %s, "
+                "CASE WHEN %s = 'sent' THEN now() END, CASE WHEN %s = 'failed' THEN now() END)",
+                [(item.name, reference_of(item.name), item.recipient, item.raw, item.state, item.state)
+                 for item in messages])
+        (count,) = connection.execute("SELECT count(*) FROM outbox").fetchone()
+        if count != len(messages):
+            raise TransferRefused("la copie relue des e-mails ne correspond pas au dossier de données : "
+                                  "rien n'a été copié.")
+
+    def messages(self) -> list[CarriedMail]:
+        """Every message and name, for dump; a claimed message is waiting (its claim is this store's)."""
+        from .outbox_transfer import CarriedMail
+
+        with self.store._connection() as connection:
+            rows = connection.execute("SELECT name, recipient, raw, CASE WHEN sent_at IS NOT NULL THEN 'sent' "
+                                      "WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'waiting' END "
+                                      "FROM outbox ORDER BY name").fetchall()
+        return [CarriedMail(str(name), str(recipient), bytes(raw), str(state)) for name, recipient, raw, state in rows]
+
+
+class WaitingWatch:
+    """The mailer's poll on PostgreSQL: one indexed count (outbox_waiting) per poll.
+
+    We poll rather than LISTEN/NOTIFY: a notification sent while a mailer is disconnected
+    (a database restart, a mailer starting) is lost, so a poll would be needed anyway to
+    catch up; the mailer already polls its folders every POLL_SECONDS, and a count on a
+    partial index of the waiting messages costs the server next to nothing."""
+
+    def __init__(self, outbox: PostgresOutbox) -> None:
+        self.outbox = outbox
+
+    def changed(self) -> bool:
+        try:
+            return self.outbox.pending_count() > 0
+        except StoreUnavailable:
+            return False  # the round's catch-up reports it; the messages wait in the database

@@ -18,7 +18,8 @@ as stored but for its ASCII case, the domain in IDNA 2008 form), never casefold 
 contact address, never to the text typed: one mail per distinct stored address, listing
 its dossiers' links, named after the request (`<REF>.lien-<request>.eml`), so a mailer
 stopped between queueing and removing the request never sends it twice; then it removes
-the request. An address without a dossier gets no mail.
+the request. An address without a dossier gets no mail, nor one over its daily cap of
+porteur mails (porteur/mail_caps.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from . import mail, porteur_mail
 from .addresses import AddressError
 from .dossier import contacts_for_email
+from .porteur import mail_caps
 from .durable import fsync_dir, write_new_file
 from .records import iter_record_paths, record_path
 from .yamlio import read_regular_file
@@ -170,6 +172,9 @@ def _queue_links(data_dir: str, request_id: str, stored: str, references: list[s
                  settings: mail.MailSettings) -> bool:
     """Queue the links of `references` to their stored contact address `stored`; whether a mail
     was newly queued. OSError when it cannot be written (the request then waits)."""
+    if not mail_caps.recipient_allowed(data_dir, settings.dossier_secret, stored):
+        log.warning("lost link: mail for %s not queued: its address had its mails of the day", ", ".join(references))
+        return False
     kind = f"lien-{request_id}"
     message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
     try:

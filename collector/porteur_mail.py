@@ -25,6 +25,7 @@ from typing import Any
 
 
 from . import mail
+from .porteur import mail_caps
 from .porteur.links import dossier_url
 from . import appstate
 from .template_filters import datetime_fr
@@ -174,7 +175,8 @@ def _contact_change_lines(previous: Mapping[str, Any], version: Mapping[str, Any
         return f"{address}" + (f" (domaine {ascii_domain})" if ascii_domain != domain else "")
 
     return [f"L'adresse e-mail de contact a changé : {shown(version['answers'].get('contact_email'))} remplace "
-            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail."]
+            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail, sauf "
+            f"si elle a déjà reçu {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce genre dans la journée."]
 
 
 def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
@@ -209,7 +211,10 @@ def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Map
     from .records import read_record
 
     previous = read_record(version_path(data_dir, version["reference"], version["version"] - 1))
-    queue_mails(data_dir, version["reference"], correction_mails(previous, version, facts, form, settings()))
+    current, reference = settings(), version["reference"]
+    mails = correction_mails(previous, version, facts, form, current)
+    queue_mails(data_dir, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
+                                                           facts["contacts"]["notification_email"]))
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,

@@ -22,8 +22,6 @@ from __future__ import annotations
 import string
 import unicodedata
 
-import idna
-
 # Characters that give an address a meaning beyond addr-spec in a header: lists, groups,
 # display names, quoted strings, comments, domain literals, escapes.
 HEADER_SPECIALS = frozenset('<>,;:"()[]\\')
@@ -77,6 +75,8 @@ def mailbox(text: object) -> Mailbox:
 
     The standard library's `idna` codec is IDNA 2003, which maps ß to ss: not used. A
     domain IDNA refuses (never one the form accepted) is compared lower-cased as it is."""
+    import idna  # here, not at the top: the mailer starts without it (about 6 ms)
+
     local, _, domain = str(text or "").strip().rpartition("@")
     try:
         ascii_domain = idna.encode(domain, uts46=True).decode("ascii")

@@ -31,7 +31,6 @@ from typing import Any
 
 from .. import mail
 from ..addresses import address_key, same_mailbox
-from ..dossier import latest_record
 from ..ratelimit import RateLimiter
 from ..sequence import STATE_DIR
 
@@ -76,6 +75,8 @@ def contact_change_wait(data_dir: str, secret: str, reference: str, answers: Map
     """None when these corrected answers may be stored (they keep the newest version's contact
     mailbox, or change it within the dossier's daily cap, which they then count); else the
     seconds until a change passes."""
+    from ..dossier import latest_record  # the mailer, which imports this module, never needs it
+
     stored = latest_record(data_dir, reference)["answers"]
     if same_mailbox(stored.get(CONTACT_FIELD), answers.get(CONTACT_FIELD)):
         return None

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 DAY = 86400
 CONTACT_CHANGES_PER_DAY = 2
 # A porteur correcting through the day still gets an acknowledgement for each of the first
-# five; a stranger's address gets at most five mails a day whatever is done to it.
+# five; a stranger's address gets at most five a day, whatever is done with dossier links.
+# (The first acknowledgement of a new submission is mail.py's, outside these caps.)
 MAILS_PER_ADDRESS_PER_DAY = 5
 CONTACT_FIELD = "contact_email"
 

@@ -6,7 +6,7 @@ collector's own work, no network):
 - the page (`POST /candidater/dossier-perdu/`) for addresses that have a dossier and for
   addresses that have none, p50 and p95: both write one durable request file;
 - what the page used to do for every address before the mailer took the look-up over
-  (dossier.references_for_email over every record), for comparison;
+  (dossier.contacts_for_email over every record), for comparison;
 - the mailer's handling of one request: finding the dossiers through the review index's
   e-mail key, and by reading every record (no index), mail queued included.
 
@@ -58,7 +58,7 @@ def main() -> int:
     os.environ["COLLECTOR_SMTP_HOST"] = ""
     os.environ["AMI_NOW"] = "2021-04-15T10:00:00"
     from collector import create_app, porteur_mail
-    from collector.dossier import references_for_email
+    from collector.dossier import contacts_for_email
     from collector.link_requests import handle_requests, write_request
     from collector.review.indexing import email_lookup
     from collector.records import iter_record_paths
@@ -81,7 +81,7 @@ def main() -> int:
             scans = []
             for address in known[:10]:
                 started = time.perf_counter()
-                references_for_email(data_dir, address, iter_record_paths(data_dir))
+                contacts_for_email(data_dir, address, iter_record_paths(data_dir))
                 scans.append(time.perf_counter() - started)
             print(f"{size:>7,} records  before: every record read per request: {quantiles(scans)}")
             with app.app_context():

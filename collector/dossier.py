@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
 from .records import RecordError, clean_text, read_record, record_path, serialise_record
 from .statuses import INITIAL, PARIS, StatusError, add_event, locked, read_history
@@ -214,18 +215,21 @@ def short_hash(content_hash: str) -> str:
     return content_hash.partition(":")[2][:12] or content_hash[:12]
 
 
-def references_for_email(data_dir: str, address: str, paths: Iterable[str]) -> list[str]:
-    """References of the dossiers whose newest version's contact e-mail is `address`
-    (case-insensitive); unreadable records are skipped."""
-    wanted = address.strip().casefold()
+def contacts_for_email(data_dir: str, address: str, paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(reference, contact e-mail as stored) of the dossiers whose newest version's contact is
+    the mailbox `address` names, its local part's ASCII case aside (addresses.mailbox: never
+    casefold nor NFKC, which would take `ſophie@` for `sophie@` or `straße.de` for
+    `strasse.de`); unreadable records are skipped."""
+    wanted = mailbox_ignoring_ascii_case(address)
     found = []
     for path in paths:
         try:
             record = with_versions(data_dir, read_record(path))
         except RecordError:
             continue
-        if str(record["answers"].get("contact_email") or "").strip().casefold() == wanted:
-            found.append(record["reference"])
+        stored = str(record["answers"].get("contact_email") or "").strip()
+        if stored and mailbox_ignoring_ascii_case(stored) == wanted:
+            found.append((record["reference"], stored))
     return found
 
 

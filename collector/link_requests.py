@@ -10,11 +10,16 @@ MAX_AGE at most: a request nobody handled in that time (no mailer ran) is remove
 by the mailer or by `purge`, and its address is kept no longer.
 
 The mailer (`handle_requests`) finds the address's dossiers: through the review index's
-e-mail key when the index exists (each candidate is confirmed on its newest version, the
-same comparison as without the index), else by reading every record. It queues one mail
-listing their links, named after the request (`<REF>.lien-<request>.eml`), so a mailer
+e-mail key when the index exists (a folded key that only narrows the candidates: each is
+confirmed on its newest version, the same comparison as without the index), else by
+reading every record. The comparison is the mailbox's (addresses.mailbox: the local part
+as stored but for its ASCII case, the domain in IDNA 2008 form), never casefold or NFKC:
+`contact@straße.de` is not `contact@strasse.de`. The mail goes to each dossier's STORED
+contact address, never to the text typed: one mail per distinct stored address, listing
+its dossiers' links, named after the request (`<REF>.lien-<request>.eml`), so a mailer
 stopped between queueing and removing the request never sends it twice; then it removes
-the request. An address without a dossier gets no mail.
+the request. An address without a dossier gets no mail, nor one over its daily cap of
+porteur mails (porteur/mail_caps.py).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Any
 
 from . import mail, porteur_mail
 from .addresses import AddressError
-from .dossier import references_for_email
+from .dossier import contacts_for_email
+from .porteur import mail_caps
 from .durable import fsync_dir, write_new_file
 from .records import iter_record_paths, record_path
 from .yamlio import read_regular_file
@@ -66,12 +72,22 @@ def pending_requests(data_dir: str) -> list[str]:
     return sorted(name[:-len(".json")] for name in names if _REQUEST_NAME.fullmatch(name))
 
 
-def references_of(data_dir: str, address: str, lookup: IndexLookup | None = None) -> list[str]:
-    """The dossiers whose newest contact e-mail is `address` (case-insensitive), in order."""
+def contacts_of(data_dir: str, address: str, lookup: IndexLookup | None = None) -> dict[str, list[str]]:
+    """{contact address as stored: its dossiers, in order} for the dossiers whose newest contact
+    is the mailbox `address` names (dossier.contacts_for_email)."""
     candidates = lookup(address) if lookup is not None else None
     paths = iter_record_paths(data_dir) if candidates is None else [record_path(data_dir, reference)
                                                                     for reference in sorted(candidates)]
-    return references_for_email(data_dir, address, paths)
+    found: dict[str, list[str]] = {}
+    for reference, stored in contacts_for_email(data_dir, address, paths):
+        found.setdefault(stored, []).append(reference)
+    return found
+
+
+def references_of(data_dir: str, address: str, lookup: IndexLookup | None = None) -> list[str]:
+    """The dossiers whose newest contact is the mailbox `address` names, in order."""
+    return sorted(reference for references in contacts_of(data_dir, address, lookup).values()
+                  for reference in references)
 
 
 def _remove(data_dir: str, request_id: str) -> bool:
@@ -139,20 +155,32 @@ def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.Mail
             log.info("lost link: request %s older than %d days, removed unhandled", request_id, MAX_AGE.days)
             _remove(data_dir, request_id)
             continue
-        references = references_of(data_dir, address, lookup)
-        if references:
-            kind = f"lien-{request_id}"
-            message = porteur_mail.compose_lost_link(address, references, kind, facts, settings)
-            try:
-                queued += porteur_mail.queue(data_dir, references[0], kind, message, address)
-            except AddressError:
-                log.warning("lost link: request %s names no usable address, removed", request_id)
-            except OSError as error:
-                log.error("lost link: request %s not handled (%s); next round", request_id, type(error).__name__)
-                continue
-            else:
-                log.info("lost link: mail queued for %s", ", ".join(references))
-        else:
+        contacts = contacts_of(data_dir, address, lookup)
+        try:
+            queued += sum(_queue_links(data_dir, request_id, stored, references, facts, settings)
+                          for stored, references in contacts.items())
+        except OSError as error:
+            log.error("lost link: request %s not handled (%s); next round", request_id, type(error).__name__)
+            continue
+        if not contacts:
             log.info("lost link: no dossier for request %s", request_id)
         _remove(data_dir, request_id)
+    return queued
+
+
+def _queue_links(data_dir: str, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
+                 settings: mail.MailSettings) -> bool:
+    """Queue the links of `references` to their stored contact address `stored`; whether a mail
+    was newly queued. OSError when it cannot be written (the request then waits)."""
+    if not mail_caps.recipient_allowed(data_dir, settings.dossier_secret, stored):
+        log.warning("lost link: mail for %s not queued: its address had its mails of the day", ", ".join(references))
+        return False
+    kind = f"lien-{request_id}"
+    message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
+    try:
+        queued = porteur_mail.queue(data_dir, references[0], kind, message, stored)
+    except AddressError:
+        log.warning("lost link: the stored address of %s is not usable", ", ".join(references))
+        return False
+    log.info("lost link: mail queued for %s", ", ".join(references))
     return queued

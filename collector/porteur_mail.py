@@ -25,6 +25,7 @@ from typing import Any
 
 
 from . import mail
+from .porteur import mail_caps
 from .porteur.links import dossier_url
 from . import appstate
 from .template_filters import datetime_fr
@@ -155,10 +156,27 @@ def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, A
 
 
 def contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any]) -> bool:
-    """Does this version name another contact e-mail than the one before it?"""
-    from .addresses import address_key
+    """Does this version name another contact mailbox than the one before it? Any difference
+    but the domain's case is one (addresses.same_mailbox): `Contact@` → `contact@`, `strasse.de`
+    → `straße.de` or a full-width letter all tell the previous address and the Région."""
+    from .addresses import same_mailbox
 
-    return address_key(previous["answers"].get("contact_email")) != address_key(version["answers"].get("contact_email"))
+    return not same_mailbox(previous["answers"].get("contact_email"), version["answers"].get("contact_email"))
+
+
+def _contact_change_lines(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
+    """The staff notice's words on a changed contact: both addresses, their domains' ASCII form
+    when it differs (a look-alike domain shows), and who was told."""
+    from .addresses import mailbox
+
+    def shown(address: Any) -> str:
+        domain = str(address).rpartition("@")[2]
+        ascii_domain = mailbox(address)[1]
+        return f"{address}" + (f" (domaine {ascii_domain})" if ascii_domain != domain else "")
+
+    return [f"L'adresse e-mail de contact a changé : {shown(version['answers'].get('contact_email'))} remplace "
+            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail, sauf "
+            f"si elle a déjà reçu {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce genre dans la journée."]
 
 
 def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
@@ -179,8 +197,7 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
                  reference, f"correction-v{number}",
                  f"Dossier {reference} corrigé par le porteur (version {number}) — {organisation}",
                  [f"Le porteur du dossier {reference} ({organisation}) a corrigé ses réponses : version {number}."]
-                 + (["L'adresse e-mail de contact a changé ; l'ancienne adresse en est informée."]
-                    if contact_changed(previous, version) else []),
+                 + (_contact_change_lines(previous, version) if contact_changed(previous, version) else []),
                  facts, current), facts["contacts"]["notification_email"])]
     if contact_changed(previous, version):
         mails.append(Mail(f"contact-v{number}", compose_contact_changed(previous, version, facts, current),
@@ -194,7 +211,10 @@ def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Map
     from .records import read_record
 
     previous = read_record(version_path(data_dir, version["reference"], version["version"] - 1))
-    queue_mails(data_dir, version["reference"], correction_mails(previous, version, facts, form, settings()))
+    current, reference = settings(), version["reference"]
+    mails = correction_mails(previous, version, facts, form, current)
+    queue_mails(data_dir, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
+                                                           facts["contacts"]["notification_email"]))
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,

@@ -31,6 +31,7 @@ from ..payload import BadBody, read_submission
 from ..records import build_record
 from .. import appstate
 from ..validation import derive
+from . import mail_caps
 from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
 
 log = logging.getLogger("collector.porteur")
@@ -120,6 +121,10 @@ def correct(reference: str) -> Response:
     done = idempotency.lookup(data_dir, check.submission_id)
     if done is not None:
         return redirect(link + "&fait=correction" if done.startswith(checked) else link, 303)
+    wait = mail_caps.contact_change_wait(data_dir, appstate.secret(), checked, loaded)
+    if wait is not None:  # nothing stored: the form again, with the answers
+        return _page(checked, values, {mail_caps.CONTACT_FIELD: mail_caps.FIELD_MESSAGE},
+                     {**hidden, HONEYPOT_FIELD: ""}, mail_caps.too_many_contact_changes(wait), 429)
     try:
         version = _store(checked, ordered_answers(current.form, loaded))
     except OSError as error:

@@ -1,0 +1,107 @@
+"""Caps on the mails a porteur's own actions send, so that no one can relay text to third parties.
+
+A correction mails its acknowledgement (every answer, free texts and links included) to
+the contact address it names, and a notice to the previous address when it changes the
+contact; the lost-link page mails links. Whoever holds a dossier's link could otherwise
+have the Région's sender mail chosen text to any address, again and again. Two caps:
+
+- at most CONTACT_CHANGES_PER_DAY corrections that change the contact mailbox
+  (addresses.same_mailbox) per dossier within any day: the next one is refused (429, the
+  form again with the answers, nothing stored);
+- at most MAILS_PER_ADDRESS_PER_DAY of these mails (acknowledgements of corrections,
+  contact-change notices, lost links: every kind together) per recipient within any day:
+  beyond, the mail is not queued, its event stays stored, and its name is marked as queued
+  (mail-queued/) so that the mailer's catch-up never sends it later; the log names the
+  dossier and the kind, never the address.
+
+The mails the Région writes (messages, answer letters, meetings) and the notices to the
+Région's own address are never capped: a reviewer sends them on purpose. Both caps count
+with ratelimit.py's sliding window, shared by every worker and the mailer (one sqlite file
+per cap in $DATA/state), keyed by an HMAC of the reference or of the address (its folded
+`address_key`: look-alike addresses share one count), never in clear.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import mail
+from ..addresses import address_key, same_mailbox
+from ..ratelimit import RateLimiter
+from ..sequence import STATE_DIR
+
+log = logging.getLogger(__name__)
+
+DAY = 86400
+CONTACT_CHANGES_PER_DAY = 2
+# A porteur correcting through the day still gets an acknowledgement for each of the first
+# five; a stranger's address gets at most five a day, whatever is done with dossier links.
+# (The first acknowledgement of a new submission is mail.py's, outside these caps.)
+MAILS_PER_ADDRESS_PER_DAY = 5
+CONTACT_FIELD = "contact_email"
+
+
+def too_many_contact_changes(wait: int) -> str:
+    """The refusal of a correction changing the contact once too often (the form keeps the answers)."""
+    hours = max(1, round(wait / 3600))
+    return (f"L'adresse e-mail de contact de ce dossier a déjà été changée {CONTACT_CHANGES_PER_DAY} fois "
+            f"aujourd'hui : c'est le maximum, pour qu'un lien tombé dans de mauvaises mains ne puisse pas "
+            f"envoyer vos réponses à n'importe qui. Rien n'a été enregistré. Gardez l'adresse actuelle pour "
+            f"enregistrer vos autres corrections, et changez-la dans environ {hours} heure(s) ; en cas "
+            f"d'urgence, appelez les contacts de l'AMI.")
+
+
+FIELD_MESSAGE = (f"Gardez l'adresse de contact actuelle pour aujourd'hui : elle a déjà été changée "
+                 f"{CONTACT_CHANGES_PER_DAY} fois.")
+
+
+class DailyCap(RateLimiter):
+    """ratelimit.py's limiter over a day, in its own file (one table holds one window size)."""
+
+    def __init__(self, data_dir: str, limit: int, secret: str, name: str) -> None:
+        super().__init__(data_dir, limit, DAY, secret)
+        self.path = os.path.join(data_dir, STATE_DIR, f"ratelimit-{name}.sqlite3")
+
+
+@functools.lru_cache(maxsize=16)
+def _cap(data_dir: str, secret: str, name: str, limit: int) -> DailyCap:
+    return DailyCap(data_dir, limit, secret, name)  # one per process and folder: its connection is kept
+
+
+def contact_change_wait(data_dir: str, secret: str, reference: str, answers: Mapping[str, Any]) -> int | None:
+    """None when these corrected answers may be stored (they keep the newest version's contact
+    mailbox, or change it within the dossier's daily cap, which they then count); else the
+    seconds until a change passes."""
+    from ..dossier import latest_record  # the mailer, which imports this module, never needs it
+
+    stored = latest_record(data_dir, reference)["answers"]
+    if same_mailbox(stored.get(CONTACT_FIELD), answers.get(CONTACT_FIELD)):
+        return None
+    wait = _cap(data_dir, secret, "changements-contact", CONTACT_CHANGES_PER_DAY).hit(reference)
+    if wait is not None:
+        log.info("correction of %s refused: contact changed %d times within a day", reference,
+                 CONTACT_CHANGES_PER_DAY)
+    return wait
+
+
+def recipient_allowed(data_dir: str, secret: str, recipient: str) -> bool:
+    """Count one porteur mail to `recipient`; False when the address had its share of the day."""
+    return _cap(data_dir, secret, "courriels-adresse", MAILS_PER_ADDRESS_PER_DAY).hit(address_key(recipient)) is None
+
+
+def within_caps(data_dir: str, secret: str, reference: str, mails: Iterable[Any], staff: str) -> list[Any]:
+    """The mails (porteur_mail.Mail) to queue: those to the Région's address `staff`, and those to
+    an address still within its daily cap; the others are marked as queued, never to be sent."""
+    kept = []
+    for item in mails:
+        if item.recipient == staff or recipient_allowed(data_dir, secret, item.recipient):
+            kept.append(item)
+            continue
+        log.warning("mail: %s of %s not queued: its recipient had %d mails of porteur actions within a day",
+                    item.kind, reference, MAILS_PER_ADDRESS_PER_DAY)
+        mail._remember(data_dir, [mail.message_name(reference, item.kind)])  # the catch-up leaves it
+    return kept

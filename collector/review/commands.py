@@ -4,7 +4,7 @@
     export     CSV, XLSX or ODS spreadsheet     stats        counts by thématique, département, type, week
     status     change a status (with a note)   note         add a note
     check      every record parses and validates (exit code 1 otherwise)
-    create-user  a reviewer account
+    create-user  a reviewer account (or a new password)   delete-user  remove one
 
 (`reindex` is in indexing.py, `message` in exchanges.py, `answers` in answer_pages.py, beside
 the code they drive; `purge` in retention.py; the mail commands in mail_commands.py.)
@@ -38,7 +38,7 @@ from ..statuses import STATUSES, StatusError, add_note, change_status, read_hist
 from .catalog import Catalog, Entry, departement_name, format_received, scan_catalog
 from .index import Selection
 from .indexing import app_index
-from .users import UserError, set_password
+from .users import UserError
 from .validity import record_validator
 
 
@@ -288,11 +288,26 @@ def create_user_command(name, password_stdin) -> None:
     else:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
     try:
-        created = set_password(appstate.data_dir(), name, password)
+        created = appstate.store().reviewers.set_password(name, password)
     except UserError as error:
         raise click.ClickException(str(error)) from error
     echo(f"Compte « {name} » {'créé' if created else 'mis à jour'}.")
 
 
+@click.command("delete-user")
+@with_appcontext
+@as_data_owner
+@click.argument("name")
+def delete_user_command(name) -> None:
+    """Remove a reviewer account (its sessions end at once)."""
+    try:
+        removed = appstate.store().reviewers.remove(name)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    if not removed:
+        raise click.ClickException(f"Aucun compte « {name} » : rien n'a été supprimé.")
+    echo(f"Compte « {name} » supprimé ; ses sessions sont terminées.")
+
+
 COMMANDS = [list_command, show_command, export_command, stats_command, status_command, note_command,
-            check_command, create_user_command]
+            check_command, create_user_command, delete_user_command]

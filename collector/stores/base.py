@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..ratelimit import RateLimiter
+from .reviewers import Reviewers
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -36,6 +37,7 @@ class Store(Protocol):
     kind: str  # "dossier" or "postgresql", for messages
     # True when the store also keeps the review and dossier data (see unshared.py)
     shares_everything: bool
+    reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

@@ -31,6 +31,7 @@ from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
 from . import schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
+from .postgres_reviewers import PostgresReviewers
 
 log = logging.getLogger("collector.stores")
 
@@ -84,6 +85,7 @@ class PostgresStore:
                                    check=ConnectionPool.check_connection, name="ami-collector",
                                    reconnect_timeout=RECONNECT_TIMEOUT,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
+        self.reviewers = PostgresReviewers(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -96,6 +96,12 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
                            status_label=status_label, **context), status
 
 
+def unavailable_page(message: str) -> tuple[str, int]:
+    """A French 503 inside the review frame (its reviewer bar and logout button): a page whose data
+    the store does not keep yet (collector/stores/unshared.py)."""
+    return _render("review/unavailable.html", 503, message=message)
+
+
 def _current_user() -> str | None:
     """The reviewer of this session, if the account exists and the session is of its current generation."""
     name = session.get("reviewer")

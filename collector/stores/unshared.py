@@ -26,6 +26,7 @@ import click
 from flask import Flask, request
 
 from ..errors import Refusal
+from ..review import unavailable_page
 
 # Blueprints whose pages read or write what only the data folder keeps yet.
 UNSHARED_PAGES = frozenset({"corrections", "porteur_exchanges", "lost_link", "meeting_choice"})
@@ -67,9 +68,10 @@ def guard(app: Flask, shares_everything: bool) -> None:
         if request.blueprint in UNSHARED_PAGES:
             raise Refusal(503, PORTEUR_PAGES)
 
-    def _refuse_review_pages() -> None:
+    def _refuse_review_pages() -> Any:
         if request.endpoint not in SHARED_REVIEW_PAGES:
-            raise Refusal(503, REVIEW_PAGES)
+            return unavailable_page(REVIEW_PAGES)
+        return None
 
     for blueprint in REVIEW_BLUEPRINTS:  # after the blueprint's own session check (Flask runs them in order)
         app.before_request_funcs.setdefault(blueprint, []).append(_refuse_review_pages)

@@ -165,3 +165,19 @@ def test_an_encoded_cr_lf_in_suivant_when_logged_in_falls_back_to_the_list(app, 
     client = logged_in_client(app)
     response = client.get("/instruction/connexion?suivant=/instruction/%0D%0ASet-Cookie:%20x=1")
     assert response.status_code == 302 and response.headers["Location"] == LIST
+
+
+def test_no_password_is_hashed_to_start_the_app_or_show_the_login_page(make_app, monkeypatch):
+    """scrypt takes a tenth of a second: the dummy hash (for unknown names) is made on first use,
+    not when a worker or a command starts, on either store."""
+    from collector.review import users
+
+    hashed = []
+    real = users.generate_password_hash
+    monkeypatch.setattr(users, "generate_password_hash", lambda *args, **kwargs: hashed.append(1) or real(*args, **kwargs))
+    users._dummy_hash.cache_clear()
+    client = make_app().test_client()
+    assert client.get("/instruction/connexion").status_code == 200 and client.get(LIST).status_code == 302
+    assert hashed == []
+    assert login(client, "inconnu", PASSWORD).status_code == 401
+    assert hashed == [1]  # the dummy hash, checked against for the unknown name

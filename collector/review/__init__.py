@@ -35,11 +35,11 @@ from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
 from .. import appstate
+from ..stores import StoreUnavailable
+from ..stores.reviewers import Reviewers
 from . import csrf, indexing, listing, throttle
 from .catalog import departement_name, format_moment, format_received
 from .indexing import app_index
-from ..stores import StoreUnavailable
-from ..stores.reviewers import Reviewers
 
 bp = Blueprint("review", __name__, url_prefix="/instruction")
 

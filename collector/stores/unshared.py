@@ -3,15 +3,14 @@
 With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data: records, references,
 submission ids, the form's rate limit; the reviewers' accounts, sessions and login throttle;
 each host's mailer sends the mails of the records that host stored. The review tools (pages,
-histories, index) and the porteur's
-actions after « reçu » (corrections, replies, meeting choice, lost link) still keep their
-data in one data folder: on several hosts each would see only its own share, and write
-where the others cannot read. So, on a store that does not share them, their pages answer
-503 with a French page saying what to do, nothing stored, and their commands refuse to
-run; reviewers work on a copy made by `flask --app collector dump DIR`. The review pages are
-refused only once the reviewer is logged in (the login and logout pages work, an anonymous
-request is sent to the login page as anywhere), so that the refusal never tells anyone but a
-reviewer what the server keeps.
+histories, index) and the porteur's actions after « reçu » (corrections, replies, meeting
+choice, lost link) still keep their data in one data folder: on several hosts each would
+see only its own share, and write where the others cannot read. So, on a store that does
+not share them, their pages answer 503 with a French page saying what to do, nothing
+stored, and their commands refuse to run; reviewers work on a copy made by
+`flask --app collector dump DIR`. The review pages are refused only once the reviewer is
+logged in (the login and logout pages work, an anonymous request is sent to the login page
+as anywhere), so that the refusal never tells anyone but a reviewer what the server keeps.
 
 The data folder shares everything (one server): nothing is refused there.
 """

@@ -22,6 +22,7 @@ SCRIPTS = [
     ("collector.py", "collector: throughput against a bare endpoint, p50 / p99"),
     ("exports.py", "reviewers: exports of 1,000 and 10,000 records, list with a filter"),
     ("throttle.py", "login throttle: cost per failed login at 0 / 5,000 / 50,000 pairs"),
+    ("reviewers.py", "reviewers on both stores: session check, throttle, failed login"),
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
     ("mail_catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),

@@ -42,7 +42,7 @@ def fill(data_dir: str, count: int, now: float) -> None:
     with connection:
         connection.executemany(
             "INSERT INTO failures VALUES (?, ?, ?, 0, ?)",
-            ((throttle._pair(SECRET, f"compte{i % 40}", f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"),
+            ((throttle.pair_key(SECRET, f"compte{i % 40}", f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"),
               1 + i % 4, now - i % 600, now - i % 600 + throttle.WINDOW) for i in range(count)))
     connection.close()
 

@@ -1,6 +1,6 @@
 """Where the `flask --app collector <command>` commands are registered, one module per role:
 
-    review/commands.py   list, show, export, stats, status, note, check, create-user
+    review/commands.py   list, show, export, stats, status, note, check, create-user, delete-user
     review/indexing.py   reindex          (registered with the review pages, as are
     review/exchanges.py  message           `message` and `answers`, next to the code
     review/answer_pages.py  answers        they drive)

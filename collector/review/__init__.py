@@ -6,8 +6,10 @@ session cookie is HttpOnly, SameSite=Lax and Secure unless COLLECTOR_COOKIE_SECU
 
 A session ends after COLLECTOR_SESSION_HOURS (default 8: a working day) without a
 request; each request signs the cookie again, so activity keeps it alive. It also ends,
-in every worker at once, when its account's session generation changes (logout, new
-password) or the account is removed: checked on every request (see users.py).
+in every worker and host at once, when its account's session generation changes (logout, new
+password) or the account is removed: checked on every request. Accounts, sessions and the login
+throttle are the store's (`appstate.store().reviewers`: the data folder or PostgreSQL, see
+collector/stores/reviewers.py).
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
 from .. import appstate
+from ..stores import StoreUnavailable
+from ..stores.reviewers import Reviewers
 from . import csrf, indexing, listing, throttle
 from .catalog import departement_name, format_moment, format_received
 from .indexing import app_index
-from .users import UserError, authenticate, end_sessions, read_users, session_generation, session_is_current
 
 bp = Blueprint("review", __name__, url_prefix="/instruction")
 
@@ -93,16 +96,18 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
                            status_label=status_label, **context), status
 
 
+def unavailable_page(message: str) -> tuple[str, int]:
+    """A French 503 inside the review frame (its reviewer bar and logout button): a page whose data
+    the store does not keep yet (collector/stores/unshared.py)."""
+    return _render("review/unavailable.html", 503, message=message)
+
+
 def _current_user() -> str | None:
     """The reviewer of this session, if the account exists and the session is of its current generation."""
     name = session.get("reviewer")
     if not name:
         return None
-    try:
-        users = read_users(appstate.data_dir())
-    except UserError:
-        return None
-    return name if session_is_current(users, name, session.get("generation")) else None
+    return name if appstate.store().reviewers.session_is_current(name, session.get("generation")) else None
 
 
 @bp.before_request
@@ -141,15 +146,15 @@ def login() -> Any:
             return redirect(target)
         return _render("review/login.html", suivant=suivant)
     name = request.form.get("identifiant", "").strip().lower()
-    data_dir = appstate.data_dir()
+    reviewers = appstate.store().reviewers
     try:
-        refusal = _refusal(data_dir, name, request.form.get("mot_de_passe", ""), request.remote_addr or "inconnue")
-    except throttle.ThrottleUnavailable:
+        refusal = _refusal(reviewers, name, request.form.get("mot_de_passe", ""), request.remote_addr or "inconnue")
+    except (throttle.ThrottleUnavailable, StoreUnavailable):
         refusal = (503, "La connexion est momentanément impossible : réessayez dans quelques minutes. "
                         "Si cela dure, prévenez l'administrateur du serveur.")
     if refusal:
         return _render("review/login.html", refusal[0], error=refusal[1], identifiant=name, suivant=suivant)
-    generation = session_generation(data_dir, name)
+    generation = reviewers.session_generation(name)
     session.clear()
     if generation is None:  # the account vanished meanwhile
         return _render("review/login.html", 401, error="Identifiant ou mot de passe incorrect.",
@@ -160,26 +165,26 @@ def login() -> Any:
     return redirect(target, code=303)
 
 
-def _refusal(data_dir: str, name: str, password: str, address: str) -> tuple[int, str] | None:
+def _refusal(reviewers: Reviewers, name: str, password: str, address: str) -> tuple[int, str] | None:
     """(status, French message) if this login is refused, None if the password is right.
     Failures count towards the throttle; success forgets them."""
     secret = appstate.secret()
-    wait = throttle.locked_for(data_dir, secret, name, address)
+    wait = reviewers.locked_for(secret, name, address)
     if wait:
         minutes = math.ceil(wait / 60)
         return 429, (f"Trop d'essais infructueux : connexion bloquée pour ce compte depuis votre poste. "
                      f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.")
-    if not name or not password or not authenticate(data_dir, name, password):
-        throttle.record_failure(data_dir, secret, name, address)
+    if not name or not password or not reviewers.authenticate(name, password):
+        reviewers.record_failure(secret, name, address)
         return 401, "Identifiant ou mot de passe incorrect."
-    throttle.record_success(data_dir, secret, name, address)
+    reviewers.record_success(secret, name, address)
     return None
 
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout() -> Any:
     """End every session of this account (all browsers, all workers), then this one."""
-    end_sessions(appstate.data_dir(), session["reviewer"])
+    appstate.store().reviewers.end_sessions(session["reviewer"])
     session.clear()
     flash("Vous êtes déconnecté.")
     return redirect(url_for("review.login"), code=303)

@@ -4,7 +4,7 @@
     export     CSV, XLSX or ODS spreadsheet     stats        counts by thématique, département, type, week
     status     change a status (with a note)   note         add a note
     check      every record parses and validates (exit code 1 otherwise)
-    create-user  a reviewer account
+    create-user  a reviewer account (or a new password)   delete-user  remove one
 
 (`reindex` is in indexing.py, `message` in exchanges.py, `answers` in answer_pages.py, beside
 the code they drive; `purge` in retention.py; the mail commands in mail_commands.py.)
@@ -18,9 +18,10 @@ Nothing here imports the mail modules.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import click
 from flask.cli import with_appcontext
@@ -35,10 +36,11 @@ from ..owner import as_data_owner
 from ..phase import current_now
 from ..readable import answer_text
 from ..statuses import STATUSES, StatusError, add_note, change_status, read_history, status_label
+from ..stores import StoreUnavailable
 from .catalog import Catalog, Entry, departement_name, format_received, scan_catalog
 from .index import Selection
 from .indexing import app_index
-from .users import UserError, set_password
+from .users import UserError
 from .validity import record_validator
 
 
@@ -276,6 +278,18 @@ def check_command() -> None:
         sys.exit(1)
 
 
+@contextlib.contextmanager
+def _account_errors() -> Iterator[None]:
+    """A refused name or password, or a store out of reach: one French line, exit 1, nothing changed."""
+    try:
+        yield
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    except StoreUnavailable as error:
+        raise click.ClickException(f"{error} : rien n'a été modifié ; relancez la commande quand la base "
+                                   "répond.") from error
+
+
 @click.command("create-user")
 @with_appcontext
 @as_data_owner
@@ -287,12 +301,23 @@ def create_user_command(name, password_stdin) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
-    try:
-        created = set_password(appstate.data_dir(), name, password)
-    except UserError as error:
-        raise click.ClickException(str(error)) from error
+    with _account_errors():
+        created = appstate.store().reviewers.set_password(name, password)
     echo(f"Compte « {name} » {'créé' if created else 'mis à jour'}.")
 
 
+@click.command("delete-user")
+@with_appcontext
+@as_data_owner
+@click.argument("name")
+def delete_user_command(name) -> None:
+    """Remove a reviewer account (its sessions end at once)."""
+    with _account_errors():
+        removed = appstate.store().reviewers.remove(name)
+    if not removed:
+        raise click.ClickException(f"Aucun compte « {name} » : rien n'a été supprimé.")
+    echo(f"Compte « {name} » supprimé ; ses sessions sont terminées.")
+
+
 COMMANDS = [list_command, show_command, export_command, stats_command, status_command, note_command,
-            check_command, create_user_command]
+            check_command, create_user_command, delete_user_command]

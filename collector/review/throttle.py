@@ -66,7 +66,7 @@ def _connection(data_dir: str) -> sqlite3.Connection:
     return connection
 
 
-def _pair(secret: str, name: str, address: str) -> str:
+def pair_key(secret: str, name: str, address: str) -> str:
     message = f"{name.lower()}\0{client_group(address)}".encode("utf-8")
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
 
@@ -76,7 +76,7 @@ def locked_for(data_dir: str, secret: str, name: str, address: str, now: float |
     now = time.time() if now is None else now
     try:
         row = _connection(data_dir).execute("SELECT until FROM failures WHERE pair = ?",
-                                            (_pair(secret, name, address),)).fetchone()
+                                            (pair_key(secret, name, address),)).fetchone()
     except sqlite3.Error as error:
         raise ThrottleUnavailable(type(error).__name__) from error
     return max(0, math.ceil(row[0] - now)) if row else 0
@@ -85,20 +85,15 @@ def locked_for(data_dir: str, secret: str, name: str, address: str, now: float |
 def record_failure(data_dir: str, secret: str, name: str, address: str, now: float | None = None) -> int:
     """Count one failed login; return the seconds this name must now wait from this client (0 if none)."""
     now = time.time() if now is None else now
-    pair = _pair(secret, name, address)
+    pair = pair_key(secret, name, address)
     try:
         connection = _connection(data_dir)
         connection.execute("BEGIN IMMEDIATE")
         try:
             row = connection.execute("SELECT count, first, until FROM failures WHERE pair = ?", (pair,)).fetchone()
-            count, first = (row[0] + 1, row[1]) if row and now - row[1] < WINDOW else (1, now)
-            until = now + LOCKOUT if count >= MAX_FAILURES else 0.0
-            if until:
-                count, first = 0, now
-            elif row and row[2] > now:  # a failure let through before a lockout began never lifts it
-                until = row[2]
+            count, first, until, expires = after_failure(row, now)
             connection.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
-                               (pair, count, first, until, max(first + WINDOW, until)))
+                               (pair, count, first, until, expires))
             connection.execute("DELETE FROM failures WHERE expires < ?", (now,))
             connection.execute("COMMIT")
         except BaseException:
@@ -112,6 +107,18 @@ def record_failure(data_dir: str, secret: str, name: str, address: str, now: flo
 def record_success(data_dir: str, secret: str, name: str, address: str) -> None:
     """Forget the pair's failures after a successful login."""
     try:
-        _connection(data_dir).execute("DELETE FROM failures WHERE pair = ?", (_pair(secret, name, address),))
+        _connection(data_dir).execute("DELETE FROM failures WHERE pair = ?", (pair_key(secret, name, address),))
     except sqlite3.Error as error:
         raise ThrottleUnavailable(type(error).__name__) from error
+
+
+def after_failure(row: tuple[int, float, float] | None, now: float) -> tuple[int, float, float, float]:
+    """A pair's (count, first, until, expires) once a failure at `now` is counted, from its
+    (count, first, until) before it (None: no failure yet). Shared by every store of the throttle."""
+    count, first = (row[0] + 1, row[1]) if row and now - row[1] < WINDOW else (1, now)
+    until = now + LOCKOUT if count >= MAX_FAILURES else 0.0
+    if until:
+        count, first = 0, now
+    elif row and row[2] > now:  # a failure let through before a lockout began never lifts it
+        until = row[2]
+    return count, first, until, max(first + WINDOW, until)

@@ -86,18 +86,14 @@ def _update(data_dir: str, change: Callable[[dict[str, dict[str, Any]]], Any]) -
     return result
 
 
-def _new_generation() -> str:
+def new_generation() -> str:
+    """A fresh session generation (random: an old cookie never matches a re-created account)."""
     return secrets.token_urlsafe(16)
 
 
 def set_password(data_dir: str, name: str, password: str) -> bool:
     """Create the account `name`, or change its password (ending its sessions); True if it was created."""
-    if not NAME_PATTERN.fullmatch(name):  # match() would let "ab\n" through ($ matches before a final newline)
-        raise UserError("Nom de compte invalide : 2 à 40 caractères parmi a-z, 0-9, point, tiret, souligné ; "
-                        "commencez par une lettre ou un chiffre.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
-    password_hash = generate_password_hash(password, method="scrypt")
+    password_hash = checked_password_hash(name, password)
 
     def change(users: dict[str, dict[str, Any]]) -> bool:
         created = name not in users
@@ -105,7 +101,7 @@ def set_password(data_dir: str, name: str, password: str) -> bool:
             "password_hash": password_hash,
             "created_at": users.get(name, {}).get("created_at")
             or datetime.now(ZoneInfo("Europe/Paris")).isoformat(timespec="seconds"),
-            "session": _new_generation(),
+            "session": new_generation(),
         }
         return created
 
@@ -117,7 +113,7 @@ def end_sessions(data_dir: str, name: str) -> str | None:
     def change(users: dict[str, dict[str, Any]]) -> str | None:
         if not isinstance(users.get(name), dict):
             return None
-        users[name]["session"] = _new_generation()
+        users[name]["session"] = new_generation()
         return users[name]["session"]
 
     return _update(data_dir, change)
@@ -138,10 +134,7 @@ def session_generation(data_dir: str, name: str) -> str | None:
 def session_is_current(users: dict[str, dict[str, Any]], name: str, generation: Any) -> bool:
     """True if `name` still exists and `generation` is its current one (constant-time check)."""
     user = users.get(name)
-    current = user.get("session") if isinstance(user, dict) else None
-    if not isinstance(current, str) or not current or not isinstance(generation, str):
-        return False
-    return compare_digest(current.encode("utf-8"), generation.encode("utf-8"))
+    return generation_matches(user.get("session") if isinstance(user, dict) else None, generation)
 
 
 def authenticate(data_dir: str, name: str, password: str) -> bool:
@@ -150,8 +143,40 @@ def authenticate(data_dir: str, name: str, password: str) -> bool:
         user = read_users(data_dir).get(name)
     except UserError:
         user = None
-    stored = user.get("password_hash") if isinstance(user, dict) else None
+    return password_matches(user.get("password_hash") if isinstance(user, dict) else None, password)
+
+
+def remove_user(data_dir: str, name: str) -> bool:
+    """Remove the account `name` (ending its sessions); False if there was none."""
+    if not os.path.exists(_path(data_dir)):
+        return False
+    return _update(data_dir, lambda users: users.pop(name, None) is not None)
+
+
+# What every store of accounts shares (collector/stores/*reviewers.py): the rules of names and
+# passwords, the hash, and the constant-time checks.
+
+def checked_password_hash(name: str, password: str) -> str:
+    """The scrypt hash of `password` for the account `name`; UserError (French) if either is refused."""
+    if not NAME_PATTERN.fullmatch(name):  # match() would let "ab\n" through ($ matches before a final newline)
+        raise UserError("Nom de compte invalide : 2 à 40 caractères parmi a-z, 0-9, point, tiret, souligné ; "
+                        "commencez par une lettre ou un chiffre.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
+    return generate_password_hash(password, method="scrypt")
+
+
+def password_matches(stored: Any, password: str) -> bool:
+    """True if `stored` is a hash of `password`. Without a usable hash (unknown name), a dummy hash
+    is checked all the same, so that both cases take the same time."""
     if not isinstance(stored, str):
         check_password_hash(_dummy_hash(), password)
         return False
     return check_password_hash(stored, password)
+
+
+def generation_matches(current: Any, generation: Any) -> bool:
+    """True if `generation` (from a session) is `current`, a non-empty generation (constant-time check)."""
+    if not isinstance(current, str) or not current or not isinstance(generation, str):
+        return False
+    return compare_digest(current.encode("utf-8"), generation.encode("utf-8"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ratelimit import RateLimiter
+from .reviewers import Reviewers
 
 if TYPE_CHECKING:
     from .outbox import Outbox
@@ -40,6 +41,7 @@ class Store(Protocol):
     # True when the store also keeps the review and dossier data (see unshared.py)
     shares_everything: bool
     outbox: Outbox  # the mail outbox (outbox.py)
+    reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

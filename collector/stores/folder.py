@@ -17,6 +17,7 @@ from ..ratelimit import RateLimiter
 from ..sequence import STATE_DIR
 from .base import FORM_LIMITER
 from .folder_outbox import FolderOutbox
+from .folder_reviewers import FolderReviewers
 
 
 class FolderStore:
@@ -26,6 +27,7 @@ class FolderStore:
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
         self.outbox = FolderOutbox(self)
+        self.reviewers = FolderReviewers(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

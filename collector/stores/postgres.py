@@ -32,6 +32,7 @@ from ..sequence import format_reference
 from . import schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
 from .postgres_outbox import PostgresOutbox
+from .postgres_reviewers import PostgresReviewers
 
 log = logging.getLogger("collector.stores")
 
@@ -86,6 +87,7 @@ class PostgresStore:
                                    reconnect_timeout=RECONNECT_TIMEOUT,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
         self.outbox = PostgresOutbox(self)
+        self.reviewers = PostgresReviewers(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -1,13 +1,16 @@
 """What the PostgreSQL store does not carry yet, refused in French instead of half done.
 
 With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data: records, references,
-submission ids, the form's rate limit, and the mail outbox that every host's mailer sends
-from (postgres_outbox.py). The review tools (pages, accounts, histories, index) and the porteur's
-actions after « reçu » (corrections, replies, meeting choice, lost link) still keep their
-data in one data folder: on several hosts each would see only its own share, and write
-where the others cannot read. So, on a store that does not share them, their pages answer
-503 with a French page saying what to do, nothing stored, and their commands refuse to
-run; reviewers work on a copy made by `flask --app collector dump DIR`.
+submission ids, the form's rate limit, the reviewers' accounts, sessions and login
+throttle, and the mail outbox that every host's mailer sends from (postgres_outbox.py). The
+review tools (pages, histories, index) and the porteur's actions after « reçu » (corrections,
+replies, meeting choice, lost link) still keep their data in one data folder: on several
+hosts each would see only its own share, and write where the others cannot read. So, on a
+store that does not share them, their pages answer 503 with a French page saying what to do,
+nothing stored, and their commands refuse to run; reviewers work on a copy made by
+`flask --app collector dump DIR`. The review pages are refused only once the reviewer is
+logged in (the login and logout pages work, an anonymous request is sent to the login page
+as anywhere), so that the refusal never tells anyone but a reviewer what the server keeps.
 
 The data folder shares everything (one server): nothing is refused there.
 """
@@ -22,11 +25,16 @@ import click
 from flask import Flask, request
 
 from ..errors import Refusal
+from ..review import unavailable_page
 
 # Blueprints whose pages read or write what only the data folder keeps yet.
-UNSHARED_PAGES = frozenset({"review", "corrections", "porteur_exchanges", "lost_link", "meeting_choice"})
+UNSHARED_PAGES = frozenset({"corrections", "porteur_exchanges", "lost_link", "meeting_choice"})
+# The review pages' blueprints (each checks the reviewer's session first), and their pages that
+# only use what the store shares (accounts and sessions).
+REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
+SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout"})
 # Commands that read or write the review data of the data folder.
-UNSHARED_COMMANDS = frozenset({"answers", "check", "create-user", "export", "list", "message", "note", "purge",
+UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "message", "note", "purge",
                                "reindex", "show", "stats", "status"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
@@ -57,7 +65,15 @@ def guard(app: Flask, shares_everything: bool) -> None:
     @app.before_request
     def _refuse_unshared_pages() -> None:
         if request.blueprint in UNSHARED_PAGES:
-            raise Refusal(503, REVIEW_PAGES if request.blueprint == "review" else PORTEUR_PAGES)
+            raise Refusal(503, PORTEUR_PAGES)
+
+    def _refuse_review_pages() -> Any:
+        if request.endpoint not in SHARED_REVIEW_PAGES:
+            return unavailable_page(REVIEW_PAGES)
+        return None
+
+    for blueprint in REVIEW_BLUEPRINTS:  # after the blueprint's own session check (Flask runs them in order)
+        app.before_request_funcs.setdefault(blueprint, []).append(_refuse_review_pages)
 
     for name, command in list(app.cli.commands.items()):
         if name in UNSHARED_COMMANDS and command.callback is not None:

@@ -1,4 +1,7 @@
-"""Fixtures of the review suite: the real app on a scratch data folder, records, a reviewer."""
+"""Fixtures of the review suite: the real app on a scratch data folder, records, a reviewer.
+
+The app keeps its data in the data folder, unless a module parametrises `store_kind` with
+STORE_KINDS (tests/conftest.py) to run its tests on PostgreSQL too."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import re
 
 import pytest
 
+from collector import appstate
 from collector.formdef import load_form
 from tests.review.factory import write_records
 
@@ -34,12 +38,53 @@ def review_env(data_dir, monkeypatch):
 
 
 @pytest.fixture
-def app(review_env):
+def make_app(review_env, store_config):
+    """create_app on the test's environment and store; every app made is closed at the end."""
     from collector import create_app
 
-    application = create_app()
-    application.config["TESTING"] = True
-    return application
+    made = []
+
+    def make():
+        application = create_app(dict(store_config) or None)
+        application.config["TESTING"] = True
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        appstate.store(application).close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def make_reviewers(store_kind, data_dir, request):
+    """Opens the accounts and login throttle of the test's store (a new store each time, as
+    another worker or host would)."""
+    from collector.stores.folder import FolderStore
+    from collector.stores.postgres import PostgresStore
+
+    opened = []
+
+    def make():
+        if store_kind == "postgres":
+            store = PostgresStore(request.getfixturevalue("database_url"))
+            store.pool.open()
+            opened.append(store)
+            return store.reviewers
+        return FolderStore(data_dir).reviewers
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def reviewers(make_reviewers):
+    return make_reviewers()
 
 
 @pytest.fixture

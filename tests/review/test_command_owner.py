@@ -11,7 +11,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="changing a folder's o
 
 ARGUMENTS = {"list": [], "show": ["AMI-2021-0001"], "export": ["--output", "-"], "stats": [],
              "status": ["AMI-2021-0001", "en_instruction"], "note": ["AMI-2021-0001", "texte"], "check": [],
-             "purge": [], "create-user": ["bob", "--password-stdin"], "send-mail": [],
+             "purge": [], "create-user": ["bob", "--password-stdin"], "delete-user": ["bob"],
+             "send-mail": [],
              "message": ["AMI-2021-0001", "texte"], "answers": [], "reindex": [], "mailer": [],
              "migrate-store": ["--from", "/var/lib/ailleurs"], "dump": ["/var/lib/copie"]}
 

@@ -1,4 +1,5 @@
-"""The reviewers' commands: `flask --app collector list|show|stats|status|note|check|purge|create-user`."""
+"""The reviewers' commands: `flask --app collector list|show|stats|status|note|check|purge|create-user`
+(create-user on both stores)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import sys
 import pytest
 import yaml
 
+from collector import appstate
 from collector.records import record_path
 from collector.statuses import read_history
 from collector.review.users import read_users
+from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -187,14 +190,26 @@ def test_create_user_stores_a_scrypt_hash_never_the_password(runner, data_dir):
     assert os.stat(path).st_mode & 0o077 == 0
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_create_user_creates_then_updates_the_account_in_the_apps_store(app, runner):
+    first = runner.invoke(args=["create-user", "bruno", "--password-stdin"], input=PASSWORD + "\n")
+    again = runner.invoke(args=["create-user", "bruno", "--password-stdin"], input="un autre mot de passe\n")
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    assert "Compte « bruno » créé." in first.stdout and "Compte « bruno » mis à jour." in again.stdout
+    reviewers = appstate.store(app).reviewers
+    assert reviewers.authenticate("bruno", "un autre mot de passe") and not reviewers.authenticate("bruno", PASSWORD)
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 @pytest.mark.parametrize("name, password, message", [
     ("bruno", "court", "Mot de passe trop court : 12 caractères au moins."),
     ("Bruno Dupont", PASSWORD, "Nom de compte invalide"),
 ])
-def test_create_user_refusals(runner, name, password, message):
+def test_create_user_refusals(app, runner, name, password, message):
     result = runner.invoke(args=["create-user", name, "--password-stdin"], input=password + "\n")
     assert result.exit_code == 1
     assert message in result.output
+    assert appstate.store(app).reviewers.accounts() == {}
 
 
 def test_the_real_flask_command_lists_the_records(review_env, records):

@@ -14,9 +14,13 @@ import io
 from collector import create_app
 from collector.statuses import read_history
 from collector.review import throttle
+from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD, csrf_of, login
 
 LOGIN = "/instruction/connexion"
+# Login, logout and the session check work alike on PostgreSQL (whose other review pages then
+# answer a logged-in reviewer a French 503, see tests/stores/test_unshared.py).
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 
 
 def text(response) -> str:
@@ -39,6 +43,7 @@ def test_the_walk_covers_the_whole_blueprint(app):
             "review.post_note", "review.export"} <= endpoints
 
 
+@ON_BOTH_STORES
 def test_nothing_under_instruction_answers_without_a_login(app, client, records, data_dir):
     """Every route, every method: a redirect to the login page or a refusal, never content."""
     page = client.get(LOGIN)
@@ -58,6 +63,7 @@ def test_nothing_under_instruction_answers_without_a_login(app, client, records,
     assert read_history(data_dir, "AMI-2021-0001")["events"] == []
 
 
+@ON_BOTH_STORES
 def test_login_redirects_back_to_the_asked_page(client, reviewer, records):
     first = client.get("/instruction/AMI-2021-0003")
     assert first.status_code == 302
@@ -69,6 +75,7 @@ def test_login_redirects_back_to_the_asked_page(client, reviewer, records):
     assert "AMI-2021-0003" in target
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("hostile", ["https://evil.example/", "//evil.example/instruction/", "/candidater/"])
 def test_login_never_redirects_outside_the_review_pages(client, reviewer, hostile):
     page = client.get(LOGIN)
@@ -106,12 +113,14 @@ def test_review_pages_load_their_own_stylesheet_which_public_pages_never_do(clie
     assert "review.css" not in client.get("/candidater/").text
 
 
+@ON_BOTH_STORES
 def test_the_login_form_itself_needs_the_csrf_token(client, reviewer):
     client.get(LOGIN)
     response = client.post(LOGIN, data={"identifiant": "alice", "mot_de_passe": PASSWORD})
     assert response.status_code == 403
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("name, password", [("alice", "mauvais mot de passe"), ("inconnu", PASSWORD), ("", "")])
 def test_wrong_credentials_get_one_french_message(client, reviewer, name, password):
     response = login(client, name, password)
@@ -120,9 +129,10 @@ def test_wrong_credentials_get_one_french_message(client, reviewer, name, passwo
     assert client.get("/instruction/").status_code == 302
 
 
-def test_logins_are_throttled_across_workers(review_env, reviewer):
-    """Two app instances (two gunicorn workers) share the failure count through the data folder."""
-    worker_a, worker_b = create_app().test_client(), create_app().test_client()
+@ON_BOTH_STORES
+def test_logins_are_throttled_across_workers(make_app, reviewer):
+    """Two app instances (two gunicorn workers) share the failure count through the store."""
+    worker_a, worker_b = make_app().test_client(), make_app().test_client()
     for attempt in range(throttle.MAX_FAILURES):
         client = worker_a if attempt % 2 else worker_b
         assert login(client, "alice", f"faux {attempt}").status_code == 401
@@ -143,6 +153,7 @@ def test_the_throttle_database_holds_no_name_or_address(review_env, reviewer, da
         assert b"alice" not in content and b"127.0.0.1" not in content
 
 
+@ON_BOTH_STORES
 def test_logout_ends_the_session(logged_in):
     page = logged_in.get("/instruction/")
     response = logged_in.post("/instruction/deconnexion", data={"csrf_token": csrf_of(page.text)})

@@ -1,4 +1,7 @@
-"""Reviewer sessions: a working day of inactivity at most, and revocable at once for a whole account."""
+"""Reviewer sessions: a working day of inactivity at most, and revocable at once for a whole account.
+
+On both stores: the data folder, and PostgreSQL, where the list answers a logged-in reviewer a
+French 503 (its data is not shared yet) and anyone else the login page."""
 
 from __future__ import annotations
 
@@ -9,14 +12,24 @@ import pytest
 from itsdangerous import BadSignature
 from itsdangerous.timed import TimestampSigner
 
-from collector import create_app
+from collector import appstate, create_app
 from collector.config import ConfigError
 from collector.review import session_lifetime
-from collector.review.users import read_users
-from collector.yamlio import dump_yaml
+from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD, csrf_of, login
 
 LIST = "/instruction/"
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
+
+
+def signed_in(app) -> int:
+    """What the list answers a logged-in reviewer: the list, or on a store that does not keep the
+    review data yet (PostgreSQL), the French refusal; anyone else gets 302 to the login page."""
+    return 200 if appstate.store(app).shares_everything else 503
 
 
 def logged_in_client(app):
@@ -65,15 +78,15 @@ def test_a_session_idle_for_more_than_the_lifetime_is_over(app, reviewer, monkey
 def test_activity_keeps_a_session_alive(app, reviewer, monkeypatch):
     client = logged_in_client(app)
     signed_ago(app, client, monkeypatch, 8 * 3600 - 60)
-    assert client.get(LIST).status_code == 200
+    assert client.get(LIST).status_code == signed_in(app)
     serializer = app.session_interface.get_signing_serializer(app)
     assert serializer.loads(session_cookie(client, app), max_age=60)["reviewer"] == "alice"  # signed again now
 
 
-def test_logout_ends_every_session_of_the_account_in_every_worker(review_env, reviewer):
-    worker_a, worker_b = create_app(), create_app()
+def test_logout_ends_every_session_of_the_account_in_every_worker(make_app, reviewer):
+    worker_a, worker_b = make_app(), make_app()
     office, laptop = logged_in_client(worker_a), logged_in_client(worker_b)
-    assert office.get(LIST).status_code == 200 and laptop.get(LIST).status_code == 200
+    assert office.get(LIST).status_code == laptop.get(LIST).status_code == signed_in(worker_a)
     page = laptop.get(LIST)
     assert laptop.post("/instruction/deconnexion", data={"csrf_token": csrf_of(page.text)}).status_code == 303
     assert office.get(LIST).status_code == 302
@@ -97,26 +110,29 @@ def test_a_password_change_ends_every_session(app, runner, reviewer):
     assert client.get(LIST).status_code == 302
 
 
-def remove_account(data_dir: str, name: str) -> None:
-    """What the README tells an administrator to do: delete the account's entry."""
-    users = read_users(data_dir)
-    del users[name]
-    with open(f"{data_dir}/accounts/users.yaml", "w", encoding="utf-8") as handle:
-        handle.write(dump_yaml({"users": users}))
+def remove_account(runner, name: str) -> None:
+    result = runner.invoke(args=["delete-user", name])
+    assert result.exit_code == 0 and f"Compte « {name} » supprimé ; ses sessions sont terminées." in result.output
 
 
-def test_removing_an_account_ends_its_sessions_even_if_it_is_recreated_alike(app, runner, reviewer, data_dir):
+def test_removing_an_account_ends_its_sessions_even_if_it_is_recreated_alike(app, runner, reviewer):
     client = logged_in_client(app)
-    remove_account(data_dir, "alice")
+    remove_account(runner, "alice")
     assert client.get(LIST).status_code == 302
     assert runner.invoke(args=["create-user", "alice", "--password-stdin"], input=PASSWORD + "\n").exit_code == 0
     cookie = session_cookie(logged_in_client(app), app)
-    remove_account(data_dir, "alice")
+    remove_account(runner, "alice")
     assert runner.invoke(args=["create-user", "alice", "--password-stdin"], input=PASSWORD + "\n").exit_code == 0
     revived = app.test_client()
     revived.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     assert revived.get(LIST).status_code == 302
-    assert logged_in_client(app).get(LIST).status_code == 200
+    assert logged_in_client(app).get(LIST).status_code == signed_in(app)
+
+
+def test_removing_an_account_that_does_not_exist_says_so_and_changes_nothing(app, runner, reviewer):
+    result = runner.invoke(args=["delete-user", "bob"])
+    assert result.exit_code == 1 and "Aucun compte « bob » : rien n'a été supprimé." in result.output
+    assert list(appstate.store(app).reviewers.accounts()) == ["alice"]
 
 
 def test_a_cookie_without_a_generation_is_refused(app, reviewer):
@@ -126,10 +142,10 @@ def test_a_cookie_without_a_generation_is_refused(app, reviewer):
     assert client.get(LIST).status_code == 302
 
 
-def test_the_session_keeps_no_password_material(app, reviewer, data_dir):
+def test_the_session_keeps_no_password_material(app, reviewer):
     client = logged_in_client(app)
     content = app.session_interface.get_signing_serializer(app).loads(session_cookie(client, app))
-    stored = read_users(data_dir)["alice"]
+    stored = appstate.store(app).reviewers.account("alice")
     assert stored["password_hash"] not in str(content)
     with pytest.raises(BadSignature):
         app.session_interface.get_signing_serializer(app).loads(session_cookie(client, app) + "x")
@@ -149,3 +165,19 @@ def test_an_encoded_cr_lf_in_suivant_when_logged_in_falls_back_to_the_list(app, 
     client = logged_in_client(app)
     response = client.get("/instruction/connexion?suivant=/instruction/%0D%0ASet-Cookie:%20x=1")
     assert response.status_code == 302 and response.headers["Location"] == LIST
+
+
+def test_no_password_is_hashed_to_start_the_app_or_show_the_login_page(make_app, monkeypatch):
+    """scrypt takes a tenth of a second: the dummy hash (for unknown names) is made on first use,
+    not when a worker or a command starts, on either store."""
+    from collector.review import users
+
+    hashed = []
+    real = users.generate_password_hash
+    monkeypatch.setattr(users, "generate_password_hash", lambda *args, **kwargs: hashed.append(1) or real(*args, **kwargs))
+    users._dummy_hash.cache_clear()
+    client = make_app().test_client()
+    assert client.get("/instruction/connexion").status_code == 200 and client.get(LIST).status_code == 302
+    assert hashed == []
+    assert login(client, "inconnu", PASSWORD).status_code == 401
+    assert hashed == [1]  # the dummy hash, checked against for the unknown name

@@ -10,7 +10,16 @@ import pytest
 
 from collector.review import throttle
 from collector.review.throttle import LOCKOUT, WINDOW, ThrottleUnavailable
-from tests.review.test_throttle import SECRET, T0, fail, locked
+from tests.review.test_throttle import SECRET, T0
+
+
+def fail(data_dir, at, name="alice", address="192.0.2.1"):
+    """A failure counted by the data folder's throttle itself (this file's promises are its sqlite file's)."""
+    return throttle.record_failure(data_dir, SECRET, name, address, now=at)
+
+
+def locked(data_dir, at, name="alice", address="192.0.2.1"):
+    return throttle.locked_for(data_dir, SECRET, name, address, now=at)
 
 
 def corrupt(data_dir: str) -> None:

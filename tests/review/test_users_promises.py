@@ -2,6 +2,10 @@
 written, the file holds only scrypt hashes and is the owner's alone, it is rewritten under a lock that is
 released afterwards, and a session generation ends every session of an account at once.
 
+The promises of an account store hold on both stores, through `store.reviewers` (the `reviewers`
+fixture: the data folder's users.yaml, PostgreSQL's reviewer_accounts); those about the file itself
+use users.py directly.
+
 The tests that hash no password come first: a mutation run stops at the first failing test."""
 
 from __future__ import annotations
@@ -11,13 +15,33 @@ import os
 import re
 import stat
 
+import psycopg
 import pytest
 
 from collector.review import users
 from collector.review.users import (UserError, authenticate, end_sessions, read_users, session_generation,
                                     session_is_current, set_password)
+from collector.stores.folder_reviewers import FolderReviewers
+from tests.conftest import STORE_KINDS
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
+
+
+def stored_text(reviewers) -> str:
+    """Everything the store keeps about accounts, as text ("" when it keeps nothing)."""
+    if isinstance(reviewers, FolderReviewers):
+        path = users_file(reviewers.data_dir)
+        if not os.path.exists(path):
+            return ""
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    with psycopg.connect(reviewers.store.url) as connection:
+        return "\n".join(str(row) for row in connection.execute("SELECT * FROM reviewer_accounts"))
 
 
 def users_file(data_dir: str) -> str:
@@ -52,10 +76,11 @@ def test_a_session_with_the_current_generation_is_current():
 
 # --- reading the file ------------------------------------------------------------------------
 
-def test_no_file_means_no_account(data_dir):
-    assert read_users(data_dir) == {}
-    assert authenticate(data_dir, "alice", PASSWORD) is False
-    assert session_generation(data_dir, "alice") is None
+def test_no_account_at_first(reviewers):
+    assert reviewers.accounts() == {} and reviewers.account("alice") is None
+    assert reviewers.authenticate("alice", PASSWORD) is False
+    assert reviewers.session_generation("alice") is None
+    assert reviewers.session_is_current("alice", None) is False
 
 
 @pytest.mark.parametrize("text", ["", "users:\n", "users: [alice]\n", "- users\n", "comptes: {}\n"])
@@ -80,39 +105,39 @@ def test_an_account_without_a_usable_hash_never_lets_anyone_in(data_dir, account
     assert authenticate(data_dir, "alice", "") is False
 
 
-def test_a_wrong_password_or_an_unknown_name_is_refused(data_dir):
-    set_password(data_dir, "alice", PASSWORD)
-    assert authenticate(data_dir, "alice", PASSWORD + "!") is False
-    assert authenticate(data_dir, "bob", PASSWORD) is False
+def test_a_wrong_password_or_an_unknown_name_is_refused(reviewers):
+    reviewers.set_password("alice", PASSWORD)
+    assert reviewers.authenticate("alice", PASSWORD + "!") is False
+    assert reviewers.authenticate("bob", PASSWORD) is False
+    assert reviewers.authenticate("alice", PASSWORD) is True
 
 
 # --- names and passwords (refusals first: they cost no password hashing) --------------------
 
 @pytest.mark.parametrize("name", ["a", "a" * 41, "-ab", ".ab", "Alice", "jean dupont", "élodie", "", "alice\n"])
-def test_other_names_are_refused_in_french_and_nothing_is_written(data_dir, name):
+def test_other_names_are_refused_in_french_and_nothing_is_written(reviewers, name):
     with pytest.raises(UserError, match="Nom de compte invalide : 2 à 40 caractères"):
-        set_password(data_dir, name, PASSWORD)
-    assert not os.path.exists(users_file(data_dir))
+        reviewers.set_password(name, PASSWORD)
+    assert stored_text(reviewers) == ""
 
 
-def test_a_password_of_twelve_characters_is_enough_and_eleven_is_not(data_dir):
+def test_a_password_of_twelve_characters_is_enough_and_eleven_is_not(reviewers):
     with pytest.raises(UserError, match="^Mot de passe trop court : 12 caractères au moins.$"):
-        set_password(data_dir, "alice", "x" * 11)
-    assert not os.path.exists(users_file(data_dir))
-    assert set_password(data_dir, "alice", "x" * 12) is True
+        reviewers.set_password("alice", "x" * 11)
+    assert stored_text(reviewers) == ""
+    assert reviewers.set_password("alice", "x" * 12) is True
 
 
 # --- what the file holds ---------------------------------------------------------------------
 
-def test_the_file_holds_a_scrypt_hash_a_paris_creation_time_and_a_generation(data_dir):
-    set_password(data_dir, "alice", PASSWORD)
-    (name, account), = read_users(data_dir).items()
-    assert name == "alice"
+def test_the_store_holds_a_scrypt_hash_a_paris_creation_time_and_a_generation(reviewers):
+    reviewers.set_password("alice", PASSWORD)
+    (name, account), = reviewers.accounts().items()
+    assert name == "alice" and reviewers.account("alice") == account
     assert account["password_hash"].startswith("scrypt:") and PASSWORD not in account["password_hash"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", str(account["created_at"]))
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", account["session"])  # 128 random bits
-    with open(users_file(data_dir), encoding="utf-8") as handle:
-        assert PASSWORD not in handle.read()
+    assert "alice" in stored_text(reviewers) and PASSWORD not in stored_text(reviewers)
 
 
 def test_the_accounts_are_the_owners_alone(data_dir):
@@ -122,17 +147,29 @@ def test_the_accounts_are_the_owners_alone(data_dir):
     assert stat.S_IMODE(os.stat(os.path.join(data_dir, "accounts", "users.lock")).st_mode) == 0o600
 
 
-def test_a_password_change_keeps_the_account_its_creation_time_and_the_others(data_dir):
-    assert set_password(data_dir, "alice", PASSWORD) is True
-    set_password(data_dir, "bob", PASSWORD)
-    before = read_users(data_dir)["alice"]
-    assert set_password(data_dir, "alice", "un tout autre mot de passe") is False
-    after = read_users(data_dir)
+def test_a_password_change_keeps_the_account_its_creation_time_and_the_others(reviewers):
+    assert reviewers.set_password("alice", PASSWORD) is True
+    reviewers.set_password("bob", PASSWORD)
+    before = reviewers.account("alice")
+    assert reviewers.set_password("alice", "un tout autre mot de passe") is False
+    after = reviewers.accounts()
     assert after["alice"]["created_at"] == before["created_at"]
     assert after["alice"]["session"] != before["session"]
-    assert authenticate(data_dir, "alice", "un tout autre mot de passe") is True
-    assert authenticate(data_dir, "alice", PASSWORD) is False
-    assert authenticate(data_dir, "bob", PASSWORD) is True
+    assert reviewers.authenticate("alice", "un tout autre mot de passe") is True
+    assert reviewers.authenticate("alice", PASSWORD) is False
+    assert reviewers.authenticate("bob", PASSWORD) is True
+
+
+def test_removing_an_account_forgets_it_and_only_it(reviewers):
+    reviewers.set_password("alice", PASSWORD)
+    reviewers.set_password("bob", PASSWORD)
+    generation = reviewers.session_generation("alice")
+    assert reviewers.remove("alice") is True
+    assert list(reviewers.accounts()) == ["bob"] and reviewers.account("alice") is None
+    assert reviewers.authenticate("alice", PASSWORD) is False
+    assert reviewers.session_is_current("alice", generation) is False
+    assert reviewers.remove("alice") is False
+    assert reviewers.authenticate("bob", PASSWORD) is True
 
 
 def test_the_file_is_rewritten_under_the_accounts_lock_and_the_lock_is_released(data_dir, monkeypatch):
@@ -164,22 +201,22 @@ def lock_state(path: str) -> str:
 
 # --- session generations ---------------------------------------------------------------------
 
-def test_ending_the_sessions_draws_a_new_generation_and_only_that_one_is_current(data_dir):
-    set_password(data_dir, "alice", PASSWORD)
-    old = session_generation(data_dir, "alice")
-    new = end_sessions(data_dir, "alice")
+def test_ending_the_sessions_draws_a_new_generation_and_only_that_one_is_current(reviewers):
+    reviewers.set_password("alice", PASSWORD)
+    old = reviewers.session_generation("alice")
+    new = reviewers.end_sessions("alice")
     assert new and new != old
-    assert session_generation(data_dir, "alice") == new
-    accounts = read_users(data_dir)
-    assert session_is_current(accounts, "alice", new) is True
-    assert session_is_current(accounts, "alice", old) is False
+    assert reviewers.session_generation("alice") == new
+    assert reviewers.session_is_current("alice", new) is True
+    assert reviewers.session_is_current("alice", old) is False
+    assert reviewers.session_is_current("bob", new) is False
 
 
-def test_ending_the_sessions_of_an_unknown_account_creates_nothing(data_dir):
-    set_password(data_dir, "alice", PASSWORD)
-    before = read_users(data_dir)
-    assert end_sessions(data_dir, "bob") is None
-    assert read_users(data_dir) == before
+def test_ending_the_sessions_of_an_unknown_account_creates_nothing(reviewers):
+    reviewers.set_password("alice", PASSWORD)
+    before = reviewers.accounts()
+    assert reviewers.end_sessions("bob") is None
+    assert reviewers.accounts() == before
 
 
 def test_an_account_without_a_generation_gets_one_drawn_once(data_dir):
@@ -203,6 +240,6 @@ def test_an_account_that_is_not_a_mapping_has_no_generation(data_dir):
 # --- names accepted ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["ab", "a" * 40, "0ab", "jean.dupont", "j_d-2"])
-def test_names_of_two_to_forty_allowed_characters_are_accepted(data_dir, name):
-    assert set_password(data_dir, name, PASSWORD) is True
-    assert authenticate(data_dir, name, PASSWORD) is True
+def test_names_of_two_to_forty_allowed_characters_are_accepted(reviewers, name):
+    assert reviewers.set_password(name, PASSWORD) is True
+    assert reviewers.authenticate(name, PASSWORD) is True

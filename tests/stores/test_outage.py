@@ -3,12 +3,14 @@ says so, and the same app stores again once the server is back, without a restar
 
 from __future__ import annotations
 
+import html
 import time
 
 import psycopg
 import pytest
 
 from collector import appstate, create_app
+from tests.review.conftest import PASSWORD, csrf_of, login
 from tests.support.payloads import encode_form, form_hidden_fields, valid_answers
 
 URLENCODED = "application/x-www-form-urlencoded"
@@ -62,3 +64,38 @@ def test_while_postgresql_is_down_posts_get_a_french_503_and_it_recovers_by_itse
         assert connection.execute("SELECT count(*) FROM records").fetchone() == (2,)
         assert connection.execute("SELECT count(*) FROM submission_ids").fetchone() == (2,)
 
+
+
+def test_while_postgresql_is_down_reviewers_get_french_503s_and_stay_logged_in(app, postgres_cluster):
+    assert app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"],
+                                        input=PASSWORD + "\n").exit_code == 0
+    reviewer, newcomer = app.test_client(), app.test_client()
+    assert login(reviewer).status_code == 303
+    token = csrf_of(newcomer.get("/instruction/connexion").text)
+    postgres_cluster.stop()
+    try:
+        refused = newcomer.post("/instruction/connexion", data={"csrf_token": token, "identifiant": "alice",
+                                                                "mot_de_passe": PASSWORD})
+        assert refused.status_code == 503 and "La connexion est momentanément impossible" in refused.text
+        page = reviewer.get("/instruction/")  # the session cannot be checked: not a way back to the login page
+        assert page.status_code == 503 and "momentanément indisponible" in page.text
+    finally:
+        postgres_cluster.start()
+    wait_until_healthy(reviewer)
+    page = reviewer.get("/instruction/")  # logged in still: the review pages' own refusal
+    assert page.status_code == 503 and "L'instruction en ligne n'est pas encore disponible" in html.unescape(page.text)
+    assert login(newcomer).status_code == 303
+
+
+def test_while_postgresql_is_down_account_commands_say_so_in_french_and_change_nothing(app, postgres_cluster):
+    runner = app.test_cli_runner()
+    postgres_cluster.stop()
+    try:
+        for command in (["create-user", "alice", "--password-stdin"], ["delete-user", "alice"]):
+            result = runner.invoke(args=command, input=PASSWORD + "\n")
+            assert result.exit_code == 1 and "Traceback" not in result.output
+            assert "PostgreSQL indisponible" in result.output and "rien n'a été modifié" in result.output
+    finally:
+        postgres_cluster.start()
+    wait_until_healthy(app.test_client())
+    assert appstate.store(app).reviewers.accounts() == {}

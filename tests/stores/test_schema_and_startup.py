@@ -44,11 +44,13 @@ def version_of(url: str) -> int:
 def test_db_upgrade_creates_the_schema_then_has_nothing_left_to_do(empty_database):
     first = flask("db-upgrade", url=empty_database)
     assert first.returncode == 0, first.stderr
-    names = ", ".join(f"{migration.version:04d}_{migration.name}" for migration in schema.migrations())
-    assert f"Schéma de la base mis à jour : version 0 → {schema.code_version()} ({names})." in first.stdout
-    assert "0001_records, 0002_rate_limit" in names and version_of(empty_database) == schema.code_version()
+    every = schema.migrations()
+    names = ", ".join(f"{migration.version:04d}_{migration.name}" for migration in every)
+    assert f"Schéma de la base mis à jour : version 0 → {every[-1].version} ({names})." in first.stdout
+    assert names.startswith("0001_records, 0002_rate_limit")
+    assert version_of(empty_database) == schema.code_version() == every[-1].version
     again = flask("db-upgrade", url=empty_database)
-    assert again.returncode == 0 and f"déjà à jour (version {schema.code_version()})" in again.stdout
+    assert again.returncode == 0 and f"déjà à jour (version {every[-1].version})" in again.stdout
 
 
 def test_db_upgrade_without_a_database_url_says_the_data_folder_needs_none():

@@ -1,5 +1,7 @@
 """On PostgreSQL, what the store does not carry yet (review tools, the porteur's actions after
-« reçu ») is refused in French, nothing stored; on the data folder nothing is refused."""
+« reçu ») is refused in French, nothing stored; on the data folder nothing is refused. The
+reviewers' accounts are shared: login, logout and create-user work, and the review pages are
+refused only to a logged-in reviewer (anyone else is sent to the login page, as anywhere)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import html
 import pytest
 
 from collector import appstate, create_app
+from tests.review.conftest import PASSWORD, csrf_of, login
 
 
 @pytest.fixture
@@ -19,8 +22,6 @@ def postgres_app(data_dir, database_url, monkeypatch):
 
 
 @pytest.mark.parametrize(("method", "path", "words"), [
-    ("GET", "/instruction/", "L'instruction en ligne n'est pas encore disponible"),
-    ("POST", "/instruction/connexion", "flask --app collector dump DOSSIER"),
     ("GET", "/candidater/recu/AMI-2021-0001/corriger?cle=x", "Cette action n'est pas disponible pour le moment"),
     ("POST", "/candidater/recu/AMI-2021-0001/repondre", "écrivez aux contacts de l'AMI"),
     ("POST", "/candidater/recu/AMI-2021-0001/rencontre/1", "rien n'a été enregistré"),
@@ -31,7 +32,53 @@ def test_pages_whose_data_postgresql_does_not_keep_yet_answer_a_french_503(postg
     assert reply.status_code == 503 and words in html.unescape(reply.text) and 'lang="fr"' in reply.text
 
 
-@pytest.mark.parametrize("command", [["list"], ["show", "AMI-2021-0001"], ["export"], ["create-user", "alice"]])
+REVIEW_PAGES = [("GET", "/instruction/"), ("GET", "/instruction/AMI-2021-0001"), ("GET", "/instruction/export.csv"),
+                ("GET", "/instruction/tableau-de-bord"), ("GET", "/instruction/rencontres"),
+                ("POST", "/instruction/AMI-2021-0001/statut"), ("POST", "/instruction/AMI-2021-0001/note"),
+                ("POST", "/instruction/AMI-2021-0001/message"), ("POST", "/instruction/AMI-2021-0001/reponse"),
+                ("POST", "/instruction/AMI-2021-0001/rencontre")]
+
+
+@pytest.fixture
+def reviewer_client(postgres_app):
+    """A client logged in on PostgreSQL, with an account made by create-user."""
+    created = postgres_app.test_cli_runner().invoke(args=["create-user", "alice", "--password-stdin"],
+                                                    input=PASSWORD + "\n")
+    assert created.exit_code == 0 and "Compte « alice » créé." in created.output, created.output
+    client = postgres_app.test_client()
+    assert login(client).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize(("method", "path"), REVIEW_PAGES)
+def test_review_pages_on_postgresql_send_an_anonymous_visitor_to_the_login_page(postgres_app, method, path):
+    client = postgres_app.test_client()
+    token = csrf_of(client.get("/instruction/connexion").text)
+    reply = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+    assert reply.status_code == 302 and reply.headers["Location"].startswith("/instruction/connexion")
+
+
+@pytest.mark.parametrize(("method", "path"), REVIEW_PAGES)
+def test_review_pages_on_postgresql_answer_a_logged_in_reviewer_a_french_503(reviewer_client, method, path):
+    token = csrf_of(reviewer_client.get("/instruction/").text)  # the refusal keeps the logout form
+    reply = reviewer_client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+    assert reply.status_code == 503 and 'lang="fr"' in reply.text
+    text = html.unescape(reply.text)
+    assert "L'instruction en ligne n'est pas encore disponible" in text and "rien n'a été modifié" in text
+    assert "connecté : <strong>alice</strong>" in text and "Se déconnecter" in text
+
+
+def test_logout_works_on_postgresql_and_csrf_still_holds(reviewer_client):
+    assert reviewer_client.post("/instruction/deconnexion").status_code == 403  # no CSRF token: refused
+    assert reviewer_client.post("/instruction/deconnexion", data={"csrf_token": "faux"}).status_code == 403
+    page = reviewer_client.get("/instruction/")
+    assert page.status_code == 503  # still logged in
+    reply = reviewer_client.post("/instruction/deconnexion", data={"csrf_token": csrf_of(page.text)})
+    assert reply.status_code == 303 and reply.headers["Location"] == "/instruction/connexion"
+    assert reviewer_client.get("/instruction/").status_code == 302  # logged out
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "AMI-2021-0001"], ["export"]])
 def test_review_commands_refuse_to_run_on_postgresql_and_say_how_to_work_on_a_dump(postgres_app, command):
     result = postgres_app.test_cli_runner().invoke(args=command)
     assert result.exit_code == 1

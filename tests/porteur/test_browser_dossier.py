@@ -42,7 +42,7 @@ def test_a_porteur_sends_the_form_gets_the_link_by_mail_and_reads_the_dossier(st
     tab.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
     assert tab.locator("h1").inner_text().startswith("Votre dossier AMI-2021-")
     assert tab.locator(".dossier-email").inner_text() == "camille@gmail.com"
-    assert tab.locator(".dossier-status").inner_text() == "reçue"
+    assert tab.locator(".dossier-status").inner_text() == "reçu"
     stack.audit(tab, "dossier")
     reference = re.search(r"AMI-2021-\d{4}", tab.url).group(0)
 

@@ -61,7 +61,7 @@ def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(clie
     page = client.get(reply.headers["Location"]).text
     assert "Titre corrigé" in page and "Vos réponses corrigées sont enregistrées" in page
     assert f"Version 2 (la plus récente de 2)" in page and short_hash(second["content_hash"]) in page
-    assert "Corrigé par le porteur (version 2)" in page
+    assert "Version 1, envoyée par le porteur." in page and "Version 2, corrigée par le porteur." in page
 
 
 def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir):

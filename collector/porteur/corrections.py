@@ -62,6 +62,11 @@ def _page(reference: str, values: dict[str, Any], errors: dict[str, str] | None 
         submit_label="Enregistrer mes réponses corrigées", draft_key=f"ami-correction-{reference}",
         deadline=corrections_until(reference), deadline_hint=DEADLINE_HINT,
         dossier_url=dossier_path(secret, reference), current_url=None)
+    return _private(body, status)
+
+
+def _private(body: str, status: int) -> Response:
+    """A page of one porteur's dossier: never cached, never indexed."""
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -83,10 +88,7 @@ def _closed(reference: str, values: dict[str, Any]) -> Response:
         "form.html", form=state().form, values=values, errors={}, hidden={}, general_error=None,
         heading=f"Corriger le dossier {reference}", accepting=False, refused_message=CLOSED,
         dossier_url=dossier_path(appstate.secret(), reference), current_url=None)
-    response = Response(body, status=403, mimetype="text/html")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    return _private(body, 403)
 
 
 class _BadLink(Exception):

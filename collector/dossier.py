@@ -45,7 +45,7 @@ EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: 
                 "rencontre_annulee": "rencontre annulée"}
 
 # The porteur's words for where the dossier stands (never the internal status).
-RECEIVED, UNDER_REVIEW, ANSWERED = "reçue", "en cours d'analyse", "réponse envoyée"
+RECEIVED, UNDER_REVIEW, ANSWERED = "reçu", "en cours d'analyse", "réponse envoyée"  # « votre dossier : reçu »
 
 
 def _versions_folder(data_dir: str, reference: str) -> str:

@@ -16,7 +16,6 @@ that cannot be queued is caught up by the mailer). Identical answers make no new
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
@@ -28,6 +27,7 @@ from ..errors import Refusal
 from ..formdef import ordered_answers
 from ..intake import STALE_PAGE, _first_messages, state
 from ..payload import BadBody, read_submission
+from ..phase import current_now
 from ..records import build_record
 from .. import appstate
 from ..validation import derive
@@ -61,21 +61,35 @@ def _page(reference: str, values: dict[str, Any], errors: dict[str, str] | None 
         hidden=hidden if hidden is not None else state().tokens.issue(), general_error=general_error,
         heading=f"Corriger le dossier {reference}", accepting=True, form_action=dossier_path(secret, reference, "corriger"),
         submit_label="Enregistrer mes réponses corrigées", draft_key=f"ami-correction-{reference}",
-        deadline=corrections_until(reference), deadline_hint=DEADLINE_HINT, current_url="candidater/")
+        deadline=corrections_until(reference), deadline_hint=DEADLINE_HINT,
+        dossier_url=dossier_path(secret, reference), current_url=None)
+    return _private(body, status)
+
+
+def _private(body: str, status: int) -> Response:
+    """A page of one porteur's dossier: never cached, never indexed."""
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
 
-def _opened(reference: str) -> str:
-    """The checked reference, when its answers may be corrected now; a refusal otherwise."""
+def _checked(reference: str) -> str:
+    """The reference, when the link's key opens its dossier; the bad link's 404 otherwise."""
     checked = checked_reference(reference, request.args.get("cle"))
     if checked is None:
         raise _BadLink()
-    if corrections_until(checked) is None:
-        raise Refusal(403, CLOSED, "Corrections fermées")
     return checked
+
+
+def _closed(reference: str, values: dict[str, Any]) -> Response:
+    """403, nothing stored: the form closed, with the posted answers to copy (as the intake
+    does once the call has closed) and the way back to the dossier."""
+    body = render_template(
+        "form.html", form=state().form, values=values, errors={}, hidden={}, general_error=None,
+        heading=f"Corriger le dossier {reference}", accepting=False, refused_message=CLOSED,
+        dossier_url=dossier_path(appstate.secret(), reference), current_url=None)
+    return _private(body, 403)
 
 
 class _BadLink(Exception):
@@ -89,20 +103,28 @@ def _bad_link(_error: _BadLink) -> Response:
 
 @bp.get("/candidater/recu/<reference>/corriger")
 def correction_form(reference: str) -> Response:
-    checked = _opened(reference)
+    checked = _checked(reference)
+    if corrections_until(checked) is None:
+        raise Refusal(403, CLOSED, "Corrections fermées")
     record = dossier.latest_record(appstate.data_dir(), checked)
     return _page(checked, dict(record["answers"]))
 
 
 @bp.post("/candidater/recu/<reference>/corriger")
 def correct(reference: str) -> Response:
-    checked = _opened(reference)
+    checked = _checked(reference)
     guard_post("Ce formulaire de correction")
     current = state()
+    still_open = corrections_until(checked) is not None  # a reviewer may have started the analysis meanwhile
     try:
         values, hidden = read_submission(request, current.form, current_app.config["MAX_FORM_PARTS"])
     except BadBody as error:
+        if not still_open:
+            return _closed(checked, {})
         raise Refusal(error.status, error.message) from error
+    if not still_open:
+        log.info("refused: corrections closed")
+        return _closed(checked, values)
     link = dossier_path(appstate.secret(), checked)
     if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
         log.info("discarded: honeypot (correction)")
@@ -141,9 +163,9 @@ def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
     data_dir = appstate.data_dir()
     before = dossier.latest_record(data_dir, reference)
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
-    zone = current.facts["calendar"]["opens_at"].tzinfo
-    corrected = build_record(reference, datetime.now(zone), current.form.version, answers, flags, derived)
-    version = dossier.write_correction(data_dir, corrected)
+    now, _preview = current_now(current.facts)  # AMI_NOW in previews and tests, like every other date shown
+    corrected = build_record(reference, now, current.form.version, answers, flags, derived)
+    version = dossier.write_correction(data_dir, corrected, now)
     if version["version"] == before["version"]:
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])

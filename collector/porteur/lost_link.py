@@ -4,8 +4,10 @@
 has a dossier (no one learns who applied), and so is the work behind it: every valid
 address within the limits becomes one small durable request file (link_requests.py),
 which the mailer handles (it finds the dossiers and queues the mail, to the address
-itself). Posts are limited per client (one IPv4 address or one IPv6 /64) and per address,
-so the form can flood neither the server nor a mailbox.
+itself). Valid requests are limited per client (one IPv4 address or one IPv6 /64: 20 an
+hour, enough for a workshop in a public digital space; a mistyped address costs no storage
+and does not count) and per address (3 mails a day), so the form can flood neither the
+server nor a mailbox.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
 
 from ..addresses import address_key
@@ -24,18 +26,20 @@ from ..ratelimit import RateLimiter
 from .. import appstate
 from ..sequence import STATE_DIR
 from ..validation import Email
-from .views import page
+from .views import offer_way_back, page
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("lost_link", __name__)
 
 FIELD = "contact_email"
 MAX_LENGTH = 254  # what the page keeps of a refused value
-PER_CLIENT = (5, 3600)  # requests per client address within any hour
+PER_CLIENT = (20, 3600)  # valid requests per client address within any hour
 PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
-SENT = ("Si cette adresse est celle d'un dossier, un e-mail contenant le lien de chaque dossier vient d'y être "
-        "envoyé. Il peut mettre quelques minutes à arriver : pensez à regarder dans les indésirables. "
-        "Rien reçu dans l'heure ? Vérifiez l'adresse, ou appelez les contacts de l'AMI.")
+# The same words for every address: whether it has a dossier, or is over its daily limit, stays unsaid.
+SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minutes qui viennent un e-mail "
+        "contenant le lien de chaque dossier : pensez à regarder dans les indésirables. Une même adresse "
+        "reçoit au plus {per_day} de ces e-mails par jour. Rien reçu dans l'heure ? Vérifiez l'adresse "
+        "ci-dessus, ou appelez les contacts de l'AMI.").format(per_day=PER_ADDRESS[0])
 
 
 class LinkRequestLimiter(RateLimiter):
@@ -65,15 +69,10 @@ def request_form() -> Response:
 
 @bp.post("/candidater/dossier-perdu/")
 def send_links() -> Response:
+    offer_way_back(url_for("lost_link.request_form"), "Revenir à la page « Lien de dossier perdu »")
     if is_cross_site(request, current_app.config["ALLOWED_ORIGINS"]):
         raise Refusal(403, "Cette demande ne peut être faite que depuis le site de l'AMI : ouvrez la page "
-                           "« Dossier : lien perdu » du site et envoyez-la de là.")
-    by_client, by_address = current_app.extensions["ami_lost_link"]
-    wait = by_client.hit(request.remote_addr or "inconnu")
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
-        raise Refusal(429, f"Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), "
-                           "puis réessayez.", headers={"Retry-After": str(wait)})
+                           "« Lien de dossier perdu » du site et envoyez-la de là.")
     typed = request.form.get(FIELD, "")
     try:
         address = Email(appstate.form().field(FIELD)).deserialize(typed)
@@ -82,6 +81,12 @@ def send_links() -> Response:
         return _form(422, value=typed[:MAX_LENGTH], error=message)
     if not address:
         return _form(422, value="", error="Indiquez l'adresse e-mail de contact donnée dans le formulaire.")
+    by_client, by_address = current_app.extensions["ami_lost_link"]
+    wait = by_client.hit(request.remote_addr or "inconnu")  # only valid addresses count
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        raise Refusal(429, f"Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), "
+                           "puis réessayez.", headers={"Retry-After": str(wait)})
     if by_address.hit(address_key(address)) is None:
         try:
             write_request(appstate.data_dir(), address)
@@ -91,4 +96,4 @@ def send_links() -> Response:
                                "Réessayez dans quelques minutes.") from error
     else:
         log.info("lost link: limit reached for one address")
-    return _form(sent=SENT)
+    return _form(sent=SENT, address=address)

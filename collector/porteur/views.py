@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
 
 from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
@@ -31,6 +31,7 @@ PAGE_URL = "candidater/"
 BAD_LINK = ("Ce lien de dossier est incomplet ou erroné. Copiez le lien en entier depuis l'e-mail d'accusé "
             "de réception (il se termine par une longue clé après « cle= »), ou demandez qu'il vous soit "
             "envoyé à nouveau.")
+BACK_TO_DOSSIER = "Retour à mon dossier"
 # `?cle=…&fait=<what>` after a porteur's post: the page says it was done (no session needed).
 DONE: dict[str, str] = {}
 
@@ -61,13 +62,23 @@ def bad_link() -> Response:
     return page("porteur/bad_link.html", 404, message=BAD_LINK)
 
 
+def offer_way_back(url: str, label: str) -> None:
+    """The link an error page of this request offers first (collector/error.html), instead of
+    « Revenir au formulaire », which leads to a NEW application."""
+    g.way_back = (url, label)
+
+
 def checked_reference(reference: str, key: str | None) -> str | None:
-    """The reference when the key opens an existing dossier; None otherwise (same answer for both)."""
+    """The reference when the key opens an existing dossier; None otherwise (same answer for both).
+    Once checked, a refusal's page leads back to the dossier."""
     if not REFERENCE_PATTERN.match(reference or "") or not reference.isascii():
         return None
     if not key_is_valid(appstate.secret(), reference, key):
         return None
-    return reference if appstate.store().has_record(reference) else None
+    if not appstate.store().has_record(reference):
+        return None
+    offer_way_back(dossier_path(appstate.secret(), reference), BACK_TO_DOSSIER)
+    return reference
 
 
 def guard_post(what: str) -> None:
@@ -129,8 +140,9 @@ def show_dossier(reference: str) -> Response:
 
 @bp.app_context_processor
 def porteur_context() -> dict[str, Any]:
-    """For every page: the lost-link page's URL; for the form, the known e-mail domains
-    (form.js suggests them on blur) and `suggest_email` (the server's suggestion for a
-    mistyped domain, shown on the page sent back after a post)."""
+    """For every page: the lost-link page's URL and the way back an error page offers (none:
+    the form); for the form, the known e-mail domains (form.js suggests them on blur) and
+    `suggest_email` (the server's suggestion for a mistyped domain, shown on the page sent
+    back after a post)."""
     return {"lost_link_url": lambda: url_for("lost_link.request_form"), "email_domains": KNOWN_DOMAINS,
-            "suggest_email": suggest}
+            "suggest_email": suggest, "way_back": g.get("way_back")}

@@ -42,7 +42,7 @@ def test_a_porteur_sends_the_form_gets_the_link_by_mail_and_reads_the_dossier(st
     tab.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
     assert tab.locator("h1").inner_text().startswith("Votre dossier AMI-2021-")
     assert tab.locator(".dossier-email").inner_text() == "camille@gmail.com"
-    assert tab.locator(".dossier-status").inner_text() == "reçue"
+    assert tab.locator(".dossier-status").inner_text() == "reçu"
     stack.audit(tab, "dossier")
     reference = re.search(r"AMI-2021-\d{4}", tab.url).group(0)
 
@@ -73,7 +73,8 @@ def test_the_lost_link_page_answers_the_same_and_mails_only_a_known_address(stac
             tab.get_by_label("Adresse e-mail de contact").fill(address)
             tab.get_by_role("button", name="Recevoir le lien").click()
             tab.wait_for_load_state("load")
-            answers_seen.append(tab.locator("main").inner_text())
+            assert tab.locator(".adresse-saisie").inner_text() == address
+            answers_seen.append(tab.locator("main").inner_text().replace(address, "…"))
         assert answers_seen[0] == answers_seen[1] and "Si cette adresse est celle d'un dossier" in answers_seen[0]
         [mail] = stack.mails_to("perdu@example.org", 1, "Lien de votre dossier")
         tab.goto(stack.base + link_in(mail.message))
@@ -101,6 +102,44 @@ def test_axe_and_the_nu_checker_find_nothing_on_the_lost_link_and_bad_link_pages
     stack.audit(tab, "bad link")
     tab.get_by_role("link", name="Recevoir à nouveau le lien de mon dossier").click()
     tab.wait_for_url(stack.base + "/candidater/dossier-perdu/")
+    stack.assert_accessible()
+
+
+def test_a_correction_sent_once_the_analysis_started_keeps_the_answers_and_leads_back_to_the_dossier(stack, chromium):
+    """The correction form was open when a reviewer started the analysis: the post stores
+    nothing, the page shows the typed answers to copy and « Retour à mon dossier »."""
+    from collector.dossier import all_versions
+    from collector.statuses import change_status
+    from tests.support.payloads import fetch_hidden, post_form
+
+    for javascript in (False, True):
+        answers = {**valid_answers(FORM), "contact_email": f"tardif-{javascript}@example.org".lower()}
+        sent = post_form(stack.base, answers, fetch_hidden(stack.base))
+        assert sent.status == 303
+        dossier = sent.headers["location"].removeprefix(stack.base)
+        reference = re.search(r"AMI-2021-\d{4}", dossier).group(0)
+        context = chromium.new_context(locale="fr-FR", java_script_enabled=javascript)
+        try:
+            tab = context.new_page()
+            tab.goto(stack.base + dossier)
+            tab.get_by_role("link", name="Corriger mes réponses").click()
+            tab.wait_for_load_state("load")
+            tab.fill("#projet_titre", f"Titre à garder {javascript}")
+            change_status(stack.data_dir, reference, "en_instruction", by="alice")
+            tab.click("button[type=submit]")
+            tab.locator("#formulaire-ferme").wait_for(state="visible")
+            assert "Les corrections en ligne ne sont plus possibles" in tab.locator("main").inner_text()
+            assert f"Titre à garder {javascript}" in tab.input_value("#reponses-a-copier")
+            assert tab.locator("form.ami-form").count() == 0
+            if javascript:
+                stack.audit(tab, "correction refused once closed")
+            tab.get_by_role("link", name="Retour à mon dossier").click()
+            tab.wait_for_url(re.compile(re.escape(reference) + r"\?cle="))
+            assert tab.locator("h1").inner_text() == f"Votre dossier {reference}"
+            assert tab.locator(".dossier-status").inner_text() == "en cours d'analyse"
+        finally:
+            context.close()
+        assert len(all_versions(stack.data_dir, reference)) == 1
     stack.assert_accessible()
 
 

@@ -6,6 +6,7 @@ import csv
 import email
 import io
 import os
+import re
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(clie
     page = client.get(reply.headers["Location"]).text
     assert "Titre corrigé" in page and "Vos réponses corrigées sont enregistrées" in page
     assert f"Version 2 (la plus récente de 2)" in page and short_hash(second["content_hash"]) in page
-    assert "Corrigé par le porteur (version 2)" in page
+    assert "Version 1, envoyée par le porteur." in page and "Version 2, corrigée par le porteur." in page
 
 
 def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir):
@@ -111,6 +112,51 @@ def test_no_correction_once_a_reviewer_has_started_the_analysis(client, records,
     reply = client.post(link("AMI-2021-0001", "corriger"), data=corrected(records[0]))
     assert reply.status_code == 403 and "Les corrections en ligne ne sont plus possibles" in reply.text.replace("&#39;", "'")
     assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+
+
+def test_a_correction_posted_once_corrections_closed_gives_the_answers_to_copy_and_the_way_back(
+        client, records, data_dir):
+    """A reviewer started the analysis while the correction form was open: nothing is stored,
+    the typed answers come back to copy, and the way out leads to the dossier, not to a new form."""
+    hidden = form_hidden_fields(correction_page(client).text)
+    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    reply = send_correction(client, corrected(records[0], projet_titre="Titre à ne pas perdre"), hidden=hidden)
+    assert reply.status_code == 403 and reply.headers["Cache-Control"] == "private, no-store"
+    html = reply.text.replace("&#39;", "'")
+    assert '<div class="notice" id="formulaire-ferme">' in html, "form.js shows this page in place of the form"
+    assert "Les corrections en ligne ne sont plus possibles" in html
+    assert "Vos réponses n'ont pas été enregistrées" in html
+    copied = html.split('<textarea id=reponses-a-copier readonly rows=12>', 1)[1].split("</textarea>", 1)[0]
+    assert "Titre à ne pas perdre" in copied and records[0]["answers"]["raison_sociale"] in copied
+    assert f'<a href="{link("AMI-2021-0001")}">Retour à mon dossier</a>'.replace("&", "&amp;") in html
+    assert "ami-form" not in html and "Revenir au formulaire" not in html
+    assert 'href="/candidater/" aria-current="page"' not in html
+    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+    assert not [name for name in outbox(data_dir) if name.startswith("AMI-2021-0001.")]
+
+
+def test_the_correction_page_is_not_the_application_page(client, records):
+    """No « quinze minutes » nor « avant l'envoi » for answers already sent, no « Candidater » as
+    the current section, and a way back to the dossier."""
+    html = correction_page(client).text.replace("&#39;", "'")
+    assert "Comptez une quinzaine de minutes" not in html and "Avant l'envoi" not in html
+    assert "Avant leur enregistrement, vos corrections sont gardées dans ce navigateur seulement" in html
+    assert 'aria-current="page"' not in html
+    assert f'<a href="{link("AMI-2021-0001")}">Retour à mon dossier</a>'.replace("&", "&amp;") in html
+    application = client.get("/candidater/").text.replace("&#39;", "'")
+    assert "Comptez une quinzaine de minutes" in application and "Avant l'envoi" in application
+    assert 'href="/candidater/" aria-current="page"' in application and "Retour à mon dossier" not in application
+
+
+def test_a_correction_is_dated_by_the_calls_clock(client, records, data_dir):
+    """AMI_NOW (a preview, the tests) dates corrections as it dates everything else."""
+    send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
+    second = all_versions(data_dir, "AMI-2021-0001")[-1]
+    assert second["corrected_at"] == "2021-04-15T10:00:00+02:00"
+    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    assert event["at"] == "2021-04-15T10:00:00+02:00"
+    shown = re.sub(r"<[^>]+>", "", client.get(link("AMI-2021-0001")).text)
+    assert "corrigée le jeudi 15 avril 2021 à 10 h 00" in shown
 
 
 def test_no_correction_after_the_deadline(client, records, monkeypatch):

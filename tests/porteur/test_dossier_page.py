@@ -38,7 +38,7 @@ def test_the_dossier_shows_the_contact_address_and_how_to_correct_it(client, rec
 
 
 def test_the_status_is_said_in_the_porteurs_words_and_internal_notes_never_show(client, records, data_dir):
-    assert "Où en est votre dossier : reçue " in text_of(client.get(link("AMI-2021-0001")).text)
+    assert "Où en est votre dossier : reçu " in text_of(client.get(link("AMI-2021-0001")).text)
     change_status(data_dir, "AMI-2021-0001", "en_instruction", by="bernard.instructeur", note="Avis réservé")
     add_note(data_dir, "AMI-2021-0001", "Note interne à ne pas montrer", by="bernard.instructeur")
     html = client.get(link("AMI-2021-0001")).text

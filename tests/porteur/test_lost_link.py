@@ -25,12 +25,26 @@ def answer_text(html: str) -> str:
     return re.search(r'<main.*?</main>', html, re.S).group(0)
 
 
+def without_address(html: str) -> str:
+    """The answer's text, but for the address it shows."""
+    return re.sub(r'(<strong class="adresse-saisie">)[^<]*', r"\1", answer_text(html))
+
+
 def test_a_known_and_an_unknown_address_get_the_same_answer(client, records):
     known = ask(client, records[0]["answers"]["contact_email"].upper())
     unknown = ask(client, "personne@example.org")
     assert known.status_code == unknown.status_code == 200
-    assert answer_text(known.text) == answer_text(unknown.text)
+    assert without_address(known.text) == without_address(unknown.text)
     assert "Si cette adresse est celle d&#39;un dossier" in known.text
+
+
+def test_the_confirmation_shows_the_address_typed_and_promises_only_what_is_true(client, records):
+    page = ask(client, "o'brien+ami@example.org")
+    shown = answer_text(page.text)
+    assert '<strong class="adresse-saisie">o&#39;brien+ami@example.org</strong>' in shown
+    assert "vient d&#39;y être envoyé" not in shown, "the mail is only queued, and not sent past the daily limit"
+    assert "nous y envoyons dans les minutes qui viennent" in shown
+    assert "au plus 3 de ces e-mails par jour" in shown
 
 
 def handle_waiting(app, data_dir, lookup=None, now=None) -> int:
@@ -84,10 +98,18 @@ def test_a_malformed_address_is_refused_in_french_with_the_value_kept(client, re
     assert outbox(data_dir) == []
 
 
-def test_requests_are_limited_per_client(client, records):
-    replies = [ask(client, f"personne{n}@example.org").status_code for n in range(6)]
-    assert replies == [200] * 5 + [429]
+def test_requests_are_limited_to_twenty_an_hour_per_client(client, records):
+    replies = [ask(client, f"personne{n}@example.org").status_code for n in range(21)]
+    assert replies == [200] * 20 + [429]
     assert "Trop de demandes" in ask(client, "x@example.org").text
+
+
+def test_mistyped_addresses_do_not_count_against_the_client_limit(client, records, data_dir):
+    """A workshop behind one address: its typing mistakes cost no storage and use up no request."""
+    mistakes = [ask(client, typed).status_code for typed in ["pas-une-adresse", "", "a@b"] * 10]
+    assert mistakes == [422] * 30
+    replies = [ask(client, f"personne{n}@example.org").status_code for n in range(21)]
+    assert replies == [200] * 20 + [429]
 
 
 def test_one_address_gets_at_most_three_mails_a_day(app, records, data_dir):
@@ -103,10 +125,10 @@ def test_one_address_gets_at_most_three_mails_a_day(app, records, data_dir):
 def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
     replies = [app.test_client().post(PAGE, data={"contact_email": f"personne{n}@example.org"},
                                       environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}).status_code
-               for n in range(6)]
+               for n in range(21)]
     other_network = app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
                                            environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
-    assert replies == [200] * 5 + [429] and other_network.status_code == 200
+    assert replies == [200] * 20 + [429] and other_network.status_code == 200
 
 
 def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app, client, records, data_dir):
@@ -147,10 +169,14 @@ def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, c
     assert sent.recipients == [address] and requests_waiting(data_dir) == []
 
 
-def test_a_post_from_another_site_is_refused(client, records, data_dir):
+def test_a_post_from_another_site_is_refused_naming_the_page_and_leading_back_to_it(client, records, data_dir):
     reply = ask(client, records[0]["answers"]["contact_email"], Origin="https://ailleurs.example")
     assert reply.status_code == 403
-    assert outbox(data_dir) == []
+    assert outbox(data_dir) == [] and requests_waiting(data_dir) == []
+    shown = answer_text(reply.text)
+    assert "ouvrez la page « Lien de dossier perdu » du site" in shown
+    assert f'<a href="{PAGE}">Revenir à la page « Lien de dossier perdu »</a>' in shown
+    assert "Revenir au formulaire" not in shown
 
 
 def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client, records, data_dir):
@@ -188,3 +214,9 @@ def test_purge_removes_the_requests_older_than_a_week_and_keeps_the_others(app, 
     assert requests_waiting(data_dir) == [recent]
     simulated = app.test_cli_runner().invoke(args=["purge", "--dry-run", "--today", "2021-06-01"])
     assert "demande(s) de lien" not in simulated.stdout and requests_waiting(data_dir) == [recent]
+
+
+def test_the_page_is_offered_by_the_quiet_thanks_page_and_by_a_broken_dossier_link(client, records):
+    assert f'<a href="{PAGE}">Recevez-le à nouveau par e-mail</a>' in client.get("/candidater/merci/").text
+    broken = client.get(link("AMI-2021-0001")[:-2])
+    assert broken.status_code == 404 and f'<a href="{PAGE}">' in broken.text

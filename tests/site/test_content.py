@@ -80,6 +80,12 @@ def test_contacts_have_tel_and_mailto_links(site):
         assert f'<a href="mailto:{email}">{email}</a>' in contacts.html
 
 
+def test_contacts_lead_a_porteur_who_lost_the_dossier_link_to_the_lost_link_page(site):
+    contacts = page(site, "contacts/index.html")
+    assert '<a href="/candidater/dossier-perdu/">Recevez-le à nouveau par e-mail</a>' in contacts.html
+    assert "perdu le lien de votre dossier" in contacts.text
+
+
 def test_the_home_page_says_what_when_and_how_in_three_sentences(site):
     home = page(site, "index.html")
     assert "appel à manifestation d'intérêt" in home.text

@@ -1,0 +1,58 @@
+"""A porteur's refused request leads back to the dossier, never to a NEW application's form."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector import appstate, create_app
+from collector.statuses import change_status
+
+from .conftest import SECRET, link
+
+ELSEWHERE = {"Origin": "https://ailleurs.example"}
+
+
+def way_back_to_the_dossier(html: str, reference: str = "AMI-2021-0001") -> bool:
+    return (f'<a href="{link(reference)}">Retour à mon dossier</a>' in html
+            and "Revenir au formulaire" not in html)
+
+
+def test_a_reply_before_the_region_wrote_is_refused_with_the_way_back(client, records):
+    reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"})
+    assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
+
+
+@pytest.mark.parametrize("action", ["repondre", "rencontre/1", "corriger"])
+def test_a_post_from_another_site_is_refused_with_the_way_back(client, records, action):
+    reply = client.post(link("AMI-2021-0001", action), data={"message": "Bonjour", "choix": "1"}, headers=ELSEWHERE)
+    assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
+
+
+def test_the_closed_correction_page_leads_back_to_the_dossier(client, records, data_dir):
+    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    reply = client.get(link("AMI-2021-0001", "corriger"))
+    assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
+
+
+@pytest.fixture
+def limited(data_dir, monkeypatch, store_config):
+    """The app with a limit of one porteur post per client in ten minutes."""
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
+    application = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (1, 600),
+                              "SECRET_KEY": SECRET, **store_config})
+    yield application
+    appstate.store(application).close()
+
+
+def test_too_many_posts_are_refused_with_the_way_back(limited, records):
+    client = limited.test_client()
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 403
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
+    assert reply.status_code == 429 and way_back_to_the_dossier(reply.text)
+    assert reply.headers["Retry-After"]
+
+
+def test_a_refusal_outside_a_dossier_still_offers_the_form(client):
+    reply = client.post("/candidater/", data={}, headers=ELSEWHERE)
+    assert reply.status_code == 403
+    assert '<a href="/candidater/">Revenir au formulaire</a>' in reply.text and "Retour à mon dossier" not in reply.text

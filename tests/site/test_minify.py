@@ -10,7 +10,7 @@ import pytest
 from .sitebuild import REPO_ROOT
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "plugins"))
-from ami_minify.plugin import inline_constants, minify_css  # noqa: E402
+from ami_minify.plugin import inline_constants, minify_css, minify_js  # noqa: E402
 
 SOURCES = {"theme/css/site.css": "theme/static/css/site.css", "theme/css/review.css": "theme/static/css/review.css",
            "theme/js/form.js": "theme/static/js/form.js"}
@@ -58,3 +58,8 @@ def test_a_palette_from_the_site_stylesheet_fills_in_a_stylesheet_that_declares_
 ])
 def test_only_constants_declared_once_in_root_are_written_out(css, expected):
     assert inline_constants(css) == expected
+
+
+def test_the_script_minifier_shortens_local_names_but_keeps_global_and_property_names():
+    built = minify_js("(() => { const answers = document.forms; answers.elementCount = 1; })();")
+    assert "answers" not in built and "document.forms" in built and ".elementCount=1" in built

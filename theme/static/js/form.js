@@ -27,7 +27,7 @@
   const say = text => { $(".form-status", form).textContent = text; };
   const summary = () => $("#erreurs");
   const fr = n => n.toLocaleString("fr-FR");
-  const characters = n => fr(n) + (n > 1 ? " caractères" : " caractère");
+  const characters = n => fr(n) + " caractère" + (n > 1 ? "s" : "");
   const forget = () => { try { store.removeItem(key); } catch (e) { /* nothing to forget */ } };
 
   /* The draft: when it was saved, and the answers as [name, value] pairs as the form would
@@ -66,7 +66,7 @@
       fillWith([]);
       box.setAttribute("role", "status");
       box.innerHTML = "<p>Brouillon effacé : le formulaire est vide et ce navigateur ne garde plus rien.";
-      $("[name]:not([type=hidden])", form).focus();
+      $("fieldset [name]", form).focus();  /* the first question (the honeypot is before any fieldset) */
     });
   };
 

@@ -14,21 +14,21 @@
   const $ = (selector, root = doc) => root.querySelector(selector);
   const on = (el, type, handler) => el.addEventListener(type, handler);
   const form = $("form.ami-form");
-  const forgetAll = () => {
-    try { Object.keys(store).filter(k => k.startsWith("ami-brouillon")).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
+  const data = form ? form.dataset : {};
+  const key = data.draftKey;
+  /* Forget this form's draft, or (all) every draft of this site: the call is closed. */
+  const forget = all => {
+    try { Object.keys(store).filter(k => all ? k.startsWith("ami-brouillon") : k == key).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
   };
   if (!form) {  /* the call is closed (or not open yet): no draft is kept */
-    if ($("#formulaire-ferme")) forgetAll();
+    if ($("#formulaire-ferme")) forget(1);
     return;
   }
-  const data = form.dataset;
-  const key = data.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
   const say = text => { $(".form-status", form).textContent = text; };
   const summary = () => $("#erreurs");
   const fr = n => n.toLocaleString("fr-FR");
   const characters = n => fr(n) + " caractère" + (n > 1 ? "s" : "");
-  const forget = () => { try { store.removeItem(key); } catch (e) { /* nothing to forget */ } };
 
   /* The draft: when it was saved, and the answers as [name, value] pairs as the form would
      send them, less the hidden fields, which stay the page's own. */
@@ -130,7 +130,7 @@
           addCounters();
           announce(box);
         } else if ($("#formulaire-ferme", page)) {  /* the call closed meanwhile: its page, nothing else */
-          forgetAll();
+          forget(1);
           main.innerHTML = $("main", page).innerHTML;
           doc.title = page.title;
           main.focus();

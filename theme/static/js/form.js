@@ -10,7 +10,8 @@
    them (this page has a weight budget). */
 (() => {
   const doc = document;
-  const store = localStorage;
+  let store;  /* none when the browser refuses storage: every use below is in a try */
+  try { store = localStorage; } catch (e) { /* refused */ }
   const $ = (selector, root = doc) => root.querySelector(selector);
   const on = (el, type, handler) => el.addEventListener(type, handler);
   const form = $("form.ami-form");

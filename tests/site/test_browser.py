@@ -161,3 +161,15 @@ def test_a_browser_that_refuses_storage_still_gets_the_counts_and_the_email_sugg
     tab.locator("#contact_telephone").focus()
     assert "nom@gmail.com" in tab.locator(".email-suggestion").inner_text()
     assert errors == []
+
+
+def test_erasing_the_draft_empties_the_form_and_focuses_its_first_question(site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.goto(site_url + "/candidater/")
+    tab.fill("#raison_sociale", "Tiers-lieu du Bocage")
+    tab.reload()
+    assert tab.input_value("#raison_sociale") == "Tiers-lieu du Bocage"  # the draft, taken up again
+    tab.get_by_role("button", name="Effacer le brouillon").click()
+    tab.get_by_text("Brouillon effacé").wait_for()
+    assert tab.input_value("#raison_sociale") == ""
+    assert tab.evaluate("document.activeElement.id") == "raison_sociale"  # not the hidden honeypot

@@ -151,3 +151,31 @@ def test_on_a_wide_screen_the_whole_menu_shows_without_a_menu_button(site_url, b
     assert not tab.get_by_text("Menu", exact=True).is_visible()
     links = tab.get_by_role("navigation", name="Menu principal").get_by_role("link")
     assert links.count() == 10 and all(links.nth(i).is_visible() for i in range(links.count()))
+
+
+def test_a_browser_that_refuses_storage_still_gets_the_counts_and_the_email_suggestion(site_url, browser_context):
+    """localStorage throws (storage blocked): no draft, but the rest of form.js still works."""
+    tab = browser_context.new_page()
+    tab.add_init_script("Object.defineProperty(window, 'localStorage', "
+                        "{get() { throw new DOMException('refusé', 'SecurityError'); }})")
+    errors = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(site_url + "/candidater/")
+    tab.fill("#projet_titre", "Un tiers-lieu")
+    assert tab.locator("#projet_titre ~ .char-count").first.inner_text() == "13 caractères sur 150"
+    tab.fill("#contact_email", "nom@gmial.com")
+    tab.locator("#contact_telephone").focus()
+    assert "nom@gmail.com" in tab.locator(".email-suggestion").inner_text()
+    assert errors == []
+
+
+def test_erasing_the_draft_empties_the_form_and_focuses_its_first_question(site_url, browser_context):
+    tab = browser_context.new_page()
+    tab.goto(site_url + "/candidater/")
+    tab.fill("#raison_sociale", "Tiers-lieu du Bocage")
+    tab.reload()
+    assert tab.input_value("#raison_sociale") == "Tiers-lieu du Bocage"  # the draft, taken up again
+    tab.get_by_role("button", name="Effacer le brouillon").click()
+    tab.get_by_text("Brouillon effacé").wait_for()
+    assert tab.input_value("#raison_sociale") == ""
+    assert tab.evaluate("document.activeElement.id") == "raison_sociale"  # not the hidden honeypot

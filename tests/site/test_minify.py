@@ -10,9 +10,10 @@ import pytest
 from .sitebuild import REPO_ROOT
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "plugins"))
-from ami_minify.plugin import inline_constants, minify_css  # noqa: E402
+from ami_minify.plugin import inline_constants, minify_css, minify_js  # noqa: E402
 
 SOURCES = {"theme/css/site.css": "theme/static/css/site.css", "theme/css/review.css": "theme/static/css/review.css",
+           "theme/css/collector.css": "theme/static/css/collector.css",
            "theme/js/form.js": "theme/static/js/form.js"}
 
 
@@ -39,6 +40,7 @@ def test_the_built_stylesheet_has_the_palette_written_out():
 def test_the_review_stylesheet_gets_the_palette_of_the_site_stylesheet(site):
     review = site.read("theme/css/review.css")
     assert "var(" not in review and "thead th{background:#" in review
+    assert "var(" not in site.read("theme/css/collector.css")
 
 
 def test_a_palette_from_the_site_stylesheet_fills_in_a_stylesheet_that_declares_none():
@@ -58,3 +60,8 @@ def test_a_palette_from_the_site_stylesheet_fills_in_a_stylesheet_that_declares_
 ])
 def test_only_constants_declared_once_in_root_are_written_out(css, expected):
     assert inline_constants(css) == expected
+
+
+def test_the_script_minifier_shortens_local_names_but_keeps_global_and_property_names():
+    built = minify_js("(() => { const answers = document.forms; answers.elementCount = 1; })();")
+    assert "answers" not in built and "document.forms" in built and ".elementCount=1" in built

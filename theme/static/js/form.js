@@ -1,32 +1,35 @@
 /* The form page, enhanced: the same POST by fetch, errors shown in place without a reload, a
-   draft kept in this browser, a live count on texts with a maximum length. The form works
-   fully without this file. On a refusal (422) the server's own page comes back: its error
-   summary and its form, with the same words and the same markup as without JavaScript,
-   replace the ones on screen; on a closed call (403) its closing page replaces the page.
-   The draft is cleared only once a receipt with a reference has loaded, when the porteur
-   erases it, after the days the form states (data-draft-days, from ami.yaml), or when the
-   call is closed. The build minifies this file (plugins/ami_minify), which keeps names as
-   they are: they are short on purpose (this page has a weight budget). */
+   draft kept in this browser, a live count on texts with a maximum length, a suggestion for a
+   mistyped e-mail domain. The form works fully without this file. On a refusal (422) the
+   server's own page comes back: its error summary and its form, with the same words and the
+   same markup as without JavaScript, replace the ones on screen; on a closed call (403) its
+   closing page replaces the page. The draft is cleared only once a receipt with a reference
+   has loaded, when the porteur erases it, after the days the form states (data-draft-days,
+   from ami.yaml), or when the call is closed. The build minifies this file (plugins/ami_minify)
+   and shortens local names; global and property names stay, so the code avoids repeating
+   them (this page has a weight budget). */
 (() => {
-  const store = window.localStorage;
-  const $ = (selector, root = document) => root.querySelector(selector);
+  const doc = document;
+  let store;  /* none when the browser refuses storage: every use below is in a try */
+  try { store = localStorage; } catch (e) { /* refused */ }
+  const $ = (selector, root = doc) => root.querySelector(selector);
+  const on = (el, type, handler) => el.addEventListener(type, handler);
   const form = $("form.ami-form");
-  const forgetAll = () => {
-    try { Object.keys(store).filter(k => k.startsWith("ami-brouillon")).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
+  const data = form ? form.dataset : {};
+  const key = data.draftKey;
+  /* Forget this form's draft, or (all) every draft of this site: the call is closed. */
+  const forget = all => {
+    try { Object.keys(store).filter(k => all ? k.startsWith("ami-brouillon") : k == key).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
   };
   if (!form) {  /* the call is closed (or not open yet): no draft is kept */
-    if ($("#formulaire-ferme")) forgetAll();
+    if ($("#formulaire-ferme")) forget(1);
     return;
   }
-  if (!window.fetch) return;
-  const data = form.dataset;
-  const key = data.draftKey;
   const skip = ["jeton", "id_envoi", "site_web"];
   const say = text => { $(".form-status", form).textContent = text; };
   const summary = () => $("#erreurs");
   const fr = n => n.toLocaleString("fr-FR");
-  const forget = () => { try { store.removeItem(key); } catch (e) { /* nothing to forget */ } };
-  const on = (el, type, handler) => el.addEventListener(type, handler);
+  const characters = n => fr(n) + " caractère" + (n > 1 ? "s" : "");
 
   /* The draft: when it was saved, and the answers as [name, value] pairs as the form would
      send them, less the hidden fields, which stay the page's own. */
@@ -55,60 +58,41 @@
 
   /* « Brouillon repris du … » with a button that empties the form and the storage. */
   const offerErase = draft => {
-    const box = document.createElement("div");
-    box.className = "notice draft-notice";
-    box.innerHTML = "<p>Brouillon repris du " + new Date(draft.at).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short" }) +
-      ", enregistré dans ce navigateur seulement. <button type=button class=button-secondary>Effacer le brouillon</button>";
-    form.before(box);
+    form.insertAdjacentHTML("beforebegin", "<div class='notice draft-notice'><p>Brouillon repris du " +
+      new Date(draft.at).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short" }) +
+      ", enregistré dans ce navigateur seulement. <button type=button class=button-secondary>Effacer le brouillon</button></div>");
+    const box = form.previousSibling;
     on($("button", box), "click", () => {
       forget();
       fillWith([]);
       box.setAttribute("role", "status");
       box.innerHTML = "<p>Brouillon effacé : le formulaire est vide et ce navigateur ne garde plus rien.";
-      $("[name]:not([type=hidden])", form).focus();
+      $("fieldset [name]", form).focus();  /* the first question (the honeypot is before any fieldset) */
     });
   };
 
   /* GOV.UK's character count: a visible count, and a polite announcement once typing pauses. */
   const addCounters = () => form.querySelectorAll("[data-max]").forEach(el => {
     const max = +el.dataset.max;
-    const shown = document.createElement("p");
-    const spoken = document.createElement("p");
-    shown.className = "char-count";
-    shown.setAttribute("aria-hidden", "true");
-    spoken.className = "visually-hidden";
-    spoken.setAttribute("aria-live", "polite");
-    el.after(shown, spoken);
+    el.insertAdjacentHTML("afterend", "<p class=char-count aria-hidden=true></p><p class=visually-hidden aria-live=polite></p>");
+    const shown = el.nextSibling;
     let pause;
     const update = () => {
       const used = [...el.value.normalize("NFC").trim()].length;
-      const n = Math.abs(max - used);
-      shown.textContent = used > max ? fr(n) + (n > 1 ? " caractères" : " caractère") + " en trop"
-                                     : fr(used) + (used > 1 ? " caractères" : " caractère") + " sur " + fr(max);
+      shown.textContent = used > max ? characters(used - max) + " en trop" : characters(used) + " sur " + fr(max);
       shown.classList.toggle("char-count-over", used > max);
       clearTimeout(pause);
-      pause = setTimeout(() => { spoken.textContent = shown.textContent; }, 1000);
+      pause = setTimeout(() => { shown.nextSibling.textContent = shown.textContent; }, 1000);
     };
     on(el, "input", update);
     on(el, "count", update);
     update();
   });
 
-  /* An error summary's link: the question (label or legend, hint, message) comes into view,
-     then the field gets the focus (GOV.UK's pattern). */
-  on(document, "click", event => {
-    const link = event.target.closest("#erreurs a");
-    const field = link && document.getElementById(link.hash.slice(1));
-    if (!field) return;
-    event.preventDefault();
-    (field.closest(".field-error") || field).scrollIntoView();
-    field.focus({ preventScroll: true });
-  });
-
   /* Show the error summary, say so in the title, and move the focus to it. */
   const announce = box => {
     box.hidden = false;
-    document.title = "Erreur : " + document.title.replace(/^Erreur : /, "");
+    doc.title = "Erreur : " + doc.title.replace(/^Erreur : /, "");
     box.focus();
   };
 
@@ -123,7 +107,7 @@
   on(form, "submit", event => {
     event.preventDefault();
     save();
-    const button = $("button[type=submit]", form);
+    const button = $("[type=submit]", form);
     const ready = () => { button.disabled = false; say(""); };
     button.disabled = true;
     say("Envoi en cours…");
@@ -147,9 +131,9 @@
           addCounters();
           announce(box);
         } else if ($("#formulaire-ferme", page)) {  /* the call closed meanwhile: its page, nothing else */
-          forgetAll();
+          forget(1);
           main.innerHTML = $("main", page).innerHTML;
-          document.title = page.title;
+          doc.title = page.title;
           main.focus();
         } else {
           const message = $("main p", page);
@@ -162,47 +146,42 @@
       });
   });
 
+  /* A mistyped e-mail domain (gmial.com, orange.fe…): a suggestion under the field when it
+     loses the focus, never a refusal. The known domains come from the page (data-domaines,
+     collector/email_typos.py); a domain one or two edits away from one of them is suggested.
+     The server makes the same suggestion on the page it sends back after a post. */
+  const distance = (a, b) => {
+    let row = [...Array(b.length + 1).keys()];
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] != b[j - 1]));
+      row = next;
+    }
+    return row[b.length];
+  };
+  on(form, "focusout", event => {
+    const field = event.target;
+    const known = field.type == "email" && field.dataset.domaines;
+    if (!known) return;
+    const [local, domain] = field.value.trim().toLowerCase().split(/@(?=[^@]*$)/);
+    const names = known.split(" ");
+    const best = domain && !names.includes(domain) && names.find(name => distance(domain, name) <= 2);
+    let note = $(".email-suggestion", field.parentNode);
+    if (!best) return note && note.remove();
+    if (!note) {
+      field.insertAdjacentHTML("afterend", "<p class=email-suggestion role=status></p>");
+      note = field.nextSibling;
+    }
+    const strong = doc.createElement("strong");
+    strong.textContent = local + "@" + best;
+    note.replaceChildren("Vouliez-vous écrire ", strong, " ? Si oui, corrigez l'adresse ; sinon, laissez-la telle quelle.");
+  });
+
   addCounters();
   const draft = summary().hidden && readDraft();
   if (draft) {
     fillWith(draft.answers);
     offerErase(draft);
   }
-})();
-
-/* A mistyped e-mail domain (gmial.com, orange.fe…): a suggestion under the field when it
-   loses the focus, never a refusal. The known domains come from the page (data-domaines,
-   collector/email_typos.py); a domain one or two edits away from one of them is suggested.
-   The server makes the same suggestion on the page it sends back after a post. */
-(() => {
-  const form = document.querySelector("form.ami-form");
-  if (!form) return;
-  function distance(a, b) {
-    let row = [...Array(b.length + 1).keys()];
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j++)
-        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-      row = next;
-    }
-    return row[b.length];
-  }
-  form.addEventListener("focusout", event => {
-    const field = event.target;
-    if (field.type != "email" || !field.dataset.domaines) return;
-    const [local, domain] = field.value.trim().toLowerCase().split(/@(?=[^@]*$)/);
-    const known = field.dataset.domaines.split(" ");
-    const best = domain && !known.includes(domain) && known.find(name => distance(domain, name) <= 2);
-    let note = field.parentNode.querySelector(".email-suggestion");
-    if (!best) { if (note) note.remove(); return; }
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "email-suggestion";
-      note.setAttribute("role", "status");
-      field.after(note);
-    }
-    note.textContent = "";
-    note.append("Vouliez-vous écrire ", Object.assign(document.createElement("strong"), { textContent: local + "@" + best }),
-                " ? Si oui, corrigez l'adresse ; sinon, laissez-la telle quelle.");
-  });
 })();

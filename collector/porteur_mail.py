@@ -188,12 +188,9 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
     return mails
 
 
-def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
-    """Queue the mails of one correction (see correction_mails); the version before is read from disk."""
-    from .dossier import version_path
-    from .records import read_record
-
-    previous = read_record(version_path(data_dir, version["reference"], version["version"] - 1))
+def queue_correction_mails(data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
+                           facts: Mapping[str, Any], form: Any) -> None:
+    """Queue the mails of one correction (see correction_mails), given the version before it."""
     queue_mails(data_dir, version["reference"], correction_mails(previous, version, facts, form, settings()))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..ratelimit import RateLimiter
+from .histories import Histories, Versions
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -36,6 +37,8 @@ class Store(Protocol):
     kind: str  # "dossier" or "postgresql", for messages
     # True when the store also keeps the review and dossier data (see unshared.py)
     shares_everything: bool
+    histories: Histories  # each dossier's review history (histories.py)
+    versions: Versions  # each dossier's corrected versions (histories.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

@@ -16,6 +16,7 @@ from ..durable import TMP_DIR_NAME
 from ..ratelimit import RateLimiter
 from ..sequence import STATE_DIR
 from .base import FORM_LIMITER
+from .folder_histories import FolderHistories, FolderVersions
 
 
 class FolderStore:
@@ -24,6 +25,7 @@ class FolderStore:
 
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
+        self.histories, self.versions = FolderHistories(data_dir), FolderVersions(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,11 +26,13 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .. import dossier
 from ..ratelimit import RateLimiter
 from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
 from . import schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
+from .postgres_histories import PostgresHistories, PostgresVersions, import_histories
 
 log = logging.getLogger("collector.stores")
 
@@ -84,6 +86,7 @@ class PostgresStore:
                                    check=ConnectionPool.check_connection, name="ami-collector",
                                    reconnect_timeout=RECONNECT_TIMEOUT,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
+        self.histories, self.versions = PostgresHistories(self), PostgresVersions(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:
@@ -149,10 +152,7 @@ class PostgresStore:
         return self._one("SELECT 1 FROM records WHERE reference = %s", (reference,)) is not None
 
     def latest_record(self, reference: str) -> dict[str, Any]:
-        record = self.read_record(reference)
-        if record is None:
-            raise RecordError(f"{reference}.yaml : enregistrement absent.")
-        return {**record, "version": 1, "versions": 1}
+        return dossier.latest_record(self, reference)
 
     def references(self) -> list[str]:
         with self._connection() as connection:
@@ -178,10 +178,11 @@ class PostgresStore:
         return int(row[0]) if row[1] else int(row[0]) - 1
 
     def import_contents(self, documents: list[tuple[bytes, dict[str, Any]]], links: list[tuple[str, str]],
-                        last_number: int) -> None:
-        """Load a data folder's records, submission ids and counter in ONE transaction, into an
-        empty store only, verified before it commits (counts and each document's hash);
-        TransferRefused (French) otherwise, and then nothing is kept."""
+                        last_number: int, histories: Sequence[tuple[str, str, bytes]] = (),
+                        versions: Sequence[tuple[str, int, bytes]] = ()) -> None:
+        """Load a data folder's records, submission ids, counter, histories and versions in ONE
+        transaction, into an empty store only, verified before it commits (counts and each
+        document's hash); TransferRefused (French) otherwise, and then nothing is kept."""
         with self._connection() as connection:
             connection.execute("LOCK TABLE records, submission_ids IN EXCLUSIVE MODE")  # two runs at once: one waits
             (held,) = connection.execute("SELECT (SELECT count(*) FROM records) + "
@@ -196,7 +197,7 @@ class PostgresStore:
             stored = dict(connection.execute("SELECT reference, document_sha256 FROM records").fetchall())
             expected = {record["reference"]: document_hash(data) for data, record in documents}
             (id_count,) = connection.execute("SELECT count(*) FROM submission_ids").fetchone()  # type: ignore[misc]
-            if stored != expected or id_count != len(links):
+            if stored != expected or id_count != len(links) or not import_histories(connection, histories, versions):
                 raise TransferRefused("la copie relue ne correspond pas au dossier de données (nombre ou empreinte "
                                       "des dossiers) : rien n'a été copié.")
             # Last, once verified: a sequence's change is not undone by a rollback.

@@ -1,10 +1,11 @@
 """What the PostgreSQL store does not carry yet, refused in French instead of half done.
 
-With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data: records, references,
-submission ids, the form's rate limit; each host's mailer sends the mails of the records
-that host stored. The review tools (pages, accounts, histories, index) and the porteur's
-actions after « reçu » (corrections, replies, meeting choice, lost link) still keep their
-data in one data folder: on several hosts each would see only its own share, and write
+With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, references,
+submission ids, the form's rate limit) and each dossier's life after « reçu » (review
+histories and corrected versions), so the porteur's corrections, replies and meeting
+choices work on every host; each host's mailer sends the mails of what that host stored.
+The review tools (pages, accounts, index) and the lost link still keep their data in one
+data folder: on several hosts each would see only its own share, and write
 where the others cannot read. So, on a store that does not share them, their pages answer
 503 with a French page saying what to do, nothing stored, and their commands refuse to
 run; reviewers work on a copy made by `flask --app collector dump DIR`.
@@ -24,7 +25,7 @@ from flask import Flask, request
 from ..errors import Refusal
 
 # Blueprints whose pages read or write what only the data folder keeps yet.
-UNSHARED_PAGES = frozenset({"review", "corrections", "porteur_exchanges", "lost_link", "meeting_choice"})
+UNSHARED_PAGES = frozenset({"review", "lost_link"})
 # Commands that read or write the review data of the data folder.
 UNSHARED_COMMANDS = frozenset({"answers", "check", "create-user", "export", "list", "message", "note", "purge",
                                "reindex", "show", "stats", "status"})
@@ -32,9 +33,9 @@ UNSHARED_COMMANDS = frozenset({"answers", "check", "create-user", "export", "lis
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "
                 "avec « flask --app collector dump DOSSIER » et utilisez les commandes d'instruction sur cette copie.")
-PORTEUR_PAGES = ("Cette action n'est pas disponible pour le moment : rien n'a été enregistré. Pour corriger votre "
-                 "dossier, répondre à la Région ou retrouver le lien de votre dossier, écrivez aux contacts de l'AMI "
-                 "(page « Contacts » du site) en indiquant votre référence.")
+PORTEUR_PAGES = ("Cette action n'est pas disponible pour le moment : rien n'a été enregistré. Pour retrouver le "
+                 "lien de votre dossier, écrivez aux contacts de l'AMI (page « Contacts » du site) en indiquant "
+                 "votre référence.")
 COMMANDS = ("la commande « {name} » lit les données d'instruction d'un dossier de données ; avec "
             "COLLECTOR_DATABASE_URL, les dossiers sont dans PostgreSQL. Écrivez-en une copie avec « flask --app "
             "collector dump DOSSIER », puis lancez « {name} » avec COLLECTOR_DATA_DIR=DOSSIER et sans "

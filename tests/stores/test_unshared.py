@@ -1,5 +1,5 @@
-"""On PostgreSQL, what the store does not carry yet (review tools, the porteur's actions after
-« reçu ») is refused in French, nothing stored; on the data folder nothing is refused."""
+"""On PostgreSQL, what the store does not carry yet (review tools, the lost link) is refused in
+French, nothing stored; on the data folder nothing is refused."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ def postgres_app(data_dir, database_url, monkeypatch):
 @pytest.mark.parametrize(("method", "path", "words"), [
     ("GET", "/instruction/", "L'instruction en ligne n'est pas encore disponible"),
     ("POST", "/instruction/connexion", "flask --app collector dump DOSSIER"),
-    ("GET", "/candidater/recu/AMI-2021-0001/corriger?cle=x", "Cette action n'est pas disponible pour le moment"),
-    ("POST", "/candidater/recu/AMI-2021-0001/repondre", "écrivez aux contacts de l'AMI"),
-    ("POST", "/candidater/recu/AMI-2021-0001/rencontre/1", "rien n'a été enregistré"),
+    ("POST", "/candidater/dossier-perdu/", "Cette action n'est pas disponible pour le moment"),
     ("POST", "/candidater/dossier-perdu/", "retrouver le lien de votre dossier"),
 ])
 def test_pages_whose_data_postgresql_does_not_keep_yet_answer_a_french_503(postgres_app, method, path, words):

@@ -27,8 +27,9 @@ from ..errors import Refusal
 # Blueprints whose pages read or write what only the data folder keeps yet.
 UNSHARED_PAGES = frozenset({"review", "lost_link"})
 # Commands that read or write the review data of the data folder.
-UNSHARED_COMMANDS = frozenset({"answers", "check", "create-user", "export", "list", "message", "note", "purge",
-                               "reindex", "show", "stats", "status"})
+# (status, note and message write one dossier's history through the store: they run on PostgreSQL.)
+UNSHARED_COMMANDS = frozenset({"answers", "check", "create-user", "export", "list", "purge", "reindex", "show",
+                               "stats"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "

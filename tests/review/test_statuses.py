@@ -13,9 +13,9 @@ from collector.records import record_path
 from collector.review.catalog import load_catalog
 from collector.statuses import (STATUSES, StatusError, add_note, change_status, find_duplicates, read_history,
                                 status_label)
-from collector.stores.folder import FolderStore
 from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record, write_records
+from tests.support.stores import store_opener
 from collector.records import write_record
 
 
@@ -26,18 +26,7 @@ def store_kind(request) -> str:
 
 @pytest.fixture
 def open_store(store_kind, data_dir, request):
-    """Opens a store of `store_kind` (one per process that writes): the data folder or PostgreSQL."""
-    if store_kind == "folder":
-        return lambda: FolderStore(data_dir)
-    from collector.stores.postgres import PostgresStore
-
-    url = request.getfixturevalue("database_url")
-
-    def opened() -> PostgresStore:
-        store = PostgresStore(url)
-        store.pool.open()
-        return store
-    return opened
+    return store_opener(store_kind, data_dir, request)
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ from collector.porteur.links import dossier_path
 from collector.records import RecordError, serialise_record
 from collector.statuses import PARIS, StatusError, add_note, change_status, read_history
 from collector.stores import schema
-from collector.stores.folder import FolderStore
 from collector.stores.postgres import PostgresStore
 from collector.yamlio import dump_yaml
 from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 from tests.support.payloads import form_hidden_fields
+from tests.support.stores import store_opener
 
 NOW = datetime(2021, 4, 20, 10, tzinfo=PARIS)
 SECRET = "porteur-tests-secret"
@@ -45,11 +45,7 @@ def store_kind(request) -> str:
 
 @pytest.fixture
 def kept(store_kind, data_dir, request):
-    if store_kind == "folder":
-        yield FolderStore(data_dir)
-        return
-    store = PostgresStore(request.getfixturevalue("database_url"))
-    store.pool.open()
+    store = store_opener(store_kind, data_dir, request)()
     yield store
     store.close()
 
@@ -59,6 +55,17 @@ def reference(kept, form):
     record = make_record(form, 1)
     assert kept.write_record(record)
     return record["reference"]
+
+
+@pytest.fixture
+def noted(database_url, data_dir, request, form):
+    """PostgreSQL holding AMI-2021-0001 and its history (a note)."""
+    store = store_opener("postgres", data_dir, request)()
+    record = make_record(form, 1)
+    store.write_record(record)
+    add_note(store, record["reference"], "Vu", by="alice")
+    yield store
+    store.close()
 
 
 def test_a_history_is_kept_as_the_yaml_document_the_data_folder_writes(kept, reference):
@@ -105,37 +112,21 @@ def test_a_refused_event_stores_nothing(kept, reference):
     assert kept.histories.text(reference) == before
 
 
-def test_a_history_unreadable_in_postgresql_is_refused_in_french(database_url, form):
-    store = PostgresStore(database_url)
-    store.pool.open()
-    try:
-        record = make_record(form, 1)
-        store.write_record(record)
-        add_note(store, record["reference"], "Vu", by="alice")
-        with psycopg.connect(database_url) as connection:
-            connection.execute("UPDATE histories SET document = 'events: [pas fini'")
-        with pytest.raises(StatusError, match="Historique illisible : AMI-2021-0001.yaml"):
-            add_note(store, record["reference"], "Encore", by="alice")
-        assert dossier.safe_history(store, record["reference"])["events"] == []
-    finally:
-        store.close()
+def test_a_history_unreadable_in_postgresql_is_refused_in_french(noted, database_url):
+    with psycopg.connect(database_url) as connection:
+        connection.execute("UPDATE histories SET document = 'events: [pas fini'")
+    with pytest.raises(StatusError, match="Historique illisible : AMI-2021-0001.yaml"):
+        add_note(noted, "AMI-2021-0001", "Encore", by="alice")
+    assert dossier.safe_history(noted, "AMI-2021-0001")["events"] == []
 
 
-def test_postgresql_keeps_each_documents_sha256_beside_it(database_url, form):
-    store = PostgresStore(database_url)
-    store.pool.open()
-    try:
-        record = make_record(form, 1)
-        store.write_record(record)
-        add_note(store, record["reference"], "Vu", by="alice")
-        store.versions.write(record["reference"], 2, serialise_record({**record, "version": 2}))
-        with psycopg.connect(database_url) as connection:
-            rows = connection.execute("SELECT document, document_sha256 FROM histories UNION ALL "
-                                      "SELECT document, document_sha256 FROM versions").fetchall()
-        assert len(rows) == 2
-        assert all(digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest() for text, digest in rows)
-    finally:
-        store.close()
+def test_postgresql_keeps_each_documents_sha256_beside_it(noted, database_url):
+    noted.versions.write("AMI-2021-0001", 2, serialise_record({**noted.read_record("AMI-2021-0001"), "version": 2}))
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute("SELECT document, document_sha256 FROM histories UNION ALL "
+                                  "SELECT document, document_sha256 FROM versions").fetchall()
+    assert len(rows) == 2
+    assert all(digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest() for text, digest in rows)
 
 
 def test_the_schema_before_histories_holding_data_is_upgraded_and_keeps_it(postgres_cluster, form):

@@ -35,7 +35,7 @@ class Store(Protocol):
     """The collector's durable state. Every write is durable before the method returns."""
 
     kind: str  # "dossier" or "postgresql", for messages
-    # True when the store also keeps the review and dossier data (see unshared.py)
+    # True when the store also keeps the review tools' data (see unshared.py)
     shares_everything: bool
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)

@@ -12,6 +12,7 @@ recovers when the server is back, without a restart.
 - Records: the YAML text records.serialise_record makes (the data folder's file, byte for
   byte), its sha256, and the columns the review pages query.
 - Rate limits: ratelimit.py's sliding window, counted in `rate_hits`.
+- Review histories and corrected versions: postgres_histories.py (`store.histories`, `store.versions`).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def connect(url: str) -> psycopg.Connection:
 
 class PostgresStore:
     kind = "postgresql"
-    shares_everything = False  # the review and dossier data stay in a data folder (unshared.py)
+    shares_everything = False  # the review tools' data stay in a data folder (unshared.py)
 
     def __init__(self, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> None:
         self.url = url

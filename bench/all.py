@@ -29,6 +29,7 @@ SCRIPTS = [
     ("lost_link.py", "lost-link page: known and unknown addresses alike; the mailer's look-up with and without index"),
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
     ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),
+    ("histories.py", "dossier histories: appends and the porteur's page reads, data folder and PostgreSQL"),
 ]
 
 

@@ -3,11 +3,16 @@
 Flask-free (the review commands and the exports read it too).
 
 Versions. The first record (`submissions/<REF>.yaml`) is never altered. Each correction
-is a whole new record, `versions/<REF>/v<N>.yaml` (N = 2, 3…), written once with
-durable.write_new_file (temporary file, fsync, `os.link`, which refuses an existing name,
-fsync of the folder), while the per-reference lock is held. It keeps the first record's
-reference and `received_at`, and adds `version` and `corrected_at`. `latest_record` gives
-the newest version, with `version` and `versions` (how many there are).
+is a whole new record, version N (2, 3…), kept by the store (`store.versions`,
+stores/histories.py), which writes each number once and refuses a taken one: two
+corrections at once (two workers, two hosts) never overwrite each other, the second one
+reads the newest version again and takes the next number. In the data folder a version is
+`versions/<REF>/v<N>.yaml`, written with durable.write_new_file (temporary file, fsync,
+`os.link`, which refuses an existing name, fsync of the folder); PostgreSQL keeps the same
+YAML text, byte for byte. A version keeps the first record's reference and `received_at`,
+and adds `version` and `corrected_at`. `latest_record` gives the newest version, with
+`version` and `versions` (how many there are). Every function takes the store, or a data
+folder's path standing for the data folder's store.
 
 Events. What happens to a dossier is appended to its review history
 (`reviews/<REF>.yaml`, statuses.add_event): corrections, messages, answers… Only the
@@ -21,12 +26,15 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
 from .records import RecordError, clean_text, read_record, record_path, serialise_record
-from .statuses import INITIAL, PARIS, StatusError, add_event, locked, read_history
+from .statuses import INITIAL, PARIS, StatusError, add_event, read_history, store_of
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 VERSIONS_DIR = "versions"
 _VERSION_FILE = re.compile(r"v(\d{1,4})\.yaml")
@@ -48,17 +56,17 @@ EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: 
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçu", "en cours d'analyse", "réponse envoyée"  # « votre dossier : reçu »
 
 
+# How many times a correction takes the next number again when another one took it meanwhile.
+MAX_NUMBER_ATTEMPTS = 20
+
+
 def _versions_folder(data_dir: str, reference: str) -> str:
     return os.path.join(data_dir, VERSIONS_DIR, reference)
 
 
-def version_numbers(data_dir: str, reference: str) -> list[int]:
-    """The numbers of the corrections on disk (2, 3…), in order; [] when never corrected."""
-    try:
-        names = os.listdir(_versions_folder(data_dir, reference))
-    except FileNotFoundError:
-        return []
-    return sorted(int(match.group(1)) for name in names if (match := _VERSION_FILE.fullmatch(name)))
+def version_numbers(where: Store | str, reference: str) -> list[int]:
+    """The numbers of the corrections stored (2, 3…), in order; [] when never corrected."""
+    return store_of(where).versions.numbers(reference)
 
 
 def version_path(data_dir: str, reference: str, number: int) -> str:
@@ -67,9 +75,30 @@ def version_path(data_dir: str, reference: str, number: int) -> str:
     return os.path.join(_versions_folder(data_dir, reference), f"v{number}.yaml")
 
 
-def remove_versions(data_dir: str, reference: str) -> int:
+def remove_versions(where: Store | str, reference: str) -> int:
     """Delete a dossier's corrected versions (purge); how many were removed."""
-    numbers = version_numbers(data_dir, reference)
+    return store_of(where).versions.remove(reference)
+
+
+# --- the data folder's files (folder_histories.py delegates to these) ---
+
+def version_file_numbers(data_dir: str, reference: str) -> list[int]:
+    """The numbers of the version files (2, 3…), in order."""
+    try:
+        names = os.listdir(_versions_folder(data_dir, reference))
+    except FileNotFoundError:
+        return []
+    return sorted(int(match.group(1)) for name in names if (match := _VERSION_FILE.fullmatch(name)))
+
+
+def write_version_file(data_dir: str, reference: str, number: int, document: bytes) -> None:
+    """Publish `versions/<REF>/v<N>.yaml` durably; FileExistsError when that number is taken."""
+    write_new_file(_versions_folder(data_dir, reference), f"v{number}.yaml", document)
+
+
+def remove_version_files(data_dir: str, reference: str) -> int:
+    """Delete a dossier's version files and their folder; how many were removed."""
+    numbers = version_file_numbers(data_dir, reference)
     for number in numbers:
         os.unlink(version_path(data_dir, reference, number))
     try:
@@ -79,48 +108,74 @@ def remove_versions(data_dir: str, reference: str) -> int:
     return len(numbers)
 
 
-def with_versions(data_dir: str, first: dict[str, Any]) -> dict[str, Any]:
+# --- versions, whatever keeps them ---
+
+def with_versions(where: Store | str, first: dict[str, Any]) -> dict[str, Any]:
     """The newest version of a record (the first one itself when never corrected), with
     `version` (its number) and `versions` (how many there are)."""
-    numbers = version_numbers(data_dir, first["reference"])
+    store = store_of(where)
+    numbers = store.versions.numbers(first["reference"])
     if not numbers:
         return {**first, "version": 1, "versions": 1}
-    latest = read_record(version_path(data_dir, first["reference"], numbers[-1]))
+    latest = store.versions.read(first["reference"], numbers[-1])
     return {**latest, "version": numbers[-1], "versions": len(numbers) + 1}
 
 
-def latest_record(data_dir: str, reference: str) -> dict[str, Any]:
+def first_record(where: Store | str, reference: str) -> dict[str, Any]:
+    """A dossier's first record, as sent; RecordError when it is missing or unreadable."""
+    record = store_of(where).read_record(reference)
+    if record is None:
+        raise RecordError(f"{reference}.yaml : enregistrement absent.")
+    return record
+
+
+def version_record(where: Store | str, reference: str, number: int) -> dict[str, Any]:
+    """Version `number` of a dossier's answers (1: the first record); RecordError if unreadable."""
+    return first_record(where, reference) if number == 1 else store_of(where).versions.read(reference, number)
+
+
+def latest_record(where: Store | str, reference: str) -> dict[str, Any]:
     """The newest version of a dossier's answers; RecordError if its record cannot be read."""
-    return with_versions(data_dir, read_record(record_path(data_dir, reference)))
+    store = store_of(where)
+    return with_versions(store, first_record(store, reference))
 
 
-def all_versions(data_dir: str, reference: str) -> list[dict[str, Any]]:
+def all_versions(where: Store | str, reference: str) -> list[dict[str, Any]]:
     """Every version of a dossier, oldest first."""
-    first = read_record(record_path(data_dir, reference))
-    versions = [{**first, "version": 1}]
-    for number in version_numbers(data_dir, reference):
-        versions.append({**read_record(version_path(data_dir, reference, number)), "version": number})
+    store = store_of(where)
+    versions = [{**first_record(store, reference), "version": 1}]
+    for number in store.versions.numbers(reference):
+        versions.append({**store.versions.read(reference, number), "version": number})
     return versions
 
 
-def write_correction(data_dir: str, corrected: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+def write_correction(where: Store | str, corrected: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """Store corrected answers as the dossier's next version, durably, and record the event.
 
     `corrected` is a record built like the first one (records.build_record) for the same
     reference. Returns the new version with `version` and `versions`. Identical answers
-    make no new version: the current one is returned.
+    make no new version: the current one is returned. The store refuses a number already
+    taken (another correction at the same moment): the newest version is read again and
+    compared again, so that neither is lost nor written twice.
     """
+    store = store_of(where)
     reference = corrected["reference"]
     moment = (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
-    with locked(data_dir, reference):
-        current = latest_record(data_dir, reference)
+    for _attempt in range(MAX_NUMBER_ATTEMPTS):
+        current = latest_record(store, reference)
         if current["content_hash"] == corrected["content_hash"]:
             return current
         number = current["version"] + 1
         version = {**corrected, "received_at": current["received_at"], "version": number, "corrected_at": moment}
-        write_new_file(_versions_folder(data_dir, reference), f"v{number}.yaml", serialise_record(version))
-    add_event(data_dir, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": number,
-                                    "content_hash": corrected["content_hash"]})
+        try:
+            store.versions.write(reference, number, serialise_record(version))
+        except FileExistsError:
+            continue  # another correction took this number meanwhile
+        break
+    else:
+        raise OSError(f"versions of {reference}: no free number after {MAX_NUMBER_ATTEMPTS} attempts")
+    add_event(store, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": number,
+                                 "content_hash": corrected["content_hash"]})
     return {**version, "versions": number}
 
 
@@ -147,7 +202,7 @@ def _moment(now: datetime | None) -> str:
     return (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
 
 
-def write_to_porteur(data_dir: str, reference: str, text: str | None, *, by: str,
+def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by: str,
                      complements_until: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], int]:
     """Store a reviewer's message to the porteur (optionally a request for complements until
     a date, `AAAA-MM-JJ`, which reopens corrections until then); (event, its number)."""
@@ -160,15 +215,15 @@ def write_to_porteur(data_dir: str, reference: str, text: str | None, *, by: str
         if until < (now or datetime.now(PARIS)):
             raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
         event["complements_until"] = until.date().isoformat()
-    history = add_event(data_dir, reference, event)
+    history = add_event(where, reference, event)
     return event, len(history["events"])
 
 
-def write_porteur_reply(data_dir: str, reference: str, text: str | None,
+def write_porteur_reply(where: Store | str, reference: str, text: str | None,
                         now: datetime | None = None) -> tuple[dict[str, Any], int]:
     """Store the porteur's answer written on the dossier page; (event, its number)."""
     event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": _message_text(text, "Votre message")}
-    history = add_event(data_dir, reference, event)
+    history = add_event(where, reference, event)
     return event, len(history["events"])
 
 
@@ -233,10 +288,10 @@ def contacts_for_email(data_dir: str, address: str, paths: Iterable[str]) -> lis
     return found
 
 
-def safe_history(data_dir: str, reference: str) -> dict[str, Any]:
+def safe_history(where: Store | str, reference: str) -> dict[str, Any]:
     """The dossier's history, or an empty one when it cannot be read (the porteur's pages
     must still show what was sent; reviewers see the problem on their pages)."""
     try:
-        return read_history(data_dir, reference)
+        return read_history(where, reference)
     except StatusError:
         return {"reference": reference, "status": INITIAL, "events": []}

@@ -18,12 +18,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
-
+from typing import TYPE_CHECKING, Any
 
 from .dossier import MEETING_KINDS
 from .records import clean_text
 from .statuses import PARIS, add_event
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 KINDS = MEETING_KINDS
 PROPOSED, ACCEPTED, OTHER_ASKED, CANCELLED = MEETING_KINDS
@@ -149,7 +151,7 @@ def meetings_of(history: Mapping[str, Any]) -> list[Meeting]:
     return list(meetings.values())
 
 
-def propose(data_dir: str, reference: str, slots: list[Slot], *, by: str, now: datetime) -> Meeting:
+def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, now: datetime) -> Meeting:
     """Store a proposal of one to three slots; the meeting as stored."""
     if not slots:
         raise MeetingError("Proposez au moins un créneau (date, heure, durée, lieu, participants).", "date-1")
@@ -157,7 +159,7 @@ def propose(data_dir: str, reference: str, slots: list[Slot], *, by: str, now: d
         raise MeetingError(f"{MAX_SLOTS} créneaux au plus.", "date-1")
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": by, "kind": PROPOSED,
              "slots": [slot.as_event() for slot in slots]}
-    history = add_event(data_dir, reference, event)
+    history = add_event(where, reference, event)
     return meetings_of(history)[-1]
 
 
@@ -170,36 +172,36 @@ def _open(history: Mapping[str, Any], number: int) -> Meeting:
     raise MeetingError("Cette proposition de rencontre n'existe pas.")
 
 
-def accept(data_dir: str, reference: str, history: Mapping[str, Any], number: int, slot: int | None,
+def accept(where: Store | str, reference: str, history: Mapping[str, Any], number: int, slot: int | None,
            now: datetime) -> Meeting:
     """The porteur accepts one slot of an open proposal; the meeting, confirmed."""
     meeting = _open(history, number)
     if slot is None or not 0 <= slot < len(meeting.slots):
         raise MeetingError("Choisissez l'un des créneaux proposés.", f"creneau-{number}")
-    updated = add_event(data_dir, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                              "by": "porteur", "kind": ACCEPTED, "meeting": number, "slot": slot},
+    updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
+                                           "by": "porteur", "kind": ACCEPTED, "meeting": number, "slot": slot},
                         precondition=lambda fresh: _open(fresh, number))
     return meetings_of(updated)[number - 1]
 
 
-def ask_other(data_dir: str, reference: str, history: Mapping[str, Any], number: int, text: str | None,
+def ask_other(where: Store | str, reference: str, history: Mapping[str, Any], number: int, text: str | None,
               now: datetime) -> Meeting:
     """The porteur asks for another slot (saying when they can)."""
     _open(history, number)
     words = _text(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
-    updated = add_event(data_dir, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                              "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words},
+    updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
+                                           "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words},
                         precondition=lambda fresh: _open(fresh, number))
     return meetings_of(updated)[number - 1]
 
 
-def cancel(data_dir: str, reference: str, history: Mapping[str, Any], number: int, *, by: str,
+def cancel(where: Store | str, reference: str, history: Mapping[str, Any], number: int, *, by: str,
            now: datetime) -> Meeting:
     """A reviewer cancels a meeting (proposed or confirmed)."""
     for meeting in meetings_of(history):
         if meeting.number == number and meeting.state != CANCELLED:
-            updated = add_event(data_dir, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                                      "by": by, "kind": CANCELLED, "meeting": number})
+            updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
+                                                   "by": by, "kind": CANCELLED, "meeting": number})
             return meetings_of(updated)[number - 1]
     raise MeetingError("Cette rencontre n'existe pas ou est déjà annulée.")
 

@@ -205,12 +205,10 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
     return mails
 
 
-def queue_correction_mails(data_dir: str, version: Mapping[str, Any], facts: Mapping[str, Any], form: Any) -> None:
-    """Queue the mails of one correction (see correction_mails); the version before is read from disk."""
-    from .dossier import version_path
-    from .records import read_record
-
-    previous = read_record(version_path(data_dir, version["reference"], version["version"] - 1))
+def queue_correction_mails(data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
+                           facts: Mapping[str, Any], form: Any) -> None:
+    """Queue the mails of one correction (see correction_mails), given the version before it,
+    within the porteur mail caps (porteur/mail_caps.py)."""
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
     queue_mails(data_dir, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,

@@ -1,9 +1,16 @@
 """Review statuses, their history and notes, and duplicate detection.
 
 What the porteur sent (`submissions/<REF>.yaml`) is never modified. Each decision is
-appended to `reviews/<REF>.yaml`, rewritten atomically (durable.replace_file) while a
-per-reference lock (fcntl.flock on `locks/review-<REF>.lock`) is held, so two reviewers
-changing the same submission at once never lose each other's change.
+appended to the submission's history under a per-reference lock, so two reviewers
+changing the same submission at once never lose each other's change. The checks (which
+transitions, which events, the French refusals) are made here, on the history as read
+under that lock; the store keeps it (`store.histories`, stores/histories.py). Every
+function takes the store, or a data folder's path standing for the data folder's store.
+
+In the data folder, the history is `reviews/<REF>.yaml`, rewritten atomically
+(durable.replace_file) while `locks/review-<REF>.lock` is held (fcntl.flock): the file
+functions below, which folder_histories.py delegates to. PostgreSQL keeps the same
+document in one row (postgres_histories.py).
 
 History file layout:
     reference: AMI-2021-0042
@@ -27,14 +34,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import events
 from .addresses import address_key
 from .durable import replace_file
-from .records import clean_text, record_path
+from .records import clean_text
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 log = logging.getLogger("collector")
 
@@ -78,11 +88,21 @@ def status_label(status: str) -> str:
     return STATUSES.get(status, status)
 
 
-def check_reference(data_dir: str, reference: str) -> str:
+def store_of(where: Store | str) -> Store:
+    """The store `where` names: a store itself, or a data folder's path (commands, tests),
+    standing for the data folder's store."""
+    if isinstance(where, str):
+        from .stores.folder import FolderStore
+
+        return FolderStore(where)
+    return where
+
+
+def check_reference(where: Store | str, reference: str) -> str:
     """The reference if a record exists under that name; StatusError otherwise."""
     if not REFERENCE_PATTERN.match(reference or ""):
         raise StatusError(f"Référence invalide : « {reference} ».")
-    if not os.path.exists(record_path(data_dir, reference)):
+    if not store_of(where).has_record(reference):
         raise StatusError(f"Aucune candidature ne porte la référence {reference}.")
     return reference
 
@@ -95,21 +115,26 @@ def empty_history(reference: str) -> dict[str, Any]:
     return {"reference": reference, "status": INITIAL, "events": []}
 
 
-def read_history(data_dir: str, reference: str) -> dict[str, Any]:
+def read_history(where: Store | str, reference: str) -> dict[str, Any]:
     """The review history of one submission (an empty one if nobody has touched it yet)."""
-    path = history_path(data_dir, reference)
-    if not os.path.exists(path):
-        return empty_history(reference)
     try:
-        data = read_yaml_file(path)
+        stored = store_of(where).histories.read(reference)
     except YamlFileError as error:
         raise StatusError(f"Historique illisible : {error}") from error
-    if not isinstance(data, dict) or data.get("status") not in STATUSES or not isinstance(data.get("events"), list):
-        raise StatusError(f"Historique illisible : {os.path.basename(path)} n'a pas la forme attendue.")
-    for number, event in enumerate(data["events"], start=1):
+    return checked_history(stored, reference)
+
+
+def checked_history(stored: Any, reference: str) -> dict[str, Any]:
+    """A stored history (None: none yet) once its shape was checked; StatusError otherwise."""
+    if stored is None:
+        return empty_history(reference)
+    name = reference + ".yaml"
+    if not isinstance(stored, dict) or stored.get("status") not in STATUSES or not isinstance(stored.get("events"), list):
+        raise StatusError(f"Historique illisible : {name} n'a pas la forme attendue.")
+    for number, event in enumerate(stored["events"], start=1):
         if problem := _event_problem(event):
-            raise StatusError(f"Historique illisible : {os.path.basename(path)}, événement n° {number} : {problem}.")
-    return data
+            raise StatusError(f"Historique illisible : {name}, événement n° {number} : {problem}.")
+    return stored
 
 
 # Every kind of event a history may hold: the reviewers' own, then those of the dossier's
@@ -138,23 +163,39 @@ def _event_problem(event: Any) -> str:
     return ""
 
 
-def history_references(data_dir: str) -> list[str]:
-    """The references that have a history file."""
-    folder = os.path.join(data_dir, REVIEWS_DIR)
-    if not os.path.isdir(folder):
-        return []
-    return [name[:-5] for name in os.listdir(folder) if name.endswith(".yaml")]
+def history_references(where: Store | str) -> list[str]:
+    """The references that have a history."""
+    return store_of(where).histories.references()
 
 
-def read_all_statuses(data_dir: str) -> dict[str, str]:
+def read_all_statuses(where: Store | str) -> dict[str, str]:
     """Current status of every submission that has a history (others are `recu`)."""
+    store = store_of(where)
     statuses: dict[str, str] = {}
-    for reference in history_references(data_dir):
+    for reference in history_references(store):
         try:
-            statuses[reference] = read_history(data_dir, reference)["status"]
+            statuses[reference] = read_history(store, reference)["status"]
         except StatusError:
             statuses[reference] = UNREADABLE_HISTORY
     return statuses
+
+
+# --- the data folder's files (folder_histories.py delegates to these) ---
+
+def history_file_references(data_dir: str) -> list[str]:
+    """The references that have a history file, in order."""
+    folder = os.path.join(data_dir, REVIEWS_DIR)
+    if not os.path.isdir(folder):
+        return []
+    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml"))
+
+
+def read_history_file(data_dir: str, reference: str) -> Any:
+    """The history file's document, unchecked; None when there is none; YamlFileError if broken."""
+    path = history_path(data_dir, reference)
+    if not os.path.exists(path):
+        return None
+    return read_yaml_file(path)
 
 
 @contextmanager
@@ -170,6 +211,30 @@ def locked(data_dir: str, reference: str) -> Iterator[None]:
         os.close(fd)
 
 
+def append_to_history_file(data_dir: str, reference: str, change: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """Under the reference's lock, rewrite its history file as `change` makes it (durable.replace_file:
+    temporary file, fsync, rename, fsync of the folder), then tell the review index."""
+    with locked(data_dir, reference):
+        history = change(read_history_file(data_dir, reference))
+        replace_file(os.path.join(data_dir, REVIEWS_DIR), reference + ".yaml", dump_yaml(history).encode("utf-8"))
+        _announce(data_dir, reference, history["status"])
+        return history
+
+
+def remove_history_file(data_dir: str, reference: str) -> bool:
+    """Delete a submission's history file and its lock; True if there was one."""
+    with locked(data_dir, reference):
+        try:
+            os.unlink(history_path(data_dir, reference))
+        except FileNotFoundError:
+            return False
+    try:
+        os.unlink(os.path.join(data_dir, LOCKS_DIR, f"review-{reference}.lock"))
+    except FileNotFoundError:
+        pass
+    return True
+
+
 def _clean(value: str | None, what: str, limit: int) -> str:
     text = clean_text((value or "").strip())
     if len(text) > limit:
@@ -177,12 +242,13 @@ def _clean(value: str | None, what: str, limit: int) -> str:
     return text
 
 
-def _append(data_dir: str, reference: str, event: dict[str, Any], expected_from: str | None = None,
+def _append(where: Store | str, reference: str, event: dict[str, Any], expected_from: str | None = None,
             precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    with locked(data_dir, reference):
-        history = read_history(data_dir, reference)
+    def with_event(stored: Any) -> dict[str, Any]:  # run by the store, under the reference's lock
+        history = checked_history(stored, reference)
         if precondition is not None:
             precondition(history)  # raises when the history, as it is now, forbids the event
+        new_event = event
         if event["kind"] == "status":
             current = history["status"]
             if expected_from is not None and expected_from != current:
@@ -195,13 +261,16 @@ def _append(data_dir: str, reference: str, event: dict[str, Any], expected_from:
                 raise StatusError(
                     f"Passage impossible de « {status_label(current)} » à « {status_label(target)} ». "
                     f"Statuts possibles depuis « {status_label(current)} » : {allowed}.")
-            event = {"at": event["at"], "by": event["by"], "kind": "status", "from": current,
-                     "to": target, "note": event["note"]}
+            new_event = {"at": event["at"], "by": event["by"], "kind": "status", "from": current,
+                         "to": target, "note": event["note"]}
             history["status"] = target
-        history["events"].append(event)
-        replace_file(os.path.join(data_dir, REVIEWS_DIR), reference + ".yaml", dump_yaml(history).encode("utf-8"))
-        _announce(data_dir, reference, history["status"])
+        history["events"].append(new_event)
         return history
+
+    try:
+        return store_of(where).histories.append(reference, with_event)
+    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
+        raise StatusError(f"Historique illisible : {error}") from error
 
 
 def _announce(data_dir: str, reference: str, status: str) -> None:
@@ -216,10 +285,10 @@ def _now(now: datetime | None) -> str:
     return (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
 
 
-def change_status(data_dir: str, reference: str, new_status: str, *, by: str, note: str = "",
+def change_status(where: Store | str, reference: str, new_status: str, *, by: str, note: str = "",
                   expected_from: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Move a submission to `new_status` if the transition is allowed; return the history."""
-    check_reference(data_dir, reference)
+    check_reference(where, reference)
     if new_status not in STATUSES:
         known = ", ".join(STATUSES)
         raise StatusError(f"Statut inconnu : « {new_status} ». Statuts possibles : {known}.")
@@ -228,22 +297,22 @@ def change_status(data_dir: str, reference: str, new_status: str, *, by: str, no
         raise StatusError("Indiquez qui fait ce changement.")
     event = {"at": _now(now), "by": who, "kind": "status", "to": new_status,
              "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)}
-    return _append(data_dir, reference, event, expected_from)
+    return _append(where, reference, event, expected_from)
 
 
-def add_note(data_dir: str, reference: str, note: str, *, by: str, now: datetime | None = None) -> dict[str, Any]:
+def add_note(where: Store | str, reference: str, note: str, *, by: str, now: datetime | None = None) -> dict[str, Any]:
     """Add a note to a submission's history without changing its status."""
-    check_reference(data_dir, reference)
+    check_reference(where, reference)
     text = _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)
     if not text:
         raise StatusError("La note est vide : écrivez quelque chose.")
     who = _clean(by, "Le nom est trop long", MAX_NAME_LENGTH)
     if not who:
         raise StatusError("Indiquez qui écrit cette note.")
-    return _append(data_dir, reference, {"at": _now(now), "by": who, "kind": "note", "note": text})
+    return _append(where, reference, {"at": _now(now), "by": who, "kind": "note", "note": text})
 
 
-def add_event(data_dir: str, reference: str, event: dict[str, Any],
+def add_event(where: Store | str, reference: str, event: dict[str, Any],
               precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Append an event of another kind than a status change (a correction, a message…)
     to a submission's history, durably, under its lock; return the history.
@@ -254,22 +323,13 @@ def add_event(data_dir: str, reference: str, event: dict[str, Any],
         raise StatusError("Un changement de statut passe par change_status.")
     if event.get("kind") not in EVENT_KINDS:  # read_history would refuse the whole history afterwards
         raise StatusError(f"Événement de type inconnu : « {str(event.get('kind'))[:20]} ».")
-    check_reference(data_dir, reference)
-    return _append(data_dir, reference, event, precondition=precondition)
+    check_reference(where, reference)
+    return _append(where, reference, event, precondition=precondition)
 
 
-def remove_history(data_dir: str, reference: str) -> bool:
+def remove_history(where: Store | str, reference: str) -> bool:
     """Delete a submission's history (used by purge); True if there was one."""
-    with locked(data_dir, reference):
-        try:
-            os.unlink(history_path(data_dir, reference))
-        except FileNotFoundError:
-            return False
-    try:
-        os.unlink(os.path.join(data_dir, LOCKS_DIR, f"review-{reference}.lock"))
-    except FileNotFoundError:
-        pass
-    return True
+    return store_of(where).histories.remove(reference)
 
 
 def _siret_key(value: Any) -> str:

@@ -106,7 +106,7 @@ def correction_form(reference: str) -> Response:
     checked = _checked(reference)
     if corrections_until(checked) is None:
         raise Refusal(403, CLOSED, "Corrections fermées")
-    record = dossier.latest_record(appstate.data_dir(), checked)
+    record = dossier.latest_record(appstate.store(), checked)
     return _page(checked, dict(record["answers"]))
 
 
@@ -160,17 +160,18 @@ def correct(reference: str) -> Response:
 def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
     """Write the correction as the next version, then queue its mails; the version."""
     current = state()
-    data_dir = appstate.data_dir()
-    before = dossier.latest_record(data_dir, reference)
+    data_dir, store = appstate.data_dir(), appstate.store()
+    before = dossier.latest_record(store, reference)
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in previews and tests, like every other date shown
     corrected = build_record(reference, now, current.form.version, answers, flags, derived)
-    version = dossier.write_correction(data_dir, corrected, now)
+    version = dossier.write_correction(store, corrected, now)
     if version["version"] == before["version"]:
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
-        porteur_mail.queue_correction_mails(data_dir, version, appstate.facts(), current.form)
+        previous = dossier.version_record(store, reference, version["version"] - 1)
+        porteur_mail.queue_correction_mails(data_dir, previous, version, appstate.facts(), current.form)
     except OSError as error:
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
     return {**version, "corrected_now": True}

@@ -32,20 +32,20 @@ def choose(reference: str, number: int) -> Response:
     if checked is None:
         return bad_link()
     guard_post("Ce choix")
-    data_dir, now = appstate.data_dir(), current_now(appstate.facts())[0]
-    history = dossier.safe_history(data_dir, checked)
+    data_dir, store, now = appstate.data_dir(), appstate.store(), current_now(appstate.facts())[0]
+    history = dossier.safe_history(store, checked)
     choice = request.form.get("choix", "")
     try:
         if choice == "autre":
-            meeting = meetings.ask_other(data_dir, checked, history, number, request.form.get("disponibilites"), now)
+            meeting = meetings.ask_other(store, checked, history, number, request.form.get("disponibilites"), now)
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
-            meeting = meetings.accept(data_dir, checked, history, number, slot, now)
+            meeting = meetings.accept(store, checked, history, number, slot, now)
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
                     meeting_field=error.field or f"creneau-{number}",
                     meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
                     **dossier_context(checked))
-    porteur_mail.queue_meeting_mails(data_dir, dossier.latest_record(data_dir, checked), meeting, appstate.facts())
+    porteur_mail.queue_meeting_mails(data_dir, dossier.latest_record(store, checked), meeting, appstate.facts())
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
     return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)

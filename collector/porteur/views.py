@@ -98,15 +98,15 @@ def corrections_until(reference: str) -> datetime | None:
     """Until when this dossier's answers may be corrected (None: not now)."""
     facts = appstate.facts()
     phase = current_phase(facts)
-    history = dossier.safe_history(appstate.data_dir(), reference)
+    history = dossier.safe_history(appstate.store(), reference)
     return dossier.corrections_until(history, phase.is_open, facts["calendar"]["closes_at"], phase.now)
 
 
 def dossier_context(reference: str) -> dict[str, Any]:
     """What every state of the dossier page shows."""
-    data_dir = appstate.data_dir()
-    record = appstate.store().latest_record(reference)
-    history = dossier.safe_history(data_dir, reference)
+    store = appstate.store()
+    record = store.latest_record(reference)
+    history = dossier.safe_history(store, reference)
     facts = appstate.facts()
     email = str(record["answers"].get("contact_email") or "")
     return {

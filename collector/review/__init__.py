@@ -228,7 +228,7 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
     from ..exports import answer_text, flag_label
 
     try:
-        history = read_history(appstate.data_dir(), reference)
+        history = read_history(appstate.store(), reference)
     except StatusError as error:
         history = {"events": [], "status": entry.status}
         extra.setdefault("history_error", str(error))
@@ -279,7 +279,7 @@ def detail(reference: str) -> Any:
 @bp.route("/<reference>/statut", methods=["POST"])
 def set_status(reference: str) -> Any:
     try:
-        change_status(appstate.data_dir(), reference, request.form.get("statut", ""), by=session["reviewer"],
+        change_status(appstate.store(), reference, request.form.get("statut", ""), by=session["reviewer"],
                       note=request.form.get("note", ""), expected_from=request.form.get("statut_actuel") or None)
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""))
@@ -290,7 +290,7 @@ def set_status(reference: str) -> Any:
 @bp.route("/<reference>/note", methods=["POST"])
 def post_note(reference: str) -> Any:
     try:
-        add_note(appstate.data_dir(), reference, request.form.get("texte", ""), by=session["reviewer"])
+        add_note(appstate.store(), reference, request.form.get("texte", ""), by=session["reviewer"])
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, note_error=str(error), text_value=request.form.get("texte", ""))
     flash("Note ajoutée.")

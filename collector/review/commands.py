@@ -240,7 +240,7 @@ def _write_charts(folder: str, counts) -> None:
 def status_command(reference, new_status, note, by) -> None:
     """Change a submission's status (reçu → en instruction → an outcome)."""
     try:
-        history = change_status(appstate.data_dir(), reference, new_status, by=who(by), note=note)
+        history = change_status(appstate.store(), reference, new_status, by=who(by), note=note)
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     echo(f"{reference} : {status_label(history['status'])}.")
@@ -255,7 +255,7 @@ def status_command(reference, new_status, note, by) -> None:
 def note_command(reference, text, by) -> None:
     """Add a note to a submission's history."""
     try:
-        add_note(appstate.data_dir(), reference, text, by=who(by))
+        add_note(appstate.store(), reference, text, by=who(by))
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     echo(f"Note ajoutée à {reference}.")

@@ -34,9 +34,9 @@ def _now():
 
 @bp.route("/rencontres")
 def upcoming():
-    data_dir = appstate.data_dir()
+    store = appstate.store()
     found = [(entry.reference, entry.organisation, meeting) for entry in app_index().select(Selection())
-             for meeting in meetings.meetings_of(safe_history(data_dir, entry.reference))]
+             for meeting in meetings.meetings_of(safe_history(store, entry.reference))]
     return _render("review/meetings.html", items=meetings.upcoming(found, _now()), states=meetings.MEETING_STATES)
 
 
@@ -44,12 +44,12 @@ def upcoming():
 def propose(reference: str):
     values = {f"{name}-{number}": request.form.get(f"{name}-{number}", "")
               for number in range(1, meetings.MAX_SLOTS + 1) for name in SLOT_FIELDS}
-    now, data_dir = _now(), appstate.data_dir()
+    now, data_dir, store = _now(), appstate.data_dir(), appstate.store()
     try:
         slots = [slot for number in range(1, meetings.MAX_SLOTS + 1)
                  if (slot := meetings.parse_slot(number, *(values[f"{name}-{number}"] for name in SLOT_FIELDS), now))]
-        record = latest_record(data_dir, reference)
-        meeting = meetings.propose(data_dir, reference, slots, by=session["reviewer"], now=now)
+        record = latest_record(store, reference)
+        meeting = meetings.propose(store, reference, slots, by=session["reviewer"], now=now)
     except meetings.MeetingError as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field=error.field or "date-1",
                        meeting_values=values)
@@ -62,11 +62,11 @@ def propose(reference: str):
 
 @bp.route("/<reference>/rencontre/<int:number>/annuler", methods=["POST"])
 def cancel(reference: str, number: int):
-    data_dir = appstate.data_dir()
+    data_dir, store = appstate.data_dir(), appstate.store()
     try:
-        meeting = meetings.cancel(data_dir, reference, safe_history(data_dir, reference), number,
+        meeting = meetings.cancel(store, reference, safe_history(store, reference), number,
                                   by=session["reviewer"], now=_now())
-        record = latest_record(data_dir, reference)
+        record = latest_record(store, reference)
     except (meetings.MeetingError, StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
     porteur_mail.queue_meeting_mails(data_dir, record, meeting, appstate.facts())

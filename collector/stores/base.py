@@ -14,6 +14,7 @@ from .reviewers import Reviewers
 
 if TYPE_CHECKING:
     from .outbox import Outbox
+from .histories import Histories, Versions
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -38,10 +39,12 @@ class Store(Protocol):
     """The collector's durable state. Every write is durable before the method returns."""
 
     kind: str  # "dossier" or "postgresql", for messages
-    # True when the store also keeps the review and dossier data (see unshared.py)
+    # True when the store also keeps the review tools' data (see unshared.py)
     shares_everything: bool
     outbox: Outbox  # the mail outbox (outbox.py)
     reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
+    histories: Histories  # each dossier's review history (histories.py)
+    versions: Versions  # each dossier's corrected versions (histories.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

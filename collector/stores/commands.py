@@ -74,7 +74,8 @@ def _prefix() -> str:
 
 def _report(what: str, summary: Summary) -> None:
     click.echo(f"{what} : {summary.records} dossier(s), {summary.submission_ids} identifiant(s) d'envoi, "
-               f"compteur de références à {summary.last_number}, {summary.mails} e-mail(s) dont "
+               f"compteur de références à {summary.last_number}, {summary.histories} historique(s), "
+               f"{summary.versions} version(s) corrigée(s), {summary.mails} e-mail(s) dont "
                f"{summary.waiting_mails} en attente ; nombres et empreintes (sha256) vérifiés.")
 
 
@@ -100,7 +101,8 @@ def migrate_store_command(source: str) -> None:
 @with_appcontext
 @as_data_owner
 def dump_command(target: str) -> None:
-    """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter."""
+    """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter,
+    histories and corrected versions."""
     from .transfer import dump
 
     try:

@@ -18,6 +18,7 @@ from ..sequence import STATE_DIR
 from .base import FORM_LIMITER
 from .folder_outbox import FolderOutbox
 from .folder_reviewers import FolderReviewers
+from .folder_histories import FolderHistories, FolderVersions
 
 
 class FolderStore:
@@ -28,6 +29,7 @@ class FolderStore:
         self.data_dir = data_dir
         self.outbox = FolderOutbox(self)
         self.reviewers = FolderReviewers(data_dir)
+        self.histories, self.versions = FolderHistories(data_dir), FolderVersions(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

@@ -12,6 +12,7 @@ recovers when the server is back, without a restart.
 - Records: the YAML text records.serialise_record makes (the data folder's file, byte for
   byte), its sha256, and the columns the review pages query.
 - Rate limits: ratelimit.py's sliding window, counted in `rate_hits`.
+- Review histories and corrected versions: postgres_histories.py (`store.histories`, `store.versions`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .. import dossier
 from ..ratelimit import RateLimiter
 from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
@@ -33,6 +35,7 @@ from . import schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
 from .postgres_outbox import PostgresOutbox
 from .postgres_reviewers import PostgresReviewers
+from .postgres_histories import PostgresHistories, PostgresVersions, import_histories
 
 log = logging.getLogger("collector.stores")
 
@@ -78,7 +81,7 @@ def connect(url: str) -> psycopg.Connection:
 
 class PostgresStore:
     kind = "postgresql"
-    shares_everything = False  # the review and dossier data stay in a data folder (unshared.py)
+    shares_everything = False  # the review tools' data stay in a data folder (unshared.py)
 
     def __init__(self, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> None:
         self.url = url
@@ -88,6 +91,7 @@ class PostgresStore:
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "ami-collector"})
         self.outbox = PostgresOutbox(self)
         self.reviewers = PostgresReviewers(self)
+        self.histories, self.versions = PostgresHistories(self), PostgresVersions(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:
@@ -153,10 +157,7 @@ class PostgresStore:
         return self._one("SELECT 1 FROM records WHERE reference = %s", (reference,)) is not None
 
     def latest_record(self, reference: str) -> dict[str, Any]:
-        record = self.read_record(reference)
-        if record is None:
-            raise RecordError(f"{reference}.yaml : enregistrement absent.")
-        return {**record, "version": 1, "versions": 1}
+        return dossier.latest_record(self, reference)
 
     def references(self) -> list[str]:
         with self._connection() as connection:
@@ -182,10 +183,11 @@ class PostgresStore:
         return int(row[0]) if row[1] else int(row[0]) - 1
 
     def import_contents(self, documents: list[tuple[bytes, dict[str, Any]]], links: list[tuple[str, str]],
-                        last_number: int, mails: Sequence[Any] = ()) -> None:
-        """Load a data folder's records, submission ids and counter in ONE transaction, into an
-        empty store only, verified before it commits (counts and each document's hash);
-        TransferRefused (French) otherwise, and then nothing is kept."""
+                        last_number: int, histories: Sequence[tuple[str, str, bytes]] = (),
+                        versions: Sequence[tuple[str, int, bytes]] = (), mails: Sequence[Any] = ()) -> None:
+        """Load a data folder's records, submission ids, counter, histories, versions and mails in
+        ONE transaction, into an empty store only, verified before it commits (counts and each
+        document's hash); TransferRefused (French) otherwise, and then nothing is kept."""
         with self._connection() as connection:
             connection.execute("LOCK TABLE records, submission_ids IN EXCLUSIVE MODE")  # two runs at once: one waits
             (held,) = connection.execute("SELECT (SELECT count(*) FROM records) + "
@@ -200,7 +202,7 @@ class PostgresStore:
             stored = dict(connection.execute("SELECT reference, document_sha256 FROM records").fetchall())
             expected = {record["reference"]: document_hash(data) for data, record in documents}
             (id_count,) = connection.execute("SELECT count(*) FROM submission_ids").fetchone()  # type: ignore[misc]
-            if stored != expected or id_count != len(links):
+            if stored != expected or id_count != len(links) or not import_histories(connection, histories, versions):
                 raise TransferRefused("la copie relue ne correspond pas au dossier de données (nombre ou empreinte "
                                       "des dossiers) : rien n'a été copié.")
             self.outbox.load(connection, list(mails))  # the outbox, in the same transaction (postgres_outbox.py)

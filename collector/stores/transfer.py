@@ -2,8 +2,10 @@
 PostgreSQL store) and `dump DIR` (any store written out as a data folder: an archive or a
 backup a person can read, that the reviewers' commands read with COLLECTOR_DATA_DIR=DIR).
 
-Both verify what they wrote, by counts and by the sha256 of every record's document, and
-name what they cannot carry yet instead of dropping it.
+Both carry the records, submission ids and counter, each dossier's review history and
+corrected versions (their YAML documents byte for byte), and the mails; both verify what
+they wrote, by counts and by the sha256 of every document, and name what they cannot carry
+instead of dropping it.
 
 The mails go both ways (outbox_transfer.py): migrate-store loads the folder's outbox into
 PostgreSQL's in the same transaction (waiting, being sent, sent, refused, and the names only
@@ -16,17 +18,16 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-from .. import idempotency, records, sequence
-from ..dossier import VERSIONS_DIR
+from .. import dossier, idempotency, records, sequence, statuses
 from ..durable import write_new_file
-from ..statuses import REVIEWS_DIR
+from ..link_requests import REQUESTS_DIR
 from .base import Store, TransferRefused
 from .folder import FolderStore
 from .outbox_transfer import folder_messages, write_messages
 
 # What a data folder may hold that the PostgreSQL store does not keep yet: migrate-store
 # refuses such a folder rather than leave it behind without a word.
-NOT_CARRIED = {VERSIONS_DIR: "versions corrigées", REVIEWS_DIR: "historiques d'instruction"}
+NOT_CARRIED = {REQUESTS_DIR: "demandes de lien de dossier en attente : laissez le mailer les traiter"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Summary:
     last_number: int
     mails: int = 0  # messages carried (every name ever queued)
     waiting_mails: int = 0  # … of which not sent yet
+    histories: int = 0
+    versions: int = 0
 
 
 def _digest(data: bytes) -> str:
@@ -76,12 +79,43 @@ def migrate(source_dir: str, target: Store, prefix: str) -> Summary:
     if unreadable:
         raise TransferRefused("des dossiers sont illisibles ; corrigez-les (flask --app collector check) : "
                               + " ; ".join(unreadable) + " Rien n'a été copié.")
+    histories, versions = _life_after_receipt(FolderStore(source_dir))
     links = sorted(idempotency.links(source_dir))
     last_number = sequence.last_number(source_dir, prefix)
     messages = folder_messages(source_dir)
-    import_contents(documents, links, last_number, messages)
+    import_contents(documents, links, last_number, histories, versions, messages)
     return Summary(len(documents), len(links), last_number, len(messages),
-                   sum(1 for message in messages if message.state == "waiting"))
+                   sum(1 for message in messages if message.state == "waiting"), len(histories), len(versions))
+
+
+def _life_after_receipt(source: FolderStore) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, int, bytes]]]:
+    """Every history (reference, current status, document) and version (reference, number,
+    document) of a data folder, each checked readable; TransferRefused (French) naming those that are not."""
+    histories, versions, unreadable = [], [], []
+    for reference in source.histories.references():
+        try:
+            status = statuses.read_history(source, reference)["status"]
+        except statuses.StatusError as error:
+            unreadable.append(str(error))
+            continue
+        histories.append((reference, status, source.histories.text(reference) or b""))
+    for reference in _corrected_references(source.data_dir):
+        for number in source.versions.numbers(reference):
+            try:
+                source.versions.read(reference, number)
+            except records.RecordError as error:
+                unreadable.append(f"{dossier.VERSIONS_DIR}/{reference}/{error}")
+                continue
+            versions.append((reference, number, source.versions.text(reference, number)))
+    if unreadable:
+        raise TransferRefused("des historiques ou des versions corrigées sont illisibles ; corrigez-les : "
+                              + " ; ".join(unreadable) + " Rien n'a été copié.")
+    return histories, versions
+
+
+def _corrected_references(data_dir: str) -> list[str]:
+    folder = os.path.join(data_dir, dossier.VERSIONS_DIR)
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
 def dump(source: Store, target_dir: str, prefix: str) -> Summary:
@@ -103,8 +137,36 @@ def dump(source: Store, target_dir: str, prefix: str) -> Summary:
     sequence.set_counter(target_dir, last_number)
     mails, waiting = write_messages(source.outbox.messages(), target_dir)
     written = FolderStore(target_dir)
+    life = _dump_life_after_receipt(source, written, references)
     if ({reference: _digest(written.record_text(reference)) for reference in written.references()} != digests
-            or written.submission_links() != sorted(links)):
+            or written.submission_links() != sorted(links) or _life_digests(written, references) != life):
         raise TransferRefused(f"la copie relue dans {target_dir} ne correspond pas au stockage (nombre ou empreinte "
-                              "des dossiers) : ne vous y fiez pas.")
-    return Summary(len(references), len(links), last_number, mails, waiting)
+                              "des dossiers, des historiques ou des versions) : ne vous y fiez pas.")
+    histories = sum(1 for key in life if key[1] == 0)
+    return Summary(len(references), len(links), last_number, mails, waiting, histories, len(life) - histories)
+
+
+def _dump_life_after_receipt(source: Store, target: FolderStore, references: list[str]) -> dict[tuple[str, int], str]:
+    """Write each history and version of `source` into the data folder `target`, byte for byte;
+    the digest of each, keyed (reference, 0) for a history and (reference, N) for version N."""
+    digests = {}
+    for reference in source.histories.references():
+        data = source.histories.text(reference)
+        if data is not None:
+            digests[(reference, 0)] = _digest(data)
+            write_new_file(os.path.join(target.data_dir, statuses.REVIEWS_DIR), reference + ".yaml", data)
+    for reference in references:
+        for number in source.versions.numbers(reference):
+            data = source.versions.text(reference, number)
+            digests[(reference, number)] = _digest(data)
+            target.versions.write(reference, number, data)
+    return digests
+
+
+def _life_digests(store: Store, references: list[str]) -> dict[tuple[str, int], str]:
+    """The digests of what a store holds, keyed as _dump_life_after_receipt's."""
+    digests = {(reference, 0): _digest(store.histories.text(reference) or b"") for reference in store.histories.references()}
+    for reference in references:
+        for number in store.versions.numbers(reference):
+            digests[(reference, number)] = _digest(store.versions.text(reference, number))
+    return digests

@@ -1,16 +1,22 @@
 """What the PostgreSQL store does not carry yet, refused in French instead of half done.
 
-With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data: records, references,
-submission ids, the form's rate limit, the reviewers' accounts, sessions and login
-throttle, and the mail outbox that every host's mailer sends from (postgres_outbox.py). The
-review tools (pages, histories, index) and the porteur's actions after « reçu » (corrections,
-replies, meeting choice, lost link) still keep their data in one data folder: on several
-hosts each would see only its own share, and write where the others cannot read. So, on a
-store that does not share them, their pages answer 503 with a French page saying what to do,
-nothing stored, and their commands refuse to run; reviewers work on a copy made by
-`flask --app collector dump DIR`. The review pages are refused only once the reviewer is
-logged in (the login and logout pages work, an anonymous request is sent to the login page
-as anywhere), so that the refusal never tells anyone but a reviewer what the server keeps.
+With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, references,
+submission ids, the form's rate limit), each dossier's life after « reçu » (review histories
+and corrected versions: the porteur's corrections, replies and meeting choices work on every
+host), the reviewers' accounts, sessions and login throttle, and the mail outbox that every
+host's mailer sends from (postgres_outbox.py). The review tools' other pages and commands
+(they read the review index) and the lost link (its requests wait in a host's folder) still
+keep their data in one data folder: on several hosts each would see only its own share, and
+write where the others cannot read. So, on a store that does not share them, their pages
+answer 503 with a French page saying what to do, nothing stored, and their commands refuse
+to run; reviewers work on a copy made by `flask --app collector dump DIR`. The review pages
+are refused only once the reviewer is logged in (the login and logout pages work, an
+anonymous request is sent to the login page as anywhere), so that the refusal never tells
+anyone but a reviewer what the server keeps.
+
+Pages fail closed: a page is served on such a store only when its blueprint is listed in
+SHARED_PAGES (or is a review page listed in SHARED_REVIEW_PAGES); a blueprint added later is
+refused until someone lists it here.
 
 The data folder shares everything (one server): nothing is refused there.
 """
@@ -27,22 +33,22 @@ from flask import Flask, request
 from ..errors import Refusal
 from ..review import unavailable_page
 
-# Blueprints whose pages read or write what only the data folder keeps yet.
-UNSHARED_PAGES = frozenset({"corrections", "porteur_exchanges", "lost_link", "meeting_choice"})
-# The review pages' blueprints (each checks the reviewer's session first), and their pages that
-# only use what the store shares (accounts and sessions).
+# Blueprints whose pages use only what every store shares; every other page is refused.
+SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice"})
+# The review pages' blueprints (each checks the reviewer's session first: refused after it), and
+# their pages that only use what the store shares (accounts and sessions).
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout"})
-# Commands that read or write the review data of the data folder.
-UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "message", "note", "purge",
-                               "reindex", "show", "stats", "status"})
+# Commands that read or write the review data of the data folder (status, note and message
+# write one dossier's history through the store; create-user and delete-user the accounts).
+UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "purge", "reindex", "show", "stats"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "
                 "avec « flask --app collector dump DOSSIER » et utilisez les commandes d'instruction sur cette copie.")
-PORTEUR_PAGES = ("Cette action n'est pas disponible pour le moment : rien n'a été enregistré. Pour corriger votre "
-                 "dossier, répondre à la Région ou retrouver le lien de votre dossier, écrivez aux contacts de l'AMI "
-                 "(page « Contacts » du site) en indiquant votre référence.")
+PORTEUR_PAGES = ("Cette action n'est pas disponible pour le moment : rien n'a été enregistré. Pour retrouver le "
+                 "lien de votre dossier, ou pour toute question, écrivez aux contacts de l'AMI (page « Contacts » "
+                 "du site) en indiquant votre référence.")
 COMMANDS = ("la commande « {name} » lit les données d'instruction d'un dossier de données ; avec "
             "COLLECTOR_DATABASE_URL, les dossiers sont dans PostgreSQL. Écrivez-en une copie avec « flask --app "
             "collector dump DOSSIER », puis lancez « {name} » avec COLLECTOR_DATA_DIR=DOSSIER et sans "
@@ -64,8 +70,10 @@ def guard(app: Flask, shares_everything: bool) -> None:
 
     @app.before_request
     def _refuse_unshared_pages() -> None:
-        if request.blueprint in UNSHARED_PAGES:
-            raise Refusal(503, PORTEUR_PAGES)
+        blueprint = request.blueprint
+        if blueprint is None or blueprint in SHARED_PAGES or blueprint in REVIEW_BLUEPRINTS:
+            return  # the app's own endpoints (/healthz, static files); the review pages: below
+        raise Refusal(503, PORTEUR_PAGES)
 
     def _refuse_review_pages() -> Any:
         if request.endpoint not in SHARED_REVIEW_PAGES:

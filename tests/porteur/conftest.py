@@ -1,4 +1,7 @@
-"""Fixtures of the porteur's pages: the real app on a scratch data folder, with records."""
+"""Fixtures of the porteur's pages: the real app on a scratch data folder, with records.
+
+The app keeps its data in the data folder, or in PostgreSQL in a module that parametrises
+`store_kind` with STORE_KINDS; `kept` is its store, and `records` are written through it."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import pytest
 from collector import appstate, create_app
 from collector.porteur.links import dossier_path
 from tests.review.conftest import PASSWORD, csrf_of, login
-from tests.review.factory import write_records
+from tests.review.factory import make_record
 
 SECRET = "porteur-tests-secret"
 OPEN_NOW = "2021-04-15T10:00:00"
@@ -39,9 +42,18 @@ def form(app):
 
 
 @pytest.fixture
-def records(data_dir, form):
-    """Three valid records, AMI-2021-0001 … AMI-2021-0003."""
-    return write_records(data_dir, 3, form)
+def kept(app):
+    """The app's store: the data folder or PostgreSQL (`store_kind`)."""
+    return appstate.store(app)
+
+
+@pytest.fixture
+def records(kept, form):
+    """Three valid records, AMI-2021-0001 … AMI-2021-0003, in the app's store."""
+    made = [make_record(form, number) for number in range(1, 4)]
+    for record in made:
+        assert kept.write_record(record)
+    return made
 
 
 def link(reference: str, action: str = "") -> str:

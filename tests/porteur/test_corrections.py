@@ -1,4 +1,7 @@
-"""Corrections: each one a new durable version; the first record and earlier versions never change."""
+"""Corrections: each one a new durable version; the first record and earlier versions never change.
+
+On both stores (the data folder and PostgreSQL), but for what only the data folder does
+(its files, the reviewers' commands, purge), marked ON_THE_DATA_FOLDER."""
 
 from __future__ import annotations
 
@@ -11,11 +14,19 @@ import re
 import pytest
 
 from collector.dossier import all_versions, latest_record, short_hash
-from collector.records import record_path
 from collector.statuses import change_status, read_history
+from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
 
 from .conftest import CLOSED_NOW, link, outbox
+
+
+ON_THE_DATA_FOLDER = pytest.mark.parametrize("store_kind", ["folder"])
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
 
 
 def correction_page(client, reference="AMI-2021-0001"):
@@ -46,18 +57,16 @@ def test_the_correction_form_is_the_application_form_pre_filled(client, records)
     assert "data-closes=2021-05-28T23:59:59+02:00" in page.text
 
 
-def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(client, records, data_dir):
-    with open(record_path(data_dir, "AMI-2021-0001"), "rb") as handle:
-        first_bytes = handle.read()
+def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(client, records, kept):
+    first_bytes = kept.record_text("AMI-2021-0001")
     reply = send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
     assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001") + "&fait=correction"
-    with open(record_path(data_dir, "AMI-2021-0001"), "rb") as handle:
-        assert handle.read() == first_bytes
-    first, second = all_versions(data_dir, "AMI-2021-0001")
+    assert kept.record_text("AMI-2021-0001") == first_bytes
+    first, second = all_versions(kept, "AMI-2021-0001")
     assert first["answers"]["projet_titre"] == records[0]["answers"]["projet_titre"]
     assert second["answers"]["projet_titre"] == "Titre corrigé" and second["version"] == 2
     assert second["received_at"] == first["received_at"] and second["corrected_at"]
-    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    event = read_history(kept, "AMI-2021-0001")["events"][-1]
     assert (event["kind"], event["by"], event["version"]) == ("correction", "porteur", 2)
     page = client.get(reply.headers["Location"]).text
     assert "Titre corrigé" in page and "Vos réponses corrigées sont enregistrées" in page
@@ -65,14 +74,15 @@ def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(clie
     assert "Version 1, envoyée par le porteur." in page and "Version 2, corrigée par le porteur." in page
 
 
-def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir):
+def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir, kept):
     send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
     assert {"AMI-2021-0001.accuse-v2.eml", "AMI-2021-0001.correction-v2.eml"} <= set(outbox(data_dir))
     with open(os.path.join(data_dir, "outbox", "AMI-2021-0001.accuse-v2.eml"), encoding="utf-8") as handle:
         text = handle.read()
-    assert short_hash(latest_record(data_dir, "AMI-2021-0001")["content_hash"]) in text
+    assert short_hash(latest_record(kept, "AMI-2021-0001")["content_hash"]) in text
 
 
+@ON_THE_DATA_FOLDER  # the reviewers' commands read the data folder
 def test_exports_list_and_show_use_the_latest_version_and_say_how_many(app, client, records, data_dir):
     send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
     runner = app.test_cli_runner()
@@ -86,7 +96,7 @@ def test_exports_list_and_show_use_the_latest_version_and_say_how_many(app, clie
     assert listed[0].rstrip().endswith("2")
 
 
-def test_identical_answers_or_the_same_post_twice_make_no_new_version(client, records, data_dir):
+def test_identical_answers_or_the_same_post_twice_make_no_new_version(client, records, kept):
     page = correction_page(client)
     hidden = form_hidden_fields(page.text)
     answers = corrected(records[0], projet_titre="Titre corrigé")
@@ -95,23 +105,23 @@ def test_identical_answers_or_the_same_post_twice_make_no_new_version(client, re
     assert first.headers["Location"] == again.headers["Location"]
     unchanged = send_correction(client, answers)
     assert unchanged.headers["Location"].endswith("&fait=inchangee")
-    assert len(all_versions(data_dir, "AMI-2021-0001")) == 2
+    assert len(all_versions(kept, "AMI-2021-0001")) == 2
 
 
-def test_an_invalid_correction_is_refused_in_french_with_values_kept_and_nothing_stored(client, records, data_dir):
+def test_an_invalid_correction_is_refused_in_french_with_values_kept_and_nothing_stored(client, records, kept):
     reply = send_correction(client, corrected(records[0], siret="123", projet_titre="Gardé"))
     assert reply.status_code == 422
     assert "Erreur : " in reply.text and 'value="Gardé"' in reply.text
-    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+    assert len(all_versions(kept, "AMI-2021-0001")) == 1
 
 
-def test_no_correction_once_a_reviewer_has_started_the_analysis(client, records, data_dir):
-    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+def test_no_correction_once_a_reviewer_has_started_the_analysis(client, records, kept):
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
     assert "Corriger mes réponses" not in client.get(link("AMI-2021-0001")).text
     assert correction_page(client).status_code == 403
     reply = client.post(link("AMI-2021-0001", "corriger"), data=corrected(records[0]))
     assert reply.status_code == 403 and "Les corrections en ligne ne sont plus possibles" in reply.text.replace("&#39;", "'")
-    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+    assert len(all_versions(kept, "AMI-2021-0001")) == 1
 
 
 def test_a_correction_posted_once_corrections_closed_gives_the_answers_to_copy_and_the_way_back(
@@ -172,7 +182,8 @@ def test_a_wrong_key_opens_no_correction(client, records, action):
     assert reply.status_code == 404 and "Lien de dossier incomplet" in reply.text
 
 
-def test_a_correction_that_cannot_be_written_is_never_confirmed(client, records, data_dir, monkeypatch):
+@ON_THE_DATA_FOLDER  # the fault is injected in the data folder's os.link
+def test_a_correction_that_cannot_be_written_is_never_confirmed(client, records, data_dir, kept, monkeypatch):
     page = correction_page(client)
 
     def full_disk(*_args, **_kwargs):
@@ -182,10 +193,11 @@ def test_a_correction_that_cannot_be_written_is_never_confirmed(client, records,
     reply = send_correction(client, corrected(records[0], projet_titre="Perdu ?"), hidden=form_hidden_fields(page.text))
     assert reply.status_code == 503 and "PAS été" in reply.text
     monkeypatch.undo()
-    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
+    assert len(all_versions(kept, "AMI-2021-0001")) == 1
     assert not any(name.startswith("AMI-2021-0001.accuse-v") for name in outbox(data_dir))
 
 
+@ON_THE_DATA_FOLDER  # purge is a reviewers' command
 def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, client, records, data_dir):
     send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
     assert any(name.startswith("AMI-2021-0001.accuse-v2") for name in outbox(data_dir))

@@ -1,4 +1,5 @@
-"""The dossier page: the receipt's signed link opens what the porteur sent and where it stands."""
+"""The dossier page: the receipt's signed link opens what the porteur sent and where it stands
+(on both stores)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ import pytest
 from collector.dossier import short_hash
 from collector.mail import MailSettings, compose_acknowledgement
 from collector.statuses import add_note, change_status
+from tests.conftest import STORE_KINDS
 
 from .conftest import SECRET, link
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
 
 
 def text_of(html: str) -> str:
@@ -37,10 +44,10 @@ def test_the_dossier_shows_the_contact_address_and_how_to_correct_it(client, rec
     assert "Ce n'est pas la bonne adresse ?" in text
 
 
-def test_the_status_is_said_in_the_porteurs_words_and_internal_notes_never_show(client, records, data_dir):
+def test_the_status_is_said_in_the_porteurs_words_and_internal_notes_never_show(client, records, kept):
     assert "Où en est votre dossier : reçu " in text_of(client.get(link("AMI-2021-0001")).text)
-    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="bernard.instructeur", note="Avis réservé")
-    add_note(data_dir, "AMI-2021-0001", "Note interne à ne pas montrer", by="bernard.instructeur")
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="bernard.instructeur", note="Avis réservé")
+    add_note(kept, "AMI-2021-0001", "Note interne à ne pas montrer", by="bernard.instructeur")
     html = client.get(link("AMI-2021-0001")).text
     assert "Où en est votre dossier : en cours d'analyse " in text_of(html)
     for secret in ("bernard.instructeur", "Avis réservé", "Note interne", "en instruction", "en_instruction"):

@@ -1,4 +1,7 @@
-"""Exchanges: a reviewer writes (maybe asking for complements), the porteur answers on the dossier page."""
+"""Exchanges: a reviewer writes (maybe asking for complements), the porteur answers on the dossier page.
+
+The review pages keep to the data folder (refused on PostgreSQL); what runs without them runs
+on both stores (ON_BOTH_STORES)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,13 @@ import pytest
 
 from collector.dossier import all_versions
 from collector.statuses import add_note, change_status, read_history
+from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
 
 from .conftest import CLOSED_NOW, link, outbox, review_post
+
+
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 
 
 def write(reviewer, reference="AMI-2021-0001", **fields):
@@ -37,10 +44,11 @@ def test_a_reviewers_message_is_stored_mailed_with_the_link_and_shown_to_the_por
     assert "Répondre à la Région" in page
 
 
-def test_the_message_command_writes_to_the_porteur(app, records, data_dir):
+@ON_BOTH_STORES
+def test_the_message_command_writes_to_the_porteur(app, records, data_dir, kept):
     result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Bonjour", "--by", "bernard"])
     assert result.exit_code == 0, result.output
-    assert read_history(data_dir, "AMI-2021-0002")["events"][-1]["text"] == "Bonjour"
+    assert read_history(kept, "AMI-2021-0002")["events"][-1]["text"] == "Bonjour"
     assert "AMI-2021-0002.message-1.eml" in outbox(data_dir)
     refused = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "  "])
     assert refused.exit_code == 1 and "Le message est vide" in refused.output
@@ -113,10 +121,11 @@ def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(review
     assert [e["kind"] for e in read_history(data_dir, "AMI-2021-0001")["events"]] == ["message"]
 
 
-def test_the_porteur_cannot_write_before_the_region_did_nor_with_a_wrong_key(client, records, data_dir):
+@ON_BOTH_STORES
+def test_the_porteur_cannot_write_before_the_region_did_nor_with_a_wrong_key(client, records, kept):
     assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 403
     assert client.post(link("AMI-2021-0001", "repondre")[:-2], data={"message": "Bonjour"}).status_code == 404
-    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
+    assert kept.histories.text("AMI-2021-0001") is None
 
 
 def test_internal_notes_never_reach_the_porteur(reviewer, client, records, data_dir):

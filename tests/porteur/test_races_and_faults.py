@@ -11,6 +11,7 @@ import pytest
 from collector import meetings
 from collector.dossier import version_numbers
 from collector.statuses import PARIS, read_history
+from tests.conftest import STORE_KINDS
 
 from .conftest import CLOSED_NOW, link
 from .test_corrections import corrected, send_correction
@@ -42,12 +43,13 @@ def test_a_slot_chosen_with_anything_but_plain_digits_is_a_french_422(june, revi
     assert meetings.meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == meetings.PROPOSED
 
 
-def test_a_stored_correction_is_confirmed_even_when_its_mails_cannot_be_queued(client, records, data_dir):
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_a_stored_correction_is_confirmed_even_when_its_mails_cannot_be_queued(client, records, data_dir, kept):
     memory = os.path.join(data_dir, "mail-queued")
     shutil.rmtree(memory, ignore_errors=True)
     with open(memory, "w", encoding="utf-8") as handle:  # a file where the outbox's memory folder should be
         handle.write("not a folder")
     reply = send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
     assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=correction")
-    assert version_numbers(data_dir, "AMI-2021-0001") == [2]
+    assert version_numbers(kept, "AMI-2021-0001") == [2]
     assert "Titre corrigé" in client.get(reply.headers["Location"]).text

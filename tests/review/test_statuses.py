@@ -1,4 +1,6 @@
-"""Statuses, their history and notes, and duplicates (collector/statuses.py)."""
+"""Statuses, their history and notes, and duplicates (collector/statuses.py).
+
+The history's rules hold on both stores: `kept` is the data folder's or PostgreSQL's."""
 
 from __future__ import annotations
 
@@ -11,13 +13,34 @@ from collector.records import record_path
 from collector.review.catalog import load_catalog
 from collector.statuses import (STATUSES, StatusError, add_note, change_status, find_duplicates, read_history,
                                 status_label)
+from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record, write_records
+from tests.support.stores import store_opener
 from collector.records import write_record
 
 
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def one(data_dir, form):
-    return write_records(data_dir, 1, form)[0]["reference"]
+def open_store(store_kind, data_dir, request):
+    return store_opener(store_kind, data_dir, request)
+
+
+@pytest.fixture
+def kept(open_store):
+    store = open_store()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def one(kept, form):
+    record = make_record(form, 1)
+    assert kept.write_record(record)
+    return record["reference"]
 
 
 def test_every_status_has_a_french_label():
@@ -35,11 +58,11 @@ def test_every_status_has_a_french_label():
     ["sans_suite"],
     ["en_instruction", "oriente_feder", "en_instruction", "accompagnement_propose"],
 ])
-def test_allowed_paths(data_dir, one, path):
+def test_allowed_paths(kept, one, path):
     for status in path:
-        history = change_status(data_dir, one, status, by="alice", note=f"vers {status}")
+        history = change_status(kept, one, status, by="alice", note=f"vers {status}")
     assert history["status"] == path[-1]
-    assert [event["to"] for event in read_history(data_dir, one)["events"]] == path
+    assert [event["to"] for event in read_history(kept, one)["events"]] == path
 
 
 @pytest.mark.parametrize("path, target, message", [
@@ -53,28 +76,28 @@ def test_allowed_paths(data_dir, one, path):
      "« orienté : FEDER » : « en instruction »."),
     ([], "accepte", "Statut inconnu : « accepte »."),
 ])
-def test_refused_transitions_say_why_in_french(data_dir, one, path, target, message):
+def test_refused_transitions_say_why_in_french(kept, one, path, target, message):
     for status in path:
-        change_status(data_dir, one, status, by="alice")
+        change_status(kept, one, status, by="alice")
     with pytest.raises(StatusError) as caught:
-        change_status(data_dir, one, target, by="alice")
+        change_status(kept, one, target, by="alice")
     assert str(caught.value).startswith(message)
-    assert len(read_history(data_dir, one)["events"]) == len(path)
+    assert len(read_history(kept, one)["events"]) == len(path)
 
 
 @pytest.mark.parametrize("reference, message", [
     ("AMI-2021-9999", "Aucune candidature ne porte la référence AMI-2021-9999."),
     ("../secret_key", "Référence invalide : « ../secret_key »."),
 ])
-def test_unknown_or_hostile_references_are_refused(data_dir, one, reference, message):
+def test_unknown_or_hostile_references_are_refused(kept, one, reference, message):
     with pytest.raises(StatusError, match=message.replace("(", r"\(").replace(".", r"\.")):
-        change_status(data_dir, reference, "en_instruction", by="alice")
+        change_status(kept, reference, "en_instruction", by="alice")
 
 
-def test_history_keeps_who_when_from_to_and_note(data_dir, one):
-    change_status(data_dir, one, "en_instruction", by="alice", note="Dossier complet.")
-    add_note(data_dir, one, "Appeler la structure\nlundi.", by="bruno")
-    events = read_history(data_dir, one)["events"]
+def test_history_keeps_who_when_from_to_and_note(kept, one):
+    change_status(kept, one, "en_instruction", by="alice", note="Dossier complet.")
+    add_note(kept, one, "Appeler la structure\nlundi.", by="bruno")
+    events = read_history(kept, one)["events"]
     assert events[0]["by"] == "alice" and events[0]["from"] == "recu" and events[0]["to"] == "en_instruction"
     assert events[0]["note"] == "Dossier complet."
     assert events[0]["at"].endswith(("+01:00", "+02:00"))
@@ -87,11 +110,12 @@ def test_history_keeps_who_when_from_to_and_note(data_dir, one):
     ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
     ("bip\x07", "alice", "caractères de contrôle"),
 ])
-def test_bad_notes_are_refused(data_dir, one, note, by, message):
+def test_bad_notes_are_refused(kept, one, note, by, message):
     with pytest.raises(ValueError, match=message):
-        add_note(data_dir, one, note, by=by)
+        add_note(kept, one, note, by=by)
 
 
+@pytest.mark.parametrize("store_kind", ["folder"])  # its file's bytes and time
 def test_the_record_itself_is_never_modified(data_dir, one):
     path = record_path(data_dir, one)
     before = open(path, "rb").read(), os.stat(path).st_mtime_ns
@@ -100,29 +124,31 @@ def test_the_record_itself_is_never_modified(data_dir, one):
     assert (open(path, "rb").read(), os.stat(path).st_mtime_ns) == before
 
 
-def test_a_stale_form_cannot_overwrite_a_fresher_decision(data_dir, one):
-    change_status(data_dir, one, "en_instruction", by="alice")
-    change_status(data_dir, one, "oriente_feder", by="alice", expected_from="en_instruction")
+def test_a_stale_form_cannot_overwrite_a_fresher_decision(kept, one):
+    change_status(kept, one, "en_instruction", by="alice")
+    change_status(kept, one, "oriente_feder", by="alice", expected_from="en_instruction")
     with pytest.raises(StatusError, match="vient d'être changé en « orienté : FEDER » par quelqu'un d'autre"):
-        change_status(data_dir, one, "sans_suite", by="bruno", expected_from="en_instruction")
+        change_status(kept, one, "sans_suite", by="bruno", expected_from="en_instruction")
 
 
-def _add_notes(data_dir: str, reference: str, who: str, count: int) -> None:
+def _add_notes(open_store, reference: str, who: str, count: int) -> None:
+    store = open_store()  # each process its own (a connection pool is not shared across a fork)
     for number in range(count):
-        add_note(data_dir, reference, f"{who} {number}", by=who)
+        add_note(store, reference, f"{who} {number}", by=who)
+    store.close()
 
 
-def test_concurrent_reviewers_never_lose_each_others_notes(data_dir, one):
+def test_concurrent_reviewers_never_lose_each_others_notes(data_dir, open_store, kept, one):
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_add_notes, args=(data_dir, one, who, 15)) for who in ("alice", "bruno", "chloe")]
+    workers = [context.Process(target=_add_notes, args=(open_store, one, who, 15)) for who in ("alice", "bruno", "chloe")]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    notes = [event["note"] for event in read_history(data_dir, one)["events"]]
+    notes = [event["note"] for event in read_history(kept, one)["events"]]
     assert sorted(notes) == sorted(f"{who} {n}" for who in ("alice", "bruno", "chloe") for n in range(15))
-    assert not os.listdir(os.path.join(data_dir, "tmp"))
+    assert not os.path.isdir(os.path.join(data_dir, "tmp")) or not os.listdir(os.path.join(data_dir, "tmp"))
 
 
 def test_duplicates_share_a_siret_or_an_email_whatever_its_case(data_dir, form):

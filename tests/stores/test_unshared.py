@@ -1,7 +1,8 @@
-"""On PostgreSQL, what the store does not carry yet (review tools, the porteur's actions after
-« reçu ») is refused in French, nothing stored; on the data folder nothing is refused. The
-reviewers' accounts are shared: login, logout and create-user work, and the review pages are
-refused only to a logged-in reviewer (anyone else is sent to the login page, as anywhere)."""
+"""On PostgreSQL, what the store does not carry yet (the review tools' index, the lost link) is
+refused in French, nothing stored, and so is any page not listed as shared (fail closed); on the
+data folder nothing is refused. The reviewers' accounts are shared: login, logout and
+create-user work, and the review pages are refused only to a logged-in reviewer (anyone else is
+sent to the login page, as anywhere)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,7 @@ def postgres_app(data_dir, database_url, monkeypatch):
 
 
 @pytest.mark.parametrize(("method", "path", "words"), [
-    ("GET", "/candidater/recu/AMI-2021-0001/corriger?cle=x", "Cette action n'est pas disponible pour le moment"),
-    ("POST", "/candidater/recu/AMI-2021-0001/repondre", "écrivez aux contacts de l'AMI"),
-    ("POST", "/candidater/recu/AMI-2021-0001/rencontre/1", "rien n'a été enregistré"),
+    ("GET", "/candidater/dossier-perdu/", "Cette action n'est pas disponible pour le moment"),
     ("POST", "/candidater/dossier-perdu/", "retrouver le lien de votre dossier"),
 ])
 def test_pages_whose_data_postgresql_does_not_keep_yet_answer_a_french_503(postgres_app, method, path, words):
@@ -90,6 +89,35 @@ def test_the_form_the_receipt_and_the_store_commands_stay_available_on_postgresq
     client = postgres_app.test_client()
     assert client.get("/candidater/").status_code == 200 and client.get("/healthz").status_code == 200
     assert client.get("/candidater/dossier-perdu/").status_code == 503
+
+
+def test_on_postgresql_every_page_but_the_shared_ones_is_refused(postgres_app):
+    """Fail closed: each rule of the app, tried anonymously, is served only when its blueprint is
+    listed as shared; the review pages send to the login page; every other one is a French 503."""
+    from collector.stores.unshared import REVIEW_BLUEPRINTS, SHARED_PAGES
+
+    client = postgres_app.test_client()
+    refused = []
+    for rule in postgres_app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0] or None
+        if blueprint is None or blueprint in SHARED_PAGES or blueprint in REVIEW_BLUEPRINTS:
+            continue
+        path = rule.rule.replace("<reference>", "AMI-2021-0001").replace("<int:number>", "1")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            reply = client.open(path, method=method)
+            assert reply.status_code == 503 and "rien n'a été enregistré" in html.unescape(reply.text), (method, path)
+            refused.append(rule.endpoint)
+    assert "lost_link.ask" in refused or any(name.startswith("lost_link.") for name in refused)
+
+
+def test_on_postgresql_a_page_added_later_is_refused_until_it_is_listed_as_shared(postgres_app):
+    from flask import Blueprint
+
+    added = Blueprint("nouvelle_page", __name__)
+    added.add_url_rule("/candidater/nouveau", "nouveau", lambda: "écrit dans le dossier local")
+    postgres_app.register_blueprint(added)
+    reply = postgres_app.test_client().get("/candidater/nouveau")
+    assert reply.status_code == 503 and "écrit dans le dossier local" not in reply.text
 
 
 def test_nothing_is_refused_on_the_data_folder(data_dir, monkeypatch):

@@ -21,14 +21,18 @@ import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.message import Message
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 from . import mail
 from .porteur import mail_caps
 from .porteur.links import dossier_url
 from . import appstate
+from .statuses import store_of
 from .template_filters import datetime_fr
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +57,17 @@ def link(settings: mail.MailSettings, reference: str) -> str:
     return dossier_url(settings.public_url, settings.dossier_secret, reference)
 
 
-def queue(data_dir: str, reference: str, kind: str, message: Message, recipient: str) -> bool:
-    """Queue one message for `recipient` durably (the mailer process sends it within a moment).
+def queue(where: Store | str, reference: str, kind: str, message: Message, recipient: str) -> bool:
+    """Queue one message for `recipient` durably in the outbox of `where` (a store, or a data
+    folder's path standing for its store), which the mailer sends from within a moment.
 
     `recipient` is the validated address the message is for (a record's contact e-mail or
     the Région's notification address): the SMTP envelope is taken from it, never from the
     message's `To:` header."""
-    return mail.queue_message(data_dir, mail.message_name(reference, kind), message, recipient)
+    return store_of(where).outbox.queue(mail.message_name(reference, kind), message, recipient)
 
 
-def queue_mails(data_dir: str, reference: str, mails: Iterable[Mail]) -> list[str]:
+def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> list[str]:
     """Queue each mail (those already queued or sent are skipped); the kinds newly queued.
 
     A mail that cannot be written is logged with the reason and the others still go: its
@@ -70,7 +75,7 @@ def queue_mails(data_dir: str, reference: str, mails: Iterable[Mail]) -> list[st
     queued = []
     for item in mails:
         try:
-            if queue(data_dir, reference, item.kind, item.message, item.recipient):
+            if queue(where, reference, item.kind, item.message, item.recipient):
                 queued.append(item.kind)
         except OSError as error:
             log.error("mail: %s of %s not queued (%s: %s); the mailer queues it once the outbox is usable",
@@ -205,13 +210,13 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
     return mails
 
 
-def queue_correction_mails(data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
+def queue_correction_mails(where: Store | str, data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
                            facts: Mapping[str, Any], form: Any) -> None:
     """Queue the mails of one correction (see correction_mails), given the version before it,
-    within the porteur mail caps (porteur/mail_caps.py)."""
+    within the porteur mail caps (porteur/mail_caps.py, counted in this host's `data_dir`)."""
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
-    queue_mails(data_dir, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
+    queue_mails(where, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
                                                            facts["contacts"]["notification_email"]))
 
 
@@ -241,9 +246,9 @@ def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: i
                  record["answers"]["contact_email"])]
 
 
-def queue_message_to_porteur(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+def queue_message_to_porteur(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                              facts: Mapping[str, Any]) -> None:
-    queue_mails(data_dir, record["reference"], message_mails(record, event, number, facts, settings()))
+    queue_mails(where, record["reference"], message_mails(record, event, number, facts, settings()))
 
 
 def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
@@ -258,9 +263,9 @@ def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], num
         facts["contacts"]["notification_email"])]
 
 
-def queue_porteur_reply_notice(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+def queue_porteur_reply_notice(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                                facts: Mapping[str, Any]) -> None:
-    queue_mails(data_dir, record["reference"], porteur_reply_mails(record, event, number, facts, settings()))
+    queue_mails(where, record["reference"], porteur_reply_mails(record, event, number, facts, settings()))
 
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
@@ -280,9 +285,9 @@ def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: in
                  record["answers"]["contact_email"])]
 
 
-def queue_answer(data_dir: str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
+def queue_answer(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                  facts: Mapping[str, Any]) -> bool:
-    return bool(queue_mails(data_dir, record["reference"], answer_mails(record, event, number, facts, settings())))
+    return bool(queue_mails(where, record["reference"], answer_mails(record, event, number, facts, settings())))
 
 
 # --- meetings -------------------------------------------------------------------------------
@@ -372,6 +377,6 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
                           lines, ics, "CANCEL", facts, current)]
 
 
-def queue_meeting_mails(data_dir: str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
+def queue_meeting_mails(where: Store | str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:
     """Queue the mails of a meeting's new state (see meeting_mails)."""
-    queue_mails(data_dir, record["reference"], meeting_mails(record, meeting, facts, settings()))
+    queue_mails(where, record["reference"], meeting_mails(record, meeting, facts, settings()))

@@ -143,7 +143,8 @@ def correct(reference: str) -> Response:
     done = idempotency.lookup(data_dir, check.submission_id)
     if done is not None:
         return redirect(link + "&fait=correction" if done.startswith(checked) else link, 303)
-    wait = mail_caps.contact_change_wait(data_dir, appstate.secret(), checked, loaded)
+    stored = dossier.latest_record(appstate.store(), checked)["answers"]
+    wait = mail_caps.contact_change_wait(data_dir, appstate.secret(), checked, stored, loaded)
     if wait is not None:  # nothing stored: the form again, with the answers
         return _page(checked, values, {mail_caps.CONTACT_FIELD: mail_caps.FIELD_MESSAGE},
                      {**hidden, HONEYPOT_FIELD: ""}, mail_caps.too_many_contact_changes(wait), 429)
@@ -171,7 +172,7 @@ def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
     log.info("corrected: %s (version %d)", reference, version["version"])
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
         previous = dossier.version_record(store, reference, version["version"] - 1)
-        porteur_mail.queue_correction_mails(data_dir, previous, version, appstate.facts(), current.form)
+        porteur_mail.queue_correction_mails(store, data_dir, previous, version, appstate.facts(), current.form)
     except OSError as error:
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
     return {**version, "corrected_now": True}

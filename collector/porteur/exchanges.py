@@ -35,7 +35,7 @@ def reply(reference: str) -> Response:
     if checked is None:
         return bad_link()
     guard_post("Ce message")
-    data_dir, store = appstate.data_dir(), appstate.store()
+    store = appstate.store()
     if not dossier.can_reply(dossier.safe_history(store, checked)):
         raise Refusal(403, "Vous pourrez écrire ici dès que la Région vous aura adressé un message. "
                            "En attendant, écrivez aux contacts de l'AMI.")
@@ -50,6 +50,6 @@ def reply(reference: str) -> Response:
         raise Refusal(503, "Votre message n'a pas pu être enregistré pour le moment : il n'a PAS été transmis. "
                            "Réessayez dans quelques minutes.") from error
     log.info("porteur reply: %s", checked)
-    porteur_mail.queue_porteur_reply_notice(data_dir, dossier.latest_record(store, checked), event, number,
+    porteur_mail.queue_porteur_reply_notice(store, dossier.latest_record(store, checked), event, number,
                                             appstate.facts())
     return redirect(dossier_path(appstate.secret(), checked) + "&fait=message#echanges", 303)

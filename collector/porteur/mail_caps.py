@@ -72,13 +72,11 @@ def _cap(data_dir: str, secret: str, name: str, limit: int) -> DailyCap:
     return DailyCap(data_dir, limit, secret, name)  # one per process and folder: its connection is kept
 
 
-def contact_change_wait(data_dir: str, secret: str, reference: str, answers: Mapping[str, Any]) -> int | None:
-    """None when these corrected answers may be stored (they keep the newest version's contact
-    mailbox, or change it within the dossier's daily cap, which they then count); else the
-    seconds until a change passes."""
-    from ..dossier import latest_record  # the mailer, which imports this module, never needs it
-
-    stored = latest_record(data_dir, reference)["answers"]
+def contact_change_wait(data_dir: str, secret: str, reference: str, stored: Mapping[str, Any],
+                        answers: Mapping[str, Any]) -> int | None:
+    """None when these corrected answers may be stored (they keep the contact mailbox of the
+    newest version's answers `stored`, or change it within the dossier's daily cap, which they
+    then count); else the seconds until a change passes."""
     if same_mailbox(stored.get(CONTACT_FIELD), answers.get(CONTACT_FIELD)):
         return None
     wait = _cap(data_dir, secret, "changements-contact", CONTACT_CHANGES_PER_DAY).hit(reference)

@@ -32,7 +32,7 @@ def choose(reference: str, number: int) -> Response:
     if checked is None:
         return bad_link()
     guard_post("Ce choix")
-    data_dir, store, now = appstate.data_dir(), appstate.store(), current_now(appstate.facts())[0]
+    store, now = appstate.store(), current_now(appstate.facts())[0]
     history = dossier.safe_history(store, checked)
     choice = request.form.get("choix", "")
     try:
@@ -46,6 +46,6 @@ def choose(reference: str, number: int) -> Response:
                     meeting_field=error.field or f"creneau-{number}",
                     meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
                     **dossier_context(checked))
-    porteur_mail.queue_meeting_mails(data_dir, dossier.latest_record(store, checked), meeting, appstate.facts())
+    porteur_mail.queue_meeting_mails(store, dossier.latest_record(store, checked), meeting, appstate.facts())
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
     return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)

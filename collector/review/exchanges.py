@@ -34,12 +34,12 @@ def init_app(app: Flask) -> None:
 
 def send_message(reference: str, text: str | None, by: str, complements_until: str | None) -> dict:
     """Store the message, then queue its e-mail; the stored event. ExchangeError/StatusError if refused."""
-    data_dir, store = appstate.data_dir(), appstate.store()
+    store = appstate.store()
     record = dossier.latest_record(store, reference)
     now, _preview = current_now(appstate.facts())  # AMI_NOW in previews and tests
     event, number = dossier.write_to_porteur(store, reference, text, by=by, now=now,
                                              complements_until=(complements_until or "").strip() or None)
-    porteur_mail.queue_message_to_porteur(data_dir, record, event, number, appstate.facts())
+    porteur_mail.queue_message_to_porteur(store, record, event, number, appstate.facts())
     return event
 
 

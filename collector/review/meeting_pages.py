@@ -44,7 +44,7 @@ def upcoming():
 def propose(reference: str):
     values = {f"{name}-{number}": request.form.get(f"{name}-{number}", "")
               for number in range(1, meetings.MAX_SLOTS + 1) for name in SLOT_FIELDS}
-    now, data_dir, store = _now(), appstate.data_dir(), appstate.store()
+    now, store = _now(), appstate.store()
     try:
         slots = [slot for number in range(1, meetings.MAX_SLOTS + 1)
                  if (slot := meetings.parse_slot(number, *(values[f"{name}-{number}"] for name in SLOT_FIELDS), now))]
@@ -55,20 +55,20 @@ def propose(reference: str):
                        meeting_values=values)
     except (StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
-    porteur_mail.queue_meeting_mails(data_dir, record, meeting, appstate.facts())
+    porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre proposée : le porteur la reçoit par e-mail avec l'invitation et choisit sur sa page de dossier.")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
 
 
 @bp.route("/<reference>/rencontre/<int:number>/annuler", methods=["POST"])
 def cancel(reference: str, number: int):
-    data_dir, store = appstate.data_dir(), appstate.store()
+    store = appstate.store()
     try:
         meeting = meetings.cancel(store, reference, safe_history(store, reference), number,
                                   by=session["reviewer"], now=_now())
         record = latest_record(store, reference)
     except (meetings.MeetingError, StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
-    porteur_mail.queue_meeting_mails(data_dir, record, meeting, appstate.facts())
+    porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)

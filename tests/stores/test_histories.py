@@ -192,6 +192,7 @@ def test_on_postgresql_the_porteur_replies_and_while_it_is_out_of_reach_gets_a_f
         time.sleep(0.2)
     assert answered.status_code == 303
     assert [event.get("text") for event in read_history(store, "AMI-2021-0001")["events"]] == ["Une question ?", "Après"]
+    assert_mails_in_the_shared_outbox(postgres_app, {"AMI-2021-0001.reponse-porteur-2.eml"})
 
 
 def test_on_postgresql_the_porteur_corrects_and_chooses_a_meeting(postgres_app, form):
@@ -211,6 +212,18 @@ def test_on_postgresql_the_porteur_corrects_and_chooses_a_meeting(postgres_app, 
     assert dossier.latest_record(store, "AMI-2021-0001")["answers"]["projet_titre"] == "Titre corrigé"
     shown = client.get(link("AMI-2021-0001")).text
     assert "Titre corrigé" in shown and "Version 2 (la plus récente de 2)" in shown
+    assert_mails_in_the_shared_outbox(postgres_app, {"AMI-2021-0001.accuse-v2.eml", "AMI-2021-0001.correction-v2.eml"})
+    assert any(name.startswith("AMI-2021-0001.rencontre-1-") for name in store.outbox.known_names())
+
+
+def assert_mails_in_the_shared_outbox(app, names: set[str]) -> None:
+    """Every host's mailer sends from PostgreSQL's outbox: the mails are there, none in the
+    host's own folder (where no mailer of a PostgreSQL collector would ever look)."""
+    import os
+
+    assert names <= appstate.store(app).outbox.known_names()
+    folder = os.path.join(app.config["DATA_DIR"], "outbox")
+    assert not os.path.isdir(folder) or os.listdir(folder) == []
 
 
 def test_on_postgresql_the_status_note_and_message_commands_write_the_shared_history(postgres_app, form):
@@ -223,3 +236,4 @@ def test_on_postgresql_the_status_note_and_message_commands_write_the_shared_his
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
     assert [event["kind"] for event in read_history(store, "AMI-2021-0001")["events"]] == ["status", "note", "message"]
+    assert_mails_in_the_shared_outbox(postgres_app, {"AMI-2021-0001.message-3.eml"})  # named after its event

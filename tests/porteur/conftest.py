@@ -60,9 +60,19 @@ def link(reference: str, action: str = "") -> str:
     return dossier_path(SECRET, reference, action)
 
 
-def outbox(data_dir: str) -> list[str]:
-    folder = os.path.join(data_dir, "outbox")
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+def outbox(where) -> list[str]:
+    """The names of the messages waiting in the outbox of `where`: a data folder's path (its
+    `outbox/`), or a store (the data folder's or PostgreSQL's outbox, which every mailer sends from)."""
+    if isinstance(where, str):
+        folder = os.path.join(where, "outbox")
+        return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return sorted(message.name for message in where.outbox.messages() if message.state == "waiting")
+
+
+def waiting_message(store, name: str) -> bytes:
+    """The bytes of one message waiting in a store's outbox (envelope line, then the message)."""
+    [raw] = [message.raw for message in store.outbox.messages() if message.name == name and message.state == "waiting"]
+    return raw
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collector.statuses import change_status, read_history
 from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
 
-from .conftest import CLOSED_NOW, link, outbox
+from .conftest import CLOSED_NOW, link, outbox, waiting_message
 
 
 ON_THE_DATA_FOLDER = pytest.mark.parametrize("store_kind", ["folder"])
@@ -74,11 +74,10 @@ def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(clie
     assert "Version 1, envoyée par le porteur." in page and "Version 2, corrigée par le porteur." in page
 
 
-def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, data_dir, kept):
+def test_a_correction_sends_a_new_acknowledgement_and_notifies_the_staff(client, records, kept):
     send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
-    assert {"AMI-2021-0001.accuse-v2.eml", "AMI-2021-0001.correction-v2.eml"} <= set(outbox(data_dir))
-    with open(os.path.join(data_dir, "outbox", "AMI-2021-0001.accuse-v2.eml"), encoding="utf-8") as handle:
-        text = handle.read()
+    assert {"AMI-2021-0001.accuse-v2.eml", "AMI-2021-0001.correction-v2.eml"} <= set(outbox(kept))
+    text = waiting_message(kept, "AMI-2021-0001.accuse-v2.eml").decode("utf-8")
     assert short_hash(latest_record(kept, "AMI-2021-0001")["content_hash"]) in text
 
 
@@ -125,11 +124,11 @@ def test_no_correction_once_a_reviewer_has_started_the_analysis(client, records,
 
 
 def test_a_correction_posted_once_corrections_closed_gives_the_answers_to_copy_and_the_way_back(
-        client, records, data_dir):
+        client, records, kept):
     """A reviewer started the analysis while the correction form was open: nothing is stored,
     the typed answers come back to copy, and the way out leads to the dossier, not to a new form."""
     hidden = form_hidden_fields(correction_page(client).text)
-    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
     reply = send_correction(client, corrected(records[0], projet_titre="Titre à ne pas perdre"), hidden=hidden)
     assert reply.status_code == 403 and reply.headers["Cache-Control"] == "private, no-store"
     html = reply.text.replace("&#39;", "'")
@@ -141,8 +140,8 @@ def test_a_correction_posted_once_corrections_closed_gives_the_answers_to_copy_a
     assert f'<a href="{link("AMI-2021-0001")}">Retour à mon dossier</a>'.replace("&", "&amp;") in html
     assert "ami-form" not in html and "Revenir au formulaire" not in html
     assert 'href="/candidater/" aria-current="page"' not in html
-    assert len(all_versions(data_dir, "AMI-2021-0001")) == 1
-    assert not [name for name in outbox(data_dir) if name.startswith("AMI-2021-0001.")]
+    assert len(all_versions(kept, "AMI-2021-0001")) == 1
+    assert not [name for name in outbox(kept) if name.startswith("AMI-2021-0001.")]
 
 
 def test_the_correction_page_is_not_the_application_page(client, records):
@@ -158,12 +157,12 @@ def test_the_correction_page_is_not_the_application_page(client, records):
     assert 'href="/candidater/" aria-current="page"' in application and "Retour à mon dossier" not in application
 
 
-def test_a_correction_is_dated_by_the_calls_clock(client, records, data_dir):
+def test_a_correction_is_dated_by_the_calls_clock(client, records, kept):
     """AMI_NOW (a preview, the tests) dates corrections as it dates everything else."""
     send_correction(client, corrected(records[0], projet_titre="Titre corrigé"))
-    second = all_versions(data_dir, "AMI-2021-0001")[-1]
+    second = all_versions(kept, "AMI-2021-0001")[-1]
     assert second["corrected_at"] == "2021-04-15T10:00:00+02:00"
-    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    event = read_history(kept, "AMI-2021-0001")["events"][-1]
     assert event["at"] == "2021-04-15T10:00:00+02:00"
     shown = re.sub(r"<[^>]+>", "", client.get(link("AMI-2021-0001")).text)
     assert "corrigée le jeudi 15 avril 2021 à 10 h 00" in shown
@@ -207,17 +206,16 @@ def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, cl
     assert outbox(data_dir) == []
 
 
-def outbox_message(data_dir, name):
-    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
-        raw = handle.read()
+def outbox_message(store, name):
+    raw = waiting_message(store, name)
     return raw.split(b"\r\n", 1)[0].decode(), email.message_from_bytes(raw.split(b"\r\n", 1)[1])
 
 
-def test_a_correction_that_changes_the_contact_email_tells_the_previous_address(app, client, records, data_dir):
+def test_a_correction_that_changes_the_contact_email_tells_the_previous_address(app, client, records, kept):
     previous = records[0]["answers"]["contact_email"]
     send_correction(client, corrected(records[0], contact_email="nouvelle.contact@example.org",
                                       projet_titre="Un titre que l'ancienne adresse ne lit pas"))
-    envelope, told = outbox_message(data_dir, "AMI-2021-0001.contact-v2.eml")
+    envelope, told = outbox_message(kept, "AMI-2021-0001.contact-v2.eml")
     assert envelope == f"X-AMI-Envelope-To: {previous}" and told["To"] == previous
     body = told.get_payload(decode=True).decode("utf-8")
     assert "vient d'être changée" in body and "Vous n'êtes pas à l'origine de ce changement" in body
@@ -225,15 +223,15 @@ def test_a_correction_that_changes_the_contact_email_tells_the_previous_address(
         assert f"{person['name']} : {person['phone']}, {person['email']}" in body
     assert "Un titre que l'ancienne adresse ne lit pas" not in body and "cle=" not in body, "no answers, no link"
     assert "n'y répondez pas" in body
-    _envelope, ack = outbox_message(data_dir, "AMI-2021-0001.accuse-v2.eml")
+    _envelope, ack = outbox_message(kept, "AMI-2021-0001.accuse-v2.eml")
     assert ack["To"] == "nouvelle.contact@example.org"
 
 
 @pytest.mark.parametrize("change", [{"projet_titre": "Titre corrigé"}, "same address, domain in capitals"])
-def test_a_correction_that_keeps_the_contact_email_tells_no_one_else(client, records, data_dir, change):
+def test_a_correction_that_keeps_the_contact_email_tells_no_one_else(client, records, kept, change):
     if change == "same address, domain in capitals":
         local, _, domain = records[0]["answers"]["contact_email"].partition("@")
         change = {"contact_email": f"{local}@{domain.upper()}", "projet_titre": "Autre"}
     send_correction(client, corrected(records[0], **change))
-    assert "AMI-2021-0001.accuse-v2.eml" in outbox(data_dir)
-    assert not [name for name in outbox(data_dir) if ".contact-" in name]
+    assert "AMI-2021-0001.accuse-v2.eml" in outbox(kept)
+    assert not [name for name in outbox(kept) if ".contact-" in name]

@@ -49,7 +49,7 @@ def test_the_message_command_writes_to_the_porteur(app, records, data_dir, kept)
     result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Bonjour", "--by", "bernard"])
     assert result.exit_code == 0, result.output
     assert read_history(kept, "AMI-2021-0002")["events"][-1]["text"] == "Bonjour"
-    assert "AMI-2021-0002.message-1.eml" in outbox(data_dir)
+    assert "AMI-2021-0002.message-1.eml" in outbox(kept)
     refused = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "  "])
     assert refused.exit_code == 1 and "Le message est vide" in refused.output
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from collector.mail import MailSettings, deliver_outbox, pending, reconcile
 from collector.records import record_path
-from tests.review.conftest import (app, client, form, logged_in, review_env, reviewer,  # noqa: F401 - fixtures
+from tests.review.conftest import (app, client, form, logged_in, make_app, review_env, reviewer,  # noqa: F401 - fixtures
                                    runner)
 from tests.review.factory import write_records
 from tests.review.smtp import start_smtp

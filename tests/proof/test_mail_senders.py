@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from collector import mail
 from collector.mail import MailSettings, deliver_outbox, pending
-from tests.review.conftest import app, form, review_env  # noqa: F401 - fixtures
+from tests.review.conftest import app, form, make_app, review_env  # noqa: F401 - fixtures
 from tests.review.factory import write_records
 from tests.review.mailer_process import mailer
 from tests.review.smtp import Inbox, smtp_server

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 
 from collector import idempotency, mail
 from collector.mail import FAILED, SENDING, SENT, MailSettings, deliver_outbox, pending, queue_for_record, reconcile
-from tests.review.conftest import app, form, review_env, runner  # noqa: F401 - fixtures
+from tests.review.conftest import app, form, make_app, review_env, runner  # noqa: F401 - fixtures
 from tests.review.factory import write_records
 from tests.review.test_mail import smtp  # noqa: F401 - fixture: a real SMTP server on loopback
 from tests.support.net import free_port

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from collector import dossier, idempotency
+from collector import dossier, sequence
 from collector.records import RecordError, build_record, serialise_record
 from collector.stores.folder import FolderStore
 
@@ -48,6 +48,12 @@ def test_a_new_submission_gets_a_fresh_reference_and_keeps_it_when_posted_again(
     assert store.reference_for("envoi-1", PREFIX) == ("AMI-2021-0001", False)  # not fresh: the first claim holds
     other, fresh = store.reference_for("envoi-2", PREFIX)
     assert fresh and other not in ("AMI-2021-0001",) and other.startswith("AMI-2021-")
+
+
+def test_a_repeat_is_not_fresh_even_when_the_new_number_has_one_more_digit(store, data_dir):
+    sequence.set_counter(data_dir, 9998)
+    assert store.reference_for("envoi-1", PREFIX) == ("AMI-2021-9999", True)
+    assert store.reference_for("envoi-1", PREFIX) == ("AMI-2021-9999", False)  # the number taken meanwhile: 10000
 
 
 def test_a_released_submission_forgets_its_reference_and_only_that_one(store, data_dir):
@@ -127,6 +133,8 @@ def test_the_form_limiter_keeps_its_historical_file_and_others_get_their_own(sto
     assert form.path == os.path.join(data_dir, "state", "ratelimit.sqlite3")
     links = store.rate_limiter("lien-perdu", 1, 3600, "clé")
     assert links.path == os.path.join(data_dir, "state", "ratelimit-lien-perdu.sqlite3")
+    logins = store.rate_limiter("connexion", 1, 900, "clé")  # a name that sorts before the form's
+    assert logins.path == os.path.join(data_dir, "state", "ratelimit-connexion.sqlite3")
     assert [form.hit("192.0.2.1", 6000.0 + i) for i in range(2)] == [None, None]
     assert form.hit("192.0.2.1", 6002.0) is not None  # its own limit and window
     assert links.hit("192.0.2.1", 7200.0) is None  # another file: the form's posts are not counted there

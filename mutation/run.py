@@ -4,7 +4,9 @@ The tree (tracked and new, non-ignored files) is copied to mutation/work/tree an
 mutants are made there, so the work tree stays untouched while it runs. Per module:
 cosmic-ray's core operators plus our DeleteStatement (mutation/operators.py); mutants
 inside type annotations are skipped; mutants listed in mutation/equivalents.txt (with
-a reason) are excluded from the score. Timeouts count as killed.
+a reason) are excluded from the score. Timeouts count as killed. One throwaway PostgreSQL
+cluster serves the whole run (tests/support/postgres.py, AMI_TEST_POSTGRES): a mutant's
+pytest session copies a fresh database from its template instead of starting a cluster.
 
     .venv/bin/python mutation/run.py [--report] [collector/durable.py ...]
 """
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cosmic_ray.plugins
@@ -132,6 +136,28 @@ def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path,
                 db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
 
 
+@contextmanager
+def shared_postgres(tree: Path) -> Iterator[None]:
+    """Start one cluster (with the copy's schema as template) that every test session of the
+    run reuses; stopped at the end. Without PostgreSQL's binaries, each session goes on
+    failing as it would alone."""
+    sys.path.insert(0, str(tree))
+    from tests.support.postgres import SHARED_ENV, migrated_template, server_bin_dir, shared_settings, \
+        start_cluster, stop_cluster
+
+    if server_bin_dir() is None:
+        yield
+        return
+    cluster = start_cluster()
+    try:
+        cluster.template = migrated_template(cluster)
+        os.environ[SHARED_ENV] = shared_settings(cluster)
+        yield
+    finally:
+        os.environ.pop(SHARED_ENV, None)
+        stop_cluster(cluster)
+
+
 def database_of(tree: str, module: str) -> Path:
     return WORK / f"{tree}.{module.replace('/', '_')}.sqlite"
 
@@ -213,9 +239,10 @@ def main() -> None:
         copy_tree(tree)
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
-        for module in modules:
-            mutate(module, config["modules"][module], config["run"], database_of(name, module),
-                   "survivors" if arguments.retest_survivors else arguments.resume)
+        with shared_postgres(tree):
+            for module in modules:
+                mutate(module, config["modules"][module], config["run"], database_of(name, module),
+                       "survivors" if arguments.retest_survivors else arguments.resume)
     stale = report(name, modules, equivalents)
     if stale:
         print("\nListed as equivalent but killed or no longer made (update mutation/equivalents.txt):")

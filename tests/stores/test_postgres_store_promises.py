@@ -232,7 +232,8 @@ def test_a_pool_of_one_connection_all_lent_out_surfaces_as_store_unavailable(dat
 def test_the_pool_keeps_one_connection_open_and_close_ends_it(database_url):
     store = PostgresStore(database_url)
     store.pool.open(wait=True)
-    ours = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ami-collector'"
+    ours = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ami-collector' "
+            "AND datname = current_database()")
     assert query(database_url, ours) == [(1,)]
     store.close()
     assert query(database_url, ours) == [(0,)]

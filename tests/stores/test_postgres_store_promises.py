@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -19,6 +21,7 @@ from collector.records import RecordError, build_record, serialise_record
 from collector.stores.base import StoreConfigError, StoreUnavailable, TransferRefused
 from collector.stores.postgres import PostgresStore, describe, document_hash, explain_connection_error
 from tests.support.net import free_port
+from tests.support.postgres import PostgresCluster, stop_cluster
 
 PREFIX = "AMI-2021"
 RECEIVED = datetime(2021, 4, 15, 10, tzinfo=timezone.utc)
@@ -330,3 +333,31 @@ def test_a_copy_whose_links_do_not_read_back_is_rolled_back(store, database_url)
         store.import_contents(documents("AMI-2021-0001", "AMI-2021-0002"),
                               [("a", "AMI-2021-0001"), ("b", "AMI-2021-0002")], 2)
     assert store.references() == [] and store.submission_links() == [] and store.last_reference_number(PREFIX) == 0
+
+
+# --- a standby server (read-only) ---
+
+
+@pytest.fixture
+def standby_url(postgres_cluster, database_url):
+    """A hot standby of the test cluster (pg_basebackup -R): in recovery, it answers read-only."""
+    folder = tempfile.mkdtemp(prefix="ami-pg-standby-")
+    os.chmod(folder, 0o755)
+    standby = PostgresCluster(folder=folder, port=free_port(), bin_dir=postgres_cluster.bin_dir,
+                              user=postgres_cluster.user)
+    try:
+        standby._chown()
+        standby._run("pg_basebackup", "-d", postgres_cluster.url(), "-D", standby.data, "-R", "-X", "stream",
+                     "-c", "fast", "--no-sync")
+        standby.start()
+        yield standby.url(database_url.rsplit("/", 1)[1])
+    finally:
+        stop_cluster(standby)
+
+
+def test_check_names_a_standby_server_it_cannot_write_to(standby_url):
+    store = PostgresStore.open_checked(standby_url)
+    try:
+        assert store.check() == "base PostgreSQL en lecture seule (serveur de secours)"
+    finally:
+        store.close()

@@ -17,6 +17,7 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -239,6 +240,7 @@ def main() -> None:
         copy_tree(tree)
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: the shared cluster is stopped too
         with shared_postgres(tree):
             for module in modules:
                 mutate(module, config["modules"][module], config["run"], database_of(name, module),

@@ -192,7 +192,8 @@ def test_rate_hits_keep_the_previous_window_and_drop_older_ones_per_limiter(stor
     form.hit("198.51.100.7", 101 * WINDOW)
     windows = "SELECT limiter, window_number FROM rate_hits ORDER BY 1, 2"
     assert query(database_url, windows) == [("envoi", 100), ("envoi", 101), ("lien", 100)]
-    form.hit("198.51.100.7", 102 * WINDOW)
+    form.hit("198.51.100.7", 102 * WINDOW)  # the first post of a window drops the windows before the previous
+    assert query(database_url, windows) == [("envoi", 101), ("envoi", 102), ("lien", 100)]
     form.hit("198.51.100.7", 102 * WINDOW + 1)
     assert query(database_url, windows) == [("envoi", 101), ("envoi", 102), ("lien", 100)]
     assert query(database_url, "SELECT count FROM rate_hits WHERE window_number = 102") == [(2,)]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -21,7 +19,7 @@ from collector.records import RecordError, build_record, serialise_record
 from collector.stores.base import StoreConfigError, StoreUnavailable, TransferRefused
 from collector.stores.postgres import PostgresStore, describe, document_hash, explain_connection_error
 from tests.support.net import free_port
-from tests.support.postgres import PostgresCluster, stop_cluster
+from tests.support.postgres import start_standby, stop_cluster
 
 PREFIX = "AMI-2021"
 RECEIVED = datetime(2021, 4, 15, 10, tzinfo=timezone.utc)
@@ -341,16 +339,9 @@ def test_a_copy_whose_links_do_not_read_back_is_rolled_back(store, database_url)
 
 @pytest.fixture
 def standby_url(postgres_cluster, database_url):
-    """A hot standby of the test cluster (pg_basebackup -R): in recovery, it answers read-only."""
-    folder = tempfile.mkdtemp(prefix="ami-pg-standby-")
-    os.chmod(folder, 0o755)
-    standby = PostgresCluster(folder=folder, port=free_port(), bin_dir=postgres_cluster.bin_dir,
-                              user=postgres_cluster.user)
+    """The test database on a hot standby of the test cluster (read-only: in recovery)."""
+    standby = start_standby(postgres_cluster)
     try:
-        standby._chown()
-        standby._run("pg_basebackup", "-d", postgres_cluster.url(), "-D", standby.data, "-R", "-X", "stream",
-                     "-c", "fast", "--no-sync")
-        standby.start()
         yield standby.url(database_url.rsplit("/", 1)[1])
     finally:
         stop_cluster(standby)

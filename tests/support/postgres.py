@@ -191,6 +191,23 @@ def start_cluster(durable: bool = False) -> PostgresCluster:
     return cluster
 
 
+def start_standby(primary: PostgresCluster) -> PostgresCluster:
+    """A hot standby of `primary` on another loopback port (pg_basebackup -R): in recovery, it
+    answers read-only queries. Stop it with stop_cluster."""
+    folder = tempfile.mkdtemp(prefix="ami-pg-standby-")
+    os.chmod(folder, 0o755)
+    standby = PostgresCluster(folder=folder, port=free_port(), bin_dir=primary.bin_dir, user=primary.user)
+    try:
+        standby._chown()
+        standby._run("pg_basebackup", "-d", primary.url(), "-D", standby.data, "-R", "-X", "stream",
+                     "-c", "fast", "--no-sync")
+        standby.start()
+    except subprocess.CalledProcessError as error:
+        stop_cluster(standby)
+        raise RuntimeError(f"the standby did not start: {error.stderr}\n{standby.log()}") from None
+    return standby
+
+
 def stop_cluster(cluster: PostgresCluster) -> None:
     if cluster.shared:  # another session uses it next: only this session's databases go
         cluster.drop_databases()

@@ -100,6 +100,34 @@ def test_a_submission_claimed_meanwhile_on_another_host_is_waited_for_and_takes_
     assert store.last_reference_number(PREFIX) == 0
 
 
+def waiting_backend(url: str) -> int | None:
+    """The process id of a backend waiting for a lock, if any."""
+    rows = query(url, "SELECT pid FROM pg_locks WHERE NOT granted")
+    return rows[0][0] if rows else None
+
+
+def test_a_connection_lost_in_the_middle_of_a_claim_surfaces_as_store_unavailable(store, database_url):
+    """The server ends the claim's connection while it waits (an administrator, a failover)."""
+    failure: dict = {}
+
+    def claim() -> None:
+        try:
+            store.reference_for("envoi-1", PREFIX)
+        except Exception as error:  # noqa: BLE001 - the test reads which one
+            failure["error"] = error
+
+    with psycopg.connect(database_url) as other_host:
+        other_host.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("envoi-1",))
+        claiming = threading.Thread(target=claim)
+        claiming.start()
+        while claiming.is_alive() and (pid := waiting_backend(database_url)) is None:
+            time.sleep(0.05)
+        query(database_url, "SELECT pg_terminate_backend(%s)", (pid,))
+        claiming.join(60)
+    assert isinstance(failure.get("error"), StoreUnavailable), failure
+    assert store.lookup_submission("envoi-1") is None  # the pool gives a fresh connection: usable again
+
+
 def test_a_released_submission_forgets_its_reference_and_only_that_one(store):
     reference, _fresh = store.reference_for("envoi-1", PREFIX)
     store.release_submission("envoi-1", "AMI-2021-9999")  # not its reference: kept
@@ -247,6 +275,11 @@ def test_check_passes_on_a_current_schema_and_names_an_old_one(store, database_u
     assert "est plus ancien que celui du code" in store.check()
 
 
+def test_check_reports_a_database_it_cannot_query_instead_of_raising(store, database_url):
+    query(database_url, "DROP TABLE schema_version")
+    assert store.check() == "base PostgreSQL injoignable"
+
+
 # --- start-up: French reasons, never the password ---
 
 
@@ -319,15 +352,38 @@ def test_a_copy_into_a_store_holding_anything_is_refused(store):
     assert store.references() == [] and store.last_reference_number(PREFIX) == 1
 
 
-def test_a_copy_whose_links_do_not_read_back_is_rolled_back(store, database_url):
-    """Fault injection in the database: a trigger drops one link as it is inserted."""
-    query(database_url, """
-        CREATE FUNCTION drop_link() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.submission_id = 'b' THEN RETURN NULL; END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER drop_link BEFORE INSERT ON submission_ids FOR EACH ROW EXECUTE FUNCTION drop_link();""")
+def test_a_copy_started_while_another_writer_holds_the_tables_waits_then_refuses(store, database_url):
+    refusal: dict = {}
+
+    def copy() -> None:
+        try:
+            store.import_contents(documents("AMI-2021-0001"), [("a", "AMI-2021-0001")], 1)
+        except TransferRefused as error:
+            refusal["error"] = error
+
+    with psycopg.connect(database_url) as other_writer:  # its insert is not committed yet
+        other_writer.execute("INSERT INTO submission_ids (submission_id, reference) VALUES ('z', 'AMI-2021-0009')")
+        copying = threading.Thread(target=copy)
+        copying.start()
+        while copying.is_alive() and waiting_backend(database_url) is None:
+            time.sleep(0.05)
+    copying.join(60)
+    assert "la base contient déjà 1 dossier(s) ou identifiant(s)" in str(refusal.get("error"))
+    assert store.references() == [] and store.submission_links() == [("z", "AMI-2021-0009")]
+
+
+@pytest.mark.parametrize("trigger", [
+    "IF NEW.submission_id = 'b' THEN RETURN NULL; END IF; RETURN NEW;",  # one link lost
+    "IF NEW.submission_id = 'b' THEN INSERT INTO submission_ids VALUES ('b-copie', NEW.reference); END IF; "
+    "RETURN NEW;",  # one link more
+])
+def test_a_copy_whose_links_do_not_read_back_is_rolled_back(store, database_url, trigger):
+    """Fault injection in the database: a trigger drops one link, or adds one, as it is inserted."""
+    query(database_url, f"""
+        CREATE FUNCTION garble_link() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN {trigger} END $$;
+        CREATE TRIGGER garble_link BEFORE INSERT ON submission_ids FOR EACH ROW
+            WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION garble_link();""")
     with pytest.raises(TransferRefused, match="la copie relue ne correspond pas"):
         store.import_contents(documents("AMI-2021-0001", "AMI-2021-0002"),
                               [("a", "AMI-2021-0001"), ("b", "AMI-2021-0002")], 2)

@@ -31,7 +31,7 @@ import cosmic_ray.plugins
 from cosmic_ray.commands import init
 from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.work_db import use_db
-from cosmic_ray.work_item import WorkerOutcome, WorkResult
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from operators import OPERATORS, PROVIDER, annotation_spans, function_lines, in_annotation  # noqa: E402
@@ -100,7 +100,8 @@ def test_command(settings: dict, tests: list[str]) -> str:
     return shlex.join(["sh", "-c", " && ".join(runs)])
 
 
-def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path, resume: bool | str) -> None:
+def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path, resume: bool | str,
+           equivalents: dict) -> None:
     tests, functions = module_entry(entry)
     command = test_command(settings, tests)
     started = time.monotonic()
@@ -114,9 +115,12 @@ def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path,
     fresh = not (resume and database.exists())
     if fresh:
         database.unlink(missing_ok=True)
-    elif resume == "survivors":  # tests were added since: the survivors are tested again
+    elif resume == "survivors":  # tests were added since: the survivors are tested again,
+        with use_db(str(database)) as db:  # except those listed as equivalent (no test can kill them)
+            again = [item.job_id for key, item, result in named(db.completed_work_items)
+                     if result.test_outcome == TestOutcome.SURVIVED and key not in equivalents]
         with sqlite3.connect(database) as connection:
-            connection.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
+            connection.executemany("DELETE FROM work_results WHERE job_id = ?", [(job_id,) for job_id in again])
     source = Path(module).read_text(encoding="utf-8")
     spans = annotation_spans(source)
     chosen = function_lines(source, functions) if functions else None
@@ -225,7 +229,8 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--resume", action="store_true", help="go on with an interrupted run's mutants")
     parser.add_argument("--retest-survivors", action="store_true",
-                        help="as --resume, and test the last run's survivors again (after adding tests)")
+                        help="as --resume, and test the last run's survivors not listed as equivalent again "
+                             "(after adding tests)")
     parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
     parser.add_argument("--name", help="name of the results (default: the copy's); copies with one name share the work")
     parser.add_argument("--tree", default="tree", help="name of the copy under mutation/work (for runs side by side)")
@@ -244,7 +249,7 @@ def main() -> None:
         with shared_postgres(tree):
             for module in modules:
                 mutate(module, config["modules"][module], config["run"], database_of(name, module),
-                       "survivors" if arguments.retest_survivors else arguments.resume)
+                       "survivors" if arguments.retest_survivors else arguments.resume, equivalents)
     stale = report(name, modules, equivalents)
     if stale:
         print("\nListed as equivalent but killed or no longer made (update mutation/equivalents.txt):")

@@ -345,6 +345,12 @@ def test_a_copy_keeps_records_and_links_as_given(store, database_url):
     assert store.record_text("AMI-2021-0002") == documents("AMI-2021-0002")[0][0]
 
 
+def test_a_copy_of_hundreds_of_links_reads_back_and_is_kept(store):
+    links = [(f"envoi-{n:04d}", f"AMI-2021-{n:04d}") for n in range(1, 301)]  # counts past CPython's cached ints
+    store.import_contents([], links, 300)
+    assert store.submission_links() == links and store.last_reference_number(PREFIX) == 300
+
+
 def test_a_copy_into_a_store_holding_anything_is_refused(store):
     store.reference_for("envoi-1", PREFIX)
     with pytest.raises(TransferRefused, match="la base contient déjà 1 dossier"):

@@ -211,6 +211,15 @@ def test_the_rate_limit_counts_as_the_data_folder_does_across_windows_and_client
     assert any(expected) and None in expected
 
 
+def test_a_client_new_in_a_window_gets_the_limit_exactly_from_its_very_start(store, data_dir):
+    from collector.ratelimit import RateLimiter
+
+    folder, shared = RateLimiter(data_dir, 3, WINDOW, "clé"), store.rate_limiter("envoi", 3, WINDOW, "clé")
+    start = 100 * WINDOW  # no post in the window before: nothing weighs but this window's posts
+    expected = [folder.hit("192.0.2.1", start) for _post in range(4)]
+    assert [shared.hit("192.0.2.1", start) for _post in range(4)] == expected == [None, None, None, 901]
+
+
 def test_rate_hits_keep_the_previous_window_and_drop_older_ones_per_limiter(store, database_url):
     form, links = store.rate_limiter("envoi", 5, WINDOW, "clé"), store.rate_limiter("lien", 5, WINDOW, "clé")
     links.hit("192.0.2.1", 100 * WINDOW)

@@ -4,7 +4,9 @@ The tree (tracked and new, non-ignored files) is copied to mutation/work/tree an
 mutants are made there, so the work tree stays untouched while it runs. Per module:
 cosmic-ray's core operators plus our DeleteStatement (mutation/operators.py); mutants
 inside type annotations are skipped; mutants listed in mutation/equivalents.txt (with
-a reason) are excluded from the score. Timeouts count as killed.
+a reason) are excluded from the score. Timeouts count as killed. One throwaway PostgreSQL
+cluster serves the whole run (tests/support/postgres.py, AMI_TEST_POSTGRES): a mutant's
+pytest session copies a fresh database from its template instead of starting a cluster.
 
     .venv/bin/python mutation/run.py [--report] [collector/durable.py ...]
 """
@@ -15,18 +17,21 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cosmic_ray.plugins
 from cosmic_ray.commands import init
 from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.work_db import use_db
-from cosmic_ray.work_item import WorkerOutcome, WorkResult
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from operators import OPERATORS, PROVIDER, annotation_spans, function_lines, in_annotation  # noqa: E402
@@ -95,7 +100,8 @@ def test_command(settings: dict, tests: list[str]) -> str:
     return shlex.join(["sh", "-c", " && ".join(runs)])
 
 
-def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path, resume: bool | str) -> None:
+def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path, resume: bool | str,
+           equivalents: dict) -> None:
     tests, functions = module_entry(entry)
     command = test_command(settings, tests)
     started = time.monotonic()
@@ -109,9 +115,12 @@ def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path,
     fresh = not (resume and database.exists())
     if fresh:
         database.unlink(missing_ok=True)
-    elif resume == "survivors":  # tests were added since: the survivors are tested again
+    elif resume == "survivors":  # tests were added since: the survivors are tested again,
+        with use_db(str(database)) as db:  # except those listed as equivalent (no test can kill them)
+            again = [item.job_id for key, item, result in named(db.completed_work_items)
+                     if result.test_outcome == TestOutcome.SURVIVED and key not in equivalents]
         with sqlite3.connect(database) as connection:
-            connection.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
+            connection.executemany("DELETE FROM work_results WHERE job_id = ?", [(job_id,) for job_id in again])
     source = Path(module).read_text(encoding="utf-8")
     spans = annotation_spans(source)
     chosen = function_lines(source, functions) if functions else None
@@ -130,6 +139,28 @@ def mutate(module: str, entry: list[str] | dict, settings: dict, database: Path,
         for item in db.pending_work_items:
             if item.job_id not in {job_id for job_id, _result in db.results}:
                 db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
+
+
+@contextmanager
+def shared_postgres(tree: Path) -> Iterator[None]:
+    """Start one cluster (with the copy's schema as template) that every test session of the
+    run reuses; stopped at the end. Without PostgreSQL's binaries, each session goes on
+    failing as it would alone."""
+    sys.path.insert(0, str(tree))
+    from tests.support.postgres import SHARED_ENV, migrated_template, server_bin_dir, shared_settings, \
+        start_cluster, stop_cluster
+
+    if server_bin_dir() is None:
+        yield
+        return
+    cluster = start_cluster()
+    try:
+        cluster.template = migrated_template(cluster)
+        os.environ[SHARED_ENV] = shared_settings(cluster)
+        yield
+    finally:
+        os.environ.pop(SHARED_ENV, None)
+        stop_cluster(cluster)
 
 
 def database_of(tree: str, module: str) -> Path:
@@ -198,7 +229,8 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--resume", action="store_true", help="go on with an interrupted run's mutants")
     parser.add_argument("--retest-survivors", action="store_true",
-                        help="as --resume, and test the last run's survivors again (after adding tests)")
+                        help="as --resume, and test the last run's survivors not listed as equivalent again "
+                             "(after adding tests)")
     parser.add_argument("--config", default=str(ROOT / "mutation" / "config.toml"), help="another module list")
     parser.add_argument("--name", help="name of the results (default: the copy's); copies with one name share the work")
     parser.add_argument("--tree", default="tree", help="name of the copy under mutation/work (for runs side by side)")
@@ -213,9 +245,11 @@ def main() -> None:
         copy_tree(tree)
         os.chdir(tree)
         os.environ["PYTHONPATH"] = str(tree)  # the copy's collector, never the work tree's
-        for module in modules:
-            mutate(module, config["modules"][module], config["run"], database_of(name, module),
-                   "survivors" if arguments.retest_survivors else arguments.resume)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: the shared cluster is stopped too
+        with shared_postgres(tree):
+            for module in modules:
+                mutate(module, config["modules"][module], config["run"], database_of(name, module),
+                       "survivors" if arguments.retest_survivors else arguments.resume, equivalents)
     stale = report(name, modules, equivalents)
     if stale:
         print("\nListed as equivalent but killed or no longer made (update mutation/equivalents.txt):")

@@ -10,12 +10,20 @@ temporary folders are private to root).
 The superuser has a password (scram-sha-256 over TCP), so a test can try a wrong one.
 For tests the cluster trades durability for speed (fsync off): they check behaviour, not
 power cuts; a bench asks for PostgreSQL's durable defaults (`start_cluster(durable=True)`).
+
+A mutation run (mutation/run.py) starts one cluster for all its pytest sessions and names it
+in AMI_TEST_POSTGRES: `start_cluster()` then gives that running cluster (started again if a
+session killed meanwhile had stopped it), `migrated_template` its template, and `stop_cluster`
+drops the databases this session made instead of stopping it. Each test still gets a fresh
+database copied from the template; without the variable (`make test`) nothing changes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +36,7 @@ BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/li
 SUPERUSER = "ami_test"
 PASSWORD = "mot-de-passe-de-test"
 FAST_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+SHARED_ENV = "AMI_TEST_POSTGRES"  # a running cluster every test session reuses (JSON: shared_settings)
 
 
 def server_bin_dir() -> str | None:
@@ -60,7 +69,9 @@ class PostgresCluster:
     user: str | None
     template: str = ""  # a migrated database to copy (tests/conftest.py sets it)
     durable: bool = False  # fsync and synchronous commits on (benches), off (tests)
+    shared: bool = False  # named by AMI_TEST_POSTGRES: kept running after the session
     _databases: int = field(default=0)
+    _made: list[str] = field(default_factory=list)
 
     @property
     def data(self) -> str:
@@ -99,6 +110,9 @@ class PostgresCluster:
                             *(() if self.durable else FAST_SETTINGS)])
         self._run("pg_ctl", "-D", self.data, "-l", self.log_path, "-o", options, "-w", "-t", "60", "start")
 
+    def is_running(self) -> bool:
+        return self._run("pg_ctl", "-D", self.data, "status", check=False).returncode == 0
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "stop", check=False)
 
@@ -119,16 +133,47 @@ class PostgresCluster:
         import psycopg
 
         self._databases += 1
-        name = f"ami_{os.getpid()}_{self._databases}"
+        # the random part: a session killed before dropping its databases leaves names behind
+        name = f"ami_{os.getpid()}_{self._databases}_{secrets.token_hex(4)}"
         with psycopg.connect(self.url(), autocommit=True) as connection:
             clause = f" TEMPLATE {template}" if template else ""
             connection.execute(f"CREATE DATABASE {name}{clause}")
+        self._made.append(name)
         return name
+
+    def drop_databases(self) -> None:
+        """Drop every database this object made (a shared cluster, at the end of a session)."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            for name in reversed(self._made):
+                if name != self.template:
+                    connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._made.clear()
+
+
+def shared_settings(cluster: PostgresCluster) -> str:
+    """The value of AMI_TEST_POSTGRES that makes test sessions reuse `cluster` (and its template)."""
+    return json.dumps({"folder": cluster.folder, "port": cluster.port, "bin_dir": cluster.bin_dir,
+                       "user": cluster.user, "template": cluster.template})
+
+
+def _shared_cluster() -> PostgresCluster | None:
+    settings = os.environ.get(SHARED_ENV)
+    if not settings:
+        return None
+    cluster = PostgresCluster(**json.loads(settings), shared=True)
+    if not cluster.is_running():  # a session killed while it had stopped the server (test_outage)
+        cluster.start()
+    return cluster
 
 
 def start_cluster(durable: bool = False) -> PostgresCluster:
     """initdb in a new temporary folder and start the server on a free loopback port
-    (`durable`: PostgreSQL's default fsync and commit settings, as in production; for benches)."""
+    (`durable`: PostgreSQL's default fsync and commit settings, as in production; for benches).
+    With AMI_TEST_POSTGRES set (a mutation run), the running cluster it names instead."""
+    if not durable and (shared := _shared_cluster()) is not None:
+        return shared
     bin_dir = server_bin_dir()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL's server binaries are missing: install Debian's postgresql package "
@@ -146,7 +191,27 @@ def start_cluster(durable: bool = False) -> PostgresCluster:
     return cluster
 
 
+def start_standby(primary: PostgresCluster) -> PostgresCluster:
+    """A hot standby of `primary` on another loopback port (pg_basebackup -R): in recovery, it
+    answers read-only queries. Stop it with stop_cluster."""
+    folder = tempfile.mkdtemp(prefix="ami-pg-standby-")
+    os.chmod(folder, 0o755)
+    standby = PostgresCluster(folder=folder, port=free_port(), bin_dir=primary.bin_dir, user=primary.user)
+    try:
+        standby._chown()
+        standby._run("pg_basebackup", "-d", primary.url(), "-D", standby.data, "-R", "-X", "stream",
+                     "-c", "fast", "--no-sync")
+        standby.start()
+    except subprocess.CalledProcessError as error:
+        stop_cluster(standby)
+        raise RuntimeError(f"the standby did not start: {error.stderr}\n{standby.log()}") from None
+    return standby
+
+
 def stop_cluster(cluster: PostgresCluster) -> None:
+    if cluster.shared:  # another session uses it next: only this session's databases go
+        cluster.drop_databases()
+        return
     cluster.stop()
     for _attempt in range(50):  # the server removes its files as it ends
         try:
@@ -162,6 +227,8 @@ def migrated_template(cluster: PostgresCluster) -> str:
 
     from collector.stores import schema
 
+    if cluster.shared and cluster.template:
+        return cluster.template
     name = cluster.new_database()
     with psycopg.connect(cluster.url(name)) as connection:
         schema.upgrade(connection)

@@ -29,7 +29,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -119,17 +119,22 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(timezone.utc)
 
 
+def _waiting(data_dir: str) -> Iterator[tuple[str, tuple[str, datetime] | None]]:
+    """Each waiting request's id, with its (address, time made), or None when it cannot be read."""
+    for request_id in pending_requests(data_dir):
+        try:
+            yield request_id, _read(data_dir, request_id)
+        except FileNotFoundError:
+            continue  # handled meanwhile
+        except (OSError, ValueError, KeyError, TypeError):
+            yield request_id, None
+
+
 def remove_expired(data_dir: str, now: datetime | None = None) -> int:
     """Remove, unhandled, the requests older than MAX_AGE (and the unreadable ones); how many."""
     removed = 0
-    for request_id in pending_requests(data_dir):
-        try:
-            _address, made = _read(data_dir, request_id)
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, KeyError, TypeError):
-            made = None
-        if made is None or _now(now) - made > MAX_AGE:
+    for request_id, content in _waiting(data_dir):
+        if content is None or _now(now) - content[1] > MAX_AGE:
             removed += _remove(data_dir, request_id)
     return removed
 
@@ -142,15 +147,12 @@ def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.Mail
     cannot be read is removed (nothing can ever be done with it), and so is one older than
     MAX_AGE, unhandled."""
     queued = 0
-    for request_id in pending_requests(data_dir):
-        try:
-            address, made = _read(data_dir, request_id)
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, KeyError, TypeError):
+    for request_id, content in _waiting(data_dir):
+        if content is None:
             log.warning("lost link: request %s unreadable, removed", request_id)
             _remove(data_dir, request_id)
             continue
+        address, made = content
         if _now(now) - made > MAX_AGE:
             log.info("lost link: request %s older than %d days, removed unhandled", request_id, MAX_AGE.days)
             _remove(data_dir, request_id)

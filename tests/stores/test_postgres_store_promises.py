@@ -237,21 +237,37 @@ def test_rate_hits_keep_the_previous_window_and_drop_older_ones_per_limiter(stor
 # --- when PostgreSQL is not there ---
 
 
-def test_a_server_not_there_surfaces_as_store_unavailable_on_every_call(closed_port_url, caplog):
+class _Kept(logging.Handler):
+    """Keeps the records a logger emits (attached to that logger itself: what other tests do to
+    the root logger's handlers or to propagation cannot hide them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_server_not_there_surfaces_as_store_unavailable_on_every_call(closed_port_url):
     store = PostgresStore(closed_port_url, timeout=0.5)
     store.pool.open(wait=False)
+    logger, kept, level = logging.getLogger("collector.stores"), _Kept(), logging.getLogger("collector.stores").level
+    logger.addHandler(kept)
+    logger.setLevel(logging.WARNING)
     try:
-        with caplog.at_level(logging.WARNING, logger="collector.stores"):
-            for call in (lambda: store.lookup_submission("envoi-1"), lambda: store.reference_for("envoi-1", PREFIX),
-                         lambda: store.write_record(a_record("AMI-2021-0001")), lambda: store.references(),
-                         lambda: store.last_reference_number(PREFIX)):
-                with pytest.raises(StoreUnavailable, match=r"^PostgreSQL indisponible \(PoolTimeout\)$"):
-                    call()
-        ours = [record.getMessage() for record in caplog.records if record.name == "collector.stores"]
+        for call in (lambda: store.lookup_submission("envoi-1"), lambda: store.reference_for("envoi-1", PREFIX),
+                     lambda: store.write_record(a_record("AMI-2021-0001")), lambda: store.references(),
+                     lambda: store.last_reference_number(PREFIX)):
+            with pytest.raises(StoreUnavailable, match=r"^PostgreSQL indisponible \(PoolTimeout\)$"):
+                call()
+        ours = [record.getMessage() for record in kept.records]
         assert ours == ["postgresql unavailable: PoolTimeout"] * 5  # its kind, never the address
         assert store.check() == "base PostgreSQL injoignable"
         assert store.rate_limiter("envoi", 1, WINDOW, "clé").hit("192.0.2.1", 100 * WINDOW) is None  # uncounted
     finally:
+        logger.removeHandler(kept)
+        logger.setLevel(level)
         store.close()
 
 

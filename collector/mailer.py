@@ -71,7 +71,8 @@ from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import OUTBOX, DeliveryReport, MailSettings, deliver_outbox, queue_for_record, reconcile
+from .mail import (OUTBOX, QUEUE_BATCH_RECORDS, DeliveryReport, MailSettings, deliver_outbox, queue_for_records,
+                   reconcile)
 from .mail_catch_up import LifecycleCatchUp
 from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
@@ -83,6 +84,7 @@ POLL_SECONDS = 0.25
 RECENT_SECONDS = 2.0
 LULL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0
+BACKLOG_RECORDS = QUEUE_BATCH_RECORDS  # new records taken up at once, lull or not (a batch's worth)
 MIN_PERIOD_SECONDS = 1.0
 MAILER_NICENESS = 10
 LOCK_FILE = os.path.join("state", "mailer.lock")
@@ -152,7 +154,8 @@ class Mailer:
             self._new_since = now
         queued = 0
         if self._new_since is not None and (self._records.still_for() >= LULL_SECONDS
-                                            or now - self._new_since >= MAX_WAIT_SECONDS):
+                                            or now - self._new_since >= MAX_WAIT_SECONDS
+                                            or len(self._new_records()) >= BACKLOG_RECORDS):
             self._new_since = None
             queued = self.queue_new_records()
         if self._link_requests.changed():
@@ -174,19 +177,30 @@ class Mailer:
                      len(caught))
         handle_requests(self.data_dir, self.facts, self.settings, self.lookup)
 
+    def _new_records(self) -> list[str]:
+        return sorted(record_references(self.data_dir) - self._handled)
+
     def queue_new_records(self) -> int:
-        """Queue the mails of the records published since the last look; how many messages."""
+        """Queue the mails of the records published since the last look, QUEUE_BATCH_RECORDS at a
+        time, delivering after each batch (the first mails leave while the next are composed);
+        how many messages."""
         queued = 0
-        for reference in sorted(record_references(self.data_dir) - self._handled):
-            try:
-                record = read_record(os.path.join(self.data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX))
-                queued += len(queue_for_record(self.data_dir, record, self.facts, self.form, self.settings))
-            except RecordError:
-                log.warning("mail: the record %s cannot be read, its mails wait (run `check`)", reference)
-            except OSError as error:  # e.g. a full disk: the next catch-up tries again
-                log.error("mail: could not queue the mails of %s (%s)", reference, type(error).__name__)
-                continue
-            self._handled.add(reference)
+        new = self._new_records()
+        for start in range(0, len(new), QUEUE_BATCH_RECORDS):
+            records = []
+            for reference in new[start:start + QUEUE_BATCH_RECORDS]:
+                try:
+                    records.append(read_record(os.path.join(self.data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX)))
+                except RecordError:
+                    log.warning("mail: the record %s cannot be read, its mails wait (run `check`)", reference)
+                except OSError as error:  # e.g. a full disk: the next catch-up tries again
+                    log.error("mail: could not read the record %s (%s)", reference, type(error).__name__)
+                    continue
+                self._handled.add(reference)
+            batch = len(queue_for_records(self.data_dir, records, self.facts, self.form, self.settings))
+            if batch:
+                queued += batch
+                self.deliver()
         return queued
 
     def deliver(self, force: bool = False) -> None:

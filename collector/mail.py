@@ -35,7 +35,16 @@ without a valid line is never sent: it goes to `failed/`.
 The choice, when a process dies between the SMTP server's acceptance and the move to
 `sent/`: the claim left in `sending/` is returned to the outbox once it is older than
 STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
-its Message-ID, so mail clients and the Région can recognise the repeat.
+its Message-ID, so mail clients and the Région can recognise the repeat. A round fsyncs the
+folders it moved messages between every SYNC_EVERY_MOVES moves or SYNC_EVERY_SECONDS, and
+before it returns, rather than after each message: a killed process loses no move (the
+kernel has them), and a power cut may return to the outbox the messages moved since the last
+fsync, each then sent once more in the same way.
+
+Batches (`queue_for_records`, for the mailer and `reconcile`): the mails of many records are
+written with the same order of durable steps as one message (each file fsynced before its
+name appears in outbox/, the names remembered once outbox/ is fsynced), the folders' fsyncs
+paid once per batch.
 
 The web workers neither compose nor send: they store the record, and the mailer, its own
 process (`flask --app collector mailer`, collector/mailer.py), notices it, composes and

@@ -13,12 +13,14 @@ changed it lists it and queues the mails of the records it has not seen yet; whe
 of the address are found here, through the review index, not in the web request); when it
 queued something or `outbox/` changed (another module queued a message), it delivers.
 
-It gives way to a burst: new records are taken up once `submissions/` has been still for
-LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while posts kept
-coming. Each message costs the mailer about four fsyncs (queued, then moved to sent/), on
-the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing for the
-disk's queue); so under a burst the porteurs are answered first, the mails follow a second
-after it, and a burst longer than MAX_WAIT_SECONDS gets its mails in batches meanwhile. We chose this over a
+It shares the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing
+for the disk's queue), so it pays the outbox's bookkeeping once per batch: the mails of
+QUEUE_BATCH_RECORDS records are queued with one fsync of outbox/ and one of mail-queued/
+(each file still fsynced), and delivery fsyncs sent/ once per batch of moves (mail.py):
+about one fsync per message instead of five. New records are taken up once `submissions/`
+has been still for LULL_SECONDS, or at once when BACKLOG_RECORDS of them wait (a burst), or
+once the first of them has waited MAX_WAIT_SECONDS; a batch at a time, each delivered before
+the next is composed, so the first mails leave while the last are composed. We chose this over a
 wake-up sent by the web workers (a datagram socket, a fifo) because:
 - the request path does nothing more than store the record: no send that could block,
   fail or cost, no socket file, path length or permission to manage;

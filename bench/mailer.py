@@ -27,12 +27,12 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {"COLLECTOR_SECRET_KEY": "bench-secret", "AMI_NOW": "2021-05-28T20:00:00", "COLLECTOR_MAIL_RETRY_SECONDS": "60"}
@@ -43,24 +43,6 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the SMTP sink did not start") from None
-            time.sleep(0.05)
-
-
 def count_sent(data_dir: str) -> int:
     folder = os.path.join(data_dir, "sent")
     return len(os.listdir(folder)) if os.path.isdir(folder) else 0
@@ -68,25 +50,23 @@ def count_sent(data_dir: str) -> int:
 
 def measure(scratch: str, messages: int) -> dict[str, float]:
     """Run in a child process whose path starts with the tree under test."""
+    from bench.collector import smtp_sink
     from bench.exports import generate
     from collector import create_app
     from collector.mail import MailSettings, deliver_outbox, reconcile
     from tests.review.mailer_process import mailer
+    from tests.support.net import free_port
 
     port = free_port()
     os.environ.update({**ENV, "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(port)})
-    sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-                             "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     figures: dict[str, float] = {}
-    try:
-        wait_for_port(port)
+    with smtp_sink(port):
         data_dir = os.path.join(scratch, "outbox")
         generate(data_dir, messages // 2)
         os.environ["COLLECTOR_DATA_DIR"] = data_dir
         app = create_app()
         facts, form = app.config["FACTS"], app.config["FORM"]
-        settings = MailSettings.from_env()
-        settings = type(settings)(**{**settings.__dict__, "dossier_secret": "bench-secret"})
+        settings = replace(MailSettings.from_env(), dossier_secret="bench-secret")
 
         started, cpu = time.perf_counter(), cpu_seconds()
         queued = reconcile(data_dir, facts, form, settings)
@@ -111,9 +91,6 @@ def measure(scratch: str, messages: int) -> dict[str, float]:
             with open(f"/proc/{running.process.pid}/stat", encoding="ascii") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             figures["mailer process cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    finally:
-        sink.terminate()
-        sink.wait(timeout=10)
     return figures
 
 

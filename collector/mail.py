@@ -402,6 +402,7 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
 
 
 QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one fsync of each folder
+QUEUE_WRITERS = 8  # threads writing a batch's files (their fsyncs overlap)
 
 
 def queue_for_records(data_dir: str, records: Iterable[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
@@ -448,28 +449,37 @@ def _composed(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[st
 
 def _queue_batch(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
                  settings: MailSettings) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor  # here: only the mailer queues batches
+
     files = _composed(data_dir, records, facts, form, settings)  # outside the lock: web workers queue too
     linked: list[str] = []
     queued: list[str] = []
+
+    def link(name: str, data: bytes) -> BaseException | None:
+        """Write one message (its file fsynced, then linked into outbox/); its error, if any."""
+        try:
+            write_new_file(folder, name, data, sync_folder=False)
+        except FileExistsError as error:
+            return None if _known(data_dir, name) else error  # not the name: a folder on the way is a file
+        except Exception as error:  # noqa: BLE001 - raised below, once what was linked is remembered
+            return error
+        linked.append(name)
+        return None
+
     try:
         with _queue_lock(data_dir):
             folder = _outbox_folder(data_dir)
-            try:
-                for name, data in files:
-                    if _known(data_dir, name):  # queued meanwhile (a catch-up, another process)
-                        continue
-                    try:
-                        write_new_file(folder, name, data, sync_folder=False)
-                    except FileExistsError:
-                        if not _known(data_dir, name):  # not the name itself: a folder on the way is a file
-                            raise
-                        continue
-                    linked.append(name)
-            finally:
-                if linked:
-                    fsync_dir(folder)  # every name linked so far survives a power cut from here
-                    _remember(data_dir, linked)  # after the messages themselves, as queue_message does
-                    queued = linked
+            fresh = [(name, data) for name, data in files if not _known(data_dir, name)]  # not queued meanwhile
+            # The files' fsyncs at once, from several threads (each releases the interpreter's lock):
+            # the filesystem's journal commits them together instead of one after the other.
+            with ThreadPoolExecutor(max_workers=QUEUE_WRITERS) as pool:
+                errors = [error for error in pool.map(lambda item: link(*item), fresh) if error]
+            if linked:
+                fsync_dir(folder)  # every name linked survives a power cut from here
+                _remember(data_dir, linked)  # after the messages themselves, as queue_message does
+                queued = sorted(linked)
+            if errors:
+                raise errors[0]
     except Exception as error:  # noqa: BLE001 - logged; the next catch-up queues what is missing
         reason = error.strerror if isinstance(error, OSError) and error.strerror else ""  # never an answer
         log.error("mail: could not queue the messages of %d record(s) (%s%s)", len(records), type(error).__name__,

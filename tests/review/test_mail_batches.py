@@ -1,7 +1,7 @@
 """The outbox's bookkeeping is paid once per batch, and a batch keeps every promise of a single message.
 
 Queueing many records' mails (`queue_for_records`, used by the mailer and `reconcile`) fsyncs each
-file before its name appears, then outbox/ once, then remembers the names in mail-queued/ with one
+file (several at once, from threads) before its name appears, then outbox/ once, then remembers the names in mail-queued/ with one
 more fsync. Delivering (`deliver_outbox`) moves each sent message into sent/ and fsyncs the folders
 every SYNC_EVERY_MOVES moves and before it returns. A mailer killed in the middle of a batch loses
 no mail and sends none twice (a real mailer process, a real SMTP server on loopback).
@@ -38,12 +38,13 @@ def settings(port: int = 25) -> MailSettings:
 
 class DiskEvents:
     """What the outbox does to the disk, in order: ("link", folder, name), ("create", folder, name),
-    ("fsync-folder", folder), ("fsync-file", None); `fail_folder` makes that folder's fsync fail (EIO)."""
+    ("fsync-folder", folder), ("fsync-file", inode); `fail_folder` makes that folder's fsync fail (EIO)."""
 
     def __init__(self, data_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
         self.data_dir = data_dir
         self.events: list[tuple] = []
         self.fail_folder: str | None = None
+        self.inodes: dict[str, int] = {}  # name linked → its file's inode (threads interleave the events)
         real_fsync, real_link, real_open = os.fsync, os.link, os.open
 
         def fsync(fd: int) -> None:
@@ -55,10 +56,11 @@ class DiskEvents:
                 self.events.append(("fsync-folder", folder))
             else:
                 real_fsync(fd)
-                self.events.append(("fsync-file", None))
+                self.events.append(("fsync-file", os.fstat(fd).st_ino))
 
         def link(source, target, *args, **kwargs) -> None:
             real_link(source, target, *args, **kwargs)
+            self.inodes[os.path.basename(target)] = os.stat(target).st_ino
             self.events.append(("link", self._relative(os.path.dirname(target)), os.path.basename(target)))
 
         def open_(path, flags, *args, **kwargs):
@@ -92,7 +94,7 @@ def test_queueing_many_records_fsyncs_outbox_and_its_memory_once_and_each_file_b
     outbox_synced = disk.position(("fsync-folder", OUTBOX))
     for name in queued:
         linked = disk.position(("link", OUTBOX, name))
-        assert disk.events[linked - 1] == ("fsync-file", None), "the file is on disk before its name appears"
+        assert disk.position(("fsync-file", disk.inodes[name])) < linked, "the file is on disk before its name appears"
         assert linked < outbox_synced < disk.position(("create", QUEUED, name)) < disk.position(("fsync-folder", QUEUED))
 
 
@@ -176,3 +178,21 @@ def test_a_mailer_killed_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_t
     assert set(pending(data_dir, SENT)) | set(pending(data_dir, SENDING)) == expected, "no message lost"
     assert len(pending(data_dir, SENDING)) <= 1, "only the message in flight at the kill waits as a claim"
     assert len(arrived) >= len(pending(data_dir, SENT))
+
+
+def test_a_batchs_worth_of_new_records_is_taken_up_without_waiting_for_a_lull(app, data_dir, form):
+    """Under a long burst the mails keep pace with the posts (each batch costs the disk two folder fsyncs)."""
+    from collector.mailer import BACKLOG_RECORDS, Mailer
+
+    mailer_ = Mailer(data_dir, app.config["FACTS"], form, MailSettings.from_env())
+    mailer_.step()  # the first step catches up on what is there: nothing
+    folder = os.path.join(data_dir, "submissions")
+    soon = time.time_ns() + 60 * 10**9
+    write_records(data_dir, BACKLOG_RECORDS - 1, form)
+    os.utime(folder, ns=(soon, soon))  # posts still arriving
+    mailer_.step()
+    assert pending(data_dir) == [], "a few records wait for the lull"
+    write_records(data_dir, 1, form, start=BACKLOG_RECORDS)
+    os.utime(folder, ns=(soon, soon))
+    mailer_.step()
+    assert len(pending(data_dir)) == 2 * BACKLOG_RECORDS

@@ -18,7 +18,13 @@ from .display import shown
 
 def echo(text: str = "", err: bool = False) -> None:
     """Print a line, its hidden characters made visible (a terminal never gets them raw)."""
-    click.echo(shown(text), err=err)
+    click.echo(_visible(text), err=err)
+
+
+def _visible(text: str) -> str:
+    """`shown(text)`, without a pattern search over a long text whose lines are all printable (see `_cell`;
+    tabs and line feeds are kept)."""
+    return text if all(line.isprintable() for line in text.replace("\t", " ").split("\n")) else shown(text)
 
 
 def warn_files(lines: list[str]) -> None:

@@ -3,7 +3,7 @@
 `flask --app collector mailer` runs until SIGTERM or Ctrl-C (systemd: deploy/ami-mailer.service,
 `make run` starts it beside gunicorn). The web workers never compose or send a mail: they
 store the record durably and answer the porteur; that file is the whole signal. Everything
-mail.py offers does the rest: `queue_for_record` (the outbox's files are the queue),
+mail.py offers does the rest: `queue_for_records` (the outbox's files are the queue),
 `deliver_outbox` (claim by rename, retry, set aside), `reconcile` (records without mails).
 
 How the mailer learns of new work: it polls. Every POLL_SECONDS it reads the modification

@@ -22,3 +22,16 @@ def test_a_cell_with_hidden_characters_shows_each_of_them(cell, seen):
 @pytest.mark.parametrize("cell", ["Association « Les Fabriques » — Caen", "Café numérique 🚀", "AMI-2021-0042"])
 def test_a_printable_cell_is_shown_as_it_is(cell):
     assert table(["Structure"], [[cell]]).splitlines()[2] == cell
+
+
+@pytest.mark.parametrize("text, seen", [
+    ("AMI-2021-0001  Caf\u00e9\n\tsuite « numérique »", "AMI-2021-0001  Caf\u00e9\n\tsuite « numérique »"),
+    ("ligne une\nligne \u202edeux", "ligne une\nligne [U+202E]deux"),
+    ("retour\r\nchariot", "retour[U+000D]\nchariot"),
+    ("\x1b[2J effacé", "[U+001B][2J effacé"),
+])
+def test_what_a_command_prints_keeps_its_lines_and_tabs_and_marks_hidden_characters(capsys, text, seen):
+    from collector.commandline import echo
+
+    echo(text)
+    assert capsys.readouterr().out == seen + "\n"

@@ -37,7 +37,7 @@ def settings(port: int = 25) -> MailSettings:
 
 
 class DiskEvents:
-    """What the outbox does to the disk, in order: ("link", folder, name), ("create", folder, name),
+    """What the outbox does to the disk, in order: ("link" or "rename", folder, name), ("create", folder, name),
     ("fsync-folder", folder), ("fsync-file", inode); `fail_folder` makes that folder's fsync fail (EIO)."""
 
     def __init__(self, data_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +45,7 @@ class DiskEvents:
         self.events: list[tuple] = []
         self.fail_folder: str | None = None
         self.inodes: dict[str, int] = {}  # name linked → its file's inode (threads interleave the events)
-        real_fsync, real_link, real_open = os.fsync, os.link, os.open
+        real_fsync, real_link, real_open, real_rename = os.fsync, os.link, os.open, os.rename
 
         def fsync(fd: int) -> None:
             if stat.S_ISDIR(os.fstat(fd).st_mode):
@@ -69,6 +69,11 @@ class DiskEvents:
                 self.events.append(("create", self._relative(os.path.dirname(path)), os.path.basename(path)))
             return fd
 
+        def rename(source, target, *args, **kwargs) -> None:
+            real_rename(source, target, *args, **kwargs)
+            self.events.append(("rename", self._relative(os.path.dirname(target)), os.path.basename(target)))
+
+        monkeypatch.setattr(os, "rename", rename)
         monkeypatch.setattr(os, "fsync", fsync)
         monkeypatch.setattr(os, "link", link)
         monkeypatch.setattr(os, "open", open_)
@@ -124,6 +129,8 @@ def test_a_delivery_round_fsyncs_its_folders_once_per_batch_and_before_it_return
         report = deliver_outbox(data_dir, settings(inbox.port))
         assert len(report.sent) == count == len(inbox.messages)
     assert disk.folder_fsyncs(SENT) == disk.folder_fsyncs(SENDING) == 3  # after 50, after 100, and at the end
+    first_sync = disk.position(("fsync-folder", SENT))
+    assert [event[:2] for event in disk.events[:first_sync]].count(("rename", SENT)) == SYNC_EVERY_MOVES
     assert disk.events[-1][0] == "fsync-folder" and {event[1] for event in disk.events[-2:]} == {SENT, SENDING}
     assert pending(data_dir, SENT) == sorted(report.sent) and pending(data_dir, SENDING) == []
 

@@ -152,12 +152,13 @@ class Mailer:
             self.catch_up()
             self.deliver(force=True)
             return
-        if self._records.changed() and self._new_since is None:
+        changed = self._records.changed()
+        if changed and self._new_since is None:
             self._new_since = now
         queued = 0
         if self._new_since is not None and (self._records.still_for() >= LULL_SECONDS
                                             or now - self._new_since >= MAX_WAIT_SECONDS
-                                            or len(self._new_records()) >= BACKLOG_RECORDS):
+                                            or (changed and len(self._new_records()) >= BACKLOG_RECORDS)):
             self._new_since = None
             queued = self.queue_new_records()
         if self._link_requests.changed():

@@ -41,7 +41,7 @@ from tests.support.servers import gunicorn  # noqa: E402
 PASSWORD = "bench password 2021"
 FLOORS = {  # (size, figure): seconds
     (10_000, "list page p95"): 0.150, (100_000, "list page p95"): 0.300,
-    (10_000, "list --departement 14 (command)"): 0.5, (100_000, "reindex"): 60.0,
+    (10_000, "list --departement 14 (new process)"): 0.5, (100_000, "reindex"): 60.0,
 }
 PAGES = {
     "list page": "/instruction/",

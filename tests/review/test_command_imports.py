@@ -5,8 +5,9 @@
 checks the service makes when it starts, so the promise is pinned here at the import
 level, in a real `flask` process: `list` and `show` never import gunicorn, phonenumbers,
 Babel, python-stdnum, the export writers (openpyxl, odfpy), the process pool of a rebuild
-or the PostgreSQL driver, and never check the call's facts (marshmallow's URL pattern, the
-costliest of those checks, is never built). The service still checks the facts when it
+or the PostgreSQL driver, never check the call's facts (marshmallow's URL pattern, the
+costliest of those checks, is never built) and start no other process (inotify-simple
+looked for the C library with `ldconfig -p`). The service still checks the facts when it
 starts, and a command that needs them loads them when it first does.
 """
 
@@ -33,13 +34,19 @@ NEVER_IMPORTED_BY_A_REVIEW_COMMAND = (
 # Runs `flask --app collector ARGS…` in this very process and, at exit, prints which of the
 # modules above it imported and whether marshmallow built its URL pattern (facts checked).
 PROBE = """
-import atexit, json, sys
+import atexit, json, subprocess, sys
 watched = json.loads(sys.argv[1])
+forks = []
+start = subprocess.Popen.__init__
+def counted(self, *args, **kwargs):
+    forks.append(1)
+    start(self, *args, **kwargs)
+subprocess.Popen.__init__ = counted
 def report():
     url = sys.modules.get("marshmallow.validate")
     built = bool(url and url.URL._regex._memoized)
     print("PROBE " + json.dumps({"imported": sorted(m for m in watched if m in sys.modules),
-                                 "url_pattern_built": built}), file=sys.stderr)
+                                 "url_pattern_built": built, "processes_started": len(forks)}), file=sys.stderr)
 atexit.register(report)
 sys.argv = ["flask", "--app", "collector"] + sys.argv[2:]
 from flask.cli import main
@@ -68,7 +75,7 @@ def test_a_review_command_imports_neither_the_service_nor_the_checks_of_the_fact
     result, probe = run_command(review_env, *args)
     assert result.returncode == 0, result.stderr
     assert "AMI-2021-0001" in result.stdout
-    assert probe == {"imported": [], "url_pattern_built": False}
+    assert probe == {"imported": [], "url_pattern_built": False, "processes_started": 0}
 
 
 def test_the_list_of_a_new_process_is_the_list_of_the_service_app(review_env, two_records):

@@ -186,20 +186,3 @@ def test_a_mailer_killed_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_t
     assert len(pending(data_dir, SENDING)) <= 1, "only the message in flight at the kill waits as a claim"
     assert len(arrived) >= len(pending(data_dir, SENT))
 
-
-def test_a_batchs_worth_of_new_records_is_taken_up_without_waiting_for_a_lull(app, data_dir, form):
-    """Under a long burst the mails keep pace with the posts (each batch costs the disk two folder fsyncs)."""
-    from collector.mailer import BACKLOG_RECORDS, Mailer
-
-    mailer_ = Mailer(data_dir, app.config["FACTS"], form, MailSettings.from_env())
-    mailer_.step()  # the first step catches up on what is there: nothing
-    folder = os.path.join(data_dir, "submissions")
-    soon = time.time_ns() + 60 * 10**9
-    write_records(data_dir, BACKLOG_RECORDS - 1, form)
-    os.utime(folder, ns=(soon, soon))  # posts still arriving
-    mailer_.step()
-    assert pending(data_dir) == [], "a few records wait for the lull"
-    write_records(data_dir, 1, form, start=BACKLOG_RECORDS)
-    os.utime(folder, ns=(soon, soon))
-    mailer_.step()
-    assert len(pending(data_dir)) == 2 * BACKLOG_RECORDS

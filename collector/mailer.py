@@ -20,7 +20,7 @@ QUEUE_BATCH_RECORDS records are queued with one fsync of outbox/ and one of mail
 about one fsync per message instead of five. New records are taken up once `submissions/`
 has been still for LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while
 posts kept coming: under a burst the porteurs are answered first (taking up records during
-the burst, a batch's worth at a time, cost the intake 30 to 40 % of its throughput in
+the burst, a batch's worth at a time, cost the intake 20 to 43 % of its throughput in
 bench/collector.py), and the mails follow within seconds after it, a batch at a time, each
 delivered before the next is composed. We chose this over a
 wake-up sent by the web workers (a datagram socket, a fifo) because:

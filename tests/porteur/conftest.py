@@ -69,9 +69,13 @@ def outbox(where) -> list[str]:
     return sorted(message.name for message in where.outbox.messages() if message.state == "waiting")
 
 
-def waiting_message(store, name: str) -> bytes:
-    """The bytes of one message waiting in a store's outbox (envelope line, then the message)."""
-    [raw] = [message.raw for message in store.outbox.messages() if message.name == name and message.state == "waiting"]
+def waiting_message(where, name: str) -> bytes:
+    """The bytes of one message waiting in the outbox of `where` (a data folder's path or a
+    store): the envelope line, then the message."""
+    if isinstance(where, str):
+        with open(os.path.join(where, "outbox", name), "rb") as handle:
+            return handle.read()
+    [raw] = [message.raw for message in where.outbox.messages() if message.name == name and message.state == "waiting"]
     return raw
 
 

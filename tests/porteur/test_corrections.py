@@ -206,8 +206,8 @@ def test_purge_removes_the_corrected_versions_and_the_dossiers_mails_too(app, cl
     assert outbox(data_dir) == []
 
 
-def outbox_message(store, name):
-    raw = waiting_message(store, name)
+def outbox_message(where, name):
+    raw = waiting_message(where, name)
     return raw.split(b"\r\n", 1)[0].decode(), email.message_from_bytes(raw.split(b"\r\n", 1)[1])
 
 

@@ -41,7 +41,7 @@ from tests.support.servers import gunicorn  # noqa: E402
 PASSWORD = "bench password 2021"
 FLOORS = {  # (size, figure): seconds
     (10_000, "list page p95"): 0.150, (100_000, "list page p95"): 0.300,
-    (10_000, "list --departement 14 (command)"): 0.5, (100_000, "reindex"): 60.0,
+    (10_000, "list --departement 14 (new process)"): 0.5, (100_000, "reindex"): 60.0,
 }
 PAGES = {
     "list page": "/instruction/",
@@ -160,6 +160,9 @@ def main() -> int:
 
             figures["list --departement 14 (command)"] = min(timed_cpu(list_in_process) for _ in range(3))
             assert result.exit_code == 0, result.output
+            # As a reviewer types it, in the repository, with the collector byte-compiled as an install
+            # leaves it (else each start compiles ~80 modules, whatever the command does).
+            subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(REPO_ROOT, "collector")], check=True)
             command = [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "collector", "list",
                        "--departement", "14"]
             figures["list --departement 14 (new process)"] = min(

@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
+from . import appstate, cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
 from .config import load_config
 from .durable import sweep_tmp
 from .facts import load_facts
@@ -61,12 +61,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     config = app.config
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    facts = load_facts(config["FACTS_PATH"])
-    form = load_form(config["FORM_PATH"])
-    config["FACTS"], config["FORM"] = facts, form
+    for_a_command = _built_for_a_command()
+    # The service checks the facts when it starts (a bad ami.yaml stops it); a command loads them
+    # when it first needs them (appstate.facts): `list` or `show` never do, and checking them costs
+    # a tenth of a second of every command (marshmallow's URL pattern, Babel's French, phonenumbers).
+    config["FACTS"] = None if for_a_command else load_facts(config["FACTS_PATH"])
+    form = config["FORM"] = load_form(config["FORM_PATH"])
     for folder in ("submissions", "tmp"):
         os.makedirs(os.path.join(config["DATA_DIR"], folder), exist_ok=True)
-    if not _built_for_a_command():
+    if not for_a_command:
         _sweep(config["DATA_DIR"])
 
     app.jinja_loader = FileSystemLoader(TEMPLATES_DIR)
@@ -76,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def site_context() -> dict[str, Any]:
+        facts = appstate.facts(app)
         return {"SITEURL": "", "ami": facts, "phase": current_phase(facts)}
 
     if config["TRUSTED_PROXIES"]:
@@ -92,7 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         except payload.BadBody as error:
             raise errors.Refusal(error.status, error.message) from error
     app.extensions["ami_store"] = stores.open_store_or_exit(config)
-    intake.init_app(app, facts, form)
+    intake.init_app(app, form)
 
     @app.get("/healthz")
     def healthz() -> Response:

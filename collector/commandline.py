@@ -18,7 +18,13 @@ from .display import shown
 
 def echo(text: str = "", err: bool = False) -> None:
     """Print a line, its hidden characters made visible (a terminal never gets them raw)."""
-    click.echo(shown(text), err=err)
+    click.echo(_visible(text), err=err)
+
+
+def _visible(text: str) -> str:
+    """`shown(text)`, without a pattern search over a long text whose lines are all printable (see `_cell`;
+    tabs and line feeds are kept)."""
+    return text if all(line.isprintable() for line in text.replace("\t", " ").split("\n")) else shown(text)
 
 
 def warn_files(lines: list[str]) -> None:
@@ -30,9 +36,16 @@ def warn_files(lines: list[str]) -> None:
              "(lancez « check » pour le détail).", err=True)
 
 
+def _cell(text: str) -> str:
+    """A table cell on one line. A printable text (`str.isprintable`: no control, format, separator
+    but the space, unassigned or surrogate character) holds none of what `shown` marks: it is kept
+    as is, without a pattern search (a `list` of thousands of rows has tens of thousands of cells)."""
+    return text if text.isprintable() else shown(text, multiline=False)
+
+
 def table(headers: list[str], rows: Iterable[list[str]]) -> str:
     """Aligned columns under their headers, each cell on one line."""
-    rows = [[shown(str(cell), multiline=False) for cell in row] for row in rows]
+    rows = [[_cell(str(cell)) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])

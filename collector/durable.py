@@ -48,8 +48,12 @@ def _write_tmp(folder: str, data: bytes) -> str:
     return tmp_path
 
 
-def write_new_file(folder: str, name: str, data: bytes) -> str:
-    """Create `folder/name` durably; raise FileExistsError if that name is taken."""
+def write_new_file(folder: str, name: str, data: bytes, *, sync_folder: bool = True) -> str:
+    """Create `folder/name` durably; raise FileExistsError if that name is taken.
+
+    `sync_folder=False` is for a caller that publishes several files in one folder: each
+    file is still fsynced before its name appears, and the caller must `fsync_dir(folder)`
+    once after the last one before relying on any of the names."""
     os.makedirs(folder, exist_ok=True)
     tmp_path = _write_tmp(folder, data)
     final_path = os.path.join(folder, name)
@@ -57,7 +61,8 @@ def write_new_file(folder: str, name: str, data: bytes) -> str:
         os.link(tmp_path, final_path)
     finally:
         os.unlink(tmp_path)
-    fsync_dir(folder)
+    if sync_folder:
+        fsync_dir(folder)
     return final_path
 
 

@@ -11,7 +11,6 @@ import os
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .fact_dates import FrenchDate, FrenchNaiveDateTime, MOMENTS, apply_moments, step_problems
@@ -44,6 +43,8 @@ def _datetime() -> fields.NaiveDateTime:
 
 def _phone() -> fields.String:
     def check(value: str) -> None:
+        import phonenumbers  # here, not at the top: a reviewer's command that needs no facts never pays for it
+
         try:
             number = phonenumbers.parse(value, "FR")
         except phonenumbers.NumberParseException as error:
@@ -133,6 +134,8 @@ class PersonSchema(Schema):
 
     @post_load
     def add_links(self, data: dict, **kwargs: Any) -> dict:
+        import phonenumbers
+
         data["phone_href"] = "tel:" + phonenumbers.format_number(
             phonenumbers.parse(data["phone"], "FR"), phonenumbers.PhoneNumberFormat.E164
         )

@@ -64,20 +64,24 @@ class IntakeState:
     tokens: Tokens
     limiter: RateLimiter
     receipts: Signer
-    facts: dict[str, Any]
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """The call's facts (appstate: loaded when the service starts, on first use by a command)."""
+        return appstate.facts()
 
 
 def state() -> IntakeState:
     return current_app.extensions["ami_intake"]
 
 
-def init_app(app: Flask, facts: dict[str, Any], form: FormDefinition) -> None:
+def init_app(app: Flask, form: FormDefinition) -> None:
     config = app.config
     limit, window = config["RATE_LIMIT"]
     app.extensions["ami_intake"] = IntakeState(
         form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
         limiter=appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
-        receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"), facts=facts)
+        receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"))
     app.register_blueprint(bp)
 
 

@@ -35,7 +35,16 @@ without a valid line is never sent: it goes to `failed/`.
 The choice, when a process dies between the SMTP server's acceptance and the move to
 `sent/`: the claim left in `sending/` is returned to the outbox once it is older than
 STALE_CLAIM_SECONDS, so that message is sent at most once more (never lost). It keeps
-its Message-ID, so mail clients and the Région can recognise the repeat.
+its Message-ID, so mail clients and the Région can recognise the repeat. A round fsyncs the
+folders it moved messages between every SYNC_EVERY_MOVES moves or SYNC_EVERY_SECONDS, and
+before it returns, rather than after each message: a killed process loses no move (the
+kernel has them), and a power cut may return to the outbox the messages moved since the last
+fsync, each then sent once more in the same way.
+
+Batches (`queue_for_records`, for the mailer and `reconcile`): the mails of many records are
+written with the same order of durable steps as one message (each file fsynced before its
+name appears in outbox/, the names remembered once outbox/ is fsynced), the folders' fsyncs
+paid once per batch.
 
 The web workers neither compose nor send: they store the record, and the mailer, its own
 process (`flask --app collector mailer`, collector/mailer.py), notices it, composes and
@@ -55,7 +64,7 @@ import os
 import re
 import smtplib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -80,6 +89,8 @@ OUTBOX, SENDING, SENT, FAILED = "outbox", "sending", "sent", "failed"
 QUEUED = "mail-queued"  # one empty file per message ever queued (the outbox's memory)
 KINDS = ("accuse", "notification")
 STALE_CLAIM_SECONDS = 600
+# deliver_outbox fsyncs the outbox's folders after this many moves, or this long after the last fsync
+SYNC_EVERY_MOVES, SYNC_EVERY_SECONDS = 50, 1.0
 QP_UTF8 = Charset("utf-8")
 QP_UTF8.body_encoding = QP  # readable in the raw file, unlike base64
 # Non-ASCII headers (a subject with « é ») as base64 encoded words: the library's default
@@ -390,6 +401,92 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     return queued
 
 
+QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one fsync of each folder
+QUEUE_WRITERS = 8  # threads writing a batch's files (their fsyncs overlap)
+
+
+def queue_for_records(data_dir: str, records: Iterable[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
+                      settings: MailSettings) -> list[str]:
+    """`queue_for_record` for many records, the outbox's bookkeeping paid once per batch; the names newly queued.
+
+    The same promises, message by message: each file is fsynced before its name appears in
+    outbox/, its name is remembered in mail-queued/ only once outbox/ itself was fsynced (a
+    crash in between loses no mail: the file is there, and reconcile remembers it), and the
+    check « never queued » and the writing are one step under the queue lock. What a batch
+    saves is the folders' fsyncs: one for outbox/ and one for mail-queued/ per
+    QUEUE_BATCH_RECORDS records, instead of two per message (the mailer's disk is the
+    intake's: under a burst, those fsyncs were most of the mailer's cost)."""
+    queued: list[str] = []
+    batch: list[Mapping[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == QUEUE_BATCH_RECORDS:
+            queued += _queue_batch(data_dir, batch, facts, form, settings)
+            batch = []
+    if batch:
+        queued += _queue_batch(data_dir, batch, facts, form, settings)
+    return queued
+
+
+def _composed(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
+              settings: MailSettings) -> list[tuple[str, bytes]]:
+    """(name, outbox file bytes) of the records' messages not queued yet; one that cannot be composed is logged."""
+    files = []
+    for record in records:
+        reference = record["reference"]
+        recipients = {"accuse": lambda: record["answers"]["contact_email"],
+                      "notification": lambda: facts["contacts"]["notification_email"]}
+        for kind, compose in (("accuse", compose_acknowledgement), ("notification", compose_notification)):
+            name = message_name(reference, kind)
+            if _known(data_dir, name):
+                continue
+            try:
+                files.append((name, envelope_line(recipients[kind]()) + wire_bytes(compose(record, facts, form, settings))))
+            except Exception as error:  # noqa: BLE001 - one message that cannot be composed must not stop the others
+                log.error("mail: could not compose the %s message of %s (%s)", kind, reference, type(error).__name__)
+    return files
+
+
+def _queue_batch(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
+                 settings: MailSettings) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor  # here: only the mailer queues batches
+
+    files = _composed(data_dir, records, facts, form, settings)  # outside the lock: web workers queue too
+    linked: list[str] = []
+    queued: list[str] = []
+
+    def link(name: str, data: bytes) -> BaseException | None:
+        """Write one message (its file fsynced, then linked into outbox/); its error, if any."""
+        try:
+            write_new_file(folder, name, data, sync_folder=False)
+        except FileExistsError as error:
+            return None if _known(data_dir, name) else error  # not the name: a folder on the way is a file
+        except Exception as error:  # noqa: BLE001 - raised below, once what was linked is remembered
+            return error
+        linked.append(name)
+        return None
+
+    try:
+        with _queue_lock(data_dir):
+            folder = _outbox_folder(data_dir)
+            fresh = [(name, data) for name, data in files if not _known(data_dir, name)]  # not queued meanwhile
+            # The files' fsyncs at once, from several threads (each releases the interpreter's lock):
+            # the filesystem's journal commits them together instead of one after the other.
+            with ThreadPoolExecutor(max_workers=QUEUE_WRITERS) as pool:
+                errors = [error for error in pool.map(lambda item: link(*item), fresh) if error]
+            if linked:
+                fsync_dir(folder)  # every name linked survives a power cut from here
+                _remember(data_dir, linked)  # after the messages themselves, as queue_message does
+                queued = sorted(linked)
+            if errors:
+                raise errors[0]
+    except Exception as error:  # noqa: BLE001 - logged; the next catch-up queues what is missing
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else ""  # never an answer
+        log.error("mail: could not queue the messages of %d record(s) (%s%s)", len(records), type(error).__name__,
+                  f": {reason}" if reason else "")
+    return queued
+
+
 def known_names(data_dir: str) -> set[str]:
     """Every message name queued once: remembered in mail-queued/ or present in a folder of the outbox."""
     return {name for folder in (QUEUED, OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
@@ -408,18 +505,17 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
     present = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
     _remember(data_dir, sorted(present - remembered))
     known = remembered | present
-    queued: list[str] = []
-    for path in iter_record_paths(data_dir):
-        reference = os.path.basename(path)[:-len(".yaml")]
-        if all(message_name(reference, kind) in known for kind in KINDS):
-            continue
-        try:
-            record = read_record(path)
-        except RecordError:
-            log.warning("mail: a record cannot be read, its mails wait (run `check`)")
-            continue
-        queued += queue_for_record(data_dir, record, facts, form, settings)
-    return queued
+    def missing() -> Iterator[Mapping[str, Any]]:
+        for path in iter_record_paths(data_dir):
+            reference = os.path.basename(path)[:-len(".yaml")]
+            if all(message_name(reference, kind) in known for kind in KINDS):
+                continue
+            try:
+                yield read_record(path)
+            except RecordError:
+                log.warning("mail: a record cannot be read, its mails wait (run `check`)")
+
+    return queue_for_records(data_dir, missing(), facts, form, settings)
 
 
 def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:
@@ -451,12 +547,24 @@ class DeliveryReport:
     error: str = ""
 
 
-def _move(data_dir: str, source_folder: str, target_folder: str, name: str, target_name: str | None = None) -> None:
+def _move(data_dir: str, source_folder: str, target_folder: str, name: str, target_name: str | None = None,
+          unsynced: set[str] | None = None) -> None:
+    """Rename a message from one folder of the outbox to another, durably: both folders are fsynced,
+    now, or, given `unsynced`, added to it for the caller to fsync once for many moves (`_sync`)."""
     target = os.path.join(data_dir, target_folder)
     os.makedirs(target, exist_ok=True)
     os.rename(os.path.join(data_dir, source_folder, name), os.path.join(target, target_name or name))
+    if unsynced is not None:
+        unsynced.update((target, os.path.join(data_dir, source_folder)))
+        return
     fsync_dir(target)
     fsync_dir(os.path.join(data_dir, source_folder))
+
+
+def _sync(unsynced: set[str]) -> None:
+    """Fsync the folders that moves left unsynced, once each."""
+    while unsynced:
+        fsync_dir(unsynced.pop())
 
 
 def release_stale_claims(data_dir: str, older_than: float = STALE_CLAIM_SECONDS) -> list[str]:
@@ -529,6 +637,8 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
         report.deferred = names
         report.error = f"serveur SMTP injoignable ({type(error).__name__})"
         return report
+    unsynced: set[str] = set()  # folders renamed into or out of since their last fsync
+    moved, synced_at = 0, time.monotonic()
     try:
         for name in names:
             if not _claim(data_dir, name):
@@ -537,11 +647,11 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
                 _send_one(client, read_regular_file(os.path.join(data_dir, SENDING, name)), settings)
             except (smtplib.SMTPNotSupportedError,  # e.g. an é in an address, server without SMTPUTF8
                     NotRegularFile):  # a FIFO or a folder named *.eml: never opened, set aside
-                _move(data_dir, SENDING, FAILED, name)
+                _move(data_dir, SENDING, FAILED, name, unsynced=unsynced)
                 report.failed.append(name)
             except AddressError:  # no envelope line we wrote: never guess a recipient
                 log.warning("mail: %s has no valid envelope line, set aside in failed/", name)
-                _move(data_dir, SENDING, FAILED, name)
+                _move(data_dir, SENDING, FAILED, name, unsynced=unsynced)
                 report.failed.append(name)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
                 if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -549,24 +659,29 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
                 else:
                     code = error.smtp_code
                 if code >= 500:
-                    _move(data_dir, SENDING, FAILED, name)
+                    _move(data_dir, SENDING, FAILED, name, unsynced=unsynced)
                     report.failed.append(name)
                 else:
-                    _move(data_dir, SENDING, OUTBOX, name)
+                    _move(data_dir, SENDING, OUTBOX, name, unsynced=unsynced)
                     report.deferred.append(name)
             except (OSError, smtplib.SMTPException) as error:
-                _move(data_dir, SENDING, OUTBOX, name)
+                _move(data_dir, SENDING, OUTBOX, name, unsynced=unsynced)
                 report.deferred.append(name)
                 report.error = f"envoi interrompu ({type(error).__name__})"
                 break
             else:
-                _move(data_dir, SENDING, SENT, name)
+                _move(data_dir, SENDING, SENT, name, unsynced=unsynced)
                 report.sent.append(name)
+            moved += 1
+            if moved >= SYNC_EVERY_MOVES or time.monotonic() - synced_at >= SYNC_EVERY_SECONDS:
+                _sync(unsynced)
+                moved, synced_at = 0, time.monotonic()
     finally:
         try:
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
+        _sync(unsynced)
     report.deferred += [name for name in pending(data_dir) if name not in report.deferred and name in names]
     return report
 

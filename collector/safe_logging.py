@@ -7,21 +7,21 @@ journal). Every message the collector and gunicorn write goes through
 traceback keeps its own line breaks: only the message is escaped.
 
 gunicorn also writes `Invalid request from ip=<address>`; the README promises logs
-without addresses, so `GunicornLogger` drops the address from that line.
+without addresses, so `GunicornLogger` drops the address from that line. It lives in
+gunicorn_logger.py and is imported from here only when asked for
+(`collector.safe_logging.GunicornLogger`, the name deploy/gunicorn.conf.py gives): the
+collector's commands and the mailer, which configure logging through this module, never
+import gunicorn.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
-
-from gunicorn.glogging import Logger
 
 from .display import escaped
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
-_ADDRESS = re.compile(r"\bfrom ip=.*?: ")
 
 
 class EscapingFormatter(logging.Formatter):
@@ -32,20 +32,13 @@ class EscapingFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
-class GunicornLogger(Logger):
-    """gunicorn's logger with escaped lines and no client address in its warnings.
+def __getattr__(name: str) -> Any:
+    """`GunicornLogger`, imported with gunicorn on first use (see the module docstring)."""
+    if name == "GunicornLogger":
+        from .gunicorn_logger import GunicornLogger
 
-    Use it with `logger_class = "collector.safe_logging.GunicornLogger"` (deploy/gunicorn.conf.py).
-    """
-
-    def _set_handler(self, log: logging.Logger, output: Any, fmt: logging.Formatter,
-                     stream: Any = None) -> None:
-        if isinstance(fmt, logging.Formatter) and not isinstance(fmt, EscapingFormatter):
-            fmt = EscapingFormatter(fmt._fmt, fmt.datefmt)
-        super()._set_handler(log, output, fmt, stream)
-
-    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        super().warning(_ADDRESS.sub("", msg) if isinstance(msg, str) else msg, *args, **kwargs)
+        return GunicornLogger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def configure(logger: logging.Logger) -> None:

@@ -12,8 +12,6 @@ from typing import Any
 
 import re
 
-import phonenumbers
-from babel.dates import format_date
 from markupsafe import Markup
 
 LOCALE = "fr_FR"
@@ -21,6 +19,8 @@ LOCALE = "fr_FR"
 
 def date_fr(value: date | datetime) -> str:
     """`lundi 29 mars 2021`, `jeudi 1er juillet 2021`."""
+    from babel.dates import format_date  # here: the collector's commands that show no date never load it
+
     if isinstance(value, datetime):
         value = value.date()
     text = format_date(value, format="EEEE d MMMM y", locale=LOCALE)
@@ -39,6 +39,8 @@ def datetime_fr(value: datetime) -> str:
 
 def month_fr(value: date | datetime) -> str:
     """`juin 2021`."""
+    from babel.dates import format_date
+
     return format_date(value, format="LLLL y", locale=LOCALE)
 
 
@@ -101,6 +103,8 @@ def nbsp_fr(text: str) -> str:
 
 def tel_href(number: str) -> str:
     """`02 31 06 98 98` → `tel:+33231069898` (international form, for links)."""
+    import phonenumbers  # here: loaded by the pages that show a phone number, not by every command
+
     parsed = phonenumbers.parse(number, "FR")
     return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
 from marshmallow import ValidationError, fields
-from stdnum import exceptions as stdnum_errors
-from stdnum.fr import siret as stdnum_siret
 
 from .addresses import AddressError, plain_address
 from .display import INVISIBLE_IN_SHORT_TEXT, category_name, code_point
@@ -112,6 +109,8 @@ class Email(Text):
 
 class Phone(Text):
     def refine(self, text: str) -> str:
+        import phonenumbers  # here, not at the top: a reviewer's command never validates a phone number
+
         message = "Saisissez un numéro de téléphone valide, par exemple 02 31 06 98 98 ou +33 2 31 06 98 98."
         try:
             number = phonenumbers.parse(text, "FR")
@@ -134,6 +133,9 @@ class Postcode(Text):
 
 class Siret(Text):
     def refine(self, text: str) -> str:
+        from stdnum import exceptions as stdnum_errors
+        from stdnum.fr import siret as stdnum_siret
+
         code = stdnum_siret.compact(text)
         try:
             return stdnum_siret.validate(code)

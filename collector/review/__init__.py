@@ -22,8 +22,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from phonenumbers import NumberParseException
-
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    url_for)
 
@@ -256,6 +254,8 @@ def _contact_href(field: Any, value: str) -> str | None:
     if field.type == "email":
         return "mailto:" + quote(value, safe="@.+-_")
     if field.type == "tel":
+        from phonenumbers import NumberParseException  # here: only the dossier page needs phonenumbers
+
         try:
             return tel_href(value)
         except NumberParseException:

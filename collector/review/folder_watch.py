@@ -19,6 +19,18 @@ log = logging.getLogger("collector")
 MAX_FOLDERS = 16  # watches kept per process (tests open many data folders); the oldest goes first
 
 
+def _give_inotify_simple_our_libc() -> None:
+    """inotify-simple finds the C library with ctypes.util.find_library, which runs `ldconfig -p` in a
+    subprocess: a fork of this process and 20 ms of every reviewer's command. The C library this
+    interpreter already uses (`CDLL(None)`: the process's own symbols) is the one it would find."""
+    import ctypes
+
+    import inotify_simple
+
+    if getattr(inotify_simple, "_libc", ()) is None:  # its cache, empty until its first INotify
+        inotify_simple._libc = ctypes.CDLL(None, use_errno=True)
+
+
 class FolderWatch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -37,6 +49,7 @@ class FolderWatch:
         try:
             from inotify_simple import INotify
 
+            _give_inotify_simple_our_libc()
             self._inotify = INotify(nonblocking=True)
         except (ImportError, OSError) as error:  # no inotify: every use scans the folder
             log.info("review index: no inotify (%s); folders are scanned on each use", type(error).__name__)

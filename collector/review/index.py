@@ -33,7 +33,6 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -41,7 +40,6 @@ import threading
 import unicodedata
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -436,6 +434,9 @@ class RecordIndex:
             return
         _READER = self  # inherited by the forked processes
         try:
+            import multiprocessing  # here: only a rebuild needs the process pool, not every command
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
                 yield pool.map(_read_chunk, parts)  # map submits every chunk now: the processes start here
         finally:

@@ -1,0 +1,130 @@
+"""A reviewer's command as a new process loads what it uses, not what the service uses.
+
+`flask --app collector list` is what a reviewer waits for, Python's start-up included
+(issue 12: 0.5 s at 10,000 records). Most of a new process's time is imports and the
+checks the service makes when it starts, so the promise is pinned here at the import
+level, in a real `flask` process: `list` and `show` never import gunicorn, phonenumbers,
+Babel, python-stdnum, the export writers (openpyxl, odfpy), the process pool of a rebuild
+or the PostgreSQL driver, never check the call's facts (marshmallow's URL pattern, the
+costliest of those checks, is never built) and start no other process (inotify-simple
+looked for the C library with `ldconfig -p`). The service still checks the facts when it
+starts, and a command that needs them loads them when it first does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from collector.formdef import load_form
+from collector.records import write_record
+from tests.review.factory import make_record
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+NEVER_IMPORTED_BY_A_REVIEW_COMMAND = (
+    "gunicorn", "phonenumbers", "babel", "stdnum", "openpyxl", "odf", "icalendar", "markdown", "psycopg",
+    "multiprocessing", "concurrent.futures",
+)
+
+# Runs `flask --app collector ARGS…` in this very process and, at exit, prints which of the
+# modules above it imported and whether marshmallow built its URL pattern (facts checked).
+PROBE = """
+import atexit, json, subprocess, sys
+watched = json.loads(sys.argv[1])
+forks = []
+start = subprocess.Popen.__init__
+def counted(self, *args, **kwargs):
+    forks.append(1)
+    start(self, *args, **kwargs)
+subprocess.Popen.__init__ = counted
+def report():
+    url = sys.modules.get("marshmallow.validate")
+    built = bool(url and url.URL._regex._memoized)
+    print("PROBE " + json.dumps({"imported": sorted(m for m in watched if m in sys.modules),
+                                 "url_pattern_built": built, "processes_started": len(forks)}), file=sys.stderr)
+atexit.register(report)
+sys.argv = ["flask", "--app", "collector"] + sys.argv[2:]
+from flask.cli import main
+main()
+"""
+
+
+def run_command(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(NEVER_IMPORTED_BY_A_REVIEW_COMMAND), *args],
+                            cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    line = next(line for line in result.stderr.splitlines() if line.startswith("PROBE "))
+    return result, json.loads(line[len("PROBE "):])
+
+
+@pytest.fixture
+def two_records(data_dir):
+    """AMI-2021-0001 in the Calvados (14), AMI-2021-0002 in the Seine-Maritime (76)."""
+    form = load_form()
+    write_record(data_dir, make_record(form, 1, code_postal="14000"))
+    write_record(data_dir, make_record(form, 2, code_postal="76000"))
+
+
+@pytest.mark.parametrize("args", [("list", "--departement", "14"), ("list",), ("show", "AMI-2021-0001")],
+                         ids=["list --departement 14", "list", "show"])
+def test_a_review_command_imports_neither_the_service_nor_the_checks_of_the_facts(review_env, two_records, args):
+    result, probe = run_command(review_env, *args)
+    assert result.returncode == 0, result.stderr
+    assert "AMI-2021-0001" in result.stdout
+    assert probe == {"imported": [], "url_pattern_built": False, "processes_started": 0}
+
+
+def test_the_list_of_a_new_process_is_the_list_of_the_service_app(review_env, two_records):
+    """The light start changes nothing the reviewer reads."""
+    from collector import create_app
+
+    in_process = create_app().test_cli_runner().invoke(args=["list", "--departement", "14"])
+    result, _probe = run_command(review_env, "list", "--departement", "14")
+    assert result.returncode == 0 and in_process.exit_code == 0
+    assert result.stdout == in_process.output
+    assert "1 candidature(s) sur 2." in result.stdout
+
+
+def broken_facts(tmp_path) -> str:
+    """The call's facts with a word where a number of months belongs."""
+    broken = tmp_path / "ami.yaml"
+    with open(os.path.join(REPO_ROOT, "content", "data", "ami.yaml"), encoding="utf-8") as handle:
+        broken.write_text(handle.read().replace("retention_months: 36", "retention_months: douze"), encoding="utf-8")
+    return str(broken)
+
+
+def test_a_command_that_needs_the_facts_checks_them_when_it_first_does(review_env, two_records, tmp_path):
+    """`stats --graphiques` draws the arrivals up to the deadline: it reads the facts, checked as before."""
+    result, probe = run_command(review_env, "stats", "--graphiques", str(tmp_path / "charts"))
+    assert result.returncode == 0, result.stderr
+    assert probe["url_pattern_built"] is True
+    assert os.listdir(tmp_path / "charts")
+
+    env = {**review_env, "COLLECTOR_FACTS_PATH": broken_facts(tmp_path)}
+    refused, _probe = run_command(env, "stats", "--graphiques", str(tmp_path / "other"))
+    assert refused.returncode != 0
+    assert "legal.retention_months : nombre entier attendu." in refused.stderr
+    listed, _probe = run_command(env, "list")  # a list reads no fact: a typo in ami.yaml does not stop it
+    assert listed.returncode == 0, listed.stderr
+    assert "2 candidature(s) sur 2." in listed.stdout
+
+
+def test_the_service_still_refuses_facts_it_cannot_read(review_env, tmp_path, monkeypatch):
+    from collector import create_app
+    from collector.facts import FactsError
+
+    monkeypatch.setenv("COLLECTOR_FACTS_PATH", broken_facts(tmp_path))
+    with pytest.raises(FactsError, match="retention_months"):
+        create_app()
+
+
+def test_gunicorn_still_finds_the_safe_logger_under_its_configured_name():
+    """deploy/gunicorn.conf.py names `collector.safe_logging.GunicornLogger`: gunicorn imports it by that name."""
+    from gunicorn.glogging import Logger
+    from gunicorn.util import load_class
+
+    assert issubclass(load_class("collector.safe_logging.GunicornLogger"), Logger)

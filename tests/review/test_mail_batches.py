@@ -1,0 +1,188 @@
+"""The outbox's bookkeeping is paid once per batch, and a batch keeps every promise of a single message.
+
+Queueing many records' mails (`queue_for_records`, used by the mailer and `reconcile`) fsyncs each
+file (several at once, from threads) before its name appears, then outbox/ once, then remembers the names in mail-queued/ with one
+more fsync. Delivering (`deliver_outbox`) moves each sent message into sent/ and fsyncs the folders
+every SYNC_EVERY_MOVES moves and before it returns. A mailer killed in the middle of a batch loses
+no mail and sends none twice (a real mailer process, a real SMTP server on loopback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import signal
+import stat
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from collector import mail
+from collector.mail import (OUTBOX, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings, deliver_outbox, pending,
+                            queue_message, reconcile)
+from tests.review.factory import write_records
+from tests.review.mailer_process import start_mailer
+from tests.review.smtp import Inbox, smtp_server
+from tests.review.test_mail_end_to_end import collector_env
+from tests.review.test_outbox_promises import message
+from tests.support.net import free_port
+from tests.support.servers import stop_process_group
+
+
+def settings(port: int = 25) -> MailSettings:
+    return MailSettings(host="127.0.0.1", port=port, mail_from="AMI <ami@normandie.example>")
+
+
+class DiskEvents:
+    """What the outbox does to the disk, in order: ("link" or "rename", folder, name), ("create", folder, name),
+    ("fsync-folder", folder), ("fsync-file", inode); `fail_folder` makes that folder's fsync fail (EIO)."""
+
+    def __init__(self, data_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.data_dir = data_dir
+        self.events: list[tuple] = []
+        self.fail_folder: str | None = None
+        self.inodes: dict[str, int] = {}  # name linked → its file's inode (threads interleave the events)
+        real_fsync, real_link, real_open, real_rename = os.fsync, os.link, os.open, os.rename
+
+        def fsync(fd: int) -> None:
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                folder = self._relative(os.readlink(f"/proc/self/fd/{fd}"))
+                if folder == self.fail_folder:
+                    raise OSError(errno.EIO, "Input/output error")
+                real_fsync(fd)
+                self.events.append(("fsync-folder", folder))
+            else:
+                real_fsync(fd)
+                self.events.append(("fsync-file", os.fstat(fd).st_ino))
+
+        def link(source, target, *args, **kwargs) -> None:
+            real_link(source, target, *args, **kwargs)
+            self.inodes[os.path.basename(target)] = os.stat(target).st_ino
+            self.events.append(("link", self._relative(os.path.dirname(target)), os.path.basename(target)))
+
+        def open_(path, flags, *args, **kwargs):
+            fd = real_open(path, flags, *args, **kwargs)
+            if flags & os.O_CREAT and isinstance(path, str):
+                self.events.append(("create", self._relative(os.path.dirname(path)), os.path.basename(path)))
+            return fd
+
+        def rename(source, target, *args, **kwargs) -> None:
+            real_rename(source, target, *args, **kwargs)
+            self.events.append(("rename", self._relative(os.path.dirname(target)), os.path.basename(target)))
+
+        monkeypatch.setattr(os, "rename", rename)
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "link", link)
+        monkeypatch.setattr(os, "open", open_)
+
+    def _relative(self, path: str) -> str:
+        return os.path.relpath(os.path.realpath(path), os.path.realpath(self.data_dir))
+
+    def folder_fsyncs(self, folder: str) -> int:
+        return self.events.count(("fsync-folder", folder))
+
+    def position(self, event: tuple) -> int:
+        return self.events.index(event)
+
+
+def test_queueing_many_records_fsyncs_outbox_and_its_memory_once_and_each_file_before_its_name(app, data_dir, form,
+                                                                                                monkeypatch):
+    write_records(data_dir, 10, form)
+    disk = DiskEvents(data_dir, monkeypatch)
+    queued = reconcile(data_dir, app.config["FACTS"], form, settings())
+    assert len(queued) == 20 and sorted(queued) == pending(data_dir, OUTBOX) == pending(data_dir, QUEUED)
+    assert disk.folder_fsyncs(OUTBOX) == 1 and disk.folder_fsyncs(QUEUED) == 1
+    assert [kind for kind, *_ in disk.events].count("fsync-file") == 20
+    outbox_synced = disk.position(("fsync-folder", OUTBOX))
+    for name in queued:
+        linked = disk.position(("link", OUTBOX, name))
+        assert disk.position(("fsync-file", disk.inodes[name])) < linked, "the file is on disk before its name appears"
+        assert linked < outbox_synced < disk.position(("create", QUEUED, name)) < disk.position(("fsync-folder", QUEUED))
+
+
+def test_a_batch_whose_outbox_cannot_be_synced_is_never_remembered_and_the_next_round_sends_each_mail_once(
+        app, data_dir, form, monkeypatch, caplog):
+    write_records(data_dir, 3, form)
+    disk = DiskEvents(data_dir, monkeypatch)
+    disk.fail_folder = OUTBOX
+    with caplog.at_level(logging.ERROR):
+        assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []
+    assert "could not queue the messages of 3 record(s) (OSError: Input/output error)" in caplog.text
+    assert pending(data_dir, QUEUED) == [], "nothing remembered before outbox/ itself is on disk"
+    disk.fail_folder = None
+    assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []  # the files are there: none twice
+    assert len(pending(data_dir, QUEUED)) == 6
+    with smtp_server() as inbox:
+        assert len(deliver_outbox(data_dir, settings(inbox.port)).sent) == 6
+        assert len({item.message["Message-ID"] for item in inbox.messages}) == len(inbox.messages) == 6
+
+
+def test_a_delivery_round_fsyncs_its_folders_once_per_batch_and_before_it_returns(data_dir, monkeypatch):
+    count = 2 * SYNC_EVERY_MOVES + 7
+    for number in range(count):
+        assert queue_message(data_dir, f"AMI-2021-{number:04d}.accuse.eml", message(), "porteur@exemple.fr")
+    disk = DiskEvents(data_dir, monkeypatch)
+    with smtp_server() as inbox:
+        report = deliver_outbox(data_dir, settings(inbox.port))
+        assert len(report.sent) == count == len(inbox.messages)
+    assert disk.folder_fsyncs(SENT) == disk.folder_fsyncs(SENDING) == 3  # after 50, after 100, and at the end
+    first_sync = disk.position(("fsync-folder", SENT))
+    assert [event[:2] for event in disk.events[:first_sync]].count(("rename", SENT)) == SYNC_EVERY_MOVES
+    assert disk.events[-1][0] == "fsync-folder" and {event[1] for event in disk.events[-2:]} == {SENT, SENDING}
+    assert pending(data_dir, SENT) == sorted(report.sent) and pending(data_dir, SENDING) == []
+
+
+def test_a_sent_folder_that_cannot_be_synced_fails_the_round_loudly(data_dir, monkeypatch):
+    queue_message(data_dir, "AMI-2021-0001.accuse.eml", message(), "porteur@exemple.fr")
+    disk = DiskEvents(data_dir, monkeypatch)
+    disk.fail_folder = SENT
+    with smtp_server() as inbox, pytest.raises(OSError, match="Input/output error"):
+        deliver_outbox(data_dir, settings(inbox.port))
+
+
+class SlowInbox(Inbox):
+    """Accepts a message every 50 ms: a kill lands in the middle of a round."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_mailer_killed_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_twice(data_dir, tmp_path, form):
+    """SIGKILL, then a new mailer: every message arrived once, but the one in flight at the kill, which
+    waits in sending/ as a claim (returned to the outbox once stale: sent at most once more, never lost)."""
+    write_records(data_dir, 40, form)  # stored while no mailer ran: 80 messages, queued at start in one batch
+    inbox, port = SlowInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        env = collector_env(data_dir, port, retry="1")
+        first = start_mailer(env, str(tmp_path), "first")
+        try:
+            inbox.wait_for(20, timeout=60)
+            stop_process_group(first.process, signal.SIGKILL, timeout=10)  # mid-batch: moves not yet synced
+        finally:
+            stop_process_group(first.process, signal.SIGKILL, timeout=10)
+        killed_at = len(inbox.messages)
+        assert killed_at < 80, "the kill came before the end of the round"
+        second = start_mailer(env, str(tmp_path), "second")
+        try:
+            deadline = time.monotonic() + 60
+            while len(pending(data_dir, SENT)) + len(pending(data_dir, SENDING)) < 80 or pending(data_dir):
+                assert time.monotonic() < deadline, second.log()
+                time.sleep(0.1)
+            time.sleep(2)  # two more rounds of the new mailer: nothing may be sent again
+        finally:
+            stop_process_group(second.process, signal.SIGTERM, timeout=30)
+    finally:
+        controller.stop()
+    arrived = [item.message["Message-ID"] for item in inbox.messages]
+    assert len(arrived) == len(set(arrived)), "no message sent twice"
+    expected = {mail.message_name(f"AMI-2021-{n:04d}", kind) for n in range(1, 41) for kind in mail.KINDS}
+    assert set(pending(data_dir, SENT)) | set(pending(data_dir, SENDING)) == expected, "no message lost"
+    assert len(pending(data_dir, SENDING)) <= 1, "only the message in flight at the kill waits as a claim"
+    assert len(arrived) >= len(pending(data_dir, SENT))
+

@@ -1,0 +1,92 @@
+"""collector/stores/postgres_outbox.py keeps its promises on a real PostgreSQL and a real SMTP
+server on loopback: the mailer's poll sees a change only while a message waits unclaimed, each
+SMTP answer settles a message as the data folder's outbox does (5xx: refused for good, 4xx: waits
+again, a lost connection: waits again and ends the round), and migrate-store's copy of the
+messages goes only into an empty outbox and is kept only when every message reads back."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from collector.stores.base import TransferRefused
+from collector.stores.outbox_transfer import CarriedMail
+from collector.stores.postgres import PostgresStore
+from tests.review.test_outbox_promises import Answering, Hanging, message, server, settings
+
+RECIPIENT = "porteur@exemple.fr"
+
+
+@pytest.fixture
+def outbox(database_url):
+    store = PostgresStore.open_checked(database_url)
+    yield store.outbox
+    store.close()
+
+
+def queue(outbox, *names: str, recipient: str = RECIPIENT) -> None:
+    for name in names:
+        assert outbox.queue(name, message(name), recipient) is True
+
+
+def states(outbox) -> dict[str, str]:
+    return {item.name: item.state for item in outbox.messages()}
+
+
+def test_the_mailers_poll_sees_a_change_only_while_a_message_waits_unclaimed(outbox):
+    watch = outbox.watch()
+    assert watch.changed() is False
+    queue(outbox, "AMI-2021-0001.accuse.eml")
+    assert watch.changed() is True
+    [(name, _raw)] = outbox.claim(1)
+    assert watch.changed() is False
+    outbox.give_back(name)
+    assert watch.changed() is True
+    outbox.claim(1)
+    outbox.mark_sent(name)
+    assert watch.changed() is False
+
+
+def test_a_round_sets_a_5xx_aside_for_good_puts_a_4xx_back_and_sends_the_rest(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml", recipient="refuse@exemple.fr")
+    queue(outbox, "AMI-2021-0002.accuse.eml", recipient="plus-tard@exemple.fr")
+    queue(outbox, "AMI-2021-0003.accuse.eml")
+    handler = Answering(rcpt={"refuse@exemple.fr": "550 Utilisateur inconnu",
+                              "plus-tard@exemple.fr": "451 Réessayez plus tard"})
+    with server(handler) as port:
+        report = outbox.deliver(settings(port))
+    assert (report.sent, report.failed, report.deferred, report.error) == (
+        ["AMI-2021-0003.accuse.eml"], ["AMI-2021-0001.accuse.eml"], ["AMI-2021-0002.accuse.eml"], "")
+    assert states(outbox) == {"AMI-2021-0001.accuse.eml": "failed", "AMI-2021-0002.accuse.eml": "waiting",
+                              "AMI-2021-0003.accuse.eml": "sent"}
+    assert outbox.pending_count() == 1  # the deferred one waits again, unclaimed
+    assert [item.recipients for item in handler.messages] == [[RECIPIENT]]
+
+
+def test_a_connection_lost_while_sending_puts_the_message_back_and_ends_the_round(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml")
+    with server(Hanging()) as port:
+        report = outbox.deliver(settings(port))
+    assert (report.sent, report.failed, report.deferred) == ([], [], ["AMI-2021-0001.accuse.eml"])
+    assert report.error == "envoi interrompu (SMTPServerDisconnected)"
+    assert outbox.pending_count() == 2  # both wait, unclaimed: the second was never tried
+
+
+def carried(*names: str) -> list[CarriedMail]:
+    return [CarriedMail(name, RECIPIENT, b"X-AMI-Envelope-To: porteur@exemple.fr\r\n\r\n", "waiting") for name in names]
+
+
+def test_a_copy_into_an_outbox_that_holds_messages_is_refused_in_french(outbox, database_url):
+    queue(outbox, "AMI-2021-0009.accuse.eml")
+    with psycopg.connect(database_url) as connection, pytest.raises(TransferRefused, match="contient déjà 1 e-mail"):
+        outbox.load(connection, carried("AMI-2021-0001.accuse.eml"))
+
+
+def test_a_copy_of_the_messages_that_does_not_read_back_is_refused_in_french(outbox, database_url):
+    with psycopg.connect(database_url) as connection:
+        connection.execute("CREATE FUNCTION drop_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                           "IF NEW.name LIKE 'AMI-2021-0002%' THEN RETURN NULL; END IF; RETURN NEW; END $$;"
+                           "CREATE TRIGGER drop_one BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION drop_one()")
+        with pytest.raises(TransferRefused, match="ne correspond pas au dossier de données"), connection.transaction():
+            outbox.load(connection, carried("AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml"))
+        outbox.load(connection, carried("AMI-2021-0001.accuse.eml"))  # one message, read back: kept

@@ -6,13 +6,19 @@ messages goes only into an empty outbox and is kept only when every message read
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import psycopg
 import pytest
 
+from collector.mail import DeliveryReport
+from collector.records import build_record
 from collector.stores.base import TransferRefused
+from collector.stores.outbox import OutgoingMail
 from collector.stores.outbox_transfer import CarriedMail
 from collector.stores.postgres import PostgresStore
 from tests.review.test_outbox_promises import Answering, Hanging, message, server, settings
+from tests.support.net import free_port
 
 RECIPIENT = "porteur@exemple.fr"
 
@@ -45,6 +51,30 @@ def test_the_mailers_poll_sees_a_change_only_while_a_message_waits_unclaimed(out
     outbox.claim(1)
     outbox.mark_sent(name)
     assert watch.changed() is False
+
+
+def test_the_poll_of_a_database_out_of_reach_sees_no_change_and_raises_nothing():
+    store = PostgresStore(f"postgresql://ami_test:x@127.0.0.1:{free_port()}/ami", timeout=0.5)
+    store.pool.open(wait=False)
+    try:
+        assert store.outbox.watch().changed() is False
+    finally:
+        store.close()
+
+
+def test_an_empty_outbox_does_not_even_reach_for_the_smtp_server(outbox):
+    assert outbox.deliver(settings(free_port())) == DeliveryReport()  # nothing listens there: no error either
+
+
+def test_a_record_already_stored_is_not_written_again_nor_are_its_mails_queued(outbox):
+    record = build_record("AMI-2021-0001", datetime(2021, 4, 15, 10, tzinfo=timezone.utc), 3, {"projet_titre": "Titre"})
+
+    def mails(name: str):
+        return lambda: [OutgoingMail(name, RECIPIENT, message(name))]
+
+    assert outbox.write_record(record, mails("AMI-2021-0001.accuse.eml")) is True
+    assert outbox.write_record(record, mails("AMI-2021-0001.autre.eml")) is False
+    assert outbox.known_names() == {"AMI-2021-0001.accuse.eml"}
 
 
 def test_a_round_sets_a_5xx_aside_for_good_puts_a_4xx_back_and_sends_the_rest(outbox):

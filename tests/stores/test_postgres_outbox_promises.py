@@ -17,6 +17,7 @@ from collector.stores.base import TransferRefused
 from collector.stores.outbox import OutgoingMail
 from collector.stores.outbox_transfer import CarriedMail
 from collector.stores.postgres import PostgresStore
+from tests.review.smtp import Inbox
 from tests.review.test_outbox_promises import Answering, Hanging, message, server, settings
 from tests.support.net import free_port
 
@@ -102,6 +103,32 @@ def test_a_connection_lost_while_sending_puts_the_message_back_and_ends_the_roun
     assert outbox.pending_count() == 2  # both wait, unclaimed: the second was never tried
 
 
+class ClaimingMeanwhile(Inbox):
+    """A server during whose first message another host's mailer claims what waits."""
+
+    def __init__(self, other_outbox) -> None:
+        super().__init__()
+        self.other_outbox, self.taken = other_outbox, None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.taken is None:
+            self.taken = [name for name, _raw in self.other_outbox.claim(10)]
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_message_another_hosts_mailer_claims_during_the_round_is_left_to_it(outbox, database_url):
+    queue(outbox, "AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml")
+    other = PostgresStore.open_checked(database_url)
+    try:
+        handler = ClaimingMeanwhile(other.outbox.for_sender("/srv/autre-hote"))
+        with server(handler) as port:
+            report = outbox.deliver(settings(port))
+    finally:
+        other.close()
+    assert handler.taken == ["AMI-2021-0002.accuse.eml"]
+    assert report == DeliveryReport(sent=["AMI-2021-0001.accuse.eml"])
+
+
 def carried(*names: str) -> list[CarriedMail]:
     return [CarriedMail(name, RECIPIENT, b"X-AMI-Envelope-To: porteur@exemple.fr\r\n\r\n", "waiting") for name in names]
 
@@ -112,11 +139,16 @@ def test_a_copy_into_an_outbox_that_holds_messages_is_refused_in_french(outbox, 
         outbox.load(connection, carried("AMI-2021-0001.accuse.eml"))
 
 
-def test_a_copy_of_the_messages_that_does_not_read_back_is_refused_in_french(outbox, database_url):
+@pytest.mark.parametrize("garbling", [
+    "IF NEW.name LIKE 'AMI-2021-0002%' THEN RETURN NULL; END IF; RETURN NEW;",  # one message lost
+    "IF NEW.name LIKE 'AMI-2021-0002%' THEN INSERT INTO outbox (name, reference, recipient, raw) "
+    "VALUES ('AMI-2021-0003.copie.eml', 'AMI-2021-0003', NEW.recipient, NEW.raw); END IF; RETURN NEW;",  # one more
+])
+def test_a_copy_of_the_messages_that_does_not_read_back_is_refused_in_french(outbox, database_url, garbling):
     with psycopg.connect(database_url) as connection:
-        connection.execute("CREATE FUNCTION drop_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                           "IF NEW.name LIKE 'AMI-2021-0002%' THEN RETURN NULL; END IF; RETURN NEW; END $$;"
-                           "CREATE TRIGGER drop_one BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION drop_one()")
+        connection.execute(f"CREATE FUNCTION garble() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {garbling} END $$;"
+                           "CREATE TRIGGER garble BEFORE INSERT ON outbox FOR EACH ROW WHEN (pg_trigger_depth() = 0) "
+                           "EXECUTE FUNCTION garble()")
         with pytest.raises(TransferRefused, match="ne correspond pas au dossier de données"), connection.transaction():
             outbox.load(connection, carried("AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml"))
         outbox.load(connection, carried("AMI-2021-0001.accuse.eml"))  # one message, read back: kept

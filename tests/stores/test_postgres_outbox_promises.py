@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from collector.mail import DeliveryReport
+from collector.mail import DeliveryReport, MailSettings
 from collector.records import build_record
 from collector.stores.base import TransferRefused
 from collector.stores.outbox import OutgoingMail
 from collector.stores.outbox_transfer import CarriedMail
 from collector.stores.postgres import PostgresStore
-from tests.review.smtp import Inbox
+from tests.review.smtp import Inbox, smtp_server
 from tests.review.test_outbox_promises import Answering, Hanging, message, server, settings
 from tests.support.net import free_port
 
@@ -76,6 +76,23 @@ def test_a_record_already_stored_is_not_written_again_nor_are_its_mails_queued(o
     assert outbox.write_record(record, mails("AMI-2021-0001.accuse.eml")) is True
     assert outbox.write_record(record, mails("AMI-2021-0001.autre.eml")) is False
     assert outbox.known_names() == {"AMI-2021-0001.accuse.eml"}
+
+
+def test_without_an_smtp_server_nothing_moves_not_even_a_stale_claim(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml")
+    outbox.for_sender("/srv/autre-hote").claim(1)
+    report = outbox.deliver(MailSettings(host=""), stale_after=0)
+    assert report == DeliveryReport(deferred=["AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml"],
+                                    error="aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)")
+    assert outbox.pending_count() == 1  # the claim stays, however old
+
+
+def test_a_stale_claim_is_sent_by_the_next_delivery(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml")
+    outbox.for_sender("/srv/hote-arrete").claim(1)
+    with smtp_server() as inbox:
+        report = outbox.deliver(settings(inbox.port), stale_after=0)
+    assert report == DeliveryReport(sent=["AMI-2021-0001.accuse.eml"])
 
 
 def test_a_round_sets_a_5xx_aside_for_good_puts_a_4xx_back_and_sends_the_rest(outbox):
@@ -152,3 +169,10 @@ def test_a_copy_of_the_messages_that_does_not_read_back_is_refused_in_french(out
         with pytest.raises(TransferRefused, match="ne correspond pas au dossier de données"), connection.transaction():
             outbox.load(connection, carried("AMI-2021-0001.accuse.eml", "AMI-2021-0002.accuse.eml"))
         outbox.load(connection, carried("AMI-2021-0001.accuse.eml"))  # one message, read back: kept
+
+
+def test_a_copy_of_hundreds_of_messages_that_reads_back_is_kept(outbox, database_url):
+    names = [f"AMI-2021-{number:04d}.accuse.eml" for number in range(1, 301)]  # past CPython's cached integers
+    with psycopg.connect(database_url) as connection:
+        outbox.load(connection, carried(*names))
+    assert outbox.pending_count() == 300

@@ -18,7 +18,7 @@ from collector.stores.outbox import OutgoingMail
 from collector.stores.outbox_transfer import CarriedMail
 from collector.stores.postgres import PostgresStore
 from tests.review.smtp import Inbox, smtp_server
-from tests.review.test_outbox_promises import Answering, Hanging, message, server, settings
+from tests.review.test_outbox_promises import Answering, Hanging, Polite, message, server, settings
 from tests.support.net import free_port
 
 RECIPIENT = "porteur@exemple.fr"
@@ -61,6 +61,30 @@ def test_the_poll_of_a_database_out_of_reach_sees_no_change_and_raises_nothing()
         assert store.outbox.watch().changed() is False
     finally:
         store.close()
+
+
+def test_a_database_out_of_reach_is_reported_in_french_and_nothing_is_sent():
+    store = PostgresStore(f"postgresql://ami_test:x@127.0.0.1:{free_port()}/ami", timeout=0.5)
+    store.pool.open(wait=False)
+    try:
+        assert store.outbox.deliver(settings(free_port())) == DeliveryReport(error="base PostgreSQL injoignable")
+    finally:
+        store.close()
+
+
+def test_an_smtp_server_out_of_reach_defers_every_waiting_message_and_names_the_error(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml")
+    assert outbox.deliver(settings(free_port())) == DeliveryReport(
+        deferred=["AMI-2021-0001.accuse.eml"], error="serveur SMTP injoignable (ConnectionRefusedError)")
+    assert outbox.pending_count() == 1
+
+
+def test_the_sender_ends_its_session_with_quit(outbox):
+    queue(outbox, "AMI-2021-0001.accuse.eml")
+    handler = Polite()
+    with server(handler) as port:
+        assert outbox.deliver(settings(port)).sent == ["AMI-2021-0001.accuse.eml"]
+    assert handler.quits == 1
 
 
 def test_an_empty_outbox_does_not_even_reach_for_the_smtp_server(outbox):

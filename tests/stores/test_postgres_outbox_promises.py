@@ -19,6 +19,7 @@ from collector.stores.outbox_transfer import CarriedMail
 from collector.stores.postgres import PostgresStore
 from tests.review.smtp import Inbox, smtp_server
 from tests.review.test_outbox_promises import Answering, Hanging, Polite, message, server, settings
+from tests.stores.test_histories import allow_connections
 from tests.support.net import free_port
 
 RECIPIENT = "porteur@exemple.fr"
@@ -70,6 +71,30 @@ def test_a_database_out_of_reach_is_reported_in_french_and_nothing_is_sent():
         assert store.outbox.deliver(settings(free_port())) == DeliveryReport(error="base PostgreSQL injoignable")
     finally:
         store.close()
+
+
+class LosingTheDatabase(Inbox):
+    """A server during whose first message the database closes its connections and refuses new ones."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.database_url = database_url
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        allow_connections(self.database_url, False)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_database_lost_during_a_round_ends_it_with_a_french_report(database_url):
+    store = PostgresStore.open_checked(database_url, timeout=1.0)
+    try:
+        queue(store.outbox, "AMI-2021-0001.accuse.eml")
+        with server(LosingTheDatabase(database_url)) as port:
+            report = store.outbox.deliver(settings(port))
+    finally:
+        allow_connections(database_url, True)
+        store.close()
+    assert report == DeliveryReport(error="base PostgreSQL injoignable")
 
 
 def test_an_smtp_server_out_of_reach_defers_every_waiting_message_and_names_the_error(outbox):

@@ -21,8 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from collector import mail
-from collector.mail import (OUTBOX, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings, deliver_outbox, pending,
-                            queue_message, reconcile)
+from collector.mail import (OUTBOX, QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings,
+                            deliver_outbox, pending, queue_message, reconcile)
+from collector.records import iter_record_paths, read_record
 from tests.review.factory import write_records
 from tests.review.mailer_process import start_mailer
 from tests.review.smtp import Inbox, smtp_server
@@ -131,6 +132,9 @@ def test_a_delivery_round_fsyncs_its_folders_once_per_batch_and_before_it_return
     assert disk.folder_fsyncs(SENT) == disk.folder_fsyncs(SENDING) == 3  # after 50, after 100, and at the end
     first_sync = disk.position(("fsync-folder", SENT))
     assert [event[:2] for event in disk.events[:first_sync]].count(("rename", SENT)) == SYNC_EVERY_MOVES
+    second_sync = disk.events.index(("fsync-folder", SENT), first_sync + 1)
+    between = [event[:2] for event in disk.events[first_sync:second_sync]].count(("rename", SENT))
+    assert between == SYNC_EVERY_MOVES, "the count starts again from 0 after each sync"
     assert disk.events[-1][0] == "fsync-folder" and {event[1] for event in disk.events[-2:]} == {SENT, SENDING}
     assert pending(data_dir, SENT) == sorted(report.sent) and pending(data_dir, SENDING) == []
 
@@ -141,6 +145,50 @@ def test_a_sent_folder_that_cannot_be_synced_fails_the_round_loudly(data_dir, mo
     disk.fail_folder = SENT
     with smtp_server() as inbox, pytest.raises(OSError, match="Input/output error"):
         deliver_outbox(data_dir, settings(inbox.port))
+
+
+def test_a_stale_claim_given_back_is_durably_in_the_outbox_when_the_release_returns(data_dir, monkeypatch):
+    name = "AMI-2021-0001.accuse.eml"
+    queue_message(data_dir, name, message(), "porteur@exemple.fr")
+    os.makedirs(os.path.join(data_dir, SENDING))
+    os.rename(os.path.join(data_dir, OUTBOX, name), os.path.join(data_dir, SENDING, name))  # a sender that died
+    old = time.time() - 3600
+    os.utime(os.path.join(data_dir, SENDING, name), (old, old))
+    disk = DiskEvents(data_dir, monkeypatch)
+    assert mail.release_stale_claims(data_dir, older_than=60) == [name]
+    moved = disk.position(("rename", OUTBOX, name))
+    assert {event for event in disk.events[moved + 1:] if event[0] == "fsync-folder"} == {
+        ("fsync-folder", OUTBOX), ("fsync-folder", SENDING)}, "both folders' entries on disk before it returns"
+
+
+@pytest.mark.parametrize("records", [QUEUE_BATCH_RECORDS, QUEUE_BATCH_RECORDS + 1])
+def test_records_are_queued_by_batches_of_fifty_each_with_one_fsync_of_each_folder(app, data_dir, form, monkeypatch,
+                                                                                  records):
+    write_records(data_dir, records, form)
+    disk = DiskEvents(data_dir, monkeypatch)
+    queued = mail.queue_for_records(data_dir, [read_record(path) for path in iter_record_paths(data_dir)],
+                                    app.config["FACTS"], form, settings())
+    assert len(queued) == 2 * records
+    batches = -(-records // QUEUE_BATCH_RECORDS)
+    assert disk.folder_fsyncs(OUTBOX) == disk.folder_fsyncs(QUEUED) == batches
+
+
+def test_a_round_slower_than_a_second_syncs_its_folders_before_fifty_moves(data_dir, monkeypatch):
+    count = 30  # at 50 ms a message, about 1.5 s: more than SYNC_EVERY_SECONDS, fewer than SYNC_EVERY_MOVES
+    for number in range(count):
+        assert queue_message(data_dir, f"AMI-2021-{number:04d}.accuse.eml", message(), "porteur@exemple.fr")
+    disk = DiskEvents(data_dir, monkeypatch)
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        report = deliver_outbox(data_dir, settings(controller.port))
+    finally:
+        controller.stop()
+    assert len(report.sent) == count
+    first_sync = disk.position(("fsync-folder", SENT))
+    assert 0 < [event[:2] for event in disk.events[:first_sync]].count(("rename", SENT)) < count, \
+        "a sync within the round, after about a second, not only at its end"
 
 
 class SlowInbox(Inbox):
@@ -186,3 +234,15 @@ def test_a_mailer_killed_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_t
     assert len(pending(data_dir, SENDING)) <= 1, "only the message in flight at the kill waits as a claim"
     assert len(arrived) >= len(pending(data_dir, SENT))
 
+
+
+def test_a_file_where_the_outbox_needs_its_temporary_folder_fails_the_queueing_loudly(data_dir):
+    """A file named `tmp` in the data folder (made by hand): the message cannot be written, the caller is told,
+    and nothing is remembered as queued, so a later round queues it once the file is moved away."""
+    with open(os.path.join(data_dir, "tmp"), "w", encoding="utf-8") as handle:
+        handle.write("pas un dossier")
+    with pytest.raises(FileExistsError):
+        queue_message(data_dir, "AMI-2021-0001.accuse.eml", message(), "porteur@exemple.fr")
+    assert pending(data_dir, OUTBOX) == [] and pending(data_dir, QUEUED) == []
+    os.unlink(os.path.join(data_dir, "tmp"))
+    assert queue_message(data_dir, "AMI-2021-0001.accuse.eml", message(), "porteur@exemple.fr")

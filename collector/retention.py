@@ -3,37 +3,23 @@ legal.retention_months (ami.yaml): each dossier's record, its corrected versions
 history, its e-mails and its submission ids; and the lost-link requests no mailer handled
 within link_requests.MAX_AGE.
 
-A role of its own: it knows where every role keeps a dossier's data (records, review
-histories, mail), which neither the review nor the mail commands need to know.
+A role of its own: it asks the store it is given (`store.retention`, stores/retention.py)
+which dossiers are old and to forget them, on the data folder or on PostgreSQL alike; the
+output is the same on both. A dossier the store could not forget entirely stops the purge
+with a French message and exit status 1: it is found again by the next purge, which
+finishes it.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 import click
 from flask.cli import with_appcontext
 
-from . import appstate, idempotency, link_requests, porteur_mail
-from . import mail as mail_module
+from . import appstate, link_requests
 from .commandline import echo, warn_files
-from .dossier import remove_versions
 from .owner import as_data_owner
-from .records import record_path
-from .review.catalog import format_received, is_older_than
-from .review.index import Selection
-from .review.indexing import app_index
-from .statuses import remove_history
-
-
-def remove_dossier(data_dir: str, reference: str) -> None:
-    """Delete one dossier's record, history, corrected versions and e-mails."""
-    os.unlink(record_path(data_dir, reference))
-    remove_history(data_dir, reference)
-    mail_module.remove_for_reference(data_dir, reference)
-    remove_versions(data_dir, reference)  # the corrected versions (the history went above)
-    porteur_mail.remove_dossier_mails(data_dir, reference)
 
 
 def _months_before(day: date, months: int) -> date:
@@ -56,23 +42,36 @@ def purge_command(dry_run, today) -> None:
     """Remove the records older than legal.retention_months, with their history and mails (RGPD)."""
     months = appstate.facts()["legal"]["retention_months"]
     limit = _months_before((today or datetime.now()).date(), months)
-    data_dir = appstate.data_dir()
-    index = app_index()
-    old = [entry for entry in index.select(Selection()) if is_older_than(entry, limit)]
+    retention = appstate.store().retention
+    aged = retention.received_before(limit)
+    received = {dossier.reference: dossier.received_at for dossier in aged.dossiers}
     verb = "serait supprimée" if dry_run else "supprimée"
-    for entry in old:
-        if not dry_run:
-            remove_dossier(data_dir, entry.reference)
-        echo(f"{entry.reference} (reçue le {format_received(entry)}) {verb}, avec son historique et ses e-mails.")
-    if old and not dry_run:
-        idempotency.remove_for_references(data_dir, [entry.reference for entry in old])
-    echo(f"{len(old)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
+    forgotten = iter(received) if dry_run else retention.forget(list(received))
+    done = 0
+    try:
+        for reference in forgotten:
+            echo(f"{reference} (reçue le {received[reference]:%d/%m/%Y %H:%M}) {verb}, "
+                 "avec son historique et ses e-mails.")
+            done += 1
+    except OSError as error:
+        _stop(list(received)[done], error, aged.warnings)
+    echo(f"{len(received)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
-    expired = 0 if dry_run else link_requests.remove_expired(data_dir)
+    expired = 0 if dry_run else retention.remove_expired_link_requests()
     if expired:
         echo(f"{expired} demande(s) de lien de dossier non traitée(s) depuis plus de "
              f"{link_requests.MAX_AGE.days} jours supprimée(s).")
-    warn_files(index.warnings())
+    warn_files(aged.warnings)
+
+
+def _stop(reference: str, error: OSError, warnings: list[str]) -> None:
+    """Say in French which dossier could not be forgotten and how to finish, then exit 1."""
+    cause = f"{error.filename} : {error.strerror}" if error.filename else str(error)
+    echo(f"Erreur : la suppression de {reference} n'a pas pu aller au bout ({cause}). Son enregistrement est "
+         "conservé, comme les candidatures suivantes : corrigez la cause, puis relancez « flask --app collector "
+         "purge », qui la retrouvera et terminera sa suppression.", err=True)
+    warn_files(warnings)
+    raise SystemExit(1)
 
 
 COMMANDS = [purge_command]

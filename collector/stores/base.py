@@ -14,6 +14,7 @@ from .reviewers import Reviewers
 
 if TYPE_CHECKING:
     from .outbox import Outbox
+    from .retention import Retention
 from .histories import Histories, Versions
 
 
@@ -45,6 +46,7 @@ class Store(Protocol):
     reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)
+    retention: Retention  # the RGPD purge: old dossiers, each forgotten entirely (retention.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

@@ -4,7 +4,8 @@ With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, refere
 submission ids, the form's rate limit), each dossier's life after « reçu » (review histories
 and corrected versions: the porteur's corrections, replies and meeting choices work on every
 host), the reviewers' accounts, sessions and login throttle, and the mail outbox that every
-host's mailer sends from (postgres_outbox.py). The review tools' other pages and commands
+host's mailer sends from (postgres_outbox.py); the RGPD purge forgets old dossiers from all of
+it (postgres_retention.py: each dossier in one transaction). The review tools' other pages and commands
 (they read the review index) and the lost link (its requests wait in a host's folder) still
 keep their data in one data folder: on several hosts each would see only its own share, and
 write where the others cannot read. So, on a store that does not share them, their pages
@@ -40,8 +41,9 @@ SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout"})
 # Commands that read or write the review data of the data folder (status, note and message
-# write one dossier's history through the store; create-user and delete-user the accounts).
-UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "purge", "reindex", "show", "stats"})
+# write one dossier's history through the store; create-user and delete-user the accounts;
+# purge asks the store which dossiers are old and forgets them: stores/retention.py).
+UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "reindex", "show", "stats"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "

@@ -1,0 +1,71 @@
+"""The purge on the data folder: each part of a dossier deleted by the file code that keeps it.
+
+Which dossiers are old is the review index's answer, as purge has always asked it (the
+index is the app's: it needs the command's app context, for the form that judges the
+records); its warnings name the records it could not date.
+
+A dossier is forgotten part by part: its submission ids (idempotency.release), its review
+history (statuses.py, under the reference's lock), its mails wherever they are (mail.py and
+porteur_mail.py), its corrected versions (dossier.py), and its record LAST, followed by an
+fsync of submissions/. The record is what makes a dossier old in the index: as long as any
+part is left, the record is there, so a purge stopped half-way (a crash, a full disk, a
+file it may not delete) leaves the dossier listed, and the next purge finds it and finishes
+it. Deleting the record first would leave the history, versions and mails of a dossier no
+purge could find any more. The unlinks of one dossier are journaled in the order made
+(ext4, xfs), so the record never goes before the parts it stands for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from .. import idempotency, link_requests, porteur_mail, records
+from ..durable import fsync_dir
+from .retention import Aged, Received
+
+if TYPE_CHECKING:
+    from .folder import FolderStore
+
+
+class FolderRetention:
+    def __init__(self, store: FolderStore) -> None:
+        self.store = store
+
+    def received_before(self, day: date) -> Aged:
+        from ..review.catalog import is_older_than
+        from ..review.index import Selection
+        from ..review.indexing import app_index
+
+        index = app_index()
+        old = [Received(entry.reference, entry.received_at) for entry in index.select(Selection())
+               if is_older_than(entry, day) and entry.received_at is not None]
+        return Aged(old, index.warnings())
+
+    def forget(self, references: Sequence[str]) -> Iterator[str]:
+        data_dir = self.store.data_dir
+        wanted = set(references)
+        ids: dict[str, list[str]] = defaultdict(list)  # one pass over ids/ for the whole purge
+        for submission_id, reference in idempotency.links(data_dir):
+            if reference in wanted:
+                ids[reference].append(submission_id)
+        for reference in references:
+            for submission_id in ids[reference]:
+                idempotency.release(data_dir, submission_id, reference)
+            self.store.histories.remove(reference)
+            self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
+            porteur_mail.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
+            self.store.versions.remove(reference)
+            path = records.record_path(data_dir, reference)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass  # removed meanwhile (a purge run at the same time): gone all the same
+            fsync_dir(os.path.dirname(path))
+            yield reference
+
+    def remove_expired_link_requests(self) -> int:
+        return link_requests.remove_expired(self.store.data_dir)

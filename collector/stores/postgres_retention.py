@@ -1,0 +1,67 @@
+"""The purge on PostgreSQL: old dossiers found by `records.received_at`, each forgotten in ONE transaction.
+
+The choice needs no review index (PostgreSQL has none yet): `received_at` is a column of
+`records`, indexed (schema 0001). A day is a Paris day, as the records' times are written,
+so the same dossiers are old on both stores.
+
+Every table that holds a dossier's data by its reference is emptied of it in one transaction:
+`submission_ids`, `versions`, `histories`, `outbox` (its waiting, sent and refused mails:
+postgres_outbox.py keeps them as the memory of the names), then `records`. It commits before
+the reference is reported gone (durable once PostgreSQL has flushed its WAL record:
+synchronous_commit on, the default); any failure rolls it all back, so no dossier is ever
+half purged, and the next purge finds it whole. The history's lock (the one
+postgres_histories.py's appends take) is held meanwhile, so an event being appended on
+another host is either purged with the rest or waits for the purge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from ..statuses import PARIS
+from .base import StoreUnavailable
+from .postgres_histories import _LOCK as HISTORY_LOCK
+from .retention import Aged, Received
+
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+
+log = logging.getLogger("collector.stores")
+
+# Records last: the record is what makes a dossier old (as on the data folder).
+DOSSIER_TABLES = ("submission_ids", "versions", "histories", "outbox", "records")
+
+
+class PostgresRetention:
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def received_before(self, day: date) -> Aged:
+        limit = datetime.combine(day, time(), tzinfo=PARIS)
+        with self.store._connection() as connection:
+            rows = connection.execute("SELECT reference, received_at FROM records WHERE received_at < %s "
+                                      "ORDER BY received_at, reference", (limit,)).fetchall()
+        return Aged([Received(str(reference), moment.astimezone(PARIS)) for reference, moment in rows])
+
+    def forget(self, references: Sequence[str]) -> Iterator[str]:
+        for reference in references:
+            try:
+                with self.store._connection() as connection:  # one transaction, committed on leaving
+                    connection.execute(HISTORY_LOCK, (reference,))
+                    for table in DOSSIER_TABLES:
+                        connection.execute(f"DELETE FROM {table} WHERE reference = %s", (reference,))
+            except psycopg.Error as error:  # a refused DELETE (privilege, trigger…): rolled back, all of it
+                log.warning("postgresql refused a purge: %s", type(error).__name__)
+                raise StoreUnavailable(f"PostgreSQL a refusé la suppression ({type(error).__name__}) : "
+                                       "rien de ce dossier n'a été supprimé") from error
+            yield reference
+
+    def remove_expired_link_requests(self) -> int:
+        # The lost-link requests are not kept in PostgreSQL yet: its page is refused there
+        # (unshared.py), so no host writes any. When they move to a table, delete them here.
+        return 0

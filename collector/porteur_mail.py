@@ -85,9 +85,10 @@ def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> li
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
     """Delete the mails of this module's kinds for one dossier (purge; mail.remove_for_reference
-    deletes the acknowledgement and the notification); the paths removed."""
+    deletes the acknowledgement and the notification), wherever they are, and their memory; the
+    paths removed."""
     removed = []
-    for folder in (mail.OUTBOX, mail.FAILED, mail.SENT):
+    for folder in (mail.OUTBOX, mail.SENDING, mail.FAILED, mail.SENT, mail.QUEUED):
         for name in mail.pending(data_dir, folder):
             if name.startswith(reference + ".") and name.split(".")[1] not in mail.KINDS:
                 os.unlink(os.path.join(data_dir, folder, name))

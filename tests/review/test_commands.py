@@ -1,5 +1,5 @@
 """The reviewers' commands: `flask --app collector list|show|stats|status|note|check|purge|create-user`
-(create-user on both stores)."""
+(create-user and purge on both stores)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collector.statuses import read_history
 from collector.review.users import read_users
 from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD
+from tests.review.factory import make_record
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -154,12 +155,17 @@ def test_bad_records_are_named_by_check_list_and_export(runner, records, data_di
     assert "AMI-2021-0007" in output.read_text(encoding="utf-8-sig")
 
 
-def test_purge_removes_only_what_is_older_than_the_retention(runner, records, data_dir, app):
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_purge_removes_only_what_is_older_than_the_retention(runner, app, form):
     from collector import mail
+    from collector.stores.outbox import record_mails
 
+    kept = appstate.store(app)
+    records = [make_record(form, number) for number in range(1, 5)]
+    assert all(kept.write_record(record) for record in records)
     runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--by", "alice"])
-    settings = mail.MailSettings.from_env()
-    mail.queue_for_record(data_dir, records[0], app.config["FACTS"], app.config["FORM"], settings)
+    for outgoing in record_mails(records[0], app.config["FACTS"], form, mail.MailSettings.from_env()):
+        assert kept.outbox.queue(outgoing.name, outgoing.message, outgoing.recipient)
     months = app.config["FACTS"]["legal"]["retention_months"]
     # Records were received from 29/03/2021 09:00 every 7 hours; AMI-2021-0004 on 30/03/2021 13:00.
     today = f"{2021 + (3 + months) // 12}-{(3 + months) % 12 or 12:02d}-30"
@@ -169,15 +175,14 @@ def test_purge_removes_only_what_is_older_than_the_retention(runner, records, da
     assert [line.split()[0] for line in dry.stdout.splitlines() if line.startswith("AMI-")] == [
         "AMI-2021-0001", "AMI-2021-0002"]
     assert "simulation : rien n'a été supprimé" in dry.stdout
-    assert os.path.exists(record_path(data_dir, "AMI-2021-0001"))
+    assert kept.has_record("AMI-2021-0001")
 
     real = runner.invoke(args=["purge", "--today", today])
     assert real.exit_code == 0
-    assert not os.path.exists(record_path(data_dir, "AMI-2021-0001"))
-    assert not os.path.exists(record_path(data_dir, "AMI-2021-0002"))
-    assert os.path.exists(record_path(data_dir, "AMI-2021-0003"))
-    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
-    assert not [name for name in os.listdir(os.path.join(data_dir, "outbox")) if "AMI-2021-0001" in name]
+    assert not kept.has_record("AMI-2021-0001") and not kept.has_record("AMI-2021-0002")
+    assert kept.has_record("AMI-2021-0003")
+    assert kept.histories.read("AMI-2021-0001") is None
+    assert not [name for name in kept.outbox.known_names() if "AMI-2021-0001" in name]
 
 
 def test_create_user_stores_a_scrypt_hash_never_the_password(runner, data_dir):

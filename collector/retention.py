@@ -43,7 +43,12 @@ def purge_command(dry_run, today) -> None:
     months = appstate.facts()["legal"]["retention_months"]
     limit = _months_before((today or datetime.now()).date(), months)
     retention = appstate.store().retention
-    aged = retention.received_before(limit)
+    try:
+        aged = retention.received_before(limit)
+    except OSError as error:  # the database out of reach (StoreUnavailable), the data folder unreadable
+        echo(f"Erreur : impossible de lire les candidatures ({error}) : rien n'a été supprimé. "
+             "Relancez « flask --app collector purge » quand le stockage répond à nouveau.", err=True)
+        raise SystemExit(1) from None
     received = {dossier.reference: dossier.received_at for dossier in aged.dossiers}
     verb = "serait supprimée" if dry_run else "supprimée"
     forgotten = iter(received) if dry_run else retention.forget(list(received))

@@ -7,6 +7,7 @@ PostgreSQL whole: one transaction); two hosts on one database see the purge at o
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -220,3 +221,27 @@ def test_a_purge_through_one_host_is_seen_at_once_through_the_other(make_host, t
     assert second.test_client().get(page).status_code == 404
     listed = second.test_cli_runner().invoke(args=["purge", "--dry-run", "--today", TODAY])
     assert listed.stdout.startswith("0 candidature(s) antérieure(s) au 15/04/2021")
+
+
+@ON_POSTGRESQL
+def test_on_postgresql_a_database_out_of_reach_stops_the_purge_in_french_and_it_finishes_later(
+        database_url, kept, make_host, two_dossiers, monkeypatch):
+    from tests.stores.test_histories import allow_connections
+
+    monkeypatch.setenv("COLLECTOR_DATABASE_TIMEOUT", "1")
+    runner = make_host().test_cli_runner()
+    allow_connections(database_url, False)
+    try:
+        for args in (["purge", "--dry-run", "--today", TODAY], ["purge", "--today", TODAY]):
+            refused = runner.invoke(args=args)
+            assert refused.exit_code == 1 and refused.stdout == "" and "Traceback" not in refused.output
+            assert refused.stderr.startswith("Erreur : impossible de lire les candidatures (PostgreSQL indisponible")
+            assert "rien n'a été supprimé" in refused.stderr
+    finally:
+        allow_connections(database_url, True)
+    assert all(holdings(kept, OLD).values()), "nothing removed meanwhile"
+    deadline = time.monotonic() + 60
+    while (finished := runner.invoke(args=["purge", "--today", TODAY])).exit_code:
+        assert time.monotonic() < deadline, "the command's store did not reconnect by itself"
+        time.sleep(0.2)
+    assert finished.stdout == PURGED and holdings(kept, OLD) == GONE

@@ -1,5 +1,5 @@
 """deploy/postgresql.sql on a real server: the owner role upgrades the schema, the collector's
-role reads and writes rows through the app but cannot change or drop a table."""
+role reads, writes and purges rows through the app but cannot change or drop a table."""
 
 from __future__ import annotations
 
@@ -62,3 +62,24 @@ def test_the_collectors_role_never_waits_on_the_database_for_long(deployed):
         timeouts = connection.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
                                       "current_setting('idle_in_transaction_session_timeout')").fetchone()
     assert timeouts == ("10s", "5s", "30s")
+
+
+def test_the_collectors_role_may_purge_an_old_dossier_entirely(deployed, data_dir, monkeypatch):
+    from datetime import datetime
+
+    from collector.statuses import PARIS, add_note
+    from tests.review.factory import make_record
+
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": deployed[1], "SECRET_KEY": "k"})
+    try:
+        store = appstate.store(app)
+        old = make_record(app.config["FORM"], 900, when=datetime(2021, 3, 1, 10, tzinfo=PARIS))
+        assert store.write_record(old)
+        add_note(store, "AMI-2021-0900", "Dossier complet.", by="alice")
+        result = app.test_cli_runner().invoke(args=["purge", "--today", "2024-03-15"])  # 36 months: before 15/03/2021
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("AMI-2021-0900 (reçue le 01/03/2021 10:00) supprimée")
+        assert not store.has_record("AMI-2021-0900") and store.histories.read("AMI-2021-0900") is None
+    finally:
+        appstate.store(app).close()

@@ -33,7 +33,7 @@ from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import same_browser
-from .ratelimit import RateLimiter
+from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
 from .records import build_record
 from .stores.base import FORM_LIMITER
 from .stores.outbox import record_mails
@@ -43,6 +43,7 @@ log = logging.getLogger("collector.intake")
 bp = Blueprint("intake", __name__)
 
 FORM_URL = "candidater/"
+FORM_NETWORK_LIMITER = "envoi-reseau"  # the form's posts per network (network_limit.py)
 STALE_PAGE = ("Votre envoi n'a pas pu être vérifié : la page du formulaire était trop ancienne ou incomplète. "
               "Vos réponses sont conservées ci-dessous : vérifiez-les, puis envoyez à nouveau le formulaire.")
 TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la page : par sécurité, il n'a pas "
@@ -62,7 +63,7 @@ class IntakeState:
     form: FormDefinition
     schema: Schema
     tokens: Tokens
-    limiter: RateLimiter
+    limiter: Limiter  # per client and per network (network_limit.py)
     receipts: Signer
 
     @property
@@ -80,7 +81,9 @@ def init_app(app: Flask, form: FormDefinition) -> None:
     limit, window = config["RATE_LIMIT"]
     app.extensions["ami_intake"] = IntakeState(
         form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
-        limiter=appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
+        limiter=ClientAndNetworkLimiter(
+            appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
+            appstate.store(app).rate_limiter(FORM_NETWORK_LIMITER, network_limit(limit), window, config["SECRET_KEY"])),
         receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"))
     app.register_blueprint(bp)
 
@@ -184,8 +187,9 @@ def _count_post() -> None:
     if wait is not None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ {minutes} "
-                           "minute(s), puis réessayez : vos réponses restent sur la page précédente.",
+        raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
+                           f"environ {minutes} minute(s), puis réessayez : vos réponses restent sur la page "
+                           "précédente.",
                       headers={"Retry-After": str(wait)})
 
 

@@ -93,3 +93,22 @@ def test_the_regions_own_mails_are_never_held_back(reviewer, client, records, da
     assert len(mails_to(data_dir, address)) == MAILS_PER_ADDRESS_PER_DAY
     assert review_post(reviewer, "AMI-2021-0001", "message", message="Pouvez-vous préciser ?").status_code == 303
     assert [name for name in mails_to(data_dir, address) if ".message-" in name], "queued, over the cap"
+
+
+def test_a_correction_whose_acknowledgement_the_cap_held_back_says_so_and_promises_no_mail(client, records,
+                                                                                         data_dir):
+    for title in ("A", "B", "C", "D", "E"):
+        reply = send_correction(client, corrected(records[0], projet_titre=title))
+        assert reply.headers["Location"].endswith("&fait=correction")
+        assert "Un nouvel accusé de réception vous est envoyé par e-mail." in client.get(reply.headers["Location"]).text
+    sixth = send_correction(client, corrected(records[0], projet_titre="F"))
+    assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=correction-sans-accuse")
+    page = client.get(sixth.headers["Location"]).text
+    assert "Un nouvel accusé de réception vous est envoyé" not in page
+    assert "Vos réponses corrigées sont enregistrées : c&#39;est la version affichée ci-dessous." in page
+    assert ("Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà "
+            "reçu aujourd&#39;hui 5 e-mails liés à des corrections ou à des demandes de lien, le maximum par jour")\
+        in page
+    assert "imprimez-la si vous voulez en garder une trace" in page
+    assert "AMI-2021-0001.accuse-v7.eml" not in outbox(data_dir)
+    assert latest_record(data_dir, "AMI-2021-0001")["version"] == 7, "the correction is stored"

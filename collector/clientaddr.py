@@ -11,7 +11,7 @@ form and of the lost-link page: a /48, the usual allocation of one site or one c
 holds 65,536 /64s, each of which the per-client count takes for a new client. A network
 may send NETWORK_SHARE times what one client may: a public digital space, a school or a
 mobile carrier's address pool puts several people on one network, but never five
-workshops' worth of posts within the same window (see README, « Limits »).
+workshops' worth of posts within the same window (README: COLLECTOR_RATE_LIMIT, the lost link).
 """
 
 from __future__ import annotations

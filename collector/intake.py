@@ -29,12 +29,13 @@ from . import appstate, events, porteur_mail
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
+from .mail import message_name
+from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import mail_caps, same_browser
 from .porteur.views import DONE
-from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
 from .records import build_record
 from .stores.base import FORM_LIMITER
 from .stores.outbox import OutgoingMail, record_mails
@@ -223,7 +224,10 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
     - the record file, then its folder (durable.write_new_file): « reçu » only once the record
       and its name survive a power cut;
     - the reference counter: one durable write per block of references (sequence.py), so that
-      after a power cut no reference is given twice (an ids/ link may already name it).
+      after a power cut no reference is given twice (an ids/ link may already name it);
+    - only past the contact address's daily cap of porteur mails: the acknowledgement's name held
+      back in mail-queued/ and its folder (porteur/mail_caps.py), before the record, so that no
+      mailer ever sends the mail the receipt says will not come.
     No other write of the post is fsynced: the ids/ link is committed by the record's own
     fsyncs (same journal), the rate limit and the review index are derived data; the mailer
     composes the record's mails from its file. On PostgreSQL the record and its two mails
@@ -249,7 +253,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
 
     def mails() -> list[OutgoingMail]:
         composed = record_mails(record, current.facts, current.form, porteur_mail.settings())
-        return [item for item in composed if not (held_back and item.name.endswith(".accuse.eml"))]
+        return [item for item in composed if not (held_back and item.name == message_name(reference, "accuse"))]
 
     try:  # with its two mails in the same transaction where the store can (PostgreSQL)
         created = kept.outbox.write_record(record, mails)

@@ -109,7 +109,8 @@ def test_a_correction_whose_acknowledgement_the_cap_held_back_says_so_and_promis
     assert "Un nouvel accusé de réception vous est envoyé" not in page
     assert "Vos réponses corrigées sont enregistrées : c&#39;est la version affichée ci-dessous." in page
     assert ("Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà "
-            "reçu aujourd&#39;hui 5 e-mails liés à des corrections ou à des demandes de lien, le maximum par jour")\
+            "reçu aujourd&#39;hui 5 e-mails de ce site (envois de dossiers, corrections ou demandes de lien), le "
+            "maximum par jour")\
         in page
     assert "imprimez-la si vous voulez en garder une trace" in page
     assert "AMI-2021-0001.accuse-v7.eml" not in outbox(data_dir)

@@ -70,8 +70,9 @@ class LinkRequestLimiter(RateLimiter):
 def init_app(app: Flask) -> None:
     data_dir, secret = appstate.data_dir(app), appstate.secret(app)
     limit, window = PER_CLIENT
-    by_client = ClientAndNetworkLimiter(LinkRequestLimiter(data_dir, limit, window, secret, "lien-client"),
-                                        LinkRequestLimiter(data_dir, network_limit(limit), window, secret, "lien-reseau"))
+    by_client = ClientAndNetworkLimiter(
+        LinkRequestLimiter(data_dir, limit, window, secret, "lien-client"),
+        LinkRequestLimiter(data_dir, network_limit(limit), window, secret, "lien-reseau"))
     app.extensions["ami_lost_link"] = (by_client, LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
     app.register_blueprint(bp)
 

@@ -102,7 +102,8 @@ def test_a_correction_whose_acknowledgement_the_cap_held_back_says_so_and_promis
     for title in ("A", "B", "C", "D", "E"):
         reply = send_correction(client, corrected(records[0], projet_titre=title))
         assert reply.headers["Location"].endswith("&fait=correction")
-        assert "Un nouvel accusé de réception vous est envoyé par e-mail." in client.get(reply.headers["Location"]).text
+        notice = client.get(reply.headers["Location"]).text
+        assert "Un nouvel accusé de réception vous est envoyé par e-mail." in notice
     sixth = send_correction(client, corrected(records[0], projet_titre="F"))
     assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=correction-sans-accuse")
     page = client.get(sixth.headers["Location"]).text

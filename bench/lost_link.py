@@ -44,7 +44,7 @@ def page_times(app, addresses: list[str]) -> list[float]:
         client = app.test_client()
         started = time.perf_counter()
         reply = client.post("/candidater/dossier-perdu/", data={"contact_email": address},
-                            environ_base={"REMOTE_ADDR": f"10.{number // 65536}.{number // 256 % 256}.{number % 256}"})
+                            environ_base={"REMOTE_ADDR": f"10.{number // 256 % 256}.{number % 256}.1"})  # a /24 each
         times.append(time.perf_counter() - started)
         assert reply.status_code == 200, reply.status_code
     return times

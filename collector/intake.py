@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
@@ -29,25 +29,35 @@ from . import appstate, events, porteur_mail
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
+from .mail import message_name
+from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
-from .porteur import same_browser
-from .ratelimit import RateLimiter
+from .porteur import mail_caps, same_browser
+from .porteur.views import DONE
 from .records import build_record
 from .stores.base import FORM_LIMITER
-from .stores.outbox import record_mails
+from .stores.outbox import OutgoingMail, record_mails
 from .validation import derive
 
 log = logging.getLogger("collector.intake")
 bp = Blueprint("intake", __name__)
 
 FORM_URL = "candidater/"
+FORM_NETWORK_LIMITER = "envoi-reseau"  # the form's posts per network (network_limit.py)
 STALE_PAGE = ("Votre envoi n'a pas pu être vérifié : la page du formulaire était trop ancienne ou incomplète. "
               "Vos réponses sont conservées ci-dessous : vérifiez-les, puis envoyez à nouveau le formulaire.")
 TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la page : par sécurité, il n'a pas "
             "encore été enregistré. Vos réponses sont conservées ci-dessous. Vérifiez vos réponses puis envoyez "
             "à nouveau le formulaire.")
+ACKNOWLEDGEMENT_HELD_BACK = "sans-accuse"
+DONE[ACKNOWLEDGEMENT_HELD_BACK] = (
+    "Votre dossier est bien enregistré, mais aucun accusé de réception ne vous sera envoyé par e-mail : "
+    f"l'adresse de contact indiquée a déjà reçu aujourd'hui {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce "
+    "site (envois de dossiers, corrections ou demandes de lien), le maximum par jour, qui protège les adresses des "
+    "envois abusifs. Gardez donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle "
+    "montre vos réponses telles qu'elles sont enregistrées, et vous y suivrez votre dossier.")
 NOT_OPEN = {
     "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
                "Revenez à partir du {date}.",
@@ -62,7 +72,7 @@ class IntakeState:
     form: FormDefinition
     schema: Schema
     tokens: Tokens
-    limiter: RateLimiter
+    limiter: Limiter  # per client and per network (network_limit.py)
     receipts: Signer
 
     @property
@@ -80,7 +90,9 @@ def init_app(app: Flask, form: FormDefinition) -> None:
     limit, window = config["RATE_LIMIT"]
     app.extensions["ami_intake"] = IntakeState(
         form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
-        limiter=appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
+        limiter=ClientAndNetworkLimiter(
+            appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
+            appstate.store(app).rate_limiter(FORM_NETWORK_LIMITER, network_limit(limit), window, config["SECRET_KEY"])),
         receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"))
     app.register_blueprint(bp)
 
@@ -134,11 +146,12 @@ def _discarded(reason: str) -> Response:
     return redirect(url_for("intake.thanks"), 303)
 
 
-def _stored(reference: str, received_at: str, created: bool) -> Response:
-    url = receipt_url(reference)
+def _stored(stored: Stored) -> Response:
+    url = receipt_url(stored.reference) + ("" if stored.acknowledged else "&fait=" + ACKNOWLEDGEMENT_HELD_BACK)
     if wants_json():
-        response = jsonify({"reference": reference, "received_at": received_at, "confirmation_url": url})
-        response.status_code = 201 if created else 200
+        response = jsonify({"reference": stored.reference, "received_at": stored.received_at,
+                            "confirmation_url": url})
+        response.status_code = 201 if stored.created else 200
         return response
     return redirect(url, 303)
 
@@ -184,16 +197,25 @@ def _count_post() -> None:
     if wait is not None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ {minutes} "
-                           "minute(s), puis réessayez : vos réponses restent sur la page précédente.",
+        raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
+                           f"environ {minutes} minute(s), puis réessayez : vos réponses restent sur la page "
+                           "précédente.",
                       headers={"Retry-After": str(wait)})
 
 
 # --- Storing --------------------------------------------------------------------------------
 
 
-def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
-    """Store a valid submission once per submission id; (reference, received_at, created now).
+class Stored(NamedTuple):
+    reference: str
+    received_at: str
+    created: bool  # now, by this post
+    acknowledged: bool = True  # False: the acknowledgement was held back by the daily cap of its address
+
+
+def store(answers: dict[str, Any], submission_id: str) -> Stored:
+    """Store a valid submission once per submission id; (reference, received_at, created now,
+    acknowledged).
 
     OSError (StoreUnavailable for a database) when it could not be stored: nothing is confirmed.
 
@@ -202,7 +224,10 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     - the record file, then its folder (durable.write_new_file): « reçu » only once the record
       and its name survive a power cut;
     - the reference counter: one durable write per block of references (sequence.py), so that
-      after a power cut no reference is given twice (an ids/ link may already name it).
+      after a power cut no reference is given twice (an ids/ link may already name it);
+    - only past the contact address's daily cap of porteur mails: the acknowledgement's name held
+      back in mail-queued/ and its folder (porteur/mail_caps.py), before the record, so that no
+      mailer ever sends the mail the receipt says will not come.
     No other write of the post is fsynced: the ids/ link is committed by the record's own
     fsyncs (same journal), the rate limit and the review index are derived data; the mailer
     composes the record's mails from its file. On PostgreSQL the record and its two mails
@@ -218,24 +243,31 @@ def store(answers: dict[str, Any], submission_id: str) -> tuple[str, str, bool]:
     # A reference just taken names nothing yet; one found or claimed by another post may have its record.
     existing = None if fresh else kept.read_record(reference)
     if existing is not None:
-        return reference, existing["received_at"], False
+        return Stored(reference, existing["received_at"], False)
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
+    # Before the record exists, so that no mailer composes the mail first (porteur/mail_caps.py).
+    held_back = mail_caps.first_acknowledgement_held_back(kept.outbox, appstate.data_dir(), appstate.secret(),
+                                                          reference, answers["contact_email"])
+
+    def mails() -> list[OutgoingMail]:
+        composed = record_mails(record, current.facts, current.form, porteur_mail.settings())
+        return [item for item in composed if not (held_back and item.name == message_name(reference, "accuse"))]
+
     try:  # with its two mails in the same transaction where the store can (PostgreSQL)
-        created = kept.outbox.write_record(record, lambda: record_mails(record, current.facts, current.form,
-                                                                        porteur_mail.settings()))
+        created = kept.outbox.write_record(record, mails)
     except OSError:
         kept.release_submission(submission_id, reference)  # no claim on a record that is not there
         raise
     if not created:  # the same submission, sent twice at once: the other post stored it
-        return reference, kept.read_record(reference)["received_at"], False  # type: ignore[index]
+        return Stored(reference, kept.read_record(reference)["received_at"], False)  # type: ignore[index]
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=kept.record_file(reference))
     except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
         log.error("record_stored listener failed for %s: %s (%s); the record is stored",
                   reference, type(error).__name__, where(error))
-    return reference, record["received_at"], True
+    return Stored(reference, record["received_at"], True, not held_back)
 
 
 # --- Routes -----------------------------------------------------------------------------------
@@ -281,12 +313,12 @@ def submit() -> Response:
         return _invalid(values, {}, current.tokens.issue(), TOO_FAST)
     _count_post()
     try:
-        reference, received_at, created = store(ordered_answers(current.form, loaded), check.submission_id)
+        stored = store(ordered_answers(current.form, loaded), check.submission_id)
     except OSError as error:
         log.error("storage failed (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503) from error
-    log.info("%s: %s", "stored" if created else "duplicate", reference)
-    return _stored(reference, received_at, created)
+    log.info("%s: %s", "stored" if stored.created else "duplicate", stored.reference)
+    return _stored(stored)
 
 
 @bp.get("/candidater/recu/<reference>")

@@ -72,6 +72,22 @@ def pending_requests(data_dir: str) -> list[str]:
     return sorted(name[:-len(".json")] for name in names if _REQUEST_NAME.fullmatch(name))
 
 
+def waiting_at_least(data_dir: str, count: int) -> bool:
+    """Do at least `count` requests wait? The folder is read only until that many are found
+    (the page asks on every request). OSError, but for a missing folder, when it cannot be read."""
+    found = 0
+    try:
+        with os.scandir(os.path.join(data_dir, REQUESTS_DIR)) as entries:
+            for entry in entries:
+                if _REQUEST_NAME.fullmatch(entry.name):
+                    found += 1
+                    if found >= count:
+                        return True
+    except FileNotFoundError:
+        pass
+    return False
+
+
 def contacts_of(data_dir: str, address: str, lookup: IndexLookup | None = None) -> dict[str, list[str]]:
     """{contact address as stored: its dossiers, in order} for the dossiers whose newest contact
     is the mailbox `address` names (dossier.contacts_for_email)."""

@@ -212,13 +212,17 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
 
 
 def queue_correction_mails(where: Store | str, data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
-                           facts: Mapping[str, Any], form: Any) -> None:
+                           facts: Mapping[str, Any], form: Any) -> list[str]:
     """Queue the mails of one correction (see correction_mails), given the version before it,
-    within the porteur mail caps (porteur/mail_caps.py, counted in this host's `data_dir`)."""
+    within the porteur mail caps (porteur/mail_caps.py, counted in this host's `data_dir`); the
+    kinds held back by those caps, never to be sent (the page then says so)."""
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
-    queue_mails(where, reference, mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
-                                                           facts["contacts"]["notification_email"]))
+    kept = mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
+                                 facts["contacts"]["notification_email"])
+    queue_mails(where, reference, kept)
+    kept_kinds = {item.kind for item in kept}
+    return [item.kind for item in mails if item.kind not in kept_kinds]
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,

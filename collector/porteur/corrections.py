@@ -37,8 +37,15 @@ from .views import DONE, bad_link, checked_reference, corrections_until, dossier
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("corrections", __name__)
 
-DONE["correction"] = ("Vos réponses corrigées sont enregistrées : c'est la version affichée ci-dessous. "
-                      "Un nouvel accusé de réception vous est envoyé par e-mail.")
+STORED = "Vos réponses corrigées sont enregistrées : c'est la version affichée ci-dessous."
+DONE["correction"] = STORED + " Un nouvel accusé de réception vous est envoyé par e-mail."
+DONE["correction-sans-accuse"] = STORED + (
+    " Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà reçu "
+    f"aujourd'hui {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site (envois de dossiers, corrections ou "
+    "demandes de lien), le maximum par jour, qui protège les adresses des envois abusifs. Cette page montre vos "
+    "réponses telles qu'elles sont enregistrées : imprimez-la si vous voulez en garder une trace. Les corrections "
+    "suivantes seront de nouveau confirmées par e-mail dès que votre adresse repassera sous ce maximum.")
+DONE["correction-enregistree"] = STORED  # a repeat of a correction already stored: its mails were decided then
 DONE["inchangee"] = "Vos réponses n'ont pas changé : aucune nouvelle version n'a été enregistrée."
 CLOSED = ("Les corrections en ligne ne sont plus possibles pour ce dossier : l'appel est clos ou son analyse "
           "a commencé. Pour signaler une erreur, écrivez aux contacts de l'AMI en donnant votre référence.")
@@ -48,7 +55,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-DEADLINE_HINT = "Un nouvel accusé de réception vous sera envoyé. Corrections possibles jusqu'au"
+DEADLINE_HINT = (f"Un nouvel accusé de réception vous sera envoyé par e-mail (au plus "
+                 f"{mail_caps.MAILS_PER_ADDRESS_PER_DAY} par jour). Corrections possibles jusqu'au")
 
 
 def _page(reference: str, values: dict[str, Any], errors: dict[str, str] | None = None,
@@ -142,7 +150,7 @@ def correct(reference: str) -> Response:
     data_dir = appstate.data_dir()
     done = idempotency.lookup(data_dir, check.submission_id)
     if done is not None:
-        return redirect(link + "&fait=correction" if done.startswith(checked) else link, 303)
+        return redirect(link + "&fait=correction-enregistree" if done.startswith(checked) else link, 303)
     stored = dossier.latest_record(appstate.store(), checked)["answers"]
     wait = mail_caps.contact_change_wait(data_dir, appstate.secret(), checked, stored, loaded)
     if wait is not None:  # nothing stored: the form again, with the answers
@@ -155,11 +163,14 @@ def correct(reference: str) -> Response:
         raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "
                            "prise en compte. Réessayez dans quelques minutes.") from error
     idempotency.claim(data_dir, check.submission_id, f"{checked}-V{version['version']}")
-    return redirect(link + ("&fait=correction" if version.get("corrected_now") else "&fait=inchangee"), 303)
+    if not version.get("corrected_now"):
+        return redirect(link + "&fait=inchangee", 303)
+    return redirect(link + ("&fait=correction" if version["acknowledged"] else "&fait=correction-sans-accuse"), 303)
 
 
 def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
-    """Write the correction as the next version, then queue its mails; the version."""
+    """Write the correction as the next version, then queue its mails; the version, with
+    `corrected_now` and `acknowledged` (False when the mail caps held its acknowledgement back)."""
     current = state()
     data_dir, store = appstate.data_dir(), appstate.store()
     before = dossier.latest_record(store, reference)
@@ -170,9 +181,11 @@ def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
     if version["version"] == before["version"]:
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])
+    held_back: list[str] = []
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
         previous = dossier.version_record(store, reference, version["version"] - 1)
-        porteur_mail.queue_correction_mails(store, data_dir, previous, version, appstate.facts(), current.form)
-    except OSError as error:
+        held_back = porteur_mail.queue_correction_mails(store, data_dir, previous, version, appstate.facts(),
+                                                        current.form)
+    except OSError as error:  # the mailer's catch-up queues them once it can
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
-    return {**version, "corrected_now": True}
+    return {**version, "corrected_now": True, "acknowledged": f"accuse-v{version['version']}" not in held_back}

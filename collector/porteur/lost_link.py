@@ -4,10 +4,16 @@
 has a dossier (no one learns who applied), and so is the work behind it: every valid
 address within the limits becomes one small durable request file (link_requests.py),
 which the mailer handles (it finds the dossiers and queues the mail, to the address
-itself). Valid requests are limited per client (one IPv4 address or one IPv6 /64: 20 an
-hour, enough for a workshop in a public digital space; a mistyped address costs no storage
-and does not count) and per address (3 mails a day), so the form can flood neither the
-server nor a mailbox.
+itself). A mistyped address costs no storage and counts nowhere. Valid requests are limited:
+
+- per client (one IPv4 address or one IPv6 /64): 20 an hour, enough for a workshop in a
+  public digital space;
+- per network (an IPv4 /24, an IPv6 /48: clientaddr.network_group): 100 an hour, five
+  workshops at once, where a /48's 65,536 /64s would otherwise be as many clients;
+- per address: 3 mails a day, so the form cannot flood a mailbox;
+- and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
+  answers 503 « réessayez dans quelques minutes » and stores nothing, so that many
+  addresses together can fill neither the disk nor the mailer's rounds.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from marshmallow import ValidationError
 
 from ..addresses import address_key
 from ..errors import Refusal
-from ..link_requests import write_request
+from ..link_requests import waiting_at_least, write_request
+from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
 from ..ratelimit import RateLimiter
 from .. import appstate
@@ -35,11 +42,20 @@ FIELD = "contact_email"
 MAX_LENGTH = 254  # what the page keeps of a refused value
 PER_CLIENT = (20, 3600)  # valid requests per client address within any hour
 PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
+# Requests waiting for the mailer, all senders together. The mailer takes them up within
+# seconds while it runs; this many only wait when it is stopped. The call's largest likely
+# size is about a thousand dossiers (the benchmarks' smaller size): every one of their
+# porteurs asking once while no mailer runs, a deadline night's worst, fits; a flood from
+# many addresses stops there (about 4 MB of files, a mailer round of a thousand look-ups).
+MAX_WAITING = 1000
 # The same words for every address: whether it has a dossier, or is over its daily limit, stays unsaid.
 SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minutes qui viennent un e-mail "
         "contenant le lien de chaque dossier : pensez à regarder dans les indésirables. Une même adresse "
         "reçoit au plus {per_day} de ces e-mails par jour. Rien reçu dans l'heure ? Vérifiez l'adresse "
         "ci-dessus, ou appelez les contacts de l'AMI.").format(per_day=PER_ADDRESS[0])
+
+NOT_NOW = ("Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. Réessayez dans "
+           "quelques minutes ; si cela dure, appelez les contacts de l'AMI, qui peuvent vous redonner le lien.")
 
 
 class LinkRequestLimiter(RateLimiter):
@@ -53,8 +69,11 @@ class LinkRequestLimiter(RateLimiter):
 
 def init_app(app: Flask) -> None:
     data_dir, secret = appstate.data_dir(app), appstate.secret(app)
-    app.extensions["ami_lost_link"] = (LinkRequestLimiter(data_dir, *PER_CLIENT, secret, "lien-client"),
-                                       LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
+    limit, window = PER_CLIENT
+    by_client = ClientAndNetworkLimiter(
+        LinkRequestLimiter(data_dir, limit, window, secret, "lien-client"),
+        LinkRequestLimiter(data_dir, network_limit(limit), window, secret, "lien-reseau"))
+    app.extensions["ami_lost_link"] = (by_client, LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
     app.register_blueprint(bp)
 
 
@@ -85,15 +104,23 @@ def send_links() -> Response:
     wait = by_client.hit(request.remote_addr or "inconnu")  # only valid addresses count
     if wait is not None:
         minutes = max(1, round(wait / 60))
-        raise Refusal(429, f"Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), "
-                           "puis réessayez.", headers={"Retry-After": str(wait)})
+        raise Refusal(429, f"Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes} "
+                           "minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+    data_dir = appstate.data_dir()
+    try:
+        full = waiting_at_least(data_dir, MAX_WAITING)  # before the address's count: a refusal costs it nothing
+    except OSError as error:
+        full = True
+        log.error("lost link: waiting requests not counted (%s)", type(error).__name__)
+    if full:
+        log.warning("lost link: %d requests waiting, request refused", MAX_WAITING)
+        raise Refusal(503, NOT_NOW, headers={"Retry-After": "300"})
     if by_address.hit(address_key(address)) is None:
         try:
-            write_request(appstate.data_dir(), address)
+            write_request(data_dir, address)
         except OSError as error:
             log.error("lost link: request not stored (%s)", type(error).__name__)
-            raise Refusal(503, "Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. "
-                               "Réessayez dans quelques minutes.") from error
+            raise Refusal(503, NOT_NOW) from error
     else:
         log.info("lost link: limit reached for one address")
     return _form(sent=SENT, address=address)

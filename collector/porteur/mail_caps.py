@@ -8,11 +8,18 @@ have the Région's sender mail chosen text to any address, again and again. Two 
 - at most CONTACT_CHANGES_PER_DAY corrections that change the contact mailbox
   (addresses.same_mailbox) per dossier within any day: the next one is refused (429, the
   form again with the answers, nothing stored);
-- at most MAILS_PER_ADDRESS_PER_DAY of these mails (acknowledgements of corrections,
-  contact-change notices, lost links: every kind together) per recipient within any day:
-  beyond, the mail is not queued, its event stays stored, and its name is marked as queued
-  (mail-queued/) so that the mailer's catch-up never sends it later; the log names the
-  dossier and the kind, never the address.
+- at most MAILS_PER_ADDRESS_PER_DAY of these mails (the first acknowledgement of a new
+  dossier, acknowledgements of corrections, contact-change notices, lost links: every kind
+  together) per recipient within any day: beyond, the mail is not queued, its event stays
+  stored, and its name is marked as queued (mail-queued/) so that the mailer's catch-up never
+  sends it later; the log names the dossier and the kind, never the address.
+
+The form typed the address of a new dossier itself (and the form's posts are limited per
+client and network, not per address): its first acknowledgement is counted by the web worker
+that stores the record, BEFORE the record is written, so that the mailer, which composes that
+mail from the record, finds it already held back and the receipt page can say so at once. The
+dossier is always stored and its receipt always shown: only the mail is held back. On
+PostgreSQL the outbox cannot yet hold a name back (Outbox.hold_back): that mail still goes.
 
 The mails the Région writes (messages, answer letters, meetings) and the notices to the
 Région's own address are never capped: a reviewer sends them on purpose. Both caps count
@@ -38,9 +45,9 @@ log = logging.getLogger(__name__)
 
 DAY = 86400
 CONTACT_CHANGES_PER_DAY = 2
-# A porteur correcting through the day still gets an acknowledgement for each of the first
-# five; a stranger's address gets at most five a day, whatever is done with dossier links.
-# (The first acknowledgement of a new submission is mail.py's, outside these caps.)
+# A porteur sending a dossier and correcting it through the day still gets an acknowledgement
+# for each of the first five; a stranger's address gets at most five a day, whatever is done
+# with the form or with dossier links.
 MAILS_PER_ADDRESS_PER_DAY = 5
 CONTACT_FIELD = "contact_email"
 
@@ -89,6 +96,24 @@ def contact_change_wait(data_dir: str, secret: str, reference: str, stored: Mapp
 def recipient_allowed(data_dir: str, secret: str, recipient: str) -> bool:
     """Count one porteur mail to `recipient`; False when the address had its share of the day."""
     return _cap(data_dir, secret, "courriels-adresse", MAILS_PER_ADDRESS_PER_DAY).hit(address_key(recipient)) is None
+
+
+def first_acknowledgement_held_back(outbox: Any, data_dir: str, secret: str, reference: str, recipient: str) -> bool:
+    """Count the acknowledgement of the new dossier `reference` to `recipient` (call before the
+    record is written); True when the address had its share of the day and the outbox
+    (stores/outbox.py) held it back for good. A failure to hold it back lets the mail go."""
+    if recipient_allowed(data_dir, secret, recipient):
+        return False
+    try:
+        held = outbox.hold_back(mail.message_name(reference, "accuse"))
+    except OSError as error:
+        log.error("mail: the acknowledgement of %s could not be held back (%s): it goes", reference,
+                  type(error).__name__)
+        return False
+    if held:
+        log.warning("mail: accuse of %s not queued: its recipient had %d mails of porteur actions within a day",
+                    reference, MAILS_PER_ADDRESS_PER_DAY)
+    return held
 
 
 def within_caps(data_dir: str, secret: str, reference: str, mails: Iterable[Any], staff: str) -> list[Any]:

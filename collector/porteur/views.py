@@ -90,8 +90,9 @@ def guard_post(what: str) -> None:
         raise Refusal(403, f"{what} ne peut être envoyé que depuis votre page de dossier.")
     wait = state().limiter.hit(request.remote_addr or "inconnu")
     if wait is not None:
-        raise Refusal(429, f"Trop d'envois depuis votre connexion en peu de temps. Patientez environ "
-                           f"{max(1, round(wait / 60))} minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+        raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
+                           f"environ {max(1, round(wait / 60))} minute(s), puis réessayez.",
+                      headers={"Retry-After": str(wait)})
 
 
 def corrections_until(reference: str) -> datetime | None:

@@ -33,6 +33,10 @@ class FolderOutbox:
     def known_names(self) -> set[str]:
         return mail.known_names(self.data_dir)
 
+    def hold_back(self, name: str) -> bool:
+        mail._remember(self.data_dir, [name])  # an empty file in mail-queued/, its folder fsynced
+        return True
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         claimed = []
         for name in mail.pending(self.data_dir):

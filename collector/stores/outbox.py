@@ -57,6 +57,11 @@ class Outbox(Protocol):
     def known_names(self) -> set[str]:
         """Every message name ever queued (waiting, being sent, sent, refused, or only remembered)."""
 
+    def hold_back(self, name: str) -> bool:
+        """Remember `name` as queued, durably, without any message: a mail the porteur mail caps
+        held back, which neither the mailer nor a catch-up may ever queue. False where this
+        outbox cannot remember a name without its message (then the mail goes)."""
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         """Take up to `limit` waiting messages for this sender, (name, outbox bytes) each; a message
         is claimed by one sender only, and its claim is durable before this returns."""

@@ -214,6 +214,28 @@ def test_the_rate_limit_counts_stored_and_discarded_posts_not_answers_sent_back(
     assert len(records(app)) == 1
 
 
+@pytest.mark.parametrize("clients", [
+    [f"2001:db8:1:{number:x}::1" for number in range(7)],  # seven /64s of one IPv6 /48
+    [f"192.0.2.{number}" for number in range(1, 8)],  # seven addresses of one IPv4 /24
+])
+def test_a_network_may_post_five_times_what_one_client_may_then_waits(make_app, monkeypatch, form, clients):
+    """One client per /64 would give a /48's holder 65,536 clients: its network has a count of its own."""
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k", RATE_LIMIT=(1, 600))
+
+    def send(address: str):
+        client = app.test_client()  # a browser each: the same answers from one browser lead to its dossier
+        return client.post("/candidater/", data=encode_form(valid_answers(form), fresh_hidden(client)),
+                           content_type=URLENCODED, environ_base={"REMOTE_ADDR": address})
+
+    replies = [send(address) for address in clients[:6]]
+    assert [reply.status_code for reply in replies] == [303] * 5 + [429]
+    assert "Retry-After" in replies[5].headers
+    assert "Trop d&#39;envois depuis votre connexion ou votre réseau" in replies[5].text
+    assert len(records(app)) == 5, "nothing stored past the network's limit"
+    assert send(clients[6].replace("db8:1:", "db8:2:").replace("192.0.2.", "198.51.100.")).status_code == 303
+
+
 @pytest.mark.parametrize(("now", "words"), [
     ("2021-03-28T23:59:00", "pas encore ouvert"),
     ("2021-05-29T00:00:01", "clos depuis le vendredi 28 mai 2021"),

@@ -9,8 +9,11 @@ import stat
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from collector import porteur_mail
 from collector.link_requests import MAX_AGE, REQUESTS_DIR, handle_requests, references_of
+from collector.porteur.lost_link import MAX_WAITING
 
 from .conftest import SECRET, link, outbox
 
@@ -129,6 +132,54 @@ def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
     other_network = app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
                                            environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
     assert replies == [200] * 20 + [429] and other_network.status_code == 200
+
+
+@pytest.mark.parametrize("addresses", [
+    [f"2001:db8:1:{number:x}::1" for number in range(102)],  # 102 /64s of one IPv6 /48
+    [f"10.0.0.{number}" for number in range(1, 103)],  # 102 addresses of one IPv4 /24
+])
+def test_a_network_may_send_a_hundred_requests_an_hour_five_clients_worth(app, records, data_dir, addresses):
+    replies = [app.test_client().post(PAGE, data={"contact_email": f"personne{n}@example.org"},
+                                      environ_base={"REMOTE_ADDR": address}).status_code
+               for n, address in enumerate(addresses[:101])]
+    assert replies == [200] * 100 + [429]
+    assert len(requests_waiting(data_dir)) == 100, "nothing stored past the network's limit"
+    elsewhere = addresses[101].replace("db8:1:", "db8:2:").replace("10.0.0.", "10.0.1.")
+    assert app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
+                                  environ_base={"REMOTE_ADDR": elsewhere}).status_code == 200
+
+
+def fill_waiting_requests(data_dir, count):
+    """`count` requests waiting for a mailer, as the page leaves them (without their fsyncs: faster)."""
+    folder = os.path.join(data_dir, REQUESTS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    for number in range(count):
+        with open(os.path.join(folder, f"{number:032x}.json"), "w", encoding="utf-8") as handle:
+            handle.write('{"address": "quelquun%d@example.org", "at": "2021-04-15T08:00:00+00:00"}' % number)
+
+
+def test_past_a_thousand_waiting_requests_the_page_asks_to_come_back_and_stores_nothing(app, client, records,
+                                                                                        data_dir):
+    """Many addresses together (each within its limits) fill neither the disk nor the mailer's round."""
+    fill_waiting_requests(data_dir, MAX_WAITING)
+    address = records[0]["answers"]["contact_email"]
+    refused = ask(client, address)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "300"
+    shown = answer_text(refused.text)
+    assert "Votre demande n&#39;a pas pu être enregistrée pour le moment : aucun e-mail ne partira." in shown
+    assert "Réessayez dans" in shown and "quelques minutes" in shown and "contacts de l&#39;AMI" in shown
+    assert len(requests_waiting(data_dir)) == MAX_WAITING, "nothing stored"
+    for number in range(3):  # the mailer took three up
+        os.unlink(os.path.join(data_dir, REQUESTS_DIR, f"{number:032x}.json"))
+    assert [ask(client, address).status_code for _ in range(3)] == [200] * 3
+    assert len(requests_waiting(data_dir)) == MAX_WAITING, "the refusal used none of the address's three a day"
+
+
+def test_a_requests_folder_that_cannot_be_read_gives_the_french_503_never_a_500(client, records, data_dir):
+    with open(os.path.join(data_dir, REQUESTS_DIR), "w", encoding="utf-8") as handle:
+        handle.write("a file where the folder should be")
+    reply = ask(client, records[0]["answers"]["contact_email"])
+    assert reply.status_code == 503 and "aucun e-mail ne partira" in reply.text
 
 
 def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app, client, records, data_dir):

@@ -11,10 +11,12 @@ import glob
 import logging
 import os
 
-from collector import porteur_mail
+from collector import mail, porteur_mail
 from collector.dossier import latest_record
 from collector.mail_catch_up import catch_up
 from collector.porteur.mail_caps import MAILS_PER_ADDRESS_PER_DAY
+
+from tests.support.payloads import form_hidden_fields, valid_answers
 
 from .conftest import outbox, review_post
 from .test_corrections import corrected, outbox_message, send_correction
@@ -93,3 +95,55 @@ def test_the_regions_own_mails_are_never_held_back(reviewer, client, records, da
     assert len(mails_to(data_dir, address)) == MAILS_PER_ADDRESS_PER_DAY
     assert review_post(reviewer, "AMI-2021-0001", "message", message="Pouvez-vous préciser ?").status_code == 303
     assert [name for name in mails_to(data_dir, address) if ".message-" in name], "queued, over the cap"
+
+
+def test_a_correction_whose_acknowledgement_the_cap_held_back_says_so_and_promises_no_mail(client, records,
+                                                                                         data_dir):
+    for title in ("A", "B", "C", "D", "E"):
+        reply = send_correction(client, corrected(records[0], projet_titre=title))
+        assert reply.headers["Location"].endswith("&fait=correction")
+        notice = client.get(reply.headers["Location"]).text
+        assert "Un nouvel accusé de réception vous est envoyé par e-mail." in notice
+    sixth = send_correction(client, corrected(records[0], projet_titre="F"))
+    assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=correction-sans-accuse")
+    page = client.get(sixth.headers["Location"]).text
+    assert "Un nouvel accusé de réception vous est envoyé" not in page
+    assert "Vos réponses corrigées sont enregistrées : c&#39;est la version affichée ci-dessous." in page
+    assert ("Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà "
+            "reçu aujourd&#39;hui 5 e-mails de ce site (envois de dossiers, corrections ou demandes de lien), le "
+            "maximum par jour")\
+        in page
+    assert "imprimez-la si vous voulez en garder une trace" in page
+    assert "AMI-2021-0001.accuse-v7.eml" not in outbox(data_dir)
+    assert latest_record(data_dir, "AMI-2021-0001")["version"] == 7, "the correction is stored"
+
+
+def test_a_new_dossier_is_always_stored_but_its_acknowledgement_counts_and_is_held_back_past_the_cap(
+        app, form, data_dir, caplog):
+    """The form would otherwise mail the typed address as often as the form's post limit allows."""
+    def apply(title: str):
+        browser = app.test_client()  # a browser each, as separate porteurs
+        hidden = form_hidden_fields(browser.get("/candidater/").text)
+        return browser, browser.post("/candidater/", data={**valid_answers(form), "contact_email": VICTIM,
+                                                          "projet_titre": title, **hidden})
+
+    for number in range(MAILS_PER_ADDRESS_PER_DAY):
+        _browser, reply = apply(f"Projet {number}")
+        assert reply.status_code == 303 and "fait=" not in reply.headers["Location"]
+    browser, sixth = apply("Projet de trop")
+    assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=sans-accuse")
+    receipt = browser.get(sixth.headers["Location"])
+    assert receipt.status_code == 200 and "AMI-2021-0006" in receipt.text, "stored, and its receipt shown"
+    assert ("Votre dossier est bien enregistré, mais aucun accusé de réception ne vous sera envoyé par e-mail"
+            in receipt.text)
+    assert "Gardez donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la." in receipt.text
+    with app.app_context():  # the mailer takes the records up, then catches up, as often as it likes
+        for _ in range(2):
+            mail.reconcile(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+            catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+    assert len(mails_to(data_dir, VICTIM)) == MAILS_PER_ADDRESS_PER_DAY
+    assert "AMI-2021-0006.accuse.eml" not in outbox(data_dir), "never sent later"
+    assert "AMI-2021-0006.notification.eml" in outbox(data_dir), "the Région is still told"
+    assert "accuse of AMI-2021-0006 not queued" in caplog.text and VICTIM not in caplog.text
+    assert app.test_client().post(PAGE, data={"contact_email": VICTIM}).status_code == 200
+    assert handle_waiting(app, data_dir) == 0, "the address had its five mails of the day"

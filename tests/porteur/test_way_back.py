@@ -52,6 +52,15 @@ def test_too_many_posts_are_refused_with_the_way_back(limited, records):
     assert reply.headers["Retry-After"]
 
 
+def test_a_porteurs_posts_count_for_the_network_too_five_clients_worth(limited, records):
+    """Each /64 of a /48 is a client of its own: the network's count stops the sixth."""
+    replies = [limited.test_client().post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"},
+                                          environ_base={"REMOTE_ADDR": f"2001:db8:1:{n:x}::1"}) for n in range(6)]
+    assert [reply.status_code for reply in replies] == [403] * 5 + [429]
+    assert "Trop d&#39;envois depuis votre connexion ou votre réseau" in replies[5].text
+    assert way_back_to_the_dossier(replies[5].text)
+
+
 def test_a_refusal_outside_a_dossier_still_offers_the_form(client):
     reply = client.post("/candidater/", data={}, headers=ELSEWHERE)
     assert reply.status_code == 403

@@ -89,6 +89,17 @@ def test_a_message_given_back_waits_again(store):
     assert store.outbox.pending_count() == 1 and [claimed for claimed, _ in store.outbox.claim(1)] == [name]
 
 
+def test_a_name_held_back_is_never_queued_where_the_outbox_can_hold_it_back_and_says_when_it_cannot(store,
+                                                                                                   store_kind):
+    """The porteur mail caps hold a mail back for good (porteur/mail_caps.py); PostgreSQL's table
+    cannot remember a name without its message yet: it says so, and the mail then goes."""
+    outbox = store.outbox
+    held = outbox.hold_back("AMI-2021-0001.accuse.eml")
+    assert held is (store_kind == "folder")
+    assert outbox.queue("AMI-2021-0001.accuse.eml", message("retenu"), "porteur@example.org") is (not held)
+    assert outbox.pending_count() == (0 if held else 1)
+
+
 def test_forgetting_a_dossier_removes_its_messages_and_their_memory_only(store):
     queue(store.outbox, "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml", "AMI-2021-0002.accuse.eml")
     [(name, _raw)] = store.outbox.claim(1)

@@ -1,0 +1,39 @@
+"""One limit for a client and a second for its whole network, asked as one.
+
+ratelimit.py counts a client (an IPv4 address, an IPv6 /64). Someone holding an IPv6 /48
+has 65,536 /64s, each a fresh client to that count, and an IPv4 /24 has 256 addresses: the
+network's own count (clientaddr.network_group), NETWORK_SHARE times the client's limit over
+the same window, bounds them too. A post refused for its client is not counted against its
+network, so one client over its limit cannot use up its neighbours' share.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .clientaddr import NETWORK_SHARE, network_group
+
+
+class Limiter(Protocol):
+    def hit(self, address: str, now: float | None = None) -> int | None: ...
+
+
+class ClientAndNetworkLimiter:
+    """`hit` counts the post for its client, then, if allowed, for its network; None when both
+    allow it, else the seconds to wait (for Retry-After)."""
+
+    def __init__(self, per_client: Limiter, per_network: Limiter) -> None:
+        self.per_client = per_client
+        self.per_network = per_network
+
+    def hit(self, address: str, now: float | None = None) -> int | None:
+        wait = self.per_client.hit(address, now)
+        if wait is not None:
+            return wait
+        # The network's group is not an address: the limiter's own grouping keeps it as it is.
+        return self.per_network.hit(network_group(address), now)
+
+
+def network_limit(limit: int) -> int:
+    """How many posts a network may send within the window in which one client may send `limit`."""
+    return NETWORK_SHARE * limit

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.site.sitebuild import build_site
 from tests.support.net import free_port
@@ -181,8 +182,8 @@ def test_the_closed_page_clears_the_drafts(closed_server, browser_context):
 def test_without_javascript_hints_state_the_limits_and_nothing_cuts_a_text(server, no_js_context):
     page = no_js_context.new_page()
     page.goto(server.base_url + "/candidater/")
-    assert page.inner_text("#description-hint").endswith("5\u00a0000 caractères au maximum.")
-    assert page.inner_text("#projet_titre-hint") == "En quelques mots. 150 caractères au maximum."
+    expect(page.locator("#description")).to_have_accessible_description(re.compile(r"5\s000 caractères au maximum\.$"))
+    expect(page.locator("#projet_titre")).to_have_accessible_description("En quelques mots. 150 caractères au maximum.")
     assert page.locator("[maxlength]").count() == 0
     long_text = "Un texte collé. " * 320
     page.fill("#description", long_text)

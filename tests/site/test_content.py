@@ -136,15 +136,15 @@ def test_no_page_shows_a_missing_value_as_none(site):
 
 def test_navigation_marks_the_current_page(site):
     calendar = site.read("calendrier/index.html")
-    assert '<a href="/calendrier/" aria-current="page">' in calendar
-    assert calendar.count('aria-current="page"') == 1  # one menu, shown folded on a phone
+    assert '<a href=/calendrier/ aria-current=page>' in calendar
+    assert calendar.count('aria-current=page') == 1  # one menu, shown folded on a phone
 
 
 def test_only_the_home_page_marks_accueil_as_current(site):
-    assert '<a href="/" aria-current="page">Accueil</a>' in site.read("index.html")
+    assert '<a href=/ aria-current=page>Accueil</a>' in site.read("index.html")
     for relative in site.pages():
         if relative != "index.html":
-            assert '<a href="/" aria-current="page">' not in site.read(relative), relative
+            assert '<a href=/ aria-current=page>' not in site.read(relative), relative
 
 
 def test_the_preview_banner_names_the_previewed_date(site):

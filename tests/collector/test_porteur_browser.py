@@ -125,7 +125,7 @@ def test_the_draft_is_kept_when_the_answer_is_not_a_receipt(server, browser_cont
     page.goto(server.base_url + "/candidater/")
     fill(page, valid_answers(FORM))
     wait_out_the_time_trap(page)
-    page.evaluate("document.getElementById('site_web').value = 'robot'")  # answered by the quiet page
+    page.evaluate("document.querySelector('[name=site_web]').value = 'robot'")  # answered by the quiet page
     page.click("button[type=submit]")
     page.wait_for_url("**/candidater/merci/")
     assert "Aucune manifestation d'intérêt n'a été enregistrée" in page.inner_text("main")

@@ -182,8 +182,11 @@ def test_the_closed_page_clears_the_drafts(closed_server, browser_context):
 def test_without_javascript_hints_state_the_limits_and_nothing_cuts_a_text(server, no_js_context):
     page = no_js_context.new_page()
     page.goto(server.base_url + "/candidater/")
-    expect(page.locator("#description")).to_have_accessible_description(re.compile(r"5\s000 caractères au maximum\.$"))
-    expect(page.locator("#projet_titre")).to_have_accessible_description("En quelques mots. 150 caractères au maximum.")
+    # a one-control question's hint is in its label: part of the name a screen reader announces
+    expect(page.locator("#description")).to_have_accessible_name(re.compile(
+        r"^Description du projet ou de l'intention \(obligatoire\) Objectifs, .* 5\s000 caractères au maximum\.$"))
+    expect(page.locator("#projet_titre")).to_have_accessible_name(
+        "Titre du projet (obligatoire) En quelques mots. 150 caractères au maximum.")
     assert page.locator("[maxlength]").count() == 0
     long_text = "Un texte collé. " * 320
     page.fill("#description", long_text)

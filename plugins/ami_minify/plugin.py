@@ -17,6 +17,8 @@ import minify
 import rcssmin
 from pelican import signals
 
+from .form_stylesheet import SOURCE, write_form_stylesheet
+
 logger = logging.getLogger(__name__)
 
 _ROOT_RULE = re.compile(r":root\{([^{}]*)\}")
@@ -79,12 +81,13 @@ def minify_file(path: str, *extra: Any) -> tuple[int, int]:
 
 
 def site_palette(paths: list[str]) -> dict[str, str] | None:
-    """The constants of the one stylesheet among `paths` that declares a `:root` (None if not one)."""
+    """The constants of the stylesheets among `paths` that declare a `:root`, when they all declare
+    the same (site.css and form.css, derived from it); else None."""
     found = []
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             constants = root_constants(rcssmin.cssmin(handle.read()))
-        if constants:
+        if constants and constants not in found:
             found.append(constants)
     return found[0] if len(found) == 1 else None
 
@@ -102,9 +105,15 @@ def minify_folder(folder: str) -> list[tuple[str, int, int]]:
 
 
 def minify_theme_static(pelican: Any) -> None:
-    """Signal handler: minify output/<THEME_STATIC_DIR>/ (where theme/static/ was copied)."""
-    output = pelican.settings["OUTPUT_PATH"]
-    for path, before, after in minify_folder(os.path.join(output, pelican.settings["THEME_STATIC_DIR"])):
+    """Signal handler: write the form page's stylesheet (form_stylesheet.py), then minify
+    output/<THEME_STATIC_DIR>/ (where theme/static/ was copied)."""
+    settings, output = pelican.settings, pelican.settings["OUTPUT_PATH"]
+    static = os.path.join(output, settings["THEME_STATIC_DIR"])
+    sources = [os.path.join(settings["THEME"], path, "css") for path in settings["THEME_STATIC_PATHS"]]
+    source = next((folder for folder in sources if os.path.isfile(os.path.join(folder, SOURCE))), None)
+    if source:
+        write_form_stylesheet(source, os.path.join(static, "css"))
+    for path, before, after in minify_folder(static):
         logger.info("Minified %s: %d -> %d bytes", os.path.relpath(path, output), before, after)
 
 

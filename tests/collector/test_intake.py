@@ -41,7 +41,7 @@ def test_the_form_page_carries_a_fresh_token_and_submission_id(client):
     assert first["id_envoi"] != second["id_envoi"]
     page = client.get("/candidater/").text
     assert 'novalidate' in page and 'autocomplete=email' in page and 'aria-hidden=true' in page
-    assert '<fieldset class=group aria-describedby=groupe-structure-hint><legend>Votre structure</legend>' in page
+    assert '<fieldset class=group aria-describedby=g-1><legend>Votre structure</legend><p class=hint id=g-1>' in page
     assert 'href="/donnees-personnelles/"' in page
 
 
@@ -101,7 +101,8 @@ def test_an_invalid_post_shows_the_form_again_with_values_and_messages(app, clie
     assert "<title>Erreur : " in page and 'role=alert' in page
     assert '<a href="#siret">Le numéro SIRET compte 14 chiffres : vérifiez votre saisie.</a>' in page
     assert '<a href="#contact_email">' in page
-    assert 'aria-invalid=true' in page and 'aria-describedby="siret-hint siret-error"' in page
+    assert 'aria-invalid=true' in page and 'aria-describedby=siret-error' in page
+    assert '<label for=siret>Numéro SIRET <small>14 chiffres' in page  # the hint is in the label
     assert 'value="Communauté de communes du Pays de Falaise"' in page and 'value="camille@"' in page
     assert 'value=tiers_lieu_numerique checked' in page
     assert records(app) == []
@@ -382,7 +383,8 @@ def test_a_question_added_to_a_copy_of_the_definition_appears_everywhere(make_ap
     app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k")
     client, form = app.test_client(), app.config["FORM"]
     page = client.get("/candidater/").text
-    assert '<label for=budget>Budget prévisionnel (euros) (obligatoire)</label>' in page
+    assert ('<label for=budget>Budget prévisionnel (euros) (obligatoire) '
+            '<small>Un ordre de grandeur suffit. 20 caractères au maximum.</small></label>') in page
     answers = {key: value for key, value in valid_answers(form).items() if key != "budget"}
     missing = client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)), content_type=URLENCODED,
                           headers={"Accept": "application/json"})

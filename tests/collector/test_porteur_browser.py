@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.site.sitebuild import build_site
 from tests.support.net import free_port
@@ -124,7 +125,7 @@ def test_the_draft_is_kept_when_the_answer_is_not_a_receipt(server, browser_cont
     page.goto(server.base_url + "/candidater/")
     fill(page, valid_answers(FORM))
     wait_out_the_time_trap(page)
-    page.evaluate("document.getElementById('site_web').value = 'robot'")  # answered by the quiet page
+    page.evaluate("document.querySelector('[name=site_web]').value = 'robot'")  # answered by the quiet page
     page.click("button[type=submit]")
     page.wait_for_url("**/candidater/merci/")
     assert "Aucune manifestation d'intérêt n'a été enregistrée" in page.inner_text("main")
@@ -181,8 +182,11 @@ def test_the_closed_page_clears_the_drafts(closed_server, browser_context):
 def test_without_javascript_hints_state_the_limits_and_nothing_cuts_a_text(server, no_js_context):
     page = no_js_context.new_page()
     page.goto(server.base_url + "/candidater/")
-    assert page.inner_text("#description-hint").endswith("5\u00a0000 caractères au maximum.")
-    assert page.inner_text("#projet_titre-hint") == "En quelques mots. 150 caractères au maximum."
+    # a one-control question's hint is in its label: part of the name a screen reader announces
+    expect(page.locator("#description")).to_have_accessible_name(re.compile(
+        r"^Description du projet ou de l'intention \(obligatoire\) Objectifs, .* 5\s000 caractères au maximum\.$"))
+    expect(page.locator("#projet_titre")).to_have_accessible_name(
+        "Titre du projet (obligatoire) En quelques mots. 150 caractères au maximum.")
     assert page.locator("[maxlength]").count() == 0
     long_text = "Un texte collé. " * 320
     page.fill("#description", long_text)

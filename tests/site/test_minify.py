@@ -10,10 +10,11 @@ import pytest
 from .sitebuild import REPO_ROOT
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "plugins"))
+from ami_minify.form_stylesheet import StylesheetError, without_reading_section  # noqa: E402
 from ami_minify.plugin import inline_constants, minify_css, minify_js  # noqa: E402
 
 SOURCES = {"theme/css/site.css": "theme/static/css/site.css", "theme/css/review.css": "theme/static/css/review.css",
-           "theme/css/collector.css": "theme/static/css/collector.css",
+           "theme/css/collector.css": "theme/static/css/collector.css", "theme/css/form.css": "theme/static/css/site.css",
            "theme/js/form.js": "theme/static/js/form.js"}
 
 
@@ -65,3 +66,28 @@ def test_only_constants_declared_once_in_root_are_written_out(css, expected):
 def test_the_script_minifier_shortens_local_names_but_keeps_global_and_property_names():
     built = minify_js("(() => { const answers = document.forms; answers.elementCount = 1; })();")
     assert "answers" not in built and "document.forms" in built and ".elementCount=1" in built
+
+
+def test_the_form_stylesheet_is_the_site_stylesheet_without_the_reading_pages_rules(site):
+    form, whole = site.read("theme/css/form.css"), site.read("theme/css/site.css")
+    assert form.strip() == minify_css(without_reading_section(source("theme/static/css/site.css")))
+    assert ".timeline" in whole and ".figures" in whole and ".to-confirm" in whole
+    assert ".timeline" not in form and ".figures" not in form and ".to-confirm" not in form
+    assert ".error-summary{" in form and ".contact-list li{" in form and "@media print" in form
+    assert "var(" not in form and len(form) < len(whole) - 800
+
+
+@pytest.mark.parametrize("css", [
+    "a{}",  # no section
+    "/* -- Reading pages only: begin -- */ b{} a{}",  # never closed
+    "/* -- Reading pages only: end -- */ b{} /* -- Reading pages only: begin -- */",  # closed before it opens
+    "/* -- Reading pages only: begin -- */ b{} /* -- Reading pages only: end -- */" * 2,  # twice
+])
+def test_a_site_stylesheet_without_one_well_marked_reading_section_stops_the_build(css):
+    with pytest.raises(StylesheetError, match="section des pages de lecture"):
+        without_reading_section(css)
+
+
+def test_the_reading_section_goes_with_both_its_markers():
+    css = "a{}\n/* -- Reading pages only: begin -- notes */\nb{}\n/* -- Reading pages only: end -- */\nc{}"
+    assert without_reading_section(css) == "a{}\nc{}"

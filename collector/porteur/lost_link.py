@@ -2,29 +2,27 @@
 
 `GET/POST /candidater/dossier-perdu/`. The answer is the same whether or not the address
 has a dossier (no one learns who applied), and so is the work behind it: every valid
-address within the limits becomes one small durable request file (link_requests.py),
-which the mailer handles (it finds the dossiers and queues the mail, to the address
-itself). Valid requests are limited per client (one IPv4 address or one IPv6 /64: 20 an
-hour, enough for a workshop in a public digital space; a mistyped address costs no storage
-and does not count) and per address (3 mails a day), so the form can flood neither the
-server nor a mailbox.
+address within the limits becomes one small durable request in the store
+(`store.link_requests`: a file in the data folder, a row in PostgreSQL; link_requests.py),
+which a mailer handles (it finds the dossiers and queues the mail, to the address itself).
+Valid requests are limited per client (one IPv4 address or one IPv6 /64: 20 an hour,
+enough for a workshop in a public digital space; a mistyped address costs no storage and
+does not count) and per address (3 mails a day), so the form can flood neither the server
+nor a mailbox. The limits are the store's (`store.rate_limiter`), shared by every worker
+and, on PostgreSQL, every host.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
 
 from ..addresses import address_key
 from ..errors import Refusal
-from ..link_requests import write_request
 from ..origin import is_cross_site
-from ..ratelimit import RateLimiter
 from .. import appstate
-from ..sequence import STATE_DIR
 from ..validation import Email
 from .views import offer_way_back, page
 
@@ -42,19 +40,10 @@ SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minut
         "ci-dessus, ou appelez les contacts de l'AMI.").format(per_day=PER_ADDRESS[0])
 
 
-class LinkRequestLimiter(RateLimiter):
-    """The shared sliding-window limiter, in its own file: its window differs from the
-    form's, and one table must hold a single window size (old windows are purged by number)."""
-
-    def __init__(self, data_dir: str, limit: int, window: int, secret: str, name: str) -> None:
-        super().__init__(data_dir, limit, window, secret)
-        self.path = os.path.join(data_dir, STATE_DIR, f"ratelimit-{name}.sqlite3")
-
-
 def init_app(app: Flask) -> None:
-    data_dir, secret = appstate.data_dir(app), appstate.secret(app)
-    app.extensions["ami_lost_link"] = (LinkRequestLimiter(data_dir, *PER_CLIENT, secret, "lien-client"),
-                                       LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
+    store, secret = appstate.store(app), appstate.secret(app)  # the store's limiters: shared by every host
+    app.extensions["ami_lost_link"] = (store.rate_limiter("lien-client", *PER_CLIENT, secret),
+                                       store.rate_limiter("lien-adresse", *PER_ADDRESS, secret))
     app.register_blueprint(bp)
 
 
@@ -89,7 +78,7 @@ def send_links() -> Response:
                            "puis réessayez.", headers={"Retry-After": str(wait)})
     if by_address.hit(address_key(address)) is None:
         try:
-            write_request(appstate.data_dir(), address)
+            appstate.store().link_requests.write(address)
         except OSError as error:
             log.error("lost link: request not stored (%s)", type(error).__name__)
             raise Refusal(503, "Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. "

@@ -60,7 +60,6 @@ MAX_AGE = timedelta(days=7)
 _REQUEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
 
 
-
 def write_request(data_dir: str, address: str) -> str:
     """Store one request durably for the mailer; its id (the file's name without `.json`)."""
     request_id = secrets.token_hex(16)

@@ -12,42 +12,22 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import ExitStack
 from urllib.parse import urlencode
 
 import psycopg
-import pytest
 
 from collector.formdef import load_form
 from collector.porteur.links import dossier_path
 from tests.review.mailer_process import mailer
 from tests.support.payloads import encode_form, fetch_hidden, form_hidden_fields, post_form, request, valid_answers
-from tests.support.servers import gunicorn
 
-from .test_mailers_on_two_hosts import smtp, wait_until  # noqa: F401 - the SMTP server fixture
-from .test_two_hosts import host_env
+from .test_mailers_on_two_hosts import hosts, smtp, wait_until  # noqa: F401 - the two hosts and the SMTP server
 
 FORM = load_form()
 SECRET = "la clé des deux hôtes"  # host_env's COLLECTOR_SECRET_KEY
 PAGE = "/candidater/dossier-perdu/"
 FORM_POST = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://127.0.0.1"}
 SUBJECT = "Lien de votre dossier"
-
-
-@pytest.fixture
-def hosts(database_url, tmp_path, smtp):  # noqa: F811 - the fixture imported above
-    """Two collector hosts' base URLs; `env(name)` is the environment of host `name` (its mailer's too)."""
-    folders = {name: tmp_path / f"hote-{name}" for name in "ab"}
-    for folder in folders.values():
-        folder.mkdir()
-
-    def env(name: str) -> dict[str, str]:
-        return host_env(database_url, str(folders[name]), COLLECTOR_SMTP_HOST="127.0.0.1",
-                        COLLECTOR_SMTP_PORT=str(smtp.port), COLLECTOR_MAIL_RETRY_SECONDS="1")
-
-    with ExitStack() as stack:
-        urls = [stack.enter_context(gunicorn(env(name), workers=2, log_dir=str(tmp_path))).base_url for name in "ab"]
-        yield urls, env
 
 
 def submitted(base_url: str, contact: str) -> str:
@@ -71,8 +51,8 @@ def link_mails(smtp_inbox) -> Counter:
 
 
 def test_a_request_posted_through_one_host_is_mailed_once_by_the_other_hosts_mailer(
-        hosts, smtp, database_url, tmp_path):  # noqa: F811
-    urls, env = hosts
+        hosts, smtp, database_url, tmp_path):  # noqa: F811 - fixtures
+    urls, env, _folders = hosts
     submitted(urls[0], "camille@asso.fr")
     assert ask(urls[0], "CAMILLE@asso.fr") == 200 and waiting_requests(database_url) == 1
     with mailer(env("b"), str(tmp_path), "mailer-b"):
@@ -81,8 +61,8 @@ def test_a_request_posted_through_one_host_is_mailed_once_by_the_other_hosts_mai
 
 
 def test_requests_through_both_hosts_with_both_mailers_running_are_each_mailed_once(
-        hosts, smtp, database_url, tmp_path):  # noqa: F811
-    urls, env = hosts
+        hosts, smtp, database_url, tmp_path):  # noqa: F811 - fixtures
+    urls, env, _folders = hosts
     contacts = [f"porteur{number}@asso.fr" for number in range(6)]
     for number, contact in enumerate(contacts):
         submitted(urls[number % 2], contact)
@@ -94,8 +74,8 @@ def test_requests_through_both_hosts_with_both_mailers_running_are_each_mailed_o
     assert link_mails(smtp) == Counter({contact: 1 for contact in contacts})
 
 
-def test_the_lost_link_limits_count_across_both_hosts(hosts, database_url):
-    urls, _env = hosts
+def test_the_lost_link_limits_count_across_both_hosts(hosts, database_url):  # noqa: F811 - a fixture
+    urls, _env, _folders = hosts
     replies = [ask(urls[number % 2], f"personne{number}@asso.fr") for number in range(21)]
     assert replies == [200] * 20 + [429], "20 requests an hour per client, whatever host they reach"
     with psycopg.connect(database_url) as connection:
@@ -113,8 +93,8 @@ def change_contact(base_url: str, reference: str, contact: str) -> int:
                    encode_form(answers, form_hidden_fields(page.text)), FORM_POST).status
 
 
-def test_the_contact_changes_of_a_dossier_are_capped_across_both_hosts(hosts):
-    urls, _env = hosts
+def test_the_contact_changes_of_a_dossier_are_capped_across_both_hosts(hosts):  # noqa: F811 - a fixture
+    urls, _env, _folders = hosts
     reference = submitted(urls[0], "camille@asso.fr")
     replies = [change_contact(urls[number % 2], reference, f"nouvelle{number}@asso.fr") for number in range(3)]
     assert replies == [303, 303, 429], "2 contact changes a day per dossier, whatever host they reach"

@@ -114,3 +114,14 @@ def test_the_regions_own_mails_are_never_held_back(reviewer, client, records, da
     assert len(mails_to(data_dir, address)) == MAILS_PER_ADDRESS_PER_DAY
     assert review_post(reviewer, "AMI-2021-0001", "message", message="Pouvez-vous préciser ?").status_code == 303
     assert [name for name in mails_to(data_dir, address) if ".message-" in name], "queued, over the cap"
+
+
+@ON_THE_DATA_FOLDER
+def test_on_the_data_folder_the_limits_keep_their_files_so_a_running_server_keeps_its_counts(app, client, records,
+                                                                                             data_dir):
+    assert send_correction(client, corrected(records[0], contact_email=VICTIM)).status_code == 303
+    assert client.post(PAGE, data={"contact_email": VICTIM}).status_code == 200
+    handle_waiting(app, data_dir)
+    assert sorted(name for name in os.listdir(os.path.join(data_dir, "state")) if name.startswith("ratelimit-") and name.endswith(".sqlite3")) == [
+        "ratelimit-changements-contact.sqlite3", "ratelimit-courriels-adresse.sqlite3",
+        "ratelimit-lien-adresse.sqlite3", "ratelimit-lien-client.sqlite3"]

@@ -14,10 +14,12 @@
 - The address is kept in clear only while the request waits: deleted once handled, and
   unhandled after MAX_AGE (the mailer at each round, `purge` otherwise).
 - Contacts: the newest version of every dossier (its last corrected version, else the
-  record), narrowed in the database by the longest run of ASCII letters and digits of the
-  address's local part (found in the YAML text whatever quoting or escapes the writer chose),
-  then confirmed in Python on the parsed document with the same comparison as the data
-  folder's (dossier.contacts_among). No review index is needed.
+  record), narrowed in the database to those whose `contact_email:` line holds the longest
+  run of ASCII letters and digits of the address's local part, its ASCII case aside (such a
+  run is never quoted, escaped nor split by the YAML writer, so no match is missed; a
+  document without such a line stays a candidate), then confirmed in Python on the parsed
+  document with the same comparison as the data folder's (dossier.contacts_among). No
+  review index is needed.
 """
 
 from __future__ import annotations
@@ -38,13 +40,15 @@ from .link_requests import Claim, IndexLookup
 if TYPE_CHECKING:
     from .postgres import PostgresStore
 
-_ASCII_LOWER = ("translate({column}, '" + string.ascii_uppercase + "', '" + string.ascii_lowercase + "')")
+_CONTACT_LINE = r"\n *contact_email: [^\n]*"  # the answer's line, in the block style records are written in
 _NEWEST = (
-    "SELECT r.reference, coalesce(v.document, r.document) FROM records r "
-    "LEFT JOIN LATERAL (SELECT document FROM versions WHERE versions.reference = r.reference "
-    "                   ORDER BY number DESC LIMIT 1) v ON true "
-    f"WHERE strpos({_ASCII_LOWER.format(column='coalesce(v.document, r.document)')}, %s) > 0 "
-    "ORDER BY r.reference")
+    "SELECT reference, document FROM ("
+    "  SELECT r.reference, coalesce(v.document, r.document) AS document FROM records r"
+    "  LEFT JOIN LATERAL (SELECT document FROM versions WHERE versions.reference = r.reference"
+    "                     ORDER BY number DESC LIMIT 1) v ON true) newest "
+    f"WHERE translate(document, '{string.ascii_uppercase}', '{string.ascii_lowercase}') ~ %s "
+    f"   OR document !~ '{_CONTACT_LINE}' "  # a layout this search does not know: read it all the same
+    "ORDER BY reference")
 
 
 def narrowing_key(address: str) -> str:
@@ -94,7 +98,7 @@ class PostgresLinkRequests:
 
         # `lookup` (a data folder's review index) is not used: it would only know that host's share.
         with self.store._connection() as connection:
-            rows = connection.execute(_NEWEST, (narrowing_key(address),)).fetchall()
+            rows = connection.execute(_NEWEST, (_CONTACT_LINE + narrowing_key(address),)).fetchall()
         newest = []
         for reference, document in rows:
             try:

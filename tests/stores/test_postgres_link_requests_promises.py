@@ -139,3 +139,27 @@ def test_a_database_out_of_reach_refuses_the_request_and_the_poll_sees_nothing()
 ])
 def test_the_search_is_narrowed_by_the_longest_ascii_run_of_the_local_part(address, key):
     assert narrowing_key(address) == key
+
+
+def test_while_postgresql_is_down_the_page_answers_a_french_503_and_keeps_nothing(data_dir, database_url,
+                                                                                 postgres_cluster, monkeypatch):
+    from collector import appstate, create_app
+
+    from .test_outage import wait_until_healthy
+
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "DATABASE_TIMEOUT": 1.0,
+                      "SECRET_KEY": "k"})
+    client = app.test_client()
+    try:
+        postgres_cluster.stop()
+        try:
+            reply = client.post("/candidater/dossier-perdu/", data={"contact_email": "camille@asso.fr"})
+        finally:
+            postgres_cluster.start()
+        assert reply.status_code == 503 and 'lang="fr"' in reply.text
+        assert "n&#39;a pas pu être enregistrée" in reply.text and "aucun e-mail ne partira" in reply.text
+        wait_until_healthy(client)
+        assert appstate.store(app).link_requests.waiting() == []
+    finally:
+        appstate.store(app).close()

@@ -12,7 +12,8 @@
   handling queues its mail on another of the pool's connections: the pool needs two (its
   default size).
 - The address is kept in clear only while the request waits: deleted once handled, and
-  unhandled after MAX_AGE (the mailer at each round, `purge` otherwise).
+  unhandled after MAX_AGE (any host's mailer takes every waiting request at each catch-up,
+  at least once a minute; `remove_expired` does it without sending, for a purge).
 - Contacts: the newest version of every dossier (its last corrected version, else the
   record), narrowed in the database to those whose `contact_email:` line holds the longest
   run of ASCII letters and digits of the address's local part, its ASCII case aside (such a

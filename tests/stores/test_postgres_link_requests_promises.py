@@ -163,3 +163,21 @@ def test_while_postgresql_is_down_the_page_answers_a_french_503_and_keeps_nothin
         assert appstate.store(app).link_requests.waiting() == []
     finally:
         appstate.store(app).close()
+
+
+def test_a_record_written_in_another_layout_is_still_searched(store, database_url):
+    """A document whose contact is not on the answers' usual line (another writer's indentation)
+    is read all the same: the narrowing may only ever add candidates."""
+    import yaml
+
+    from collector.formdef import load_form
+    from tests.review.factory import make_record
+
+    record = make_record(load_form(), 1, contact_email="Camille@asso.fr")
+    assert store.write_record(record)
+    other_layout = yaml.safe_dump(record, allow_unicode=True, sort_keys=False, indent=4)
+    assert "\n    contact_email: Camille@asso.fr" in other_layout
+    with psycopg.connect(database_url) as connection:
+        connection.execute("UPDATE records SET document = %s", (other_layout,))
+    assert store.link_requests.contacts("camille@ASSO.fr") == {"Camille@asso.fr": ["AMI-2021-0001"]}
+    assert store.link_requests.contacts("autre@asso.fr") == {}

@@ -8,9 +8,12 @@ collector's own work, no network):
 - what the page used to do for every address before the mailer took the look-up over
   (dossier.contacts_for_email over every record), for comparison;
 - the mailer's handling of one request: finding the dossiers through the review index's
-  e-mail key, and by reading every record (no index), mail queued included.
+  e-mail key, and by reading every record (no index), mail queued included;
+- the same page and the mailer's handling with PostgreSQL as the store (a throwaway cluster with
+  the default durable settings, the records copied by migrate-store): the request is a row, the
+  look-up one query over the records and their newest versions (no review index).
 
-    .venv/bin/python bench/lost_link.py [--requests 200]
+    .venv/bin/python bench/lost_link.py [--requests 200] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def page_times(app, addresses: list[str]) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--no-postgres", action="store_true", help="the data folder only")
     arguments = parser.parse_args()
     os.environ.setdefault("COLLECTOR_SECRET_KEY", "bench-secret")
     os.environ["COLLECTOR_SMTP_HOST"] = ""
@@ -98,9 +102,50 @@ def main() -> int:
                         assert handle_requests(data_dir, app.config["FACTS"], settings, finder) == 1
                         times.append(time.perf_counter() - started)
                     print(f"{size:>7,} records  mailer, one request {label}: {quantiles(times)}")
+            if not arguments.no_postgres:
+                on_postgresql(data_dir, size, known, unknown)
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 0
+
+
+def on_postgresql(data_dir: str, size: int, known: list[str], unknown: list[str]) -> None:
+    """The page and the mailer's handling with the records of `data_dir` copied into PostgreSQL."""
+    import psycopg
+
+    from collector import appstate, create_app, porteur_mail
+    from collector.link_requests import handle_requests
+    from collector.stores import schema
+    from tests.support.postgres import start_cluster, stop_cluster
+
+    cluster = start_cluster(durable=True)
+    host_dir = tempfile.mkdtemp(prefix="bench-lost-link-host-")
+    try:
+        url = cluster.url(cluster.new_database())
+        with psycopg.connect(url) as connection:
+            schema.upgrade(connection)
+        app = create_app({"DATA_DIR": host_dir, "DATABASE_URL": url, "RATE_LIMIT": (1_000_000, 600)})
+        copied = app.test_cli_runner().invoke(args=["migrate-store", "--from", data_dir])
+        assert copied.exit_code == 0, copied.output
+        store = appstate.store(app)
+        page_times(app, ["echauffement@exemple.fr"])
+        interleaved = page_times(app, [address for pair in zip(known, unknown) for address in pair])
+        print(f"{size:>7,} records  PostgreSQL page, address with a dossier:    {quantiles(interleaved[0::2])}")
+        print(f"{size:>7,} records  PostgreSQL page, address without a dossier: {quantiles(interleaved[1::2])}")
+        with psycopg.connect(url) as connection:
+            connection.execute("DELETE FROM link_requests")
+        with app.app_context():
+            settings, times = porteur_mail.settings(), []
+            for address in known[:50]:
+                store.link_requests.write(address)
+                started = time.perf_counter()
+                assert handle_requests(store, app.config["FACTS"], settings) == 1
+                times.append(time.perf_counter() - started)
+        print(f"{size:>7,} records  PostgreSQL mailer, one request (a query, no index): {quantiles(times)}")
+        store.close()
+    finally:
+        stop_cluster(cluster)
+        shutil.rmtree(host_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -275,13 +275,25 @@ def contacts_for_email(data_dir: str, address: str, paths: Iterable[str]) -> lis
     the mailbox `address` names, its local part's ASCII case aside (addresses.mailbox: never
     casefold nor NFKC, which would take `ſophie@` for `sophie@` or `straße.de` for
     `strasse.de`); unreadable records are skipped."""
-    wanted = mailbox_ignoring_ascii_case(address)
-    found = []
+    return contacts_among(_newest_readable(data_dir, paths), address)
+
+
+def _newest_readable(data_dir: str, paths: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The newest version of each record of `paths` that can be read, one at a time."""
     for path in paths:
         try:
-            record = with_versions(data_dir, read_record(path))
+            newest = with_versions(data_dir, read_record(path))
         except RecordError:
             continue
+        yield newest
+
+
+def contacts_among(newest: Iterable[Mapping[str, Any]], address: str) -> list[tuple[str, str]]:
+    """(reference, contact e-mail as stored) of those newest versions whose contact is the
+    mailbox `address` names, its local part's ASCII case aside (see contacts_for_email)."""
+    wanted = mailbox_ignoring_ascii_case(address)
+    found = []
+    for record in newest:
         stored = str(record["answers"].get("contact_email") or "").strip()
         if stored and mailbox_ignoring_ascii_case(stored) == wanted:
             found.append((record["reference"], stored))

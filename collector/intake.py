@@ -248,8 +248,8 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
     # Before the record exists, so that no mailer composes the mail first (porteur/mail_caps.py).
-    held_back = mail_caps.first_acknowledgement_held_back(kept.outbox, appstate.data_dir(), appstate.secret(),
-                                                          reference, answers["contact_email"])
+    held_back = mail_caps.first_acknowledgement_held_back(kept, appstate.secret(), reference,
+                                                          answers["contact_email"])
 
     def mails() -> list[OutgoingMail]:
         composed = record_mails(record, current.facts, current.form, porteur_mail.settings())

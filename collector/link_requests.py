@@ -1,18 +1,23 @@
-"""Lost-link requests: a small durable file written by the page, handled by the mailer.
+"""Lost-link requests: a small durable request written by the page, handled by the mailer.
 
 The page `/candidater/dossier-perdu/` (porteur/lost_link.py) does the same work for every
-valid address, known or not: it writes one request, `$DATA/link-requests/<random>.json`,
-durably (durable.write_new_file: a temporary file in tmp/, fsync, `os.link`, fsync of the
-folder) and answers. Nothing in the name says who asked (32 random hexadecimal digits);
-the content, the address, is personal data: the file is created 0640 (the data folder's
-umask 027 keeps it from other users) and lives only until the mailer has handled it, or
-MAX_AGE at most: a request nobody handled in that time (no mailer ran) is removed unhandled,
-by the mailer or by `purge`, and its address is kept no longer.
+valid address, known or not: it writes one request in its store (`store.link_requests`,
+stores/link_requests.py) and answers. On PostgreSQL, a row that every host's mailer may
+handle (stores/postgres_link_requests.py). In the data folder, the file code below:
+`$DATA/link-requests/<random>.json`, written durably (durable.write_new_file: a temporary
+file in tmp/, fsync, `os.link`, fsync of the folder). Nothing in the name says who asked
+(32 random hexadecimal digits); the content, the address, is personal data: the file is
+created 0640 (the data folder's umask 027 keeps it from other users) and lives only until
+the mailer has handled it, or MAX_AGE at most: a request nobody handled in that time (no
+mailer ran) is removed unhandled, by the mailer or by `purge`, and its address is kept no
+longer. The same holds for a PostgreSQL row.
 
-The mailer (`handle_requests`) finds the address's dossiers: through the review index's
+The mailer (`handle_requests`, on either store) claims each waiting request in turn (two
+mailers never handle the same one) and finds the address's dossiers (on PostgreSQL, by a
+query over the records and versions; in the data folder, through the review index's
 e-mail key when the index exists (a folded key that only narrows the candidates: each is
 confirmed on its newest version, the same comparison as without the index), else by
-reading every record. The comparison is the mailbox's (addresses.mailbox: the local part
+reading every record). The comparison is the mailbox's (addresses.mailbox: the local part
 as stored but for its ASCII case, the domain in IDNA 2008 form), never casefold or NFKC:
 `contact@straße.de` is not `contact@strasse.de`. The mail goes to each dossier's STORED
 contact address, never to the text typed: one mail per distinct stored address, listing
@@ -29,17 +34,22 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import mail, porteur_mail
 from .addresses import AddressError
 from .dossier import contacts_for_email
 from .porteur import mail_caps
+from .statuses import store_of
+from .stores.link_requests import Claim, IndexLookup
 from .durable import fsync_dir, write_new_file
 from .records import iter_record_paths, record_path
 from .yamlio import read_regular_file
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +58,6 @@ REQUESTS_DIR = "link-requests"
 # (and a request nobody handled keeps an address): removed unhandled.
 MAX_AGE = timedelta(days=7)
 _REQUEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
-
-# Given an address, the references the review index holds for its e-mail key; None when
-# there is no usable index (then every record is read).
-IndexLookup = Callable[[str], "list[str] | None"]
 
 
 def write_request(data_dir: str, address: str) -> str:
@@ -146,8 +152,8 @@ def _waiting(data_dir: str) -> Iterator[tuple[str, tuple[str, datetime] | None]]
             yield request_id, None
 
 
-def remove_expired(data_dir: str, now: datetime | None = None) -> int:
-    """Remove, unhandled, the requests older than MAX_AGE (and the unreadable ones); how many."""
+def _remove_expired_files(data_dir: str, now: datetime | None = None) -> int:
+    """Remove, unhandled, the request files older than MAX_AGE (and the unreadable ones); how many."""
     removed = 0
     for request_id, content in _waiting(data_dir):
         if content is None or _now(now) - content[1] > MAX_AGE:
@@ -155,48 +161,66 @@ def remove_expired(data_dir: str, now: datetime | None = None) -> int:
     return removed
 
 
-def handle_requests(data_dir: str, facts: Mapping[str, Any], settings: mail.MailSettings,
-                    lookup: IndexLookup | None = None, now: datetime | None = None) -> int:
-    """Queue the links of every waiting request, then remove it; how many mails were queued.
+def remove_expired(where: Store | str, now: datetime | None = None) -> int:
+    """Remove, unhandled, the requests older than MAX_AGE from the store `where` (a store, or a
+    data folder's path standing for its store); how many."""
+    return store_of(where).link_requests.remove_expired(now)
 
-    A request that cannot be handled now (a full disk) stays for the next round; one that
-    cannot be read is removed (nothing can ever be done with it), and so is one older than
-    MAX_AGE, unhandled."""
-    queued = 0
-    for request_id, content in _waiting(data_dir):
-        if content is None:
-            log.warning("lost link: request %s unreadable, removed", request_id)
-            _remove(data_dir, request_id)
-            continue
-        address, made = content
-        if _now(now) - made > MAX_AGE:
-            log.info("lost link: request %s older than %d days, removed unhandled", request_id, MAX_AGE.days)
-            _remove(data_dir, request_id)
-            continue
-        contacts = contacts_of(data_dir, address, lookup)
-        try:
-            queued += sum(_queue_links(data_dir, request_id, stored, references, facts, settings)
-                          for stored, references in contacts.items())
-        except OSError as error:
-            log.error("lost link: request %s not handled (%s); next round", request_id, type(error).__name__)
-            continue
-        if not contacts:
-            log.info("lost link: no dossier for request %s", request_id)
-        _remove(data_dir, request_id)
+
+def handle_requests(where: Store | str, facts: Mapping[str, Any], settings: mail.MailSettings,
+                    lookup: IndexLookup | None = None, now: datetime | None = None) -> int:
+    """Queue the links of every waiting request of the store `where` (a store, or a data
+    folder's path standing for its store), then remove it; how many mails were queued.
+
+    Each request is claimed first (stores/link_requests.py): a mailer on another host skips
+    it. One that cannot be handled now (a full disk, the database gone) stays for the next
+    round; one that cannot be read is removed (nothing can ever be done with it), and so is
+    one older than MAX_AGE, unhandled."""
+    store = store_of(where)
+    queued, seen = 0, set()
+    while True:
+        with store.link_requests.claim(seen) as claim:
+            if claim is None:
+                return queued
+            seen.add(claim.id)
+            queued += _handle(store, claim, facts, settings, lookup, now)
+
+
+def _handle(store: Store, claim: Claim, facts: Mapping[str, Any], settings: mail.MailSettings,
+            lookup: IndexLookup | None, now: datetime | None) -> int:
+    """Queue the links one claimed request asks for and mark it handled; how many mails were queued."""
+    if claim.address is None or claim.made is None:
+        log.warning("lost link: request %s unreadable, removed", claim.id)
+        claim.handled = True
+        return 0
+    if _now(now) - claim.made > MAX_AGE:
+        log.info("lost link: request %s older than %d days, removed unhandled", claim.id, MAX_AGE.days)
+        claim.handled = True
+        return 0
+    contacts = store.link_requests.contacts(claim.address, lookup)
+    try:
+        queued = sum(_queue_links(store, claim.id, stored, references, facts, settings)
+                     for stored, references in contacts.items())
+    except OSError as error:
+        log.error("lost link: request %s not handled (%s); next round", claim.id, type(error).__name__)
+        return 0
+    if not contacts:
+        log.info("lost link: no dossier for request %s", claim.id)
+    claim.handled = True
     return queued
 
 
-def _queue_links(data_dir: str, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
+def _queue_links(store: Store, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
                  settings: mail.MailSettings) -> bool:
     """Queue the links of `references` to their stored contact address `stored`; whether a mail
     was newly queued. OSError when it cannot be written (the request then waits)."""
-    if not mail_caps.recipient_allowed(data_dir, settings.dossier_secret, stored):
+    if not mail_caps.recipient_allowed(store, settings.dossier_secret, stored):
         log.warning("lost link: mail for %s not queued: its address had its mails of the day", ", ".join(references))
         return False
     kind = f"lien-{request_id}"
     message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
     try:
-        queued = porteur_mail.queue(data_dir, references[0], kind, message, stored)
+        queued = porteur_mail.queue(store, references[0], kind, message, stored)
     except AddressError:
         log.warning("lost link: the stored address of %s is not usable", ", ".join(references))
         return False

@@ -9,8 +9,9 @@ mail.py offers does the rest: `queue_for_records` (the outbox's files are the qu
 How the mailer learns of new work: it polls. Every POLL_SECONDS it reads the modification
 time of `submissions/`, `link-requests/` and `outbox/` (one stat each); when `submissions/`
 changed it lists it and queues the mails of the records it has not seen yet; when
-`link-requests/` changed it handles the lost-link requests (link_requests.py: the dossiers
-of the address are found here, through the review index, not in the web request); when it
+the store's lost-link requests changed (`link-requests/`, or a count of PostgreSQL's rows)
+it handles them (link_requests.py: the dossiers of the address are found here, not in the
+web request; on PostgreSQL the mailer of any host takes any host's requests); when it
 queued something or `outbox/` changed (another module queued a message), it delivers.
 
 It shares the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing
@@ -85,9 +86,11 @@ from .config import ConfigError
 from .owner import check_data_owner
 from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, MailSettings, queue_for_records
 from .mail_catch_up import LifecycleCatchUp
-from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
+from .link_requests import IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
+from .statuses import store_of
+from .stores.base import Store
 from .stores.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -137,9 +140,10 @@ class Mailer:
     """One mailer's state: the records whose mails it has queued, when it may deliver next."""
 
     def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-                 lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
+                 lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
         self.data_dir = data_dir
         self.outbox = outbox or _folder_outbox(data_dir)  # the store's (mailer_command), the folder's by default
+        self.store = store or store_of(data_dir)  # where the lost-link requests wait
         self.facts = facts
         self.form = form
         self.settings = settings
@@ -147,7 +151,7 @@ class Mailer:
         self.period = max(MIN_PERIOD_SECONDS, settings.retry_seconds)
         self._records = FolderWatch(os.path.join(data_dir, SUBMISSIONS_DIR))
         self._outbox = self.outbox.watch()
-        self._link_requests = FolderWatch(os.path.join(data_dir, REQUESTS_DIR))
+        self._link_requests = self.store.link_requests.watch()
         self._handled: set[str] = set()
         self._lifecycle = LifecycleCatchUp()
         self._next_catch_up = 0.0
@@ -170,7 +174,7 @@ class Mailer:
             self._new_since = None
             queued = self.queue_new_records()
         if self._link_requests.changed():
-            queued += handle_requests(self.data_dir, self.facts, self.settings, self.lookup)
+            queued += handle_requests(self.store, self.facts, self.settings, self.lookup)
         if self._outbox.changed() or queued:
             self.deliver()
 
@@ -186,7 +190,7 @@ class Mailer:
         if caught:
             log.info("mail: %d message(s) of the dossiers' life queued again (their queueing had failed)",
                      len(caught))
-        handle_requests(self.data_dir, self.facts, self.settings, self.lookup)
+        handle_requests(self.store, self.facts, self.settings, self.lookup)
 
     def queue_new_records(self) -> int:
         """Queue the mails of the records published since the last look, QUEUE_BATCH_RECORDS at a
@@ -288,7 +292,7 @@ def _taken_over(outbox: Outbox | None, data_dir: str) -> Outbox:
 
 
 def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-              outbox: Outbox | None = None) -> tuple[list[str], DeliveryReport] | None:
+              outbox: Outbox | None = None, store: Store | None = None) -> tuple[list[str], DeliveryReport] | None:
     """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
 
     It holds the mailer's lock for the round, so that it and a mailer never send at once;
@@ -299,12 +303,12 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
         outbox = _taken_over(outbox, data_dir)
         queued = outbox.reconcile(facts, form, settings)
         queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
-        handle_requests(data_dir, facts, settings)
+        handle_requests(store or data_dir, facts, settings)
         return queued, outbox.deliver(settings)
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
+        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
     """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
     _lower_priority()
     if not settings.host:
@@ -317,7 +321,7 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
                 if stop.requested:
                     return
         log.info("mailer: running (pid %d)", os.getpid())
-        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir))
+        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir), store)
         while not stop.requested:
             try:
                 mailer.step()
@@ -340,4 +344,4 @@ def mailer_command() -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),
-        appstate.store().outbox)
+        appstate.store().outbox, appstate.store())

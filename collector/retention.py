@@ -42,7 +42,8 @@ def purge_command(dry_run, today) -> None:
     """Remove the records older than legal.retention_months, with their history and mails (RGPD)."""
     months = appstate.facts()["legal"]["retention_months"]
     limit = _months_before((today or datetime.now()).date(), months)
-    retention = appstate.store().retention
+    store = appstate.store()
+    retention = store.retention
     try:
         aged = retention.received_before(limit)
     except OSError as error:  # the database out of reach (StoreUnavailable), the data folder unreadable
@@ -62,7 +63,12 @@ def purge_command(dry_run, today) -> None:
         _stop(list(received)[done], error, aged.warnings)
     echo(f"{len(received)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
-    expired = 0 if dry_run else retention.remove_expired_link_requests()
+    try:
+        expired = 0 if dry_run else store.link_requests.remove_expired()
+    except OSError as error:
+        expired = 0
+        echo(f"Les demandes de lien de dossier anciennes n'ont pas pu être supprimées ({error}) : relancez "
+             "« purge » plus tard.", err=True)
     if expired:
         echo(f"{expired} demande(s) de lien de dossier non traitée(s) depuis plus de "
              f"{link_requests.MAX_AGE.days} jours supprimée(s).")

@@ -152,7 +152,7 @@ def correct(reference: str) -> Response:
     if done is not None:
         return redirect(link + "&fait=correction-enregistree" if done.startswith(checked) else link, 303)
     stored = dossier.latest_record(appstate.store(), checked)["answers"]
-    wait = mail_caps.contact_change_wait(data_dir, appstate.secret(), checked, stored, loaded)
+    wait = mail_caps.contact_change_wait(appstate.store(), appstate.secret(), checked, stored, loaded)
     if wait is not None:  # nothing stored: the form again, with the answers
         return _page(checked, values, {mail_caps.CONTACT_FIELD: mail_caps.FIELD_MESSAGE},
                      {**hidden, HONEYPOT_FIELD: ""}, mail_caps.too_many_contact_changes(wait), 429)

@@ -2,9 +2,12 @@
 
 `GET/POST /candidater/dossier-perdu/`. The answer is the same whether or not the address
 has a dossier (no one learns who applied), and so is the work behind it: every valid
-address within the limits becomes one small durable request file (link_requests.py),
-which the mailer handles (it finds the dossiers and queues the mail, to the address
-itself). A mistyped address costs no storage and counts nowhere. Valid requests are limited:
+address within the limits becomes one small durable request in the store
+(`store.link_requests`: a file in the data folder, a row in PostgreSQL; link_requests.py),
+which a mailer handles (it finds the dossiers and queues the mail, to the address itself).
+A mistyped address costs no storage and counts nowhere. Valid requests are limited, with
+the store's limiters (`store.rate_limiter`: shared by every worker and, on PostgreSQL,
+every host):
 
 - per client (one IPv4 address or one IPv6 /64): 20 an hour, enough for a workshop in a
   public digital space;
@@ -13,25 +16,21 @@ itself). A mistyped address costs no storage and counts nowhere. Valid requests 
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
   answers 503 « réessayez dans quelques minutes » and stores nothing, so that many
-  addresses together can fill neither the disk nor the mailer's rounds.
+  addresses together can fill neither the store nor the mailer's rounds.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
 
 from ..addresses import address_key
 from ..errors import Refusal
-from ..link_requests import waiting_at_least, write_request
 from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
-from ..ratelimit import RateLimiter
 from .. import appstate
-from ..sequence import STATE_DIR
 from ..validation import Email
 from .views import offer_way_back, page
 
@@ -58,22 +57,12 @@ NOT_NOW = ("Votre demande n'a pas pu être enregistrée pour le moment : aucun e
            "quelques minutes ; si cela dure, appelez les contacts de l'AMI, qui peuvent vous redonner le lien.")
 
 
-class LinkRequestLimiter(RateLimiter):
-    """The shared sliding-window limiter, in its own file: its window differs from the
-    form's, and one table must hold a single window size (old windows are purged by number)."""
-
-    def __init__(self, data_dir: str, limit: int, window: int, secret: str, name: str) -> None:
-        super().__init__(data_dir, limit, window, secret)
-        self.path = os.path.join(data_dir, STATE_DIR, f"ratelimit-{name}.sqlite3")
-
-
 def init_app(app: Flask) -> None:
-    data_dir, secret = appstate.data_dir(app), appstate.secret(app)
+    store, secret = appstate.store(app), appstate.secret(app)  # the store's limiters: shared by every host
     limit, window = PER_CLIENT
-    by_client = ClientAndNetworkLimiter(
-        LinkRequestLimiter(data_dir, limit, window, secret, "lien-client"),
-        LinkRequestLimiter(data_dir, network_limit(limit), window, secret, "lien-reseau"))
-    app.extensions["ami_lost_link"] = (by_client, LinkRequestLimiter(data_dir, *PER_ADDRESS, secret, "lien-adresse"))
+    by_client = ClientAndNetworkLimiter(store.rate_limiter("lien-client", limit, window, secret),
+                                        store.rate_limiter("lien-reseau", network_limit(limit), window, secret))
+    app.extensions["ami_lost_link"] = (by_client, store.rate_limiter("lien-adresse", *PER_ADDRESS, secret))
     app.register_blueprint(bp)
 
 
@@ -106,9 +95,9 @@ def send_links() -> Response:
         minutes = max(1, round(wait / 60))
         raise Refusal(429, f"Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes} "
                            "minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
-    data_dir = appstate.data_dir()
+    requests = appstate.store().link_requests
     try:
-        full = waiting_at_least(data_dir, MAX_WAITING)  # before the address's count: a refusal costs it nothing
+        full = requests.waiting_at_least(MAX_WAITING)  # before the address's count: a refusal costs it nothing
     except OSError as error:
         full = True
         log.error("lost link: waiting requests not counted (%s)", type(error).__name__)
@@ -117,7 +106,7 @@ def send_links() -> Response:
         raise Refusal(503, NOT_NOW, headers={"Retry-After": "300"})
     if by_address.hit(address_key(address)) is None:
         try:
-            write_request(data_dir, address)
+            requests.write(address)
         except OSError as error:
             log.error("lost link: request not stored (%s)", type(error).__name__)
             raise Refusal(503, NOT_NOW) from error

@@ -23,23 +23,26 @@ PostgreSQL the outbox cannot yet hold a name back (Outbox.hold_back): that mail 
 
 The mails the Région writes (messages, answer letters, meetings) and the notices to the
 Région's own address are never capped: a reviewer sends them on purpose. Both caps count
-with ratelimit.py's sliding window, shared by every worker and the mailer (one sqlite file
-per cap in $DATA/state), keyed by an HMAC of the reference or of the address (its folded
-`address_key`: look-alike addresses share one count), never in clear.
+with the store's shared limiter (`store.rate_limiter`: ratelimit.py's sliding window, one
+sqlite file per cap in $DATA/state on the data folder, the `rate_hits` table on PostgreSQL,
+which every host and mailer shares), keyed by an HMAC of the reference or of the address
+(its folded `address_key`: look-alike addresses share one count), never in clear.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import mail
 from ..addresses import address_key, same_mailbox
 from ..ratelimit import RateLimiter
-from ..sequence import STATE_DIR
+from ..statuses import store_of
+
+if TYPE_CHECKING:
+    from ..stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,46 +69,48 @@ FIELD_MESSAGE = (f"Gardez l'adresse de contact actuelle pour aujourd'hui : elle 
                  f"{CONTACT_CHANGES_PER_DAY} fois.")
 
 
-class DailyCap(RateLimiter):
-    """ratelimit.py's limiter over a day, in its own file (one table holds one window size)."""
-
-    def __init__(self, data_dir: str, limit: int, secret: str, name: str) -> None:
-        super().__init__(data_dir, limit, DAY, secret)
-        self.path = os.path.join(data_dir, STATE_DIR, f"ratelimit-{name}.sqlite3")
+@functools.lru_cache(maxsize=16)
+def _cap(store: Store, secret: str, name: str, limit: int) -> RateLimiter:
+    return store.rate_limiter(name, limit, DAY, secret)  # one per process and store: a folder's connection is kept
 
 
 @functools.lru_cache(maxsize=16)
-def _cap(data_dir: str, secret: str, name: str, limit: int) -> DailyCap:
-    return DailyCap(data_dir, limit, secret, name)  # one per process and folder: its connection is kept
+def _folder_store(data_dir: str) -> Store:
+    return store_of(data_dir)
 
 
-def contact_change_wait(data_dir: str, secret: str, reference: str, stored: Mapping[str, Any],
+def _daily_cap(where: Store | str, secret: str, name: str, limit: int) -> RateLimiter:
+    """The cap `name` of the store `where` (a store, or a data folder's path standing for its store)."""
+    return _cap(_folder_store(where) if isinstance(where, str) else where, secret, name, limit)
+
+
+def contact_change_wait(where: Store | str, secret: str, reference: str, stored: Mapping[str, Any],
                         answers: Mapping[str, Any]) -> int | None:
     """None when these corrected answers may be stored (they keep the contact mailbox of the
     newest version's answers `stored`, or change it within the dossier's daily cap, which they
     then count); else the seconds until a change passes."""
     if same_mailbox(stored.get(CONTACT_FIELD), answers.get(CONTACT_FIELD)):
         return None
-    wait = _cap(data_dir, secret, "changements-contact", CONTACT_CHANGES_PER_DAY).hit(reference)
+    wait = _daily_cap(where, secret, "changements-contact", CONTACT_CHANGES_PER_DAY).hit(reference)
     if wait is not None:
         log.info("correction of %s refused: contact changed %d times within a day", reference,
                  CONTACT_CHANGES_PER_DAY)
     return wait
 
 
-def recipient_allowed(data_dir: str, secret: str, recipient: str) -> bool:
+def recipient_allowed(where: Store | str, secret: str, recipient: str) -> bool:
     """Count one porteur mail to `recipient`; False when the address had its share of the day."""
-    return _cap(data_dir, secret, "courriels-adresse", MAILS_PER_ADDRESS_PER_DAY).hit(address_key(recipient)) is None
+    return _daily_cap(where, secret, "courriels-adresse", MAILS_PER_ADDRESS_PER_DAY).hit(address_key(recipient)) is None
 
 
-def first_acknowledgement_held_back(outbox: Any, data_dir: str, secret: str, reference: str, recipient: str) -> bool:
+def first_acknowledgement_held_back(store: Store, secret: str, reference: str, recipient: str) -> bool:
     """Count the acknowledgement of the new dossier `reference` to `recipient` (call before the
-    record is written); True when the address had its share of the day and the outbox
+    record is written); True when the address had its share of the day and the store's outbox
     (stores/outbox.py) held it back for good. A failure to hold it back lets the mail go."""
-    if recipient_allowed(data_dir, secret, recipient):
+    if recipient_allowed(store, secret, recipient):
         return False
     try:
-        held = outbox.hold_back(mail.message_name(reference, "accuse"))
+        held = store.outbox.hold_back(mail.message_name(reference, "accuse"))
     except OSError as error:
         log.error("mail: the acknowledgement of %s could not be held back (%s): it goes", reference,
                   type(error).__name__)
@@ -116,12 +121,14 @@ def first_acknowledgement_held_back(outbox: Any, data_dir: str, secret: str, ref
     return held
 
 
-def within_caps(data_dir: str, secret: str, reference: str, mails: Iterable[Any], staff: str) -> list[Any]:
+def within_caps(where: Store | str, data_dir: str, secret: str, reference: str, mails: Iterable[Any],
+                staff: str) -> list[Any]:
     """The mails (porteur_mail.Mail) to queue: those to the Région's address `staff`, and those to
-    an address still within its daily cap; the others are marked as queued, never to be sent."""
+    an address still within its daily cap (counted in the store `where`); the others are marked
+    as queued in this host's `data_dir`, never to be sent by its catch-up."""
     kept = []
     for item in mails:
-        if item.recipient == staff or recipient_allowed(data_dir, secret, item.recipient):
+        if item.recipient == staff or recipient_allowed(where, secret, item.recipient):
             kept.append(item)
             continue
         log.warning("mail: %s of %s not queued: its recipient had %d mails of porteur actions within a day",

@@ -13,6 +13,7 @@ from ..ratelimit import RateLimiter
 from .reviewers import Reviewers
 
 if TYPE_CHECKING:
+    from .link_requests import LinkRequests
     from .outbox import Outbox
     from .retention import Retention
 from .histories import Histories, Versions
@@ -47,6 +48,7 @@ class Store(Protocol):
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)
     retention: Retention  # the RGPD purge: old dossiers, each forgotten entirely (retention.py)
+    link_requests: LinkRequests  # the lost-link requests waiting for a mailer (link_requests.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

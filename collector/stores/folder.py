@@ -20,6 +20,7 @@ from .folder_outbox import FolderOutbox
 from .folder_reviewers import FolderReviewers
 from .folder_histories import FolderHistories, FolderVersions
 from .folder_retention import FolderRetention
+from .folder_link_requests import FolderLinkRequests
 
 
 class FolderStore:
@@ -32,6 +33,7 @@ class FolderStore:
         self.reviewers = FolderReviewers(data_dir)
         self.histories, self.versions = FolderHistories(data_dir), FolderVersions(data_dir)
         self.retention = FolderRetention(self)
+        self.link_requests = FolderLinkRequests(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .. import idempotency, link_requests, porteur_mail, records
+from .. import idempotency, porteur_mail, records
 from ..durable import fsync_dir
 from .retention import Aged, Received
 
@@ -66,6 +66,3 @@ class FolderRetention:
                 pass  # removed meanwhile (a purge run at the same time): gone all the same
             fsync_dir(os.path.dirname(path))
             yield reference
-
-    def remove_expired_link_requests(self) -> int:
-        return link_requests.remove_expired(self.store.data_dir)

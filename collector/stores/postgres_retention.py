@@ -62,8 +62,3 @@ class PostgresRetention:
                 raise StoreUnavailable(f"PostgreSQL a refusé la suppression ({type(error).__name__}) : "
                                        "rien de ce dossier n'a été supprimé") from error
             yield reference
-
-    def remove_expired_link_requests(self) -> int:
-        # The lost-link requests are not kept in PostgreSQL yet: its page is refused there
-        # (unshared.py), so no host writes any. When they move to a table, delete them here.
-        return 0

@@ -42,6 +42,3 @@ class Retention(Protocol):
         once it is gone (nothing is deleted unless the iterator is consumed). A failure raises
         OSError (StoreUnavailable for the database) and leaves that dossier for the next purge
         to find again and finish."""
-
-    def remove_expired_link_requests(self) -> int:
-        """Delete the lost-link requests no mailer handled in time (link_requests.MAX_AGE); how many."""

@@ -3,17 +3,18 @@
 With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, references,
 submission ids, the form's rate limit), each dossier's life after « reçu » (review histories
 and corrected versions: the porteur's corrections, replies and meeting choices work on every
-host), the reviewers' accounts, sessions and login throttle, and the mail outbox that every
-host's mailer sends from (postgres_outbox.py); the RGPD purge forgets old dossiers from all of
-it (postgres_retention.py: each dossier in one transaction). The review tools' other pages and commands
-(they read the review index) and the lost link (its requests wait in a host's folder) still
-keep their data in one data folder: on several hosts each would see only its own share, and
-write where the others cannot read. So, on a store that does not share them, their pages
-answer 503 with a French page saying what to do, nothing stored, and their commands refuse
-to run; reviewers work on a copy made by `flask --app collector dump DIR`. The review pages
-are refused only once the reviewer is logged in (the login and logout pages work, an
-anonymous request is sent to the login page as anywhere), so that the refusal never tells
-anyone but a reviewer what the server keeps.
+host), the reviewers' accounts, sessions and login throttle, the mail outbox that every
+host's mailer sends from (postgres_outbox.py), and the lost link: its requests, which any
+host's mailer handles (postgres_link_requests.py), its limits and the porteur mail caps
+(the shared rate limiter); the RGPD purge forgets old dossiers from all of it
+(postgres_retention.py: each dossier in one transaction). The review tools' other pages and
+commands (they read the review index) still keep their data in one data folder: on several
+hosts each would see only its own share, and write where the others cannot read. So, on a
+store that does not share them, their pages answer 503 with a French page saying what to do,
+nothing stored, and their commands refuse to run; reviewers work on a copy made by `flask
+--app collector dump DIR`. The review pages are refused only once the reviewer is logged in
+(the login and logout pages work, an anonymous request is sent to the login page as
+anywhere), so that the refusal never tells anyone but a reviewer what the server keeps.
 
 Pages fail closed: a page is served on such a store only when its blueprint is listed in
 SHARED_PAGES (or is a review page listed in SHARED_REVIEW_PAGES); a blueprint added later is
@@ -35,7 +36,7 @@ from ..errors import Refusal
 from ..review import unavailable_page
 
 # Blueprints whose pages use only what every store shares; every other page is refused.
-SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice"})
+SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice", "lost_link"})
 # The review pages' blueprints (each checks the reviewer's session first: refused after it), and
 # their pages that only use what the store shares (accounts and sessions).
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})

@@ -1,4 +1,7 @@
-"""« Lien de dossier perdu »: the same answer for every address, the links only to the address itself."""
+"""« Lien de dossier perdu »: the same answer for every address, the links only to the address itself.
+
+On both stores (the data folder, PostgreSQL): the requests wait in the store, the mailer handles
+them from it, and the limits count in the store's shared limiter."""
 
 from __future__ import annotations
 
@@ -11,11 +14,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector import porteur_mail
+from collector import appstate, porteur_mail
 from collector.link_requests import MAX_AGE, REQUESTS_DIR, handle_requests, references_of
 from collector.porteur.lost_link import MAX_WAITING
+from tests.conftest import STORE_KINDS
 
-from .conftest import SECRET, link, outbox
+from .conftest import SECRET, link, outbox, waiting_message
+
+ON_THE_DATA_FOLDER = pytest.mark.parametrize("store_kind", ["folder"])
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
 
 PAGE = "/candidater/dossier-perdu/"
 
@@ -50,55 +61,67 @@ def test_the_confirmation_shows_the_address_typed_and_promises_only_what_is_true
     assert "au plus 3 de ces e-mails par jour" in shown
 
 
-def handle_waiting(app, data_dir, lookup=None, now=None) -> int:
-    """What the mailer does with the waiting requests (mailer.py, every poll)."""
+def handle_waiting(app, where, lookup=None, now=None) -> int:
+    """What the mailer does with the waiting requests of `where` (a store or a data folder's path)."""
     with app.app_context():
-        return handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings(), lookup, now)
+        return handle_requests(where, app.config["FACTS"], porteur_mail.settings(), lookup, now)
 
 
-def requests_waiting(data_dir):
+def request_files(data_dir):
     folder = os.path.join(data_dir, REQUESTS_DIR)
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
-def link_mails(data_dir):
-    return [name for name in outbox(data_dir) if ".lien-" in name]
+def requests_waiting(kept):
+    """The ids of the requests waiting in the store `kept`."""
+    return kept.link_requests.waiting()
 
 
-def test_the_page_does_the_same_work_for_a_known_and_an_unknown_address(client, records, data_dir):
+def link_mails(where):
+    return [name for name in outbox(where) if ".lien-" in name]
+
+
+def test_the_page_does_the_same_work_for_a_known_and_an_unknown_address(client, records, kept):
     ask(client, records[0]["answers"]["contact_email"])
-    [known] = requests_waiting(data_dir)
+    [known] = requests_waiting(kept)
     ask(client, "personne@example.org")
-    [unknown] = [name for name in requests_waiting(data_dir) if name != known]
-    assert outbox(data_dir) == [], "no dossier is looked up and no mail composed in the request"
+    [unknown] = [name for name in requests_waiting(kept) if name != known]
+    assert outbox(kept) == [], "no dossier is looked up and no mail composed in the request"
     for name in (known, unknown):
+        assert re.fullmatch(r"[0-9a-f]{32}", name), "no personal data in the name"
+
+
+@ON_THE_DATA_FOLDER
+def test_a_request_file_is_named_at_random_and_readable_by_the_collector_alone(client, records, data_dir):
+    ask(client, records[0]["answers"]["contact_email"])
+    ask(client, "personne@example.org")
+    for name in request_files(data_dir):
         assert re.fullmatch(r"[0-9a-f]{32}\.json", name), "no personal data in the name"
         mode = stat.S_IMODE(os.stat(os.path.join(data_dir, REQUESTS_DIR, name)).st_mode)
         assert mode & 0o007 == 0 and mode & 0o600 == 0o600, oct(mode)
 
 
-def test_the_links_go_by_mail_to_the_address_only_when_it_has_a_dossier(app, client, records, data_dir):
+def test_the_links_go_by_mail_to_the_address_only_when_it_has_a_dossier(app, client, records, kept):
     address = records[1]["answers"]["contact_email"]
     ask(client, "personne@example.org")
-    assert handle_waiting(app, data_dir) == 0 and link_mails(data_dir) == []
-    assert requests_waiting(data_dir) == [], "a handled request is removed"
+    assert handle_waiting(app, kept) == 0 and link_mails(kept) == []
+    assert requests_waiting(kept) == [], "a handled request is removed"
     ask(client, address)
-    assert handle_waiting(app, data_dir) == 1 and requests_waiting(data_dir) == []
-    [name] = link_mails(data_dir)
-    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
-        message = email.message_from_bytes(handle.read())
+    assert handle_waiting(app, kept) == 1 and requests_waiting(kept) == []
+    [name] = link_mails(kept)
+    message = email.message_from_bytes(waiting_message(kept, name).split(b"\r\n", 1)[1])
     assert message["To"] == address
     body = message.get_payload(decode=True).decode()
     assert "http://127.0.0.1:8000" + link("AMI-2021-0002") in body
     assert "n'y répondez pas" in body
 
 
-def test_a_malformed_address_is_refused_in_french_with_the_value_kept(client, records, data_dir):
+def test_a_malformed_address_is_refused_in_french_with_the_value_kept(client, records, kept):
     page = ask(client, "pas-une-adresse")
     assert page.status_code == 422
     assert page.text.count("Saisissez une adresse e-mail valide") == 2  # summary and field
     assert 'value="pas-une-adresse"' in page.text and 'aria-invalid="true"' in page.text
-    assert outbox(data_dir) == []
+    assert outbox(kept) == [] and requests_waiting(kept) == []
 
 
 def test_requests_are_limited_to_twenty_an_hour_per_client(client, records):
@@ -115,14 +138,14 @@ def test_mistyped_addresses_do_not_count_against_the_client_limit(client, record
     assert replies == [200] * 20 + [429]
 
 
-def test_one_address_gets_at_most_three_mails_a_day(app, records, data_dir):
+def test_one_address_gets_at_most_three_mails_a_day(app, records, kept):
     address = records[0]["answers"]["contact_email"]
     for number, typed in enumerate([address, address.upper(), address, address, address]):
         reply = app.test_client().post(PAGE, data={"contact_email": typed},
                                        environ_base={"REMOTE_ADDR": f"10.0.0.{number}"})
         assert reply.status_code == 200
-    handle_waiting(app, data_dir)
-    assert len(link_mails(data_dir)) == 3
+    handle_waiting(app, kept)
+    assert len(link_mails(kept)) == 3
 
 
 def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
@@ -143,7 +166,7 @@ def test_a_network_may_send_a_hundred_requests_an_hour_five_clients_worth(app, r
                                       environ_base={"REMOTE_ADDR": address}).status_code
                for n, address in enumerate(addresses[:101])]
     assert replies == [200] * 100 + [429]
-    assert len(requests_waiting(data_dir)) == 100, "nothing stored past the network's limit"
+    assert len(requests_waiting(appstate.store(app))) == 100, "nothing stored past the network's limit"
     elsewhere = addresses[101].replace("db8:1:", "db8:2:").replace("10.0.0.", "10.0.1.")
     assert app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
                                   environ_base={"REMOTE_ADDR": elsewhere}).status_code == 200
@@ -158,6 +181,7 @@ def fill_waiting_requests(data_dir, count):
             handle.write('{"address": "quelquun%d@example.org", "at": "2021-04-15T08:00:00+00:00"}' % number)
 
 
+@ON_THE_DATA_FOLDER  # the request files
 def test_past_a_thousand_waiting_requests_the_page_asks_to_come_back_and_stores_nothing(app, client, records,
                                                                                         data_dir):
     """Many addresses together (each within its limits) fill neither the disk nor the mailer's round."""
@@ -168,13 +192,14 @@ def test_past_a_thousand_waiting_requests_the_page_asks_to_come_back_and_stores_
     shown = answer_text(refused.text)
     assert "Votre demande n&#39;a pas pu être enregistrée pour le moment : aucun e-mail ne partira." in shown
     assert "Réessayez dans" in shown and "quelques minutes" in shown and "contacts de l&#39;AMI" in shown
-    assert len(requests_waiting(data_dir)) == MAX_WAITING, "nothing stored"
+    assert len(request_files(data_dir)) == MAX_WAITING, "nothing stored"
     for number in range(3):  # the mailer took three up
         os.unlink(os.path.join(data_dir, REQUESTS_DIR, f"{number:032x}.json"))
     assert [ask(client, address).status_code for _ in range(3)] == [200] * 3
-    assert len(requests_waiting(data_dir)) == MAX_WAITING, "the refusal used none of the address's three a day"
+    assert len(request_files(data_dir)) == MAX_WAITING, "the refusal used none of the address's three a day"
 
 
+@ON_THE_DATA_FOLDER  # the request files
 def test_a_requests_folder_that_cannot_be_read_gives_the_french_503_never_a_500(client, records, data_dir):
     with open(os.path.join(data_dir, REQUESTS_DIR), "w", encoding="utf-8") as handle:
         handle.write("a file where the folder should be")
@@ -182,6 +207,7 @@ def test_a_requests_folder_that_cannot_be_read_gives_the_french_503_never_a_500(
     assert reply.status_code == 503 and "aucun e-mail ne partira" in reply.text
 
 
+@ON_THE_DATA_FOLDER
 def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app, client, records, data_dir):
     from collector import appstate
     from collector.review.indexing import app_index
@@ -202,7 +228,8 @@ def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app
         assert lookup(address) is None, "no index: every record is read"
 
 
-def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, client, records, data_dir, tmp_path):
+def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, client, records, data_dir, kept,
+                                                                         store_config, tmp_path):
     from tests.review.mailer_process import mailer
     from tests.review.smtp import smtp_server
     from tests.review.test_mail_end_to_end import collector_env
@@ -210,26 +237,28 @@ def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, c
     address = records[0]["answers"]["contact_email"]
     ask(client, address)
     with smtp_server() as inbox:
-        env = {**collector_env(data_dir, inbox.port, retry="60"), "COLLECTOR_SECRET_KEY": SECRET}
+        env = {**collector_env(data_dir, inbox.port, retry="60"), "COLLECTOR_SECRET_KEY": SECRET,
+               **{f"COLLECTOR_{name}": value for name, value in store_config.items()}}
         with mailer(env, str(tmp_path)):
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not [item for item in inbox.messages
                                                        if item.message["Subject"].startswith("Lien de votre dossier")]:
                 time.sleep(0.1)
     [sent] = [item for item in inbox.messages if item.message["Subject"].startswith("Lien de votre dossier")]
-    assert sent.recipients == [address] and requests_waiting(data_dir) == []
+    assert sent.recipients == [address] and requests_waiting(kept) == []
 
 
-def test_a_post_from_another_site_is_refused_naming_the_page_and_leading_back_to_it(client, records, data_dir):
+def test_a_post_from_another_site_is_refused_naming_the_page_and_leading_back_to_it(client, records, kept):
     reply = ask(client, records[0]["answers"]["contact_email"], Origin="https://ailleurs.example")
     assert reply.status_code == 403
-    assert outbox(data_dir) == [] and requests_waiting(data_dir) == []
+    assert outbox(kept) == [] and requests_waiting(kept) == []
     shown = answer_text(reply.text)
     assert "ouvrez la page « Lien de dossier perdu » du site" in shown
     assert f'<a href="{PAGE}">Revenir à la page « Lien de dossier perdu »</a>' in shown
     assert "Revenir au formulaire" not in shown
 
 
+@ON_THE_DATA_FOLDER
 def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client, records, data_dir):
     folder = os.path.join(data_dir, REQUESTS_DIR)
     os.makedirs(folder)
@@ -239,22 +268,23 @@ def test_odd_files_among_the_requests_never_block_or_stop_the_mailer(app, client
         handle.write("{not json")
     ask(client, records[0]["answers"]["contact_email"])
     assert handle_waiting(app, data_dir) == 1
-    assert requests_waiting(data_dir) == ["b" * 32 + ".json"], "only what cannot be removed is left, for a person"
+    assert request_files(data_dir) == ["b" * 32 + ".json"], "only what cannot be removed is left, for a person"
 
 
-def test_a_request_no_mailer_handled_within_a_week_is_removed_unhandled(app, client, records, data_dir):
+def test_a_request_no_mailer_handled_within_a_week_is_removed_unhandled(app, client, records, kept):
     address = records[1]["answers"]["contact_email"]
     ask(client, address)
     later = datetime.now(timezone.utc) + MAX_AGE + timedelta(minutes=1)
-    assert handle_waiting(app, data_dir, now=later) == 0
-    assert requests_waiting(data_dir) == [] and link_mails(data_dir) == [], "removed, nothing mailed"
+    assert handle_waiting(app, kept, now=later) == 0
+    assert requests_waiting(kept) == [] and link_mails(kept) == [], "removed, nothing mailed"
     ask(client, address)
-    assert handle_waiting(app, data_dir, now=later - timedelta(minutes=2)) == 1, "within the week, mailed"
+    assert handle_waiting(app, kept, now=later - timedelta(minutes=2)) == 1, "within the week, mailed"
 
 
+@ON_THE_DATA_FOLDER
 def test_purge_removes_the_requests_older_than_a_week_and_keeps_the_others(app, client, records, data_dir):
     ask(client, records[1]["answers"]["contact_email"])
-    [recent] = requests_waiting(data_dir)
+    [recent] = request_files(data_dir)
     old = "f" * 32 + ".json"
     made = (datetime.now(timezone.utc) - MAX_AGE - timedelta(minutes=1)).isoformat(timespec="seconds")
     with open(os.path.join(data_dir, REQUESTS_DIR, old), "w", encoding="utf-8") as handle:
@@ -262,12 +292,15 @@ def test_purge_removes_the_requests_older_than_a_week_and_keeps_the_others(app, 
     purged = app.test_cli_runner().invoke(args=["purge", "--today", "2021-06-01"])
     assert purged.exit_code == 0, purged.output
     assert "1 demande(s) de lien de dossier non traitée(s) depuis plus de 7 jours supprimée(s)." in purged.stdout
-    assert requests_waiting(data_dir) == [recent]
+    assert request_files(data_dir) == [recent]
     simulated = app.test_cli_runner().invoke(args=["purge", "--dry-run", "--today", "2021-06-01"])
-    assert "demande(s) de lien" not in simulated.stdout and requests_waiting(data_dir) == [recent]
+    assert "demande(s) de lien" not in simulated.stdout and request_files(data_dir) == [recent]
 
 
 def test_the_page_is_offered_by_the_quiet_thanks_page_and_by_a_broken_dossier_link(client, records):
     assert f'<a href="{PAGE}">Recevez-le à nouveau par e-mail</a>' in client.get("/candidater/merci/").text
-    broken = client.get(link("AMI-2021-0001")[:-2])
-    assert broken.status_code == 404 and f'<a href="{PAGE}">' in broken.text
+    for broken_link in (link("AMI-2021-0001")[:-2], link("AMI-2021-0001", "corriger")[:-2]):
+        broken = client.get(broken_link)
+        assert broken.status_code == 404 and f'<a href="{PAGE}">' in broken.text
+    offered = client.get(PAGE)  # F9: on PostgreSQL the page offered was refused (503)
+    assert offered.status_code == 200 and 'name="contact_email"' in offered.text

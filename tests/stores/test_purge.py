@@ -245,3 +245,34 @@ def test_on_postgresql_a_database_out_of_reach_stops_the_purge_in_french_and_it_
         assert time.monotonic() < deadline, "the command's store did not reconnect by itself"
         time.sleep(0.2)
     assert finished.stdout == PURGED and holdings(kept, OLD) == GONE
+
+
+
+def age_link_request(store_kind: str, data_dir: str, request, request_id: str, made: datetime) -> None:
+    """Make one waiting lost-link request look made at `made`, where the store keeps it."""
+    if store_kind == "postgres":
+        with psycopg.connect(request.getfixturevalue("database_url")) as connection:
+            connection.execute("UPDATE link_requests SET made_at = %s WHERE id = %s", (made, request_id))
+        return
+    from collector.link_requests import REQUESTS_DIR
+
+    with open(os.path.join(data_dir, REQUESTS_DIR, f"{request_id}.json"), "w", encoding="utf-8") as handle:
+        handle.write(f'{{"address": "ancien@example.org", "at": "{made.isoformat(timespec="seconds")}"}}')
+
+
+def test_the_purge_removes_the_lost_link_requests_older_than_a_week_on_either_store(make_host, kept, store_kind,
+                                                                                 data_dir, request):
+    """The address a request keeps is personal data: past link_requests.MAX_AGE it goes, even with no mailer."""
+    from datetime import timedelta, timezone
+
+    from collector.link_requests import MAX_AGE
+
+    old, recent = kept.link_requests.write("ancien@example.org"), kept.link_requests.write("recent@example.org")
+    age_link_request(store_kind, data_dir, request, old, datetime.now(timezone.utc) - MAX_AGE - timedelta(minutes=1))
+    app = make_host()
+    simulated = app.test_cli_runner().invoke(args=["purge", "--dry-run", "--today", TODAY])
+    assert simulated.exit_code == 0 and sorted(kept.link_requests.waiting()) == sorted([old, recent])
+    purged = app.test_cli_runner().invoke(args=["purge", "--today", TODAY])
+    assert purged.exit_code == 0, purged.output
+    assert "1 demande(s) de lien de dossier non traitée(s) depuis plus de 7 jours supprimée(s)." in purged.stdout
+    assert kept.link_requests.waiting() == [recent]

@@ -3,10 +3,11 @@
 `marshmallow.validate.Email` compiles two patterns in its class body; the domain one repeats
 the range U+00A1–U+FFFF five times under IGNORECASE, and `re` folds the case of each of those
 code points: ~320 million instructions, 16 % of a reviewer's `flask --app collector list` at
-10,000 records, in every process that imports marshmallow (every command, every gunicorn
-worker), although only the call's facts use marshmallow's e-mail check (`fields.Email`, when
-they are loaded: the form's e-mail question uses email-validator). marshmallow 4.4 is the
-newest release and still compiles them at import.
+10,000 records, in every process that imports marshmallow, although only the call's facts use
+marshmallow's e-mail check (`fields.Email` on the contacts' addresses: the form's e-mail
+question uses email-validator). The service, which checks the facts when it starts, still
+compiles them then; `list` and `show`, which never read the facts, never do. marshmallow 4.4
+is the newest release and still compiles them at import.
 
 So the collector imports marshmallow first (collector/__init__.py imports this module before
 anything else), with `re.compile` standing, for `marshmallow.validate`'s own module-level

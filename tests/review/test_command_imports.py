@@ -14,7 +14,7 @@ Nor does a command compile marshmallow's e-mail patterns (~320 million instructi
 `list`), which only the facts' e-mail check uses: they are compiled when first used.
 
 Nor does a command compile the app's URL rules (werkzeug compiles each rule when it is
-added: ~50 per process): they are registered as for the service and compiled when first
+added: 26 per process): they are registered as for the service and compiled when first
 used, so `flask routes` lists the service's rules and `url_for` builds the same links.
 """
 

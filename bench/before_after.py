@@ -11,17 +11,22 @@ other work on the machine does not inflate) are printed.
 - `flask --app collector reindex` from scratch at 10,000 records, or 100,000 with
   --large (floor: 60 s at 100,000).
 
+With --instructions, the new process's `list` also runs once per tree under valgrind's
+cachegrind (`--cache-sim=no`), which counts the instructions it executes: a figure that
+other work on the machine does not change, the one to trust on a loaded machine.
+
 Both trees are byte-compiled first (`python -m compileall`, as `pip install` does for an
 installed package): a command then loads the collector's bytecode instead of compiling
 its ~80 modules at every start (0.1 s), whatever PYTHONDONTWRITEBYTECODE says.
 
-    .venv/bin/python bench/before_after.py [--base main] [--large] [--rounds 5] [--no-reindex]
+    .venv/bin/python bench/before_after.py [--base main] [--large] [--rounds 5] [--no-reindex] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -51,6 +56,22 @@ def run(tree: str, data_dir: str, args: list[str]) -> tuple[float, float]:
     started, cpu = time.perf_counter(), children_cpu()
     subprocess.run([FLASK, "--app", "collector", *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started, children_cpu() - cpu
+
+
+def instructions(tree: str, data_dir: str, args: list[str]) -> int:
+    """Instructions executed by `flask --app collector ARGS` run from `tree`, counted by cachegrind."""
+    env = {**os.environ, **ENV, "COLLECTOR_DATA_DIR": data_dir, "PYTHONPATH": tree}
+    result = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                             sys.executable, FLASK, "--app", "collector", *args], cwd=tree, env=env, check=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(re.search(r"I\s+refs:\s+([\d,]+)", result.stderr).group(1).replace(",", ""))
+
+
+def compare_instructions(name: str, trees: dict[str, str], data_dir: str, args: list[str]) -> list[str]:
+    counts = {label: instructions(tree, data_dir, args) for label, tree in trees.items()}
+    lines = [f"  {name:<34} {label:<8} instructions {count / 1e9:7.3f} G (cachegrind)" for label, count in counts.items()]
+    lines.append(f"  {name:<34} after/before: instructions {counts['after'] / counts['before']:.3f}")
+    return lines
 
 
 def add_dossier_life(data_dir: str, size: int) -> None:
@@ -91,6 +112,8 @@ def main() -> int:
     parser.add_argument("--large", action="store_true", help="reindex 100,000 records (several minutes)")
     parser.add_argument("--rounds", type=int, default=5, help="runs of each command on each tree")
     parser.add_argument("--no-reindex", action="store_true", help="the new process's `list` only")
+    parser.add_argument("--instructions", action="store_true", help="also count the new process's `list` "
+                        "instructions with valgrind's cachegrind (independent of the machine's load)")
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="bench-before-after-")
     try:
@@ -105,6 +128,9 @@ def main() -> int:
         run(REPO_ROOT, data_dir, ["reindex"])
         lines += compare("list --departement 14 (new process)", trees, data_dir, ["list", "--departement", "14"],
                          args.rounds)
+        if args.instructions:
+            lines += compare_instructions("list --departement 14 (new process)", trees, data_dir,
+                                          ["list", "--departement", "14"])
         if args.no_reindex:
             lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
             print("\n".join(lines))

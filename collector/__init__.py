@@ -6,6 +6,8 @@ environment variables, see collector/config.py and the README).
 
 from __future__ import annotations
 
+from . import marshmallow_patterns  # noqa: F401  first: marshmallow imported before any module below uses it
+
 import logging
 import os
 from typing import Any
@@ -17,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import appstate, cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
 from .config import load_config
+from .deferred_routes import CollectorFlask
 from .durable import sweep_tmp
 from .facts import load_facts
 from .formdef import REPO_ROOT, load_form
@@ -55,7 +58,7 @@ def _sweep(data_dir: str) -> None:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the collector from the environment (or `test_config`, which overrides it)."""
     _configure_logging()
-    app = Flask(__name__, static_folder=None, template_folder=None)
+    app = CollectorFlask(__name__, static_folder=None, template_folder=None)
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)
@@ -122,4 +125,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from . import site
 
         site.init_app(app, config["SITE_DIR"])
+    if not for_a_command:
+        app.url_map.update()  # the service compiles its URL rules now; a command when it first uses them
     return app

@@ -31,7 +31,7 @@ _EXTENSION = "review_index_validator"
 
 
 def app_index(app: Flask | None = None) -> RecordIndex:
-    """The index of the app's data folder, judging records with the app's form.
+    """The index of the app's store (kept in this host's data folder), judging records with the app's form.
 
     Within one request (or command) the same index is returned, so it is brought in step
     with the files once, however many queries the page makes.
@@ -43,7 +43,7 @@ def app_index(app: Flask | None = None) -> RecordIndex:
     validator = app.extensions.get(_EXTENSION)
     if validator is None:
         validator = app.extensions[_EXTENSION] = record_validator(appstate.form(app), trust_hash=True)
-    index = RecordIndex(appstate.data_dir(app), validator)
+    index = RecordIndex(appstate.data_dir(app), validator, appstate.store(app))
     if given is None:
         g.review_index = index
     return index

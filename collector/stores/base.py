@@ -15,6 +15,7 @@ from .reviewers import Reviewers
 if TYPE_CHECKING:
     from .outbox import Outbox
 from .histories import Histories, Versions
+from .review_source import ReviewSource
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -45,6 +46,7 @@ class Store(Protocol):
     reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)
+    review_source: ReviewSource  # what the review index is made from (review_source.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

@@ -19,6 +19,7 @@ from .base import FORM_LIMITER
 from .folder_outbox import FolderOutbox
 from .folder_reviewers import FolderReviewers
 from .folder_histories import FolderHistories, FolderVersions
+from .folder_review_source import FolderReviewSource
 
 
 class FolderStore:
@@ -30,6 +31,7 @@ class FolderStore:
         self.outbox = FolderOutbox(self)
         self.reviewers = FolderReviewers(data_dir)
         self.histories, self.versions = FolderHistories(data_dir), FolderVersions(data_dir)
+        self.review_source = FolderReviewSource(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

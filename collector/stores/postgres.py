@@ -36,6 +36,7 @@ from .base import StoreConfigError, StoreUnavailable, TransferRefused
 from .postgres_outbox import PostgresOutbox
 from .postgres_reviewers import PostgresReviewers
 from .postgres_histories import PostgresHistories, PostgresVersions, import_histories
+from .postgres_review_source import PostgresReviewSource
 
 log = logging.getLogger("collector.stores")
 
@@ -92,6 +93,7 @@ class PostgresStore:
         self.outbox = PostgresOutbox(self)
         self.reviewers = PostgresReviewers(self)
         self.histories, self.versions = PostgresHistories(self), PostgresVersions(self)
+        self.review_source = PostgresReviewSource(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -1,18 +1,21 @@
 """An index of the records for reviewers: sqlite in `$DATA/state/index.sqlite3`.
 
-The YAML files stay the records; this index is derived from them and can always be
-rebuilt (`flask --app collector reindex`). It keeps, per record file: its signature
-(mtime, size, inode), a summary (reference, time of receipt, structure, type,
-département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
-or the French message that says why the file is unreadable; per history file, the status.
+The store's records stay the records (YAML files in the data folder, or rows in
+PostgreSQL); this index is derived from them, on each host in its own data folder, and
+can always be rebuilt (`flask --app collector reindex`). It keeps, per record: its
+signature (the store's source says what: stores/review_source.py), a summary (reference,
+time of receipt, structure, type, département, thématiques, flags, problems, SIRET and
+e-mail keys, the searchable text), or the French message that says why the record is
+unreadable; per history, the status.
 
-Each use first brings it in step with the files (`sync`): the files inotify names as
-changed since this process last looked (folder_watch.py), or, the first time and where
-there is no inotify, every file of `submissions/` and `reviews/` (one `scandir`); a file
-whose signature differs from the index's is re-read, a vanished one dropped. A
-hand-edited file or a restored backup is thus seen at the next request, by every worker,
-without a restart. Writers also update it at once (`note_record`, `note_history`), so the
-next sync finds nothing to re-read.
+Each use first brings it in step with the store (`sync`): in the data folder, the files
+inotify names as changed since this process last looked (folder_watch.py), or, the first
+time and where there is no inotify, every file of `submissions/` and `reviews/` (one
+`scandir`); in PostgreSQL, every row's signature (one query per table). A record whose
+signature differs from the index's is re-read, a vanished one dropped. A hand-edited
+file, a restored backup, or a record or status written by another host is thus seen at
+the next request, by every worker, without a restart. Writers in the data folder also
+update it at once (`note_record`, `note_history`), so the next sync finds nothing to re-read.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new

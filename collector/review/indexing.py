@@ -69,10 +69,10 @@ def _on_history_written(sender: Any, reference: str | None = None, status: str |
 @click.option("--processes", type=click.IntRange(1, 64), default=None,
               help="Processus qui lisent les fichiers (par défaut : un par cœur).")
 def reindex_command(processes: int | None) -> None:
-    """Rebuild the review index from the record files (safe at any time, even while the collector runs)."""
+    """Rebuild the review index from the store's records (safe at any time, even while the collector runs)."""
     started = time.perf_counter()
     count = app_index().rebuild(processes or os.cpu_count() or 1)
-    click.echo(f"Index reconstruit : {count} fichier(s) de candidature lu(s) en {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Index reconstruit : {count} candidature(s) lue(s) en {time.perf_counter() - started:.1f} s.")
 
 
 def init_app(app: Flask) -> None:

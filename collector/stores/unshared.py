@@ -39,10 +39,11 @@ SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting
 # their pages that only use what the store shares (accounts and sessions).
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout", "review.index", "review.detail", "review.set_status",
-                                 "review.post_note", "review.export", "review.dashboard", "review.dashboard_chart"})
+                                 "review.post_note", "review.export", "review.dashboard", "review.dashboard_chart",
+                                 "answers.preview", "answers.send"})
 # Commands that read or write the review data of the data folder (status, note and message
 # write one dossier's history through the store; create-user and delete-user the accounts).
-UNSHARED_COMMANDS = frozenset({"answers", "purge"})
+UNSHARED_COMMANDS = frozenset({"purge"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "

@@ -57,9 +57,9 @@ def test_review_pages_on_postgresql_send_an_anonymous_visitor_to_the_login_page(
     assert reply.status_code == 302 and reply.headers["Location"].startswith("/instruction/connexion")
 
 
-# The review pages of blueprints PostgreSQL does not carry yet (messages, answer letters, meetings).
+# The review pages PostgreSQL does not carry yet (messages, meetings).
 UNSHARED_REVIEW_PAGES = [("GET", "/instruction/rencontres"), ("POST", "/instruction/AMI-2021-0001/message"),
-                         ("POST", "/instruction/AMI-2021-0001/reponse"), ("POST", "/instruction/AMI-2021-0001/rencontre")]
+                         ("POST", "/instruction/AMI-2021-0001/rencontre")]
 
 
 @pytest.mark.parametrize(("method", "path"), UNSHARED_REVIEW_PAGES)
@@ -89,7 +89,7 @@ def test_the_review_list_exports_and_dashboard_work_on_postgresql(reviewer_clien
     assert reviewer_client.open(path, method=method).status_code == 200
 
 
-@pytest.mark.parametrize("command", [["answers"]])
+@pytest.mark.parametrize("command", [["purge"]])
 def test_review_commands_refuse_to_run_on_postgresql_and_say_how_to_work_on_a_dump(postgres_app, command):
     result = postgres_app.test_cli_runner().invoke(args=command)
     assert result.exit_code == 1

@@ -4,13 +4,14 @@ With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, refere
 submission ids, the form's rate limit), each dossier's life after « reçu » (review histories
 and corrected versions: the porteur's corrections, replies and meeting choices work on every
 host), the reviewers' accounts, sessions and login throttle, and the mail outbox that every
-host's mailer sends from (postgres_outbox.py). The review tools' other pages and commands
-(they read the review index) and the lost link (its requests wait in a host's folder) still
-keep their data in one data folder: on several hosts each would see only its own share, and
-write where the others cannot read. So, on a store that does not share them, their pages
-answer 503 with a French page saying what to do, nothing stored, and their commands refuse
-to run; reviewers work on a copy made by `flask --app collector dump DIR`. The review pages
-are refused only once the reviewer is logged in (the login and logout pages work, an
+host's mailer sends from (postgres_outbox.py). The review pages and commands read the
+records through the store and its review source (each host's review index is made from it:
+stores/review_source.py), so they work on every host. The lost link (its requests wait in a
+host's folder) and `purge` still keep or remove data in one data folder: on several hosts
+each would see only its own share, and write where the others cannot read. So, on a store
+that does not share them, their pages answer 503 with a French page saying what to do,
+nothing stored, and their commands refuse to run; reviewers work on a copy made by `flask
+--app collector dump DIR`. A review page not listed below is refused only once the reviewer is logged in (the login and logout pages work, an
 anonymous request is sent to the login page as anywhere), so that the refusal never tells
 anyone but a reviewer what the server keeps.
 
@@ -36,13 +37,14 @@ from ..review import unavailable_page
 # Blueprints whose pages use only what every store shares; every other page is refused.
 SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice"})
 # The review pages' blueprints (each checks the reviewer's session first: refused after it), and
-# their pages that only use what the store shares (accounts and sessions).
+# their pages that only use what the store shares (accounts, sessions, records, histories).
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout", "review.index", "review.detail", "review.set_status",
                                  "review.post_note", "review.export", "review.dashboard", "review.dashboard_chart",
-                                 "answers.preview", "answers.send"})
-# Commands that read or write the review data of the data folder (status, note and message
-# write one dossier's history through the store; create-user and delete-user the accounts).
+                                 "answers.preview", "answers.send", "exchanges.post_message", "meetings.upcoming",
+                                 "meetings.propose", "meetings.cancel"})
+# Commands that still remove data from one data folder only (the review commands read and write
+# through the store: histories, records, accounts; the index is each host's cache of them).
 UNSHARED_COMMANDS = frozenset({"purge"})
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "

@@ -402,10 +402,11 @@ class RecordIndex:
 
     def _read_records(self, files: dict[str, Signature]) -> list[IndexedFile]:
         folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        reader = self.source.reader(files.keys(), ())
         rows = []
         for name, signature in files.items():
             try:
-                entry = entry_of(self.source.read_record(name), name, self.store, self.validator,
+                entry = entry_of(reader.read_record(name), name, reader, self.validator,
                                  os.path.join(folder, name + RECORD_SUFFIX))
                 error = None
             except RecordError as failure:
@@ -438,7 +439,8 @@ class RecordIndex:
             _READER = None
 
     def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
-        return [[name, *signature, _history_status(self.store, name)] for name, signature in files.items()]
+        reader = self.source.reader((), files.keys())
+        return [[name, *signature, _history_status(reader, name)] for name, signature in files.items()]
 
     @classmethod
     def _write(cls, connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],

@@ -8,10 +8,12 @@ last looked, so a sync stats only those; the records are read with records.read_
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, read_record, record_path
 from ..statuses import REVIEWS_DIR
+from .folder_histories import FolderHistories, FolderVersions
 from .review_source import Kind, Signature
 
 
@@ -66,3 +68,14 @@ class FolderReviewSource:
 
     def read_record(self, reference: str) -> dict[str, Any]:
         return read_record(record_path(self.data_dir, reference))
+
+    def reader(self, records: Collection[str], histories: Collection[str]) -> FolderReviewSource:
+        return self  # each file is read when asked
+
+    @property
+    def versions(self) -> FolderVersions:
+        return FolderVersions(self.data_dir)
+
+    @property
+    def histories(self) -> FolderHistories:
+        return FolderHistories(self.data_dir)

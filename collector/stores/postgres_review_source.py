@@ -4,14 +4,17 @@ A record's signature is its document's hash and the number of its newest version
 correction adds a row to `versions`, never changes `records`); a history's is its
 document's hash (every event rewrites the document). One query per table lists them all
 (10,000 rows: a few milliseconds on the server, no document read); only the rows whose
-signature changed are then read, each one by its primary key.
+signature changed are then read, a chunk at a time: records, their versions and histories
+in three queries (`Fetched`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from ..records import RecordError
+from ..records import RecordError, parse_record
+from ..yamlio import parse_yaml
 from .review_source import Kind, Signature
 
 if TYPE_CHECKING:
@@ -52,3 +55,56 @@ class PostgresReviewSource:
         if record is None:
             raise RecordError(f"{reference}.yaml : enregistrement absent.")
         return record
+
+    def reader(self, records: Collection[str], histories: Collection[str]) -> Fetched:
+        return Fetched(self.store, records, histories)
+
+
+class Fetched:
+    """Some records with their versions, and some histories, fetched in one transaction (three
+    queries, whatever their number), then parsed as the store's own methods parse them."""
+
+    def __init__(self, store: PostgresStore, records: Collection[str], histories: Collection[str]) -> None:
+        self.documents: dict[str, str] = {}
+        self.version_documents: dict[str, dict[int, str]] = {}
+        self.history_documents: dict[str, str] = {}
+        self.versions, self.histories = self, _FetchedHistories(self.history_documents)
+        if not records and not histories:
+            return
+        with store._connection() as connection:
+            if records:
+                wanted = list(records)
+                self.documents = dict(connection.execute(
+                    "SELECT reference, document FROM records WHERE reference = ANY(%s)", (wanted,)).fetchall())
+                for reference, number, document in connection.execute(
+                        "SELECT reference, number, document FROM versions WHERE reference = ANY(%s)", (wanted,)):
+                    self.version_documents.setdefault(reference, {})[int(number)] = document
+            if histories:
+                self.history_documents.update(connection.execute(
+                    "SELECT reference, document FROM histories WHERE reference = ANY(%s)", (list(histories),)).fetchall())
+
+    def read_record(self, reference: str) -> dict[str, Any]:
+        if reference not in self.documents:
+            raise RecordError(f"{reference}.yaml : enregistrement absent.")
+        return parse_record(self.documents[reference], reference + ".yaml")
+
+    # as PostgresVersions
+    def numbers(self, reference: str) -> list[int]:
+        return sorted(self.version_documents.get(reference, {}))
+
+    def read(self, reference: str, number: int) -> dict[str, Any]:
+        document = self.version_documents.get(reference, {}).get(number)
+        if document is None:
+            raise RecordError(f"{reference}/v{number}.yaml : version absente.")
+        return parse_record(document, f"{reference}/v{number}.yaml")
+
+
+class _FetchedHistories:
+    """As PostgresHistories.read, from the fetched documents."""
+
+    def __init__(self, documents: dict[str, str]) -> None:
+        self.documents = documents
+
+    def read(self, reference: str) -> Any:
+        document = self.documents.get(reference)
+        return parse_yaml(document, reference + ".yaml") if document is not None else None

@@ -12,6 +12,7 @@ hash, one query per table). A store carries it as `store.review_source`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal, Protocol
 
 Signature = tuple[int, int, int]  # three integers that change whenever what the index summarises changes
@@ -33,3 +34,17 @@ class ReviewSource(Protocol):
 
     def read_record(self, reference: str) -> dict[str, Any]:
         """A reference's first record as stored; records.RecordError naming it when missing or unreadable."""
+
+    def reader(self, records: Collection[str], histories: Collection[str]) -> RecordReader:
+        """What the index re-reads of some records (with their versions) and histories, as one
+        reader (PostgreSQL fetches them in a few queries rather than a few per record)."""
+
+
+class RecordReader(Protocol):
+    """A store as the index reads it (statuses.store_of accepts it): records, versions, histories."""
+
+    versions: Any  # numbers(reference) and read(reference, number), as histories.Versions
+    histories: Any  # read(reference), as histories.Histories
+
+    def read_record(self, reference: str) -> dict[str, Any]:
+        """A first record; records.RecordError naming it when missing or unreadable."""

@@ -369,3 +369,17 @@ def test_a_record_stored_after_the_index_was_made_is_listed_and_shown(runner, re
     assert "13 candidature(s) sur 13." in runner.invoke(args=["list"]).stdout
     shown = runner.invoke(args=["show", late["reference"]])
     assert shown.exit_code == 0 and late["answers"]["projet_titre"].splitlines()[0] in shown.stdout
+
+
+@ON_BOTH_STORES
+def test_a_dossier_corrected_after_the_index_was_made_is_listed_and_shown_at_its_newest_version(
+        runner, records, test_store, form):
+    from collector.dossier import write_correction
+    from tests.review.factory import make_record
+
+    assert lines_with(runner.invoke(args=["list"]).stdout, "AMI-2021-0004")[0].split()[-1] == "1"
+    corrected = make_record(form, 4, projet_titre="Titre corrigé par le porteur")
+    write_correction(test_store, corrected)
+    assert lines_with(runner.invoke(args=["list"]).stdout, "AMI-2021-0004")[0].split()[-1] == "2"
+    shown = runner.invoke(args=["show", "AMI-2021-0004"]).stdout
+    assert "Version 2 (corrigée par le porteur" in shown and "Titre corrigé par le porteur" in shown

@@ -2,14 +2,16 @@
 
 A record's signature is its document's hash and the number of its newest version (a
 correction adds a row to `versions`, never changes `records`); a history's is its
-document's hash (every event rewrites the document). One query per table lists them all
-(10,000 rows: a few milliseconds on the server, no document read); only the rows whose
+document's hash (every event rewrites the document). Each use first asks the server for a
+digest of every signature (one row); when it is the one this process saw last, nothing is
+listed. Otherwise one query per table lists them all (no document read); only the rows whose
 signature changed are then read, a chunk at a time: records, their versions and histories
 in three queries (`Fetched`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,14 @@ from .review_source import Kind, Signature
 if TYPE_CHECKING:
     from .postgres import PostgresStore
 
+# One row whatever the number of records: a digest the server computes of every signature.
+_DIGESTS = {
+    "records": "SELECT md5(coalesce(string_agg(reference || document_sha256, ',' ORDER BY reference), '')), "
+               "(SELECT md5(coalesce(string_agg(reference || ':' || number, ',' ORDER BY reference, number), '')) "
+               "FROM versions) FROM records",
+    "histories": "SELECT md5(coalesce(string_agg(reference || document_sha256, ',' ORDER BY reference), '')), '' "
+                 "FROM histories",
+}
 _SIGNATURES = {
     "records": "SELECT r.reference, r.document_sha256, coalesce(v.newest, 1) FROM records r "
                "LEFT JOIN (SELECT reference, max(number) AS newest FROM versions GROUP BY reference) v "
@@ -41,6 +51,7 @@ class PostgresReviewSource:
 
         self.store = store
         self.key = f"postgresql:{describe(store.url)}"  # another database: another index
+        self._digests: dict[str, tuple[int, tuple[str, ...]]] = {}  # kind → (pid, digest) when last asked
 
     def signatures(self, kind: Kind) -> dict[str, Signature]:
         with self.store._connection() as connection:
@@ -48,7 +59,16 @@ class PostgresReviewSource:
                     for reference, digest, number in connection.execute(_SIGNATURES[kind])}
 
     def changes(self, kind: Kind) -> dict[str, Signature | None] | None:
-        return None  # no notification: the signatures are compared at each use
+        """{} when the server's digest of every signature is the one this process saw when it last
+        asked (nothing changed: no row is listed); None otherwise (every signature is compared).
+
+        The digest is taken before the caller lists the signatures, so a change made meanwhile
+        makes the next digest differ. One index per store and process asks (the app's)."""
+        with self.store._connection() as connection:
+            digest = tuple(connection.execute(_DIGESTS[kind]).fetchone() or ())
+        last = self._digests.get(kind)
+        self._digests[kind] = (os.getpid(), digest)
+        return {} if last == (os.getpid(), digest) else None
 
     def read_record(self, reference: str) -> dict[str, Any]:
         record = self.store.read_record(reference)

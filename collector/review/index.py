@@ -11,7 +11,8 @@ unreadable; per history, the status.
 Each use first brings it in step with the store (`sync`): in the data folder, the files
 inotify names as changed since this process last looked (folder_watch.py), or, the first
 time and where there is no inotify, every file of `submissions/` and `reviews/` (one
-`scandir`); in PostgreSQL, every row's signature (one query per table). A record whose
+`scandir`); in PostgreSQL, a digest of every signature computed by the server, and every
+row's signature only when it differs from this process's last one. A record whose
 signature differs from the index's is re-read, a vanished one dropped. A hand-edited
 file, a restored backup, or a record or status written by another host is thus seen at
 the next request, by every worker, without a restart. Writers in the data folder also

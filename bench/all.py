@@ -25,6 +25,7 @@ SCRIPTS = [
     ("reviewers.py", "reviewers on both stores: session check, throttle, failed login"),
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
+    ("review_index_postgres.py", "reviewers' index on PostgreSQL beside the data folder: reindex, sync, list"),
     ("mail_catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),
     ("lost_link.py", "lost-link page: known and unknown addresses alike; the mailer's look-up with and without index"),
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),

@@ -3,9 +3,10 @@
 A dossier whose status is an outcome (statuses.OUTCOMES) gets that outcome's letter
 (letters.py), filled with its newest answers and the reviewer's motivation, which is
 required and shown to the porteur. Sending appends an `reponse` event to the dossier's
-history (outcome, motivation, subject, text, html) durably, under a per-dossier lock
-that makes the check « not answered yet » and the append one step; the e-mail is then
-queued by the caller. A dossier is answered once; after a changed decision, a corrected
+history (outcome, motivation, subject, text, html) durably, through the store (the data
+folder or PostgreSQL); the checks « not answered yet » and « the decision is still this
+one » run on the history as read under the store's per-dossier lock (across hosts with
+PostgreSQL), in one step with the append; the e-mail is then queued by the caller. A dossier is answered once; after a changed decision, a corrected
 letter goes only when a reviewer asks for it explicitly (`corrected=True`).
 
 Flask-free: the review pages, the `answers` command and the exports use it.
@@ -16,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dossier import ANSWER, MAX_MESSAGE_LENGTH, latest_record, safe_history
 from .letters import FilledLetter, Letter, fill
 from .records import clean_text
-from .statuses import (OUTCOMES, PARIS, StatusError, add_event, history_references, locked, read_history,
-                       status_label)
+from .statuses import OUTCOMES, PARIS, StatusError, add_event, history_references, read_history, status_label
+
+if TYPE_CHECKING:
+    from .stores import Store
 
 
 class AnswerError(ValueError):
@@ -67,10 +70,10 @@ def plan_for(reference: str, history: Mapping[str, Any]) -> Plan | None:
     return Plan(reference, outcome, "envoyer" if motivation.strip() else "motivation_manquante", motivation)
 
 
-def plans(data_dir: str, references: Iterable[str]) -> list[Plan]:
+def plans(where: Store | str, references: Iterable[str]) -> list[Plan]:
     found = []
     for reference in references:
-        plan = plan_for(reference, safe_history(data_dir, reference))
+        plan = plan_for(reference, safe_history(where, reference))
         if plan is not None:
             found.append(plan)
     return found
@@ -88,49 +91,56 @@ def clean_motivation(text: str | None) -> str:
     return motivation
 
 
-def preview(data_dir: str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
+def preview(where: Store | str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
             facts: Mapping[str, Any]) -> tuple[str, FilledLetter]:
     """(outcome, letter) for the dossier as it stands; AnswerError when it cannot be answered."""
-    history = read_history(data_dir, reference)
+    history = read_history(where, reference)
     outcome = history["status"]
     if outcome not in OUTCOMES:
         raise AnswerError(f"Le statut de {reference} est « {status_label(outcome)} » : choisissez d'abord une "
                           "décision (accompagnement, orientation ou sans suite).")
-    return outcome, fill(letters[outcome], latest_record(data_dir, reference), clean_motivation(motivation), facts)
+    return outcome, fill(letters[outcome], latest_record(where, reference), clean_motivation(motivation), facts)
 
 
-def send(data_dir: str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
+def send(where: Store | str, reference: str, motivation: str | None, letters: Mapping[str, Letter],
          facts: Mapping[str, Any], *, by: str, corrected: bool = False,
          now: datetime | None = None) -> tuple[dict[str, Any], int]:
     """Record the dossier's answer (once; again only when `corrected`); (event, its number).
-    The caller queues the e-mail after this returns: the answer is on disk first."""
-    with locked(data_dir, reference + ".reponse"):
-        outcome, letter = preview(data_dir, reference, motivation, letters, facts)
-        sent = sent_answers(read_history(data_dir, reference))
+    The store commits it (fsync, or PostgreSQL's commit) before this returns; the caller
+    queues the e-mail after: the answer is kept first."""
+    outcome, letter = preview(where, reference, motivation, letters, facts)
+    event = {"at": (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds"), "by": by,
+             "kind": ANSWER, "outcome": outcome, "motivation": clean_motivation(motivation),
+             "corrected": False, "subject": letter.subject, "text": letter.text, "html": letter.html}
+
+    def still_answerable(history: dict[str, Any]) -> None:  # the history as it is, under the dossier's lock
+        if history["status"] != outcome:
+            raise AnswerError(f"La décision de {reference} vient d'être changée en « {status_label(history['status'])} » "
+                              "par quelqu'un d'autre : relisez le dossier avant d'envoyer la réponse.")
+        sent = sent_answers(history)
         if sent and not corrected:
             same = sent[-1].get("outcome") == outcome
             raise AnswerError(f"La réponse de {reference} a déjà été envoyée le {str(sent[-1]['at'])[:10]}"
                               + (". " if same else " avec une autre décision : ")
                               + ("Elle ne part qu'une fois." if same else
                                  "cochez « envoyer une lettre corrigée » pour l'envoyer à nouveau."))
-        event = {"at": (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds"), "by": by,
-                 "kind": ANSWER, "outcome": outcome, "motivation": clean_motivation(motivation),
-                 "corrected": bool(sent), "subject": letter.subject, "text": letter.text, "html": letter.html}
-        history = add_event(data_dir, reference, event)
+        event["corrected"] = bool(sent)
+
+    history = add_event(where, reference, event, precondition=still_answerable)
     return event, len(history["events"])
 
 
-def answer_date(data_dir: str, reference: str) -> str:
+def answer_date(where: Store | str, reference: str) -> str:
     """When one dossier got its (last) answer (ISO date-time), "" when none was sent or its history is unreadable."""
     try:
-        sent = sent_answers(read_history(data_dir, reference))
+        sent = sent_answers(read_history(where, reference))
     except StatusError:
         return ""
     return str(sent[-1]["at"]) if sent else ""
 
 
-def answer_dates(data_dir: str) -> dict[str, str]:
+def answer_dates(where: Store | str) -> dict[str, str]:
     """When each answered dossier got its (last) answer: {reference: ISO date-time}."""
-    dates = {reference: answer_date(data_dir, reference) for reference in history_references(data_dir)}
+    dates = {reference: answer_date(where, reference) for reference in history_references(where)}
     return {reference: moment for reference, moment in dates.items() if moment}
 

@@ -19,7 +19,7 @@ from .. import answers, porteur_mail
 from ..dossier import latest_record
 from ..letters import load_letters
 from ..phase import current_now
-from ..records import RecordError, iter_record_paths
+from ..records import RecordError
 from ..statuses import StatusError, status_label
 from . import _detail, _guard, _no_store, _render
 from .. import appstate
@@ -45,11 +45,11 @@ def init_app(app: Flask) -> None:
 
 
 def _send(reference: str, motivation: str | None, by: str, corrected: bool) -> dict:
-    data_dir, facts = appstate.data_dir(), appstate.facts()
+    store, facts = appstate.store(), appstate.facts()
     now, _preview = current_now(facts)
-    event, number = answers.send(data_dir, reference, motivation, current_app.config["LETTERS"], facts, by=by,
+    event, number = answers.send(store, reference, motivation, current_app.config["LETTERS"], facts, by=by,
                                  corrected=corrected, now=now)
-    porteur_mail.queue_answer(data_dir, latest_record(data_dir, reference), event, number, facts)
+    porteur_mail.queue_answer(store, latest_record(store, reference), event, number, facts)
     return event
 
 
@@ -57,7 +57,7 @@ def _send(reference: str, motivation: str | None, by: str, corrected: bool) -> d
 def preview(reference: str):
     motivation = request.form.get("motivation", "")
     try:
-        outcome, letter = answers.preview(appstate.data_dir(), reference, motivation,
+        outcome, letter = answers.preview(appstate.store(), reference, motivation,
                                           current_app.config["LETTERS"], appstate.facts())
     except (answers.AnswerError, StatusError, RecordError) as error:
         return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
@@ -87,10 +87,9 @@ def send(reference: str):
 @click.option("--by", help="Qui envoie (par défaut : l'utilisateur du système).")
 def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> None:
     """The July answers: which dossier gets which letter (--dry-run), or queue them (--send)."""
-    data_dir = appstate.data_dir()
-    references = [os.path.basename(path)[:-5] for path in iter_record_paths(data_dir)]
+    store = appstate.store()
     count = 0
-    for plan in answers.plans(data_dir, references):
+    for plan in answers.plans(store, store.references()):
         wanted = plan.action == "envoyer" or (plan.action == "corrigee_sur_demande" and plan.reference in corrected)
         line = f"{plan.reference}  {status_label(plan.outcome)}  {ACTIONS[plan.action]}"
         if mode == "send" and wanted:

@@ -21,10 +21,10 @@ from typing import Any
 
 from ..answers import answer_date, answer_dates
 from ..display import shown
-from ..dossier import with_versions
+from ..dossier import latest_record, with_versions
 from ..readable import departement_code, departement_name  # noqa: F401 - part of the catalog's API
-from ..records import RecordError, iter_record_paths, read_record
-from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses
+from ..records import RecordError, read_record
+from ..statuses import INITIAL, UNREADABLE_HISTORY, duplicate_flags, find_duplicates, read_all_statuses, store_of
 
 INVALID_FLAG = "a_verifier"
 
@@ -44,6 +44,8 @@ class Entry:
     problems: list[str] = field(default_factory=list)
     summary_only: bool = False  # `record` is the index's summary; the file holds the rest
     answered: str | None = None  # when the answer letter was sent (answers.py), "" before; None: not read yet
+    # The store that keeps the record (a Store, or a data folder's path); None: the data folder of `path`
+    where: Any = None
 
     @property
     def reference(self) -> str:
@@ -59,7 +61,7 @@ class Entry:
     def load_record(self) -> None:
         """Replace the summary by the whole record file (a file spoilt since: kept, with a problem)."""
         try:
-            self.record = with_versions(_data_dir_of(self.path), read_record(self.path))
+            self.record = latest_record(self.store, self.reference)
         except RecordError as error:
             self.problems = [*self.problems, str(error)]
         self.summary_only = False
@@ -77,8 +79,13 @@ class Entry:
     def answered_at(self) -> str:
         """When the dossier's answer letter was sent (ISO), "" before; read once from its history."""
         if self.answered is None:
-            self.answered = answer_date(_data_dir_of(self.path), self.reference)
+            self.answered = answer_date(self.store, self.reference)
         return self.answered
+
+    @property
+    def store(self) -> Any:
+        """Where the record, its versions and its history are kept."""
+        return self.where if self.where is not None else _data_dir_of(self.path)
 
     @property
     def version(self) -> int:
@@ -168,18 +175,23 @@ def _shape_problem(record: dict[str, Any]) -> str:
 
 def read_entry(path: str, validator: Validator | None = None) -> Entry:
     """One record file as an entry (status and duplicates unset); RecordError naming the file."""
-    record = read_record(path)
-    expected = path.rsplit("/", 1)[-1][:-5]
+    return entry_of(read_record(path), path.rsplit("/", 1)[-1][:-5], _data_dir_of(path), validator, path)
+
+
+def entry_of(record: dict[str, Any], expected: str, where: Any, validator: Validator | None = None,
+             path: str = "") -> Entry:
+    """A reference's first record (read from `where`, a store or a data folder) as an entry
+    of its newest version (status and duplicates unset); RecordError naming the record."""
     shape = _shape_problem(record)
     if shape:
         raise RecordError(f"{expected}.yaml : {shape}")
     if record["reference"] != expected:
         raise RecordError(f"{expected}.yaml : la référence inscrite ({record['reference']}) ne correspond pas au nom du fichier.")
     try:  # the newest version of the answers (dossier.py); the first record is never altered
-        record = with_versions(_data_dir_of(path), record)
+        record = with_versions(where, record)
     except RecordError as error:
         raise RecordError(f"{expected} : une version corrigée est illisible ({error}).") from None
-    entry = Entry(record, path)
+    entry = Entry(record, path or f"{expected}.yaml", where=where)
     if validator is not None:
         entry.problems = validator(record)
     return entry
@@ -190,17 +202,20 @@ def _data_dir_of(record_path: str) -> str:
     return os.path.dirname(os.path.dirname(record_path))
 
 
-def scan_catalog(data_dir: str, validator: Validator | None = None) -> Catalog:
-    """Read every record file, its status and its duplicates; never raises on a bad record."""
+def scan_catalog(where: Any, validator: Validator | None = None) -> Catalog:
+    """Read every record of a store (or a data folder's path), its status and its duplicates;
+    never raises on a bad record."""
+    store = store_of(where)
     entries: list[Entry] = []
     unreadable: list[str] = []
-    for path in iter_record_paths(data_dir):
+    for reference in store.references():
         try:
-            entries.append(read_entry(path, validator))
+            entries.append(entry_of(store.review_source.read_record(reference), reference, store, validator,
+                                    store.record_file(reference) or ""))
         except RecordError as error:
             unreadable.append(str(error))
-    statuses = read_all_statuses(data_dir)
-    answered = answer_dates(data_dir)
+    statuses = read_all_statuses(store)
+    answered = answer_dates(store)
     duplicates = find_duplicates(entry.record for entry in entries)
     for entry in entries:
         entry.status = statuses.get(entry.reference, INITIAL)

@@ -12,7 +12,8 @@ the code they drive; `purge` in retention.py; the mail commands in mail_commands
 A record that no longer parses or validates is named on stderr, never skipped silently.
 Every command refuses to run as anyone but the data folder's owner (owner.py). `list`,
 `stats` and the choice of what to export read the review index (index.py, brought in step
-with the files first); `show`, `check` and the exported rows read the record files.
+with the store first); `show`, `check` and the exported rows read the records through the
+store (the data folder's files or PostgreSQL's rows).
 Nothing here imports the mail modules.
 """
 
@@ -47,7 +48,7 @@ from .validity import record_validator
 def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
     """Every record file read and judged (`check`): the index is not trusted here."""
     validator = record_validator(appstate.form(), trust_hash=not thorough) if validate else None
-    return scan_catalog(appstate.data_dir(), validator)
+    return scan_catalog(appstate.store(), validator)
 
 
 def _filters(function):
@@ -144,7 +145,7 @@ def show_command(reference: str) -> None:
             echo(f"    {line}")
     echo("\nHistorique :")
     try:
-        history = read_history(appstate.data_dir(), reference)
+        history = read_history(appstate.store(), reference)
     except StatusError as error:
         echo(f"    {error}")
         raise SystemExit(1) from None

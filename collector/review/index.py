@@ -1,18 +1,22 @@
 """An index of the records for reviewers: sqlite in `$DATA/state/index.sqlite3`.
 
-The YAML files stay the records; this index is derived from them and can always be
-rebuilt (`flask --app collector reindex`). It keeps, per record file: its signature
-(mtime, size, inode), a summary (reference, time of receipt, structure, type,
-département, thématiques, flags, problems, SIRET and e-mail keys, the searchable text),
-or the French message that says why the file is unreadable; per history file, the status.
+The store's records stay the records (YAML files in the data folder, or rows in
+PostgreSQL); this index is derived from them, on each host in its own data folder, and
+can always be rebuilt (`flask --app collector reindex`). It keeps, per record: its
+signature (the store's source says what: stores/review_source.py), a summary (reference,
+time of receipt, structure, type, département, thématiques, flags, problems, SIRET and
+e-mail keys, the searchable text), or the French message that says why the record is
+unreadable; per history, the status.
 
-Each use first brings it in step with the files (`sync`): the files inotify names as
-changed since this process last looked (folder_watch.py), or, the first time and where
-there is no inotify, every file of `submissions/` and `reviews/` (one `scandir`); a file
-whose signature differs from the index's is re-read, a vanished one dropped. A
-hand-edited file or a restored backup is thus seen at the next request, by every worker,
-without a restart. Writers also update it at once (`note_record`, `note_history`), so the
-next sync finds nothing to re-read.
+Each use first brings it in step with the store (`sync`): in the data folder, the files
+inotify names as changed since this process last looked (folder_watch.py), or, the first
+time and where there is no inotify, every file of `submissions/` and `reviews/` (one
+`scandir`); in PostgreSQL, a digest of every signature computed by the server, and every
+row's signature only when it differs from this process's last one. A record whose
+signature differs from the index's is re-read, a vanished one dropped. A hand-edited
+file, a restored backup, or a record or status written by another host is thus seen at
+the next request, by every worker, without a restart. Writers in the data folder also
+update it at once (`note_record`, `note_history`), so the next sync finds nothing to re-read.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new
@@ -49,10 +53,11 @@ from zoneinfo import ZoneInfo
 
 from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
 from ..sequence import STATE_DIR
-from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history
+from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history, store_of
 from ..statuses import _email_key as email_key, _siret_key as siret_key
-from .folder_watch import WATCH
-from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, read_entry
+from ..stores.folder_review_source import signature as _signature
+from ..stores.review_source import Signature
+from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, entry_of
 
 log = logging.getLogger("collector")
 
@@ -89,7 +94,6 @@ CREATE INDEX themes_code ON themes (code);
 """
 CHUNK = 500  # files per task of a parallel rebuild
 
-Signature = tuple[int, int, int]
 Validator = Callable[[dict[str, Any]], list[str]]
 
 STATUS_ORDER = "CASE COALESCE(h.status, 'recu') " + " ".join(
@@ -184,26 +188,6 @@ def _note_in_step(connection: sqlite3.Connection, digest: str) -> None:
     connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (IN_STEP, f"{generation} {digest}"))
 
 
-def _signature(stat: os.stat_result) -> Signature:
-    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
-
-def _scan(folder: str) -> dict[str, Signature]:
-    """Every `*.yaml` file of a folder (name without suffix) with its signature."""
-    found: dict[str, Signature] = {}
-    try:
-        with os.scandir(folder) as items:
-            for item in items:
-                if item.name.endswith(RECORD_SUFFIX) and not item.name.startswith("."):
-                    try:
-                        found[item.name[:-len(RECORD_SUFFIX)]] = _signature(item.stat())
-                    except FileNotFoundError:
-                        continue
-    except FileNotFoundError:
-        pass
-    return found
-
-
 @dataclass
 class IndexedFile:
     """What the index keeps of one record file: its `records` row, thématiques, summary, text."""
@@ -230,9 +214,9 @@ def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: s
     return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))))
 
 
-def _history_status(data_dir: str, name: str) -> str:
+def _history_status(where: Any, name: str) -> str:
     try:
-        return read_history(data_dir, name)["status"]
+        return read_history(where, name)["status"]
     except StatusError:
         return UNREADABLE_HISTORY
 
@@ -292,13 +276,21 @@ _seen: dict[str, tuple[str, dict[str, Signature], dict[str, Signature]]] = {}
 
 
 class RecordIndex:
-    """The index of one data folder; open it per use (connections are cached per thread)."""
+    """The index of a store's records, in a data folder; open it per use (connections are cached per thread).
 
-    def __init__(self, data_dir: str, validator: Validator | None = None) -> None:
+    `store` (the data folder's own by default) keeps the records and histories; the index
+    file is always in `data_dir` (each host keeps its own).
+    """
+
+    def __init__(self, data_dir: str, validator: Validator | None = None, store: Any = None) -> None:
         self.data_dir = data_dir
         self.path = os.path.join(data_dir, STATE_DIR, DB_FILE)
+        self.store = store_of(store if store is not None else data_dir)
+        self.source = self.store.review_source
         self.validator = validator
         self.validator_key = str(getattr(validator, "fingerprint", "none" if validator is None else "custom"))
+        if self.source.key:  # an index made from another store is rebuilt (the data folder's key is "")
+            self.validator_key += " " + self.source.key
         self._synced = False
         self._generation = ""
 
@@ -373,8 +365,10 @@ class RecordIndex:
         puts it in place, and a crash before leaves a `.new` file of derived data.
         """
         building = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex}.new"
-        submissions = _scan(os.path.join(self.data_dir, SUBMISSIONS_DIR))
-        histories = _scan(os.path.join(self.data_dir, REVIEWS_DIR))
+        submissions = self.source.signatures("records")
+        histories = self.source.signatures("histories")
+        if not self.source.forkable:
+            processes = 1
         try:
             with self._read_all(submissions, histories, processes) as parts:
                 connection = sqlite3.connect(building, timeout=30, isolation_level=None)
@@ -409,10 +403,13 @@ class RecordIndex:
 
     def _read_records(self, files: dict[str, Signature]) -> list[IndexedFile]:
         folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
+        reader = self.source.reader(files.keys(), ())
         rows = []
         for name, signature in files.items():
             try:
-                entry, error = read_entry(os.path.join(folder, name + RECORD_SUFFIX), self.validator), None
+                entry = entry_of(reader.read_record(name), name, reader, self.validator,
+                                 os.path.join(folder, name + RECORD_SUFFIX))
+                error = None
             except RecordError as failure:
                 entry, error = None, str(failure)
             rows.append(_indexed_file(name, signature, entry, error))
@@ -443,7 +440,8 @@ class RecordIndex:
             _READER = None
 
     def _read_histories(self, files: dict[str, Signature]) -> list[list[Any]]:
-        return [[name, *signature, _history_status(self.data_dir, name)] for name, signature in files.items()]
+        reader = self.source.reader((), files.keys())
+        return [[name, *signature, _history_status(reader, name)] for name, signature in files.items()]
 
     @classmethod
     def _write(cls, connection: sqlite3.Connection, records: Sequence[IndexedFile], gone: Iterable[str],
@@ -483,24 +481,22 @@ class RecordIndex:
         generation, in_step = self._meta(connection)
         with _seen_lock:
             seen = _seen.get(self.path)
-        folders = (os.path.join(self.data_dir, SUBMISSIONS_DIR), os.path.join(self.data_dir, REVIEWS_DIR))
         disk: list[dict[str, Signature]] = []
         touched: list[set[str] | None] = []
-        for number, folder in enumerate(folders):
-            names = WATCH.changes(folder)
-            if names is None or seen is None:
-                disk.append(_scan(folder))
+        for number, kind in enumerate(("records", "histories")):
+            changed_now = self.source.changes(kind)  # type: ignore[arg-type]
+            if changed_now is None or seen is None:
+                disk.append(self.source.signatures(kind))  # type: ignore[arg-type]
                 touched.append(None)
             else:
                 files = dict(seen[1 + number])
-                names = {name[:-len(RECORD_SUFFIX)] for name in names if name.endswith(RECORD_SUFFIX)}
-                for name in names:
-                    try:
-                        files[name] = _signature(os.stat(os.path.join(folder, name + RECORD_SUFFIX)))
-                    except FileNotFoundError:
+                for name, signature in changed_now.items():
+                    if signature is None:
                         files.pop(name, None)
+                    else:
+                        files[name] = signature
                 disk.append(files)
-                touched.append(names)
+                touched.append(set(changed_now))
         # A process's first look (a command, a new worker): every file was scanned.
         digest = _files_digest(disk[0], disk[1]) if seen is None else None
         if seen is not None and seen[0] == generation:
@@ -636,7 +632,7 @@ class RecordIndex:
             summary, problems = details[name]
             entries.append(Entry(json.loads(summary), os.path.join(folder, name + RECORD_SUFFIX),
                                  status=status, duplicates=sorted(pairs), problems=json.loads(problems),
-                                 summary_only=True))
+                                 summary_only=True, where=self.store))
         return entries
 
     def select(self, selection: Selection, offset: int = 0, limit: int | None = None) -> list[Entry]:

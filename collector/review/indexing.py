@@ -31,7 +31,7 @@ _EXTENSION = "review_index_validator"
 
 
 def app_index(app: Flask | None = None) -> RecordIndex:
-    """The index of the app's data folder, judging records with the app's form.
+    """The index of the app's store (kept in this host's data folder), judging records with the app's form.
 
     Within one request (or command) the same index is returned, so it is brought in step
     with the files once, however many queries the page makes.
@@ -43,7 +43,7 @@ def app_index(app: Flask | None = None) -> RecordIndex:
     validator = app.extensions.get(_EXTENSION)
     if validator is None:
         validator = app.extensions[_EXTENSION] = record_validator(appstate.form(app), trust_hash=True)
-    index = RecordIndex(appstate.data_dir(app), validator)
+    index = RecordIndex(appstate.data_dir(app), validator, appstate.store(app))
     if given is None:
         g.review_index = index
     return index
@@ -69,10 +69,10 @@ def _on_history_written(sender: Any, reference: str | None = None, status: str |
 @click.option("--processes", type=click.IntRange(1, 64), default=None,
               help="Processus qui lisent les fichiers (par défaut : un par cœur).")
 def reindex_command(processes: int | None) -> None:
-    """Rebuild the review index from the record files (safe at any time, even while the collector runs)."""
+    """Rebuild the review index from the store's records (safe at any time, even while the collector runs)."""
     started = time.perf_counter()
     count = app_index().rebuild(processes or os.cpu_count() or 1)
-    click.echo(f"Index reconstruit : {count} fichier(s) de candidature lu(s) en {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Index reconstruit : {count} candidature(s) lue(s) en {time.perf_counter() - started:.1f} s.")
 
 
 def init_app(app: Flask) -> None:

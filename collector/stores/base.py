@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .outbox import Outbox
     from .retention import Retention
 from .histories import Histories, Versions
+from .review_source import ReviewSource
 
 
 FORM_LIMITER = "envoi"  # the rate limiter of the form's posts
@@ -49,6 +50,7 @@ class Store(Protocol):
     versions: Versions  # each dossier's corrected versions (histories.py)
     retention: Retention  # the RGPD purge: old dossiers, each forgotten entirely (retention.py)
     link_requests: LinkRequests  # the lost-link requests waiting for a mailer (link_requests.py)
+    review_source: ReviewSource  # what the review index is made from (review_source.py)
 
     # --- references and submission ids (intake) ---
     def lookup_submission(self, submission_id: str) -> str | None:

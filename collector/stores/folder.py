@@ -21,6 +21,7 @@ from .folder_reviewers import FolderReviewers
 from .folder_histories import FolderHistories, FolderVersions
 from .folder_retention import FolderRetention
 from .folder_link_requests import FolderLinkRequests
+from .folder_review_source import FolderReviewSource
 
 
 class FolderStore:
@@ -34,6 +35,7 @@ class FolderStore:
         self.histories, self.versions = FolderHistories(data_dir), FolderVersions(data_dir)
         self.retention = FolderRetention(self)
         self.link_requests = FolderLinkRequests(data_dir)
+        self.review_source = FolderReviewSource(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

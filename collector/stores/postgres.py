@@ -38,6 +38,7 @@ from .postgres_reviewers import PostgresReviewers
 from .postgres_histories import PostgresHistories, PostgresVersions, import_histories
 from .postgres_retention import PostgresRetention
 from .postgres_link_requests import PostgresLinkRequests
+from .postgres_review_source import PostgresReviewSource
 
 log = logging.getLogger("collector.stores")
 
@@ -96,6 +97,7 @@ class PostgresStore:
         self.histories, self.versions = PostgresHistories(self), PostgresVersions(self)
         self.retention = PostgresRetention(self)
         self.link_requests = PostgresLinkRequests(self)
+        self.review_source = PostgresReviewSource(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -1,4 +1,4 @@
-"""What the PostgreSQL store does not carry yet, refused in French instead of half done.
+"""What a store does not share with every host, refused in French instead of half done.
 
 With COLLECTOR_DATABASE_URL, PostgreSQL keeps the intake's data (records, references,
 submission ids, the form's rate limit), each dossier's life after « reçu » (review histories
@@ -7,12 +7,18 @@ host), the reviewers' accounts, sessions and login throttle, the mail outbox tha
 host's mailer sends from (postgres_outbox.py), and the lost link: its requests, which any
 host's mailer handles (postgres_link_requests.py), its limits and the porteur mail caps
 (the shared rate limiter); the RGPD purge forgets old dossiers from all of it
-(postgres_retention.py: each dossier in one transaction). The review tools' other pages and
-commands (they read the review index) still keep their data in one data folder: on several
-hosts each would see only its own share, and write where the others cannot read. So, on a
-store that does not share them, their pages answer 503 with a French page saying what to do,
-nothing stored, and their commands refuse to run; reviewers work on a copy made by `flask
---app collector dump DIR`. The review pages are refused only once the reviewer is logged in
+(postgres_retention.py: each dossier in one transaction). The review pages and commands read
+the records through the store and its review source (each host's review index is made from
+it: stores/review_source.py), so they work on every host. Nothing the collector serves today
+keeps its data in one host's folder any more: every page and command is listed below as
+shared, and UNSHARED_COMMANDS is empty.
+
+What stays is the guard, so that a page or a command added later that keeps its data in one
+data folder is not half done on several hosts (each would see only its own share, and write
+where the others cannot read): on a store that does not share everything, a page not listed
+here answers 503 with a French page saying what to do, nothing stored, and a command listed
+in UNSHARED_COMMANDS refuses to run; reviewers would then work on a copy made by `flask --app
+collector dump DIR`. A review page not listed is refused only once the reviewer is logged in
 (the login and logout pages work, an anonymous request is sent to the login page as
 anywhere), so that the refusal never tells anyone but a reviewer what the server keeps.
 
@@ -38,13 +44,16 @@ from ..review import unavailable_page
 # Blueprints whose pages use only what every store shares; every other page is refused.
 SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice", "lost_link"})
 # The review pages' blueprints (each checks the reviewer's session first: refused after it), and
-# their pages that only use what the store shares (accounts and sessions).
+# their pages that only use what the store shares (accounts, sessions, records, histories).
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
-SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout"})
-# Commands that read or write the review data of the data folder (status, note and message
-# write one dossier's history through the store; create-user and delete-user the accounts;
-# purge asks the store which dossiers are old and forgets them: stores/retention.py).
-UNSHARED_COMMANDS = frozenset({"answers", "check", "export", "list", "reindex", "show", "stats"})
+SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout", "review.index", "review.detail", "review.set_status",
+                                 "review.post_note", "review.export", "review.dashboard", "review.dashboard_chart",
+                                 "answers.preview", "answers.send", "exchanges.post_message", "meetings.upcoming",
+                                 "meetings.propose", "meetings.cancel"})
+# Commands that still keep or remove data in one data folder only: none today (the review commands
+# read and write through the store: records, histories, accounts, the index being each host's
+# cache of them; purge asks the store which dossiers are old and forgets them: stores/retention.py).
+UNSHARED_COMMANDS: frozenset[str] = frozenset()
 
 REVIEW_PAGES = ("L'instruction en ligne n'est pas encore disponible quand les dossiers sont gardés dans PostgreSQL "
                 "(COLLECTOR_DATABASE_URL) : rien n'a été modifié. Pour instruire, écrivez une copie des dossiers "

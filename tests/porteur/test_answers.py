@@ -16,19 +16,23 @@ from collector.letters import DEFAULT_LETTERS_DIR, LetterError, load_letters
 from collector.statuses import change_status, read_history
 from tests.support.servers import REPO_ROOT
 
-from .conftest import link, outbox, review_post
+from tests.conftest import STORE_KINDS
+
+from .conftest import link, outbox, review_post, waiting_message
+
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 
 JULY = "2021-07-02T10:00:00"
 
 
 @pytest.fixture
-def decided(data_dir, records, monkeypatch):
+def decided(kept, records, monkeypatch):
     """AMI-2021-0001 sans suite (motivated), AMI-2021-0002 orienté FEDER (no motivation yet)."""
     monkeypatch.setenv("AMI_NOW", JULY)
     for reference, outcome, note in (("AMI-2021-0001", "sans_suite", "Projet hors du champ de l'AMI."),
                                      ("AMI-2021-0002", "oriente_feder", "")):
-        change_status(data_dir, reference, "en_instruction", by="alice")
-        change_status(data_dir, reference, outcome, by="alice", note=note)
+        change_status(kept, reference, "en_instruction", by="alice")
+        change_status(kept, reference, outcome, by="alice", note=note)
     return records
 
 
@@ -36,8 +40,8 @@ def post(reviewer, path, reference="AMI-2021-0002", **fields):
     return review_post(reviewer, reference, path, **fields)
 
 
-def answers_sent(data_dir, reference):
-    return [event for event in read_history(data_dir, reference)["events"] if event["kind"] == "reponse"]
+def answers_sent(where, reference):
+    return [event for event in read_history(where, reference)["events"] if event["kind"] == "reponse"]
 
 
 def test_every_outcome_has_a_letter_with_the_motivation():
@@ -69,71 +73,114 @@ def test_a_broken_letter_stops_the_collector_and_the_build_naming_the_file(tmp_p
     assert start.returncode != 0 and message in start.stderr
 
 
-def test_an_outcome_needs_a_motivation(reviewer, decided, data_dir):
+@ON_BOTH_STORES
+def test_an_outcome_needs_a_motivation(reviewer, decided, kept):
     reply = post(reviewer, "reponse/apercu", motivation="  ")
     assert reply.status_code == 400 and "La motivation est obligatoire" in reply.text
     reply = post(reviewer, "reponse", motivation="")
-    assert reply.status_code == 400 and answers_sent(data_dir, "AMI-2021-0002") == []
-    assert outbox(data_dir) == []
+    assert reply.status_code == 400 and answers_sent(kept, "AMI-2021-0002") == []
+    assert outbox(kept) == []
 
 
-def test_the_reviewer_previews_then_sends_the_letter_once(reviewer, client, decided, data_dir):
+@ON_BOTH_STORES
+def test_the_reviewer_previews_then_sends_the_letter_once(reviewer, client, decided, kept):
     preview = post(reviewer, "reponse/apercu", motivation="Projet éligible au FEDER <b>vraiment</b>.")
     assert preview.status_code == 200
     assert "fonds européens (FEDER)" in preview.text and "Structure numéro 2" in preview.text
     assert "Projet éligible au FEDER &lt;b&gt;vraiment&lt;/b&gt;." in preview.text
-    assert answers_sent(data_dir, "AMI-2021-0002") == [] and outbox(data_dir) == []
+    assert answers_sent(kept, "AMI-2021-0002") == [] and outbox(kept) == []
     sent = post(reviewer, "reponse", motivation="Projet éligible au FEDER.")
     assert sent.status_code == 303
-    [answer] = answers_sent(data_dir, "AMI-2021-0002")
+    [answer] = answers_sent(kept, "AMI-2021-0002")
     assert (answer["outcome"], answer["motivation"]) == ("oriente_feder", "Projet éligible au FEDER.")
-    [name] = outbox(data_dir)
-    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
-        message = email.message_from_bytes(handle.read())
+    [name] = outbox(kept)
+    message = email.message_from_bytes(waiting_message(kept, name))
     assert message["To"] == decided[1]["answers"]["contact_email"]
     body = message.get_payload(decode=True).decode()
     assert "Projet éligible au FEDER." in body and link("AMI-2021-0002") in body
     again = post(reviewer, "reponse", motivation="Autre motivation.")
     assert again.status_code == 400 and "déjà été envoyée" in again.text
-    assert len(answers_sent(data_dir, "AMI-2021-0002")) == 1 and len(outbox(data_dir)) == 1
+    assert len(answers_sent(kept, "AMI-2021-0002")) == 1 and len(outbox(kept)) == 1
     page = client.get(link("AMI-2021-0002")).text
     assert "La réponse de la Région" in page and "Projet éligible au FEDER." in page
     assert "Où en est votre dossier : <strong class=\"dossier-status\">réponse envoyée</strong>" in page
 
 
-def test_a_changed_decision_sends_a_corrected_letter_only_on_explicit_request(reviewer, decided, data_dir):
+@ON_BOTH_STORES
+def test_a_changed_decision_sends_a_corrected_letter_only_on_explicit_request(reviewer, decided, kept):
     post(reviewer, "reponse", motivation="Projet éligible au FEDER.")
-    change_status(data_dir, "AMI-2021-0002", "en_instruction", by="alice")
-    change_status(data_dir, "AMI-2021-0002", "accompagnement_propose", by="alice", note="Revu en comité.")
+    change_status(kept, "AMI-2021-0002", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0002", "accompagnement_propose", by="alice", note="Revu en comité.")
     refused = post(reviewer, "reponse", motivation="Revu en comité.")
     assert refused.status_code == 400 and "lettre corrigée" in refused.text
     assert 'name="corrigee"' in reviewer.get("/instruction/AMI-2021-0002").text
     assert post(reviewer, "reponse", motivation="Revu en comité.", corrigee="oui").status_code == 303
-    first, second = answers_sent(data_dir, "AMI-2021-0002")
+    first, second = answers_sent(kept, "AMI-2021-0002")
     assert (first["outcome"], second["outcome"], second["corrected"]) == ("oriente_feder", "accompagnement_propose", True)
 
 
-def test_the_answers_command_lists_then_queues_the_letters(app, decided, data_dir):
+@ON_BOTH_STORES
+def test_the_answers_command_lists_then_queues_the_letters(app, decided, kept):
     runner = app.test_cli_runner()
     listed = runner.invoke(args=["answers", "--dry-run"])
     assert listed.exit_code == 0
     assert "AMI-2021-0001  sans suite  lettre à envoyer" in listed.output
     assert "AMI-2021-0002  orienté : FEDER  motivation manquante" in listed.output
-    assert outbox(data_dir) == []
+    assert outbox(kept) == []
     sent = runner.invoke(args=["answers", "--send", "--by", "alice"])
     assert "1 lettre(s) mise(s) en file d'envoi" in sent.output
-    assert [name for name in outbox(data_dir) if name.startswith("AMI-2021-0001.reponse-")]
+    assert [name for name in outbox(kept) if name.startswith("AMI-2021-0001.reponse-")]
     assert runner.invoke(args=["answers", "--send"]).output.endswith("0 lettre(s) mise(s) en file d'envoi "
                                                                      "(le collecteur les envoie, ou « send-mail »).\n")
-    assert len(answers_sent(data_dir, "AMI-2021-0001")) == 1
+    assert len(answers_sent(kept, "AMI-2021-0001")) == 1
 
 
-def test_the_exports_gain_the_date_the_answer_was_sent(app, decided, data_dir):
+@ON_BOTH_STORES
+def test_the_exports_gain_the_date_the_answer_was_sent(app, decided, kept):
     runner = app.test_cli_runner()
     runner.invoke(args=["answers", "--send"])
-    assert list(answer_dates(data_dir)) == ["AMI-2021-0001"]
+    assert list(answer_dates(kept)) == ["AMI-2021-0001"]
     lines = runner.invoke(args=["export", "-o", "-"]).output.lstrip("\ufeff").splitlines()
     header = lines[0].split(";")
     column = header.index("Réponse envoyée le")
     row = [line.split(";") for line in lines if line.startswith("AMI-2021-0001;")][0]
     assert row[column] == "02/07/2021 10:00"
+
+
+@pytest.mark.parametrize("store_kind", ["postgres"])
+def test_two_hosts_sending_the_same_answer_at_once_record_it_once(decided, database_url):
+    """On PostgreSQL, « sent once » holds across hosts: the check runs under the dossier's lock in the database."""
+    import threading
+
+    from collector import answers
+    from collector.facts import load_facts
+    from collector.stores.postgres import PostgresStore
+
+    stores = [PostgresStore(database_url) for _host in range(2)]
+    for store in stores:
+        store.pool.open()
+    change_status(stores[0], "AMI-2021-0003", "en_instruction", by="alice")
+    change_status(stores[0], "AMI-2021-0003", "sans_suite", by="alice", note="Hors du champ.")
+    letters, facts, start = load_letters(), load_facts(), threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def send(store) -> None:
+        start.wait()
+        try:
+            answers.send(store, "AMI-2021-0003", "Hors du champ.", letters, facts, by="alice")
+            outcomes.append("envoyée")
+        except answers.AnswerError as error:
+            outcomes.append(str(error))
+
+    try:
+        threads = [threading.Thread(target=send, args=(stores[number % 2],)) for number in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes.count("envoyée") == 1, outcomes
+        assert all("déjà été envoyée" in outcome for outcome in outcomes if outcome != "envoyée")
+        assert len(answers_sent(stores[1], "AMI-2021-0003")) == 1
+    finally:
+        for store in stores:
+            store.close()

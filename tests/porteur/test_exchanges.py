@@ -15,7 +15,7 @@ from collector.statuses import add_note, change_status, read_history
 from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
 
-from .conftest import CLOSED_NOW, link, outbox, review_post
+from .conftest import CLOSED_NOW, link, outbox, review_post, waiting_message
 
 
 ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
@@ -30,12 +30,13 @@ def queued(data_dir, name):
         return email.message_from_bytes(handle.read())
 
 
-def test_a_reviewers_message_is_stored_mailed_with_the_link_and_shown_to_the_porteur(reviewer, client, records, data_dir):
+@ON_BOTH_STORES
+def test_a_reviewers_message_is_stored_mailed_with_the_link_and_shown_to_the_porteur(reviewer, client, records, kept):
     reply = write(reviewer, message="Pouvez-vous préciser le budget ?\nMerci.")
     assert reply.status_code == 303
-    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    event = read_history(kept, "AMI-2021-0001")["events"][-1]
     assert (event["kind"], event["by"], event["text"]) == ("message", "alice", "Pouvez-vous préciser le budget ?\nMerci.")
-    message = queued(data_dir, "AMI-2021-0001.message-1.eml")
+    message = email.message_from_bytes(waiting_message(kept, "AMI-2021-0001.message-1.eml"))
     assert message["To"] == records[0]["answers"]["contact_email"] and message["Reply-To"] is None
     body = message.get_payload(decode=True).decode()
     assert "http://127.0.0.1:8000" + link("AMI-2021-0001") in body and "n'y répondez pas" in body

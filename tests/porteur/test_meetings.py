@@ -12,7 +12,9 @@ from icalendar import Calendar
 from collector.meetings import meetings_of
 from collector.statuses import read_history
 
-from .conftest import CLOSED_NOW, link, outbox, review_post
+from tests.conftest import STORE_KINDS
+
+from .conftest import CLOSED_NOW, link, outbox, review_post, waiting_message
 
 SLOTS = {"date-1": "2021-06-15", "heure-1": "14:30", "duree-1": "60", "lieu-1": "https://visio.example/ami",
          "participants-1": "Anne Houlette", "date-2": "2021-06-16", "heure-2": "10:00", "duree-2": "90",
@@ -29,19 +31,20 @@ def post(reviewer, path, reference="AMI-2021-0001", **fields):
     return review_post(reviewer, reference, path, **fields)
 
 
-def calendar_of(data_dir, name):
-    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
-        message = email.message_from_bytes(handle.read())
+def calendar_of(where, name):
+    message = email.message_from_bytes(waiting_message(where, name))
     [part] = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
     assert part.get_param("method") in {"REQUEST", "CANCEL"}
     return message, Calendar.from_ical(part.get_payload(decode=True))
 
 
-def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, client, records, data_dir):
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, client, records, kept):
     assert post(reviewer, "rencontre", **SLOTS).status_code == 303
-    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    [meeting] = meetings_of(read_history(kept, "AMI-2021-0001"))
     assert [slot.place for slot in meeting.slots] == ["https://visio.example/ami", "Abbaye-aux-Dames, Caen"]
-    message, calendar = calendar_of(data_dir, "AMI-2021-0001.rencontre-1-proposee.eml")
+    assert "AMI-2021-0001" in reviewer.get("/instruction/rencontres").text  # the coming meetings' page
+    message, calendar = calendar_of(kept, "AMI-2021-0001.rencontre-1-proposee.eml")
     assert message["To"] == records[0]["answers"]["contact_email"]
     assert calendar["method"] == "REQUEST"
     events = list(calendar.walk("VEVENT"))

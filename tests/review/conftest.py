@@ -11,7 +11,6 @@ import pytest
 
 from collector import appstate
 from collector.formdef import load_form
-from tests.review.factory import write_records
 
 PASSWORD = "correct horse battery"
 ENV = {
@@ -99,9 +98,34 @@ def client(app):
 
 
 @pytest.fixture
-def records(data_dir, form):
-    """Twelve valid records, AMI-2021-0001 … AMI-2021-0012."""
-    return write_records(data_dir, 12, form)
+def test_store(store_kind, data_dir, request):
+    """The test's store (the data folder, or the PostgreSQL database the app uses), opened apart
+    from the app, as another host would: what a test writes or reads there is what the app keeps."""
+    from tests.support.stores import store_opener
+
+    store = store_opener(store_kind, data_dir, request)()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def put_records(test_store, form):
+    """Writes `count` valid records AMI-2021-<start>… into the test's store; returns them."""
+    from tests.review.factory import make_record
+
+    def put(count: int, start: int = 1, **overrides):
+        made = [make_record(form, number, **overrides) for number in range(start, start + count)]
+        for record in made:
+            assert test_store.write_record(record)
+        return made
+
+    return put
+
+
+@pytest.fixture
+def records(put_records):
+    """Twelve valid records, AMI-2021-0001 … AMI-2021-0012, in the test's store."""
+    return put_records(12)
 
 
 @pytest.fixture

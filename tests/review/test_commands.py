@@ -18,6 +18,7 @@ from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD
 from tests.review.factory import make_record
 
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -40,6 +41,7 @@ def make_invalid(data_dir: str, reference: str) -> None:
         yaml.safe_dump(record, handle, allow_unicode=True, sort_keys=False)
 
 
+@ON_BOTH_STORES
 def test_list_prints_one_row_per_submission_with_its_facts(runner, records):
     result = runner.invoke(args=["list"])
     assert result.exit_code == 0, result.output
@@ -54,6 +56,7 @@ def test_list_prints_one_row_per_submission_with_its_facts(runner, records):
     assert result.stderr == ""
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("option, expected", [
     (["--departement", "14"], lambda r: r["derived"]["departement"]["code"] == "14"),
     (["--thematique", "teletravail"], lambda r: "teletravail" in r["answers"]["thematiques"]),
@@ -70,6 +73,7 @@ def test_list_filters(runner, records, option, expected):
     assert listed == wanted
 
 
+@ON_BOTH_STORES
 def test_show_prints_labels_choice_labels_and_history(runner, records, form):
     runner.invoke(args=["status", "AMI-2021-0002", "en_instruction", "--note", "Complet.", "--by", "alice"])
     runner.invoke(args=["note", "AMI-2021-0002", "Rappeler mardi.", "--by", "bruno"])
@@ -83,34 +87,38 @@ def test_show_prints_labels_choice_labels_and_history(runner, records, form):
     assert "bruno  note : Rappeler mardi." in result.stdout
 
 
+@ON_BOTH_STORES
 def test_show_unknown_reference_is_a_clear_error(runner, records):
     result = runner.invoke(args=["show", "AMI-2021-0999"])
     assert result.exit_code == 1
     assert "Aucune candidature lisible ne porte la référence « AMI-2021-0999 »." in result.output
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("args, message", [
     (["status", "AMI-2021-0001", "oriente_feder", "--by", "a"], "Passage impossible de « reçu » à « orienté : FEDER »"),
     (["status", "AMI-2021-0001", "valide", "--by", "a"], "Statut inconnu : « valide »"),
     (["status", "AMI-2021-0404", "en_instruction", "--by", "a"], "Aucune candidature ne porte la référence AMI-2021-0404."),
     (["note", "AMI-2021-0001", "   ", "--by", "a"], "La note est vide : écrivez quelque chose."),
 ])
-def test_status_and_note_refusals(runner, records, data_dir, args, message):
+def test_status_and_note_refusals(runner, records, test_store, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
 
 
-def test_status_command_records_the_change(runner, records, data_dir):
+@ON_BOTH_STORES
+def test_status_command_records_the_change(runner, records, test_store):
     result = runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--note", "Vu", "--by", "chloe"])
     assert result.exit_code == 0
     assert result.stdout.strip() == "AMI-2021-0001 : en instruction."
-    event = read_history(data_dir, "AMI-2021-0001")["events"][0]
+    event = read_history(test_store, "AMI-2021-0001")["events"][0]
     assert (event["by"], event["from"], event["to"], event["note"]) == ("chloe", "recu", "en_instruction", "Vu")
 
 
+@ON_BOTH_STORES
 def test_stats_counts_by_theme_departement_type_and_week(runner, records, form):
     result = runner.invoke(args=["stats"])
     assert result.exit_code == 0, result.output
@@ -126,6 +134,7 @@ def test_stats_counts_by_theme_departement_type_and_week(runner, records, form):
     assert "Type de structure" in out and "Association" in out
 
 
+@ON_BOTH_STORES
 def test_check_passes_on_clean_records(runner, records):
     result = runner.invoke(args=["check"])
     assert result.exit_code == 0
@@ -295,6 +304,7 @@ def test_odd_hand_edits_never_crash_a_command(runner, records, data_dir, tmp_pat
         assert "AMI-2021-0006.yaml" in result.stderr, args
 
 
+@ON_BOTH_STORES
 def test_list_shows_labels_not_codes(runner, records, form):
     result = runner.invoke(args=["list"])
     first = records[0]
@@ -304,6 +314,7 @@ def test_list_shows_labels_not_codes(runner, records, form):
     assert f"{first['derived']['departement']['name']} ({first['derived']['departement']['code']})" in row
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("given", ["14", "Calvados", "calvados", " CALVADOS "])
 def test_list_takes_a_departement_by_number_or_name(runner, records, given):
     result = runner.invoke(args=["list", "--departement", given])
@@ -312,6 +323,7 @@ def test_list_takes_a_departement_by_number_or_name(runner, records, given):
     assert sorted(line.split()[0] for line in result.stdout.splitlines() if line.startswith("AMI-")) == wanted
 
 
+@ON_BOTH_STORES
 @pytest.mark.parametrize("args, message", [
     (["--departement", "Calvadosse"], "département inconnu : « Calvadosse ». Donnez son numéro (14) ou son nom (Calvados)."),
     (["--departement", "99"], "département inconnu : « 99 »"),
@@ -325,6 +337,7 @@ def test_an_unknown_filter_is_refused_in_french_rather_than_listing_nothing(runn
         assert message in " ".join(result.output.split())
 
 
+@ON_BOTH_STORES
 def test_stats_writes_the_dashboard_charts_as_svg_files(runner, records, tmp_path):
     folder = tmp_path / "graphiques"
     result = runner.invoke(args=["stats", "--graphiques", str(folder)])
@@ -333,3 +346,45 @@ def test_stats_writes_the_dashboard_charts_as_svg_files(runner, records, tmp_pat
         "arrivees.svg", "departements.svg", "statuts.svg", "thematiques.svg", "types.svg"]
     assert "<script" not in (folder / "departements.svg").read_text(encoding="utf-8")
     assert "Calvados (14)" in (folder / "departements.svg").read_text(encoding="utf-8")
+
+
+@ON_BOTH_STORES
+def test_export_writes_the_chosen_records_with_every_answer(runner, records):
+    result = runner.invoke(args=["export", "--format", "csv", "-o", "-", "--departement", "14"])
+    assert result.exit_code == 0, result.output
+    csv_text = result.stdout_bytes.decode("utf-8-sig")
+    chosen = [r for r in records if r["derived"]["departement"]["code"] == "14"]
+    assert chosen and csv_text.count("\r\nAMI-2021-") == len(chosen)
+    assert all(r["answers"]["projet_titre"] in csv_text for r in chosen)
+
+
+@ON_BOTH_STORES
+def test_reindex_rebuilds_the_index_from_the_store_and_list_reads_it(runner, records):
+    result = runner.invoke(args=["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Index reconstruit : 12 " in result.output
+    listed = runner.invoke(args=["list"])
+    assert "12 candidature(s) sur 12." in listed.stdout
+
+
+@ON_BOTH_STORES
+def test_a_record_stored_after_the_index_was_made_is_listed_and_shown(runner, records, put_records):
+    assert "12 candidature(s) sur 12." in runner.invoke(args=["list"]).stdout
+    late = put_records(1, start=13)[0]
+    assert "13 candidature(s) sur 13." in runner.invoke(args=["list"]).stdout
+    shown = runner.invoke(args=["show", late["reference"]])
+    assert shown.exit_code == 0 and late["answers"]["projet_titre"].splitlines()[0] in shown.stdout
+
+
+@ON_BOTH_STORES
+def test_a_dossier_corrected_after_the_index_was_made_is_listed_and_shown_at_its_newest_version(
+        runner, records, test_store, form):
+    from collector.dossier import write_correction
+    from tests.review.factory import make_record
+
+    assert lines_with(runner.invoke(args=["list"]).stdout, "AMI-2021-0004")[0].split()[-1] == "1"
+    corrected = make_record(form, 4, projet_titre="Titre corrigé par le porteur")
+    write_correction(test_store, corrected)
+    assert lines_with(runner.invoke(args=["list"]).stdout, "AMI-2021-0004")[0].split()[-1] == "2"
+    shown = runner.invoke(args=["show", "AMI-2021-0004"]).stdout
+    assert "Version 2 (corrigée par le porteur" in shown and "Titre corrigé par le porteur" in shown

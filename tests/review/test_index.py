@@ -174,7 +174,7 @@ def test_a_missing_or_damaged_index_is_rebuilt(data_dir, form, records):
 def test_the_reindex_command_rebuilds_from_the_files(runner, data_dir, records):
     result = runner.invoke(args=["reindex"])
     assert result.exit_code == 0, result.output
-    assert "Index reconstruit : 12 fichier(s) de candidature lu(s)" in result.stdout
+    assert "Index reconstruit : 12 candidature(s) lue(s)" in result.stdout
 
 
 @pytest.mark.parametrize("search, expected", [

@@ -168,6 +168,7 @@ def test_a_deleted_account_loses_access(logged_in, data_dir):
     assert logged_in.get("/instruction/").status_code == 302
 
 
+@ON_BOTH_STORES
 def test_the_list_shows_counts_and_filters(logged_in, records):
     page = logged_in.get("/instruction/?departement=14")
     html = page.get_data(as_text=True)
@@ -180,11 +181,9 @@ def test_the_list_shows_counts_and_filters(logged_in, records):
     assert '<select id="f-statut" name="statut">\n<option value="">Tous</option>' in html
 
 
-def test_the_detail_page_shows_labels_flags_duplicates_and_history(logged_in, records, form, data_dir):
-    from collector.records import write_record
-    from tests.review.factory import make_record
-
-    write_record(data_dir, make_record(form, 20, contact_email=records[0]["answers"]["contact_email"]))
+@ON_BOTH_STORES
+def test_the_detail_page_shows_labels_flags_duplicates_and_history(logged_in, records, form, put_records):
+    put_records(1, start=20, contact_email=records[0]["answers"]["contact_email"])
     html = logged_in.get("/instruction/AMI-2021-0020").get_data(as_text=True)
     assert "Candidature AMI-2021-0020" in html
     assert form.field("thematiques").label in html
@@ -192,7 +191,8 @@ def test_the_detail_page_shows_labels_flags_duplicates_and_history(logged_in, re
     assert 'href="/instruction/AMI-2021-0001"' in html and "(même adresse e-mail)" in html
 
 
-def test_a_reviewer_changes_a_status_with_a_note(logged_in, records, data_dir):
+@ON_BOTH_STORES
+def test_a_reviewer_changes_a_status_with_a_note(logged_in, records, test_store):
     page = logged_in.get("/instruction/AMI-2021-0005")
     response = logged_in.post("/instruction/AMI-2021-0005/statut", data={
         "csrf_token": csrf_of(page.text), "statut": "en_instruction", "statut_actuel": "recu",
@@ -200,11 +200,12 @@ def test_a_reviewer_changes_a_status_with_a_note(logged_in, records, data_dir):
     assert response.status_code == 303
     html = logged_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "Statut enregistré : en instruction." in html
-    event = read_history(data_dir, "AMI-2021-0005")["events"][0]
+    event = read_history(test_store, "AMI-2021-0005")["events"][0]
     assert (event["by"], event["to"], event["note"]) == ("alice", "en_instruction", "Dossier complet, à étudier.")
 
 
-def test_a_refused_status_change_is_explained_on_the_page(logged_in, records, data_dir):
+@ON_BOTH_STORES
+def test_a_refused_status_change_is_explained_on_the_page(logged_in, records, test_store):
     page = logged_in.get("/instruction/AMI-2021-0005")
     response = logged_in.post("/instruction/AMI-2021-0005/statut", data={
         "csrf_token": csrf_of(page.text), "statut": "oriente_feder", "statut_actuel": "recu", "note": "garde-moi"})
@@ -213,21 +214,24 @@ def test_a_refused_status_change_is_explained_on_the_page(logged_in, records, da
     assert "<title>Erreur : " in html
     assert "Passage impossible de « reçu » à « orienté : FEDER »" in html
     assert "garde-moi</textarea>" in html
-    assert read_history(data_dir, "AMI-2021-0005")["events"] == []
+    assert read_history(test_store, "AMI-2021-0005")["events"] == []
 
 
-def test_a_note_is_added_from_the_page(logged_in, records, data_dir):
+@ON_BOTH_STORES
+def test_a_note_is_added_from_the_page(logged_in, records, test_store):
     page = logged_in.get("/instruction/AMI-2021-0006")
     response = logged_in.post("/instruction/AMI-2021-0006/note",
                               data={"csrf_token": csrf_of(page.text), "texte": "Appeler la mairie."})
     assert response.status_code == 303
-    assert read_history(data_dir, "AMI-2021-0006")["events"][0]["note"] == "Appeler la mairie."
+    assert read_history(test_store, "AMI-2021-0006")["events"][0]["note"] == "Appeler la mairie."
 
 
+@ON_BOTH_STORES
 def test_unknown_reference_is_a_404(logged_in, records):
     assert logged_in.get("/instruction/AMI-2021-0999").status_code == 404
 
 
+@ON_BOTH_STORES
 def test_downloads_follow_the_filters(logged_in, records):
     csv_response = logged_in.get("/instruction/export.csv?departement=14")
     assert csv_response.status_code == 200

@@ -21,7 +21,6 @@ from tests.support.payloads import Reply, request
 from tests.support.servers import REPO_ROOT, gunicorn
 
 LOGIN, LOGOUT, LIST = "/instruction/connexion", "/instruction/deconnexion", "/instruction/"
-REFUSAL = "L'instruction en ligne n'est pas encore disponible"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -58,12 +57,12 @@ class Browser:
         return self.open(host, "POST", LOGOUT, {"csrf_token": self.token(host)})
 
     def is_recognised_by(self, host) -> bool:
-        """True when the host knows this reviewer: its list answers the French refusal, not the login page."""
+        """True when the host knows this reviewer: its list answers the list, not the login page."""
         reply = self.open(host, "GET", LIST)
         if reply.status == 302:
             assert reply.location.startswith(LOGIN)
             return False
-        assert reply.status == 503 and REFUSAL in html.unescape(reply.text), reply.text
+        assert reply.status == 200 and "connecté : <strong>alice</strong>" in html.unescape(reply.text), reply.text
         return True
 
 

@@ -1,0 +1,81 @@
+"""The review index's source in the data folder: `submissions/*.yaml` and `reviews/*.yaml`.
+
+A file's signature is its (mtime, size, inode): a rewrite (os.replace) or a hand edit
+changes it. inotify (review/folder_watch.py) names the files changed since this process
+last looked, so a sync stats only those; the records are read with records.read_record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from typing import Any
+
+from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, read_record, record_path
+from ..statuses import REVIEWS_DIR
+from .folder_histories import FolderHistories, FolderVersions
+from .review_source import Kind, Signature
+
+
+def signature(stat: os.stat_result) -> Signature:
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def scan(folder: str) -> dict[str, Signature]:
+    """Every `*.yaml` file of a folder (name without suffix) with its signature."""
+    found: dict[str, Signature] = {}
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
+                if item.name.endswith(RECORD_SUFFIX) and not item.name.startswith("."):
+                    try:
+                        found[item.name[:-len(RECORD_SUFFIX)]] = signature(item.stat())
+                    except FileNotFoundError:
+                        continue
+    except FileNotFoundError:
+        pass
+    return found
+
+
+class FolderReviewSource:
+    key = ""
+    forkable = True
+
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+
+    def folder(self, kind: Kind) -> str:
+        return os.path.join(self.data_dir, SUBMISSIONS_DIR if kind == "records" else REVIEWS_DIR)
+
+    def signatures(self, kind: Kind) -> dict[str, Signature]:
+        return scan(self.folder(kind))
+
+    def changes(self, kind: Kind) -> dict[str, Signature | None] | None:
+        from ..review.folder_watch import WATCH  # here: only the review tools watch the folders
+
+        folder = self.folder(kind)
+        names = WATCH.changes(folder)  # asked before any full scan: nothing changed meanwhile is missed
+        if names is None:
+            return None
+        changed: dict[str, Signature | None] = {}
+        for name in names:
+            if name.endswith(RECORD_SUFFIX):
+                try:
+                    changed[name[:-len(RECORD_SUFFIX)]] = signature(os.stat(os.path.join(folder, name)))
+                except FileNotFoundError:
+                    changed[name[:-len(RECORD_SUFFIX)]] = None
+        return changed
+
+    def read_record(self, reference: str) -> dict[str, Any]:
+        return read_record(record_path(self.data_dir, reference))
+
+    def reader(self, records: Collection[str], histories: Collection[str]) -> FolderReviewSource:
+        return self  # each file is read when asked
+
+    @property
+    def versions(self) -> FolderVersions:
+        return FolderVersions(self.data_dir)
+
+    @property
+    def histories(self) -> FolderHistories:
+        return FolderHistories(self.data_dir)

@@ -77,9 +77,10 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
     indexing.init_app(app)
-    from . import answer_pages, exchanges, meeting_pages  # they need this module's guard and detail page
+    from . import answer_pages, exchanges, link_revocation, meeting_pages  # they need this module's guard and detail page
 
     exchanges.init_app(app)
+    link_revocation.init_app(app)
     answer_pages.init_app(app)
     meeting_pages.init_app(app)
 

@@ -10,13 +10,18 @@ earlier one's link no longer opens anything), the notice always.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from email.message import Message
+from typing import TYPE_CHECKING, Any
 
 from . import mail
+from .dossier import version_record
 from .porteur.links import dossier_url
-from .porteur.revocation import REVOKED, link_generation
-from .porteur_mail import WHERE_TO_ANSWER, Mail
+from .porteur.revocation import REVOKED, Revocation, link_generation
+from .porteur_mail import WHERE_TO_ANSWER, Mail, queue_mails
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 
 def revocation_mail_kinds(number: int, event: Mapping[str, Any]) -> list[str]:
@@ -26,7 +31,7 @@ def revocation_mail_kinds(number: int, event: Mapping[str, Any]) -> list[str]:
 
 
 def compose_new_link(reference: str, contact: str, generation: int, kind: str, facts: Mapping[str, Any],
-                     settings: mail.MailSettings) -> Any:
+                     settings: mail.MailSettings) -> Message:
     """The dossier's new link, to its contact: the previous link no longer opens it."""
     call = facts["call"]
     lines = ["Bonjour,", "",
@@ -42,7 +47,7 @@ def compose_new_link(reference: str, contact: str, generation: int, kind: str, f
 
 
 def compose_former_contact(reference: str, address: str, kind: str, facts: Mapping[str, Any],
-                           settings: mail.MailSettings) -> Any:
+                           settings: mail.MailSettings) -> Message:
     """To the previous contact address: the link it had no longer works. No link, no answers."""
     call = facts["call"]
     lines = ["Bonjour,", "",
@@ -55,17 +60,14 @@ def compose_former_contact(reference: str, address: str, kind: str, facts: Mappi
                          reference, kind, "\n".join(lines) + "\n", None)
 
 
-def revocation_mails(reference: str, number: int, events: list[Mapping[str, Any]], contact: str,
+def revocation_mails(reference: str, number: int, event: Mapping[str, Any], generation: int, contact: str,
                      previous_contact: str | None, facts: Mapping[str, Any], settings: mail.MailSettings,
                      new_link: bool = True) -> list[Mail]:
-    """The mails of the N-th history event (a revocation; `events`: the history up to it at
-    least). `new_link=False` leaves out the new link (a later revocation replaced it)."""
-    event = events[number - 1]
-    assert event.get("kind") == REVOKED, event.get("kind")
+    """The mails of the N-th history event, a revocation that made the link `generation`.
+    `new_link=False` leaves out the new link (a later revocation replaced it)."""
     kinds = revocation_mail_kinds(number, event)
     mails = []
     if new_link:
-        generation = link_generation(events[:number])
         mails.append(Mail(kinds[0], compose_new_link(reference, contact, generation, kinds[0], facts, settings),
                           contact))
     if previous_contact and len(kinds) > 1:
@@ -74,25 +76,21 @@ def revocation_mails(reference: str, number: int, events: list[Mapping[str, Any]
     return mails
 
 
-def queue_revocation_mails(where: Any, revocation: Any, events: list[Mapping[str, Any]], facts: Mapping[str, Any],
+def queue_revocation_mails(where: Store | str, revocation: Revocation, facts: Mapping[str, Any],
                            settings: mail.MailSettings) -> list[str]:
     """Queue the mails of a revocation just stored (porteur/revocation.Revocation); the kinds queued.
     A mail that cannot be queued is logged; the mailer's catch-up queues it from the history."""
-    from .porteur_mail import queue_mails
-
     return queue_mails(where, revocation.reference, revocation_mails(
-        revocation.reference, revocation.number, events, revocation.contact, revocation.previous_contact, facts,
-        settings))
+        revocation.reference, revocation.number, revocation.event, revocation.generation, revocation.contact,
+        revocation.previous_contact, facts, settings))
 
 
-def catch_up_mails(where: Any, reference: str, events: list[Mapping[str, Any]], facts: Mapping[str, Any],
-                   settings: mail.MailSettings) -> list[tuple[list[str], Any]]:
+def catch_up_mails(where: Store | str, reference: str, events: list[Mapping[str, Any]], facts: Mapping[str, Any],
+                   settings: mail.MailSettings) -> list[tuple[list[str], Callable[[], list[Mail]]]]:
     """(kinds, compose) for each revocation of the history (mail_catch_up.py); compose() gives its
     mails, the contacts read from the versions the event names."""
-    from .dossier import version_record
-
     numbers = [index + 1 for index, event in enumerate(events) if event.get("kind") == REVOKED]
-    found: list[tuple[list[str], Any]] = []
+    found: list[tuple[list[str], Callable[[], list[Mail]]]] = []
     for number in numbers:
         event, latest = events[number - 1], number == numbers[-1]
         kinds = revocation_mail_kinds(number, event)
@@ -101,7 +99,8 @@ def catch_up_mails(where: Any, reference: str, events: list[Mapping[str, Any]], 
             contact = version_record(where, reference, int(event["version"]))["answers"]["contact_email"]
             previous = (version_record(where, reference, int(event["previous_version"]))["answers"]["contact_email"]
                         if "previous_version" in event else None)
-            return revocation_mails(reference, number, events, contact, previous, facts, settings, new_link=latest)
+            return revocation_mails(reference, number, event, link_generation(events[:number]), contact, previous,
+                                    facts, settings, new_link=latest)
 
         found.append((kinds if latest else kinds[1:], compose))
     return found

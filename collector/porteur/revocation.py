@@ -46,10 +46,11 @@ class RevocationError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Revocation:
-    """One stored revocation: its event's number in the history, the new generation, the
-    contact the new link goes to and, when the reviewer changed it, the previous one."""
+    """One stored revocation: its event and the event's number in the history, the new
+    generation, the contact the new link goes to and, when the reviewer changed it, the previous one."""
 
     reference: str
+    event: dict[str, Any]
     number: int
     generation: int
     contact: str
@@ -111,7 +112,7 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
         version = _contact_version(where, latest, address, by, moment)
         event.update(version=version["version"], previous_version=latest["version"])
     history = add_event(where, reference, event)
-    return Revocation(reference, len(history["events"]), link_generation(history["events"]),
+    return Revocation(reference, event, len(history["events"]), link_generation(history["events"]),
                       address if "previous_version" in event else previous,
                       previous if "previous_version" in event else None)
 

@@ -23,7 +23,7 @@ from ..owner import as_data_owner
 from ..phase import current_now
 from ..porteur.revocation import Revocation, RevocationError, revoke_link
 from ..records import RecordError
-from ..statuses import StatusError, read_history
+from ..statuses import StatusError
 from . import _detail, _guard, _no_store
 
 bp = Blueprint("link_revocation", __name__, url_prefix="/instruction")
@@ -44,8 +44,7 @@ def revoke(reference: str, by: str, new_contact: str | None) -> Revocation:
     store, facts = appstate.store(), appstate.facts()
     now, _preview = current_now(facts)  # AMI_NOW in previews and tests
     revocation = revoke_link(store, reference, by=by, form=appstate.form(), new_contact=new_contact, now=now)
-    events = read_history(store, reference)["events"]
-    revocation_mail.queue_revocation_mails(store, revocation, events, facts, porteur_mail.settings())
+    revocation_mail.queue_revocation_mails(store, revocation, facts, porteur_mail.settings())
     return revocation
 
 

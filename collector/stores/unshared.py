@@ -37,7 +37,7 @@ from ..review import unavailable_page
 SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting_choice"})
 # The review pages' blueprints (each checks the reviewer's session first: refused after it), and
 # their pages that only use what the store shares (accounts and sessions).
-REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings"})
+REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings", "link_revocation"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout"})
 # Commands that read or write the review data of the data folder (status, note and message
 # write one dossier's history through the store; create-user and delete-user the accounts).

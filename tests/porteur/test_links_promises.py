@@ -44,3 +44,26 @@ def test_a_sub_page_is_a_segment_after_the_reference():
 def test_the_emailed_url_joins_the_public_address_and_the_path_with_one_slash(public_url):
     assert dossier_url(public_url, SECRET, REFERENCE) == f"https://ami.example/candidater/recu/{REFERENCE}?cle={KEY}"
 
+
+
+def test_generation_zero_is_the_historic_key_and_each_later_generation_has_its_own():
+    keys = [dossier_key(SECRET, REFERENCE, generation) for generation in range(4)]
+    assert keys[0] == KEY and len(set(keys)) == 4
+    assert dossier_key(SECRET, REFERENCE, 2) == dossier_key(SECRET, f"{REFERENCE}.2"), "it signs `<REF>.<N>`"
+
+
+@pytest.mark.parametrize("generation", [1, 2, 7])
+def test_only_the_current_generations_key_opens_the_dossier(generation):
+    current = dossier_key(SECRET, REFERENCE, generation)
+    assert key_is_valid(SECRET, REFERENCE, current, generation) is True
+    assert key_is_valid(SECRET, REFERENCE, KEY, generation) is False, "the first link is revoked"
+    assert key_is_valid(SECRET, REFERENCE, dossier_key(SECRET, REFERENCE, generation - 1), generation) is False
+    assert key_is_valid(SECRET, REFERENCE, current, generation + 1) is False
+    assert key_is_valid(SECRET, REFERENCE, current) is False
+
+
+def test_the_path_and_the_url_carry_the_generations_key():
+    key = dossier_key(SECRET, REFERENCE, 3)
+    assert dossier_path(SECRET, REFERENCE, "corriger", 3) == f"/candidater/recu/{REFERENCE}/corriger?cle={key}"
+    assert dossier_url("https://ami.example/", SECRET, REFERENCE, 3) == \
+        f"https://ami.example/candidater/recu/{REFERENCE}?cle={key}"

@@ -203,3 +203,27 @@ def test_an_unreadable_history_opens_no_link(app, client, records, data_dir):
     with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
         handle.write("events: [\n")
     assert client.get(link(REFERENCE)).status_code == 404, "which key is current cannot be told"
+
+
+def test_an_acknowledgement_composed_after_a_revocation_carries_the_new_link(app, records):
+    assert revoke(app).exit_code == 0
+    with app.app_context():
+        message = mail.compose_acknowledgement(records[0], app.config["FACTS"], app.config["FORM"],
+                                               porteur_mail.settings())
+    body = body_of(message)
+    assert PUBLIC + current_link(1) in body and PUBLIC + link(REFERENCE) not in body
+
+
+def test_a_lost_link_mail_for_a_dossier_whose_history_cannot_be_read_gives_no_link_but_whom_to_ask(
+        app, client, records, data_dir):
+    import os
+
+    add_note(data_dir, REFERENCE, "Une note.", by="alice")
+    with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
+        handle.write("events: [\n")
+    client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
+    with app.app_context():
+        assert handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings()) == 1
+    [name] = [name for name in outbox(data_dir) if ".lien-" in name]
+    body = body_of(email.message_from_bytes(waiting_message(data_dir, name).partition(b"\n")[2]))
+    assert "cle=" not in body and "écrivez aux contacts ci-dessous en citant cette référence" in body

@@ -80,19 +80,22 @@ def dossier_path(secret: str, reference: str, action: str = "") -> str:
 def checked_reference(reference: str, key: str | None) -> str | None:
     """The reference when the key opens an existing dossier at its current link generation;
     None otherwise (the same answer for a wrong key, a revoked one and an unknown reference).
-    A history that cannot be read opens nothing: which key is current cannot be told.
+    A forged key costs no store read; a genuine one is compared with the generation in the
+    history, and a history that cannot be read opens nothing (which key is current cannot be told).
     Once checked, a refusal's page leads back to the dossier."""
     if not REFERENCE_PATTERN.match(reference or "") or not reference.isascii():
         return None
+    generation = links.key_generation(appstate.secret(), reference, key)
+    if generation is None:  # a forged key: refused without reading the store
+        return None
     store = appstate.store()
+    if not store.has_record(reference):
+        return None
     try:
-        generation = current_generation(store, reference)
+        if generation != current_generation(store, reference):
+            return None  # a revoked link: the same answer as a wrong key
     except StatusError:
         current_app.logger.error("dossier link of %s not checked: its history cannot be read", reference)
-        return None
-    if not links.key_is_valid(appstate.secret(), reference, key, generation):
-        return None
-    if not store.has_record(reference):
         return None
     offer_way_back(links.dossier_path(appstate.secret(), reference, generation=generation), BACK_TO_DOSSIER)
     return reference

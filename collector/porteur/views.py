@@ -73,8 +73,11 @@ def offer_way_back(url: str, label: str) -> None:
 
 
 def dossier_path(secret: str, reference: str, action: str = "") -> str:
-    """The dossier's path with the key of its current link generation (read from its history)."""
-    return links.dossier_path(secret, reference, action, current_generation(appstate.store(), reference))
+    """The dossier's path with the key of its current link generation: the one checked_reference
+    found in this request (a page links to its dossier several times), else read from the history."""
+    checked = g.get("checked_generation")
+    generation = checked[1] if checked and checked[0] == reference else current_generation(appstate.store(), reference)
+    return links.dossier_path(secret, reference, action, generation)
 
 
 def checked_reference(reference: str, key: str | None) -> str | None:
@@ -97,7 +100,8 @@ def checked_reference(reference: str, key: str | None) -> str | None:
     except StatusError:
         current_app.logger.error("dossier link of %s not checked: its history cannot be read", reference)
         return None
-    offer_way_back(links.dossier_path(appstate.secret(), reference, generation=generation), BACK_TO_DOSSIER)
+    g.checked_generation = (reference, generation)
+    offer_way_back(dossier_path(appstate.secret(), reference), BACK_TO_DOSSIER)
     return reference
 
 

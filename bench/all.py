@@ -30,6 +30,7 @@ SCRIPTS = [
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
     ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),
     ("histories.py", "dossier histories: appends and the porteur's page reads, data folder and PostgreSQL"),
+    ("link_check.py", "porteur's link check: a forged key, a revoked key, the dossier page at its current key"),
 ]
 
 

@@ -227,3 +227,21 @@ def test_a_lost_link_mail_for_a_dossier_whose_history_cannot_be_read_gives_no_li
     [name] = [name for name in outbox(data_dir) if ".lien-" in name]
     body = body_of(email.message_from_bytes(waiting_message(data_dir, name).partition(b"\n")[2]))
     assert "cle=" not in body and "écrivez aux contacts ci-dessous en citant cette référence" in body
+
+
+def test_sending_the_first_submission_again_after_a_revocation_gives_back_no_working_link(app, client, form):
+    from tests.support.payloads import encode_form, valid_answers
+
+    hidden = form_hidden_fields(client.get("/candidater/").text)
+
+    def send():
+        return client.post("/candidater/", data=encode_form(valid_answers(form), hidden),
+                           content_type="application/x-www-form-urlencoded")
+
+    first = send()
+    assert first.status_code == 303 and client.get(first.headers["Location"]).status_code == 200
+    reference = first.headers["Location"].split("/")[-1].split("?")[0]
+    assert app.test_cli_runner().invoke(args=["revoke-link", reference, "--by", "alice"]).exit_code == 0
+    again = send()
+    assert again.status_code == 303, "the same receipt, as for any repeat"
+    assert client.get(again.headers["Location"]).status_code == 404, "a replayed page never hands out the new link"

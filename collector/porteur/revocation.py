@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import ValidationError
 
 from .. import dossier
-from ..records import content_hash
-from ..statuses import PARIS, add_event, check_reference, read_history
+from ..records import clean_text, content_hash
+from ..statuses import MAX_NAME_LENGTH, PARIS, add_event, check_reference, read_history
 from ..validation import Email
 
 if TYPE_CHECKING:
@@ -76,6 +76,19 @@ def checked_contact(form: FormDefinition, address: str) -> str:
         raise RevocationError(" ".join(str(message) for message in error.messages)) from None
 
 
+def _who(by: str | None) -> str:
+    """The reviewer's name as the history keeps names (statuses.MAX_NAME_LENGTH, no control character)."""
+    try:
+        name = clean_text((by or "").strip())
+    except ValueError as error:
+        raise RevocationError(f"Nom de la personne qui révoque : {error}") from None
+    if not name:
+        raise RevocationError("Indiquez qui révoque ce lien.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise RevocationError(f"Nom de la personne qui révoque : {MAX_NAME_LENGTH} caractères au plus.")
+    return name
+
+
 def _moment(now: datetime | None) -> str:
     return (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
 
@@ -100,8 +113,7 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     RevocationError (French) for an address the form would refuse; StatusError for an unknown
     reference or an unreadable history (then nothing is stored)."""
     check_reference(where, reference)
-    if not by:
-        raise RevocationError("Indiquez qui révoque ce lien.")
+    by = _who(by)
     address = checked_contact(form, new_contact) if new_contact is not None else None
     read_history(where, reference)  # an unreadable history refuses the revocation before any version is written
     moment = _moment(now)

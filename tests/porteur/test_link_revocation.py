@@ -245,3 +245,12 @@ def test_sending_the_first_submission_again_after_a_revocation_gives_back_no_wor
     again = send()
     assert again.status_code == 303, "the same receipt, as for any repeat"
     assert client.get(again.headers["Location"]).status_code == 404, "a replayed page never hands out the new link"
+
+
+@pytest.mark.parametrize(("by", "message"), [("  ", "Indiquez qui révoque ce lien."),
+                                             ("a" * 101, "100 caractères au plus"),
+                                             ("alice\x1b[2J", "Nom de la personne qui révoque")])
+def test_who_revokes_is_required_and_kept_as_names_are(app, client, records, data_dir, by, message):
+    result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", by])
+    assert result.exit_code == 1 and message in result.output
+    assert read_history(data_dir, REFERENCE)["events"] == [] and client.get(link(REFERENCE)).status_code == 200

@@ -52,7 +52,7 @@ def test_generation_zero_is_the_historic_key_and_each_later_generation_has_its_o
     assert dossier_key(SECRET, REFERENCE, 2) == "2." + dossier_key(SECRET, f"{REFERENCE}.2"), "it signs `<REF>.<N>`"
 
 
-@pytest.mark.parametrize("generation", [1, 2, 7])
+@pytest.mark.parametrize("generation", [1, 2, 7, 1000])  # 1000: beyond the small integers CPython shares
 def test_only_the_current_generations_key_opens_the_dossier(generation):
     current = dossier_key(SECRET, REFERENCE, generation)
     assert key_is_valid(SECRET, REFERENCE, current, generation) is True

@@ -254,3 +254,27 @@ def test_who_revokes_is_required_and_kept_as_names_are(app, client, records, dat
     result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", by])
     assert result.exit_code == 1 and message in result.output
     assert read_history(data_dir, REFERENCE)["events"] == [] and client.get(link(REFERENCE)).status_code == 200
+
+
+def test_a_name_of_exactly_a_hundred_characters_is_kept(app, records, data_dir):
+    result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", "a" * 100])
+    assert result.exit_code == 0, result.output
+    assert read_history(data_dir, REFERENCE)["events"][-1]["by"] == "a" * 100
+
+
+def test_giving_the_current_contact_revokes_without_a_new_version_nor_a_notice(app, records, data_dir):
+    contact = records[0]["answers"]["contact_email"]
+    assert revoke(app, "--contact", contact).exit_code == 0
+    [event] = read_history(data_dir, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
+    assert queued(data_dir, "lien-remplace-1")["To"] == contact
+    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+
+
+def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, data_dir):
+    page = client.get(link(REFERENCE, "corriger"))
+    assert client.post(link(REFERENCE, "corriger"), data={**corrected(records[0], projet_titre="Titre corrigé"),
+                                                           **form_hidden_fields(page.text)}).status_code == 303
+    add_note(data_dir, REFERENCE, "Une note.", by="alice")
+    assert revoke(app).exit_code == 0
+    assert client.get(current_link(1)).status_code == 200

@@ -278,3 +278,11 @@ def test_only_revocations_count_in_the_generation_whatever_else_the_history_hold
     add_note(data_dir, REFERENCE, "Une note.", by="alice")
     assert revoke(app).exit_code == 0
     assert client.get(current_link(1)).status_code == 200
+
+
+def test_show_says_who_changed_the_contact_of_the_newest_version(app, records, data_dir):
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    shown = app.test_cli_runner().invoke(args=["show", REFERENCE])
+    assert shown.exit_code == 0, shown.output
+    assert "Version 2 (adresse de contact changée par alice le " in shown.output
+    assert "vraie.contact@example.org" in shown.output

@@ -6,6 +6,7 @@ and with `revoke-link` (both stores)."""
 from __future__ import annotations
 
 import email
+import os
 
 import pytest
 
@@ -41,6 +42,13 @@ def body_of(message) -> str:
 
 def current_link(generation: int, action: str = "") -> str:
     return dossier_path(SECRET, REFERENCE, action, generation)
+
+
+def break_history(data_dir: str) -> None:
+    """Make the dossier's history unreadable, as a hand edit gone wrong would."""
+    add_note(data_dir, REFERENCE, "Une note.", by="alice")
+    with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
+        handle.write("events: [\n")
 
 
 @ON_BOTH_STORES
@@ -197,11 +205,7 @@ def test_only_the_latest_revocations_new_link_is_caught_up(app, records, data_di
 
 
 def test_an_unreadable_history_opens_no_link(app, client, records, data_dir):
-    import os
-
-    add_note(data_dir, REFERENCE, "Une note.", by="alice")
-    with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
-        handle.write("events: [\n")
+    break_history(data_dir)
     assert client.get(link(REFERENCE)).status_code == 404, "which key is current cannot be told"
 
 
@@ -216,11 +220,7 @@ def test_an_acknowledgement_composed_after_a_revocation_carries_the_new_link(app
 
 def test_a_lost_link_mail_for_a_dossier_whose_history_cannot_be_read_gives_no_link_but_whom_to_ask(
         app, client, records, data_dir):
-    import os
-
-    add_note(data_dir, REFERENCE, "Une note.", by="alice")
-    with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
-        handle.write("events: [\n")
+    break_history(data_dir)
     client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
     with app.app_context():
         assert handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings()) == 1
@@ -286,3 +286,23 @@ def test_show_says_who_changed_the_contact_of_the_newest_version(app, records, d
     assert shown.exit_code == 0, shown.output
     assert "Version 2 (adresse de contact changée par alice le " in shown.output
     assert "vraie.contact@example.org" in shown.output
+
+
+@pytest.mark.parametrize("address", ["aaa@example.org", "zzz@example.org"])  # before and after contact1@ in order
+def test_any_other_address_becomes_the_contact(app, records, data_dir, address):
+    assert revoke(app, "--contact", address).exit_code == 0
+    assert latest_record(data_dir, REFERENCE)["answers"]["contact_email"] == address
+    assert queued(data_dir, "lien-remplace-1")["To"] == address
+
+
+def test_a_revocation_is_dated_by_the_calls_clock(app, records, data_dir):
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    [event] = read_history(data_dir, REFERENCE)["events"]
+    assert event["at"] == "2021-04-15T10:00:00+02:00" == latest_record(data_dir, REFERENCE)["corrected_at"]
+
+
+def test_an_unreadable_history_refuses_the_revocation_before_any_version_is_written(app, records, data_dir):
+    break_history(data_dir)
+    result = revoke(app, "--contact", "vraie.contact@example.org")
+    assert result.exit_code == 1 and "Historique illisible" in result.output
+    assert version_numbers(data_dir, REFERENCE) == [] and outbox(data_dir) == []

@@ -7,16 +7,17 @@ disk, an outbox folder that cannot be written, a process killed in between), the
 on disk and its mail is not. The mail's name follows from the event alone (porteur_mail:
 `message-N` and `reponse-N` for the N-th event of the history, `rencontre-M-proposee`…,
 `accuse-vN` for version N, `lien-remplace-N` for a revoked link: revocation_mail.py), so this
-pass, run by the mailer at start and then every COLLECTOR_MAIL_RETRY_SECONDS, and by `send-mail`, lists the names every history and every
-corrected version calls for and queues each one that is neither in the outbox, in
+pass, run by the mailer at start and then every COLLECTOR_MAIL_RETRY_SECONDS, and by
+`send-mail`, lists the names every history and every corrected version calls for and queues each one that is neither in the outbox, in
 sending/, nor remembered (mail-queued/: sent, refused or deleted by hand). The outbox's
 queue lock (mail.queue_message) makes the request and this pass one queuer: whichever comes
 first writes the message, the other finds it known; a mail is never queued twice.
 
 What is not caught up: a meeting's mail once the meeting has moved on (a proposal whose
 mail was lost but which the porteur accepted, or a reviewer cancelled, is not sent late:
-the later state's mails say what holds). A lost-link mail has no event: its request file
-stays until the mailer handles it (link_requests.py).
+the later state's mails say what holds), nor the new link of a revocation revoked again
+since (its link no longer opens anything; the previous contact's notice is). A lost-link
+mail has no event: its request file stays until the mailer handles it (link_requests.py).
 
 The cost: the mailer remembers, per dossier, the signature of its history and versions
 folder once every mail they call for is known, and reads again only what changed; the

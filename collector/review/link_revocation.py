@@ -50,8 +50,8 @@ def revoke(reference: str, by: str, new_contact: str | None) -> Revocation:
 
 def done_message(revocation: Revocation) -> str:
     """What the reviewer is told once the revocation is stored and its mails queued."""
-    text = (f"Lien du dossier {revocation.reference} révoqué : les liens envoyés jusqu'ici n'ouvrent plus le dossier. "
-            f"Le nouveau lien part par e-mail à {revocation.contact}.")
+    text = (f"Lien du dossier {revocation.reference} révoqué : les liens envoyés jusqu'ici n'ouvrent plus le "
+            f"dossier. Le nouveau lien part par e-mail à {revocation.contact}.")
     if revocation.previous_contact:
         text += (f" Cette adresse est désormais le contact du dossier ; l'ancienne ({revocation.previous_contact}) "
                  "est prévenue que son lien ne fonctionne plus.")

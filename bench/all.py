@@ -32,6 +32,7 @@ SCRIPTS = [
     ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),
     ("histories.py", "dossier histories: appends and the porteur's page reads, data folder and PostgreSQL"),
     ("purge.py", "RGPD purge: choosing and forgetting 500 old dossiers, data folder and PostgreSQL"),
+    ("link_check.py", "porteur's link check: a forged key, a revoked key, the dossier page at its current key"),
 ]
 
 

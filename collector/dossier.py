@@ -50,7 +50,8 @@ EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: 
                 PORTEUR_REPLY: "réponse du porteur", ANSWER: "lettre de réponse envoyée",
                 "rencontre_proposee": "rencontre proposée", "rencontre_acceptee": "rencontre acceptée par le porteur",
                 "rencontre_autre_creneau": "autre créneau demandé par le porteur",
-                "rencontre_annulee": "rencontre annulée"}
+                "rencontre_annulee": "rencontre annulée",
+                "lien_revoque": "lien du dossier révoqué, nouveau lien envoyé"}
 
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçu", "en cours d'analyse", "réponse envoyée"  # « votre dossier : reçu »
@@ -161,6 +162,21 @@ def write_correction(where: Store | str, corrected: dict[str, Any], now: datetim
     store = store_of(where)
     reference = corrected["reference"]
     moment = (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
+    version = write_next_version(store, corrected, moment)
+    if "versions" in version:  # identical answers: the current version
+        return version
+    add_event(store, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": version["version"],
+                                 "content_hash": corrected["content_hash"]})
+    return {**version, "versions": version["version"]}
+
+
+def write_next_version(where: Store | str, corrected: dict[str, Any], moment: str) -> dict[str, Any]:
+    """Store `corrected` as the dossier's next version, durably (no event): the version written,
+    or the current one, with `versions`, when its answers are identical. The store refuses a
+    number already taken (another correction at the same moment): the newest version is read
+    again and compared again, so that neither is lost nor written twice."""
+    store = store_of(where)
+    reference = corrected["reference"]
     for _attempt in range(MAX_NUMBER_ATTEMPTS):
         current = latest_record(store, reference)
         if current["content_hash"] == corrected["content_hash"]:
@@ -171,12 +187,8 @@ def write_correction(where: Store | str, corrected: dict[str, Any], now: datetim
             store.versions.write(reference, number, serialise_record(version))
         except FileExistsError:
             continue  # another correction took this number meanwhile
-        break
-    else:
-        raise OSError(f"versions of {reference}: no free number after {MAX_NUMBER_ATTEMPTS} attempts")
-    add_event(store, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": number,
-                                 "content_hash": corrected["content_hash"]})
-    return {**version, "versions": number}
+        return version
+    raise OSError(f"versions of {reference}: no free number after {MAX_NUMBER_ATTEMPTS} attempts")
 
 
 MAX_MESSAGE_LENGTH = 5000

@@ -112,6 +112,8 @@ def render_form(values: dict[str, Any] | None = None, errors: dict[str, str] | N
 
 
 def receipt_url(reference: str) -> str:
+    # The first link generation's key, always: a repeat of the submission after the link was
+    # revoked (porteur/revocation.py) gets the old link back, never the new one.
     key = state().receipts.sign(reference.encode("ascii")).decode("ascii").rsplit(".", 1)[1]
     return url_for("intake.receipt", reference=reference) + "?cle=" + quote(key)
 

@@ -64,7 +64,7 @@ import os
 import re
 import smtplib
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -121,6 +121,8 @@ class MailSettings:
     public_url: str = "http://127.0.0.1:8000"
     retry_seconds: float = 60.0
     dossier_secret: str = field(default="", repr=False)  # signs the dossier links (the app's secret key)
+    # A dossier's current link generation (porteur/revocation.py, read from the app's store); 0 without one.
+    dossier_generation: Callable[[str], int] = field(default=lambda _reference: 0, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
@@ -248,7 +250,8 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
         from .porteur.links import dossier_url
 
         lines += ["", "Votre dossier (vos réponses, leur correction, vos échanges avec la Région) :",
-                  dossier_url(settings.public_url, settings.dossier_secret, reference)]
+                  dossier_url(settings.public_url, settings.dossier_secret, reference,
+                              settings.dossier_generation(reference))]
     lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
     lines += _answer_lines(record, form)
     lines += ["", WHERE_TO_ANSWER if settings.dossier_secret else NO_REPLY + " " + WRITE_TO_CONTACTS]

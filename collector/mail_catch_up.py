@@ -6,17 +6,18 @@ queued by the request that stored its event, just after the event. If that fails
 disk, an outbox folder that cannot be written, a process killed in between), the event is
 on disk and its mail is not. The mail's name follows from the event alone (porteur_mail:
 `message-N` and `reponse-N` for the N-th event of the history, `rencontre-M-proposee`…,
-`accuse-vN` for version N), so this pass, run by the mailer at start and then every
-COLLECTOR_MAIL_RETRY_SECONDS, and by `send-mail`, lists the names every history and every
-corrected version calls for and queues each one that is neither in the outbox, in
+`accuse-vN` for version N, `lien-remplace-N` for a revoked link: revocation_mail.py), so this
+pass, run by the mailer at start and then every COLLECTOR_MAIL_RETRY_SECONDS, and by
+`send-mail`, lists the names every history and every corrected version calls for and queues each one that is neither in the outbox, in
 sending/, nor remembered (mail-queued/: sent, refused or deleted by hand). The outbox's
 queue lock (mail.queue_message) makes the request and this pass one queuer: whichever comes
 first writes the message, the other finds it known; a mail is never queued twice.
 
 What is not caught up: a meeting's mail once the meeting has moved on (a proposal whose
 mail was lost but which the porteur accepted, or a reviewer cancelled, is not sent late:
-the later state's mails say what holds). A lost-link mail has no event: its request file
-stays until the mailer handles it (link_requests.py).
+the later state's mails say what holds), nor the new link of a revocation revoked again
+since (its link no longer opens anything; the previous contact's notice is). A lost-link
+mail has no event: its request file stays until the mailer handles it (link_requests.py).
 
 The cost: the mailer remembers, per dossier, the signature of its history and versions
 folder once every mail they call for is known, and reads again only what changed; the
@@ -31,10 +32,11 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import mail, porteur_mail
+from . import mail, porteur_mail, revocation_mail
 from .dossier import (ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, VERSIONS_DIR, all_versions, latest_record,
                       version_numbers)
 from .meetings import PROPOSED, meetings_of
+from .porteur.revocation import SET_BY
 from .records import RecordError
 from .statuses import REVIEWS_DIR, StatusError, read_history
 
@@ -104,6 +106,8 @@ def _version_mails(data_dir: str, reference: str, facts: Mapping[str, Any], form
     versions = all_versions(data_dir, reference)
     found = []
     for previous, version in zip(versions, versions[1:]):
+        if version.get(SET_BY):
+            continue  # a contact a reviewer restored: its mails are the revocation's (revocation_mail)
         found.append((porteur_mail.correction_mail_kinds(previous, version),
                       lambda previous=previous, version=version: porteur_mail.correction_mails(
                           previous, version, facts, form, current)))
@@ -117,6 +121,7 @@ def catch_up_dossier(data_dir: str, reference: str, facts: Mapping[str, Any], fo
     wanted = _event_mails(functools.cache(lambda: latest_record(data_dir, reference)), history["events"], facts,
                           current)
     wanted += _version_mails(data_dir, reference, facts, form, current)
+    wanted += revocation_mail.catch_up_mails(data_dir, reference, history["events"], facts, current)
     queued: list[str] = []
     settled = True
     for kinds, compose in wanted:

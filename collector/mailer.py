@@ -76,7 +76,6 @@ import select
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -88,7 +87,7 @@ from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, MailSettings, queue_for_r
 from .mail_catch_up import LifecycleCatchUp
 from .link_requests import IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
-from . import appstate
+from . import appstate, porteur_mail
 from .statuses import store_of
 from .stores.base import Store
 from .stores.outbox import Outbox
@@ -340,7 +339,7 @@ def mailer_command() -> None:
     data_dir = appstate.data_dir()
     check_data_owner(data_dir)
     try:
-        settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
+        settings = porteur_mail.with_dossier_links(MailSettings.from_env())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),

@@ -49,12 +49,23 @@ class Mail:
 
 
 def settings() -> mail.MailSettings:
-    """The mail settings of the environment as it is now, able to sign dossier links."""
-    return dataclasses.replace(mail.MailSettings.from_env(), dossier_secret=appstate.secret())
+    """The mail settings of the environment as it is now, able to sign dossier links at their
+    current generation (read from the app's store)."""
+    return with_dossier_links(mail.MailSettings.from_env())
+
+
+def with_dossier_links(base: mail.MailSettings) -> mail.MailSettings:
+    """`base`, signing dossier links with the app's secret at each dossier's current link generation."""
+    from .porteur.revocation import current_generation
+
+    store = appstate.store()
+    return dataclasses.replace(base, dossier_secret=appstate.secret(),
+                               dossier_generation=lambda reference: current_generation(store, reference))
 
 
 def link(settings: mail.MailSettings, reference: str) -> str:
-    return dossier_url(settings.public_url, settings.dossier_secret, reference)
+    """The dossier's link at its current generation."""
+    return dossier_url(settings.public_url, settings.dossier_secret, reference, settings.dossier_generation(reference))
 
 
 def queue(where: Store | str, reference: str, kind: str, message: Message, recipient: str) -> bool:
@@ -96,6 +107,18 @@ def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
     return removed
 
 
+def _link_or_contacts(settings: mail.MailSettings, reference: str) -> str:
+    """The dossier's current link; when its history cannot be read (so neither its link
+    generation), no link at all, but whom to ask."""
+    from .statuses import StatusError
+
+    try:
+        return link(settings, reference)
+    except StatusError:
+        log.error("lost link: the history of %s cannot be read; no link mailed", reference)
+        return "lien momentanément indisponible : écrivez aux contacts ci-dessous en citant cette référence."
+
+
 def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
                       settings: mail.MailSettings, now: datetime | None = None) -> Message:
     """The links of every dossier of one contact address, asked for on the lost-link page."""
@@ -104,7 +127,7 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
     lines = ["Bonjour,", "",
              f"Vous avez demandé le lien de votre dossier de réponse à l'{mail._lower_first(call['title'])}.", "",
              "Vos dossiers :" if plural else "Votre dossier :"]
-    lines += [f"- {reference} : {link(settings, reference)}" for reference in references]
+    lines += [f"- {reference} : {_link_or_contacts(settings, reference)}" for reference in references]
     lines += ["", "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
                   "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.",
               "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",

@@ -141,7 +141,7 @@ def checked_history(stored: Any, reference: str) -> dict[str, Any]:
 # life after « reçu » (dossier.py, meetings.py, answers.py name them).
 REVIEW_KINDS = ("status", "note")
 DOSSIER_KINDS = ("correction", "message", "reponse_porteur", "reponse", "rencontre_proposee", "rencontre_acceptee",
-                 "rencontre_autre_creneau", "rencontre_annulee")
+                 "rencontre_autre_creneau", "rencontre_annulee", "lien_revoque")
 EVENT_KINDS = frozenset(REVIEW_KINDS + DOSSIER_KINDS)
 
 

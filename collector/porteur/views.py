@@ -1,8 +1,9 @@
 """The dossier page: what the porteur sent, where the dossier stands, and what comes next.
 
 `GET /candidater/recu/<REF>?cle=<key>` (the receipt's URL since the first version: the
-links already sent keep working). A wrong or truncated key and an unknown reference get
-the same 404, which says how to find the right link again.
+links already sent keep working). A wrong or truncated key, a revoked link (an earlier link
+generation's key, porteur/revocation.py) and an unknown reference get the same 404, which
+says how to find the right link again.
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from ..records import RecordError
 from .. import appstate
 from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
-from .links import dossier_path, key_is_valid
+from ..statuses import StatusError
+from . import links
+from .revocation import current_generation
 
 bp = Blueprint("porteur", __name__)
 
 PAGE_URL = "candidater/"
-BAD_LINK = ("Ce lien de dossier est incomplet ou erroné. Copiez le lien en entier depuis l'e-mail d'accusé "
-            "de réception (il se termine par une longue clé après « cle= »), ou demandez qu'il vous soit "
-            "envoyé à nouveau.")
+BAD_LINK = ("Ce lien de dossier est incomplet, erroné ou remplacé par un nouveau lien. Copiez le lien en entier "
+            "depuis le dernier e-mail reçu au sujet de votre dossier (il se termine par une longue clé après "
+            "« cle= »), ou demandez qu'il vous soit envoyé à nouveau : il part à l'adresse de contact du dossier. "
+            "Cette adresse n'est plus la bonne ? Écrivez aux contacts de l'AMI en citant votre référence.")
 BACK_TO_DOSSIER = "Retour à mon dossier"
 # `?cle=…&fait=<what>` after a porteur's post: the page says it was done (no session needed).
 DONE: dict[str, str] = {}
@@ -68,15 +72,35 @@ def offer_way_back(url: str, label: str) -> None:
     g.way_back = (url, label)
 
 
+def dossier_path(secret: str, reference: str, action: str = "") -> str:
+    """The dossier's path with the key of its current link generation: the one checked_reference
+    found in this request (a page links to its dossier several times), else read from the history."""
+    checked = g.get("checked_generation")
+    generation = checked[1] if checked and checked[0] == reference else current_generation(appstate.store(), reference)
+    return links.dossier_path(secret, reference, action, generation)
+
+
 def checked_reference(reference: str, key: str | None) -> str | None:
-    """The reference when the key opens an existing dossier; None otherwise (same answer for both).
+    """The reference when the key opens an existing dossier at its current link generation;
+    None otherwise (the same answer for a wrong key, a revoked one and an unknown reference).
+    A forged key costs no store read; a genuine one is compared with the generation in the
+    history, and a history that cannot be read opens nothing (which key is current cannot be told).
     Once checked, a refusal's page leads back to the dossier."""
     if not REFERENCE_PATTERN.match(reference or "") or not reference.isascii():
         return None
-    if not key_is_valid(appstate.secret(), reference, key):
+    generation = links.key_generation(appstate.secret(), reference, key)
+    if generation is None:  # a forged key: refused without reading the store
         return None
-    if not appstate.store().has_record(reference):
+    store = appstate.store()
+    if not store.has_record(reference):
         return None
+    try:
+        if generation != current_generation(store, reference):
+            return None  # a revoked link: the same answer as a wrong key
+    except StatusError:
+        current_app.logger.error("dossier link of %s not checked: its history cannot be read", reference)
+        return None
+    g.checked_generation = (reference, generation)
     offer_way_back(dossier_path(appstate.secret(), reference), BACK_TO_DOSSIER)
     return reference
 

@@ -77,9 +77,11 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
     indexing.init_app(app)
-    from . import answer_pages, exchanges, meeting_pages  # they need this module's guard and detail page
+    # They need this module's guard and detail page.
+    from . import answer_pages, exchanges, link_revocation, meeting_pages
 
     exchanges.init_app(app)
+    link_revocation.init_app(app)
     answer_pages.init_app(app)
     meeting_pages.init_app(app)
 

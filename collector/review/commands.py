@@ -129,7 +129,9 @@ def show_command(reference: str) -> None:
     entry.load_record()
     echo(f"{entry.reference} — reçue le {format_received(entry)} — statut : {status_label(entry.status)}")
     if entry.version > 1:
-        echo(f"Version {entry.version} (corrigée par le porteur le {entry.record.get('corrected_at')}) : "
+        by = entry.record.get("contact_set_by")  # a contact a reviewer restored (porteur/revocation.py)
+        what = f"adresse de contact changée par {by}" if by else "corrigée par le porteur"
+        echo(f"Version {entry.version} ({what} le {entry.record.get('corrected_at')}) : "
               f"{entry.version} versions, la plus récente ci-dessous")
     if entry.flags:
         echo("Signalements : " + ", ".join(flag_label(f) for f in entry.flags))

@@ -34,7 +34,7 @@ REVIEW_PAGES = [("GET", "/instruction/"), ("GET", "/instruction/AMI-2021-0001"),
                 ("GET", "/instruction/tableau-de-bord"), ("GET", "/instruction/rencontres"),
                 ("POST", "/instruction/AMI-2021-0001/statut"), ("POST", "/instruction/AMI-2021-0001/note"),
                 ("POST", "/instruction/AMI-2021-0001/message"), ("POST", "/instruction/AMI-2021-0001/reponse"),
-                ("POST", "/instruction/AMI-2021-0001/rencontre")]
+                ("POST", "/instruction/AMI-2021-0001/rencontre"), ("POST", "/instruction/AMI-2021-0001/lien")]
 
 
 @pytest.fixture

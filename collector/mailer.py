@@ -22,7 +22,7 @@ has been still for LULL_SECONDS, or once the first of them has waited MAX_WAIT_S
 posts kept coming: under a burst the porteurs are answered first (taking up records during
 the burst, a batch's worth at a time, cost the intake 20 to 43 % of its throughput in
 bench/collector.py), and the mails follow within seconds after it, a batch at a time, each
-delivered before the next is composed. We chose this over a
+delivered by a sender thread while the next is composed (BackgroundDelivery). We chose this over a
 wake-up sent by the web workers (a datagram socket, a fifo) because:
 - the request path does nothing more than store the record: no send that could block,
   fail or cost, no socket file, path length or permission to manage;
@@ -74,7 +74,8 @@ import os
 import select
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -190,25 +191,28 @@ class Mailer:
 
     def queue_new_records(self) -> int:
         """Queue the mails of the records published since the last look, QUEUE_BATCH_RECORDS at a
-        time, delivering after each batch (the first mails leave while the next are composed);
-        how many messages."""
+        time; each batch, once durably in the outbox, is delivered by a sender thread while the
+        next one is composed (BackgroundDelivery); how many messages. Returns once every batch
+        has been delivered."""
         queued = 0
         new = sorted(record_references(self.data_dir) - self._handled)
-        for start in range(0, len(new), QUEUE_BATCH_RECORDS):
-            records = []
-            for reference in new[start:start + QUEUE_BATCH_RECORDS]:
-                try:
-                    records.append(read_record(os.path.join(self.data_dir, SUBMISSIONS_DIR, reference + RECORD_SUFFIX)))
-                except RecordError:
-                    log.warning("mail: the record %s cannot be read, its mails wait (run `check`)", reference)
-                except OSError as error:  # e.g. a full disk: the next catch-up tries again
-                    log.error("mail: could not read the record %s (%s)", reference, type(error).__name__)
-                    continue
-                self._handled.add(reference)
-            batch = len(queue_for_records(self.data_dir, records, self.facts, self.form, self.settings))
-            if batch:
-                queued += batch
-                self.deliver()
+        with BackgroundDelivery(self.deliver) as sender:
+            for start in range(0, len(new), QUEUE_BATCH_RECORDS):
+                records = []
+                for reference in new[start:start + QUEUE_BATCH_RECORDS]:
+                    try:
+                        records.append(read_record(os.path.join(self.data_dir, SUBMISSIONS_DIR,
+                                                                reference + RECORD_SUFFIX)))
+                    except RecordError:
+                        log.warning("mail: the record %s cannot be read, its mails wait (run `check`)", reference)
+                    except OSError as error:  # e.g. a full disk: the next catch-up tries again
+                        log.error("mail: could not read the record %s (%s)", reference, type(error).__name__)
+                        continue
+                    self._handled.add(reference)
+                batch = len(queue_for_records(self.data_dir, records, self.facts, self.form, self.settings))
+                if batch:
+                    queued += batch
+                    sender.request()  # the batch is durably in the outbox: it may leave now
         return queued
 
     def deliver(self, force: bool = False) -> None:
@@ -221,6 +225,40 @@ class Mailer:
         if report.sent or report.failed or report.error:
             log.info("mail: %d sent, %d waiting, %d refused%s", len(report.sent), len(report.deferred),
                      len(report.failed), f" ({report.error})" if report.error else "")
+
+
+class BackgroundDelivery:
+    """Delivery rounds run by one sender thread while the caller composes the next batch.
+
+    Composing is the mailer's CPU work; a delivery round mostly waits (the SMTP server's answers,
+    renames, fsyncs), which releases the interpreter's lock: the two overlap, so the first mails
+    leave while the next batch is composed instead of after it. Only messages already durably in
+    the outbox are delivered (a round lists the outbox when it starts, and `request` is called
+    once a batch is there), and each through the outbox's claims, exactly as a round run by the
+    caller: a crash between composing and sending loses nothing (the next mailer sends what waits).
+
+    `request` asks for a round that starts after the call: none is added while one is waiting to
+    start (it will see the new messages too), one is queued behind a round in progress. Leaving
+    the `with` block waits for every round and raises the first error a round raised."""
+
+    def __init__(self, deliver: Callable[[], None]) -> None:
+        self._deliver = deliver
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-sender")
+        self._rounds: list[Future[None]] = []
+
+    def request(self) -> None:
+        if self._rounds and not self._rounds[-1].running() and not self._rounds[-1].done():
+            return  # a round not started yet lists the outbox after this batch was queued
+        self._rounds.append(self._pool.submit(self._deliver))
+
+    def __enter__(self) -> BackgroundDelivery:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._pool.shutdown(wait=True)  # every round requested is finished before the caller goes on
+        errors = [error for error in (round_.exception() for round_ in self._rounds) if error]
+        if errors and exc_type is None:
+            raise errors[0]  # in the mailer's loop, which logs it and waits a period
 
 
 class StopRequest:

@@ -68,12 +68,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
 from email.charset import BASE64, QP, Charset
 from email.message import EmailMessage, Message
 from email.mime.text import MIMEText
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import formataddr, format_datetime, getaddresses, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from .addresses import AddressError, plain_address

@@ -99,6 +99,10 @@ LULL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0
 MIN_PERIOD_SECONDS = 1.0
 MAILER_NICENESS = 10
+# Delivery rounds at once after a burst, each with its own SMTP connection (BackgroundDelivery):
+# two delivered 800 messages to a local server 1.3 to 1.6 times as fast as one on a loaded
+# two-core machine; three were no faster. A relay that takes a few connections at once is usual.
+SENDER_THREADS = 2
 LOCK_FILE = os.path.join("state", "mailer.lock")
 
 
@@ -228,28 +232,32 @@ class Mailer:
 
 
 class BackgroundDelivery:
-    """Delivery rounds run by one sender thread while the caller composes the next batch.
+    """Delivery rounds run by SENDER_THREADS sender threads while the caller composes the next batch.
 
-    Composing is the mailer's CPU work; a delivery round mostly waits (the SMTP server's answers,
-    renames, fsyncs), which releases the interpreter's lock: the two overlap, so the first mails
-    leave while the next batch is composed instead of after it. Only messages already durably in
-    the outbox are delivered (a round lists the outbox when it starts, and `request` is called
-    once a batch is there), and each through the outbox's claims, exactly as a round run by the
-    caller: a crash between composing and sending loses nothing (the next mailer sends what waits).
+    Composing is the mailer's CPU work; a delivery round mostly waits (four answers of the SMTP
+    server per message, renames, fsyncs), which releases the interpreter's lock: the two overlap,
+    so the first mails leave while the next batch is composed instead of after it, and two rounds
+    over one outbox, each on its own SMTP connection, wait for the server in turn rather than
+    one after the other. Two rounds share the messages through the outbox's claims (a rename
+    succeeds for one of them: each message is sent once), the way two processes always could.
+    Only messages already durably in the outbox are delivered (a round lists the outbox when it
+    starts, and `request` is called once a batch is there): a crash between composing and
+    sending loses nothing (the next mailer sends what waits).
 
-    `request` asks for a round that starts after the call: none is added while one is waiting to
-    start (it will see the new messages too), one is queued behind a round in progress. Leaving
-    the `with` block waits for every round and raises the first error a round raised."""
+    `request` asks for rounds that start after the call: none is added while one is waiting to
+    start (it will see the new messages too), SENDER_THREADS otherwise, behind the rounds in
+    progress. Leaving the `with` block waits for every round and raises the first error a round
+    raised."""
 
     def __init__(self, deliver: Callable[[], None]) -> None:
         self._deliver = deliver
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-sender")
+        self._pool = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="mail-sender")
         self._rounds: list[Future[None]] = []
 
     def request(self) -> None:
-        if self._rounds and not self._rounds[-1].running() and not self._rounds[-1].done():
+        if any(not round_.running() and not round_.done() for round_ in self._rounds):
             return  # a round not started yet lists the outbox after this batch was queued
-        self._rounds.append(self._pool.submit(self._deliver))
+        self._rounds += [self._pool.submit(self._deliver) for _ in range(SENDER_THREADS)]
 
     def __enter__(self) -> BackgroundDelivery:
         return self

@@ -51,7 +51,8 @@ again while the other one is sending it.
 
 Stopping: SIGTERM or SIGINT end the mailer after the round in progress (a message being sent
 is finished and moved to sent/), with exit status 0. If it is killed in the middle of a send,
-mail.py's stale-claim rule returns that message to the outbox later (sent at most once more).
+mail.py's stale-claim rule returns that message to the outbox later (sent at most once more;
+after a burst, up to SENDER_THREADS messages are in flight at once).
 
 Where the messages wait: the outbox of the store it is given (`store.outbox`, collector/stores/
 outbox.py). On the data folder, the files above. On PostgreSQL, the host that stores a record

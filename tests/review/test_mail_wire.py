@@ -15,7 +15,8 @@ from email.policy import compat32, default
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from collector.mail import QP_UTF8, MailSettings, compose_acknowledgement, wire_bytes
+from collector.addresses import AddressError
+from collector.mail import QP_UTF8, MailSettings, compose_acknowledgement, envelope_line, wire_bytes
 from collector.mail_wire import MAX_ENCODED_WORD, MAX_LINE, WIRE_POLICY, encoded_words
 from tests.review.factory import write_records
 
@@ -73,3 +74,18 @@ def test_an_acknowledgement_on_the_wire_is_the_librarys_but_for_its_cheaper_subj
     del message["Subject"]
     library = message.as_bytes(policy=LIBRARY)
     assert wire_bytes(message) == library
+
+
+@pytest.mark.parametrize("recipient", [None, 42, ["porteur@exemple.fr"], {"to": "porteur@exemple.fr"}])
+def test_an_envelope_recipient_that_is_not_text_is_refused_as_an_address(recipient):
+    """A hand-edited record's contact e-mail may be anything YAML holds: refused, never sent, whatever its type."""
+    with pytest.raises(AddressError):
+        envelope_line(recipient)
+
+
+def test_an_address_checked_once_is_still_checked_the_same_way_the_next_time():
+    assert envelope_line("Porteur@EXEMPLE.fr") == envelope_line("Porteur@EXEMPLE.fr") == \
+        b"X-AMI-Envelope-To: Porteur@exemple.fr\r\n"
+    for _ in range(2):
+        with pytest.raises(AddressError):
+            envelope_line("Nom <porteur@exemple.fr>")

@@ -13,7 +13,10 @@ first on the path):
   relay would): the mailer's sending alone;
 - mailer process: a real `flask --app collector mailer` started on `--messages`/2 fresh
   records with no mail yet: seconds from its « running » line until every mail is in sent/
-  (queueing and sending, with its nice +10, as deployed).
+  (queueing and sending, with its nice +10, as deployed). These records were there when it
+  started: it takes them up as a start-up catch-up (compose all, then deliver); records that
+  arrive while it runs (a burst) are sent while the next batch is composed, which
+  bench/collector.py measures (« every mail of the run sent by the mailer … after the run »).
 
 Figures are messages per second (wall) and the CPU seconds of the work. The delay of the
 last mail after a burst of posts is bench/collector.py's (« every mail of the run sent by

@@ -76,9 +76,8 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import with_appcontext
@@ -91,6 +90,9 @@ from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
 from .stores.outbox import Outbox
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +253,8 @@ class BackgroundDelivery:
     raised."""
 
     def __init__(self, deliver: Callable[[], None]) -> None:
+        from concurrent.futures import ThreadPoolExecutor  # here: the commands that only register `mailer` never load it
+
         self._deliver = deliver
         self._pool = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="mail-sender")
         self._rounds: list[Future[None]] = []

@@ -17,7 +17,7 @@ the library would (tests/review/test_mail_wire.py compares them):
 
 `encoded_words` writes a non-ASCII header (a subject with « é », which names the dossier, so
 differs in every message) as RFC 2047 base64 encoded words, already folded: the library's
-`Header` measures the encoded length again for every character it adds (a fifth of the cost
+`Header` measures the encoded length again for every character it adds (about a third of the cost
 of composing a message, measured). The words are split between characters, never inside
 one, each at most 75 characters long on a line of at most 78.
 """
@@ -28,7 +28,7 @@ import re
 from base64 import b64encode
 from functools import lru_cache
 
-from email._policybase import Compat32
+from email.policy import Compat32
 from email.message import Message
 
 MAX_LINE = 78  # RFC 5322's recommended line length, compat32's default

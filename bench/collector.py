@@ -12,8 +12,9 @@ seconds after it.
     .venv/bin/python bench/collector.py [--seconds 8] [--workers 4] [--clients 16] [--worker-class sync] [--threads 1]
                                         [--intake-only] [--no-ladder] [--rounds 2] [--base main]
 
-With --base REF, the intake alone of another commit (exported with `git archive`) runs too,
-alternating with the others: before and after a change, on the same machine in the same run.
+With --base REF, another commit (exported with `git archive`) runs too, its intake alone and,
+unless --intake-only, as deployed with its own mailer, alternating with the others: before and
+after a change (the mails' delay after the burst too), on the same machine in the same run.
 
 Each submission is a full, valid form post with its own token, signed the way
 GET /candidater/ signs it (the collector's own key, read from its data folder), so every
@@ -181,14 +182,15 @@ def smtp_sink(port: int):
 
 
 @contextlib.contextmanager
-def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool):
-    """The mailer process and an SMTP sink for the block, as deployed; nothing for the intake alone."""
+def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool, tree: str | None = None):
+    """The mailer process (`tree`'s code, if given) and an SMTP sink for the block, as deployed;
+    nothing for the intake alone."""
     if not with_mailer:
         yield env
         return
     port = free_port()
     mail_env = {**env, "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(port)}
-    with smtp_sink(port), mailer(mail_env, scratch):
+    with smtp_sink(port), mailer(mail_env, scratch, cwd=tree or REPO_ROOT):
         yield mail_env
 
 
@@ -202,7 +204,7 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
     env = {**env, "COLLECTOR_DATA_DIR": data_dir}
     if tree:
         env["PYTHONPATH"], extra = tree, (*extra, "--chdir", tree)
-    with deployed_mail(env, scratch, with_mailer) as env, \
+    with deployed_mail(env, scratch, with_mailer, tree) as env, \
             gunicorn(env, workers=args.workers, app=app, log_dir=scratch, extra_args=extra) as server:
         fetch_hidden(server.base_url)  # a real page first: the key exists, the workers are warm
         with open(os.path.join(data_dir, "secret_key"), encoding="ascii") as handle:
@@ -345,6 +347,10 @@ def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict,
         stop_cluster(cluster)
 
 
+def base_deployed_label(base: str) -> str:
+    return f"{AS_DEPLOYED[:-1]}, {base})"[:30]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -378,8 +384,10 @@ def main() -> int:
         # gets busier or quieter during the run does not favour one of them.
         variants = [(label, app, None) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
         if args.base:
-            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY,
-                             export_tree(args.base, os.path.join(scratch, "base"))))
+            base_tree = export_tree(args.base, os.path.join(scratch, "base"))
+            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY, base_tree))
+            if not args.intake_only:
+                variants.append((base_deployed_label(args.base), "collector:create_app()", base_tree))
         runs: list[tuple[str, tuple]] = []
         for round_number in range(args.rounds):
             for label, app, tree in variants if round_number % 2 == 0 else variants[::-1]:
@@ -406,9 +414,7 @@ def main() -> int:
             print(f"{'':28} ratio to bare: {rate / bare_rate:.2f}; records stored in the timed run: "
                   f"{stored} for {result[1]} accepted")
             failed |= stored != result[1]
-            if database is not None:
-                mailers_on_postgresql(base, folders, database, scratch)
-            if label == AS_DEPLOYED:
+            if label == AS_DEPLOYED or (args.base and label == base_deployed_label(args.base)):
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
                 failed |= out is None
@@ -417,6 +423,11 @@ def main() -> int:
             print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
                   f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
         base_label = f"intake only, {args.base}"[:30] if args.base else None
+        if args.base and base_deployed_label(args.base) in rates and base_label in rates:
+            deployed = base_deployed_label(args.base)
+            print(f"{args.base}: as deployed / intake alone (faster run of each): "
+                  f"{rates[deployed] / rates[base_label]:.2f}; as deployed p99 "
+                  f"{percentile(best[deployed], .99) * 1000:.1f} ms in that run")
         if base_label in rates and INTAKE_ALONE in rates:
             print(f"intake alone, this tree / {args.base} (faster run of each): throughput "
                   f"{rates[INTAKE_ALONE] / rates[base_label]:.2f}; p99 {percentile(best[INTAKE_ALONE], .99) * 1000:.1f} ms "

@@ -4,6 +4,8 @@ For each tree (this one, and `--base`'s, default `main`, exported with `git arch
 alternated rounds on the same machine, each in its own Python process (that tree's code
 first on the path):
 
+- compose: the `--messages` messages of `--messages`/2 records composed into the bytes an outbox
+  file holds, nothing written (the CPU of composing alone: its CPU ms per message);
 - queue: the mails of `--messages`/2 stored records (acknowledgement + notification each)
   composed and queued durably into the outbox (`mail.reconcile`, what the mailer does at start);
 - deliver: that outbox of `--messages` messages sent by `mail.deliver_outbox` to an SMTP
@@ -11,7 +13,10 @@ first on the path):
   relay would): the mailer's sending alone;
 - mailer process: a real `flask --app collector mailer` started on `--messages`/2 fresh
   records with no mail yet: seconds from its « running » line until every mail is in sent/
-  (queueing and sending, with its nice +10, as deployed).
+  (queueing and sending, with its nice +10, as deployed). These records were there when it
+  started: it takes them up as a start-up catch-up (compose all, then deliver); records that
+  arrive while it runs (a burst) are sent while the next batch is composed, which
+  bench/collector.py measures (« every mail of the run sent by the mailer … after the run »).
 
 Figures are messages per second (wall) and the CPU seconds of the work. The delay of the
 last mail after a burst of posts is bench/collector.py's (« every mail of the run sent by
@@ -53,7 +58,9 @@ def measure(scratch: str, messages: int) -> dict[str, float]:
     from bench.collector import smtp_sink
     from bench.exports import generate
     from collector import create_app
-    from collector.mail import MailSettings, deliver_outbox, reconcile
+    from collector.mail import (MailSettings, compose_acknowledgement, compose_notification, deliver_outbox,
+                                envelope_line, reconcile, wire_bytes)
+    from collector.records import iter_record_paths, read_record
     from tests.review.mailer_process import mailer
     from tests.support.net import free_port
 
@@ -77,6 +84,17 @@ def measure(scratch: str, messages: int) -> dict[str, float]:
         report = deliver_outbox(data_dir, settings)
         figures["deliver s"], figures["deliver cpu"] = time.perf_counter() - started, cpu_seconds() - cpu
         assert len(report.sent) == messages and count_sent(data_dir) == messages, report
+
+        data_dir = os.path.join(scratch, "compose")
+        generate(data_dir, messages)  # the second half: addresses and times this process has not met yet
+        records = [read_record(path) for path in sorted(iter_record_paths(data_dir))][messages // 2:]
+        notification_to = facts["contacts"]["notification_email"]
+        started, cpu = time.perf_counter(), cpu_seconds()
+        for record in records:
+            envelope_line(record["answers"]["contact_email"]) + wire_bytes(
+                compose_acknowledgement(record, facts, form, settings))
+            envelope_line(notification_to) + wire_bytes(compose_notification(record, facts, form, settings))
+        figures["compose s"], figures["compose cpu"] = time.perf_counter() - started, cpu_seconds() - cpu
 
         data_dir = os.path.join(scratch, "process")
         generate(data_dir, messages // 2)
@@ -134,12 +152,13 @@ def main() -> int:
         print(f"load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at end, on {os.cpu_count()} cores; "
               f"{args.messages} messages ({args.messages // 2} records); medians of {args.rounds} alternated "
               f"run(s){'' if args.no_base else f'; before = {args.base}, after = this tree'}")
-        print(f"{'tree':<7} {'figure':<16} {'seconds':>8} {'messages/s':>11} {'CPU s':>7}")
+        print(f"{'tree':<7} {'figure':<16} {'seconds':>8} {'messages/s':>11} {'CPU s':>7} {'CPU ms/message':>15}")
         for label, runs in results.items():
-            for figure in ("queue", "deliver", "mailer process"):
+            for figure in ("compose", "queue", "deliver", "mailer process"):
                 seconds = statistics.median(run[f"{figure} s"] for run in runs)
                 cpu = statistics.median(run[f"{figure} cpu"] for run in runs)
-                print(f"{label:<7} {figure:<16} {seconds:8.2f} {args.messages / seconds:11.0f} {cpu:7.2f}")
+                print(f"{label:<7} {figure:<16} {seconds:8.2f} {args.messages / seconds:11.0f} {cpu:7.2f} "
+                      f"{cpu / args.messages * 1000:15.3f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

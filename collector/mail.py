@@ -69,16 +69,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
-from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.text import MIMEText
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import formataddr, format_datetime, getaddresses, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from .addresses import AddressError, plain_address
 from .display import shown
 from .durable import fsync_dir, write_new_file
+from .mail_wire import encoded_words, wire_bytes
 from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
 from .yamlio import NotRegularFile, read_regular_file
@@ -93,9 +94,9 @@ STALE_CLAIM_SECONDS = 600
 SYNC_EVERY_MOVES, SYNC_EVERY_SECONDS = 50, 1.0
 QP_UTF8 = Charset("utf-8")
 QP_UTF8.body_encoding = QP  # readable in the raw file, unlike base64
-# Non-ASCII headers (a subject with « é ») as base64 encoded words: the library's default
-# weighs quoted-printable against base64 character by character for every header, which
-# was half the cost of composing a message.
+# The sender's display name as base64 encoded words: the library's default weighs
+# quoted-printable against base64 character by character. Other non-ASCII headers (a subject
+# with « é ») are encoded by mail_wire.encoded_words, cheaper still than this charset's folding.
 HEADER_UTF8 = Charset("utf-8")
 HEADER_UTF8.header_encoding = BASE64
 SMTP_TIMEOUT_SECONDS = 30
@@ -164,16 +165,35 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+@lru_cache(maxsize=8)
+def _envelope_from(mail_from: str) -> str:
+    """The sender's bare address, for the SMTP envelope (parsed once per setting, not per message)."""
+    return getaddresses([mail_from])[0][1]
+
+
+@lru_cache(maxsize=8)
+def _from_header(mail_from: str) -> str:
+    """The From header of the classic API: the display name as an encoded word (computed once)."""
+    display_name, address = parseaddr(mail_from)
+    return formataddr((display_name, address), HEADER_UTF8)
+
+
 def _message_id(reference: str, kind: str, settings: MailSettings) -> str:
-    domain = getaddresses([settings.mail_from])[0][1].rpartition("@")[2] or "localhost"
+    domain = _envelope_from(settings.mail_from).rpartition("@")[2] or "localhost"
     return f"<{reference}.{kind}@{domain}>"
 
 
 def _received(record: Mapping[str, Any]) -> str:
+    return _received_text(str(record["received_at"]))
+
+
+@lru_cache(maxsize=64)
+def _received_text(received_at: str) -> str:
+    """« vendredi 28 mai 2021 à 20 h 00 (heure de Paris) »: once for a record's two mails."""
     try:
-        return datetime_fr(datetime.fromisoformat(str(record["received_at"]))) + " (heure de Paris)"
+        return datetime_fr(datetime.fromisoformat(received_at)) + " (heure de Paris)"
     except ValueError:
-        return str(record["received_at"])
+        return received_at
 
 
 def _answer_lines(record: Mapping[str, Any], form: Any) -> list[str]:
@@ -222,10 +242,9 @@ def _message(settings: MailSettings, to: str, subject: str, reference: str, kind
         modern.set_content(body, charset="utf-8")
         return modern
     message: Message = MIMEText(body, "plain", QP_UTF8)
-    display_name, address = parseaddr(settings.mail_from)
-    headers["From"] = formataddr((display_name, address), HEADER_UTF8)
+    headers["From"] = _from_header(settings.mail_from)
     for name, value in headers.items():
-        message[name] = value if value.isascii() else Header(value, HEADER_UTF8)
+        message[name] = value if value.isascii() else encoded_words(name, value)
     return message
 
 
@@ -312,14 +331,17 @@ def _remember(data_dir: str, names: list[str]) -> None:
     fsync_dir(folder)  # the names are what matters: they survive a power cut once this returns
 
 
-def wire_bytes(message: Message) -> bytes:
-    """The message as SMTP carries it: CRLF line endings, whatever API composed it."""
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+@lru_cache(maxsize=1024)
+def _checked_address(recipient: str) -> str:
+    """plain_address, remembered: the mailer checks an address when it queues the message and again
+    when it sends it, and the Région's, the same in every notification, once (a pure function)."""
+    return plain_address(recipient)
 
 
 def envelope_line(recipient: str) -> bytes:
     """The outbox file's first line: the one recipient, as validated (see the module docstring)."""
-    return ENVELOPE_HEADER + plain_address(recipient).encode("utf-8") + b"\r\n"
+    address = _checked_address(recipient) if isinstance(recipient, str) else plain_address(recipient)
+    return ENVELOPE_HEADER + address.encode("utf-8") + b"\r\n"
 
 
 def read_envelope(raw: bytes) -> tuple[str, bytes]:
@@ -331,7 +353,7 @@ def read_envelope(raw: bytes) -> tuple[str, bytes]:
         recipient = line[len(ENVELOPE_HEADER):].decode("utf-8")
     except UnicodeDecodeError as error:
         raise AddressError("destinataire illisible") from error
-    if plain_address(recipient) != recipient:
+    if _checked_address(recipient) != recipient:
         raise AddressError("destinataire non normalisé")
     return recipient, message
 
@@ -618,7 +640,7 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     """Send one outbox file to the single recipient of its envelope line (never its headers)."""
     recipient, message = read_envelope(raw)
-    envelope_from = getaddresses([settings.mail_from])[0][1]
+    envelope_from = _envelope_from(settings.mail_from)
     options = [] if recipient.isascii() else ["SMTPUTF8"]
     client.sendmail(envelope_from, [recipient], message, mail_options=options)
 

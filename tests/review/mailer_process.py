@@ -44,19 +44,20 @@ class MailerProcess:
         return self.process.wait(timeout=timeout)
 
 
-def start_mailer(env: Mapping[str, str], log_dir: str, name: str = "mailer") -> MailerProcess:
+def start_mailer(env: Mapping[str, str], log_dir: str, name: str = "mailer", cwd: str = REPO_ROOT) -> MailerProcess:
+    """A mailer process; `cwd` is the tree whose code it runs (another commit's, for a bench)."""
     log_path = os.path.join(log_dir, f"{name}.log")
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "collector", "mailer"], cwd=REPO_ROOT,
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "collector", "mailer"], cwd=cwd,
                                    env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     return MailerProcess(process, log_path)
 
 
 @contextmanager
-def mailer(env: Mapping[str, str], log_dir: str, name: str = "mailer") -> Iterator[MailerProcess]:
+def mailer(env: Mapping[str, str], log_dir: str, name: str = "mailer", cwd: str = REPO_ROOT) -> Iterator[MailerProcess]:
     """A mailer for the block, started and polling (or waiting for the lock) when the block begins."""
-    running = start_mailer(env, log_dir, name)
+    running = start_mailer(env, log_dir, name, cwd)
     try:
         running.wait_for_log(RUNNING, WAITING)
         yield running

@@ -77,7 +77,6 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click

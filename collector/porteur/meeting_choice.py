@@ -3,11 +3,13 @@
 `POST /candidater/recu/<REF>/rencontre/<n>?cle=<key>` with `choix` (the slot's number, or
 `autre` with `disponibilites`). Refused from another site, limited per client; the choice
 is stored in the dossier's history (meetings.py) before the confirmation mails (with the
-.ics) are queued for both sides.
+.ics) are queued for both sides; what they need is read before the choice is written, and
+once it is stored the answer is a 303 whatever happens next (logged).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import Blueprint, Flask, Response, redirect, request
@@ -17,6 +19,7 @@ from ..phase import current_now
 from .. import appstate
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
+log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
 DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
 DONE["autre-creneau"] = "Votre demande est transmise à la Région, qui vous proposera d'autres créneaux."
@@ -34,6 +37,7 @@ def choose(reference: str, number: int) -> Response:
     guard_post("Ce choix")
     store, now = appstate.store(), current_now(appstate.facts())[0]
     history = dossier.safe_history(store, checked)
+    record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
     choice = request.form.get("choix", "")
     try:
         if choice == "autre":
@@ -46,6 +50,9 @@ def choose(reference: str, number: int) -> Response:
                     meeting_field=error.field or f"creneau-{number}",
                     meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
                     **dossier_context(checked))
-    porteur_mail.queue_meeting_mails(store, dossier.latest_record(store, checked), meeting, appstate.facts())
+    try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
+        porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
+    except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
+        log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
     return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)

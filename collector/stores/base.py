@@ -13,6 +13,7 @@ from ..ratelimit import RateLimiter
 from .reviewers import Reviewers
 
 if TYPE_CHECKING:
+    from .dossier_posts import DossierPosts
     from .outbox import Outbox
     from .retention import Retention
 from .histories import Histories, Versions
@@ -46,6 +47,7 @@ class Store(Protocol):
     reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)
+    dossier_posts: DossierPosts  # a porteur's corrections and replies, each stored once (dossier_posts.py)
     retention: Retention  # the RGPD purge: old dossiers, each forgotten entirely (retention.py)
 
     # --- references and submission ids (intake) ---

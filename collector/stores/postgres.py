@@ -37,6 +37,7 @@ from .postgres_outbox import PostgresOutbox
 from .postgres_reviewers import PostgresReviewers
 from .postgres_histories import PostgresHistories, PostgresVersions, import_histories
 from .postgres_retention import PostgresRetention
+from .postgres_dossier_posts import PostgresDossierPosts
 
 log = logging.getLogger("collector.stores")
 
@@ -94,6 +95,7 @@ class PostgresStore:
         self.reviewers = PostgresReviewers(self)
         self.histories, self.versions = PostgresHistories(self), PostgresVersions(self)
         self.retention = PostgresRetention(self)
+        self.dossier_posts = PostgresDossierPosts(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -50,8 +50,8 @@ def reply(reference: str) -> Response:
         raise Refusal(403, "Vous pourrez écrire ici dès que la Région vous aura adressé un message. "
                            "En attendant, écrivez aux contacts de l'AMI.")
     text = request.form.get(FIELD, "")
-    record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored
     try:
+        record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored
         stored = dossier.write_porteur_reply(store, checked, text, now=current_now(appstate.facts())[0],
                                              reply_id=request.form.get(REPLY_ID_FIELD))
     except dossier.ExchangeError as error:

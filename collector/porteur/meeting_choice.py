@@ -15,6 +15,7 @@ import re
 from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, meetings, porteur_mail
+from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
@@ -37,14 +38,18 @@ def choose(reference: str, number: int) -> Response:
     guard_post("Ce choix")
     store, now = appstate.store(), current_now(appstate.facts())[0]
     history = dossier.safe_history(store, checked)
-    record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
     choice = request.form.get("choix", "")
     try:
+        record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
         if choice == "autre":
             meeting = meetings.ask_other(store, checked, history, number, request.form.get("disponibilites"), now)
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
+    except OSError as error:  # nothing stored (a history append is durable before it returns, or not made)
+        log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
+        raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "
+                           "compte. Réessayez dans quelques minutes.") from error
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
                     meeting_field=error.field or f"creneau-{number}",

@@ -20,7 +20,9 @@ import pytest
 
 from collector import appstate, create_app, meetings, statuses
 from collector.dossier import version_numbers, write_to_porteur
+from collector.durable import replace_file
 from collector.statuses import PARIS, change_status, read_history
+from collector.yamlio import dump_yaml
 from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
 
@@ -199,7 +201,7 @@ def test_a_correction_waiting_for_the_history_lock_is_refused_once_the_analysis_
         history["events"].append({"at": "2021-04-15T10:00:00+02:00", "by": "alice", "kind": "status",
                                   "from": "recu", "to": "en_instruction", "note": ""})
         history["status"] = "en_instruction"
-        statuses.write_history_file(data_dir, REF, history)
+        replace_file(os.path.join(data_dir, statuses.REVIEWS_DIR), REF + ".yaml", dump_yaml(history).encode("utf-8"))
     posted.join(30)
     assert reply["value"].status_code == 403 and "analyse a commencé" in reply["value"].text
     assert kinds(kept) == ["status"] and version_numbers(kept, REF) == []
@@ -295,12 +297,11 @@ def short_lock_wait(store_kind, request):
 @ON_BOTH_STORES
 def test_a_reply_that_cannot_be_stored_is_a_503_with_nothing_stored_and_its_retry_stores_one(
         short_lock_wait, client, awaited, kept, data_dir, monkeypatch):
-    form = reply_form(client)
     with versions_unreadable(kept, data_dir, short_lock_wait, monkeypatch):
-        refused = send_reply(client, "Le budget est de 12 000 €.", form)
+        refused = send_reply(client, "Le budget est de 12 000 €.", {})
+    assert events(kept, "reponse_porteur") == []  # what the page says:
     assert refused.status_code == 503 and "PAS été transmis" in refused.text
-    assert events(kept, "reponse_porteur") == []  # what the page says
-    retried = send_reply(client, "Le budget est de 12 000 €.", form)
+    retried = send_reply(client, "Le budget est de 12 000 €.", {})
     assert retried.status_code == 303 and len(events(kept, "reponse_porteur")) == 1
     assert f"{REF}.reponse-porteur-2.eml" in outbox(kept)
 
@@ -313,8 +314,8 @@ def test_a_meeting_choice_that_cannot_be_stored_is_a_503_with_nothing_stored_and
     meetings.propose(kept, REF, [slot], by="alice", now=datetime(2021, 6, 10, 10, tzinfo=PARIS))
     with versions_unreadable(kept, data_dir, short_lock_wait, monkeypatch):
         refused = client.post(link(REF, "rencontre/1"), data={"choix": "1"})
+    assert meetings.meetings_of(read_history(kept, REF))[0].state == meetings.PROPOSED  # what the page says:
     assert refused.status_code == 503 and "PAS été prise en compte" in refused.text
-    assert meetings.meetings_of(read_history(kept, REF))[0].state == meetings.PROPOSED
     retried = client.post(link(REF, "rencontre/1"), data={"choix": "1"})
     assert retried.status_code == 303 and retried.headers["Location"].endswith("&fait=rencontre#rencontres")
     assert meetings.meetings_of(read_history(kept, REF))[0].state == meetings.ACCEPTED

@@ -25,7 +25,7 @@ log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
 
 FIELD = "message"
-REPLY_ID_FIELD = "id_envoi"  # the form's one-time id (dossier_context's reply_id): one reply per id
+REPLY_ID_FIELD = "id_envoi"  # the form's one-time id (new_reply_id, in the page): one reply per id
 DONE["message"] = "Votre message est enregistré et transmis à la Région."
 
 

@@ -151,22 +151,32 @@ def test_a_correction_stored_without_its_event_is_confirmed_and_its_retry_writes
 
 # --- finding 7: a status change racing a correction ---
 
+def racing(database_url: str, table: str, first, second) -> list:
+    """Lock `table` (EXCLUSIVE: reads go on, writes wait), run `first` until it waits, then
+    `second` until it waits too, then release the lock; what each returned."""
+    with database(database_url) as holder:
+        holder.execute("BEGIN")
+        holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        started = []
+        for waiting, function in enumerate((first, second), start=1):
+            started.append(in_thread(function))
+            waiting_for_a_lock(database_url, waiting)
+        holder.execute("COMMIT")
+    for thread, _result in started:
+        thread.join(30)
+    return [result.get("value") for _thread, result in started]
+
+
 @ON_POSTGRES
 def test_a_correction_waiting_behind_a_status_change_is_refused_once_the_analysis_started(
         client, records, kept, database_url):
     answers = corrected(records[0], projet_titre="Titre corrigé")
     hidden = form_hidden_fields(correction_page(client).text)
-    with database(database_url) as holder:
-        holder.execute("BEGIN")
-        holder.execute("LOCK TABLE histories IN EXCLUSIVE MODE")  # the status change will wait to write
-        status, _ = in_thread(lambda: change_status(kept, REF, "en_instruction", by="alice"))
-        waiting_for_a_lock(database_url)
-        posted, reply = in_thread(lambda: send_correction(client, answers, hidden=hidden))
-        waiting_for_a_lock(database_url, 2)  # the correction waits too, having checked the page's status
-        holder.execute("COMMIT")
-    status.join(30)
-    posted.join(30)
-    assert reply["value"].status_code == 403 and "analyse a commencé" in reply["value"].text
+    # the status change waits to write its history; the correction, having checked the page's
+    # status (« reçu »), waits for the history's lock
+    _history, reply = racing(database_url, "histories", lambda: change_status(kept, REF, "en_instruction", by="alice"),
+                             lambda: send_correction(client, answers, hidden=hidden))
+    assert reply.status_code == 403 and "analyse a commencé" in reply.text
     assert kinds(kept) == ["status"] and version_numbers(kept, REF) == []
 
 
@@ -175,17 +185,10 @@ def test_a_correction_and_a_status_change_at_once_are_kept_in_the_order_they_wer
         client, records, kept, database_url):
     answers = corrected(records[0], projet_titre="Titre corrigé")
     hidden = form_hidden_fields(correction_page(client).text)
-    with database(database_url) as holder:
-        holder.execute("BEGIN")
-        holder.execute("LOCK TABLE versions IN EXCLUSIVE MODE")  # the correction waits to write its version
-        posted, reply = in_thread(lambda: send_correction(client, answers, hidden=hidden))
-        waiting_for_a_lock(database_url)
-        status, _ = in_thread(lambda: change_status(kept, REF, "en_instruction", by="alice"))
-        waiting_for_a_lock(database_url, 2)
-        holder.execute("COMMIT")
-    posted.join(30)
-    status.join(30)
-    assert reply["value"].status_code == 303
+    # the correction waits to write its version; the status change waits for the history's lock
+    reply, _history = racing(database_url, "versions", lambda: send_correction(client, answers, hidden=hidden),
+                             lambda: change_status(kept, REF, "en_instruction", by="alice"))
+    assert reply.status_code == 303
     assert kinds(kept) == ["correction", "status"] and version_numbers(kept, REF) == [2]
 
 

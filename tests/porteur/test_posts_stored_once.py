@@ -18,7 +18,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from collector import appstate, create_app, meetings, statuses
+from collector import appstate, create_app, idempotency, meetings, statuses
 from collector.dossier import version_numbers, write_to_porteur
 from collector.durable import replace_file
 from collector.statuses import PARIS, change_status, read_history
@@ -232,6 +232,18 @@ def test_a_correction_posted_twice_makes_one_version_and_says_it_was_stored(clie
     again = send_correction(client, corrected(records[0], projet_titre="Autre titre"), hidden=hidden)
     assert again.headers["Location"].endswith("&fait=correction-enregistree")
     assert version_numbers(kept, REF) == [2] and len(events(kept, "correction")) == 1
+
+
+@ON_THE_DATA_FOLDER
+def test_a_correction_id_in_the_data_folder_names_its_dossier_so_the_start_up_sweep_keeps_it(client, records, kept,
+                                                                                           data_dir):
+    answers = corrected(records[0], projet_titre="Titre corrigé")
+    hidden = form_hidden_fields(correction_page(client).text)
+    send_correction(client, answers, hidden=hidden)
+    assert os.readlink(os.path.join(data_dir, "ids", hidden["id_envoi"])) == REF  # what purge removes with the dossier
+    idempotency.sweep_dangling(data_dir, older_than_seconds=0)  # what the collector does at start
+    again = send_correction(client, answers, hidden=hidden)
+    assert again.headers["Location"].endswith("&fait=correction-enregistree")
 
 
 # --- finding 3: replies and meeting choices ---

@@ -24,22 +24,26 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
 from .records import RecordError, clean_text, read_record, record_path, serialise_record
-from .statuses import INITIAL, PARIS, StatusError, add_event, read_history, store_of
+from .statuses import (INITIAL, PARIS, StatusError, add_event, check_reference, checked_history, history_change,
+                       read_history, store_of)
+from .stores.dossier_posts import EventPending
 
 if TYPE_CHECKING:
     from .stores.base import Store
 
 VERSIONS_DIR = "versions"
 _VERSION_FILE = re.compile(r"v(\d{1,4})\.yaml")
+_REPLY_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what the dossier page's reply form holds (secrets.token_urlsafe)
 
 CORRECTION = "correction"  # the porteur sent corrected answers (a new version)
+CONTACT_SET_BY = "contact_set_by"  # on a version a reviewer wrote to restore the contact (porteur/revocation.py)
 MESSAGE = "message"  # the Région wrote to the porteur (maybe asking for complements until a date)
 PORTEUR_REPLY = "reponse_porteur"  # the porteur answered on the dossier page
 ANSWER = "reponse"  # the Région's answer letter (answers.py)
@@ -150,24 +154,99 @@ def all_versions(where: Store | str, reference: str) -> list[dict[str, Any]]:
     return versions
 
 
-def write_correction(where: Store | str, corrected: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Store corrected answers as the dossier's next version, durably, and record the event.
+# What write_correction did, in its result's `outcome`.
+NEW_VERSION = "nouvelle_version"  # a new version and its event stored now
+UNCHANGED = "inchangee"  # the same answers as the newest version: nothing stored
+COMPLETED = "completee"  # the same answers, whose version had been stored without its event: the event added now
+REPEATED = "deja_enregistree"  # this submission id was already stored: nothing stored now
+EVENT_PENDING = "evenement_en_attente"  # the version stored, its event not (data folder only; the next post adds it)
+
+
+class CorrectionsClosed(StatusError):
+    """Corrections are no longer open for this dossier (as read under the history's lock)."""
+
+
+def write_correction(where: Store | str, corrected: dict[str, Any], now: datetime | None = None, *,
+                     still_open: Callable[[dict[str, Any]], bool] | None = None,
+                     submission_id: str | None = None) -> dict[str, Any]:
+    """Store corrected answers as the dossier's next version, with its `correction` event and
+    the form's submission id, as one unit (store.dossier_posts: PostgreSQL's transaction, or
+    the data folder's order, which leaves nothing a retry cannot finish).
 
     `corrected` is a record built like the first one (records.build_record) for the same
-    reference. Returns the new version with `version` and `versions`. Identical answers
-    make no new version: the current one is returned. The store refuses a number already
-    taken (another correction at the same moment): the newest version is read again and
-    compared again, so that neither is lost nor written twice.
+    reference. `still_open(history)` is asked on the history as read under its lock, so a
+    status change racing the correction is seen: CorrectionsClosed then, nothing stored.
+    Returns the newest version with `version`, `versions` and `outcome` (NEW_VERSION,
+    UNCHANGED, COMPLETED, REPEATED, EVENT_PENDING). Identical answers make no new version.
+    The store refuses a number already taken (another correction at the same moment): the
+    newest version is read again and compared again, so that neither is lost nor written twice.
+    A version found without its event (a failure between the two in the data folder, or
+    written before they were one unit) gets it now, dated when the version was.
     """
     store = store_of(where)
     reference = corrected["reference"]
     moment = (now or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds")
-    version = write_next_version(store, corrected, moment)
-    if "versions" in version:  # identical answers: the current version
-        return version
-    add_event(store, reference, {"at": moment, "by": "porteur", "kind": CORRECTION, "version": version["version"],
-                                 "content_hash": corrected["content_hash"]})
-    return {**version, "versions": version["version"]}
+    for _attempt in range(MAX_NUMBER_ATTEMPTS):
+        current = latest_record(store, reference)
+        missing = _events_missing(store, reference)
+        version, document, event = None, None, None
+        if current["content_hash"] != corrected["content_hash"]:
+            number = current["version"] + 1
+            version = {**corrected, "received_at": current["received_at"], "version": number, "corrected_at": moment}
+            document = (number, serialise_record(version))
+            event = _correction_event(version)
+        elif not missing:
+            return {**current, "outcome": UNCHANGED}
+        change = _correction_change(reference, missing, event, still_open)
+        try:
+            history = store.dossier_posts.write(reference, change, version=document, submission_id=submission_id)
+        except FileExistsError:
+            continue  # another correction took this number meanwhile
+        except EventPending:
+            return {**version, "versions": version["version"], "outcome": EVENT_PENDING}  # type: ignore[dict-item]
+        if history is None:
+            return {**current, "outcome": REPEATED}
+        if version is None:
+            return {**current, "outcome": COMPLETED}
+        return {**version, "versions": version["version"], "outcome": NEW_VERSION}
+    raise OSError(f"versions of {reference}: no free number after {MAX_NUMBER_ATTEMPTS} attempts")
+
+
+def _correction_event(version: dict[str, Any]) -> dict[str, Any]:
+    return {"at": version["corrected_at"], "by": "porteur", "kind": CORRECTION, "version": version["version"],
+            "content_hash": version["content_hash"]}
+
+
+def _corrected_numbers(history: dict[str, Any]) -> set[Any]:
+    return {event.get("version") for event in history["events"] if event.get("kind") == CORRECTION}
+
+
+def _events_missing(store: Store, reference: str) -> list[dict[str, Any]]:
+    """The `correction` events of stored versions that the history lacks (checked again under the lock)."""
+    numbers = store.versions.numbers(reference)
+    if not numbers:
+        return []
+    known = _corrected_numbers(read_history(store, reference))
+    versions = {number: store.versions.read(reference, number) for number in numbers if number not in known}
+    # A version a reviewer wrote to restore the contact (porteur/revocation.py) is no correction.
+    return [_correction_event({**version, "version": number}) for number, version in versions.items()
+            if not version.get(CONTACT_SET_BY)]
+
+
+def _correction_change(reference: str, missing: list[dict[str, Any]], event: dict[str, Any] | None,
+                       still_open: Callable[[dict[str, Any]], bool] | None) -> Callable[[Any], dict[str, Any]]:
+    """What the store runs under the history's lock: the missing events, then the new one if corrections are open."""
+    def change(stored: Any) -> dict[str, Any]:
+        history = checked_history(stored, reference)
+        if event is not None and still_open is not None and not still_open(history):
+            raise CorrectionsClosed(f"Les corrections de {reference} ne sont plus ouvertes.")
+        known = _corrected_numbers(history)
+        history["events"].extend(missed for missed in missing if missed["version"] not in known)
+        if event is not None:
+            history["events"].append(event)
+        return history
+
+    return change
 
 
 def write_next_version(where: Store | str, corrected: dict[str, Any], moment: str) -> dict[str, Any]:
@@ -231,12 +310,24 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     return event, len(history["events"])
 
 
-def write_porteur_reply(where: Store | str, reference: str, text: str | None,
-                        now: datetime | None = None) -> tuple[dict[str, Any], int]:
-    """Store the porteur's answer written on the dossier page; (event, its number)."""
+def write_porteur_reply(where: Store | str, reference: str, text: str | None, now: datetime | None = None,
+                        reply_id: str | None = None) -> tuple[dict[str, Any], int] | None:
+    """Store the porteur's answer written on the dossier page, with the form's one-time
+    `reply_id` (store.dossier_posts: claimed with the event, as one unit); (event, its
+    number), or None when that id was already stored (a double click, a retry): nothing stored."""
     event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": _message_text(text, "Votre message")}
-    history = add_event(where, reference, event)
-    return event, len(history["events"])
+    check_reference(where, reference)
+    history = store_of(where).dossier_posts.write(reference, history_change(reference, event),
+                                                  submission_id=reply_submission_id(reference, reply_id))
+    return None if history is None else (event, len(history["events"]))
+
+
+def reply_submission_id(reference: str, reply_id: str | None) -> str | None:
+    """The store's submission id of a reply form's one-time id: scoped to the dossier (an id a
+    porteur sends never meets another dossier's or the intake's); None without a usable id."""
+    if not reply_id or not _REPLY_ID.fullmatch(reply_id):
+        return None
+    return f"{reference}.{reply_id}"
 
 
 def can_reply(history: dict[str, Any]) -> bool:

@@ -26,6 +26,7 @@ from .records import record_path
 
 IDS_DIR = "ids"
 _REFERENCE = re.compile(r"[A-Z0-9-]{1,40}")
+_CORRECTION_TARGET = re.compile(r"([A-Z0-9-]{1,40})-V[0-9]{1,4}")
 
 
 def _path(data_dir: str, submission_id: str) -> str:
@@ -55,6 +56,13 @@ def claim(data_dir: str, submission_id: str, reference: str) -> str:
         if existing is None:
             raise
         return existing
+
+
+def dossier_of(target: str) -> str:
+    """The reference a link's target stands for: correction ids were linked to `<REF>-V<N>`
+    before they were claimed for the reference itself (stores/dossier_posts.py)."""
+    match = _CORRECTION_TARGET.fullmatch(target)
+    return match.group(1) if match else target
 
 
 def release(data_dir: str, submission_id: str, reference: str) -> None:

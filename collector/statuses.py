@@ -216,9 +216,15 @@ def append_to_history_file(data_dir: str, reference: str, change: Callable[[Any]
     temporary file, fsync, rename, fsync of the folder), then tell the review index."""
     with locked(data_dir, reference):
         history = change(read_history_file(data_dir, reference))
-        replace_file(os.path.join(data_dir, REVIEWS_DIR), reference + ".yaml", dump_yaml(history).encode("utf-8"))
-        _announce(data_dir, reference, history["status"])
+        write_history_file(data_dir, reference, history)
         return history
+
+
+def write_history_file(data_dir: str, reference: str, history: dict[str, Any]) -> None:
+    """Rewrite a history file durably (durable.replace_file), then tell the review index; the
+    caller holds the reference's lock (`locked`)."""
+    replace_file(os.path.join(data_dir, REVIEWS_DIR), reference + ".yaml", dump_yaml(history).encode("utf-8"))
+    _announce(data_dir, reference, history["status"])
 
 
 def remove_history_file(data_dir: str, reference: str) -> bool:
@@ -244,6 +250,16 @@ def _clean(value: str | None, what: str, limit: int) -> str:
 
 def _append(where: Store | str, reference: str, event: dict[str, Any], expected_from: str | None = None,
             precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    try:
+        return store_of(where).histories.append(reference, history_change(reference, event, expected_from, precondition))
+    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
+        raise StatusError(f"Historique illisible : {error}") from error
+
+
+def history_change(reference: str, event: dict[str, Any], expected_from: str | None = None,
+                   precondition: Callable[[dict[str, Any]], None] | None = None) -> Callable[[Any], dict[str, Any]]:
+    """What a store runs under the reference's lock to append `event`: check the history as
+    stored, then `precondition` on it, then the transition (a status change); StatusError refuses."""
     def with_event(stored: Any) -> dict[str, Any]:  # run by the store, under the reference's lock
         history = checked_history(stored, reference)
         if precondition is not None:
@@ -267,10 +283,7 @@ def _append(where: Store | str, reference: str, event: dict[str, Any], expected_
         history["events"].append(new_event)
         return history
 
-    try:
-        return store_of(where).histories.append(reference, with_event)
-    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
-        raise StatusError(f"Historique illisible : {error}") from error
+    return with_event
 
 
 def _announce(data_dir: str, reference: str, status: str) -> None:

@@ -6,11 +6,14 @@ honeypot as /candidater/ (no time trap: a pre-filled form may rightly be sent at
 the date of a reviewer's request for complements (dossier.corrections_until).
 
 A valid correction is stored as the dossier's next version (dossier.write_correction:
-durable, never altering an earlier version) BEFORE the porteur is told; then a new
+durable, never altering an earlier version), with its history event and the form's
+submission id as one unit (store.dossier_posts), under the history's lock where the
+« corrections still open » check is made again, BEFORE the porteur is told; then a new
 acknowledgement (with the new hash), a notice to the Région and, when the contact e-mail
 changed, a word to the previous address are queued in the outbox (porteur_mail; a mail
 that cannot be queued is caught up by the mailer). Identical answers make no new version; the same submission id sent twice
-(a double click, the back button) answers with the dossier as it is.
+(a double click, the back button, a retry through another host) stores nothing and answers
+with the dossier as it is.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
 from marshmallow import ValidationError
 
-from .. import dossier, idempotency, porteur_mail
+from .. import dossier, porteur_mail
 from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, honeypot_filled
 from ..errors import Refusal
 from ..formdef import ordered_answers
 from ..intake import STALE_PAGE, _first_messages, state
 from ..payload import BadBody, read_submission
-from ..phase import current_now
+from ..phase import current_now, current_phase
 from ..records import build_record
 from .. import appstate
 from ..validation import derive
@@ -147,8 +150,7 @@ def correct(reference: str) -> Response:
     if errors or loaded is None:
         log.info("invalid correction: %s", ",".join(errors))
         return _page(checked, values, errors, {**hidden, HONEYPOT_FIELD: ""}, status=422)
-    data_dir = appstate.data_dir()
-    done = idempotency.lookup(data_dir, check.submission_id)
+    done = appstate.store().dossier_posts.claimed(check.submission_id)  # looked up again under the lock
     if done is not None:
         return redirect(link + "&fait=correction-enregistree" if done.startswith(checked) else link, 303)
     stored = dossier.latest_record(appstate.store(), checked)["answers"]
@@ -157,35 +159,49 @@ def correct(reference: str) -> Response:
         return _page(checked, values, {mail_caps.CONTACT_FIELD: mail_caps.FIELD_MESSAGE},
                      {**hidden, HONEYPOT_FIELD: ""}, mail_caps.too_many_contact_changes(wait), 429)
     try:
-        version = _store(checked, ordered_answers(current.form, loaded))
-    except OSError as error:
+        version = _store(checked, ordered_answers(current.form, loaded), check.submission_id)
+    except dossier.CorrectionsClosed:  # a reviewer started the analysis while this post was on its way
+        log.info("refused: corrections closed (seen under the history's lock)")
+        return _closed(checked, values)
+    except OSError as error:  # nothing stored: the version, its event and the id are one unit (dossier_posts)
         log.error("correction not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "
                            "prise en compte. Réessayez dans quelques minutes.") from error
-    idempotency.claim(data_dir, check.submission_id, f"{checked}-V{version['version']}")
-    if not version.get("corrected_now"):
+    if version["outcome"] in (dossier.REPEATED, dossier.COMPLETED):
+        return redirect(link + "&fait=correction-enregistree", 303)
+    if version["outcome"] == dossier.UNCHANGED:
         return redirect(link + "&fait=inchangee", 303)
     return redirect(link + ("&fait=correction" if version["acknowledged"] else "&fait=correction-sans-accuse"), 303)
 
 
-def _store(reference: str, answers: dict[str, Any]) -> dict[str, Any]:
-    """Write the correction as the next version, then queue its mails; the version, with
-    `corrected_now` and `acknowledged` (False when the mail caps held its acknowledgement back)."""
+def _still_open(history: dict[str, Any]) -> bool:
+    """Whether corrections are open, on the history as read under its lock (views.corrections_until's rule)."""
+    facts = appstate.facts()
+    phase = current_phase(facts)
+    return dossier.corrections_until(history, phase.is_open, facts["calendar"]["closes_at"], phase.now) is not None
+
+
+def _store(reference: str, answers: dict[str, Any], submission_id: str | None) -> dict[str, Any]:
+    """Write the correction as the next version (with its event and the submission id, one
+    unit), then queue its mails; the version, with `outcome` and `acknowledged` (False when
+    the mail caps held its acknowledgement back). Once the version is stored, nothing raises."""
     current = state()
     data_dir, store = appstate.data_dir(), appstate.store()
-    before = dossier.latest_record(store, reference)
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in previews and tests, like every other date shown
     corrected = build_record(reference, now, current.form.version, answers, flags, derived)
-    version = dossier.write_correction(store, corrected, now)
-    if version["version"] == before["version"]:
+    version = dossier.write_correction(store, corrected, now, still_open=_still_open, submission_id=submission_id)
+    if version["outcome"] not in (dossier.NEW_VERSION, dossier.EVENT_PENDING):
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])
+    if version["outcome"] == dossier.EVENT_PENDING:
+        log.error("correction event of %s not written; the version is stored and the next correction writes it",
+                  reference)
     held_back: list[str] = []
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
         previous = dossier.version_record(store, reference, version["version"] - 1)
         held_back = porteur_mail.queue_correction_mails(store, data_dir, previous, version, appstate.facts(),
                                                         current.form)
-    except OSError as error:  # the mailer's catch-up queues them once it can
+    except Exception as error:  # noqa: BLE001 - the mailer's catch-up queues them once it can
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
-    return {**version, "corrected_now": True, "acknowledged": f"accuse-v{version['version']}" not in held_back}
+    return {**version, "acknowledged": f"accuse-v{version['version']}" not in held_back}

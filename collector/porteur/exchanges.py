@@ -3,12 +3,15 @@
 `POST /candidater/recu/<REF>/repondre?cle=<key>` (field `message`): refused from another
 site, limited per client, capped in length, French errors on the dossier page with the
 text kept. Stored durably in the dossier's history (dossier.write_porteur_reply) before
-the porteur is told; then the Région is notified through the outbox.
+the porteur is told, with the form's one-time id (a double click or a retry after a lost
+answer, through any host, stores one reply, notified once); then the Région is notified
+through the outbox. Once stored, the answer is a 303 whatever happens next (logged).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import Blueprint, Flask, Response, redirect, request
 
@@ -22,11 +25,18 @@ log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
 
 FIELD = "message"
+REPLY_ID_FIELD = "id_envoi"  # the form's one-time id (new_reply_id, in the page): one reply per id
 DONE["message"] = "Votre message est enregistré et transmis à la Région."
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_global(new_reply_id)  # the dossier page's reply form holds one
+
+
+def new_reply_id() -> str:
+    """A fresh one-time id for the reply form (dossier.reply_submission_id accepts its shape)."""
+    return secrets.token_urlsafe(18)
 
 
 @bp.post("/candidater/recu/<reference>/repondre")
@@ -41,15 +51,23 @@ def reply(reference: str) -> Response:
                            "En attendant, écrivez aux contacts de l'AMI.")
     text = request.form.get(FIELD, "")
     try:
-        event, number = dossier.write_porteur_reply(store, checked, text, now=current_now(appstate.facts())[0])
+        record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored
+        stored = dossier.write_porteur_reply(store, checked, text, now=current_now(appstate.facts())[0],
+                                             reply_id=request.form.get(REPLY_ID_FIELD))
     except dossier.ExchangeError as error:
         return page("porteur/dossier.html", 422, message_error=str(error), message_value=text[:20000],
                     **dossier_context(checked))
-    except OSError as error:
+    except OSError as error:  # nothing stored: the event and the form's id are one unit (dossier_posts)
         log.error("porteur reply not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre message n'a pas pu être enregistré pour le moment : il n'a PAS été transmis. "
                            "Réessayez dans quelques minutes.") from error
-    log.info("porteur reply: %s", checked)
-    porteur_mail.queue_porteur_reply_notice(store, dossier.latest_record(store, checked), event, number,
-                                            appstate.facts())
+    if stored is None:
+        log.info("porteur reply: %s, already stored (same form sent again)", checked)
+    else:
+        log.info("porteur reply: %s", checked)
+        try:  # stored durably: a notice that cannot be queued must not un-confirm it
+            porteur_mail.queue_porteur_reply_notice(store, record, *stored, appstate.facts())
+        except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
+            log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
+                      type(error).__name__)
     return redirect(dossier_path(appstate.secret(), checked) + "&fait=message#echanges", 303)

@@ -3,20 +3,24 @@
 `POST /candidater/recu/<REF>/rencontre/<n>?cle=<key>` with `choix` (the slot's number, or
 `autre` with `disponibilites`). Refused from another site, limited per client; the choice
 is stored in the dossier's history (meetings.py) before the confirmation mails (with the
-.ics) are queued for both sides.
+.ics) are queued for both sides; what they need is read before the choice is written, and
+once it is stored the answer is a 303 whatever happens next (logged).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import Blueprint, Flask, Response, redirect, request
 
 from .. import dossier, meetings, porteur_mail
+from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
+log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
 DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
 DONE["autre-creneau"] = "Votre demande est transmise à la Région, qui vous proposera d'autres créneaux."
@@ -36,16 +40,24 @@ def choose(reference: str, number: int) -> Response:
     history = dossier.safe_history(store, checked)
     choice = request.form.get("choix", "")
     try:
+        record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
         if choice == "autre":
             meeting = meetings.ask_other(store, checked, history, number, request.form.get("disponibilites"), now)
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
+    except OSError as error:  # nothing stored (a history append is durable before it returns, or not made)
+        log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
+        raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "
+                           "compte. Réessayez dans quelques minutes.") from error
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
                     meeting_field=error.field or f"creneau-{number}",
                     meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
                     **dossier_context(checked))
-    porteur_mail.queue_meeting_mails(store, dossier.latest_record(store, checked), meeting, appstate.facts())
+    try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
+        porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
+    except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
+        log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
     return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 REVOKED = "lien_revoque"
 CONTACT_FIELD = "contact_email"
-SET_BY = "contact_set_by"  # on a version made by a reviewer restoring the contact
+SET_BY = dossier.CONTACT_SET_BY  # on a version made by a reviewer restoring the contact
 
 
 class RevocationError(ValueError):

@@ -14,6 +14,7 @@ from .reviewers import Reviewers
 
 if TYPE_CHECKING:
     from .link_requests import LinkRequests
+    from .dossier_posts import DossierPosts
     from .outbox import Outbox
     from .retention import Retention
 from .histories import Histories, Versions
@@ -48,6 +49,7 @@ class Store(Protocol):
     reviewers: Reviewers  # accounts, sessions, login throttle (reviewers.py)
     histories: Histories  # each dossier's review history (histories.py)
     versions: Versions  # each dossier's corrected versions (histories.py)
+    dossier_posts: DossierPosts  # a porteur's corrections and replies, each stored once (dossier_posts.py)
     retention: Retention  # the RGPD purge: old dossiers, each forgotten entirely (retention.py)
     link_requests: LinkRequests  # the lost-link requests waiting for a mailer (link_requests.py)
     review_source: ReviewSource  # what the review index is made from (review_source.py)

@@ -76,7 +76,9 @@ def _report(what: str, summary: Summary) -> None:
     click.echo(f"{what} : {summary.records} dossier(s), {summary.submission_ids} identifiant(s) d'envoi, "
                f"compteur de références à {summary.last_number}, {summary.histories} historique(s), "
                f"{summary.versions} version(s) corrigée(s), {summary.mails} e-mail(s) dont "
-               f"{summary.waiting_mails} en attente ; nombres et empreintes (sha256) vérifiés.")
+               f"{summary.waiting_mails} en attente ; nombres et empreintes (sha256) vérifiés."
+               + (f" {summary.skipped_ids} identifiant(s) d'envoi sans dossier (ids/) non copié(s)."
+                  if summary.skipped_ids else ""))
 
 
 @click.command("migrate-store")

@@ -16,6 +16,7 @@ from ..durable import TMP_DIR_NAME
 from ..ratelimit import RateLimiter
 from ..sequence import STATE_DIR
 from .base import FORM_LIMITER
+from .folder_dossier_posts import FolderDossierPosts
 from .folder_outbox import FolderOutbox
 from .folder_reviewers import FolderReviewers
 from .folder_histories import FolderHistories, FolderVersions
@@ -36,6 +37,7 @@ class FolderStore:
         self.retention = FolderRetention(self)
         self.link_requests = FolderLinkRequests(data_dir)
         self.review_source = FolderReviewSource(data_dir)
+        self.dossier_posts = FolderDossierPosts(data_dir)
 
     def lookup_submission(self, submission_id: str) -> str | None:
         return idempotency.lookup(self.data_dir, submission_id)

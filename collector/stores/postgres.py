@@ -39,6 +39,7 @@ from .postgres_histories import PostgresHistories, PostgresVersions, import_hist
 from .postgres_retention import PostgresRetention
 from .postgres_link_requests import PostgresLinkRequests
 from .postgres_review_source import PostgresReviewSource
+from .postgres_dossier_posts import PostgresDossierPosts
 
 log = logging.getLogger("collector.stores")
 
@@ -98,6 +99,7 @@ class PostgresStore:
         self.retention = PostgresRetention(self)
         self.link_requests = PostgresLinkRequests(self)
         self.review_source = PostgresReviewSource(self)
+        self.dossier_posts = PostgresDossierPosts(self)
 
     @classmethod
     def open_checked(cls, url: str, *, pool_size: int = 2, timeout: float = 5.0) -> PostgresStore:

@@ -52,12 +52,7 @@ class PostgresHistories:
             connection.execute(_LOCK, (reference,))
             row = connection.execute("SELECT document FROM histories WHERE reference = %s", (reference,)).fetchone()
             history = change(parse_yaml(row[0], reference + ".yaml") if row else None)
-            document = dump_yaml(history)
-            connection.execute(
-                "INSERT INTO histories (reference, status, document, document_sha256) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (reference) DO UPDATE SET status = EXCLUDED.status, document = EXCLUDED.document, "
-                "document_sha256 = EXCLUDED.document_sha256, updated_at = now()",
-                (reference, history["status"], document, _hash(document)))
+            write_history_row(connection, reference, history)
             return history
 
     def references(self) -> list[str]:
@@ -70,6 +65,16 @@ class PostgresHistories:
 
     def remove(self, reference: str) -> bool:
         return self.store._one("DELETE FROM histories WHERE reference = %s RETURNING 1", (reference,)) is not None
+
+
+def write_history_row(connection: psycopg.Connection, reference: str, history: dict[str, Any]) -> None:
+    """Insert or replace a reference's history row, in the caller's transaction (under its lock)."""
+    document = dump_yaml(history)
+    connection.execute(
+        "INSERT INTO histories (reference, status, document, document_sha256) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (reference) DO UPDATE SET status = EXCLUDED.status, document = EXCLUDED.document, "
+        "document_sha256 = EXCLUDED.document_sha256, updated_at = now()",
+        (reference, history["status"], document, _hash(document)))
 
 
 class PostgresVersions:

@@ -39,6 +39,7 @@ class Summary:
     waiting_mails: int = 0  # … of which not sent yet
     histories: int = 0
     versions: int = 0
+    skipped_ids: int = 0  # ids/ links of the data folder pointing at no dossier, not carried
 
 
 def _digest(data: bytes) -> str:
@@ -80,12 +81,27 @@ def migrate(source_dir: str, target: Store, prefix: str) -> Summary:
         raise TransferRefused("des dossiers sont illisibles ; corrigez-les (flask --app collector check) : "
                               + " ; ".join(unreadable) + " Rien n'a été copié.")
     histories, versions = _life_after_receipt(FolderStore(source_dir))
-    links = sorted(idempotency.links(source_dir))
+    links, skipped = _carried_links(source_dir, {record["reference"] for _data, record in documents})
     last_number = sequence.last_number(source_dir, prefix)
     messages = folder_messages(source_dir)
     import_contents(documents, links, last_number, histories, versions, messages)
     return Summary(len(documents), len(links), last_number, len(messages),
-                   sum(1 for message in messages if message.state == "waiting"), len(histories), len(versions))
+                   sum(1 for message in messages if message.state == "waiting"), len(histories), len(versions),
+                   skipped)
+
+
+def _carried_links(source_dir: str, references: set[str]) -> tuple[list[tuple[str, str]], int]:
+    """The ids/ links to carry, each as (submission id, the reference of its dossier): the form's,
+    and the corrections' and replies' (an older folder links a correction to `<REF>-V<N>`: carried
+    for REF, which is what the store claims now); and how many point at no dossier (skipped)."""
+    carried, skipped = [], 0
+    for submission_id, target in sorted(idempotency.links(source_dir)):
+        reference = idempotency.dossier_of(target)
+        if reference in references:
+            carried.append((submission_id, reference))
+        else:
+            skipped += 1
+    return carried, skipped
 
 
 def _life_after_receipt(source: FolderStore) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, int, bytes]]]:

@@ -305,3 +305,22 @@ def test_a_dump_writes_the_mails_back_so_a_copy_never_sends_one_again_and_restor
     assert sorted(os.listdir(os.path.join(dumped, "outbox"))) == sorted(
         name for name in copy.known_names() if name not in {names["sent"], names["refused"], names["deleted"]})
     assert os.listdir(os.path.join(dumped, "failed")) == [names["refused"]]
+
+
+def test_migrate_store_carries_correction_ids_for_their_dossier_and_skips_links_to_none(single_server, database_url,
+                                                                                       tmp_path, apps):
+    """A folder written before correction ids were claimed for the reference links them to
+    `<REF>-V<N>`: carried for REF (a correction re-posted after the move is recognised), and a
+    link pointing at no dossier is named, not counted as an id carried."""
+    ids = os.path.join(single_server, "ids")
+    os.symlink("AMI-2021-0002-V2", os.path.join(ids, "id-de-correction-ancienne"))
+    os.symlink("AMI-2021-0099", os.path.join(ids, "id-sans-dossier"))
+    app = apps(str(tmp_path / "hote-a"), database_url)
+    result = run(app, "migrate-store", "--from", single_server)
+    assert result.exit_code == 0, result.output
+    assert "4 dossier(s), 5 identifiant(s) d'envoi" in result.output
+    assert "1 identifiant(s) d'envoi sans dossier (ids/) non copié(s)" in result.output
+    store = appstate.store(app)
+    assert store.dossier_posts.claimed("id-de-correction-ancienne") == "AMI-2021-0002"
+    assert store.lookup_submission("id-sans-dossier") is None
+    assert {reference for _id, reference in store.submission_links()} == {f"AMI-2021-000{n}" for n in range(1, 5)}

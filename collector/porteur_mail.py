@@ -219,7 +219,7 @@ def queue_correction_mails(where: Store | str, data_dir: str, previous: Mapping[
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
     kept = mail_caps.within_caps(data_dir, current.dossier_secret, reference, mails,
-                                 facts["contacts"]["notification_email"])
+                                 facts["contacts"]["notification_email"], store_of(where).outbox)
     queue_mails(where, reference, kept)
     kept_kinds = {item.kind for item in kept}
     return [item.kind for item in mails if item.kind not in kept_kinds]

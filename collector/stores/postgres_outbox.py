@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 
 _INSERT = ("INSERT INTO outbox (name, reference, recipient, raw) VALUES (%s, %s, %s, %s) "
            "ON CONFLICT (name) DO NOTHING RETURNING 1")
-_WAITING = "sent_at IS NULL AND failed_at IS NULL"
+_WAITING = "sent_at IS NULL AND failed_at IS NULL AND held_at IS NULL"
+# A name held back by the porteur mail caps: remembered, never sent; no message, no address kept.
+_HOLD_BACK = ("INSERT INTO outbox (name, reference, recipient, raw, held_at) VALUES (%s, %s, '', ''::bytea, now()) "
+              "ON CONFLICT (name) DO NOTHING")
 
 
 def reference_of(name: str) -> str:
@@ -74,9 +77,11 @@ class PostgresOutbox:
             return {row[0] for row in connection.execute("SELECT name FROM outbox")}
 
     def hold_back(self, name: str) -> bool:
-        # Every row of the table is a message to send or sent: a name without one would need a
-        # column of its own. Until then, a mail the caps would hold back is queued.
-        return False
+        """A row with `held_at` and no message (schema 0008), committed before this returns; a
+        name already known stays as it is (it is remembered either way)."""
+        with self.store._connection() as connection:
+            connection.execute(_HOLD_BACK, (name, reference_of(name)))
+        return True
 
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         with self.store._connection() as connection:
@@ -237,7 +242,8 @@ class PostgresOutbox:
 
         with self.store._connection() as connection:
             rows = connection.execute("SELECT name, recipient, raw, CASE WHEN sent_at IS NOT NULL THEN 'sent' "
-                                      "WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'waiting' END "
+                                      "WHEN failed_at IS NOT NULL THEN 'failed' WHEN held_at IS NOT NULL THEN 'sent' "
+                                      "ELSE 'waiting' END "
                                       "FROM outbox ORDER BY name").fetchall()
         return [CarriedMail(str(name), str(recipient), bytes(raw), str(state)) for name, recipient, raw, state in rows]
 

@@ -88,6 +88,7 @@ from .mail_catch_up import LifecycleCatchUp
 from .link_requests import REQUESTS_DIR, IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate
+from .stores.base import Store, StoreUnavailable
 from .stores.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,9 @@ class Mailer:
     """One mailer's state: the records whose mails it has queued, when it may deliver next."""
 
     def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-                 lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
+                 lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
         self.data_dir = data_dir
+        self.store = store or data_dir  # whose histories the lifecycle catch-up reads (the folder's by default)
         self.outbox = outbox or _folder_outbox(data_dir)  # the store's (mailer_command), the folder's by default
         self.facts = facts
         self.form = form
@@ -182,7 +184,7 @@ class Mailer:
         if queued:
             log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
         self._handled = references
-        caught = self._lifecycle.run(self.data_dir, self.facts, self.form, self.settings)
+        caught = self._lifecycle.run(self.store, self.facts, self.form, self.settings)
         if caught:
             log.info("mail: %d message(s) of the dossiers' life queued again (their queueing had failed)",
                      len(caught))
@@ -288,7 +290,7 @@ def _taken_over(outbox: Outbox | None, data_dir: str) -> Outbox:
 
 
 def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-              outbox: Outbox | None = None) -> tuple[list[str], DeliveryReport] | None:
+              outbox: Outbox | None = None, store: Store | None = None) -> tuple[list[str], DeliveryReport] | None:
     """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
 
     It holds the mailer's lock for the round, so that it and a mailer never send at once;
@@ -298,13 +300,13 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
             return None
         outbox = _taken_over(outbox, data_dir)
         queued = outbox.reconcile(facts, form, settings)
-        queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
+        queued += LifecycleCatchUp().run(store or data_dir, facts, form, settings)
         handle_requests(data_dir, facts, settings)
         return queued, outbox.deliver(settings)
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None, outbox: Outbox | None = None) -> None:
+        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
     """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
     _lower_priority()
     if not settings.host:
@@ -317,10 +319,14 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
                 if stop.requested:
                     return
         log.info("mailer: running (pid %d)", os.getpid())
-        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir))
+        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir), store)
         while not stop.requested:
             try:
                 mailer.step()
+            except StoreUnavailable as error:  # expected while PostgreSQL restarts: one line, not a traceback
+                log.warning("mailer: a round stopped: %s; next try in %.0f s", error, mailer.period)
+                stop.wait(mailer.period)
+                continue
             except Exception:  # noqa: BLE001 - a long-running sender keeps going; the files wait
                 log.exception("mailer: a round failed; next try in %.0f s", mailer.period)
                 stop.wait(mailer.period)
@@ -339,5 +345,6 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),
-        appstate.store().outbox)
+    store = appstate.store()
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(), store.outbox,
+        store)

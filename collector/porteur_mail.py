@@ -71,16 +71,23 @@ def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> li
     """Queue each mail (those already queued or sent are skipped); the kinds newly queued.
 
     A mail that cannot be written is logged with the reason and the others still go: its
-    event is stored, and the mailer's catch-up queues it once the outbox is usable."""
-    queued = []
+    event is stored, and the mailer's catch-up (mail_catch_up.py, through the same store)
+    queues it once the outbox is usable."""
+    return _queue_each(where, reference, mails)[0]
+
+
+def _queue_each(where: Store | str, reference: str, mails: Iterable[Mail]) -> tuple[list[str], list[str]]:
+    """(the kinds newly queued, the kinds that could not be queued now)."""
+    queued, failed = [], []
     for item in mails:
         try:
             if queue(where, reference, item.kind, item.message, item.recipient):
                 queued.append(item.kind)
         except OSError as error:
+            failed.append(item.kind)
             log.error("mail: %s of %s not queued (%s: %s); the mailer queues it once the outbox is usable",
                       item.kind, reference, type(error).__name__, error.strerror or error)
-    return queued
+    return queued, failed
 
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
@@ -252,8 +259,9 @@ def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: i
 
 
 def queue_message_to_porteur(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
-                             facts: Mapping[str, Any]) -> None:
-    queue_mails(where, record["reference"], message_mails(record, event, number, facts, settings()))
+                             facts: Mapping[str, Any]) -> bool:
+    """Queue the message's mail; False when it could not be queued now (the catch-up will)."""
+    return not _queue_each(where, record["reference"], message_mails(record, event, number, facts, settings()))[1]
 
 
 def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

@@ -20,6 +20,7 @@ from collector.mail_catch_up import catch_up
 from collector.porteur.mail_caps import MAILS_PER_ADDRESS_PER_DAY
 from collector.statuses import read_history
 from tests.conftest import STORE_KINDS
+from tests.support.payloads import form_hidden_fields, valid_answers
 
 from .conftest import outbox
 from .test_corrections import corrected, send_correction
@@ -103,3 +104,23 @@ def test_a_correction_mail_held_back_by_the_cap_is_never_sent_later_on_either_st
                                                              mail.MailSettings()), VICTIM) is False
     porteur_mails = [item for item in kept.outbox.messages() if item.recipient == VICTIM]
     assert len(porteur_mails) == MAILS_PER_ADDRESS_PER_DAY
+
+
+def test_a_new_dossiers_acknowledgement_past_the_cap_is_held_back_and_never_sent_on_either_store(app, form, kept):
+    def apply(title: str):
+        browser = app.test_client()  # a browser each, as separate porteurs
+        hidden = form_hidden_fields(browser.get("/candidater/").text)
+        return browser.post("/candidater/", data={**valid_answers(form), "contact_email": VICTIM,
+                                                 "projet_titre": title, **hidden})
+
+    for number in range(MAILS_PER_ADDRESS_PER_DAY):
+        assert "fait=" not in apply(f"Projet {number}").headers["Location"]
+    sixth = apply("Projet de trop")
+    assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=sans-accuse")
+    with app.app_context():  # the mailer's catch-ups, as often as it likes
+        for _ in range(2):
+            kept.outbox.reconcile(app.config["FACTS"], form, porteur_mail.settings())
+            catch_up(kept, app.config["FACTS"], form, porteur_mail.settings())
+    assert "AMI-2021-0006.accuse.eml" not in outbox(kept), "never sent later"
+    assert "AMI-2021-0006.notification.eml" in kept.outbox.known_names(), "the Région is still told"
+    assert len([item for item in kept.outbox.messages() if item.recipient == VICTIM]) == MAILS_PER_ADDRESS_PER_DAY

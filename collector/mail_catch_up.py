@@ -104,12 +104,13 @@ def _version_mails(store: Store, reference: str, facts: Mapping[str, Any], form:
 
 
 def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any,
-                     current: mail.MailSettings, known: set[str]) -> tuple[list[str], bool]:
-    """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known)."""
-    history = read_history(store, reference)
-    wanted = _event_mails(functools.cache(lambda: latest_record(store, reference)), history["events"], facts,
-                          current)
-    wanted += _version_mails(store, reference, facts, form, current)
+                     current: mail.MailSettings, known: set[str], mark: Mark = (True, True)) -> tuple[list[str], bool]:
+    """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known).
+    `mark` (dossiers_with_life) spares the reads of a history or of versions the dossier has not."""
+    events = read_history(store, reference)["events"] if mark[0] is not None else []
+    wanted = _event_mails(functools.cache(lambda: latest_record(store, reference)), events, facts, current)
+    if mark[1] is not None:
+        wanted += _version_mails(store, reference, facts, form, current)
     queued: list[str] = []
     settled = True
     for kinds, compose in wanted:
@@ -143,7 +144,7 @@ class LifecycleCatchUp:
             if known is None:
                 known = store.outbox.known_names()  # listed once a pass, only when a dossier needs a look
             try:
-                names, settled = catch_up_dossier(store, reference, facts, form, current, known)
+                names, settled = catch_up_dossier(store, reference, facts, form, current, known, mark)
             except StoreUnavailable:
                 raise
             except (RecordError, StatusError, OSError) as error:

@@ -10,8 +10,9 @@ on disk and its mail is not. The mail's name follows from the event alone (porte
 COLLECTOR_MAIL_RETRY_SECONDS, and by `send-mail`, lists the names every history and every
 corrected version calls for and queues each one that is neither in the outbox, in
 sending/, nor remembered (mail-queued/: sent, refused or deleted by hand). The outbox's
-queue lock (mail.queue_message; on PostgreSQL the name's primary key) makes the request and this pass one queuer: whichever comes
-first writes the message, the other finds it known; a mail is never queued twice.
+queue lock (mail.queue_message; on PostgreSQL the name's primary key) makes the request and
+this pass one queuer: whichever comes first writes the message, the other finds it known; a
+mail is never queued twice.
 
 What is not caught up: a meeting's mail once the meeting has moved on (a proposal whose
 mail was lost but which the porteur accepted, or a reviewer cancelled, is not sent late:
@@ -103,8 +104,8 @@ def _version_mails(store: Store, reference: str, facts: Mapping[str, Any], form:
     return found
 
 
-def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any,
-                     current: mail.MailSettings, known: set[str], mark: Mark = (True, True)) -> tuple[list[str], bool]:
+def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings,
+                     known: set[str], mark: Mark = (True, True)) -> tuple[list[str], bool]:
     """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known).
     `mark` (dossiers_with_life) spares the reads of a history or of versions the dossier has not."""
     events = read_history(store, reference)["events"] if mark[0] is not None else []

@@ -12,7 +12,8 @@ have the Région's sender mail chosen text to any address, again and again. Two 
   dossier, acknowledgements of corrections, contact-change notices, lost links: every kind
   together) per recipient within any day: beyond, the mail is not queued, its event stays
   stored, and its name is held back in the store's outbox (Outbox.hold_back: mail-queued/ in
-  the data folder, a row without message in PostgreSQL) so that no catch-up ever sends it later; the log names the dossier and the kind, never the address.
+  the data folder, a row without message in PostgreSQL) so that no catch-up ever sends it
+  later; the log names the dossier and the kind, never the address.
 
 The form typed the address of a new dossier itself (and the form's posts are limited per
 client and network, not per address): its first acknowledgement is counted by the web worker

@@ -38,8 +38,9 @@ def test_a_message_not_queued_on_host_a_is_sent_once_by_host_bs_mailer(database_
     app = host_a(database_url, str(folder_a), monkeypatch)
     store = appstate.store(app)
     try:
-        record = build_record("AMI-2021-0001", datetime(2021, 4, 15, 8, tzinfo=timezone.utc), app.config["FORM"].version,
-                              valid_answers(app.config["FORM"]))
+        form = app.config["FORM"]
+        record = build_record("AMI-2021-0001", datetime(2021, 4, 15, 8, tzinfo=timezone.utc), form.version,
+                              valid_answers(form))
         assert store.outbox.write_record(record, lambda: [])
         with psycopg.connect(database_url, autocommit=True) as connection:
             connection.execute(REFUSING_TRIGGER)

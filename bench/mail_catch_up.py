@@ -4,9 +4,12 @@ For 1,000 and 10,000 dossiers (records generated as bench/exports.py does), each
 history of one status change, one message to the porteur and one answer letter, every
 mail already queued (remembered in mail-queued/): the first pass after a start (every
 history read), a later pass (nothing changed: one stat per dossier), and a pass that
-finds one lost mail among them and queues it.
+finds one lost mail among them and queues it. Then the same dossiers in PostgreSQL (a
+throwaway cluster, loaded by migrate-store): the same three passes, where a later pass
+costs one query on the histories' hashes and one on the versions' counts.
 
     .venv/bin/python bench/mail_catch_up.py
+    BENCH_SIZES=1000 .venv/bin/python bench/mail_catch_up.py   # one size only
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ sys.path.insert(0, REPO_ROOT)
 
 from bench.exports import generate  # noqa: E402
 
-SIZES = (1_000, 10_000)
+SIZES = tuple(int(size) for size in os.environ.get("BENCH_SIZES", "1000,10000").split(","))
 
 
 def write_histories(data_dir: str, count: int) -> None:
@@ -41,6 +44,43 @@ def write_histories(data_dir: str, count: int) -> None:
             handle.write(dump_yaml({"reference": reference, "status": "sans_suite", "events": events}))
         for kind in ("message-2", "reponse-3"):
             open(os.path.join(data_dir, "mail-queued", f"{reference}.{kind}.eml"), "w").close()
+
+
+def on_postgresql(data_dir: str, size: int, facts, form, settings) -> None:
+    from collector.mail_catch_up import LifecycleCatchUp
+    from collector.statuses import add_note
+    from collector.stores import schema
+    from collector.stores.postgres import PostgresStore
+    from collector.stores.transfer import migrate
+    from tests.support.postgres import start_cluster, stop_cluster
+
+    import psycopg
+
+    cluster = start_cluster()
+    try:
+        url = cluster.url(cluster.new_database())
+        with psycopg.connect(url) as connection:
+            schema.upgrade(connection)
+        store = PostgresStore.open_checked(url)
+        try:
+            migrate(data_dir, store, "AMI-2021")
+            catch_up = LifecycleCatchUp()
+            for label in ("first pass after a start", "later pass, nothing changed"):
+                started = time.perf_counter()
+                queued = catch_up.run(store, facts, form, settings)
+                print(f"{size:>7,} dossiers  PostgreSQL {label}: {time.perf_counter() - started:8.3f} s "
+                      f"({len(queued)} queued)")
+            with psycopg.connect(url) as connection:  # as if its queueing had failed after its event
+                connection.execute("DELETE FROM outbox WHERE name = 'AMI-2021-00042.message-2.eml'")
+            add_note(store, "AMI-2021-00042", "Relu.", by="alice")  # and the history changed since
+            started = time.perf_counter()
+            queued = catch_up.run(store, facts, form, settings)
+            print(f"{size:>7,} dossiers  PostgreSQL pass finding one lost mail: "
+                  f"{time.perf_counter() - started:8.3f} s ({', '.join(queued)})")
+        finally:
+            store.close()
+    finally:
+        stop_cluster(cluster)
 
 
 def main() -> int:
@@ -70,6 +110,8 @@ def main() -> int:
             queued = catch_up.run(data_dir, facts, form, settings)
             print(f"{size:>7,} dossiers  pass finding one lost mail: {time.perf_counter() - started:8.3f} s "
                   f"({', '.join(queued)})")
+            os.unlink(os.path.join(data_dir, "mail-queued", "AMI-2021-00042.message-2.eml"))  # lost there too
+            on_postgresql(data_dir, size, facts, form, settings)
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 0

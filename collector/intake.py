@@ -228,8 +228,9 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
     - the reference counter: one durable write per block of references (sequence.py), so that
       after a power cut no reference is given twice (an ids/ link may already name it);
     - only past the contact address's daily cap of porteur mails: the acknowledgement's name held
-      back in mail-queued/ and its folder (porteur/mail_caps.py), before the record, so that no
-      mailer ever sends the mail the receipt says will not come.
+      back in mail-queued/ and its folder (porteur/mail_caps.py; on PostgreSQL a committed outbox
+      row, Outbox.hold_back), before the record, so that no mailer ever sends the mail the
+      receipt says will not come.
     No other write of the post is fsynced: the ids/ link is committed by the record's own
     fsyncs (same journal), the rate limit and the review index are derived data; the mailer
     composes the record's mails from its file. On PostgreSQL the record and its two mails

@@ -10,8 +10,9 @@ on disk and its mail is not. The mail's name follows from the event alone (porte
 pass, run by the mailer at start and then every COLLECTOR_MAIL_RETRY_SECONDS, and by
 `send-mail`, lists the names every history and every corrected version calls for and queues each one that is neither in the outbox, in
 sending/, nor remembered (mail-queued/: sent, refused or deleted by hand). The outbox's
-queue lock (mail.queue_message) makes the request and this pass one queuer: whichever comes
-first writes the message, the other finds it known; a mail is never queued twice.
+queue lock (mail.queue_message; on PostgreSQL the name's primary key) makes the request and
+this pass one queuer: whichever comes first writes the message, the other finds it known; a
+mail is never queued twice.
 
 What is not caught up: a meeting's mail once the meeting has moved on (a proposal whose
 mail was lost but which the porteur accepted, or a reviewer cancelled, is not sent late:
@@ -19,56 +20,49 @@ the later state's mails say what holds), nor the new link of a revocation revoke
 since (its link no longer opens anything; the previous contact's notice is). A lost-link
 mail has no event: its request file stays until the mailer handles it (link_requests.py).
 
-The cost: the mailer remembers, per dossier, the signature of its history and versions
-folder once every mail they call for is known, and reads again only what changed; the
-first pass reads every history and every corrected dossier.
+It works through the store it is given (`store.histories`, `store.versions`, `store.outbox`),
+so on PostgreSQL the events stored by any host are caught up by any host's mailer, and the
+outbox's primary key makes a mail queued once across hosts. We chose this over queueing each
+lifecycle mail in its event's transaction: the catch-up is needed anyway (a composition that
+failed, a meeting's mails, dossiers carried by migrate-store), it covers both stores with
+one code path, and it leaves the request paths and their caps as they are.
+
+The cost: the mailer remembers, per dossier, the mark of its history and of its versions
+(Histories.marks, Versions.marks: a file's stat in the data folder, a hash and a count in
+PostgreSQL, one query each per pass) once every mail they call for is known, and reads again
+only what changed; the first pass reads every history and every corrected dossier.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import mail, porteur_mail, revocation_mail
-from .dossier import (ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, VERSIONS_DIR, all_versions, latest_record,
-                      version_numbers)
+from .dossier import ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, all_versions, latest_record, version_numbers
 from .meetings import PROPOSED, meetings_of
 from .porteur.revocation import SET_BY
 from .records import RecordError
-from .statuses import REVIEWS_DIR, StatusError, read_history
+from .statuses import StatusError, read_history, store_of
+from .stores.base import StoreUnavailable
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 log = logging.getLogger(__name__)
 
-Signature = tuple[int, int, int]
+Mark = tuple[object, object]  # the history's mark and the versions' mark (None: none)
 SIMPLE_EVENTS = {MESSAGE: ("message", porteur_mail.message_mails),
                  PORTEUR_REPLY: ("reponse-porteur", porteur_mail.porteur_reply_mails),
                  ANSWER: ("reponse", porteur_mail.answer_mails)}
 
 
-def _signature(path: str) -> Signature | None:
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size, stat.st_ino
-
-
-def dossiers_with_life(data_dir: str) -> set[str]:
-    """The references that have a history or corrected versions (names only)."""
-    references = set()
-    try:
-        references |= {name[:-len(".yaml")] for name in os.listdir(os.path.join(data_dir, REVIEWS_DIR))
-                       if name.endswith(".yaml")}
-    except FileNotFoundError:
-        pass
-    try:
-        references |= set(os.listdir(os.path.join(data_dir, VERSIONS_DIR)))
-    except FileNotFoundError:
-        pass
-    return references
+def dossiers_with_life(store: Store) -> dict[str, Mark]:
+    """The references that have a history or corrected versions, each with its marks."""
+    histories, versions = store.histories.marks(), store.versions.marks()
+    return {reference: (histories.get(reference), versions.get(reference)) for reference in {*histories, *versions}}
 
 
 def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[str, Any]],
@@ -99,11 +93,11 @@ def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[s
     return found
 
 
-def _version_mails(data_dir: str, reference: str, facts: Mapping[str, Any], form: Any,
+def _version_mails(store: Store, reference: str, facts: Mapping[str, Any], form: Any,
                    current: mail.MailSettings) -> list[tuple[list[str], Any]]:
-    if not version_numbers(data_dir, reference):
+    if not version_numbers(store, reference):
         return []
-    versions = all_versions(data_dir, reference)
+    versions = all_versions(store, reference)
     found = []
     for previous, version in zip(versions, versions[1:]):
         if version.get(SET_BY):
@@ -114,14 +108,15 @@ def _version_mails(data_dir: str, reference: str, facts: Mapping[str, Any], form
     return found
 
 
-def catch_up_dossier(data_dir: str, reference: str, facts: Mapping[str, Any], form: Any,
-                     current: mail.MailSettings, known: set[str]) -> tuple[list[str], bool]:
-    """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known)."""
-    history = read_history(data_dir, reference)
-    wanted = _event_mails(functools.cache(lambda: latest_record(data_dir, reference)), history["events"], facts,
-                          current)
-    wanted += _version_mails(data_dir, reference, facts, form, current)
-    wanted += revocation_mail.catch_up_mails(data_dir, reference, history["events"], facts, current)
+def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings,
+                     known: set[str], mark: Mark = (True, True)) -> tuple[list[str], bool]:
+    """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is known).
+    `mark` (dossiers_with_life) spares the reads of a history or of versions the dossier has not."""
+    events = read_history(store, reference)["events"] if mark[0] is not None else []
+    wanted = _event_mails(functools.cache(lambda: latest_record(store, reference)), events, facts, current)
+    if mark[1] is not None:
+        wanted += _version_mails(store, reference, facts, form, current)
+    wanted += revocation_mail.catch_up_mails(store, reference, events, facts, current)
     queued: list[str] = []
     settled = True
     for kinds, compose in wanted:
@@ -129,7 +124,7 @@ def catch_up_dossier(data_dir: str, reference: str, facts: Mapping[str, Any], fo
         if not missing:
             continue
         mails = [item for item in compose() if item.kind in missing]
-        done = porteur_mail.queue_mails(data_dir, reference, mails)
+        done = porteur_mail.queue_mails(store, reference, mails)
         queued += [mail.message_name(reference, kind) for kind in done]
         settled = settled and len(done) == len(missing)
     return queued, settled
@@ -139,22 +134,25 @@ class LifecycleCatchUp:
     """The catch-up pass, remembering which dossiers had all their mails known (see the docstring)."""
 
     def __init__(self) -> None:
-        self._settled: dict[str, tuple[Signature | None, Signature | None]] = {}
+        self._settled: dict[str, Mark] = {}
 
-    def run(self, data_dir: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
-        """Queue every lifecycle mail that is missing; the names queued."""
+    def run(self, where: Store | str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
+        """Queue every lifecycle mail that is missing from the outbox of `where` (a store, or a
+        data folder's path standing for its store); the names queued. StoreUnavailable (the
+        store out of reach) ends the pass: the next one starts again."""
+        store = store_of(where)
         known: set[str] | None = None
         queued: list[str] = []
-        references = dossiers_with_life(data_dir)
-        for reference in sorted(references):
-            key = (_signature(os.path.join(data_dir, REVIEWS_DIR, reference + ".yaml")),
-                   _signature(os.path.join(data_dir, VERSIONS_DIR, reference)))
-            if self._settled.get(reference) == key:
+        dossiers = dossiers_with_life(store)
+        for reference, mark in sorted(dossiers.items()):
+            if self._settled.get(reference) == mark:
                 continue
             if known is None:
-                known = mail.known_names(data_dir)  # listed once a pass, only when a dossier needs a look
+                known = store.outbox.known_names()  # listed once a pass, only when a dossier needs a look
             try:
-                names, settled = catch_up_dossier(data_dir, reference, facts, form, current, known)
+                names, settled = catch_up_dossier(store, reference, facts, form, current, known, mark)
+            except StoreUnavailable:
+                raise
             except (RecordError, StatusError, OSError) as error:
                 log.warning("mail: the mails of %s wait: its files cannot be read (%s; run `check`)",
                             reference, type(error).__name__)
@@ -166,12 +164,12 @@ class LifecycleCatchUp:
             queued += names
             known.update(names)
             if settled:
-                self._settled[reference] = key
-        for gone in set(self._settled) - references:
+                self._settled[reference] = mark
+        for gone in set(self._settled) - set(dossiers):
             del self._settled[gone]
         return queued
 
 
-def catch_up(data_dir: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
+def catch_up(where: Store | str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
     """One full pass (for `send-mail`); the names queued."""
-    return LifecycleCatchUp().run(data_dir, facts, form, current)
+    return LifecycleCatchUp().run(where, facts, form, current)

@@ -90,7 +90,7 @@ from .link_requests import IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
 from . import appstate, porteur_mail
 from .statuses import store_of
-from .stores.base import Store
+from .stores.base import Store, StoreUnavailable
 from .stores.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ class Mailer:
     def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
                  lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
         self.data_dir = data_dir
+        self.store = store or data_dir  # whose histories the lifecycle catch-up reads (the folder's by default)
         self.outbox = outbox or _folder_outbox(data_dir)  # the store's (mailer_command), the folder's by default
         self.store = store or store_of(data_dir)  # where the lost-link requests wait
         self.facts = facts
@@ -193,7 +194,7 @@ class Mailer:
         if queued:
             log.info("mail: %d message(s) queued for records stored while no mailer ran", len(queued))
         self._handled = references
-        caught = self._lifecycle.run(self.data_dir, self.facts, self.form, self.settings)
+        caught = self._lifecycle.run(self.store, self.facts, self.form, self.settings)
         if caught:
             log.info("mail: %d message(s) of the dossiers' life queued again (their queueing had failed)",
                      len(caught))
@@ -352,7 +353,7 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
             return None
         outbox = _taken_over(outbox, data_dir)
         queued = outbox.reconcile(facts, form, settings)
-        queued += LifecycleCatchUp().run(data_dir, facts, form, settings)
+        queued += LifecycleCatchUp().run(store or data_dir, facts, form, settings)
         handle_requests(store or data_dir, facts, settings)
         return queued, outbox.deliver(settings)
 
@@ -375,6 +376,10 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
         while not stop.requested:
             try:
                 mailer.step()
+            except StoreUnavailable as error:  # expected while PostgreSQL restarts: one line, not a traceback
+                log.warning("mailer: a round stopped: %s; next try in %.0f s", error, mailer.period)
+                stop.wait(mailer.period)
+                continue
             except Exception:  # noqa: BLE001 - a long-running sender keeps going; the files wait
                 log.exception("mailer: a round failed; next try in %.0f s", mailer.period)
                 stop.wait(mailer.period)
@@ -393,5 +398,6 @@ def mailer_command() -> None:
         settings = porteur_mail.with_dossier_links(MailSettings.from_env())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),
-        appstate.store().outbox, appstate.store())
+    store = appstate.store()
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(), store.outbox,
+        store)

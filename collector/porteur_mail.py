@@ -82,16 +82,23 @@ def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> li
     """Queue each mail (those already queued or sent are skipped); the kinds newly queued.
 
     A mail that cannot be written is logged with the reason and the others still go: its
-    event is stored, and the mailer's catch-up queues it once the outbox is usable."""
-    queued = []
+    event is stored, and the mailer's catch-up (mail_catch_up.py, through the same store)
+    queues it once the outbox is usable."""
+    return _queue_each(where, reference, mails)[0]
+
+
+def _queue_each(where: Store | str, reference: str, mails: Iterable[Mail]) -> tuple[list[str], list[str]]:
+    """(the kinds newly queued, the kinds that could not be queued now)."""
+    queued, failed = [], []
     for item in mails:
         try:
             if queue(where, reference, item.kind, item.message, item.recipient):
                 queued.append(item.kind)
         except OSError as error:
+            failed.append(item.kind)
             log.error("mail: %s of %s not queued (%s: %s); the mailer queues it once the outbox is usable",
                       item.kind, reference, type(error).__name__, error.strerror or error)
-    return queued
+    return queued, failed
 
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
@@ -242,7 +249,7 @@ def queue_correction_mails(where: Store | str, data_dir: str, previous: Mapping[
     those caps, never to be sent (the page then says so)."""
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
-    kept = mail_caps.within_caps(where, data_dir, current.dossier_secret, reference, mails,
+    kept = mail_caps.within_caps(where, current.dossier_secret, reference, mails,
                                  facts["contacts"]["notification_email"])
     queue_mails(where, reference, kept)
     kept_kinds = {item.kind for item in kept}
@@ -276,8 +283,9 @@ def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: i
 
 
 def queue_message_to_porteur(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
-                             facts: Mapping[str, Any]) -> None:
-    queue_mails(where, record["reference"], message_mails(record, event, number, facts, settings()))
+                             facts: Mapping[str, Any]) -> bool:
+    """Queue the message's mail; False when it could not be queued now (the catch-up will)."""
+    return not _queue_each(where, record["reference"], message_mails(record, event, number, facts, settings()))[1]
 
 
 def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

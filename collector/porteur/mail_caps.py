@@ -11,15 +11,17 @@ have the Région's sender mail chosen text to any address, again and again. Two 
 - at most MAILS_PER_ADDRESS_PER_DAY of these mails (the first acknowledgement of a new
   dossier, acknowledgements of corrections, contact-change notices, lost links: every kind
   together) per recipient within any day: beyond, the mail is not queued, its event stays
-  stored, and its name is marked as queued (mail-queued/) so that the mailer's catch-up never
-  sends it later; the log names the dossier and the kind, never the address.
+  stored, and its name is held back in the store's outbox (Outbox.hold_back: mail-queued/ in
+  the data folder, a row without message in PostgreSQL) so that no catch-up ever sends it
+  later; the log names the dossier and the kind, never the address.
 
 The form typed the address of a new dossier itself (and the form's posts are limited per
 client and network, not per address): its first acknowledgement is counted by the web worker
 that stores the record, BEFORE the record is written, so that the mailer, which composes that
 mail from the record, finds it already held back and the receipt page can say so at once. The
-dossier is always stored and its receipt always shown: only the mail is held back. On
-PostgreSQL the outbox cannot yet hold a name back (Outbox.hold_back): that mail still goes.
+dossier is always stored and its receipt always shown: only the mail is held back. A mail the
+outbox fails to hold back (the store out of reach) goes, late if need be: the cap gives way
+rather than a porteur's mail being lost.
 
 The mails the Région writes (messages, answer letters, meetings) and the notices to the
 Région's own address are never capped: a reviewer sends them on purpose. Both caps count
@@ -121,17 +123,24 @@ def first_acknowledgement_held_back(store: Store, secret: str, reference: str, r
     return held
 
 
-def within_caps(where: Store | str, data_dir: str, secret: str, reference: str, mails: Iterable[Any],
-                staff: str) -> list[Any]:
+def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable[Any], staff: str) -> list[Any]:
     """The mails (porteur_mail.Mail) to queue: those to the Région's address `staff`, and those to
-    an address still within its daily cap (counted in the store `where`); the others are marked
-    as queued in this host's `data_dir`, never to be sent by its catch-up."""
+    an address still within its daily cap (counted in the store `where`); the others are held
+    back in its outbox (stores/outbox.py), never to be sent. A mail that cannot be held back is
+    kept (it goes)."""
+    outbox = store_of(where).outbox
     kept = []
     for item in mails:
         if item.recipient == staff or recipient_allowed(where, secret, item.recipient):
             kept.append(item)
             continue
+        try:
+            outbox.hold_back(mail.message_name(reference, item.kind))  # the catch-up then leaves it
+        except OSError as error:
+            log.error("mail: %s of %s could not be held back (%s): it goes", item.kind, reference,
+                      type(error).__name__)
+            kept.append(item)
+            continue
         log.warning("mail: %s of %s not queued: its recipient had %d mails of porteur actions within a day",
                     item.kind, reference, MAILS_PER_ADDRESS_PER_DAY)
-        mail._remember(data_dir, [mail.message_name(reference, item.kind)])  # the catch-up leaves it
     return kept

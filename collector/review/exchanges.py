@@ -32,28 +32,34 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(message_command)
 
 
-def send_message(reference: str, text: str | None, by: str, complements_until: str | None) -> dict:
-    """Store the message, then queue its e-mail; the stored event. ExchangeError/StatusError if refused."""
+NOT_QUEUED = (" Son e-mail n'a pas pu être mis dans la file d'envoi pour l'instant (stockage momentanément "
+              "indisponible) : le programme d'envoi des e-mails (mailer) l'y mettra et l'enverra de lui-même dès "
+              "que possible, ou lancez « flask --app collector send-mail » ; ne renvoyez pas le message.")
+
+
+def send_message(reference: str, text: str | None, by: str, complements_until: str | None) -> tuple[dict, bool]:
+    """Store the message, then queue its e-mail; (the stored event, whether its e-mail is
+    queued now: if not, the mailer's catch-up queues it). ExchangeError/StatusError if refused."""
     store = appstate.store()
     record = dossier.latest_record(store, reference)
     now, _preview = current_now(appstate.facts())  # AMI_NOW in previews and tests
     event, number = dossier.write_to_porteur(store, reference, text, by=by, now=now,
                                              complements_until=(complements_until or "").strip() or None)
-    porteur_mail.queue_message_to_porteur(store, record, event, number, appstate.facts())
-    return event
+    return event, porteur_mail.queue_message_to_porteur(store, record, event, number, appstate.facts())
 
 
 @bp.route("/<reference>/message", methods=["POST"])
 def post_message(reference: str):
     try:
-        event = send_message(reference, request.form.get("message", ""), session["reviewer"],
+        event, queued = send_message(reference, request.form.get("message", ""), session["reviewer"],
                              request.form.get("complements_jusqu_au"))
     except (dossier.ExchangeError, StatusError) as error:
         return _detail(reference, 400, message_error=str(error), message_value=request.form.get("message", ""),
                        until_value=request.form.get("complements_jusqu_au", ""))
     except RecordError:
         return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
-    done = "Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier."
+    done = ("Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier." if queued else
+            "Message enregistré ; il s'affiche sur la page de dossier du porteur." + NOT_QUEUED)
     if event.get("complements_until"):
         done += " Les corrections lui sont ouvertes jusqu'à la date choisie."
     flash(done)
@@ -74,10 +80,13 @@ def message_command(reference: str, text: str, until: str | None, by: str | None
     if text == "-":
         text = click.get_text_stream("stdin").read()
     try:
-        send_message(reference, text, who(by), until)
+        _event, queued = send_message(reference, text, who(by), until)
     except (dossier.ExchangeError, StatusError) as error:
         raise click.ClickException(str(error)) from None
     except RecordError as error:
         raise click.ClickException(f"Dossier illisible : {error}") from None
+    if not queued:
+        click.echo(f"Message enregistré pour {reference}." + NOT_QUEUED)
+        return
     click.echo(f"Message enregistré pour {reference} ; il attend dans la file d'envoi (le collecteur l'envoie, "
                "ou « send-mail »).")

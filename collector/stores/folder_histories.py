@@ -16,6 +16,16 @@ from ..records import read_record
 from .histories import HistoryChange
 
 
+def file_mark(path: str) -> tuple[int, int, int] | None:
+    """A file's or folder's modification time, size and inode (None when gone): they change
+    with every atomic rewrite of a history and every version linked into a folder."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
 class FolderHistories:
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
@@ -28,6 +38,10 @@ class FolderHistories:
 
     def references(self) -> list[str]:
         return statuses.history_file_references(self.data_dir)
+
+    def marks(self) -> dict[str, object]:
+        return {reference: file_mark(statuses.history_path(self.data_dir, reference))
+                for reference in statuses.history_file_references(self.data_dir)}
 
     def text(self, reference: str) -> bytes | None:
         path = statuses.history_path(self.data_dir, reference)
@@ -46,6 +60,14 @@ class FolderVersions:
 
     def numbers(self, reference: str) -> list[int]:
         return dossier.version_file_numbers(self.data_dir, reference)
+
+    def marks(self) -> dict[str, object]:
+        folder = os.path.join(self.data_dir, dossier.VERSIONS_DIR)
+        try:
+            references = os.listdir(folder)
+        except FileNotFoundError:
+            return {}
+        return {reference: file_mark(os.path.join(folder, reference)) for reference in references}
 
     def read(self, reference: str, number: int) -> dict[str, Any]:
         return read_record(dossier.version_path(self.data_dir, reference, number))

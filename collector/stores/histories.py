@@ -32,6 +32,10 @@ class Histories(Protocol):
     def references(self) -> list[str]:
         """The references that have a history, in order."""
 
+    def marks(self) -> dict[str, object]:
+        """Each reference that has a history, with a mark that changes whenever its history does
+        (cheap: what the mailer's catch-up compares at each pass)."""
+
     def text(self, reference: str) -> bytes | None:
         """The stored YAML document, byte for byte (dump and migrate-store); None when none."""
 
@@ -44,6 +48,9 @@ class Versions(Protocol):
 
     def numbers(self, reference: str) -> list[int]:
         """The version numbers stored (2, 3…), in order; [] when never corrected."""
+
+    def marks(self) -> dict[str, object]:
+        """Each corrected reference, with a mark that changes whenever a version is added."""
 
     def read(self, reference: str, number: int) -> dict[str, Any]:
         """One version as a record; records.RecordError when missing or unreadable."""

@@ -59,6 +59,10 @@ class PostgresHistories:
         with self.store._connection() as connection:
             return [row[0] for row in connection.execute("SELECT reference FROM histories ORDER BY reference")]
 
+    def marks(self) -> dict[str, object]:
+        with self.store._connection() as connection:  # each append rewrites the document: its hash changes
+            return dict(connection.execute("SELECT reference, document_sha256 FROM histories").fetchall())
+
     def text(self, reference: str) -> bytes | None:
         row = self.store._one("SELECT document FROM histories WHERE reference = %s", (reference,))
         return str(row[0]).encode("utf-8") if row else None
@@ -85,6 +89,11 @@ class PostgresVersions:
         with self.store._connection() as connection:
             return [int(row[0]) for row in connection.execute(
                 "SELECT number FROM versions WHERE reference = %s ORDER BY number", (reference,))]
+
+    def marks(self) -> dict[str, object]:
+        with self.store._connection() as connection:  # versions are written once: their count and last number
+            return {reference: (count, last) for reference, count, last in connection.execute(
+                "SELECT reference, count(*), max(number) FROM versions GROUP BY reference")}
 
     def read(self, reference: str, number: int) -> dict[str, Any]:
         return parse_record(self.text(reference, number).decode("utf-8"), f"{reference}/v{number}.yaml")

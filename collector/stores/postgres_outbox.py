@@ -10,10 +10,14 @@
   message. A mailer claims one message at a time, and marks it sent (committed) as soon as the
   SMTP server accepted it, so a mailer killed mid-delivery holds one claim: the message in
   flight. That claim is given back when the killed mailer's host starts its mailer again
-  (claimed_by names the host's data folder, and its mailer lock says no other mailer of that
+  (claimed_by names the host, its data folder and a random part per mailer process, which
+  the host's folder records: sender_state.py; its mailer lock says no other mailer of that
   host runs), or by any mailer once it is older than STALE_CLAIM_SECONDS (the database's
   clock, the same for every host). That one message is then sent at most once more, never
   lost; every other message is sent once.
+- Sent, not settled: when the SMTP server accepted a message but marking it sent fails (the
+  database restarting), the mailer notes its name in its host's folder and marks it sent
+  first at its next round, before any claim is given back: it is not sent again.
 - Memory: sent and refused rows stay (the names ever queued); `forget` deletes a dossier's.
 
 The mailer learns of new messages by polling `pending_count` (see `WaitingWatch`).
@@ -22,8 +26,6 @@ The mailer learns of new messages by polling `pending_count` (see `WaitingWatch`
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import smtplib
 from collections.abc import Callable, Mapping
 from email.message import Message
@@ -33,6 +35,7 @@ from .. import mail
 from ..records import serialise_record
 from .base import StoreUnavailable, TransferRefused
 from .outbox import DEFERRED, FAILED, INTERRUPTED, SENT, OutgoingMail, Watch, queue_missing, send_outcome
+from .sender_state import SenderState, host_part, sender_identity
 
 if TYPE_CHECKING:
     from .outbox_transfer import CarriedMail
@@ -42,7 +45,10 @@ log = logging.getLogger(__name__)
 
 _INSERT = ("INSERT INTO outbox (name, reference, recipient, raw) VALUES (%s, %s, %s, %s) "
            "ON CONFLICT (name) DO NOTHING RETURNING 1")
-_WAITING = "sent_at IS NULL AND failed_at IS NULL"
+_WAITING = "sent_at IS NULL AND failed_at IS NULL AND held_at IS NULL"
+# A name held back by the porteur mail caps: remembered, never sent; no message, no address kept.
+_HOLD_BACK = ("INSERT INTO outbox (name, reference, recipient, raw, held_at) VALUES (%s, %s, '', ''::bytea, now()) "
+              "ON CONFLICT (name) DO NOTHING")
 
 
 def reference_of(name: str) -> str:
@@ -50,19 +56,16 @@ def reference_of(name: str) -> str:
     return name.partition(".")[0]
 
 
-def this_sender(data_dir: str) -> str:
-    """The claims' signature: this machine and its data folder (one mailer per folder: its lock)."""
-    return f"{socket.gethostname()}:{os.path.realpath(data_dir)}"
-
-
 class PostgresOutbox:
-    def __init__(self, store: PostgresStore, sender: str = "") -> None:
+    def __init__(self, store: PostgresStore, data_dir: str | None = None) -> None:
         self.store = store
-        self.sender = sender or this_sender(".")
+        self.data_dir = data_dir
+        self.sender = sender_identity(data_dir or ".")
+        self.state = SenderState(data_dir)  # this host's mailers, and what it sent but did not settle
 
     def for_sender(self, data_dir: str) -> PostgresOutbox:
-        """This outbox, claiming as the mailer of the host whose data folder is `data_dir`."""
-        return PostgresOutbox(self.store, this_sender(data_dir))
+        """This outbox, claiming as this process's mailer of the host whose data folder is `data_dir`."""
+        return PostgresOutbox(self.store, data_dir)
 
     def queue(self, name: str, message: Message, recipient: str) -> bool:
         raw = OutgoingMail(name, recipient, message).raw()
@@ -74,11 +77,14 @@ class PostgresOutbox:
             return {row[0] for row in connection.execute("SELECT name FROM outbox")}
 
     def hold_back(self, name: str) -> bool:
-        # Every row of the table is a message to send or sent: a name without one would need a
-        # column of its own. Until then, a mail the caps would hold back is queued.
-        return False
+        """A row with `held_at` and no message (schema 0008), committed before this returns; a
+        name already known stays as it is (it is remembered either way)."""
+        with self.store._connection() as connection:
+            connection.execute(_HOLD_BACK, (name, reference_of(name)))
+        return True
 
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+        self.state.add_identity(self.sender)  # before the first claim: the host's next mailer takes it back
         with self.store._connection() as connection:
             rows = connection.execute(
                 "UPDATE outbox SET claimed_at = now(), claimed_by = %s WHERE name IN ("
@@ -113,7 +119,20 @@ class PostgresOutbox:
         return self._release("claimed_at <= now() - make_interval(secs => %s)", older_than)
 
     def release_own_claims(self) -> list[str]:
-        return self._release("claimed_by = %s", self.sender)
+        """Settle what this host sent (the unsettled names) first, then give back the claims of
+        this host's mailers recorded in its folder (and of this code's older claims, which
+        named the host and folder only); only this mailer stays recorded."""
+        self.settle_unsettled()
+        mine = sorted({self.sender, host_part(self.data_dir or "."), *self.state.identities()})
+        released = self._release("claimed_by = ANY(%s)", mine)
+        self.state.only_identity(self.sender)
+        return released
+
+    def settle_unsettled(self) -> None:
+        """Mark sent the messages this host's mailer sent but could not mark (sender_state.py)."""
+        for name in self.state.unsettled():
+            self.mark_sent(name)  # StoreUnavailable: they stay noted, for the next round
+            self.state.settled(name)
 
     def pending_count(self) -> int:
         with self.store._connection() as connection:
@@ -140,6 +159,7 @@ class PostgresOutbox:
                 report.deferred = self._waiting_names()
                 report.error = "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)"
                 return report
+            self.settle_unsettled()  # before any claim is given back: a message sent is never sent again
             self.release_stale_claims(stale_after)
             waiting = self.pending_count()
         except StoreUnavailable:
@@ -177,7 +197,13 @@ class PostgresOutbox:
             name, raw = claimed[0]
             outcome, error = send_outcome(client, raw, settings)
             settle, names = outcomes[outcome]
-            settle(name)
+            try:
+                settle(name)
+            except StoreUnavailable:
+                if outcome == SENT:
+                    self.state.add_unsettled(name)  # settled first at the next round: never sent twice
+                    names.append(name)
+                raise
             names.append(name)
             if outcome == INTERRUPTED:
                 report.error = error
@@ -237,7 +263,8 @@ class PostgresOutbox:
 
         with self.store._connection() as connection:
             rows = connection.execute("SELECT name, recipient, raw, CASE WHEN sent_at IS NOT NULL THEN 'sent' "
-                                      "WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'waiting' END "
+                                      "WHEN failed_at IS NOT NULL THEN 'failed' WHEN held_at IS NOT NULL THEN 'sent' "
+                                      "ELSE 'waiting' END "
                                       "FROM outbox ORDER BY name").fetchall()
         return [CarriedMail(str(name), str(recipient), bytes(raw), str(state)) for name, recipient, raw, state in rows]
 

@@ -141,7 +141,7 @@ def test_the_schema_before_histories_holding_data_is_upgraded_and_keeps_it(postg
     old.close()
     with psycopg.connect(url) as connection:
         applied = schema.upgrade(connection)
-        assert [migration.name for migration in applied][-1] == "histories"
+        assert "histories" in [migration.name for migration in applied]  # and any schema file after it
         assert schema.current_version(connection) == schema.code_version()
     store = PostgresStore(url)
     store.pool.open()

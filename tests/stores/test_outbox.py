@@ -89,15 +89,19 @@ def test_a_message_given_back_waits_again(store):
     assert store.outbox.pending_count() == 1 and [claimed for claimed, _ in store.outbox.claim(1)] == [name]
 
 
-def test_a_name_held_back_is_never_queued_where_the_outbox_can_hold_it_back_and_says_when_it_cannot(store,
-                                                                                                   store_kind):
-    """The porteur mail caps hold a mail back for good (porteur/mail_caps.py); PostgreSQL's table
-    cannot remember a name without its message yet: it says so, and the mail then goes."""
+def test_a_name_held_back_is_remembered_and_never_queued_claimed_or_sent(store):
+    """The porteur mail caps hold a mail back for good (porteur/mail_caps.py), on both stores."""
     outbox = store.outbox
-    held = outbox.hold_back("AMI-2021-0001.accuse.eml")
-    assert held is (store_kind == "folder")
-    assert outbox.queue("AMI-2021-0001.accuse.eml", message("retenu"), "porteur@example.org") is (not held)
-    assert outbox.pending_count() == (0 if held else 1)
+    assert outbox.hold_back("AMI-2021-0001.accuse.eml") is True
+    assert outbox.hold_back("AMI-2021-0001.accuse.eml") is True, "holding a known name back again changes nothing"
+    assert "AMI-2021-0001.accuse.eml" in outbox.known_names()
+    assert outbox.queue("AMI-2021-0001.accuse.eml", message("retenu"), "porteur@example.org") is False
+    assert outbox.pending_count() == 0 and outbox.claim(5) == []
+    [carried] = [item for item in outbox.messages() if item.name == "AMI-2021-0001.accuse.eml"]
+    assert (carried.raw, carried.recipient) == (b"", ""), "no message and no address kept"
+    with smtp_server() as inbox:
+        report = outbox.deliver(MailSettings(host="127.0.0.1", port=inbox.port, mail_from="ami@example.org"))
+    assert report.sent == [] and inbox.messages == []
 
 
 def test_forgetting_a_dossier_removes_its_messages_and_their_memory_only(store):

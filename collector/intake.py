@@ -10,7 +10,9 @@ errors back, whatever their speed; the time trap judges only a post that would o
 be stored, and a valid post that is merely too fast gets the form back (values kept, a
 fresh token), never a fake « merci »; only a filled honeypot gets the quiet page. The
 rate limit counts the posts that are stored or discarded, never answers sent back for
-correction (a workshop behind one address may correct as often as it needs).
+correction (a workshop behind one address may correct as often as it needs); a discarded
+post (a filled honeypot, which needs no page) counts for its client only, never for its
+network, which only posts about to be stored use up (network_limit.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, 
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
 from .mail import message_name
-from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
+from .network_limit import ClientAndNetworkLimiter, network_limit
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
@@ -72,7 +74,7 @@ class IntakeState:
     form: FormDefinition
     schema: Schema
     tokens: Tokens
-    limiter: Limiter  # per client and per network (network_limit.py)
+    limiter: ClientAndNetworkLimiter  # per client and per network (network_limit.py)
     receipts: Signer
 
     @property
@@ -187,13 +189,16 @@ def _not_open(phase: Phase, values: dict[str, Any]) -> Response:
     return response
 
 
-def _count_post() -> None:
+def _count_post(for_network: bool = True) -> None:
     """Count a post that is about to be stored or discarded; 429 past the limit.
 
     Only those posts count: answers sent back for correction (errors, a stale page, a post
     sent too fast) cost no storage, and a workshop of porteurs behind one address must be
-    able to correct its forms without being refused."""
-    wait = state().limiter.hit(_client_address())
+    able to correct its forms without being refused. A discarded post (`for_network=False`)
+    counts for its client only: a robot that never loads the form must not use up the share
+    of every porteur of its network."""
+    limiter = state().limiter
+    wait = limiter.hit(_client_address()) if for_network else limiter.hit_client(_client_address())
     if wait is not None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
@@ -293,7 +298,7 @@ def submit() -> Response:
     if not phase.is_open:
         return _not_open(phase, values)
     if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
-        _count_post()
+        _count_post(for_network=False)
         return _discarded("honeypot")
     check = current.tokens.check(hidden.get(TOKEN_FIELD), hidden.get(SUBMISSION_ID_FIELD))
     try:

@@ -237,6 +237,22 @@ def test_a_network_may_post_five_times_what_one_client_may_then_waits(make_app, 
     assert send(clients[6].replace("db8:1:", "db8:2:").replace("192.0.2.", "198.51.100.")).status_code == 303
 
 
+def test_robots_filling_the_honeypot_never_lock_their_network_out(make_app, monkeypatch, form):
+    """Five robots of one /24 that never load the form (honeypot filled, no token, no Origin) are
+    limited each on its own; a porteur of the same network still sends, and still corrects."""
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k", RATE_LIMIT=(2, 600))
+    robot = app.test_client()
+    for address in [f"192.0.2.{number}" for number in range(2, 7)]:
+        replies = [robot.post("/candidater/", data=encode_form(valid_answers(form), {"site_web": "http://spam.example"}),
+                              content_type=URLENCODED, environ_base={"REMOTE_ADDR": address}) for _ in range(4)]
+        assert [reply.status_code for reply in replies] == [303, 303, 429, 429], "each robot has its own count"
+    porteur = app.test_client()
+    sent = porteur.post("/candidater/", data=encode_form(valid_answers(form), fresh_hidden(porteur)),
+                        content_type=URLENCODED, environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert sent.status_code == 303 and len(records(app)) == 1
+
+
 @pytest.mark.parametrize(("now", "words"), [
     ("2021-03-28T23:59:00", "pas encore ouvert"),
     ("2021-05-29T00:00:01", "clos depuis le vendredi 28 mai 2021"),

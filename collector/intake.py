@@ -39,7 +39,7 @@ from .phase import Phase, current_now, current_phase
 from .porteur import mail_caps, same_browser
 from .porteur.views import DONE
 from .records import build_record
-from .stores.base import FORM_LIMITER
+from .stores.base import FORM_LIMITER, Store
 from .stores.outbox import OutgoingMail, record_mails
 from .validation import derive
 
@@ -152,7 +152,7 @@ def _stored(stored: Stored) -> Response:
     url = receipt_url(stored.reference) + ("" if stored.acknowledged else "&fait=" + ACKNOWLEDGEMENT_HELD_BACK)
     if wants_json():
         response = jsonify({"reference": stored.reference, "received_at": stored.received_at,
-                            "confirmation_url": url})
+                            "confirmation_url": url, "acknowledged": stored.acknowledged})
         response.status_code = 201 if stored.created else 200
         return response
     return redirect(url, 303)
@@ -218,6 +218,13 @@ class Stored(NamedTuple):
     acknowledged: bool = True  # False: the acknowledgement was held back by the daily cap of its address
 
 
+def _found_again(kept: Store, reference: str, received_at: str) -> Stored:
+    """A dossier stored by an earlier post (a double click, a browser's retry, the same answers
+    sent again): its receipt again, saying again whether its acknowledgement was held back."""
+    return Stored(reference, received_at, False,
+                  acknowledged=not kept.outbox.is_held_back(message_name(reference, "accuse")))
+
+
 def store(answers: dict[str, Any], submission_id: str) -> Stored:
     """Store a valid submission once per submission id; (reference, received_at, created now,
     acknowledged).
@@ -248,7 +255,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
     # A reference just taken names nothing yet; one found or claimed by another post may have its record.
     existing = None if fresh else kept.read_record(reference)
     if existing is not None:
-        return Stored(reference, existing["received_at"], False)
+        return _found_again(kept, reference, existing["received_at"])
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
@@ -266,7 +273,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
         kept.release_submission(submission_id, reference)  # no claim on a record that is not there
         raise
     if not created:  # the same submission, sent twice at once: the other post stored it
-        return Stored(reference, kept.read_record(reference)["received_at"], False)  # type: ignore[index]
+        return _found_again(kept, reference, kept.read_record(reference)["received_at"])  # type: ignore[index]
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=kept.record_file(reference))
     except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record

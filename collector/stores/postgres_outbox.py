@@ -78,6 +78,11 @@ class PostgresOutbox:
         # column of its own. Until then, a mail the caps would hold back is queued.
         return False
 
+    def is_held_back(self, name: str) -> bool:
+        # hold_back cannot hold a name back here yet (it returns False and the mail is queued):
+        # nothing is ever held back. Answer from the table once hold_back keeps such names.
+        return False
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         with self.store._connection() as connection:
             rows = connection.execute(

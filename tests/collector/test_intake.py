@@ -78,6 +78,7 @@ def test_json_clients_get_201_with_the_reference(app, client, form):
     body = reply.get_json()
     assert body["reference"] == "AMI-2021-0001" and body["confirmation_url"].startswith("/candidater/recu/")
     assert body["received_at"] == records(app)[0]["received_at"]
+    assert body["acknowledged"] is True, "its acknowledgement is on its way"
 
 
 def test_a_script_posting_json_without_accept_gets_json(client, form):

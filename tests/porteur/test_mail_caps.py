@@ -170,6 +170,32 @@ def test_a_new_dossier_is_always_stored_but_its_acknowledgement_counts_and_is_he
     assert "accuse of AMI-2021-0006 not queued" in caplog.text and VICTIM not in caplog.text
     assert app.test_client().post(PAGE, data={"contact_email": VICTIM}).status_code == 200
     assert handle_waiting(app, data_dir) == 0, "the address had its five mails of the day"
+@ON_THE_DATA_FOLDER  # PostgreSQL's outbox cannot hold a mail back yet (Outbox.hold_back)
+def test_a_held_back_dossier_posted_again_still_says_that_no_acknowledgement_comes(app, form, data_dir):
+    """A double click, a browser's retry or the same answers sent again lead to the same receipt,
+    and the porteur must not wait for a mail that will never come."""
+    for number in range(MAILS_PER_ADDRESS_PER_DAY):
+        browser = app.test_client()
+        hidden = form_hidden_fields(browser.get("/candidater/").text)
+        browser.post("/candidater/", data={**valid_answers(form), "contact_email": VICTIM,
+                                          "projet_titre": f"Projet {number}", **hidden})
+    browser = app.test_client()
+    answers = {**valid_answers(form), "contact_email": VICTIM, "projet_titre": "Projet de trop"}
+    hidden = form_hidden_fields(browser.get("/candidater/").text)
+    first = browser.post("/candidater/", data={**answers, **hidden})
+    assert first.headers["Location"].endswith("&fait=sans-accuse")
+    again = browser.post("/candidater/", data={**answers, **hidden})  # the same submission id
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    resent = browser.post("/candidater/", data={**answers, **form_hidden_fields(browser.get("/candidater/").text)})
+    assert resent.headers["Location"] == first.headers["Location"], "the same answers from the same browser"
+    as_json = browser.post("/candidater/", json={**answers, **hidden})
+    assert as_json.status_code == 200 and as_json.get_json()["acknowledged"] is False
+    assert as_json.get_json()["confirmation_url"] == first.headers["Location"]
+    other = app.test_client()
+    sent = other.post("/candidater/", json={**valid_answers(form), **form_hidden_fields(other.get("/candidater/").text)})
+    assert sent.status_code == 201 and sent.get_json()["acknowledged"] is True
+
+
 @ON_THE_DATA_FOLDER
 def test_on_the_data_folder_the_limits_keep_their_files_so_a_running_server_keeps_its_counts(app, client, records,
                                                                                              data_dir):

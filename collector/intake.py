@@ -54,12 +54,14 @@ TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la
             "encore été enregistré. Vos réponses sont conservées ci-dessous. Vérifiez vos réponses puis envoyez "
             "à nouveau le formulaire.")
 ACKNOWLEDGEMENT_HELD_BACK = "sans-accuse"
+# Worded to stay true whenever the page is opened again: its bookmarked address keeps `fait`.
 DONE[ACKNOWLEDGEMENT_HELD_BACK] = (
-    "Votre dossier est bien enregistré, mais aucun accusé de réception ne vous sera envoyé par e-mail : "
-    f"l'adresse de contact indiquée a déjà reçu aujourd'hui {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce "
-    "site (envois de dossiers, corrections ou demandes de lien), le maximum par jour, qui protège les adresses des "
-    "envois abusifs. Gardez donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle "
-    "montre vos réponses telles qu'elles sont enregistrées, et vous y suivrez votre dossier.")
+    "Votre dossier est bien enregistré, mais aucun accusé de réception n'a été envoyé par e-mail pour ce "
+    "dossier : lors de son envoi, l'adresse de contact indiquée avait déjà reçu "
+    f"{mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site au cours des dernières 24 heures (envois de "
+    "dossiers, corrections ou demandes de lien), le maximum, qui protège les adresses des envois abusifs. Gardez "
+    "donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle montre vos réponses telles "
+    "qu'elles sont enregistrées, et vous y suivrez votre dossier.")
 NOT_OPEN = {
     "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
                "Revenez à partir du {date}.",

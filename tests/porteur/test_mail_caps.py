@@ -132,9 +132,8 @@ def test_a_correction_whose_acknowledgement_the_cap_held_back_says_so_and_promis
     assert "Un nouvel accusé de réception vous est envoyé" not in page
     assert "Vos réponses corrigées sont enregistrées : c&#39;est la version affichée ci-dessous." in page
     assert ("Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà "
-            "reçu aujourd&#39;hui 5 e-mails de ce site (envois de dossiers, corrections ou demandes de lien), le "
-            "maximum par jour")\
-        in page
+            "reçu 5 e-mails de ce site au cours des dernières 24 heures (envois de dossiers, corrections ou demandes "
+            "de lien), le maximum,") in page, "the cap is a sliding 24 hours, not a calendar day"
     assert "imprimez-la si vous voulez en garder une trace" in page
     assert "AMI-2021-0001.accuse-v7.eml" not in outbox(data_dir)
     assert latest_record(data_dir, "AMI-2021-0001")["version"] == 7, "the correction is stored"
@@ -157,8 +156,10 @@ def test_a_new_dossier_is_always_stored_but_its_acknowledgement_counts_and_is_he
     assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=sans-accuse")
     receipt = browser.get(sixth.headers["Location"])
     assert receipt.status_code == 200 and "AMI-2021-0006" in receipt.text, "stored, and its receipt shown"
-    assert ("Votre dossier est bien enregistré, mais aucun accusé de réception ne vous sera envoyé par e-mail"
-            in receipt.text)
+    assert ("Votre dossier est bien enregistré, mais aucun accusé de réception n&#39;a été envoyé par e-mail pour ce "
+            "dossier : lors de son envoi, l&#39;adresse de contact indiquée avait déjà reçu 5 e-mails de ce site au "
+            "cours des dernières 24 heures") in receipt.text, "still true when the bookmarked page is opened later"
+    assert "aujourd&#39;hui" not in receipt.text.split("<main", 1)[1]
     assert "Gardez donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la." in receipt.text
     with app.app_context():  # the mailer takes the records up, then catches up, as often as it likes
         for _ in range(2):

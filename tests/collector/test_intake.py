@@ -243,10 +243,10 @@ def test_robots_filling_the_honeypot_never_lock_their_network_out(make_app, monk
     limited each on its own; a porteur of the same network still sends, and still corrects."""
     monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
     app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k", RATE_LIMIT=(2, 600))
-    robot = app.test_client()
+    robot, spam = app.test_client(), encode_form(valid_answers(form), {"site_web": "http://spam.example"})
     for address in [f"192.0.2.{number}" for number in range(2, 7)]:
-        replies = [robot.post("/candidater/", data=encode_form(valid_answers(form), {"site_web": "http://spam.example"}),
-                              content_type=URLENCODED, environ_base={"REMOTE_ADDR": address}) for _ in range(4)]
+        replies = [robot.post("/candidater/", data=spam, content_type=URLENCODED, environ_base={"REMOTE_ADDR": address})
+                   for _ in range(4)]
         assert [reply.status_code for reply in replies] == [303, 303, 429, 429], "each robot has its own count"
     porteur = app.test_client()
     sent = porteur.post("/candidater/", data=encode_form(valid_answers(form), fresh_hidden(porteur)),

@@ -46,7 +46,8 @@ def test_a_third_contact_change_within_a_day_is_refused_with_the_answers_kept_an
     refused = send_correction(client, corrected(records[0], contact_email="troisieme@example.org",
                                                 projet_titre="Un titre à ne pas perdre"))
     assert refused.status_code == 429
-    assert "déjà été changée 2 fois aujourd&#39;hui" in refused.text and "Rien n&#39;a été enregistré" in refused.text
+    assert "déjà été changée 2 fois au cours des dernières 24 heures" in refused.text
+    assert "Rien n&#39;a été enregistré" in refused.text
     assert 'value="troisieme@example.org"' in refused.text and 'value="Un titre à ne pas perdre"' in refused.text
     assert latest_record(kept, "AMI-2021-0001")["version"] == 3
     assert latest_record(kept, "AMI-2021-0001")["answers"]["contact_email"] == "nouvelle2@example.org"
@@ -193,7 +194,8 @@ def test_a_held_back_dossier_posted_again_still_says_that_no_acknowledgement_com
     assert as_json.status_code == 200 and as_json.get_json()["acknowledged"] is False
     assert as_json.get_json()["confirmation_url"] == first.headers["Location"]
     other = app.test_client()
-    sent = other.post("/candidater/", json={**valid_answers(form), **form_hidden_fields(other.get("/candidater/").text)})
+    sent = other.post("/candidater/", json={**valid_answers(form),
+                                            **form_hidden_fields(other.get("/candidater/").text)})
     assert sent.status_code == 201 and sent.get_json()["acknowledged"] is True
 
 

@@ -10,7 +10,9 @@ errors back, whatever their speed; the time trap judges only a post that would o
 be stored, and a valid post that is merely too fast gets the form back (values kept, a
 fresh token), never a fake « merci »; only a filled honeypot gets the quiet page. The
 rate limit counts the posts that are stored or discarded, never answers sent back for
-correction (a workshop behind one address may correct as often as it needs).
+correction (a workshop behind one address may correct as often as it needs); a discarded
+post (a filled honeypot, which needs no page) counts for its client only, never for its
+network, which only posts about to be stored use up (network_limit.py).
 """
 
 from __future__ import annotations
@@ -30,14 +32,14 @@ from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, 
 from .errors import Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
 from .mail import message_name
-from .network_limit import ClientAndNetworkLimiter, Limiter, network_limit
+from .network_limit import ClientAndNetworkLimiter, network_limit
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import mail_caps, same_browser
 from .porteur.views import DONE
 from .records import build_record
-from .stores.base import FORM_LIMITER
+from .stores.base import FORM_LIMITER, Store
 from .stores.outbox import OutgoingMail, record_mails
 from .validation import derive
 
@@ -52,12 +54,14 @@ TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la
             "encore été enregistré. Vos réponses sont conservées ci-dessous. Vérifiez vos réponses puis envoyez "
             "à nouveau le formulaire.")
 ACKNOWLEDGEMENT_HELD_BACK = "sans-accuse"
+# Worded to stay true whenever the page is opened again: its bookmarked address keeps `fait`.
 DONE[ACKNOWLEDGEMENT_HELD_BACK] = (
-    "Votre dossier est bien enregistré, mais aucun accusé de réception ne vous sera envoyé par e-mail : "
-    f"l'adresse de contact indiquée a déjà reçu aujourd'hui {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce "
-    "site (envois de dossiers, corrections ou demandes de lien), le maximum par jour, qui protège les adresses des "
-    "envois abusifs. Gardez donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle "
-    "montre vos réponses telles qu'elles sont enregistrées, et vous y suivrez votre dossier.")
+    "Votre dossier est bien enregistré, mais aucun accusé de réception n'a été envoyé par e-mail pour ce "
+    "dossier : lors de son envoi, l'adresse de contact indiquée avait déjà reçu "
+    f"{mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site au cours des dernières 24 heures (envois de "
+    "dossiers, corrections ou demandes de lien), le maximum, qui protège les adresses des envois abusifs. Gardez "
+    "donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle montre vos réponses telles "
+    "qu'elles sont enregistrées, et vous y suivrez votre dossier.")
 NOT_OPEN = {
     "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
                "Revenez à partir du {date}.",
@@ -72,7 +76,7 @@ class IntakeState:
     form: FormDefinition
     schema: Schema
     tokens: Tokens
-    limiter: Limiter  # per client and per network (network_limit.py)
+    limiter: ClientAndNetworkLimiter  # per client and per network (network_limit.py)
     receipts: Signer
 
     @property
@@ -152,7 +156,7 @@ def _stored(stored: Stored) -> Response:
     url = receipt_url(stored.reference) + ("" if stored.acknowledged else "&fait=" + ACKNOWLEDGEMENT_HELD_BACK)
     if wants_json():
         response = jsonify({"reference": stored.reference, "received_at": stored.received_at,
-                            "confirmation_url": url})
+                            "confirmation_url": url, "acknowledged": stored.acknowledged})
         response.status_code = 201 if stored.created else 200
         return response
     return redirect(url, 303)
@@ -189,13 +193,16 @@ def _not_open(phase: Phase, values: dict[str, Any]) -> Response:
     return response
 
 
-def _count_post() -> None:
+def _count_post(for_network: bool = True) -> None:
     """Count a post that is about to be stored or discarded; 429 past the limit.
 
     Only those posts count: answers sent back for correction (errors, a stale page, a post
     sent too fast) cost no storage, and a workshop of porteurs behind one address must be
-    able to correct its forms without being refused."""
-    wait = state().limiter.hit(_client_address())
+    able to correct its forms without being refused. A discarded post (`for_network=False`)
+    counts for its client only: a robot that never loads the form must not use up the share
+    of every porteur of its network."""
+    limiter = state().limiter
+    wait = limiter.hit(_client_address()) if for_network else limiter.hit_client(_client_address())
     if wait is not None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
@@ -213,6 +220,13 @@ class Stored(NamedTuple):
     received_at: str
     created: bool  # now, by this post
     acknowledged: bool = True  # False: the acknowledgement was held back by the daily cap of its address
+
+
+def _found_again(kept: Store, reference: str, received_at: str) -> Stored:
+    """A dossier stored by an earlier post (a double click, a browser's retry, the same answers
+    sent again): its receipt again, saying again whether its acknowledgement was held back."""
+    return Stored(reference, received_at, False,
+                  acknowledged=not kept.outbox.is_held_back(message_name(reference, "accuse")))
 
 
 def store(answers: dict[str, Any], submission_id: str) -> Stored:
@@ -246,7 +260,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
     # A reference just taken names nothing yet; one found or claimed by another post may have its record.
     existing = None if fresh else kept.read_record(reference)
     if existing is not None:
-        return Stored(reference, existing["received_at"], False)
+        return _found_again(kept, reference, existing["received_at"])
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in a preview, like every other date shown
     record = build_record(reference, now, current.form.version, answers, flags, derived)
@@ -264,7 +278,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
         kept.release_submission(submission_id, reference)  # no claim on a record that is not there
         raise
     if not created:  # the same submission, sent twice at once: the other post stored it
-        return Stored(reference, kept.read_record(reference)["received_at"], False)  # type: ignore[index]
+        return _found_again(kept, reference, kept.read_record(reference)["received_at"])  # type: ignore[index]
     try:
         events.record_stored.send(current_app._get_current_object(), record=record, path=kept.record_file(reference))
     except Exception as error:  # noqa: BLE001 - a listener's failure must not un-confirm a stored record
@@ -296,7 +310,7 @@ def submit() -> Response:
     if not phase.is_open:
         return _not_open(phase, values)
     if honeypot_filled(hidden.get(HONEYPOT_FIELD)):
-        _count_post()
+        _count_post(for_network=False)
         return _discarded("honeypot")
     check = current.tokens.check(hidden.get(TOKEN_FIELD), hidden.get(SUBMISSION_ID_FIELD))
     try:

@@ -62,6 +62,17 @@ class RateLimiter:
             return None
         return max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1)
 
+    def give_back(self, address: str, now: float) -> None:
+        """Take back one post that `hit` counted at `now` (the same time): another limit refused it."""
+        self._uncount(self.client_key(address), int(now // self.window))
+
+    def _uncount(self, client: str, window: int) -> None:
+        try:
+            self._connection().execute("UPDATE hits SET count = count - 1 WHERE client = ? AND window = ? "
+                                       "AND count > 0", (client, window))
+        except sqlite3.Error as error:  # as in _counts: the post stays counted, nothing fails
+            logging.getLogger(__name__).warning("rate limit not taken back: %s", error.__class__.__name__)
+
     def _counts(self, client: str, window: int) -> tuple[int, int] | None:
         """Count one post of `client` in `window`; (its count there, its count in the window before).
 

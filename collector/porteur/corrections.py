@@ -44,10 +44,10 @@ STORED = "Vos réponses corrigées sont enregistrées : c'est la version affich�
 DONE["correction"] = STORED + " Un nouvel accusé de réception vous est envoyé par e-mail."
 DONE["correction-sans-accuse"] = STORED + (
     " Aucun accusé de réception ne vous sera envoyé pour cette correction : votre adresse de contact a déjà reçu "
-    f"aujourd'hui {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site (envois de dossiers, corrections ou "
-    "demandes de lien), le maximum par jour, qui protège les adresses des envois abusifs. Cette page montre vos "
-    "réponses telles qu'elles sont enregistrées : imprimez-la si vous voulez en garder une trace. Les corrections "
-    "suivantes seront de nouveau confirmées par e-mail dès que votre adresse repassera sous ce maximum.")
+    f"{mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site au cours des dernières 24 heures (envois de "
+    "dossiers, corrections ou demandes de lien), le maximum, qui protège les adresses des envois abusifs. Cette "
+    "page montre vos réponses telles qu'elles sont enregistrées : imprimez-la si vous voulez en garder une trace. "
+    "Les corrections suivantes seront de nouveau confirmées par e-mail dès que votre adresse repassera sous ce maximum.")
 DONE["correction-enregistree"] = STORED  # a repeat of a correction already stored: its mails were decided then
 DONE["inchangee"] = "Vos réponses n'ont pas changé : aucune nouvelle version n'a été enregistrée."
 CLOSED = ("Les corrections en ligne ne sont plus possibles pour ce dossier : l'appel est clos ou son analyse "

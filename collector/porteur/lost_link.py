@@ -32,6 +32,7 @@ from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
 from .. import appstate
 from ..validation import Email
+from .mail_caps import MAILS_PER_ADDRESS_PER_DAY
 from .views import offer_way_back, page
 
 log = logging.getLogger("collector.porteur")
@@ -47,11 +48,14 @@ PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
 # porteurs asking once while no mailer runs, a deadline night's worst, fits; a flood from
 # many addresses stops there (about 4 MB of files, a mailer round of a thousand look-ups).
 MAX_WAITING = 1000
-# The same words for every address: whether it has a dossier, or is over its daily limit, stays unsaid.
+# The same words for every address: whether it has a dossier, or is over a limit, stays unsaid; both
+# limits are told, since past either one the mailer sends nothing (link_requests.py, mail_caps.py).
 SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minutes qui viennent un e-mail "
         "contenant le lien de chaque dossier : pensez à regarder dans les indésirables. Une même adresse "
-        "reçoit au plus {per_day} de ces e-mails par jour. Rien reçu dans l'heure ? Vérifiez l'adresse "
-        "ci-dessus, ou appelez les contacts de l'AMI.").format(per_day=PER_ADDRESS[0])
+        "reçoit au plus {per_day} de ces e-mails en 24 heures, et au plus {all_kinds} e-mails de ce site "
+        "(envois de dossiers, corrections, demandes de lien) : au-delà, plus rien ne lui parvient avant le "
+        "lendemain. Rien reçu dans l'heure ? Vérifiez l'adresse ci-dessus, ou appelez les contacts de "
+        "l'AMI.").format(per_day=PER_ADDRESS[0], all_kinds=MAILS_PER_ADDRESS_PER_DAY)
 
 NOT_NOW = ("Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. Réessayez dans "
            "quelques minutes ; si cela dure, appelez les contacts de l'AMI, qui peuvent vous redonner le lien.")

@@ -61,14 +61,14 @@ def too_many_contact_changes(wait: int) -> str:
     """The refusal of a correction changing the contact once too often (the form keeps the answers)."""
     hours = max(1, round(wait / 3600))
     return (f"L'adresse e-mail de contact de ce dossier a déjà été changée {CONTACT_CHANGES_PER_DAY} fois "
-            f"aujourd'hui : c'est le maximum, pour qu'un lien tombé dans de mauvaises mains ne puisse pas "
-            f"envoyer vos réponses à n'importe qui. Rien n'a été enregistré. Gardez l'adresse actuelle pour "
-            f"enregistrer vos autres corrections, et changez-la dans environ {hours} heure(s) ; en cas "
-            f"d'urgence, appelez les contacts de l'AMI.")
+            f"au cours des dernières 24 heures : c'est le maximum, pour qu'un lien tombé dans de mauvaises mains "
+            f"ne puisse pas envoyer vos réponses à n'importe qui. Rien n'a été enregistré. Gardez l'adresse "
+            f"actuelle pour enregistrer vos autres corrections, et changez-la dans environ {hours} heure(s) ; "
+            f"en cas d'urgence, appelez les contacts de l'AMI.")
 
 
-FIELD_MESSAGE = (f"Gardez l'adresse de contact actuelle pour aujourd'hui : elle a déjà été changée "
-                 f"{CONTACT_CHANGES_PER_DAY} fois.")
+FIELD_MESSAGE = (f"Gardez l'adresse de contact actuelle pour le moment : elle a déjà été changée "
+                 f"{CONTACT_CHANGES_PER_DAY} fois au cours des dernières 24 heures.")
 
 
 @functools.lru_cache(maxsize=16)

@@ -37,6 +37,20 @@ class FolderOutbox:
         mail._remember(self.data_dir, [name])  # an empty file in mail-queued/, its folder fsynced
         return True
 
+    def is_held_back(self, name: str) -> bool:
+        # Remembered in mail-queued/ with no message file: a queued message has its file in one
+        # of the outbox's folders BEFORE its name is remembered, and keeps one until a purge,
+        # which forgets the name too. A message moving between folders while they are looked
+        # at could seem absent: a second look confirms an absence.
+        return all(self._remembered_without_message(name) for _look in range(2))
+
+    def _remembered_without_message(self, name: str) -> bool:
+        def present(folder: str) -> bool:
+            return os.path.exists(os.path.join(self.data_dir, folder, name))
+
+        return present(mail.QUEUED) and not any(present(folder) for folder in
+                                                (mail.OUTBOX, mail.SENDING, mail.SENT, mail.FAILED))
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         claimed = []
         for name in mail.pending(self.data_dir):

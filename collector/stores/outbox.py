@@ -62,6 +62,10 @@ class Outbox(Protocol):
         held back, which neither the mailer nor a catch-up may ever queue. False where this
         outbox cannot remember a name without its message (then the mail goes)."""
 
+    def is_held_back(self, name: str) -> bool:
+        """True when `name` was held back (`hold_back`) and so will never be sent: a porteur
+        posting the same dossier again must be told again that no acknowledgement comes."""
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         """Take up to `limit` waiting messages for this sender, (name, outbox bytes) each; a message
         is claimed by one sender only, and its claim is durable before this returns."""

@@ -279,3 +279,11 @@ class PostgresRateLimiter(RateLimiter):
         except StoreUnavailable:
             return None  # as with the data folder: the post goes on uncounted; storing it answers 503
         return int(count), (int(previous[0]) if previous else 0)
+
+    def _uncount(self, client: str, window: int) -> None:
+        try:
+            with self.store._connection() as connection:
+                connection.execute("UPDATE rate_hits SET count = count - 1 WHERE limiter = %s AND client = %s "
+                                   "AND window_number = %s AND count > 0", (self.name, client, window))
+        except StoreUnavailable:
+            pass  # as with the data folder: the post stays counted

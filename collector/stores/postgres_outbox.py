@@ -83,6 +83,11 @@ class PostgresOutbox:
             connection.execute(_HOLD_BACK, (name, reference_of(name)))
         return True
 
+    def is_held_back(self, name: str) -> bool:
+        # hold_back cannot hold a name back here yet (it returns False and the mail is queued):
+        # nothing is ever held back. Answer from the table once hold_back keeps such names.
+        return False
+
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         self.state.add_identity(self.sender)  # before the first claim: the host's next mailer takes it back
         with self.store._connection() as connection:

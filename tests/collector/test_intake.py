@@ -78,6 +78,7 @@ def test_json_clients_get_201_with_the_reference(app, client, form):
     body = reply.get_json()
     assert body["reference"] == "AMI-2021-0001" and body["confirmation_url"].startswith("/candidater/recu/")
     assert body["received_at"] == records(app)[0]["received_at"]
+    assert body["acknowledged"] is True, "its acknowledgement is on its way"
 
 
 def test_a_script_posting_json_without_accept_gets_json(client, form):
@@ -235,6 +236,22 @@ def test_a_network_may_post_five_times_what_one_client_may_then_waits(make_app, 
     assert "Trop d&#39;envois depuis votre connexion ou votre réseau" in replies[5].text
     assert len(records(app)) == 5, "nothing stored past the network's limit"
     assert send(clients[6].replace("db8:1:", "db8:2:").replace("192.0.2.", "198.51.100.")).status_code == 303
+
+
+def test_robots_filling_the_honeypot_never_lock_their_network_out(make_app, monkeypatch, form):
+    """Five robots of one /24 that never load the form (honeypot filled, no token, no Origin) are
+    limited each on its own; a porteur of the same network still sends, and still corrects."""
+    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
+    app = make_app(MIN_FILL_SECONDS=0, SECRET_KEY="k", RATE_LIMIT=(2, 600))
+    robot, spam = app.test_client(), encode_form(valid_answers(form), {"site_web": "http://spam.example"})
+    for address in [f"192.0.2.{number}" for number in range(2, 7)]:
+        replies = [robot.post("/candidater/", data=spam, content_type=URLENCODED, environ_base={"REMOTE_ADDR": address})
+                   for _ in range(4)]
+        assert [reply.status_code for reply in replies] == [303, 303, 429, 429], "each robot has its own count"
+    porteur = app.test_client()
+    sent = porteur.post("/candidater/", data=encode_form(valid_answers(form), fresh_hidden(porteur)),
+                        content_type=URLENCODED, environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert sent.status_code == 303 and len(records(app)) == 1
 
 
 @pytest.mark.parametrize(("now", "words"), [

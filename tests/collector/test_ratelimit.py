@@ -7,6 +7,7 @@ import sqlite3
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from collector.network_limit import ClientAndNetworkLimiter
 from collector.ratelimit import RateLimiter
 
 WINDOW = 600
@@ -163,3 +164,23 @@ def test_an_ipv4_address_mapped_into_ipv6_counts_as_itself(data_dir):
     assert rate.hit("192.0.2.1", 100 * WINDOW) is None
     assert rate.hit("::ffff:192.0.2.1", 100 * WINDOW + 1) is not None
     assert rate.hit("192.0.2.2", 100 * WINDOW + 2) is None
+
+
+def test_a_post_refused_for_its_network_leaves_its_client_count_whole(data_dir):
+    """A flood from the neighbours refuses a client's post; its own share must still be there later."""
+    per_client = RateLimiter(data_dir, 1, WINDOW, "clé de test")
+    per_network = RateLimiter(os.path.join(data_dir, "reseau"), 1, 60, "clé de test")
+    limiter = ClientAndNetworkLimiter(per_client, per_network)
+    start = 100 * WINDOW
+    assert limiter.hit("192.0.2.1", start) is None  # the neighbour uses the network's share
+    assert limiter.hit("192.0.2.2", start + 1) is not None  # refused for its network
+    assert limiter.hit("192.0.2.2", start + 200) is None, "the network's minute is over, the client never posted"
+    assert limiter.hit("192.0.2.2", start + 300) is not None  # and now its own share is used
+
+
+def test_a_honeypot_post_counts_for_its_client_only(data_dir):
+    limiter = ClientAndNetworkLimiter(RateLimiter(data_dir, 1, WINDOW, "clé de test"),
+                                      RateLimiter(os.path.join(data_dir, "reseau"), 1, WINDOW, "clé de test"))
+    assert limiter.hit_client("192.0.2.1", 100 * WINDOW) is None
+    assert limiter.hit_client("192.0.2.1", 100 * WINDOW + 1) is not None
+    assert limiter.hit("192.0.2.2", 100 * WINDOW + 2) is None, "the network counted none of the robot's posts"

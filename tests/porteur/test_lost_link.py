@@ -58,7 +58,9 @@ def test_the_confirmation_shows_the_address_typed_and_promises_only_what_is_true
     assert '<strong class="adresse-saisie">o&#39;brien+ami@example.org</strong>' in shown
     assert "vient d&#39;y être envoyé" not in shown, "the mail is only queued, and not sent past the daily limit"
     assert "nous y envoyons dans les minutes qui viennent" in shown
-    assert "au plus 3 de ces e-mails par jour" in shown
+    assert "au plus 3 de ces e-mails en 24 heures" in shown
+    assert ("et au plus 5 e-mails de ce site (envois de dossiers, corrections, demandes de lien) : au-delà, plus "
+            "rien ne lui parvient avant le lendemain") in shown, "the mailer drops a link past the address's cap"
 
 
 def handle_waiting(app, where, lookup=None, now=None) -> int:

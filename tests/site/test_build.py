@@ -96,7 +96,10 @@ def test_a_fact_edited_in_the_data_file_changes_every_page_and_the_ics(tmp_path)
     assert ("Date limite des réponses vendredi 4 juin 2021 à 18 h 00 (heure de Paris)"
             in Page(build.read("calendrier/index.html")).text)
     assert 'datetime="2021-06-04T18:00:00+02:00"' in build.read("calendrier/index.html")
-    assert "Date limite : vendredi 4 juin 2021 à 18 h 00" in Page(build.read("candidater/index.html")).text
+    form_page = Page(build.read("candidater/index.html")).text
+    assert "Date limite : vendredi 4 juin 2021 à 18 h 00" in form_page
+    assert ("Votre référence s'affiche dès l'envoi ; la page qui la donne dit si un accusé de réception part aussi par e-mail."
+            in form_page), "an acknowledgement is not always mailed (porteur/mail_caps.py)"
     assert '<a href="tel:+33231000001">02 31 00 00 01</a>' in build.read("contacts/index.html")
     ics = build.read("calendrier/ami-usages-numeriques-2021.ics")
     assert "DTSTART;TZID=Europe/Paris:20210604T180000" in ics

@@ -104,6 +104,19 @@ def test_a_name_held_back_is_remembered_and_never_queued_claimed_or_sent(store):
     assert report.sent == [] and inbox.messages == []
 
 
+def test_an_outbox_tells_a_name_held_back_from_a_message_queued_whatever_became_of_it(store):
+    """The intake asks it when a dossier is posted again, to say again that no acknowledgement comes."""
+    outbox = store.outbox
+    held = outbox.hold_back("AMI-2021-0001.accuse.eml")
+    assert outbox.is_held_back("AMI-2021-0001.accuse.eml") is held
+    queue(outbox, *(f"AMI-2021-000{number}.accuse.eml" for number in range(2, 6)))
+    [(claimed, _raw), (sent, _), (refused, _)] = outbox.claim(3)
+    outbox.mark_sent(sent)
+    outbox.mark_failed(refused)
+    for name in (claimed, sent, refused, "AMI-2021-0005.accuse.eml", "AMI-2021-0009.accuse.eml"):
+        assert outbox.is_held_back(name) is False, name
+
+
 def test_forgetting_a_dossier_removes_its_messages_and_their_memory_only(store):
     queue(store.outbox, "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml", "AMI-2021-0002.accuse.eml")
     [(name, _raw)] = store.outbox.claim(1)

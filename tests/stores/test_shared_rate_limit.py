@@ -76,3 +76,12 @@ def test_a_database_out_of_reach_lets_posts_through_uncounted(store, postgres_cl
         assert [rate.hit("192.0.2.1", START + i) for i in range(3)] == [None] * 3
     finally:
         postgres_cluster.start()
+
+
+def test_a_post_taken_back_frees_its_place_in_the_window(store):
+    """ClientAndNetworkLimiter takes back a client's post that its network refused (network_limit.py)."""
+    rate = limiter(store, limit=1)
+    assert rate.hit("192.0.2.1", START) is None
+    rate.give_back("192.0.2.1", START)
+    assert rate.hit("192.0.2.1", START + 1) is None
+    assert rate.hit("192.0.2.1", START + 2) is not None

@@ -84,9 +84,10 @@ class PostgresOutbox:
         return True
 
     def is_held_back(self, name: str) -> bool:
-        # hold_back cannot hold a name back here yet (it returns False and the mail is queued):
-        # nothing is ever held back. Answer from the table once hold_back keeps such names.
-        return False
+        """True when the name's row was made by hold_back (`held_at`): a queued message never is."""
+        with self.store._connection() as connection:
+            row = connection.execute("SELECT held_at IS NOT NULL FROM outbox WHERE name = %s", (name,)).fetchone()
+        return bool(row and row[0])
 
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         self.state.add_identity(self.sender)  # before the first claim: the host's next mailer takes it back

@@ -107,8 +107,8 @@ def test_a_name_held_back_is_remembered_and_never_queued_claimed_or_sent(store):
 def test_an_outbox_tells_a_name_held_back_from_a_message_queued_whatever_became_of_it(store):
     """The intake asks it when a dossier is posted again, to say again that no acknowledgement comes."""
     outbox = store.outbox
-    held = outbox.hold_back("AMI-2021-0001.accuse.eml")
-    assert outbox.is_held_back("AMI-2021-0001.accuse.eml") is held
+    assert outbox.hold_back("AMI-2021-0001.accuse.eml") is True
+    assert outbox.is_held_back("AMI-2021-0001.accuse.eml") is True
     queue(outbox, *(f"AMI-2021-000{number}.accuse.eml" for number in range(2, 6)))
     [(claimed, _raw), (sent, _), (refused, _)] = outbox.claim(3)
     outbox.mark_sent(sent)

@@ -75,11 +75,12 @@ import os
 import select
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .config import ConfigError
@@ -308,8 +309,10 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
-    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
+        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None,
+        upkeep: Callable[[], None] | None = None) -> None:
+    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring);
+    `upkeep` is called at each poll (review/index_upkeep.py: it never raises)."""
     _lower_priority()
     if not settings.host:
         log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
@@ -323,6 +326,8 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
         log.info("mailer: running (pid %d)", os.getpid())
         mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir), store)
         while not stop.requested:
+            if upkeep is not None:
+                upkeep()
             try:
                 mailer.step()
             except Exception:  # noqa: BLE001 - a long-running sender keeps going; the files wait
@@ -343,5 +348,11 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    from .review.index_upkeep import IndexUpkeep, sync_seconds
+
+    try:
+        upkeep = IndexUpkeep(current_app._get_current_object(), sync_seconds())  # type: ignore[attr-defined]
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),
-        appstate.store().outbox, appstate.store())
+        appstate.store().outbox, appstate.store(), upkeep)

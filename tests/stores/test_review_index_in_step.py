@@ -15,7 +15,7 @@ import pytest
 from collector import appstate
 from collector.config import ConfigError
 from collector.records import write_record
-from collector.review.index_upkeep import SYNC_ENV, sync_seconds
+from collector.review.index_upkeep import SYNC_ENV, IndexUpkeep, sync_seconds
 from collector.review.indexing import app_index
 from collector.stores.base import StoreUnavailable
 from tests.review.factory import make_record
@@ -143,3 +143,16 @@ def test_in_the_data_folder_a_sync_that_failed_once_leaves_no_index_stale(data_d
         app_index(host).sync()
     for _again in range(3):
         assert app_index(host).total() == 3
+
+
+@pytest.mark.parametrize("store_kind", ["folder"])
+def test_the_mailers_upkeep_logs_a_failed_sync_and_tries_again_a_period_later(data_dir, make_host, caplog):
+    host = make_host()
+    os.makedirs(os.path.join(data_dir, "state", "index.sqlite3"))  # an index sqlite can neither open nor replace
+    now = [0.0]
+    upkeep = IndexUpkeep(host, period=60, clock=lambda: now[0])
+    failed = "review index: not brought in step with the store"
+    for moment in (0.0, 30.0, 59.0, 60.0):
+        now[0] = moment
+        upkeep()  # never raises: the mailer goes on
+    assert [record.getMessage().startswith(failed) for record in caplog.records].count(True) == 2

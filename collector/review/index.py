@@ -17,6 +17,10 @@ signature differs from the index's is re-read, a vanished one dropped. A hand-ed
 file, a restored backup, or a record or status written by another host is thus seen at
 the next request, by every worker, without a restart. Writers in the data folder also
 update it at once (`note_record`, `note_history`), so the next sync finds nothing to re-read.
+A sync that fails makes the source forget what it reported (`ReviewSource.forget`), so the
+next one compares every signature. A sync that drops rows wipes their bytes (`secure_delete`,
+then `wipe_log`); `purge` and each host's mailer sync it (index_upkeep.py), so a purged dossier
+leaves every host's index, not only the ones reviewers use.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new

@@ -80,7 +80,6 @@ from dataclasses import replace
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from .config import ConfigError
@@ -348,10 +347,9 @@ def mailer_command() -> None:
         settings = replace(MailSettings.from_env(), dossier_secret=appstate.secret())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    from .review.index_upkeep import IndexUpkeep, sync_seconds
-
+    make_upkeep = appstate.index_upkeep()  # the review index's periodic sync (review/index_upkeep.py)
     try:
-        upkeep = IndexUpkeep(current_app._get_current_object(), sync_seconds())  # type: ignore[attr-defined]
+        upkeep = make_upkeep() if make_upkeep is not None else None
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(),

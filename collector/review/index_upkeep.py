@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 
 from flask import Flask
 
+from .. import appstate
 from ..config import ConfigError
 from .indexing import app_index
 
@@ -52,6 +53,11 @@ def sync_host_index(app: Flask) -> None:
     if os.path.exists(index.path):
         index.sync()
         index.wipe_log()
+
+
+def init_app(app: Flask) -> None:
+    """Offer the mailer its upkeep (appstate.index_upkeep: the mail modules never import this package)."""
+    app.extensions[appstate.INDEX_UPKEEP] = lambda: IndexUpkeep(app, sync_seconds())
 
 
 class IndexUpkeep:

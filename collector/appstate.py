@@ -1,6 +1,6 @@
 """Where every role's code (porteur pages, review pages, commands, mail) finds the running app's
 data folder, store, facts, form and secret key, and the services one role offers another (the review
-index's e-mail look-up for the mailer) without either importing the other."""
+index's e-mail look-up and its upkeep, for the mailer) without either importing the other."""
 
 from __future__ import annotations
 
@@ -59,3 +59,13 @@ def email_lookup(app: Flask | None = None) -> Callable[[str], list[str] | None] 
     """The references a contact address has, found by the review index, when the review role
     registered one (app.extensions[EMAIL_LOOKUP]); None otherwise (the mailer then reads the records)."""
     return _app(app).extensions.get(EMAIL_LOOKUP)
+
+
+INDEX_UPKEEP = "ami_index_upkeep"
+
+
+def index_upkeep(app: Flask | None = None) -> Callable[[], Callable[[], None]] | None:
+    """What makes the mailer's periodic sync of its host's review index, when the review role
+    registered it (app.extensions[INDEX_UPKEEP], review/index_upkeep.py); None otherwise. Making
+    it reads COLLECTOR_INDEX_SYNC_SECONDS (config.ConfigError, in French, when it is wrong)."""
+    return _app(app).extensions.get(INDEX_UPKEEP)

@@ -359,8 +359,10 @@ def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
-    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring)."""
+        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None,
+        upkeep: Callable[[], None] | None = None) -> None:
+    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring);
+    `upkeep` is called at each poll (review/index_upkeep.py: it never raises)."""
     _lower_priority()
     if not settings.host:
         log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
@@ -374,6 +376,8 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
         log.info("mailer: running (pid %d)", os.getpid())
         mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir), store)
         while not stop.requested:
+            if upkeep is not None:
+                upkeep()
             try:
                 mailer.step()
             except StoreUnavailable as error:  # expected while PostgreSQL restarts: one line, not a traceback
@@ -398,6 +402,11 @@ def mailer_command() -> None:
         settings = porteur_mail.with_dossier_links(MailSettings.from_env())  # signs the dossier links
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    make_upkeep = appstate.index_upkeep()  # the review index's periodic sync (review/index_upkeep.py)
+    try:
+        upkeep = make_upkeep() if make_upkeep is not None else None
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     store = appstate.store()
     run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(), store.outbox,
-        store)
+        store, upkeep)

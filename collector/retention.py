@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from . import appstate, link_requests
@@ -61,6 +62,9 @@ def purge_command(dry_run, today) -> None:
             done += 1
     except OSError as error:
         _stop(list(received)[done], error, aged.warnings)
+    finally:
+        if done and not dry_run:
+            _clear_host_index()
     echo(f"{len(received)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
          + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
     try:
@@ -73,6 +77,19 @@ def purge_command(dry_run, today) -> None:
         echo(f"{expired} demande(s) de lien de dossier non traitée(s) depuis plus de "
              f"{link_requests.MAX_AGE.days} jours supprimée(s).")
     warn_files(aged.warnings)
+
+
+def _clear_host_index() -> None:
+    """Drop the forgotten dossiers' rows from this host's review index at once (the other
+    hosts' mailers do the same within COLLECTOR_INDEX_SYNC_SECONDS: review/index_upkeep.py)."""
+    from .review.index_upkeep import sync_host_index  # here: the other commands need no index
+
+    try:
+        sync_host_index(current_app._get_current_object())  # type: ignore[attr-defined]
+    except Exception as error:  # noqa: BLE001 - the dossiers are forgotten; only the index lags
+        echo(f"Attention : l'index d'instruction de ce serveur n'a pas pu être mis à jour ({type(error).__name__}) : "
+             "il garde les dossiers supprimés jusqu'à sa prochaine mise à jour par le mailer. Lancez "
+             "« flask --app collector reindex » pour le reconstruire sans eux.", err=True)
 
 
 def _stop(reference: str, error: OSError, warnings: list[str]) -> None:

@@ -35,7 +35,7 @@ from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_sta
 from .. import appstate
 from ..stores import StoreUnavailable
 from ..stores.reviewers import Reviewers
-from . import csrf, indexing, listing, throttle
+from . import csrf, index_upkeep, indexing, listing, throttle
 from .catalog import departement_name, format_moment, format_received
 from .indexing import app_index
 
@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
     indexing.init_app(app)
+    index_upkeep.init_app(app)
     # They need this module's guard and detail page.
     from . import answer_pages, exchanges, link_revocation, meeting_pages
 

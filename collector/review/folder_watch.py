@@ -73,6 +73,12 @@ class FolderWatch:
             self._folders.move_to_end(folder)
             return self._pending.pop(folder, set())
 
+    def forget(self, folder: str) -> None:
+        """The names last given for `folder` were not used: its next `changes` is None (look at every file)."""
+        with self._lock:
+            if folder in self._folders:
+                self._pending[folder] = None
+
     def _watch(self, folder: str) -> None:
         try:
             self._folders[folder] = self._inotify.add_watch(folder, self._mask())

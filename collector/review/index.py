@@ -17,6 +17,10 @@ signature differs from the index's is re-read, a vanished one dropped. A hand-ed
 file, a restored backup, or a record or status written by another host is thus seen at
 the next request, by every worker, without a restart. Writers in the data folder also
 update it at once (`note_record`, `note_history`), so the next sync finds nothing to re-read.
+A sync that fails makes the source forget what it reported (`ReviewSource.forget`), so the
+next one compares every signature. A sync that drops rows wipes their bytes (`secure_delete`,
+then `wipe_log`); `purge` and each host's mailer sync it (index_upkeep.py), so a purged dossier
+leaves every host's index, not only the ones reviewers use.
 
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new
@@ -302,6 +306,7 @@ class RecordIndex:
         connection = sqlite3.connect(path or self.path, timeout=30, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuilt if ever lost
+        connection.execute("PRAGMA secure_delete=ON")  # a deleted row's bytes are zeroed (a purged dossier's)
         return connection
 
     def _connection(self, build: bool = True) -> sqlite3.Connection | None:
@@ -476,7 +481,18 @@ class RecordIndex:
         signature) spares work: inotify (folder_watch.py) names the files changed since, and
         only those are looked at again; when the generation is still the one this process
         left, the index holds exactly those signatures, so only those names are compared.
+
+        A sync that fails (the database out of reach, a full disk) makes the source forget
+        what this process saw: the changes it reported were not applied, so the next sync
+        compares every signature rather than trusting them as applied.
         """
+        try:
+            self._sync()
+        except BaseException:
+            self.source.forget()
+            raise
+
+    def _sync(self) -> None:
         connection = self._connection()
         generation, in_step = self._meta(connection)
         with _seen_lock:
@@ -539,10 +555,25 @@ class RecordIndex:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
+            if gone or gone_histories:
+                self.wipe_log()
         with _seen_lock:
             _seen[self.path] = (generation, disk[0], disk[1])
         self._generation = generation
         self._synced = True
+
+    def wipe_log(self) -> None:
+        """After rows were dropped (a purged dossier): secure_delete zeroed them in the pages,
+        but the write-ahead log still holds earlier copies of those pages; a TRUNCATE
+        checkpoint copies the pages into the file and empties the log. A reader in the
+        middle of a query can hold it back: the next sync that drops rows, or the mailer's
+        next upkeep (index_upkeep.py), empties it."""
+        connection = self._connection(build=False)
+        if connection is None:
+            return
+        busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.info("review index: its write-ahead log is still in use; emptied at a later sync")
 
     @staticmethod
     def _meta(connection: sqlite3.Connection) -> tuple[str, str | None]:

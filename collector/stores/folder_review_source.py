@@ -66,6 +66,13 @@ class FolderReviewSource:
                     changed[name[:-len(RECORD_SUFFIX)]] = None
         return changed
 
+    def forget(self) -> None:
+        """The caller's sync failed after `changes` consumed inotify's names: scan both folders next time."""
+        from ..review.folder_watch import WATCH
+
+        for kind in ("records", "histories"):
+            WATCH.forget(self.folder(kind))  # type: ignore[arg-type]
+
     def read_record(self, reference: str) -> dict[str, Any]:
         return read_record(record_path(self.data_dir, reference))
 

@@ -63,12 +63,17 @@ class PostgresReviewSource:
         asked (nothing changed: no row is listed); None otherwise (every signature is compared).
 
         The digest is taken before the caller lists the signatures, so a change made meanwhile
-        makes the next digest differ. One index per store and process asks (the app's)."""
+        makes the next digest differ. One index per store and process asks (the app's). The
+        digest is kept at once, so a sync that fails after this must call `forget`."""
         with self.store._connection() as connection:
             digest = tuple(connection.execute(_DIGESTS[kind]).fetchone() or ())
         last = self._digests.get(kind)
         self._digests[kind] = (os.getpid(), digest)
         return {} if last == (os.getpid(), digest) else None
+
+    def forget(self) -> None:
+        """The caller's sync failed after `changes`: the digest just kept was never applied."""
+        self._digests.clear()
 
     def read_record(self, reference: str) -> dict[str, Any]:
         record = self.store.read_record(reference)

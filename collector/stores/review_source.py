@@ -32,6 +32,10 @@ class ReviewSource(Protocol):
         """The references changed since this process last asked, with their signature (None:
         vanished); None when it cannot tell, and every signature must be compared."""
 
+    def forget(self) -> None:
+        """Forget what this process saw: the next `changes` is None. The index calls it when a
+        sync failed, so changes reported but never applied are not taken as applied."""
+
     def read_record(self, reference: str) -> dict[str, Any]:
         """A reference's first record as stored; records.RecordError naming it when missing or unreadable."""
 

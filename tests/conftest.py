@@ -7,7 +7,16 @@ import shutil
 
 import pytest
 
+from tests.support import store_switch
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, guard_network
+
+
+def pytest_addoption(parser):
+    store_switch.add_option(parser)
+
+
+def pytest_configure(config):
+    store_switch.declare_marker(config)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +77,17 @@ STORE_KINDS = ("folder", "postgres")
 @pytest.fixture
 def store_kind() -> str:
     """Where the app under test keeps its data: the data folder, unless a module parametrises this
-    fixture with STORE_KINDS to run its tests on PostgreSQL too."""
+    fixture with STORE_KINDS to run its tests on PostgreSQL too, or `--store` chooses PostgreSQL
+    (tests/support/store_switch.py parametrises it then)."""
     return "folder"
+
+
+def pytest_generate_tests(metafunc):
+    store_switch.parametrise(metafunc, store_kind)
+
+
+def pytest_collection_modifyitems(config, items):
+    store_switch.mark_postgres_items(items)
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""The `--store` switch: which store the tests that build the app through the shared fixtures use.
+
+`--store=folder` (the default) keeps the data folder; `--store=postgres` gives every test that
+relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (its id ends with
+`[postgres]`); `--store=both` runs each such test on both. A module that parametrises
+`store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
+test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files.
+Tests that end up on PostgreSQL carry the `on_postgresql` marker, so that
+`pytest --store=postgres -m on_postgresql` runs only the PostgreSQL pass."""
+
+from __future__ import annotations
+
+import pytest
+
+CHOICES = {"folder": ("folder",), "postgres": ("postgres",), "both": ("folder", "postgres")}
+MARKER = "on_postgresql"
+
+# Node id prefixes of the tests that inspect the data folder's files by design, with why.
+FOLDER_ONLY: dict[str, str] = {
+}
+
+
+def add_option(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=sorted(CHOICES), default="folder",
+                     help="store of the tests that build the app through the shared fixtures: "
+                          "folder (default), postgres, or both")
+
+
+def declare_marker(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}: the test runs on PostgreSQL (set by the --store switch "
+                                       "or by the module's own parametrisation)")
+
+
+def folder_only_reason(nodeid: str) -> str | None:
+    """Why the test of `nodeid` stays on the data folder, or None."""
+    for prefix, reason in FOLDER_ONLY.items():
+        if nodeid.startswith(prefix):
+            return reason
+    return None
+
+
+def parametrise(metafunc: pytest.Metafunc, default_fixture) -> None:
+    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture."""
+    kinds = CHOICES[metafunc.config.getoption("--store")]
+    if kinds == ("folder",) or "store_kind" not in metafunc.fixturenames:
+        return
+    definitions = metafunc._arg2fixturedefs.get("store_kind")  # the closest definition is last
+    if not definitions or definitions[-1].func is not getattr(default_fixture, "__wrapped__", default_fixture):
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "store_kind" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    if folder_only_reason(metafunc.definition.nodeid):
+        return
+    metafunc.parametrize("store_kind", kinds, ids=kinds)
+
+
+def mark_postgres_items(items: list[pytest.Item]) -> None:
+    """Adds the `on_postgresql` marker to every test that runs on PostgreSQL."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store_kind") == "postgres":
+            item.add_marker(MARKER)

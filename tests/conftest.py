@@ -91,8 +91,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def store_config(store_kind, request) -> dict[str, str]:
-    """The app settings that select the store (none for the data folder)."""
-    if store_kind == "postgres":
-        return {"DATABASE_URL": request.getfixturevalue("database_url")}
-    return {}
+def store_config(store_kind, request):
+    """The app settings that select the store (none for the data folder). On PostgreSQL, the test's
+    data folder stands for its database, so that records written "into the data folder" by
+    tests/review/factory.py go into the app's store."""
+    if store_kind != "postgres":
+        yield {}
+        return
+    from tests.support.stores import database_standing_for
+
+    url = request.getfixturevalue("database_url")
+    with database_standing_for(request.getfixturevalue("data_dir"), url):
+        yield {"DATABASE_URL": url}

@@ -5,8 +5,9 @@ relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (
 `[postgres]`); `--store=both` runs each such test on both. A module that parametrises
 `store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
 test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files.
-Tests that end up on PostgreSQL carry the `on_postgresql` marker, so that
-`pytest --store=postgres -m on_postgresql` runs only the PostgreSQL pass."""
+Tests that end up on PostgreSQL carry the `on_postgresql` marker; those the switch moved there
+also carry `switched_to_postgresql`, so that `pytest --store=postgres -m switched_to_postgresql`
+runs only what the default run does not already run on PostgreSQL (`make test`'s second pass)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,19 @@ import pytest
 
 CHOICES = {"folder": ("folder",), "postgres": ("postgres",), "both": ("folder", "postgres")}
 MARKER = "on_postgresql"
+SWITCHED = "switched_to_postgresql"
 
 # Node id prefixes of the tests that inspect the data folder's files by design, with why.
 FOLDER_ONLY: dict[str, str] = {
+    "tests/proof/test_hostile_data_folder.py": "edits, corrupts and replaces the data folder's files by hand",
+    "tests/proof/test_outbox.py": "tidies the folder outbox's sent/ and failed/ by hand",
+    "tests/proof/test_mail_senders.py": "puts a file in place of outbox/ and ages its files",
+    "tests/porteur/test_mail_catch_up.py": "makes os.link into the folder's outbox/ fail",
+    "tests/review/test_mail.py": "drives the folder outbox (collector.mail) on the data folder's path",
+    "tests/review/test_mail_batches.py": "counts the fsyncs of outbox/ and mail-queued/",
+    "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
+    "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",
+    "tests/review/test_index_rebuild.py": "reindex reads the data folder's files in several processes",
 }
 
 
@@ -27,8 +38,9 @@ def add_option(parser: pytest.Parser) -> None:
 
 
 def declare_marker(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}: the test runs on PostgreSQL (set by the --store switch "
-                                       "or by the module's own parametrisation)")
+    config.addinivalue_line("markers", f"{MARKER}: the test runs on PostgreSQL (by the --store switch or "
+                                       "by the module's own parametrisation)")
+    config.addinivalue_line("markers", f"{SWITCHED}: the --store switch moved the test to PostgreSQL")
 
 
 def folder_only_reason(nodeid: str) -> str | None:
@@ -53,7 +65,8 @@ def parametrise(metafunc: pytest.Metafunc, default_fixture) -> None:
             return
     if folder_only_reason(metafunc.definition.nodeid):
         return
-    metafunc.parametrize("store_kind", kinds, ids=kinds)
+    metafunc.parametrize("store_kind", [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
+                                                     if kind == "postgres" else []) for kind in kinds])
 
 
 def mark_postgres_items(items: list[pytest.Item]) -> None:

@@ -29,6 +29,8 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
     "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",
     "tests/review/test_index_rebuild.py": "reindex reads the data folder's files in several processes",
+    "tests/review/test_mailer.py::test_new_records_wait_for_a_lull_in_the_posts_before_their_mails_are_composed":
+        "the folder mailer's lull is read from submissions/'s mtime",
     "tests/review/test_commands.py::test_bad_records_are_named_by_check_list_and_export": "breaks record files by hand",
     "tests/review/test_commands.py::test_check_validates_every_record_even_one_whose_hash_was_recomputed":
         "edits a record file by hand",
@@ -77,6 +79,8 @@ NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
     "tests/review/test_csrf_promises.py::test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one":
         "read_history on data_dir",
     "tests/review/test_exports.py": "load_catalog on data_dir",
+    "tests/review/test_review_list.py::test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands":
+        "write_record on data_dir",
 }
 
 

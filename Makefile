@@ -22,7 +22,7 @@ export COLLECTOR_DATA_DIR
 
 help:
 	@echo "make run       install, build the site, serve site + collector on http://127.0.0.1:$(PORT), run the mailer"
-	@echo "make test      install and run the whole test suite"
+	@echo "make test      install and run the whole test suite, then its PostgreSQL pass"
 	@echo "make html      build the site into $(OUTPUTDIR)/"
 	@echo "make devserver rebuild on change and serve the site alone on port $(PORT)"
 	@echo "make publish   production build (publishconf.py)"
@@ -66,8 +66,13 @@ run: html
 	trap 'kill -TERM $$mailer 2>/dev/null; wait $$mailer' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 'collector:create_app()'
 
+# The whole suite (data folder; the modules that say so run on PostgreSQL too), then the PostgreSQL
+# pass: the tests of PG_PASS that the --store switch moves to PostgreSQL (tests/support/store_switch.py).
+# `make test PG_PASS=` skips that pass.
+PG_PASS ?= tests/collector tests/porteur tests/review tests/proof
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(if $(strip $(PG_PASS)),$(BIN)/pytest --store=postgres -m switched_to_postgresql $(PG_PASS))
 
 bench: install
 	$(BIN)/python bench/all.py

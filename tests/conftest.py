@@ -7,7 +7,16 @@ import shutil
 
 import pytest
 
+from tests.support import store_switch
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, guard_network
+
+
+def pytest_addoption(parser):
+    store_switch.add_option(parser)
+
+
+def pytest_configure(config):
+    store_switch.declare_marker(config)
 
 
 @pytest.fixture(scope="session")
@@ -68,13 +77,29 @@ STORE_KINDS = ("folder", "postgres")
 @pytest.fixture
 def store_kind() -> str:
     """Where the app under test keeps its data: the data folder, unless a module parametrises this
-    fixture with STORE_KINDS to run its tests on PostgreSQL too."""
+    fixture with STORE_KINDS to run its tests on PostgreSQL too, or `--store` chooses PostgreSQL
+    (tests/support/store_switch.py parametrises it then)."""
     return "folder"
 
 
+def pytest_generate_tests(metafunc):
+    store_switch.parametrise(metafunc, store_kind)
+
+
+def pytest_collection_modifyitems(config, items):
+    store_switch.mark_postgres_items(items)
+
+
 @pytest.fixture
-def store_config(store_kind, request) -> dict[str, str]:
-    """The app settings that select the store (none for the data folder)."""
-    if store_kind == "postgres":
-        return {"DATABASE_URL": request.getfixturevalue("database_url")}
-    return {}
+def store_config(store_kind, request):
+    """The app settings that select the store (none for the data folder). On PostgreSQL, the test's
+    data folder stands for its database, so that records written "into the data folder" by
+    tests/review/factory.py go into the app's store."""
+    if store_kind != "postgres":
+        yield {}
+        return
+    from tests.support.stores import database_standing_for
+
+    url = request.getfixturevalue("database_url")
+    with database_standing_for(request.getfixturevalue("data_dir"), url):
+        yield {"DATABASE_URL": url}

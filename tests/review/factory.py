@@ -16,6 +16,7 @@ from collector.formdef import FormDefinition, load_form, ordered_answers
 from collector.records import build_record, write_record
 from collector.validation import derive
 from tests.support.payloads import valid_answers
+from tests.support.stores import postgres_store_standing_for
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2021, 3, 29, 9, 0, tzinfo=PARIS)
@@ -64,11 +65,16 @@ def make_record(form: FormDefinition, number: int, *, when: datetime | None = No
 
 def write_records(data_dir: str, count: int, form: FormDefinition | None = None, start: int = 1,
                   **overrides: Any) -> list[dict[str, Any]]:
-    """Write `count` valid records AMI-2021-0001… into `data_dir`; return them."""
+    """Write `count` valid records AMI-2021-0001… into `data_dir`, or into the PostgreSQL database it
+    stands for when the test runs on PostgreSQL (tests/support/stores.py); return them."""
     form = form or load_form()
     records = []
-    for number in range(start, start + count):
-        record = make_record(form, number, **overrides)
-        write_record(data_dir, record)
-        records.append(record)
+    with postgres_store_standing_for(data_dir) as store:  # a test running on PostgreSQL: its store
+        for number in range(start, start + count):
+            record = make_record(form, number, **overrides)
+            if store is None:
+                write_record(data_dir, record)
+            else:
+                assert store.write_record(record), f"{record['reference']} already stored"
+            records.append(record)
     return records

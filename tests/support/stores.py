@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -24,3 +25,36 @@ def store_opener(store_kind: str, data_dir: str, request: pytest.FixtureRequest)
         store.pool.open()
         return store
     return opened
+
+
+# The database a PostgreSQL test's data folder stands for (kept by tests/conftest.py's `store_config`
+# while the test runs), so that the factories given a data folder write into the test's store.
+DATABASE_OF_DATA_DIR: dict[str, str] = {}
+
+
+@contextmanager
+def database_standing_for(data_dir: str, url: str) -> Iterator[None]:
+    """While the test runs, `data_dir` stands for the database at `url`."""
+    DATABASE_OF_DATA_DIR[data_dir] = url
+    try:
+        yield
+    finally:
+        DATABASE_OF_DATA_DIR.pop(data_dir, None)
+
+
+@contextmanager
+def postgres_store_standing_for(data_dir: str) -> Iterator[Store | None]:
+    """The PostgreSQL store the test's `data_dir` stands for (opened, closed after), or None when the
+    test keeps its data in that folder."""
+    url = DATABASE_OF_DATA_DIR.get(str(data_dir))
+    if url is None:
+        yield None
+        return
+    from collector.stores.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    store.pool.open()
+    try:
+        yield store
+    finally:
+        store.close()

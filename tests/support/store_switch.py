@@ -1,0 +1,118 @@
+"""The `--store` switch: which store the tests that build the app through the shared fixtures use.
+
+`--store=folder` (the default) keeps the data folder; `--store=postgres` gives every test that
+relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (its id ends with
+`[postgres]`); `--store=both` runs each such test on both. A module that parametrises
+`store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
+test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files (and
+one in NOT_YET_THROUGH_THE_STORE, until it reads and writes through the store).
+Tests that end up on PostgreSQL carry the `on_postgresql` marker; those the switch moved there
+also carry `switched_to_postgresql`, so that `pytest --store=postgres -m switched_to_postgresql`
+runs only what the default run does not already run on PostgreSQL (`make test`'s second pass)."""
+
+from __future__ import annotations
+
+import pytest
+
+CHOICES = {"folder": ("folder",), "postgres": ("postgres",), "both": ("folder", "postgres")}
+MARKER = "on_postgresql"
+SWITCHED = "switched_to_postgresql"
+
+# Node id prefixes of the tests that inspect the data folder's files by design, with why.
+FOLDER_ONLY: dict[str, str] = {
+    "tests/proof/test_hostile_data_folder.py": "edits, corrupts and replaces the data folder's files by hand",
+    "tests/proof/test_outbox.py": "tidies the folder outbox's sent/ and failed/ by hand",
+    "tests/proof/test_mail_senders.py": "puts a file in place of outbox/ and ages its files",
+    "tests/porteur/test_mail_catch_up.py": "makes os.link into the folder's outbox/ fail",
+    "tests/review/test_mail.py": "drives the folder outbox (collector.mail) on the data folder's path",
+    "tests/review/test_mail_batches.py": "counts the fsyncs of outbox/ and mail-queued/",
+    "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
+    "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",
+    "tests/review/test_index_rebuild.py": "reindex reads the data folder's files in several processes",
+    "tests/review/test_mailer.py::test_new_records_wait_for_a_lull_in_the_posts_before_their_mails_are_composed":
+        "the folder mailer's lull is read from submissions/'s mtime",
+    "tests/review/test_commands.py::test_bad_records_are_named_by_check_list_and_export": "breaks record files by hand",
+    "tests/review/test_commands.py::test_check_validates_every_record_even_one_whose_hash_was_recomputed":
+        "edits a record file by hand",
+    "tests/review/test_commands.py::test_a_record_named_differently_from_its_reference_is_reported":
+        "renames a record file",
+    "tests/review/test_commands.py::test_odd_hand_edits_never_crash_a_command": "edits a record file by hand",
+    "tests/review/test_commands.py::test_an_unreadable_history_is_reported_and_refuses_changes":
+        "writes a broken history file",
+    "tests/review/test_commands.py::test_create_user_stores_a_scrypt_hash_never_the_password":
+        "reads accounts/users.yaml",
+    "tests/review/test_review_pages.py::test_the_throttle_database_holds_no_name_or_address":
+        "reads state/login-throttle.sqlite3",
+    "tests/review/test_review_pages.py::test_a_deleted_account_loses_access": "deletes accounts/users.yaml",
+    "tests/review/test_review_pages.py::test_an_unreadable_history_is_shown_not_a_server_error":
+        "writes a broken history file",
+}
+
+
+def add_option(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=sorted(CHOICES), default="folder",
+                     help="store of the tests that build the app through the shared fixtures: "
+                          "folder (default), postgres, or both")
+
+
+def declare_marker(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}: the test runs on PostgreSQL (by the --store switch or "
+                                       "by the module's own parametrisation)")
+    config.addinivalue_line("markers", f"{SWITCHED}: the --store switch moved the test to PostgreSQL")
+
+
+# Node id prefixes of the tests that read or write the data folder's paths although their subject
+# is not the folder: they stay there until they go through the store (`kept`, `test_store`).
+NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
+    "tests/porteur/test_email_typos.py::test_a_mistyped_domain_is_still_stored_as_typed":
+        "reads the record with iter_record_paths(data_dir)",
+    "tests/porteur/test_exchanges.py": "read_history, change_status, add_note and the outbox on data_dir",
+    "tests/porteur/test_meetings.py": "read_history and the outbox on data_dir",
+    "tests/porteur/test_races_and_faults.py": "meetings.accept/ask_other and read_history on data_dir",
+    "tests/porteur/test_way_back.py::test_the_closed_correction_page_leads_back_to_the_dossier":
+        "change_status on data_dir",
+    "tests/porteur/test_same_browser_promises.py::test_a_dossier_whose_record_is_gone_is_not_offered_again":
+        "removes the record's file",
+    "tests/review/test_commands.py::test_the_real_flask_command_lists_the_records":
+        "its flask process is given COLLECTOR_DATA_DIR only",
+    "tests/review/test_commands.py::test_create_user_prompts_twice_for_the_password": "authenticate on data_dir",
+    "tests/review/test_csrf_promises.py::test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one":
+        "read_history on data_dir",
+    "tests/review/test_exports.py": "load_catalog on data_dir",
+    "tests/review/test_review_list.py::test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands":
+        "write_record on data_dir",
+}
+
+
+def folder_only_reason(nodeid: str) -> str | None:
+    """Why the test of `nodeid` stays on the data folder, or None."""
+    for prefix, reason in (FOLDER_ONLY | NOT_YET_THROUGH_THE_STORE).items():
+        if nodeid.startswith(prefix):
+            return reason
+    return None
+
+
+def parametrise(metafunc: pytest.Metafunc, default_fixture) -> None:
+    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture."""
+    kinds = CHOICES[metafunc.config.getoption("--store")]
+    if kinds == ("folder",) or "store_kind" not in metafunc.fixturenames:
+        return
+    definitions = metafunc._arg2fixturedefs.get("store_kind")  # the closest definition is last
+    if not definitions or definitions[-1].func is not getattr(default_fixture, "__wrapped__", default_fixture):
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "store_kind" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    if folder_only_reason(metafunc.definition.nodeid):
+        return
+    metafunc.parametrize("store_kind", [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
+                                                     if kind == "postgres" else []) for kind in kinds])
+
+
+def mark_postgres_items(items: list[pytest.Item]) -> None:
+    """Adds the `on_postgresql` marker to every test that runs on PostgreSQL."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store_kind") == "postgres":
+            item.add_marker(MARKER)

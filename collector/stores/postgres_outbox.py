@@ -77,7 +77,7 @@ class PostgresOutbox:
             return {row[0] for row in connection.execute("SELECT name FROM outbox")}
 
     def hold_back(self, name: str) -> bool:
-        """A row with `held_at` and no message (schema 0008), committed before this returns; a
+        """A row with `held_at` and no message (schema 0007), committed before this returns; a
         name already known stays as it is (it is remembered either way)."""
         with self.store._connection() as connection:
             connection.execute(_HOLD_BACK, (name, reference_of(name)))

@@ -1,4 +1,4 @@
-"""The schema file that lets the outbox hold a name back (0008_outbox_held) upgrades a database
+"""The schema file that lets the outbox hold a name back (0007_outbox_held) upgrades a database
 whose outbox holds messages: every message keeps its state, the waiting one is still sent,
 and a name can then be held back, never to be claimed."""
 

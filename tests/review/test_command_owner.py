@@ -14,7 +14,8 @@ ARGUMENTS = {"list": [], "show": ["AMI-2021-0001"], "export": ["--output", "-"],
              "purge": [], "create-user": ["bob", "--password-stdin"], "delete-user": ["bob"],
              "send-mail": [],
              "message": ["AMI-2021-0001", "texte"], "answers": [], "reindex": [], "mailer": [],
-             "migrate-store": ["--from", "/var/lib/ailleurs"], "dump": ["/var/lib/copie"]}
+             "migrate-store": ["--from", "/var/lib/ailleurs"], "dump": ["/var/lib/copie"],
+             "revoke-link": ["AMI-2021-0001"]}
 
 
 @pytest.fixture

@@ -67,8 +67,8 @@ def instructions(tree: str, data_dir: str, args: list[str]) -> int:
     return int(re.search(r"I\s+refs:\s+([\d,]+)", result.stderr).group(1).replace(",", ""))
 
 
-def compare_instructions(name: str, trees: dict[str, str], data_dir: str, args: list[str]) -> list[str]:
-    counts = {label: instructions(tree, data_dir, args) for label, tree in trees.items()}
+def compare_instructions(name: str, trees: dict[str, str], folders: dict[str, str], args: list[str]) -> list[str]:
+    counts = {label: instructions(tree, folders[label], args) for label, tree in trees.items()}
     lines = [f"  {name:<34} {label:<8} instructions {count / 1e9:7.3f} G (cachegrind)" for label, count in counts.items()]
     lines.append(f"  {name:<34} after/before: instructions {counts['after'] / counts['before']:.3f}")
     return lines
@@ -88,12 +88,15 @@ def add_dossier_life(data_dir: str, size: int) -> None:
         change_status(data_dir, f"AMI-2021-{number:05d}", "en_instruction", by="bench")
 
 
-def compare(name: str, trees: dict[str, str], data_dir: str, args: list[str], rounds: int) -> list[str]:
-    """Run the command on each tree in turn, `rounds` times; the lines that report it."""
+def compare(name: str, trees: dict[str, str], data_dir: str | dict[str, str], args: list[str],
+            rounds: int) -> list[str]:
+    """Run the command on each tree in turn, `rounds` times; the lines that report it. `data_dir`:
+    one folder for both, or each tree's own (a tree whose review index another tree cannot use)."""
+    folders = data_dir if isinstance(data_dir, dict) else {label: data_dir for label in trees}
     figures: dict[str, list[tuple[float, float]]] = {label: [] for label in trees}
     for _ in range(rounds):
         for label, tree in trees.items():  # alternate, so that both see the same machine
-            figures[label].append(run(tree, data_dir, args))
+            figures[label].append(run(tree, folders[label], args))
     lines = []
     medians = {}
     for label, values in figures.items():
@@ -126,10 +129,16 @@ def main() -> int:
         generate(data_dir, 10_000)
         add_dossier_life(data_dir, 10_000)
         run(REPO_ROOT, data_dir, ["reindex"])
-        lines += compare("list --departement 14 (new process)", trees, data_dir, ["list", "--departement", "14"],
+        # Each tree lists from its own copy, its index made by itself: an index another tree wrote in
+        # another layout (or from another store) is rebuilt, and the figure would be that rebuild's.
+        own = {label: os.path.join(root, f"data-10000-{label}") for label in trees}
+        for label, tree in trees.items():
+            shutil.copytree(data_dir, own[label], symlinks=True)
+            run(tree, own[label], ["reindex"])
+        lines += compare("list --departement 14 (new process)", trees, own, ["list", "--departement", "14"],
                          args.rounds)
         if args.instructions:
-            lines += compare_instructions("list --departement 14 (new process)", trees, data_dir,
+            lines += compare_instructions("list --departement 14 (new process)", trees, own,
                                           ["list", "--departement", "14"])
         if args.no_reindex:
             lines.append(f"load average at end {os.getloadavg()[0]:.1f}")

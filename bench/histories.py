@@ -29,6 +29,7 @@ from collector.records import serialise_record  # noqa: E402
 from collector.statuses import add_note, read_history  # noqa: E402
 from collector.stores.base import Store  # noqa: E402
 from collector.stores.folder import FolderStore  # noqa: E402
+from bench.postgres_database import migrated_database, opener  # noqa: E402
 from tests.review.factory import make_record  # noqa: E402
 
 
@@ -119,25 +120,9 @@ def main() -> int:
         os.makedirs(folder)
         measure("Data folder (flock, temporary file, fsync, rename, fsync of the folder)",
                 lambda: FolderStore(folder), args)
-        import psycopg
-
-        from collector.stores import schema
-        from collector.stores.postgres import PostgresStore
-        from tests.support.postgres import start_cluster, stop_cluster
-
-        cluster = start_cluster(durable=True)
-        try:
-            url = cluster.url(cluster.new_database())
-            with psycopg.connect(url) as connection:
-                schema.upgrade(connection)
-
-            def opened() -> Store:
-                store = PostgresStore(url)
-                store.pool.open()
-                return store
+        with migrated_database() as url:
+            opened = opener(url)
             measure("PostgreSQL (advisory lock, one row rewritten, commit)", opened, args)
-        finally:
-            stop_cluster(cluster)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

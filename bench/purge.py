@@ -27,6 +27,7 @@ from collector.records import serialise_record  # noqa: E402
 from collector.statuses import PARIS, change_status  # noqa: E402
 from collector.stores.base import Store  # noqa: E402
 from collector.stores.folder import FolderStore  # noqa: E402
+from bench.postgres_database import migrated_database, opener  # noqa: E402
 from tests.review.factory import make_record  # noqa: E402
 
 TODAY = "2024-06-01"  # 36 months of retention: everything received before 01/06/2021 is old
@@ -79,28 +80,12 @@ def main() -> int:
         os.makedirs(folder)
         measure("Data folder (record last, fsync of submissions/ per dossier)", lambda: FolderStore(folder),
                 {**base, "COLLECTOR_DATA_DIR": folder}, args.dossiers)
-        import psycopg
-
-        from collector.stores import schema
-        from collector.stores.postgres import PostgresStore
-        from tests.support.postgres import start_cluster, stop_cluster
-
-        cluster = start_cluster(durable=True)
-        try:
-            url = cluster.url(cluster.new_database())
-            with psycopg.connect(url) as connection:
-                schema.upgrade(connection)
-
-            def opened() -> Store:
-                store = PostgresStore(url)
-                store.pool.open()
-                return store
+        with migrated_database() as url:
+            opened = opener(url)
             host_folder = os.path.join(scratch, "host")
             os.makedirs(host_folder)
             measure("PostgreSQL (one transaction per dossier, five DELETEs, commit)", opened,
                     {**base, "COLLECTOR_DATA_DIR": host_folder, "COLLECTOR_DATABASE_URL": url}, args.dossiers)
-        finally:
-            stop_cluster(cluster)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
-from itsdangerous import Signer
 from marshmallow import Schema, ValidationError
 
 from . import appstate, events, porteur_mail
@@ -37,6 +36,7 @@ from .origin import is_cross_site
 from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import mail_caps, same_browser
+from .porteur.links import dossier_key
 from .porteur.views import DONE
 from .records import build_record
 from .stores.base import FORM_LIMITER, Store
@@ -77,7 +77,6 @@ class IntakeState:
     schema: Schema
     tokens: Tokens
     limiter: ClientAndNetworkLimiter  # per client and per network (network_limit.py)
-    receipts: Signer
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -96,8 +95,7 @@ def init_app(app: Flask, form: FormDefinition) -> None:
         form=form, schema=form.build_schema(), tokens=Tokens(config["SECRET_KEY"], config["TOKEN_MAX_AGE"]),
         limiter=ClientAndNetworkLimiter(
             appstate.store(app).rate_limiter(FORM_LIMITER, limit, window, config["SECRET_KEY"]),
-            appstate.store(app).rate_limiter(FORM_NETWORK_LIMITER, network_limit(limit), window, config["SECRET_KEY"])),
-        receipts=Signer(config["SECRET_KEY"], salt="ami-accuse-reception"))
+            appstate.store(app).rate_limiter(FORM_NETWORK_LIMITER, network_limit(limit), window, config["SECRET_KEY"])))
     app.register_blueprint(bp)
 
 
@@ -118,7 +116,7 @@ def render_form(values: dict[str, Any] | None = None, errors: dict[str, str] | N
 def receipt_url(reference: str) -> str:
     # The first link generation's key, always: a repeat of the submission after the link was
     # revoked (porteur/revocation.py) gets the old link back, never the new one.
-    key = state().receipts.sign(reference.encode("ascii")).decode("ascii").rsplit(".", 1)[1]
+    key = dossier_key(appstate.secret(), reference)
     return url_for("intake.receipt", reference=reference) + "?cle=" + quote(key)
 
 

@@ -241,12 +241,12 @@ def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], fa
     return mails
 
 
-def queue_correction_mails(where: Store | str, data_dir: str, previous: Mapping[str, Any], version: Mapping[str, Any],
+def queue_correction_mails(where: Store | str, previous: Mapping[str, Any], version: Mapping[str, Any],
                            facts: Mapping[str, Any], form: Any) -> list[str]:
     """Queue the mails of one correction (see correction_mails), given the version before it,
     within the porteur mail caps (porteur/mail_caps.py, counted in the store `where`, shared by
-    every host; a held mail is remembered in this host's `data_dir`); the kinds held back by
-    those caps, never to be sent (the page then says so)."""
+    every host; a held mail is held back in its outbox); the kinds held back by those caps,
+    never to be sent (the page then says so)."""
     current, reference = settings(), version["reference"]
     mails = correction_mails(previous, version, facts, form, current)
     kept = mail_caps.within_caps(where, current.dossier_secret, reference, mails,

@@ -186,7 +186,7 @@ def _store(reference: str, answers: dict[str, Any], submission_id: str | None) -
     unit), then queue its mails; the version, with `outcome` and `acknowledged` (False when
     the mail caps held its acknowledgement back). Once the version is stored, nothing raises."""
     current = state()
-    data_dir, store = appstate.data_dir(), appstate.store()
+    store = appstate.store()
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in previews and tests, like every other date shown
     corrected = build_record(reference, now, current.form.version, answers, flags, derived)
@@ -200,8 +200,7 @@ def _store(reference: str, answers: dict[str, Any], submission_id: str | None) -
     held_back: list[str] = []
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
         previous = dossier.version_record(store, reference, version["version"] - 1)
-        held_back = porteur_mail.queue_correction_mails(store, data_dir, previous, version, appstate.facts(),
-                                                        current.form)
+        held_back = porteur_mail.queue_correction_mails(store, previous, version, appstate.facts(), current.form)
     except Exception as error:  # noqa: BLE001 - the mailer's catch-up queues them once it can
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
     return {**version, "acknowledged": f"accuse-v{version['version']}" not in held_back}

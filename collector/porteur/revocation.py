@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import ValidationError
 
 from .. import dossier
+from ..addresses import same_mailbox
 from ..records import clean_text, content_hash
 from ..statuses import MAX_NAME_LENGTH, PARIS, add_event, check_reference, read_history
 from ..validation import Email
@@ -120,7 +121,7 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     latest = dossier.latest_record(where, reference)
     previous = str(latest["answers"].get(CONTACT_FIELD) or "")
     event: dict[str, Any] = {"at": moment, "by": by, "kind": REVOKED, "version": latest["version"]}
-    if address is not None and address != previous:
+    if address is not None and not same_mailbox(address, previous):  # the rule a correction's contact change follows
         version = _contact_version(where, latest, address, by, moment)
         event.update(version=version["version"], previous_version=latest["version"])
     history = add_event(where, reference, event)

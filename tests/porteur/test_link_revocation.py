@@ -273,6 +273,15 @@ def test_giving_the_current_contact_revokes_without_a_new_version_nor_a_notice(a
     assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
 
 
+def test_the_current_contact_with_its_domain_in_capitals_is_the_same_mailbox_no_new_version(app, records, data_dir):
+    contact = records[0]["answers"]["contact_email"]
+    local, domain = contact.split("@")
+    assert revoke(app, "--contact", f"{local}@{domain.upper()}").exit_code == 0
+    [event] = read_history(data_dir, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
+    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+
+
 def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, data_dir):
     page = client.get(link(REFERENCE, "corriger"))
     assert client.post(link(REFERENCE, "corriger"), data={**corrected(records[0], projet_titre="Titre corrigé"),

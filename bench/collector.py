@@ -54,6 +54,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.collector_apps import LADDER, WRITE_ALONE  # noqa: E402
+from bench.postgres_database import postgres_server  # noqa: E402
 from bench.trees import export_tree  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
@@ -305,20 +306,14 @@ def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict,
     """The intake alone on the data folder, on PostgreSQL from one host and from two; 1 on a mismatch."""
     import psycopg
 
-    from collector.stores import schema
-    from tests.support.postgres import start_cluster, stop_cluster
-
-    cluster = start_cluster(durable=True)
-    try:
+    with postgres_server(durable=True) as new_database:
         print("\nStores (the intake alone; PostgreSQL with fsync and synchronous commit, on this machine):", flush=True)
         failed = False
         for label, hosts in (("data folder, one host", 0), ("PostgreSQL, one host", 1), ("PostgreSQL, two hosts", 2)):
             base = {**env, "COLLECTOR_SECRET_KEY": SHARED_KEY}
             database = None
             if hosts:
-                database = cluster.url(cluster.new_database())
-                with psycopg.connect(database) as connection:
-                    schema.upgrade(connection)
+                database = new_database()
                 base["COLLECTOR_DATABASE_URL"] = database
             workers = args.workers if hosts < 2 else max(1, args.workers // 2)
             folders = [os.path.join(scratch, f"store-{len(label)}-{hosts}-{n}") for n in range(max(1, hosts))]
@@ -343,8 +338,6 @@ def compare_stores(env: dict[str, str], args: argparse.Namespace, answers: dict,
         if failed:
             print("MISMATCH: an accepted submission has no record", file=sys.stderr)
         return 1 if failed else 0
-    finally:
-        stop_cluster(cluster)
 
 
 def base_deployed_label(base: str) -> str:

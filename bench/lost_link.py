@@ -31,6 +31,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.exports import generate  # noqa: E402
+from bench.postgres_database import migrated_database  # noqa: E402
 
 SIZES = (1_000, 10_000)
 
@@ -115,36 +116,30 @@ def on_postgresql(data_dir: str, size: int, known: list[str], unknown: list[str]
 
     from collector import appstate, create_app, porteur_mail
     from collector.link_requests import handle_requests
-    from collector.stores import schema
-    from tests.support.postgres import start_cluster, stop_cluster
 
-    cluster = start_cluster(durable=True)
     host_dir = tempfile.mkdtemp(prefix="bench-lost-link-host-")
     try:
-        url = cluster.url(cluster.new_database())
-        with psycopg.connect(url) as connection:
-            schema.upgrade(connection)
-        app = create_app({"DATA_DIR": host_dir, "DATABASE_URL": url, "RATE_LIMIT": (1_000_000, 600)})
-        copied = app.test_cli_runner().invoke(args=["migrate-store", "--from", data_dir])
-        assert copied.exit_code == 0, copied.output
-        store = appstate.store(app)
-        page_times(app, ["echauffement@exemple.fr"])
-        interleaved = page_times(app, [address for pair in zip(known, unknown) for address in pair])
-        print(f"{size:>7,} records  PostgreSQL page, address with a dossier:    {quantiles(interleaved[0::2])}")
-        print(f"{size:>7,} records  PostgreSQL page, address without a dossier: {quantiles(interleaved[1::2])}")
-        with psycopg.connect(url) as connection:
-            connection.execute("DELETE FROM link_requests")
-        with app.app_context():
-            settings, times = porteur_mail.settings(), []
-            for address in known[:50]:
-                store.link_requests.write(address)
-                started = time.perf_counter()
-                assert handle_requests(store, app.config["FACTS"], settings) == 1
-                times.append(time.perf_counter() - started)
-        print(f"{size:>7,} records  PostgreSQL mailer, one request (a query, no index): {quantiles(times)}")
-        store.close()
+        with migrated_database(durable=True) as url:
+            app = create_app({"DATA_DIR": host_dir, "DATABASE_URL": url, "RATE_LIMIT": (1_000_000, 600)})
+            copied = app.test_cli_runner().invoke(args=["migrate-store", "--from", data_dir])
+            assert copied.exit_code == 0, copied.output
+            store = appstate.store(app)
+            page_times(app, ["echauffement@exemple.fr"])
+            interleaved = page_times(app, [address for pair in zip(known, unknown) for address in pair])
+            print(f"{size:>7,} records  PostgreSQL page, address with a dossier:    {quantiles(interleaved[0::2])}")
+            print(f"{size:>7,} records  PostgreSQL page, address without a dossier: {quantiles(interleaved[1::2])}")
+            with psycopg.connect(url) as connection:
+                connection.execute("DELETE FROM link_requests")
+            with app.app_context():
+                settings, times = porteur_mail.settings(), []
+                for address in known[:50]:
+                    store.link_requests.write(address)
+                    started = time.perf_counter()
+                    assert handle_requests(store, app.config["FACTS"], settings) == 1
+                    times.append(time.perf_counter() - started)
+            print(f"{size:>7,} records  PostgreSQL mailer, one request (a query, no index): {quantiles(times)}")
+            store.close()
     finally:
-        stop_cluster(cluster)
         shutil.rmtree(host_dir, ignore_errors=True)
 
 

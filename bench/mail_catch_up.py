@@ -24,6 +24,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.exports import generate  # noqa: E402
+from bench.postgres_database import migrated_database, opener  # noqa: E402
 
 SIZES = tuple(int(size) for size in os.environ.get("BENCH_SIZES", "1000,10000").split(","))
 
@@ -47,21 +48,14 @@ def write_histories(data_dir: str, count: int) -> None:
 
 
 def on_postgresql(data_dir: str, size: int, facts, form, settings) -> None:
-    from collector.mail_catch_up import LifecycleCatchUp
-    from collector.statuses import add_note
-    from collector.stores import schema
-    from collector.stores.postgres import PostgresStore
-    from collector.stores.transfer import migrate
-    from tests.support.postgres import start_cluster, stop_cluster
-
     import psycopg
 
-    cluster = start_cluster()
-    try:
-        url = cluster.url(cluster.new_database())
-        with psycopg.connect(url) as connection:
-            schema.upgrade(connection)
-        store = PostgresStore.open_checked(url)
+    from collector.mail_catch_up import LifecycleCatchUp
+    from collector.statuses import add_note
+    from collector.stores.transfer import migrate
+
+    with migrated_database(durable=False) as url:
+        store = opener(url)()
         try:
             migrate(data_dir, store, "AMI-2021")
             catch_up = LifecycleCatchUp()
@@ -79,8 +73,6 @@ def on_postgresql(data_dir: str, size: int, facts, form, settings) -> None:
                   f"{time.perf_counter() - started:8.3f} s ({', '.join(queued)})")
         finally:
             store.close()
-    finally:
-        stop_cluster(cluster)
 
 
 def main() -> int:

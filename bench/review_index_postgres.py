@@ -27,6 +27,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.exports import generate  # noqa: E402
+from bench.postgres_database import migrated_database  # noqa: E402
 from bench.review_index import timed_cpu  # noqa: E402
 
 ENV = {"COLLECTOR_SECRET_KEY": "bench-secret", "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-05-28T20:00:00"}
@@ -60,15 +61,10 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.update(ENV)
-    import psycopg
-
     from collector import appstate, create_app
     from collector.records import read_record, record_path
-    from collector.stores import schema
-    from tests.support.postgres import start_cluster, stop_cluster
 
     scratch = tempfile.mkdtemp(prefix="bench-review-pg-")
-    cluster = start_cluster()
     try:
         folder, host = os.path.join(scratch, "dossier"), os.path.join(scratch, "hote")
         os.makedirs(host)
@@ -76,20 +72,18 @@ def main() -> int:
         generate(folder, args.records)
         extra = read_record(record_path(folder, f"AMI-2021-{args.records:05d}"))
         os.unlink(record_path(folder, extra["reference"]))  # stored later, "by another host"
-        url = cluster.url(cluster.new_database())
-        with psycopg.connect(url) as connection:
-            schema.upgrade(connection)
-        on_postgres = create_app({"DATA_DIR": host, "DATABASE_URL": url})
-        copied = on_postgres.test_cli_runner().invoke(args=["migrate-store", "--from", folder])
-        assert copied.exit_code == 0, copied.output
-        print(f"{args.records - 1} records generated and copied into PostgreSQL in "
-              f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        on_folder = create_app({"DATA_DIR": folder})
-        measure("dossier", on_folder, lambda store: store.write_record(extra))
-        measure("postgresql", on_postgres, lambda store: store.write_record(extra))
-        appstate.store(on_postgres).close()
+        with migrated_database(durable=False) as url:
+            on_postgres = create_app({"DATA_DIR": host, "DATABASE_URL": url})
+            copied = on_postgres.test_cli_runner().invoke(args=["migrate-store", "--from", folder])
+            assert copied.exit_code == 0, copied.output
+            print(f"{args.records - 1} records generated and copied into PostgreSQL in "
+                  f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} cores")
+            on_folder = create_app({"DATA_DIR": folder})
+            measure("dossier", on_folder, lambda store: store.write_record(extra))
+            measure("postgresql", on_postgres, lambda store: store.write_record(extra))
+            appstate.store(on_postgres).close()
     finally:
-        stop_cluster(cluster)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

@@ -27,6 +27,8 @@ from collections.abc import Callable
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from bench.postgres_database import postgres_server  # noqa: E402
+
 SECRET = "bench-secret"
 PASSWORD = "un mot de passe de banc"
 
@@ -93,23 +95,8 @@ def main() -> int:
     print("Reviewers: median cost per request or attempt")
     print(f"{'store':<12} {'pairs stored':>12}  {'session check':>19}  {'throttle part':>18}  {'failed login':>18}")
     measure("data folder", dict)
-    import psycopg
-
-    from collector.stores import schema
-    from tests.support.postgres import start_cluster, stop_cluster
-
-    cluster = start_cluster(durable=True)
-
-    def database() -> dict[str, str]:
-        url = cluster.url(cluster.new_database())
-        with psycopg.connect(url) as connection:
-            schema.upgrade(connection)
-        return {"DATABASE_URL": url}
-
-    try:
-        measure("PostgreSQL", database)
-    finally:
-        stop_cluster(cluster)
+    with postgres_server() as new_database:
+        measure("PostgreSQL", lambda: {"DATABASE_URL": new_database()})
     return 0
 
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from collector import dossier, mail, mail_catch_up, meetings
 from collector.answers import ANSWER
 from collector.facts import load_facts
 from collector.formdef import load_form
 from collector.porteur.revocation import revoke_link
 from collector.statuses import PARIS, add_event, add_note
-from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 from tests.support.stores import store_opener
+
+from .test_histories import kept, store_kind  # noqa: F401 - the test's store, on each store kind
 
 NOW = datetime(2021, 6, 1, 10, tzinfo=PARIS)
 SECRET = "porteur-tests-secret"
@@ -90,18 +89,6 @@ LIVES = {
     a_revocation: ["lien-remplace-1"],
     a_note_only: [],
 }
-
-
-@pytest.fixture(params=STORE_KINDS)
-def store_kind(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def kept(store_kind, data_dir, request):
-    store = store_opener(store_kind, data_dir, request)()
-    yield store
-    store.close()
 
 
 def test_the_chunked_catch_up_queues_every_lost_mail_the_per_dossier_reading_finds_and_no_other(kept, monkeypatch):

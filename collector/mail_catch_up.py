@@ -33,7 +33,7 @@ PostgreSQL, one query each per pass) once every mail they call for is known, and
 only what changed; the first pass reads every history and every corrected dossier. Those
 reads go through the store's `review_source.reader`, CHUNK dossiers at a time: on
 PostgreSQL one query for their histories and two for the corrected ones' records and
-versions (a query per history made the first pass after a start take 40 s at 10,000
+versions (a query per history made the first pass after a start take 15 to 42 s at 10,000
 dossiers); the data folder reads each file when asked, as before. A mail to compose reads
 its dossier's newest record from the store then (only a lost mail needs it).
 """

@@ -41,7 +41,8 @@ class ReviewSource(Protocol):
 
     def reader(self, records: Collection[str], histories: Collection[str]) -> RecordReader:
         """What the index re-reads of some records (with their versions) and histories, as one
-        reader (PostgreSQL fetches them in a few queries rather than a few per record)."""
+        reader (PostgreSQL fetches them in a few queries rather than a few per record); the
+        mailer's catch-up (mail_catch_up.py) reads its chunks of dossiers through it too."""
 
 
 class RecordReader(Protocol):

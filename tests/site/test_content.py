@@ -122,7 +122,7 @@ def test_the_calendar_is_an_ordered_list_with_machine_readable_dates_and_the_ics
     assert timeline.count("<li") == 4
     for stamp in ('datetime="2021-03-29"', 'datetime="2021-05-28T23:59:59+02:00"', 'datetime="2021-06"', 'datetime="2021-07"'):
         assert stamp in timeline
-    assert 'aria-current="step"' in timeline  # 15 April: the launch step is the current one
+    assert 'aria-current="step" id="etape-date-limite"' in timeline  # 15 April: answering, up to the deadline
     assert Page(html).link_to("/calendrier/ami-usages-numeriques-2021.ics")
 
 

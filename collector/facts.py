@@ -156,6 +156,12 @@ class AddressedSchema(Schema):
     email = fields.Email(load_default=None, error_messages={"invalid": "adresse e-mail invalide."})
 
 
+class HostSchema(AddressedSchema):
+    """The site's host: the law (LCEN, article 6-III-1) asks for its telephone number too."""
+
+    phone = _text()
+
+
 class AccessibilitySchema(Schema):
     """The RGAA status: without the date of a valid audit, the law allows only « non conforme »."""
 
@@ -177,7 +183,7 @@ class AccessibilitySchema(Schema):
 class LegalSchema(Schema):
     publisher = fields.Nested(AddressedSchema, required=True, error_messages=REQUIRED)
     publication_director = _text()
-    host = fields.Nested(AddressedSchema, required=True, error_messages=REQUIRED)
+    host = fields.Nested(HostSchema, required=True, error_messages=REQUIRED)
     dpo = fields.Nested(AddressedSchema, required=True, error_messages=REQUIRED)
     retention_months = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=120), error_messages=REQUIRED)
     accessibility = fields.Nested(AccessibilitySchema, required=True, error_messages=REQUIRED)

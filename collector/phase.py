@@ -8,9 +8,9 @@ every page can show a visible preview banner.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 NOW_VARIABLE = "AMI_NOW"
@@ -63,6 +63,23 @@ def phase_at(facts: Mapping[str, Any], now: datetime, preview: bool = False) -> 
         return Phase("clos", now, None, preview)
     days_left = (calendar["closes_at"].date() - now.date()).days
     return Phase("ouvert", now, days_left, preview)
+
+
+def step_under_way(steps: Sequence[Mapping[str, Any]], today: date) -> str | None:
+    """The id of the calendar step under way on `today`: once the call has opened, the first step
+    not over yet (while the call is open, the deadline it leads to; in June, the analysis);
+    None before the opening and once every step is over."""
+    if not steps or today < steps[0]["start"]:
+        return None
+    for step in steps:
+        if today <= (step.get("end") or step["start"]):
+            return step["id"]
+    return None
+
+
+def all_steps_over(steps: Sequence[Mapping[str, Any]], today: date) -> bool:
+    """Is every step of the calendar past (the Région's answers to the respondents included)?"""
+    return all((step.get("end") or step["start"]) < today for step in steps)
 
 
 def current_phase(facts: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Phase:

@@ -1,5 +1,6 @@
 """The RGPD retention: `flask --app collector purge` removes what is older than
-legal.retention_months (ami.yaml): each dossier's record, its corrected versions, its
+legal.retention_months (ami.yaml), counted from each dossier's receipt as the privacy page says,
+or, with `--reference`, the dossiers an erasure request names: each dossier's record, its corrected versions, its
 history, its e-mails and its submission ids; and the lost-link requests no mailer handled
 within link_requests.MAX_AGE.
 
@@ -23,6 +24,9 @@ from .commandline import echo, warn_files
 from .owner import as_data_owner
 
 
+ANY_DAY = date(9999, 1, 1)  # with --reference, a dossier is found whatever the day of its receipt
+
+
 def _months_before(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
@@ -39,10 +43,15 @@ def _months_before(day: date, months: int) -> date:
 @as_data_owner
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui serait supprimé, sans rien supprimer.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date de référence (par défaut : aujourd'hui).")
-def purge_command(dry_run, today) -> None:
-    """Remove the records older than legal.retention_months, with their history and mails (RGPD)."""
+@click.option("--reference", "references", multiple=True, metavar="RÉFÉRENCE",
+              help="Supprimer ce dossier quel que soit son âge (une demande d'effacement, RGPD article 17) ; "
+                   "répétable. Sans cette option : les dossiers reçus depuis plus que la durée de conservation.")
+def purge_command(dry_run, today, references) -> None:
+    """Remove the records older than legal.retention_months, or the dossiers named by --reference,
+    with their history and mails (RGPD)."""
     months = appstate.facts()["legal"]["retention_months"]
-    limit = _months_before((today or datetime.now()).date(), months)
+    day = (today or datetime.now()).date()
+    limit = ANY_DAY if references else _months_before(day, months)
     store = appstate.store()
     retention = store.retention
     try:
@@ -52,6 +61,8 @@ def purge_command(dry_run, today) -> None:
              "Relancez « flask --app collector purge » quand le stockage répond à nouveau.", err=True)
         raise SystemExit(1) from None
     received = {dossier.reference: dossier.received_at for dossier in aged.dossiers}
+    if references:
+        received = _named(received, references)
     verb = "serait supprimée" if dry_run else "supprimée"
     forgotten = iter(received) if dry_run else retention.forget(list(received))
     done = 0
@@ -65,8 +76,12 @@ def purge_command(dry_run, today) -> None:
     finally:
         if done and not dry_run:
             _clear_host_index()
-    echo(f"{len(received)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
-         + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
+    if references:
+        echo(f"{len(received)} candidature(s) nommée(s) "
+             + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s) à la demande."))
+    else:
+        echo(f"{len(received)} candidature(s) antérieure(s) au {limit:%d/%m/%Y} (conservation : {months} mois) "
+             + ("à supprimer (simulation : rien n'a été supprimé)." if dry_run else "supprimée(s)."))
     try:
         expired = 0 if dry_run else store.link_requests.remove_expired()
     except OSError as error:
@@ -77,6 +92,17 @@ def purge_command(dry_run, today) -> None:
         echo(f"{expired} demande(s) de lien de dossier non traitée(s) depuis plus de "
              f"{link_requests.MAX_AGE.days} jours supprimée(s).")
     warn_files(aged.warnings)
+
+
+def _named(received: dict[str, datetime], references: tuple[str, ...]) -> dict[str, datetime]:
+    """The dossiers named on the command line, in the order given; every name must be a dossier
+    (else a French message and exit 1, before anything is deleted)."""
+    unknown = [reference for reference in references if reference not in received]
+    if unknown:
+        echo("Erreur : aucune candidature ne porte la référence " + ", ".join(f"« {name} »" for name in unknown)
+             + " : rien n'a été supprimé. Vérifiez la référence (« flask --app collector list »).", err=True)
+        raise SystemExit(1)
+    return {reference: received[reference] for reference in dict.fromkeys(references)}
 
 
 def _clear_host_index() -> None:

@@ -14,6 +14,8 @@ import re
 
 from markupsafe import Markup
 
+from .phase import all_steps_over, step_under_way
+
 LOCALE = "fr_FR"
 
 
@@ -122,4 +124,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "number_fr": number_fr,
     "tel_href": tel_href,
     "nbsp_fr": nbsp_fr,
+    "step_under_way": step_under_way,  # steps | step_under_way(today): the id of the step under way, or None
+    "all_steps_over": all_steps_over,  # steps | all_steps_over(today): the Région has answered everyone
 }

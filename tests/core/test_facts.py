@@ -63,6 +63,8 @@ def test_unconfirmed_facts_are_listed():
         (("phone: 02 14 47 62 22", "phone: '12'"), "contacts.people[Anne Houlette].phone : numéro de téléphone"),
         (("phone: 02 14 47 62 22", "phone: 12"), "contacts.people[Anne Houlette].phone : texte attendu"),
         (("retention_months: 36", "retention_months: trois ans"), "legal.retention_months : nombre entier attendu"),
+        (("    # The law (LCEN, article 6-III-1) asks for the host's name, address and telephone number.\n"
+          "    phone: 02 31 06 98 98\n", ""), "legal.host.phone : champ obligatoire manquant"),
         (("  - legal.dpo\n", "  - legal.dop\n"), "« legal.dop » ne désigne aucun fait"),
         (("people:\n", "people: [\n"), "YAML invalide"),
         (("  edition: 2021", "  edition: 2021 : la deuxième"),

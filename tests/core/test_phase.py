@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collector.facts import load_facts
+from collector.facts import DEFAULT_FACTS_PATH, load_facts
 from collector.phase import NowError, current_phase, phase_at
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -52,3 +52,16 @@ def test_without_ami_now_the_real_clock_decides_and_no_banner(facts):
 def test_a_malformed_ami_now_says_what_is_expected(facts):
     with pytest.raises(NowError, match="AMI_NOW='demain' n'est pas une date-heure ISO 8601"):
         current_phase(facts, {"AMI_NOW": "demain"})
+
+
+def test_the_step_under_way_is_the_first_not_over_once_the_call_has_opened():
+    from datetime import date
+
+    from collector.phase import all_steps_over, step_under_way
+
+    steps = load_facts(DEFAULT_FACTS_PATH)["calendar"]["steps"]
+    expected = {date(2021, 3, 1): None, date(2021, 3, 29): "lancement", date(2021, 4, 15): "date-limite",
+                date(2021, 5, 28): "date-limite", date(2021, 5, 29): "analyse", date(2021, 6, 30): "analyse",
+                date(2021, 7, 1): "retour", date(2021, 7, 9): "retour", date(2021, 7, 10): None}
+    assert {day: step_under_way(steps, day) for day in expected} == expected
+    assert [all_steps_over(steps, day) for day in (date(2021, 7, 9), date(2021, 7, 10))] == [False, True]

@@ -84,6 +84,30 @@ def test_the_phase_before_during_and_after_the_call(tmp_path, ami_now, sentence,
     assert ('class=nav-cta' in build.read("contacts/index.html")) is sentence.startswith("L'appel est ouvert")
 
 
+@pytest.mark.parametrize(("ami_now", "state", "current_step"), [
+    ("2021-06-15T10:00:00", "Les réponses reçues sont en cours d'analyse", "analyse"),
+    ("2021-07-05T10:00:00", "Les réponses reçues sont en cours d'analyse", "retour"),
+    ("2021-07-15T10:00:00", "La Région a répondu aux porteurs : chacun retrouve sa réponse sur sa page de dossier", None),
+])
+def test_after_the_deadline_the_site_follows_the_calendar_and_leads_porteurs_to_their_dossier(
+        tmp_path, ami_now, state, current_step):
+    build = build_site(str(tmp_path / "out"), ami_now=ami_now)
+    assert build.returncode == 0, build.log
+    home = Page(build.read("index.html"))
+    assert state in home.text
+    assert "en cours d'analyse" not in home.text or current_step is not None
+    form = Page(build.read("candidater/index.html"))
+    for page in (home, form):
+        assert "Vous avez déjà répondu ? Retrouvez le lien de votre dossier" in page.text
+        assert page.link_to("/candidater/dossier-perdu/")
+    timeline = build.read("calendrier/index.html").split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+    if current_step is None:
+        assert "aria-current" not in timeline and "étape en cours" not in timeline
+    else:
+        assert timeline.count('aria-current="step"') == 1
+        assert f'aria-current="step" id="etape-{current_step}"' in timeline
+
+
 def test_a_fact_edited_in_the_data_file_changes_every_page_and_the_ics(tmp_path):
     def later_deadline(text: str) -> str:
         return (text.replace("closes_at: 2021-05-28T23:59:59", "closes_at: 2021-06-04T18:00:00")

@@ -64,6 +64,28 @@ def test_each_page_states_the_calls_facts(site, relative, expected):
     assert not missing, f"{relative} lacks {missing}"
 
 
+def test_the_privacy_notice_says_what_the_purge_and_the_form_do(site):
+    """The retention counts from each dossier's receipt (as `purge` does: tests/stores/test_purge.py),
+    the draft is said to go only when a script can remove it, and the form names the privacy page's recipients."""
+    notice = page(site, "donnees-personnelles/index.html").text
+    form = page(site, "candidater/index.html").text
+    assert "36 mois (à confirmer par la Région) à compter de la réception de votre réponse" in notice
+    assert "après la clôture de l'AMI, puis" not in notice
+    assert "il est alors effacé la prochaine fois que le formulaire est ouvert dans ce navigateur" in notice
+    assert "à la clôture de l'appel, ou quand" not in notice, "no script runs at the closing to erase a draft"
+    assert "conservées 36 mois après leur réception" in form
+    recipients = "services de la Région qui instruisent les aides"
+    assert recipients in notice and recipients in form
+
+
+def test_the_legal_notices_give_the_hosts_telephone_and_the_statement_names_javascript(site):
+    legal = page(site, "mentions-legales/index.html").text
+    host = legal[legal.index("Hébergeur"):]
+    assert "Téléphone : 02 31 06 98 98" in host
+    statement = page(site, "accessibilite/index.html").text
+    assert "Technologies utilisées : HTML5, CSS et JavaScript" in statement
+
+
 def test_the_figures_page_has_three_numbered_objectives_and_the_footnote_source(site):
     html = site.read("pourquoi-cet-ami/index.html")
     objectives = html.split("Les trois objectifs de l'AMI</h2>", 1)[1].split("</ol>", 1)[0]
@@ -100,7 +122,7 @@ def test_the_calendar_is_an_ordered_list_with_machine_readable_dates_and_the_ics
     assert timeline.count("<li") == 4
     for stamp in ('datetime="2021-03-29"', 'datetime="2021-05-28T23:59:59+02:00"', 'datetime="2021-06"', 'datetime="2021-07"'):
         assert stamp in timeline
-    assert 'aria-current="step"' in timeline  # 15 April: the launch step is the current one
+    assert 'aria-current="step" id="etape-date-limite"' in timeline  # 15 April: answering, up to the deadline
     assert Page(html).link_to("/calendrier/ami-usages-numeriques-2021.ics")
 
 

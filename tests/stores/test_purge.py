@@ -276,3 +276,29 @@ def test_the_purge_removes_the_lost_link_requests_older_than_a_week_on_either_st
     assert purged.exit_code == 0, purged.output
     assert "1 demande(s) de lien de dossier non traitée(s) depuis plus de 7 jours supprimée(s)." in purged.stdout
     assert kept.link_requests.waiting() == [recent]
+
+
+def test_an_erasure_request_forgets_the_named_dossier_whatever_its_age_and_nothing_else(kept, make_host,
+                                                                                       two_dossiers):
+    """RGPD article 17: the privacy page promises erasure on request; `purge --reference` gives it."""
+    old = holdings(kept, OLD)
+    runner = make_host().test_cli_runner()
+    dry = runner.invoke(args=["purge", "--reference", YOUNG, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout == ("AMI-2021-0002 (reçue le 15/04/2021 00:30) serait supprimée, avec son historique et ses "
+                          "e-mails.\n1 candidature(s) nommée(s) à supprimer (simulation : rien n'a été supprimé).\n")
+    assert all(holdings(kept, YOUNG).values())
+    real = runner.invoke(args=["purge", "--reference", YOUNG])
+    assert real.exit_code == 0, real.output
+    assert real.stdout == ("AMI-2021-0002 (reçue le 15/04/2021 00:30) supprimée, avec son historique et ses "
+                           "e-mails.\n1 candidature(s) nommée(s) supprimée(s) à la demande.\n")
+    assert holdings(kept, YOUNG) == GONE
+    assert holdings(kept, OLD) == old
+
+
+def test_an_erasure_request_naming_an_unknown_dossier_deletes_nothing(kept, make_host, two_dossiers):
+    before = {reference: holdings(kept, reference) for reference in two_dossiers}
+    result = make_host().test_cli_runner().invoke(args=["purge", "--reference", OLD, "--reference", "AMI-2021-0099"])
+    assert result.exit_code == 1
+    assert "aucune candidature ne porte la référence « AMI-2021-0099 » : rien n'a été supprimé" in result.stderr
+    assert {reference: holdings(kept, reference) for reference in two_dossiers} == before

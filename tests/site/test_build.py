@@ -100,6 +100,9 @@ def test_after_the_deadline_the_site_follows_the_calendar_and_leads_porteurs_to_
     for page in (home, form):
         assert "Vous avez déjà répondu ? Retrouvez le lien de votre dossier" in page.text
         assert page.link_to("/candidater/dossier-perdu/")
+    how = Page(build.read("modalites-de-reponse/index.html")).text
+    assert "L'appel est clos depuis le vendredi 28 mai 2021 à 23 h 59" in how
+    assert how.index("L'appel est clos") < how.index("formulaire de réponse à l'AMI")
     timeline = build.read("calendrier/index.html").split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
     if current_step is None:
         assert "aria-current" not in timeline and "étape en cours" not in timeline

@@ -6,6 +6,7 @@ and with `revoke-link` (both stores)."""
 from __future__ import annotations
 
 import email
+import email.header
 import os
 
 import pytest
@@ -116,6 +117,27 @@ def test_restoring_the_contact_makes_a_version_mails_the_new_link_there_and_tell
 
 
 @ON_BOTH_STORES
+def test_the_region_is_told_who_revoked_the_link_and_when_without_any_link(app, records, kept):
+    hijacker = records[0]["answers"]["contact_email"]
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    notice = queued(kept, "lien-remplace-1-region")
+    region = app.config["FACTS"]["contacts"]["notification_email"]
+    assert notice["To"] == region
+    assert waiting_message(kept, mail.message_name(REFERENCE, "lien-remplace-1-region")).startswith(
+        mail.envelope_line(region)), "the envelope goes to the Région's address"
+    subject = str(email.header.make_header(email.header.decode_header(notice["Subject"])))
+    assert subject.startswith(f"Lien du dossier {REFERENCE} révoqué")
+    body = body_of(notice)
+    assert f"Le lien du dossier {REFERENCE} a été révoqué le jeudi 15 avril 2021 à 10 h 00 par alice." in body
+    assert "nouveau lien est parti par e-mail à vraie.contact@example.org" in body
+    assert f"l'ancienne ({hijacker}) est prévenue" in body
+    assert "http" not in body and "cle=" not in body, "no link of any kind"
+    assert revoke(app).exit_code == 0, "a revocation that keeps the contact is told too"
+    again = body_of(queued(kept, "lien-remplace-2-region"))
+    assert "par alice" in again and "l'ancienne" not in again
+
+
+@ON_BOTH_STORES
 def test_a_malformed_address_is_refused_in_french_and_nothing_is_stored(app, client, records, kept):
     before = outbox(kept)
     result = revoke(app, "--contact", "Jean <jean@example.org>")
@@ -193,7 +215,8 @@ def test_the_mails_of_a_revocation_lost_before_queueing_are_caught_up_from_the_h
     with app.app_context():
         queued_names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"],
                                               porteur_mail.settings())
-    assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml", f"{REFERENCE}.lien-remplace-1.eml"]
+    assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml",
+                                    f"{REFERENCE}.lien-remplace-1-region.eml", f"{REFERENCE}.lien-remplace-1.eml"]
     assert PUBLIC + current_link(1) in body_of(queued(data_dir, "lien-remplace-1"))
 
 
@@ -203,7 +226,8 @@ def test_only_the_latest_revocations_new_link_is_caught_up(app, records, data_di
     assert revoke(app).exit_code == 0
     with app.app_context():
         names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
-    assert names == [], "the first link was revoked again: its mail would carry a dead link"
+    assert names == [f"{REFERENCE}.lien-remplace-1-region.eml"], \
+        "the first link was revoked again: its mail would carry a dead link; the Région's notice still goes"
 
 
 def test_an_unreadable_history_opens_no_link(app, client, records, data_dir):

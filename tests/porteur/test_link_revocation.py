@@ -5,6 +5,7 @@ and with `revoke-link` (both stores)."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.header
 import os
@@ -135,6 +136,48 @@ def test_the_region_is_told_who_revoked_the_link_and_when_without_any_link(app, 
     assert revoke(app).exit_code == 0, "a revocation that keeps the contact is told too"
     again = body_of(queued(kept, "lien-remplace-2-region"))
     assert "par alice" in again and "l'ancienne" not in again
+
+
+def delivered(app, kept) -> dict[str, tuple[list[str], str]]:
+    """Send what waits in the store's outbox to a real SMTP server on loopback, as the mailer does;
+    {subject: (recipients, text)} of what arrived."""
+    from tests.review.smtp import smtp_server
+
+    with smtp_server() as inbox, app.app_context():
+        report = kept.outbox.deliver(dataclasses.replace(porteur_mail.settings(), host="127.0.0.1", port=inbox.port))
+        assert not report.error and report.sent and not report.failed, report
+        arrived = inbox.wait_for(len(report.sent))
+    return {str(item.message["Subject"]): (item.recipients, item.message.get_body(("plain",)).get_content())
+            for item in arrived}
+
+
+def ask_the_porteur(app) -> None:
+    result = app.test_cli_runner().invoke(args=["message", REFERENCE, "Pouvez-vous préciser le budget ?",
+                                                "--by", "alice"])
+    assert result.exit_code == 0, result.output
+
+
+@ON_BOTH_STORES
+def test_a_mail_still_waiting_when_the_link_is_revoked_goes_with_the_new_link(app, client, records, kept):
+    ask_the_porteur(app)  # queued with the first link, not sent yet
+    assert PUBLIC + link(REFERENCE) in body_of(queued(kept, "message-1"))
+    assert revoke(app).exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items() if subject.startswith("Message")]
+    assert recipients == [records[0]["answers"]["contact_email"]]
+    assert PUBLIC + current_link(1) in text and PUBLIC + link(REFERENCE) not in text
+    assert client.get(current_link(1)).status_code == 200, "the link it carries opens the dossier"
+
+
+@ON_BOTH_STORES
+def test_a_mail_waiting_for_a_contact_the_revocation_replaced_goes_without_any_link(app, records, kept):
+    hijacker = records[0]["answers"]["contact_email"]
+    ask_the_porteur(app)
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items() if subject.startswith("Message")]
+    assert recipients == [hijacker]
+    assert "/candidater/recu/" not in text and "cle=" not in text, "neither the old link nor the new one"
+    assert "lien retiré : ce dossier a reçu un nouveau lien, envoyé à son adresse de contact" in text
+    assert "Pouvez-vous préciser le budget ?" in text
 
 
 @ON_BOTH_STORES

@@ -10,7 +10,7 @@ porteur_mail.with_dossier_links sets) hands each message to `refresh` just befor
 
 - A message holding no link of its own dossier (`X-AMI-Reference`) goes byte for byte as queued;
   so does one whose links are all of the dossier's current generation (the usual case: the
-  history is read only for a message that holds a link).
+  history is read only for a message that holds a link, and parsed only when it names a revocation).
 - A genuine key of an older generation, in a mail to the dossier's current contact (its newest
   version's, addresses.same_mailbox): replaced by the current generation's key, the same page.
 - The same in a mail to another address (the contact a revocation replaced, maybe the one who
@@ -92,8 +92,14 @@ def _rewrite(part: Message, text: str, reference: str, secret: str, generation: 
 
 
 def _current_generation(store: Store, reference: str) -> int:
-    from .porteur.revocation import current_generation
+    """The dossier's link generation. A history that never names a revocation is 0 without being
+    parsed (most dossiers: a history of 50 events costs milliseconds to parse and check, and the
+    sender asks for each porteur mail); a miss can only send a link as it was queued."""
+    from .porteur.revocation import REVOKED, current_generation
 
+    text = store.histories.text(reference)
+    if text is None or REVOKED.encode("ascii") not in text:
+        return 0
     return current_generation(store, reference)
 
 

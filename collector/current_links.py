@@ -12,7 +12,7 @@ porteur_mail.with_dossier_links sets) hands each message to `refresh` just befor
   so does one whose links are all of the dossier's current generation (the usual case: the
   history is read only for a message that holds a link, and parsed only when it names a revocation).
 - A genuine key of an older generation, in a mail to the dossier's current contact (its newest
-  version's, addresses.same_mailbox): replaced by the current generation's key, the same page.
+  version's, addresses.same_mailbox_whatever_ascii_case): replaced by the current generation's key, the same page.
 - The same in a mail to another address (the contact a revocation replaced, maybe the one who
   took the dossier over): the link is taken out, with words saying a new link went to the
   dossier's contact. The new link never goes to an address that no longer follows the dossier;
@@ -27,7 +27,7 @@ from email.message import Message
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from .addresses import same_mailbox
+from .addresses import same_mailbox_whatever_ascii_case
 from .mail_wire import wire_bytes
 from .porteur.links import dossier_key, key_generation
 
@@ -59,7 +59,7 @@ def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
     if not stale:
         return message
     current_key = None
-    if generation is not None and same_mailbox(recipient, _current_contact(store, reference)):
+    if generation is not None and same_mailbox_whatever_ascii_case(recipient, _current_contact(store, reference)):
         current_key = quote(dossier_key(secret, reference, generation))
     for part in stale:
         _rewrite(part, _text(part), reference, secret, generation, current_key)

@@ -32,7 +32,7 @@ import logging
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
 
-from ..addresses import address_key
+from ..addresses import AddressError, address_key, refuse_invisible, visible_part
 from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from ..errors import Refusal
 from ..network_limit import ClientAndNetworkLimiter, network_limit
@@ -120,7 +120,10 @@ def send_links() -> Response:
                            "« Lien de dossier perdu » du site et envoyez-la de là.")
     typed = request.form.get(FIELD, "")
     try:
+        refuse_invisible(typed)  # named, and never shown back: the page shows the address without it
         address = Email(appstate.form().field(FIELD)).deserialize(typed)
+    except AddressError as error:
+        return _form(422, value=visible_part(typed)[:MAX_LENGTH], error=str(error))
     except ValidationError as error:
         message = error.messages[0] if isinstance(error.messages, list) else str(error.messages)
         return _form(422, value=typed[:MAX_LENGTH], error=message)

@@ -70,6 +70,15 @@ def test_a_revoked_link_gets_the_same_page_as_a_wrong_key_and_the_new_one_opens_
 
 
 @ON_BOTH_STORES
+def test_the_page_opened_by_the_new_link_says_when_the_link_was_replaced(app, client, records):
+    assert "a été remplacé" not in client.get(link(REFERENCE)).text, "never revoked: nothing to say"
+    assert revoke(app).exit_code == 0
+    page = client.get(current_link(1)).text
+    assert ("Le lien de ce dossier a été remplacé le <time datetime=\"2021-04-15T10:00:00+02:00\">jeudi 15 avril "
+            "2021 à 10 h 00</time> : les liens reçus avant cette date n'ouvrent plus le dossier.") in page
+
+
+@ON_BOTH_STORES
 def test_each_revocation_is_in_the_history_and_replaces_the_link_before(app, client, records, kept):
     assert revoke(app).exit_code == 0
     assert revoke(app).exit_code == 0
@@ -347,6 +356,38 @@ def test_the_current_contact_with_its_domain_in_capitals_is_the_same_mailbox_no_
     [event] = read_history(data_dir, REFERENCE)["events"]
     assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
     assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+
+
+def test_the_current_contact_with_its_local_part_in_another_case_is_the_same_mailbox_no_new_version(
+        app, records, data_dir):
+    """`Contact@` and `contact@` reach one mailbox at every provider in common use: neither a version
+    nor a notice telling that mailbox its link went elsewhere; the new link goes to the contact as stored."""
+    contact = records[0]["answers"]["contact_email"]
+    local, domain = contact.split("@")
+    result = revoke(app, "--contact", f"{local.upper()}@{domain}")
+    assert result.exit_code == 0, result.output
+    [event] = read_history(data_dir, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
+    assert queued(data_dir, "lien-remplace-1")["To"] == contact
+    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+    assert f"Le nouveau lien part par e-mail à {contact}." in result.output
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize(("typed", "code", "shown"), [("vraie\x07.contact@example.org", "U+0007", "vraie.contact@example.org"),
+                                                       ("vraie\x1b[2J@example.org", "U+001B", "vraie[2J@example.org"),
+                                                       ("vraie@exa\u200bmple.org", "U+200B", "vraie@example.org")])
+def test_a_control_character_in_the_new_contact_is_named_and_never_shown_back(app, reviewer, client, records,
+                                                                               typed, code, shown):
+    reply = review_post(reviewer, REFERENCE, "lien", nouveau_contact=typed)
+    assert reply.status_code == 400
+    assert f"L&#39;adresse contient un caractère de contrôle ou invisible ({code})" in reply.text
+    assert f'value="{shown}"' in reply.text and typed not in reply.text
+    assert chr(int(code[2:], 16)) not in reply.text, "the character itself never comes back"
+    assert read_history(appstate.store(app), REFERENCE)["events"] == []
+    command = revoke(app, "--contact", typed)
+    assert command.exit_code == 1 and f"caractère de contrôle ou invisible ({code})" in command.output
+    assert client.get(link(REFERENCE)).status_code == 200, "nothing revoked"
 
 
 def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, data_dir):

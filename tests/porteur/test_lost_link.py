@@ -141,6 +141,18 @@ def test_a_malformed_address_is_refused_in_french_with_the_value_kept(client, re
     assert outbox(kept) == [] and requests_waiting(kept) == []
 
 
+@pytest.mark.parametrize(("typed", "code", "shown"), [("contact\x07@example.org", "U+0007", "contact@example.org"),
+                                                       ("contact\x1b[2J@example.org", "U+001B", "contact[2J@example.org"),
+                                                       ("contact@exa\u200bmple.org", "U+200B", "contact@example.org")])
+def test_a_control_character_is_named_and_never_shown_back(client, records, kept, typed, code, shown):
+    page = ask(client, typed)
+    assert page.status_code == 422
+    assert page.text.count(f"L&#39;adresse contient un caractère de contrôle ou invisible ({code})") == 2
+    assert f'value="{shown}"' in page.text and typed not in page.text
+    assert chr(int(code[2:], 16)) not in page.text, "the character itself never comes back"
+    assert requests_waiting(kept) == []
+
+
 def test_requests_are_limited_to_twenty_an_hour_per_client(client, records):
     replies = [ask(client, f"personne{n}@example.org").status_code for n in range(21)]
     assert replies == [200] * 20 + [429]

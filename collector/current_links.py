@@ -8,7 +8,7 @@ event (a lost-link mail) cannot be composed again. So the rule is kept where eve
 on both stores: the sender (mail._send_one, through MailSettings.before_sending, which
 porteur_mail.with_dossier_links sets) hands each message to `refresh` just before it goes.
 
-- A message holding no link of its own dossier (`X-AMI-Reference`) goes byte for byte as queued;
+- A message holding no dossier link goes byte for byte as queued;
   so does one whose links are all of the dossier's current generation (the usual case: the
   history is read only for a message that holds a link, and parsed only when it names a revocation).
 - A genuine key of an older generation, in a mail to the dossier's current contact (its newest
@@ -42,27 +42,37 @@ WITHDRAWN = "(lien retiré : ce dossier a reçu un nouveau lien, envoyé à son 
 
 def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
     """The message to send to `recipient`: `message` itself, or a copy whose stale dossier links are
-    made current, or taken out (see the module docstring)."""
+    made current, or taken out (see the module docstring). Every dossier a link names is judged
+    on its own (a lost-link mail lists several); a key that is no genuine key of its dossier
+    (a truncated link quoted in a message) is left as it is."""
     parsed = email.message_from_bytes(message)
-    reference = str(parsed.get("X-AMI-Reference") or "")
     parts = [(part, _text(part)) for part in parsed.walk() if part.get_content_maintype() == "text"]
-    if not reference or not any(_links_of(text, reference) for _part, text in parts):
+    references = {match["reference"] for _part, text in parts for match in _LINK.finditer(text)}
+    if not references:
         return message
-    from .statuses import StatusError
+    generations = {reference: _generation(store, reference) for reference in sorted(references)}
 
-    try:
-        generation: int | None = _current_generation(store, reference)
-    except StatusError:
-        generation = None  # the history cannot be read: no key can be told current
-    stale = [part for part, text in parts
-             if any(key_generation(secret, reference, unquote(key)) != generation for key in _links_of(text, reference))]
-    if not stale:
+    def stale(match: re.Match[str]) -> bool:
+        claimed = key_generation(secret, match["reference"], unquote(match["key"]))
+        return claimed is not None and claimed != generations[match["reference"]]
+
+    stale_parts = [(part, text) for part, text in parts if any(stale(match) for match in _LINK.finditer(text))]
+    if not stale_parts:
         return message
-    current_key = None
-    if generation is not None and same_mailbox_whatever_ascii_case(recipient, _current_contact(store, reference)):
-        current_key = quote(dossier_key(secret, reference, generation))
-    for part in stale:
-        _rewrite(part, _text(part), reference, secret, generation, current_key)
+    keys = {reference: _key_for(store, secret, recipient, reference, generation)
+            for reference, generation in generations.items()}
+
+    def replaced(match: re.Match[str]) -> str:
+        if not stale(match):
+            return match[0]
+        key = keys[match["reference"]]
+        return match["url"] + key if key is not None else WITHDRAWN
+
+    from .mail import QP_UTF8
+
+    for part, text in stale_parts:
+        del part["Content-Transfer-Encoding"]
+        part.set_payload(_LINK.sub(replaced, text), QP_UTF8)
     return wire_bytes(parsed)
 
 
@@ -71,24 +81,22 @@ def _text(part: Message) -> str:
     return payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else ""
 
 
-def _links_of(text: str, reference: str) -> list[str]:
-    """The keys of the links to `reference` in `text`."""
-    return [match["key"] for match in _LINK.finditer(text) if match["reference"] == reference]
+def _generation(store: Store, reference: str) -> int | None:
+    """The dossier's link generation now; None when its history cannot be read (no key is current)."""
+    from .statuses import StatusError
+
+    try:
+        return _current_generation(store, reference)
+    except StatusError:
+        return None
 
 
-def _rewrite(part: Message, text: str, reference: str, secret: str, generation: int | None,
-             current_key: str | None) -> None:
-    """Put `text` back in `part` with each stale link of `reference` made current (`current_key`),
-    or replaced by WITHDRAWN when None."""
-    from .mail import QP_UTF8
-
-    def replaced(match: re.Match[str]) -> str:
-        if match["reference"] != reference or key_generation(secret, reference, unquote(match["key"])) == generation:
-            return match[0]
-        return match["url"] + current_key if current_key is not None else WITHDRAWN
-
-    del part["Content-Transfer-Encoding"]
-    part.set_payload(_LINK.sub(replaced, text), QP_UTF8)
+def _key_for(store: Store, secret: str, recipient: str, reference: str, generation: int | None) -> str | None:
+    """The current key (quoted as in a link) for a mail to `recipient`; None when the link must be
+    taken out: `recipient` is not the dossier's current contact, or no key is current."""
+    if generation is None or not same_mailbox_whatever_ascii_case(recipient, _current_contact(store, reference)):
+        return None
+    return quote(dossier_key(secret, reference, generation))
 
 
 def _current_generation(store: Store, reference: str) -> int:

@@ -190,6 +190,24 @@ def test_a_mail_waiting_for_a_contact_the_revocation_replaced_goes_without_any_l
 
 
 @ON_BOTH_STORES
+def test_a_lost_link_mail_listing_several_dossiers_makes_each_link_current_on_its_own(app, client, records, kept):
+    from .test_corrections import send_correction
+
+    address = records[0]["answers"]["contact_email"]
+    assert send_correction(client, corrected(records[1], contact_email=address), "AMI-2021-0002").status_code == 303
+    assert client.post("/candidater/dossier-perdu/", data={"contact_email": address}).status_code == 200
+    with app.app_context():
+        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+    assert app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0002", "--by", "alice"]).exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items()
+                            if subject.startswith("Lien de votre dossier")]
+    assert recipients == [address]
+    assert PUBLIC + link(REFERENCE) in text, "a dossier never revoked keeps its link"
+    assert PUBLIC + dossier_path(SECRET, "AMI-2021-0002", generation=1) in text
+    assert PUBLIC + link("AMI-2021-0002") not in text
+
+
+@ON_BOTH_STORES
 def test_a_malformed_address_is_refused_in_french_and_nothing_is_stored(app, client, records, kept):
     before = outbox(kept)
     result = revoke(app, "--contact", "Jean <jean@example.org>")

@@ -8,11 +8,12 @@ event (a lost-link mail) cannot be composed again. So the rule is kept where eve
 on both stores: the sender (mail._send_one, through MailSettings.before_sending, which
 porteur_mail.with_dossier_links sets) hands each message to `refresh` just before it goes.
 
-- A message holding no dossier link goes byte for byte as queued;
-  so does one whose links are all of the dossier's current generation (the usual case: the
-  history is read only for a message that holds a link, and parsed only when it names a revocation).
+- A message holding no dossier link goes byte for byte as queued; so does one whose links are
+  all of their dossier's current generation (the usual case: a history is read only for a
+  message that links to its dossier, and parsed only when it names a revocation).
 - A genuine key of an older generation, in a mail to the dossier's current contact (its newest
-  version's, addresses.same_mailbox_whatever_ascii_case): replaced by the current generation's key, the same page.
+  version's, addresses.same_mailbox_whatever_ascii_case): replaced by the current generation's
+  key, the same page.
 - The same in a mail to another address (the contact a revocation replaced, maybe the one who
   took the dossier over): the link is taken out, with words saying a new link went to the
   dossier's contact. The new link never goes to an address that no longer follows the dossier;

@@ -9,8 +9,9 @@ history (statuses.py), its mails wherever they are (mail.py and porteur_mail.py)
 versions (dossier.py), and its record LAST, followed by an fsync of submissions/. The history's
 lock (statuses.locked) is held from the history to the record: an event appended at the same
 moment (a note, a porteur's reply, a correction) waits, then finds no record and is refused
-(statuses.NoRecord), or came first and goes with the rest; it never leaves a history alone. The record is what makes a dossier old in the index: as long as any
-part is left, the record is there, so a purge stopped half-way (a crash, a full disk, a
+(statuses.NoRecord), or came first and goes with the rest; it never leaves a history alone.
+The record is what makes a dossier old in the index: as long as any part is left, the record
+is there, so a purge stopped half-way (a crash, a full disk, a
 file it may not delete) leaves the dossier listed, and the next purge finds it and finishes
 it. Deleting the record first would leave the history, versions and mails of a dossier no
 purge could find any more. The unlinks of one dossier are journaled in the order made

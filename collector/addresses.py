@@ -13,6 +13,15 @@ Two ways to compare addresses, for two jobs:
   changed: the local part exactly as written (RFC 5321 leaves its case to the receiving
   server) and the domain in lower-case IDNA 2008 form, so that `straße.de`
   (xn--strae-oqa.de) and `strasse.de`, two domains anyone may register, stay apart.
+  `same_mailbox_whatever_ascii_case` also sets the local part's ASCII case aside, as the
+  lost-link look-up does (`mailbox_ignoring_ascii_case`): the mail providers porteurs use
+  (Gmail, Outlook, Orange, Free, Exchange…) deliver `Contact@` and `contact@` to one mailbox,
+  so a reviewer restoring a contact who types another case changes nothing and tells no one.
+
+A page that sends a typed address back (the lost-link page, the revocation form) never shows
+a control or invisible character (Unicode category C: U+0007, U+001B, U+200B…) again:
+`refuse_invisible` refuses the address naming the first one (`INVISIBLE`), and the page shows
+`visible_part`, the value without them.
 
 Flask-free: the mail module and the records' duplicate check use it too.
 """
@@ -33,6 +42,8 @@ class AddressError(ValueError):
 
 
 SHAPE = "Saisissez une adresse e-mail valide, de la forme nom@structure.fr."
+INVISIBLE = ("L'adresse contient un caractère de contrôle ou invisible ({code}), souvent venu d'un copier-coller : "
+             "retapez-la au clavier, de la forme nom@structure.fr.")
 ONE_PLAIN = ("Saisissez une seule adresse e-mail, sans nom, espace, virgule, guillemet, chevron ni séquence "
              "« =? » : de la forme nom@structure.fr.")
 
@@ -97,3 +108,20 @@ def mailbox_ignoring_ascii_case(text: object) -> Mailbox:
 def same_mailbox(first: object, second: object) -> bool:
     """Do both addresses name one mailbox? Only the domain's case (and IDNA spelling) may differ."""
     return mailbox(first) == mailbox(second)
+
+
+def same_mailbox_whatever_ascii_case(first: object, second: object) -> bool:
+    """`same_mailbox`, the local part's ASCII case aside: one mailbox at every provider in common use."""
+    return mailbox_ignoring_ascii_case(first) == mailbox_ignoring_ascii_case(second)
+
+
+def refuse_invisible(text: str) -> None:
+    """AddressError (INVISIBLE, naming the character) when `text` holds a control or invisible character."""
+    invisible = next((char for char in text if unicodedata.category(char)[0] == "C"), None)
+    if invisible is not None:
+        raise AddressError(INVISIBLE.format(code=f"U+{ord(invisible):04X}"))
+
+
+def visible_part(text: str) -> str:
+    """`text` without its control and invisible characters (category C): what a page shows back."""
+    return "".join(char for char in text if unicodedata.category(char)[0] != "C")

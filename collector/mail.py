@@ -124,6 +124,9 @@ class MailSettings:
     dossier_secret: str = field(default="", repr=False)  # signs the dossier links (the app's secret key)
     # A dossier's current link generation (porteur/revocation.py, read from the app's store); 0 without one.
     dossier_generation: Callable[[str], int] = field(default=lambda _reference: 0, repr=False, compare=False)
+    # (recipient, message) -> the message to send now: current_links.refresh once the store is known.
+    before_sending: Callable[[str, bytes], bytes] = field(default=lambda _recipient, message: message, repr=False,
+                                                          compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
@@ -638,8 +641,10 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 
 
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
-    """Send one outbox file to the single recipient of its envelope line (never its headers)."""
+    """Send one outbox file to the single recipient of its envelope line (never its headers), its
+    dossier links made current (settings.before_sending: a link revoked since it was queued)."""
     recipient, message = read_envelope(raw)
+    message = settings.before_sending(recipient, message)
     envelope_from = _envelope_from(settings.mail_from)
     options = [] if recipient.isascii() else ["SMTPUTF8"]
     client.sendmail(envelope_from, [recipient], message, mail_options=options)

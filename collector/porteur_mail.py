@@ -55,12 +55,15 @@ def settings() -> mail.MailSettings:
 
 
 def with_dossier_links(base: mail.MailSettings) -> mail.MailSettings:
-    """`base`, signing dossier links with the app's secret at each dossier's current link generation."""
+    """`base`, signing dossier links with the app's secret at each dossier's current link generation,
+    when a mail is composed and again when it is sent (current_links.py: revoked since it was queued)."""
+    from .current_links import refresh
     from .porteur.revocation import current_generation
 
-    store = appstate.store()
-    return dataclasses.replace(base, dossier_secret=appstate.secret(),
-                               dossier_generation=lambda reference: current_generation(store, reference))
+    store, secret = appstate.store(), appstate.secret()
+    return dataclasses.replace(base, dossier_secret=secret,
+                               dossier_generation=lambda reference: current_generation(store, reference),
+                               before_sending=lambda recipient, message: refresh(store, secret, recipient, message))
 
 
 def link(settings: mail.MailSettings, reference: str) -> str:

@@ -3,14 +3,19 @@
 The contact the new link goes to gets it (`lien-remplace-N`, N the event's number in the
 history); when the reviewer restored another contact, the previous address is told that its
 link no longer works and whom to call (`lien-remplace-N-ancien-contact`), with no link at
-all. Both are named after the event alone, so mail_catch_up.py queues them again from the history when the request
-that stored the event could not: the new link only for the dossier's latest revocation (an
-earlier one's link no longer opens anything), the notice always.
+all; and the Région's notification address (the facts' `contacts.notification_email`, where
+every new dossier is announced) is told who revoked the link, when, and for which dossier
+(`lien-remplace-N-region`), with no link either: a revocation is an event the Région should
+see even when another reviewer made it. All are named after the event alone, so mail_catch_up.py
+queues them again from the history when the request that stored the event could not: the new
+link only for the dossier's latest revocation (an earlier one's link no longer opens anything),
+the notices always.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
@@ -19,15 +24,16 @@ from .dossier import version_record
 from .porteur.links import dossier_url
 from .porteur.revocation import REVOKED, Revocation, link_generation
 from .porteur_mail import WHERE_TO_ANSWER, Mail, queue_mails
+from .template_filters import datetime_fr
 
 if TYPE_CHECKING:
     from .stores.base import Store
 
 
 def revocation_mail_kinds(number: int, event: Mapping[str, Any]) -> list[str]:
-    """The kinds of the mails of the N-th history event, a revocation."""
+    """The kinds of the mails of the N-th history event, a revocation: the new link first."""
     kind = f"lien-remplace-{number}"
-    return [kind] + ([f"{kind}-ancien-contact"] if "previous_version" in event else [])
+    return [kind] + ([f"{kind}-ancien-contact"] if "previous_version" in event else []) + [f"{kind}-region"]
 
 
 def compose_new_link(reference: str, contact: str, generation: int, kind: str, facts: Mapping[str, Any],
@@ -60,6 +66,23 @@ def compose_former_contact(reference: str, address: str, kind: str, facts: Mappi
                          reference, kind, "\n".join(lines) + "\n", None)
 
 
+def compose_region_notice(reference: str, event: Mapping[str, Any], contact: str, previous_contact: str | None,
+                          kind: str, facts: Mapping[str, Any], settings: mail.MailSettings) -> Message:
+    """To the Région's notification address: who revoked the dossier's link, when, and where the
+    new one went. No link of any kind: the notice says where to look (the review pages)."""
+    lines = [f"Le lien du dossier {reference} a été révoqué le {datetime_fr(datetime.fromisoformat(event['at']))} "
+             f"par {mail._one_line(event['by'])}. Les liens envoyés jusqu'ici n'ouvrent plus le dossier ; le "
+             f"nouveau lien est parti par e-mail à {contact}."]
+    if previous_contact:
+        lines += ["", f"Cette adresse est désormais le contact du dossier (version {event['version']}) ; l'ancienne "
+                      f"({previous_contact}) est prévenue, sans lien, que le sien ne fonctionne plus."]
+    lines += ["", f"L'historique du dossier {reference}, dans les pages d'instruction, garde la trace de cette "
+                  "révocation."]
+    return mail._message(settings, facts["contacts"]["notification_email"],
+                         f"Lien du dossier {reference} révoqué — {facts['call']['short_title']}", reference, kind,
+                         "\n".join(lines) + "\n", None)
+
+
 def revocation_mails(reference: str, number: int, event: Mapping[str, Any], generation: int, contact: str,
                      previous_contact: str | None, facts: Mapping[str, Any], settings: mail.MailSettings,
                      new_link: bool = True) -> list[Mail]:
@@ -70,9 +93,12 @@ def revocation_mails(reference: str, number: int, event: Mapping[str, Any], gene
     if new_link:
         mails.append(Mail(kinds[0], compose_new_link(reference, contact, generation, kinds[0], facts, settings),
                           contact))
-    if previous_contact and len(kinds) > 1:
+    if previous_contact and len(kinds) > 2:
         mails.append(Mail(kinds[1], compose_former_contact(reference, previous_contact, kinds[1], facts, settings),
                           previous_contact))
+    region = facts["contacts"]["notification_email"]
+    mails.append(Mail(kinds[-1], compose_region_notice(reference, event, contact, previous_contact, kinds[-1], facts,
+                                                       settings), region))
     return mails
 
 

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from . import events
 from .addresses import address_key
 from .durable import replace_file
-from .records import clean_text
+from .records import clean_text, record_path
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
 
 if TYPE_CHECKING:
@@ -84,6 +84,15 @@ class StatusError(ValueError):
     """A refused status change or note; the message is in French."""
 
 
+class NoRecord(StatusError):
+    """No record bears this reference (any more): nothing is appended. The stores check it under
+    the history's lock, which the purge holds while it deletes a dossier, so an event appended in
+    the very instant of its dossier's purge never leaves a history without a record."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"Aucune candidature ne porte la référence {reference}.")
+
+
 def status_label(status: str) -> str:
     return STATUSES.get(status, status)
 
@@ -102,8 +111,8 @@ def check_reference(where: Store | str, reference: str) -> str:
     """The reference if a record exists under that name; StatusError otherwise."""
     if not REFERENCE_PATTERN.match(reference or ""):
         raise StatusError(f"Référence invalide : « {reference} ».")
-    if not store_of(where).has_record(reference):
-        raise StatusError(f"Aucune candidature ne porte la référence {reference}.")
+    if not store_of(where).has_record(reference):  # checked again under the history's lock (NoRecord)
+        raise NoRecord(reference)
     return reference
 
 
@@ -211,10 +220,19 @@ def locked(data_dir: str, reference: str) -> Iterator[None]:
         os.close(fd)
 
 
+def refuse_without_record_file(data_dir: str, reference: str) -> None:
+    """NoRecord when the dossier's record file is gone; the caller holds the reference's lock,
+    which the purge holds until the record is deleted (stores/folder_retention.py)."""
+    if not os.path.exists(record_path(data_dir, reference)):
+        raise NoRecord(reference)
+
+
 def append_to_history_file(data_dir: str, reference: str, change: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     """Under the reference's lock, rewrite its history file as `change` makes it (durable.replace_file:
-    temporary file, fsync, rename, fsync of the folder), then tell the review index."""
+    temporary file, fsync, rename, fsync of the folder), then tell the review index. NoRecord when
+    the record is gone, as seen under the lock (a purge that ran meanwhile)."""
     with locked(data_dir, reference):
+        refuse_without_record_file(data_dir, reference)
         history = change(read_history_file(data_dir, reference))
         write_history_file(data_dir, reference, history)
         return history
@@ -230,15 +248,27 @@ def write_history_file(data_dir: str, reference: str, history: dict[str, Any]) -
 def remove_history_file(data_dir: str, reference: str) -> bool:
     """Delete a submission's history file and its lock; True if there was one."""
     with locked(data_dir, reference):
-        try:
-            os.unlink(history_path(data_dir, reference))
-        except FileNotFoundError:
-            return False
+        removed = unlink_history_file(data_dir, reference)
+    remove_lock_file(data_dir, reference)
+    return removed
+
+
+def unlink_history_file(data_dir: str, reference: str) -> bool:
+    """Delete a submission's history file; True if there was one. The caller holds its lock."""
+    try:
+        os.unlink(history_path(data_dir, reference))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def remove_lock_file(data_dir: str, reference: str) -> None:
+    """Delete a reference's lock file, once its dossier is gone (purge). Whoever still waits on
+    it takes it, then finds no record (NoRecord); a later append makes a new one."""
     try:
         os.unlink(os.path.join(data_dir, LOCKS_DIR, f"review-{reference}.lock"))
     except FileNotFoundError:
         pass
-    return True
 
 
 def _clean(value: str | None, what: str, limit: int) -> str:

@@ -12,7 +12,13 @@ every host):
 - per client (one IPv4 address or one IPv6 /64): 20 an hour, enough for a workshop in a
   public digital space;
 - per network (an IPv4 /24, an IPv6 /48: clientaddr.network_group): 100 an hour, five
-  workshops at once, where a /48's 65,536 /64s would otherwise be as many clients;
+  workshops at once, where a /48's 65,536 /64s would otherwise be as many clients. Only a
+  request sent from the page counts for its network: the page carries the submission form's
+  proof (antispam.py: a signed time token and a honeypot). A post without a valid token (a
+  script that never loaded the page) counts for its client alone, so that five robots of a
+  /24 cannot lock its porteurs out; a person whose token expired (a page left open more
+  than COLLECTOR_TOKEN_MAX_AGE) is still served, within the client's own limit. A filled
+  honeypot gets the same answer as everyone, stores nothing and counts for its client only;
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
   answers 503 « réessayez dans quelques minutes » and stores nothing, so that many
@@ -26,7 +32,8 @@ import logging
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
 
-from ..addresses import address_key
+from ..addresses import AddressError, address_key, refuse_invisible, visible_part
+from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from ..errors import Refusal
 from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
@@ -57,6 +64,14 @@ SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minut
         "lendemain. Rien reçu dans l'heure ? Vérifiez l'adresse ci-dessus, ou appelez les contacts de "
         "l'AMI.").format(per_day=PER_ADDRESS[0], all_kinds=MAILS_PER_ADDRESS_PER_DAY)
 
+# A post refused for its client when it came without the page's proof: the page itself does better.
+TOO_MANY_WITHOUT_PAGE = ("Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), puis "
+                         "envoyez votre demande depuis la page « Lien de dossier perdu » du site, ouverte à "
+                         "nouveau : seules les demandes faites depuis cette page sont comptées pour tout votre réseau "
+                         "plutôt que pour votre seule connexion.")
+TOO_MANY = ("Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes} minute(s), puis "
+            "réessayez.")
+
 NOT_NOW = ("Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. Réessayez dans "
            "quelques minutes ; si cela dure, appelez les contacts de l'AMI, qui peuvent vous redonner le lien.")
 
@@ -67,11 +82,29 @@ def init_app(app: Flask) -> None:
     by_client = ClientAndNetworkLimiter(store.rate_limiter("lien-client", limit, window, secret),
                                         store.rate_limiter("lien-reseau", network_limit(limit), window, secret))
     app.extensions["ami_lost_link"] = (by_client, store.rate_limiter("lien-adresse", *PER_ADDRESS, secret))
+    app.extensions["ami_lost_link_tokens"] = Tokens(secret, app.config["TOKEN_MAX_AGE"])  # the form's own proof
     app.register_blueprint(bp)
 
 
+def _tokens() -> Tokens:
+    return current_app.extensions["ami_lost_link_tokens"]
+
+
 def _form(status: int = 200, **context) -> Response:
-    return page("porteur/lost_link.html", status, field=FIELD, **context)
+    """The page; a form on it always carries a fresh token and an empty honeypot."""
+    return page("porteur/lost_link.html", status, field=FIELD, hidden=_tokens().issue(), **context)
+
+
+def _count(from_the_page: bool) -> None:
+    """Count one valid request: for its client and its network when it came from the page, for
+    its client alone otherwise (network_limit.py); 429 with Retry-After past a limit."""
+    by_client = current_app.extensions["ami_lost_link"][0]
+    client = request.remote_addr or "inconnu"
+    wait = by_client.hit(client) if from_the_page else by_client.hit_client(client)
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        raise Refusal(429, (TOO_MANY if from_the_page else TOO_MANY_WITHOUT_PAGE).format(minutes=minutes),
+                      headers={"Retry-After": str(wait)})
 
 
 @bp.get("/candidater/dossier-perdu/")
@@ -87,18 +120,22 @@ def send_links() -> Response:
                            "« Lien de dossier perdu » du site et envoyez-la de là.")
     typed = request.form.get(FIELD, "")
     try:
+        refuse_invisible(typed)  # named, and never shown back: the page shows the address without it
         address = Email(appstate.form().field(FIELD)).deserialize(typed)
+    except AddressError as error:
+        return _form(422, value=visible_part(typed)[:MAX_LENGTH], error=str(error))
     except ValidationError as error:
         message = error.messages[0] if isinstance(error.messages, list) else str(error.messages)
         return _form(422, value=typed[:MAX_LENGTH], error=message)
     if not address:
         return _form(422, value="", error="Indiquez l'adresse e-mail de contact donnée dans le formulaire.")
-    by_client, by_address = current_app.extensions["ami_lost_link"]
-    wait = by_client.hit(request.remote_addr or "inconnu")  # only valid addresses count
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
-        raise Refusal(429, f"Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes} "
-                           "minute(s), puis réessayez.", headers={"Retry-After": str(wait)})
+    if honeypot_filled(request.form.getlist(HONEYPOT_FIELD)):  # a robot: the same answer, nothing stored
+        _count(from_the_page=False)
+        log.info("lost link: honeypot filled, nothing stored")
+        return _form(sent=SENT, address=address)
+    check = _tokens().check(request.form.get(TOKEN_FIELD), request.form.get(SUBMISSION_ID_FIELD))
+    _count(from_the_page=check.valid)  # only valid addresses count
+    by_address = current_app.extensions["ami_lost_link"][1]
     requests = appstate.store().link_requests
     try:
         full = requests.waiting_at_least(MAX_WAITING)  # before the address's count: a refusal costs it nothing

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import ValidationError
 
 from .. import dossier
-from ..addresses import same_mailbox
+from ..addresses import AddressError, refuse_invisible, same_mailbox_whatever_ascii_case
 from ..records import clean_text, content_hash
 from ..statuses import MAX_NAME_LENGTH, PARIS, add_event, check_reference, read_history
 from ..validation import Email
@@ -70,9 +70,13 @@ def current_generation(where: Store | str, reference: str) -> int:
 
 
 def checked_contact(form: FormDefinition, address: str) -> str:
-    """The address, normalised, when the form would accept it as the contact e-mail."""
+    """The address, normalised, when the form would accept it as the contact e-mail; a control
+    or invisible character is named (addresses.refuse_invisible), and never shown back."""
     try:
+        refuse_invisible(address)
         return Email(form.field(CONTACT_FIELD)).parse(address)
+    except AddressError as error:
+        raise RevocationError(str(error)) from None
     except ValidationError as error:
         raise RevocationError(" ".join(str(message) for message in error.messages)) from None
 
@@ -121,7 +125,9 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     latest = dossier.latest_record(where, reference)
     previous = str(latest["answers"].get(CONTACT_FIELD) or "")
     event: dict[str, Any] = {"at": moment, "by": by, "kind": REVOKED, "version": latest["version"]}
-    if address is not None and not same_mailbox(address, previous):  # the rule a correction's contact change follows
+    # Another case in the local part reaches the same mailbox at every provider in common use: no
+    # new version, and no notice telling that very mailbox its link went elsewhere (addresses.py).
+    if address is not None and not same_mailbox_whatever_ascii_case(address, previous):
         version = _contact_version(where, latest, address, by, moment)
         event.update(version=version["version"], previous_version=latest["version"])
     history = add_event(where, reference, event)

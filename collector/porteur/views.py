@@ -26,7 +26,7 @@ from ..statuses import REFERENCE_PATTERN
 from ..template_filters import datetime_fr
 from ..statuses import StatusError
 from . import links
-from .revocation import current_generation
+from .revocation import REVOKED, current_generation
 
 bp = Blueprint("porteur", __name__)
 
@@ -145,7 +145,14 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
         "meetings": meetings_of(history),
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
+        "link_replaced_at": _link_replaced_at(history),
     }
+
+
+def _link_replaced_at(history: dict[str, Any]) -> datetime | None:
+    """When the dossier's link was last replaced (revoked), if ever: the page opened by the new link says so."""
+    revoked = [event for event in history.get("events", []) if event.get("kind") == REVOKED]
+    return datetime.fromisoformat(str(revoked[-1]["at"])) if revoked else None
 
 
 def show_dossier(reference: str) -> Response:

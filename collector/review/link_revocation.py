@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, flash, redirect, request, session, url_for
 from flask.cli import with_appcontext
 
 from .. import appstate, porteur_mail, revocation_mail
+from ..addresses import visible_part
 from ..commandline import echo, who
 from ..owner import as_data_owner
 from ..phase import current_now
@@ -64,7 +65,7 @@ def post_revocation(reference: str):
     try:
         revocation = revoke(reference, session["reviewer"], new_contact)
     except (RevocationError, StatusError) as error:
-        return _detail(reference, 400, revocation_error=str(error), contact_value=new_contact or "")
+        return _detail(reference, 400, revocation_error=str(error), contact_value=visible_part(new_contact or ""))
     except RecordError:
         return _detail(reference, 400, revocation_error=UNREADABLE)
     flash(done_message(revocation))

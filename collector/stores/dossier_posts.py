@@ -34,5 +34,6 @@ class DossierPosts(Protocol):
         """Under the reference's lock: when `submission_id` is already claimed, store nothing and
         return None; else store version (number, YAML document) if given, the history as `change`
         makes it (it raises to refuse: nothing stored) and the id's claim, durably before
-        returning the history. FileExistsError (nothing stored) when the version's number is taken;
+        returning the history. statuses.NoRecord (nothing stored) when the record is gone, as seen
+        under the lock (a purge holds it); FileExistsError (nothing stored) when the version's number is taken;
         EventPending when the version alone is stored (the data folder only)."""

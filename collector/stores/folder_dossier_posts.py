@@ -34,6 +34,7 @@ class FolderDossierPosts:
         with statuses.locked(self.data_dir, reference):
             if submission_id and self.claimed(submission_id) is not None:
                 return None
+            statuses.refuse_without_record_file(self.data_dir, reference)  # purged meanwhile: nothing written
             history = change(statuses.read_history_file(self.data_dir, reference))
             if version is not None:
                 dossier.write_version_file(self.data_dir, reference, *version)  # FileExistsError: nothing written

@@ -5,10 +5,13 @@ index is the app's: it needs the command's app context, for the form that judges
 records); its warnings name the records it could not date.
 
 A dossier is forgotten part by part: its submission ids (idempotency.release), its review
-history (statuses.py, under the reference's lock), its mails wherever they are (mail.py and
-porteur_mail.py), its corrected versions (dossier.py), and its record LAST, followed by an
-fsync of submissions/. The record is what makes a dossier old in the index: as long as any
-part is left, the record is there, so a purge stopped half-way (a crash, a full disk, a
+history (statuses.py), its mails wherever they are (mail.py and porteur_mail.py), its corrected
+versions (dossier.py), and its record LAST, followed by an fsync of submissions/. The history's
+lock (statuses.locked) is held from the history to the record: an event appended at the same
+moment (a note, a porteur's reply, a correction) waits, then finds no record and is refused
+(statuses.NoRecord), or came first and goes with the rest; it never leaves a history alone.
+The record is what makes a dossier old in the index: as long as any part is left, the record
+is there, so a purge stopped half-way (a crash, a full disk, a
 file it may not delete) leaves the dossier listed, and the next purge finds it and finishes
 it. Deleting the record first would leave the history, versions and mails of a dossier no
 purge could find any more. The unlinks of one dossier are journaled in the order made
@@ -23,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .. import idempotency, porteur_mail, records
+from .. import idempotency, porteur_mail, records, statuses
 from ..durable import fsync_dir
 from .retention import Aged, Received
 
@@ -55,14 +58,16 @@ class FolderRetention:
         for reference in references:
             for submission_id in ids[reference]:
                 idempotency.release(data_dir, submission_id, reference)
-            self.store.histories.remove(reference)
-            self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
-            porteur_mail.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
-            self.store.versions.remove(reference)
-            path = records.record_path(data_dir, reference)
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass  # removed meanwhile (a purge run at the same time): gone all the same
-            fsync_dir(os.path.dirname(path))
+            with statuses.locked(data_dir, reference):  # appends wait, then find no record
+                statuses.unlink_history_file(data_dir, reference)
+                self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
+                porteur_mail.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
+                self.store.versions.remove(reference)
+                path = records.record_path(data_dir, reference)
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass  # removed meanwhile (a purge run at the same time): gone all the same
+                fsync_dir(os.path.dirname(path))
+            statuses.remove_lock_file(data_dir, reference)
             yield reference

@@ -27,7 +27,9 @@ class Histories(Protocol):
 
     def append(self, reference: str, change: HistoryChange) -> dict[str, Any]:
         """Under the reference's lock (across workers and hosts): read the history, store what
-        `change` makes of it, durably before returning it. When `change` raises, nothing is stored."""
+        `change` makes of it, durably before returning it. When `change` raises, nothing is stored.
+        statuses.NoRecord (nothing stored) when the record is gone, checked under that lock, which
+        the purge holds while it deletes the dossier."""
 
     def references(self) -> list[str]:
         """The references that have a history, in order."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..yamlio import parse_yaml
 from .histories import HistoryChange
-from .postgres_histories import _LOCK, _hash, write_history_row
+from .postgres_histories import _LOCK, _hash, refuse_without_record, write_history_row
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
@@ -36,6 +36,7 @@ class PostgresDossierPosts:
             if submission_id and connection.execute("SELECT 1 FROM submission_ids WHERE submission_id = %s",
                                                     (submission_id,)).fetchone():
                 return None
+            refuse_without_record(connection, reference)  # purged meanwhile: nothing written
             row = connection.execute("SELECT document FROM histories WHERE reference = %s", (reference,)).fetchone()
             history = change(parse_yaml(row[0], reference + ".yaml") if row else None)
             if version is not None:

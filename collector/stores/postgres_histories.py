@@ -6,7 +6,8 @@ row per event because the domain's checks (statuses.py: transitions, a meeting's
 answer already sent) read the whole history as it is under the lock, and because `dump`
 and `migrate-store` then carry the document byte for byte. An append is one transaction:
 `pg_advisory_xact_lock` on the reference (it also covers a dossier that has no row yet,
-which `SELECT … FOR UPDATE` could not lock), read the row, let the domain make the new
+which `SELECT … FOR UPDATE` could not lock), check that the record is still there (the purge
+takes the same lock: statuses.NoRecord otherwise), read the row, let the domain make the new
 history, write it back; committed before the method returns (durable once PostgreSQL has
 flushed its WAL record: synchronous_commit on, the default). Two hosts appending at once
 wait for each other and both events are kept.
@@ -50,6 +51,7 @@ class PostgresHistories:
     def append(self, reference: str, change: HistoryChange) -> dict[str, Any]:
         with self.store._connection() as connection:  # one transaction: rolled back if `change` refuses
             connection.execute(_LOCK, (reference,))
+            refuse_without_record(connection, reference)
             row = connection.execute("SELECT document FROM histories WHERE reference = %s", (reference,)).fetchone()
             history = change(parse_yaml(row[0], reference + ".yaml") if row else None)
             write_history_row(connection, reference, history)
@@ -69,6 +71,16 @@ class PostgresHistories:
 
     def remove(self, reference: str) -> bool:
         return self.store._one("DELETE FROM histories WHERE reference = %s RETURNING 1", (reference,)) is not None
+
+
+def refuse_without_record(connection: psycopg.Connection, reference: str) -> None:
+    """statuses.NoRecord when the dossier's record is gone; run in the caller's transaction once it
+    holds the history's lock, which the purge holds until it commits (postgres_retention.py): an
+    event appended in the instant of the purge is refused, never left without its record."""
+    from ..statuses import NoRecord
+
+    if connection.execute("SELECT 1 FROM records WHERE reference = %s", (reference,)).fetchone() is None:
+        raise NoRecord(reference)
 
 
 def write_history_row(connection: psycopg.Connection, reference: str, history: dict[str, Any]) -> None:

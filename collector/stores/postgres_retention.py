@@ -11,9 +11,8 @@ the reference is reported gone (durable once PostgreSQL has flushed its WAL reco
 synchronous_commit on, the default); any failure rolls it all back, so no dossier is ever
 half purged, and the next purge finds it whole. The history's lock (the one
 postgres_histories.py's appends take) is held meanwhile, so an event appended on another
-host comes wholly before the purge (and goes with the rest) or after it. statuses.py checks
-that the record exists before it takes that lock, so an event appended in the very instant
-of its dossier's purge can still leave a history without a record, as on the data folder.
+host comes wholly before the purge (and goes with the rest) or after it, when the append,
+checking under that lock that the record is still there, is refused (statuses.NoRecord).
 """
 
 from __future__ import annotations

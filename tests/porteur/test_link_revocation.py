@@ -5,7 +5,9 @@ and with `revoke-link` (both stores)."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
+import email.header
 import os
 
 import pytest
@@ -68,6 +70,15 @@ def test_a_revoked_link_gets_the_same_page_as_a_wrong_key_and_the_new_one_opens_
 
 
 @ON_BOTH_STORES
+def test_the_page_opened_by_the_new_link_says_when_the_link_was_replaced(app, client, records):
+    assert "a été remplacé" not in client.get(link(REFERENCE)).text, "never revoked: nothing to say"
+    assert revoke(app).exit_code == 0
+    page = client.get(current_link(1)).text
+    assert ("Le lien de ce dossier a été remplacé le <time datetime=\"2021-04-15T10:00:00+02:00\">jeudi 15 avril "
+            "2021 à 10 h 00</time> : les liens reçus avant cette date n'ouvrent plus le dossier.") in page
+
+
+@ON_BOTH_STORES
 def test_each_revocation_is_in_the_history_and_replaces_the_link_before(app, client, records, kept):
     assert revoke(app).exit_code == 0
     assert revoke(app).exit_code == 0
@@ -113,6 +124,87 @@ def test_restoring_the_contact_makes_a_version_mails_the_new_link_there_and_tell
     names = outbox(kept)
     assert not [name for name in names if ".accuse-v2" in name or ".contact-v2" in name], \
         "a contact a reviewer restored is no correction by the porteur"
+
+
+@ON_BOTH_STORES
+def test_the_region_is_told_who_revoked_the_link_and_when_without_any_link(app, records, kept):
+    hijacker = records[0]["answers"]["contact_email"]
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    notice = queued(kept, "lien-remplace-1-region")
+    region = app.config["FACTS"]["contacts"]["notification_email"]
+    assert notice["To"] == region
+    assert waiting_message(kept, mail.message_name(REFERENCE, "lien-remplace-1-region")).startswith(
+        mail.envelope_line(region)), "the envelope goes to the Région's address"
+    subject = str(email.header.make_header(email.header.decode_header(notice["Subject"])))
+    assert subject.startswith(f"Lien du dossier {REFERENCE} révoqué")
+    body = body_of(notice)
+    assert f"Le lien du dossier {REFERENCE} a été révoqué le jeudi 15 avril 2021 à 10 h 00 par alice." in body
+    assert "nouveau lien est parti par e-mail à vraie.contact@example.org" in body
+    assert f"l'ancienne ({hijacker}) est prévenue" in body
+    assert "http" not in body and "cle=" not in body, "no link of any kind"
+    assert revoke(app).exit_code == 0, "a revocation that keeps the contact is told too"
+    again = body_of(queued(kept, "lien-remplace-2-region"))
+    assert "par alice" in again and "l'ancienne" not in again
+
+
+def delivered(app, kept) -> dict[str, tuple[list[str], str]]:
+    """Send what waits in the store's outbox to a real SMTP server on loopback, as the mailer does;
+    {subject: (recipients, text)} of what arrived."""
+    from tests.review.smtp import smtp_server
+
+    with smtp_server() as inbox, app.app_context():
+        report = kept.outbox.deliver(dataclasses.replace(porteur_mail.settings(), host="127.0.0.1", port=inbox.port))
+        assert not report.error and report.sent and not report.failed, report
+        arrived = inbox.wait_for(len(report.sent))
+    return {str(item.message["Subject"]): (item.recipients, item.message.get_body(("plain",)).get_content())
+            for item in arrived}
+
+
+def ask_the_porteur(app) -> None:
+    result = app.test_cli_runner().invoke(args=["message", REFERENCE, "Pouvez-vous préciser le budget ?",
+                                                "--by", "alice"])
+    assert result.exit_code == 0, result.output
+
+
+@ON_BOTH_STORES
+def test_a_mail_still_waiting_when_the_link_is_revoked_goes_with_the_new_link(app, client, records, kept):
+    ask_the_porteur(app)  # queued with the first link, not sent yet
+    assert PUBLIC + link(REFERENCE) in body_of(queued(kept, "message-1"))
+    assert revoke(app).exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items() if subject.startswith("Message")]
+    assert recipients == [records[0]["answers"]["contact_email"]]
+    assert PUBLIC + current_link(1) in text and PUBLIC + link(REFERENCE) not in text
+    assert client.get(current_link(1)).status_code == 200, "the link it carries opens the dossier"
+
+
+@ON_BOTH_STORES
+def test_a_mail_waiting_for_a_contact_the_revocation_replaced_goes_without_any_link(app, records, kept):
+    hijacker = records[0]["answers"]["contact_email"]
+    ask_the_porteur(app)
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items() if subject.startswith("Message")]
+    assert recipients == [hijacker]
+    assert "/candidater/recu/" not in text and "cle=" not in text, "neither the old link nor the new one"
+    assert "lien retiré : ce dossier a reçu un nouveau lien, envoyé à son adresse de contact" in text
+    assert "Pouvez-vous préciser le budget ?" in text
+
+
+@ON_BOTH_STORES
+def test_a_lost_link_mail_listing_several_dossiers_makes_each_link_current_on_its_own(app, client, records, kept):
+    from .test_corrections import send_correction
+
+    address = records[0]["answers"]["contact_email"]
+    assert send_correction(client, corrected(records[1], contact_email=address), "AMI-2021-0002").status_code == 303
+    assert client.post("/candidater/dossier-perdu/", data={"contact_email": address}).status_code == 200
+    with app.app_context():
+        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+    assert app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0002", "--by", "alice"]).exit_code == 0
+    [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items()
+                            if subject.startswith("Lien de votre dossier")]
+    assert recipients == [address]
+    assert PUBLIC + link(REFERENCE) in text, "a dossier never revoked keeps its link"
+    assert PUBLIC + dossier_path(SECRET, "AMI-2021-0002", generation=1) in text
+    assert PUBLIC + link("AMI-2021-0002") not in text
 
 
 @ON_BOTH_STORES
@@ -193,7 +285,8 @@ def test_the_mails_of_a_revocation_lost_before_queueing_are_caught_up_from_the_h
     with app.app_context():
         queued_names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"],
                                               porteur_mail.settings())
-    assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml", f"{REFERENCE}.lien-remplace-1.eml"]
+    assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml",
+                                    f"{REFERENCE}.lien-remplace-1-region.eml", f"{REFERENCE}.lien-remplace-1.eml"]
     assert PUBLIC + current_link(1) in body_of(queued(data_dir, "lien-remplace-1"))
 
 
@@ -203,7 +296,8 @@ def test_only_the_latest_revocations_new_link_is_caught_up(app, records, data_di
     assert revoke(app).exit_code == 0
     with app.app_context():
         names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
-    assert names == [], "the first link was revoked again: its mail would carry a dead link"
+    assert names == [f"{REFERENCE}.lien-remplace-1-region.eml"], \
+        "the first link was revoked again: its mail would carry a dead link; the Région's notice still goes"
 
 
 def test_an_unreadable_history_opens_no_link(app, client, records, data_dir):
@@ -280,6 +374,38 @@ def test_the_current_contact_with_its_domain_in_capitals_is_the_same_mailbox_no_
     [event] = read_history(data_dir, REFERENCE)["events"]
     assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
     assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+
+
+def test_the_current_contact_with_its_local_part_in_another_case_is_the_same_mailbox_no_new_version(
+        app, records, data_dir):
+    """`Contact@` and `contact@` reach one mailbox at every provider in common use: neither a version
+    nor a notice telling that mailbox its link went elsewhere; the new link goes to the contact as stored."""
+    contact = records[0]["answers"]["contact_email"]
+    local, domain = contact.split("@")
+    result = revoke(app, "--contact", f"{local.upper()}@{domain}")
+    assert result.exit_code == 0, result.output
+    [event] = read_history(data_dir, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
+    assert queued(data_dir, "lien-remplace-1")["To"] == contact
+    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+    assert f"Le nouveau lien part par e-mail à {contact}." in result.output
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize(("typed", "code", "shown"), [("vraie\x07.contact@example.org", "U+0007", "vraie.contact@example.org"),
+                                                       ("vraie\x1b[2J@example.org", "U+001B", "vraie[2J@example.org"),
+                                                       ("vraie@exa\u200bmple.org", "U+200B", "vraie@example.org")])
+def test_a_control_character_in_the_new_contact_is_named_and_never_shown_back(app, reviewer, client, records,
+                                                                               typed, code, shown):
+    reply = review_post(reviewer, REFERENCE, "lien", nouveau_contact=typed)
+    assert reply.status_code == 400
+    assert f"L&#39;adresse contient un caractère de contrôle ou invisible ({code})" in reply.text
+    assert f'value="{shown}"' in reply.text and typed not in reply.text
+    assert chr(int(code[2:], 16)) not in reply.text, "the character itself never comes back"
+    assert read_history(appstate.store(app), REFERENCE)["events"] == []
+    command = revoke(app, "--contact", typed)
+    assert command.exit_code == 1 and f"caractère de contrôle ou invisible ({code})" in command.output
+    assert client.get(link(REFERENCE)).status_code == 200, "nothing revoked"
 
 
 def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, data_dir):

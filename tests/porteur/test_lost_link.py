@@ -32,7 +32,22 @@ PAGE = "/candidater/dossier-perdu/"
 
 
 def ask(client, address: str, **headers):
+    """A request as a script sends it: without the page's token (it counts for its client only)."""
     return client.post(PAGE, data={"contact_email": address}, headers=headers)
+
+
+def page_fields(client, **environ) -> dict[str, str]:
+    """The hidden fields of the page as `client` loads it: its signed token and the empty honeypot."""
+    html = client.get(PAGE, environ_base=environ).text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+    assert set(fields) == {"jeton", "id_envoi"} and 'name="site_web"' in html
+    return {**fields, "site_web": ""}
+
+
+def ask_from_the_page(client, address: str, remote: str, fields: dict[str, str] | None = None):
+    """A request sent from the page, loaded first by the same client (what a person does)."""
+    fields = fields if fields is not None else page_fields(client, REMOTE_ADDR=remote)
+    return client.post(PAGE, data={"contact_email": address, **fields}, environ_base={"REMOTE_ADDR": remote})
 
 
 def answer_text(html: str) -> str:
@@ -126,6 +141,18 @@ def test_a_malformed_address_is_refused_in_french_with_the_value_kept(client, re
     assert outbox(kept) == [] and requests_waiting(kept) == []
 
 
+@pytest.mark.parametrize(("typed", "code", "shown"), [("contact\x07@example.org", "U+0007", "contact@example.org"),
+                                                       ("contact\x1b[2J@example.org", "U+001B", "contact[2J@example.org"),
+                                                       ("contact@exa\u200bmple.org", "U+200B", "contact@example.org")])
+def test_a_control_character_is_named_and_never_shown_back(client, records, kept, typed, code, shown):
+    page = ask(client, typed)
+    assert page.status_code == 422
+    assert page.text.count(f"L&#39;adresse contient un caractère de contrôle ou invisible ({code})") == 2
+    assert f'value="{shown}"' in page.text and typed not in page.text
+    assert chr(int(code[2:], 16)) not in page.text, "the character itself never comes back"
+    assert requests_waiting(kept) == []
+
+
 def test_requests_are_limited_to_twenty_an_hour_per_client(client, records):
     replies = [ask(client, f"personne{n}@example.org").status_code for n in range(21)]
     assert replies == [200] * 20 + [429]
@@ -164,14 +191,63 @@ def test_requests_are_limited_per_ipv6_slash_64_not_per_address(app, records):
     [f"10.0.0.{number}" for number in range(1, 103)],  # 102 addresses of one IPv4 /24
 ])
 def test_a_network_may_send_a_hundred_requests_an_hour_five_clients_worth(app, records, data_dir, addresses):
-    replies = [app.test_client().post(PAGE, data={"contact_email": f"personne{n}@example.org"},
-                                      environ_base={"REMOTE_ADDR": address}).status_code
+    replies = [ask_from_the_page(app.test_client(), f"personne{n}@example.org", address).status_code
                for n, address in enumerate(addresses[:101])]
     assert replies == [200] * 100 + [429]
     assert len(requests_waiting(appstate.store(app))) == 100, "nothing stored past the network's limit"
     elsewhere = addresses[101].replace("db8:1:", "db8:2:").replace("10.0.0.", "10.0.1.")
-    assert app.test_client().post(PAGE, data={"contact_email": "x@example.org"},
-                                  environ_base={"REMOTE_ADDR": elsewhere}).status_code == 200
+    assert ask_from_the_page(app.test_client(), "x@example.org", elsewhere).status_code == 200
+
+
+def test_robots_without_the_page_token_never_lock_their_network_out(app, records, kept):
+    """Five robots of one /24 post valid addresses without ever loading the page: each is limited
+    on its own, and a porteur of the same /24 who loads the page still gets the links."""
+    robot = app.test_client()
+    for address in [f"192.0.2.{number}" for number in range(2, 7)]:
+        replies = [robot.post(PAGE, data={"contact_email": f"robot{n}@{address}.example.org"},
+                              environ_base={"REMOTE_ADDR": address}) for n in range(21)]
+        assert [reply.status_code for reply in replies] == [200] * 20 + [429], "each robot has its own count"
+    refused = answer_text(replies[-1].text)
+    assert "Trop de demandes depuis votre connexion." in refused
+    assert "depuis la page « Lien de dossier perdu » du site" in refused
+    porteur = ask_from_the_page(app.test_client(), records[0]["answers"]["contact_email"], "192.0.2.9")
+    assert porteur.status_code == 200 and "Si cette adresse est celle d&#39;un dossier" in porteur.text
+    assert len(requests_waiting(kept)) == 101
+
+
+def test_a_forged_or_expired_token_counts_for_its_client_only_and_is_still_served(app, records, kept, monkeypatch):
+    """A person whose page is older than the token's life (or a token tampered with) is never
+    taken for a robot: served within the client's own limit, never stopped by the network's."""
+    fields = page_fields(app.test_client())
+    app.config["TOKEN_MAX_AGE"] = 0  # every token has expired by the time it comes back
+    app.extensions["ami_lost_link_tokens"].max_age = 0
+    for number in range(100):  # a whole network's share, from the page
+        assert ask_from_the_page(app.test_client(), f"p{number}@example.org", f"10.0.0.{number % 5 + 1}",
+                                 fields).status_code == 200
+    assert ask_from_the_page(app.test_client(), "x@example.org", "10.0.0.9", fields).status_code == 200
+    forged = {**fields, "jeton": fields["jeton"][:-2] + "xx"}
+    assert ask_from_the_page(app.test_client(), "y@example.org", "10.0.0.10", forged).status_code == 200
+    assert len(requests_waiting(kept)) == 102
+
+
+def test_the_same_page_sent_twice_is_served_twice(app, records, kept):
+    """A person who reloads the answer (the same post, the same token again) is served again."""
+    client = app.test_client()
+    fields = page_fields(client, REMOTE_ADDR="10.0.0.1")
+    address = records[0]["answers"]["contact_email"]
+    assert [ask_from_the_page(client, address, "10.0.0.1", fields).status_code for _ in range(2)] == [200, 200]
+    assert len(requests_waiting(kept)) == 2
+
+
+def test_a_filled_honeypot_gets_the_same_answer_stores_nothing_and_counts_for_its_client_only(app, records, kept):
+    fields = {**page_fields(app.test_client()), "site_web": "http://spam.example"}
+    known = records[0]["answers"]["contact_email"]
+    for number in range(20):
+        reply = ask_from_the_page(app.test_client(), known, f"10.0.0.{number % 5 + 1}", fields)
+        assert reply.status_code == 200 and "Si cette adresse est celle d&#39;un dossier" in reply.text
+    assert requests_waiting(kept) == [], "nothing stored"
+    assert ask_from_the_page(app.test_client(), known, "10.0.0.9").status_code == 200
+    assert len(requests_waiting(kept)) == 1
 
 
 def fill_waiting_requests(data_dir, count):

@@ -637,6 +637,59 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     return client
 
 
+def _close(client: smtplib.SMTP) -> None:
+    """End an SMTP session politely (QUIT), or at least close its socket."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
+
+
+class KeptConnections:
+    """SMTP connections kept open from one delivery round to the next, one per sending thread.
+
+    After a burst the mailer delivers its batches in many short rounds (mailer.py,
+    BackgroundDelivery); given one of these, a round reuses the connection its thread used
+    for the previous round instead of opening a new one (the server's greeting, EHLO,
+    STARTTLS and login, then QUIT, once per thread instead of once per round). A kept
+    connection is checked with NOOP before it serves again: one the server closed meanwhile
+    (an idle timeout) is replaced, never taken for a failed delivery. `close` ends them all."""
+
+    def __init__(self) -> None:
+        import threading  # here: only the mailer's bursts keep connections
+
+        self._lock = threading.Lock()
+        self._clients: dict[int, smtplib.SMTP] = {}
+        self._thread = threading.get_ident
+
+    def open(self, settings: MailSettings) -> smtplib.SMTP:
+        """This thread's kept connection if it still answers, else a new one (which may raise)."""
+        with self._lock:
+            client = self._clients.pop(self._thread(), None)
+        if client is not None:
+            try:
+                if client.noop()[0] == 250:
+                    return client
+            except (OSError, smtplib.SMTPException):
+                pass
+            client.close()
+        return _connect(settings)
+
+    def keep(self, client: smtplib.SMTP) -> None:
+        """Keep `client` for this thread's next round (a round that ended on an error closes it instead)."""
+        with self._lock:
+            previous = self._clients.pop(self._thread(), None)
+            self._clients[self._thread()] = client
+        if previous is not None and previous is not client:
+            _close(previous)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            _close(client)
+
+
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     """Send one outbox file to the single recipient of its envelope line (never its headers)."""
     recipient, message = read_envelope(raw)
@@ -645,8 +698,10 @@ def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     client.sendmail(envelope_from, [recipient], message, mail_options=options)
 
 
-def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS) -> DeliveryReport:
-    """Send what waits in the outbox; report what was sent, deferred and refused for good."""
+def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS,
+                   connections: KeptConnections | None = None) -> DeliveryReport:
+    """Send what waits in the outbox; report what was sent, deferred and refused for good.
+    Given `connections`, the round uses its thread's kept SMTP connection and keeps it after."""
     report = DeliveryReport()
     if not settings.host:
         report.deferred = pending(data_dir)
@@ -657,13 +712,14 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
     if not names:
         return report
     try:
-        client = _connect(settings)
+        client = connections.open(settings) if connections is not None else _connect(settings)
     except (OSError, smtplib.SMTPException) as error:
         report.deferred = names
         report.error = f"serveur SMTP injoignable ({type(error).__name__})"
         return report
     unsynced: set[str] = set()  # folders renamed into or out of since their last fsync
     moved, synced_at = 0, time.monotonic()
+    finished = False  # the round went through its names without raising
     try:
         for name in names:
             if not _claim(data_dir, name):
@@ -701,11 +757,12 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             if moved >= SYNC_EVERY_MOVES or time.monotonic() - synced_at >= SYNC_EVERY_SECONDS:
                 _sync(unsynced)
                 moved, synced_at = 0, time.monotonic()
+        finished = True
     finally:
-        try:
-            client.quit()
-        except (OSError, smtplib.SMTPException):
-            client.close()
+        if connections is not None and finished and not report.error:
+            connections.keep(client)
+        else:
+            _close(client)
         _sync(unsynced)
     report.deferred += [name for name in pending(data_dir) if name not in report.deferred and name in names]
     return report

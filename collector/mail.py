@@ -79,6 +79,7 @@ from typing import Any
 from .addresses import AddressError, plain_address
 from .display import shown
 from .durable import fsync_dir, write_new_file
+from .durable_batch import write_new_files
 from .mail_wire import encoded_words, wire_bytes
 from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
@@ -426,21 +427,21 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     return queued
 
 
-QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one fsync of each folder
-QUEUE_WRITERS = 8  # threads writing a batch's files (their fsyncs overlap)
+QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one sync of the files and one fsync of each folder
 
 
 def queue_for_records(data_dir: str, records: Iterable[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
                       settings: MailSettings) -> list[str]:
     """`queue_for_record` for many records, the outbox's bookkeeping paid once per batch; the names newly queued.
 
-    The same promises, message by message: each file is fsynced before its name appears in
+    The same promises, message by message: each file is on disk before its name appears in
     outbox/, its name is remembered in mail-queued/ only once outbox/ itself was fsynced (a
     crash in between loses no mail: the file is there, and reconcile remembers it), and the
     check « never queued » and the writing are one step under the queue lock. What a batch
-    saves is the folders' fsyncs: one for outbox/ and one for mail-queued/ per
-    QUEUE_BATCH_RECORDS records, instead of two per message (the mailer's disk is the
-    intake's: under a burst, those fsyncs were most of the mailer's cost)."""
+    saves is the fsyncs: the batch's files are synced with one syncfs (durable_batch.py), then
+    one fsync for outbox/ and one for mail-queued/ per QUEUE_BATCH_RECORDS records, instead of
+    three per message (the mailer's disk is the intake's, and its CPU the mails' delay after
+    a burst)."""
     queued: list[str] = []
     batch: list[Mapping[str, Any]] = []
     for record in records:
@@ -474,31 +475,16 @@ def _composed(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[st
 
 def _queue_batch(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
                  settings: MailSettings) -> list[str]:
-    from concurrent.futures import ThreadPoolExecutor  # here: only the mailer queues batches
-
     files = _composed(data_dir, records, facts, form, settings)  # outside the lock: web workers queue too
-    linked: list[str] = []
     queued: list[str] = []
-
-    def link(name: str, data: bytes) -> BaseException | None:
-        """Write one message (its file fsynced, then linked into outbox/); its error, if any."""
-        try:
-            write_new_file(folder, name, data, sync_folder=False)
-        except FileExistsError as error:
-            return None if _known(data_dir, name) else error  # not the name: a folder on the way is a file
-        except Exception as error:  # noqa: BLE001 - raised below, once what was linked is remembered
-            return error
-        linked.append(name)
-        return None
-
     try:
         with _queue_lock(data_dir):
             folder = _outbox_folder(data_dir)
             fresh = [(name, data) for name, data in files if not _known(data_dir, name)]  # not queued meanwhile
-            # The files' fsyncs at once, from several threads (each releases the interpreter's lock):
-            # the filesystem's journal commits them together instead of one after the other.
-            with ThreadPoolExecutor(max_workers=QUEUE_WRITERS) as pool:
-                errors = [error for error in pool.map(lambda item: link(*item), fresh) if error]
+            linked, failed = write_new_files(folder, fresh)  # each file on disk before its name appears
+            # A name taken by now was queued by someone else; a name taken by something else
+            # (a folder on the way is a file) is an error.
+            errors = [error for name, error in failed if not (isinstance(error, FileExistsError) and _known(data_dir, name))]
             if linked:
                 fsync_dir(folder)  # every name linked survives a power cut from here
                 _remember(data_dir, linked)  # after the messages themselves, as queue_message does

@@ -116,31 +116,32 @@ def test_queueing_many_records_syncs_the_files_once_before_any_name_then_outbox_
         assert linked < outbox_synced < disk.position(("create", QUEUED, name)) < disk.position(("fsync-folder", QUEUED))
 
 
-def test_a_batch_whose_files_cannot_be_synced_queues_nothing_and_the_next_round_queues_each_mail_once(
-        app, data_dir, form, monkeypatch, caplog):
+def queue_three_records_failing(app, data_dir, form, caplog, disk: DiskEvents, failure: str, value) -> None:
+    """Queue the mails of three records while `disk.<failure>` is `value`: nothing is queued and the
+    error is logged (never an answer); then the failure is cleared."""
     write_records(data_dir, 3, form)
-    disk = DiskEvents(data_dir, monkeypatch)
-    disk.fail_syncfs = True
+    setattr(disk, failure, value)
     with caplog.at_level(logging.ERROR):
         assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []
     assert "could not queue the messages of 3 record(s) (OSError: Input/output error)" in caplog.text
+    setattr(disk, failure, None if failure == "fail_folder" else False)
+
+
+def test_a_batch_whose_files_cannot_be_synced_queues_nothing_and_the_next_round_queues_each_mail_once(
+        app, data_dir, form, monkeypatch, caplog):
+    disk = DiskEvents(data_dir, monkeypatch)
+    queue_three_records_failing(app, data_dir, form, caplog, disk, "fail_syncfs", True)
     assert pending(data_dir, OUTBOX) == [] and pending(data_dir, QUEUED) == [], "no name before its file is on disk"
     assert os.listdir(os.path.join(data_dir, "tmp")) == [], "no temporary file left behind"
-    disk.fail_syncfs = False
     assert len(reconcile(data_dir, app.config["FACTS"], form, settings())) == 6
     assert len(pending(data_dir, OUTBOX)) == len(pending(data_dir, QUEUED)) == 6
 
 
 def test_a_batch_whose_outbox_cannot_be_synced_is_never_remembered_and_the_next_round_sends_each_mail_once(
         app, data_dir, form, monkeypatch, caplog):
-    write_records(data_dir, 3, form)
     disk = DiskEvents(data_dir, monkeypatch)
-    disk.fail_folder = OUTBOX
-    with caplog.at_level(logging.ERROR):
-        assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []
-    assert "could not queue the messages of 3 record(s) (OSError: Input/output error)" in caplog.text
+    queue_three_records_failing(app, data_dir, form, caplog, disk, "fail_folder", OUTBOX)
     assert pending(data_dir, QUEUED) == [], "nothing remembered before outbox/ itself is on disk"
-    disk.fail_folder = None
     assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []  # the files are there: none twice
     assert len(pending(data_dir, QUEUED)) == 6
     with smtp_server() as inbox:

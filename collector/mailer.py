@@ -16,9 +16,9 @@ queued something or `outbox/` changed (another module queued a message), it deli
 
 It shares the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing
 for the disk's queue), so it pays the outbox's bookkeeping once per batch: the mails of
-QUEUE_BATCH_RECORDS records are queued with one fsync of outbox/ and one of mail-queued/
-(each file still fsynced), and delivery fsyncs sent/ once per batch of moves (mail.py):
-about one fsync per message instead of five. New records are taken up once `submissions/`
+QUEUE_BATCH_RECORDS records are queued with one syncfs for their files (collector/
+durable_batch.py), one fsync of outbox/ and one of mail-queued/, and delivery fsyncs sent/
+once per batch of moves (mail.py): a few syncs per batch instead of five per message. New records are taken up once `submissions/`
 has been still for LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while
 posts kept coming: under a burst the porteurs are answered first (taking up records during
 the burst, a batch's worth at a time, cost the intake 20 to 43 % of its throughput in

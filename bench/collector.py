@@ -58,7 +58,7 @@ from bench.postgres_database import postgres_server  # noqa: E402
 from bench.trees import export_tree  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
-from collector.mail import KINDS, SENT, pending  # noqa: E402
+from collector.mail import KINDS, QUEUED, SENT, pending  # noqa: E402
 from collector.records import iter_record_paths  # noqa: E402
 from tests.review.mailer_process import mailer  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
@@ -134,9 +134,13 @@ def report(name: str, latencies: list[float], good: int, bad: int, seconds: floa
 
 INTAKE_ONLY = "bench.collector_apps:intake_only()"
 AS_DEPLOYED, INTAKE_ALONE = "collector (as deployed)", "collector intake only"
-VARIANTS = [
-    (AS_DEPLOYED, "collector:create_app()"),  # gunicorn + the mailer process (and an SMTP sink)
-    (INTAKE_ALONE, INTAKE_ONLY),  # same gunicorn, record_stored listeners disconnected, no mailer
+NO_MAILER = "collector, no mailer"
+VARIANTS = [  # (label, app, with the mailer process)
+    (AS_DEPLOYED, "collector:create_app()", True),  # gunicorn + the mailer process (and an SMTP sink)
+    (INTAKE_ALONE, INTAKE_ONLY, False),  # same gunicorn, record_stored listeners disconnected, no mailer
+    # The deployed app itself with no mailer beside it: what the mailer alone costs the intake
+    # (the listeners intake_only() disconnects set the receipt's cookie and note the review index).
+    (NO_MAILER, "collector:create_app()", False),
 ]
 FLOOR_RATIO, FLOOR_P99_MS = 0.9, 100.0
 
@@ -149,6 +153,20 @@ def prepared_posts(tokens: Tokens, answers: dict, count: int) -> list[bytes]:
     (one address would have its acknowledgements held back past its daily cap), made before the timed run."""
     return [encode_form({**answers, "contact_email": f"porteur{next(_porteurs)}@example.org"},
                         tokens.issue(time.time() - 60)) for _ in range(count)]
+
+
+def mail_timeline(data_dir: str, burst_end: float) -> str:
+    """Where the mails' delay after the burst went, from the outbox's files: seconds after the
+    last post until the first and the last message was queued (its name remembered in
+    mail-queued/, once durably in the outbox) and until the first and the last was claimed for
+    sending (a claim sets the file's time: mail.py's _claim; sent/ keeps it)."""
+
+    def span(folder: str) -> str:
+        path = os.path.join(data_dir, folder)
+        times = [os.stat(os.path.join(path, name)).st_mtime for name in pending(data_dir, folder)]
+        return f"{min(times) - burst_end:+.1f} … {max(times) - burst_end:+.1f} s" if times else "none"
+
+    return f"after the last post: queued {span(QUEUED)}, claimed for sending {span(SENT)}"
 
 
 def mails_out(data_dir: str, timeout: float = 300.0) -> float | None:
@@ -195,13 +213,12 @@ def deployed_mail(env: dict[str, str], scratch: str, with_mailer: bool, tree: st
         yield mail_env
 
 
-def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.Namespace, answers: dict,
-                  scratch: str, extra: tuple[str, ...],
-                  tree: str | None = None) -> tuple[tuple[list[float], int, int], int, float, float | None]:
+def run_collector(app: str, with_mailer: bool, env: dict[str, str], data_dir: str, args: argparse.Namespace,
+                  answers: dict, scratch: str, extra: tuple[str, ...],
+                  tree: str | None = None) -> tuple[tuple[list[float], int, int], int, float, float | None, str]:
     """Load one collector variant (from `tree`, another commit's files, if given); (load result, records
     written in the timed run, workers' CPU seconds, seconds after the run until every record's mails were
-    sent: None without a mailer)."""
-    with_mailer = app != INTAKE_ONLY
+    sent: None without a mailer, and where those seconds went: mail_timeline)."""
     env = {**env, "COLLECTOR_DATA_DIR": data_dir}
     if tree:
         env["PYTHONPATH"], extra = tree, (*extra, "--chdir", tree)
@@ -222,10 +239,11 @@ def run_collector(app: str, env: dict[str, str], data_dir: str, args: argparse.N
         before = len(list(iter_record_paths(data_dir)))
         cpu_before = workers_cpu_seconds(server.process.pid)
         result = load(server.port, args.seconds, args.clients, submission)
+        burst_end = time.time()
         cpu = workers_cpu_seconds(server.process.pid) - cpu_before
         stored = len(list(iter_record_paths(data_dir))) - before
         out = mails_out(data_dir) if with_mailer else None
-        return result, stored, cpu, out
+        return result, stored, cpu, out, mail_timeline(data_dir, burst_end) if with_mailer else ""
 
 
 def warm_then_time(server, args: argparse.Namespace, post) -> tuple[tuple[list[float], int, int], float]:
@@ -375,18 +393,19 @@ def main() -> int:
         bare_first = run_bare(env, args, scratch, extra)
         # The variants in turn, the order reversed every other round (A B, B A…): a machine that
         # gets busier or quieter during the run does not favour one of them.
-        variants = [(label, app, None) for label, app in VARIANTS if not (args.intake_only and app != INTAKE_ONLY)]
+        variants = [(label, app, None, with_mailer) for label, app, with_mailer in VARIANTS
+                    if not (args.intake_only and app != INTAKE_ONLY)]
         if args.base:
             base_tree = export_tree(args.base, os.path.join(scratch, "base"))
-            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY, base_tree))
+            variants.append((f"intake only, {args.base}"[:30], INTAKE_ONLY, base_tree, False))
             if not args.intake_only:
-                variants.append((base_deployed_label(args.base), "collector:create_app()", base_tree))
+                variants.append((base_deployed_label(args.base), "collector:create_app()", base_tree, True))
         runs: list[tuple[str, tuple]] = []
         for round_number in range(args.rounds):
-            for label, app, tree in variants if round_number % 2 == 0 else variants[::-1]:
+            for label, app, tree, with_mailer in variants if round_number % 2 == 0 else variants[::-1]:
                 data_dir = os.path.join(scratch, f"data-{len(runs)}")  # each run its own folder
                 os.makedirs(data_dir)
-                runs.append((label, run_collector(app, env, data_dir, args, body_answers, scratch, extra, tree)))
+                runs.append((label, run_collector(app, with_mailer, env, data_dir, args, body_answers, scratch, extra, tree)))
         ladder_body = encode_form(body_answers, Tokens("ladder", 3600).issue())
         steps = [] if args.no_ladder else [
             (name, purpose, *run_ladder_step(name, env, args, ladder_body, scratch, extra))
@@ -400,7 +419,7 @@ def main() -> int:
         failed = False
         rates: dict[str, float] = {}  # the faster run of each variant, as for the bare endpoint
         best: dict[str, list[float]] = {}  # that run's latencies
-        for label, (result, stored, cpu, out) in runs:
+        for label, (result, stored, cpu, out, timeline) in runs:
             rate = report(label, *result, args.seconds, cpu)
             if rate > rates.get(label, -1.0):
                 rates[label], best[label] = rate, result[0]
@@ -410,11 +429,16 @@ def main() -> int:
             if label == AS_DEPLOYED or (args.base and label == base_deployed_label(args.base)):
                 print(f"{'':28} every mail of the run sent by the mailer " + (
                     f"{out:.1f} s after the run" if out is not None else "NOT within 300 s after the run"))
+                print(f"{'':28} {timeline}")
                 failed |= out is None
         if AS_DEPLOYED in rates and INTAKE_ALONE in rates:
             p99 = percentile(best[AS_DEPLOYED], .99) * 1000
             print(f"\nas deployed / intake alone (faster run of each): {rates[AS_DEPLOYED] / rates[INTAKE_ALONE]:.2f} "
                   f"(floor {FLOOR_RATIO}); as deployed p99 {p99:.1f} ms in that run (floor {FLOOR_P99_MS:.0f} ms)")
+        if AS_DEPLOYED in rates and NO_MAILER in rates:
+            print(f"as deployed / the same app with no mailer (faster run of each): "
+                  f"{rates[AS_DEPLOYED] / rates[NO_MAILER]:.2f}; p99 {percentile(best[NO_MAILER], .99) * 1000:.1f} ms "
+                  f"with no mailer")
         base_label = f"intake only, {args.base}"[:30] if args.base else None
         if args.base and base_deployed_label(args.base) in rates and base_label in rates:
             deployed = base_deployed_label(args.base)

@@ -31,7 +31,8 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _write_tmp(folder: str, data: bytes) -> str:
+def _write_tmp(folder: str, data: bytes, *, sync: bool = True) -> str:
+    """Write `data` into a new file of tmp/, fsynced unless the caller syncs it (durable_batch.py)."""
     tmp_path = os.path.join(_tmp_dir(folder), f"{time.time_ns()}.{os.getpid()}.{uuid.uuid4().hex}")
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     try:
@@ -39,7 +40,8 @@ def _write_tmp(folder: str, data: bytes) -> str:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp_path)

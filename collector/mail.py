@@ -79,6 +79,7 @@ from typing import Any
 from .addresses import AddressError, plain_address
 from .display import shown
 from .durable import fsync_dir, write_new_file
+from .durable_batch import write_new_files
 from .mail_wire import encoded_words, wire_bytes
 from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
@@ -429,21 +430,21 @@ def queue_for_record(data_dir: str, record: Mapping[str, Any], facts: Mapping[st
     return queued
 
 
-QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one fsync of each folder
-QUEUE_WRITERS = 8  # threads writing a batch's files (their fsyncs overlap)
+QUEUE_BATCH_RECORDS = 50  # records whose mails are queued with one sync of the files and one fsync of each folder
 
 
 def queue_for_records(data_dir: str, records: Iterable[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
                       settings: MailSettings) -> list[str]:
     """`queue_for_record` for many records, the outbox's bookkeeping paid once per batch; the names newly queued.
 
-    The same promises, message by message: each file is fsynced before its name appears in
+    The same promises, message by message: each file is on disk before its name appears in
     outbox/, its name is remembered in mail-queued/ only once outbox/ itself was fsynced (a
     crash in between loses no mail: the file is there, and reconcile remembers it), and the
     check « never queued » and the writing are one step under the queue lock. What a batch
-    saves is the folders' fsyncs: one for outbox/ and one for mail-queued/ per
-    QUEUE_BATCH_RECORDS records, instead of two per message (the mailer's disk is the
-    intake's: under a burst, those fsyncs were most of the mailer's cost)."""
+    saves is the fsyncs: the batch's files are synced with one syncfs (durable_batch.py), then
+    one fsync for outbox/ and one for mail-queued/ per QUEUE_BATCH_RECORDS records, instead of
+    three per message (the mailer's disk is the intake's, and its CPU the mails' delay after
+    a burst)."""
     queued: list[str] = []
     batch: list[Mapping[str, Any]] = []
     for record in records:
@@ -477,31 +478,16 @@ def _composed(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[st
 
 def _queue_batch(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping[str, Any], form: Any,
                  settings: MailSettings) -> list[str]:
-    from concurrent.futures import ThreadPoolExecutor  # here: only the mailer queues batches
-
     files = _composed(data_dir, records, facts, form, settings)  # outside the lock: web workers queue too
-    linked: list[str] = []
     queued: list[str] = []
-
-    def link(name: str, data: bytes) -> BaseException | None:
-        """Write one message (its file fsynced, then linked into outbox/); its error, if any."""
-        try:
-            write_new_file(folder, name, data, sync_folder=False)
-        except FileExistsError as error:
-            return None if _known(data_dir, name) else error  # not the name: a folder on the way is a file
-        except Exception as error:  # noqa: BLE001 - raised below, once what was linked is remembered
-            return error
-        linked.append(name)
-        return None
-
     try:
         with _queue_lock(data_dir):
             folder = _outbox_folder(data_dir)
             fresh = [(name, data) for name, data in files if not _known(data_dir, name)]  # not queued meanwhile
-            # The files' fsyncs at once, from several threads (each releases the interpreter's lock):
-            # the filesystem's journal commits them together instead of one after the other.
-            with ThreadPoolExecutor(max_workers=QUEUE_WRITERS) as pool:
-                errors = [error for error in pool.map(lambda item: link(*item), fresh) if error]
+            linked, failed = write_new_files(folder, fresh)  # each file on disk before its name appears
+            # A name taken by now was queued by someone else; a name taken by something else
+            # (a folder on the way is a file) is an error.
+            errors = [error for name, error in failed if not (isinstance(error, FileExistsError) and _known(data_dir, name))]
             if linked:
                 fsync_dir(folder)  # every name linked survives a power cut from here
                 _remember(data_dir, linked)  # after the messages themselves, as queue_message does
@@ -640,6 +626,59 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     return client
 
 
+def _close(client: smtplib.SMTP) -> None:
+    """End an SMTP session politely (QUIT), or at least close its socket."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
+
+
+class KeptConnections:
+    """SMTP connections kept open from one delivery round to the next, one per sending thread.
+
+    After a burst the mailer delivers its batches in many short rounds (mailer.py,
+    BackgroundDelivery); given one of these, a round reuses the connection its thread used
+    for the previous round instead of opening a new one (the server's greeting, EHLO,
+    STARTTLS and login, then QUIT, once per thread instead of once per round). A kept
+    connection is checked with NOOP before it serves again: one the server closed meanwhile
+    (an idle timeout) is replaced, never taken for a failed delivery. `close` ends them all."""
+
+    def __init__(self) -> None:
+        import threading  # here: only the mailer's bursts keep connections
+
+        self._lock = threading.Lock()
+        self._clients: dict[int, smtplib.SMTP] = {}
+        self._thread = threading.get_ident
+
+    def open(self, settings: MailSettings) -> smtplib.SMTP:
+        """This thread's kept connection if it still answers, else a new one (which may raise)."""
+        with self._lock:
+            client = self._clients.pop(self._thread(), None)
+        if client is not None:
+            try:
+                if client.noop()[0] == 250:
+                    return client
+            except (OSError, smtplib.SMTPException):
+                pass
+            client.close()
+        return _connect(settings)
+
+    def keep(self, client: smtplib.SMTP) -> None:
+        """Keep `client` for this thread's next round (a round that ended on an error closes it instead)."""
+        with self._lock:
+            previous = self._clients.pop(self._thread(), None)
+            self._clients[self._thread()] = client
+        if previous is not None and previous is not client:
+            _close(previous)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            _close(client)
+
+
 def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     """Send one outbox file to the single recipient of its envelope line (never its headers), its
     dossier links made current (settings.before_sending: a link revoked since it was queued)."""
@@ -650,8 +689,10 @@ def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     client.sendmail(envelope_from, [recipient], message, mail_options=options)
 
 
-def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS) -> DeliveryReport:
-    """Send what waits in the outbox; report what was sent, deferred and refused for good."""
+def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = STALE_CLAIM_SECONDS,
+                   connections: KeptConnections | None = None) -> DeliveryReport:
+    """Send what waits in the outbox; report what was sent, deferred and refused for good.
+    Given `connections`, the round uses its thread's kept SMTP connection and keeps it after."""
     report = DeliveryReport()
     if not settings.host:
         report.deferred = pending(data_dir)
@@ -662,13 +703,14 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
     if not names:
         return report
     try:
-        client = _connect(settings)
+        client = connections.open(settings) if connections is not None else _connect(settings)
     except (OSError, smtplib.SMTPException) as error:
         report.deferred = names
         report.error = f"serveur SMTP injoignable ({type(error).__name__})"
         return report
     unsynced: set[str] = set()  # folders renamed into or out of since their last fsync
     moved, synced_at = 0, time.monotonic()
+    finished = False  # the round went through its names without raising
     try:
         for name in names:
             if not _claim(data_dir, name):
@@ -706,11 +748,12 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             if moved >= SYNC_EVERY_MOVES or time.monotonic() - synced_at >= SYNC_EVERY_SECONDS:
                 _sync(unsynced)
                 moved, synced_at = 0, time.monotonic()
+        finished = True
     finally:
-        try:
-            client.quit()
-        except (OSError, smtplib.SMTPException):
-            client.close()
+        if connections is not None and finished and not report.error:
+            connections.keep(client)
+        else:
+            _close(client)
         _sync(unsynced)
     report.deferred += [name for name in pending(data_dir) if name not in report.deferred and name in names]
     return report

@@ -25,7 +25,7 @@ def send_mail_command() -> None:
 
     settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
     store = appstate.store()
-    done = send_once(appstate.data_dir(), appstate.facts(), appstate.form(), settings, store.outbox, store)
+    done = send_once(appstate.data_dir(), appstate.facts(), appstate.form(), settings, store)
     if done is None:
         echo("Le mailer est en marche (il tient state/mailer.lock) : c'est lui qui envoie les e-mails en attente. "
              "Rien n'a été envoyé par cette commande.")

@@ -16,9 +16,9 @@ queued something or `outbox/` changed (another module queued a message), it deli
 
 It shares the disk whose fsyncs bound the intake's throughput (a CPU niceness does nothing
 for the disk's queue), so it pays the outbox's bookkeeping once per batch: the mails of
-QUEUE_BATCH_RECORDS records are queued with one fsync of outbox/ and one of mail-queued/
-(each file still fsynced), and delivery fsyncs sent/ once per batch of moves (mail.py):
-about one fsync per message instead of five. New records are taken up once `submissions/`
+QUEUE_BATCH_RECORDS records are queued with one syncfs for their files (collector/
+durable_batch.py), one fsync of outbox/ and one of mail-queued/, and delivery fsyncs sent/
+once per batch of moves (mail.py): a few syncs per batch instead of five per message. New records are taken up once `submissions/`
 has been still for LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while
 posts kept coming: under a burst the porteurs are answered first (taking up records during
 the burst, a batch's worth at a time, cost the intake 20 to 43 % of its throughput in
@@ -84,7 +84,7 @@ from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, MailSettings, queue_for_records
+from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, KeptConnections, MailSettings, queue_for_records
 from .mail_catch_up import LifecycleCatchUp
 from .link_requests import IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
@@ -147,11 +147,10 @@ class Mailer:
     """One mailer's state: the records whose mails it has queued, when it may deliver next."""
 
     def __init__(self, data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-                 lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None) -> None:
+                 lookup: IndexLookup | None = None, store: Store | None = None, outbox: Outbox | None = None) -> None:
         self.data_dir = data_dir
-        self.store = store or data_dir  # whose histories the lifecycle catch-up reads (the folder's by default)
-        self.outbox = outbox or _folder_outbox(data_dir)  # the store's (mailer_command), the folder's by default
-        self.store = store or store_of(data_dir)  # where the lost-link requests wait
+        self.store = store or store_of(data_dir)  # the records, histories and lost-link requests (the folder's by default)
+        self.outbox = outbox or self.store.outbox  # run() gives the store's outbox as this host's sender
         self.facts = facts
         self.form = form
         self.settings = settings
@@ -207,7 +206,7 @@ class Mailer:
         has been delivered."""
         queued = 0
         new = sorted(record_references(self.data_dir) - self._handled)
-        with BackgroundDelivery(self.deliver) as sender:
+        with BackgroundDelivery(lambda connections: self.deliver(connections=connections)) as sender:
             for start in range(0, len(new), QUEUE_BATCH_RECORDS):
                 records = []
                 for reference in new[start:start + QUEUE_BATCH_RECORDS]:
@@ -226,11 +225,12 @@ class Mailer:
                     sender.request()  # the batch is durably in the outbox: it may leave now
         return queued
 
-    def deliver(self, force: bool = False) -> None:
-        """Send what waits in the outbox, unless a failed round asked to wait (`force` does not)."""
+    def deliver(self, force: bool = False, connections: KeptConnections | None = None) -> None:
+        """Send what waits in the outbox, unless a failed round asked to wait (`force` does not);
+        over `connections`' kept SMTP connection of this thread, if given."""
         if not self.settings.host or (not force and time.monotonic() < self._next_delivery):
             return
-        report = self.outbox.deliver(self.settings)
+        report = self.outbox.deliver(self.settings, connections=connections)
         if report.error or report.deferred:
             self._next_delivery = time.monotonic() + self.period
         if report.sent or report.failed or report.error:
@@ -253,26 +253,30 @@ class BackgroundDelivery:
 
     `request` asks for rounds that start after the call: none is added while one is waiting to
     start (it will see the new messages too), SENDER_THREADS otherwise, behind the rounds in
-    progress. Leaving the `with` block waits for every round and raises the first error a round
-    raised."""
+    progress. Each sender thread keeps its SMTP connection from one round to the next
+    (mail.KeptConnections): a burst's many rounds go through SENDER_THREADS connections, closed
+    when the block ends. Leaving the `with` block waits for every round and raises the first
+    error a round raised."""
 
-    def __init__(self, deliver: Callable[[], None]) -> None:
+    def __init__(self, deliver: Callable[[KeptConnections], None]) -> None:
         from concurrent.futures import ThreadPoolExecutor  # here: the commands that only register `mailer` never load it
 
         self._deliver = deliver
         self._pool = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="mail-sender")
         self._rounds: list[Future[None]] = []
+        self._connections = KeptConnections()
 
     def request(self) -> None:
         if any(not round_.running() and not round_.done() for round_ in self._rounds):
             return  # a round not started yet lists the outbox after this batch was queued
-        self._rounds += [self._pool.submit(self._deliver) for _ in range(SENDER_THREADS)]
+        self._rounds += [self._pool.submit(self._deliver, self._connections) for _ in range(SENDER_THREADS)]
 
     def __enter__(self) -> BackgroundDelivery:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self._pool.shutdown(wait=True)  # every round requested is finished before the caller goes on
+        self._connections.close()
         errors = [error for error in (round_.exception() for round_ in self._rounds) if error]
         if errors and exc_type is None:
             raise errors[0]  # in the mailer's loop, which logs it and waits a period
@@ -324,16 +328,10 @@ def _lock_file(data_dir: str) -> Any:
     return open(os.path.join(data_dir, LOCK_FILE), "a+b")
 
 
-def _folder_outbox(data_dir: str) -> Outbox:
-    from .stores.folder import FolderStore
-
-    return FolderStore(data_dir).outbox
-
-
-def _taken_over(outbox: Outbox | None, data_dir: str) -> Outbox:
-    """The outbox as this host's mailer, once this host's mailer lock is held: the claims a dead
-    mailer of this host left are given back first (where the store tells them apart)."""
-    outbox = (outbox or _folder_outbox(data_dir)).for_sender(data_dir)
+def _taken_over(store: Store, data_dir: str) -> Outbox:
+    """The store's outbox as this host's mailer, once this host's mailer lock is held: the claims a
+    dead mailer of this host left are given back first (where the store tells them apart)."""
+    outbox = store.outbox.for_sender(data_dir)
     try:
         if released := outbox.release_own_claims():
             log.info("mailer: %d message(s) claimed by a mailer of this host that stopped wait again", len(released))
@@ -343,26 +341,30 @@ def _taken_over(outbox: Outbox | None, data_dir: str) -> Outbox:
 
 
 def send_once(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings,
-              outbox: Outbox | None = None, store: Store | None = None) -> tuple[list[str], DeliveryReport] | None:
-    """One round of the mailer by hand (`send-mail`): catch up, then deliver; (names queued, report).
+              store: Store | None = None) -> tuple[list[str], DeliveryReport] | None:
+    """One round of the mailer by hand (`send-mail`): catch up, then deliver from the store's
+    outbox (the data folder's by default); (names queued, report).
 
     It holds the mailer's lock for the round, so that it and a mailer never send at once;
     None, without doing anything, while a mailer holds it (the mailer does the same work)."""
+    store = store or store_of(data_dir)
     with _lock_file(data_dir) as lock:
         if not _take_lock(lock):
             return None
-        outbox = _taken_over(outbox, data_dir)
+        outbox = _taken_over(store, data_dir)
         queued = outbox.reconcile(facts, form, settings)
-        queued += LifecycleCatchUp().run(store or data_dir, facts, form, settings)
-        handle_requests(store or data_dir, facts, settings)
+        queued += LifecycleCatchUp().run(store, facts, form, settings)
+        handle_requests(store, facts, settings)
         return queued, outbox.deliver(settings)
 
 
 def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettings, stop: StopRequest,
-        lookup: IndexLookup | None = None, outbox: Outbox | None = None, store: Store | None = None,
+        lookup: IndexLookup | None = None, store: Store | None = None,
         upkeep: Callable[[], None] | None = None) -> None:
-    """Be the mailer until `stop` is requested: wait for the lock, then poll (see the docstring);
-    `upkeep` is called at each poll (review/index_upkeep.py: it never raises)."""
+    """Be the mailer of `store` (the data folder's by default) until `stop` is requested: wait for
+    the lock, then poll (see the docstring); `upkeep` is called at each poll (review/index_upkeep.py:
+    it never raises)."""
+    store = store or store_of(data_dir)
     _lower_priority()
     if not settings.host:
         log.warning("mail: no SMTP server (COLLECTOR_SMTP_HOST): the mails wait in the outbox")
@@ -374,7 +376,7 @@ def run(data_dir: str, facts: Mapping[str, Any], form: Any, settings: MailSettin
                 if stop.requested:
                     return
         log.info("mailer: running (pid %d)", os.getpid())
-        mailer = Mailer(data_dir, facts, form, settings, lookup, _taken_over(outbox, data_dir), store)
+        mailer = Mailer(data_dir, facts, form, settings, lookup, store, _taken_over(store, data_dir))
         while not stop.requested:
             if upkeep is not None:
                 upkeep()
@@ -408,5 +410,4 @@ def mailer_command() -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     store = appstate.store()
-    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(), store.outbox,
-        store, upkeep)
+    run(data_dir, appstate.facts(), appstate.form(), settings, StopRequest(), appstate.email_lookup(), store, upkeep)

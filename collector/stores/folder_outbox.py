@@ -81,9 +81,9 @@ class FolderOutbox:
     def forget(self, reference: str) -> list[str]:
         return mail.remove_for_reference(self.data_dir, reference)
 
-    def deliver(self, settings: mail.MailSettings,
-                stale_after: float = mail.STALE_CLAIM_SECONDS) -> mail.DeliveryReport:
-        return mail.deliver_outbox(self.data_dir, settings, stale_after)
+    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
+                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
+        return mail.deliver_outbox(self.data_dir, settings, stale_after, connections)
 
     def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
         return mail.reconcile(self.data_dir, facts, form, settings)

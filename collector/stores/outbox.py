@@ -92,9 +92,10 @@ class Outbox(Protocol):
     def forget(self, reference: str) -> list[str]:
         """Delete every message of a dossier and its memory (purge); what was removed."""
 
-    def deliver(self, settings: mail.MailSettings,
-                stale_after: float = mail.STALE_CLAIM_SECONDS) -> mail.DeliveryReport:
-        """Send what waits; report what was sent, deferred and refused for good."""
+    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
+                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
+        """Send what waits; report what was sent, deferred and refused for good. Given
+        `connections`, over this thread's kept SMTP connection, kept open after the round."""
 
     def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
         """Queue the mails of every stored record that has none yet; the names newly queued."""

@@ -155,8 +155,8 @@ class PostgresOutbox:
             return [str(row[0]) for row in
                     connection.execute(f"SELECT name FROM outbox WHERE {_WAITING} ORDER BY queued_at, name")]
 
-    def deliver(self, settings: mail.MailSettings,
-                stale_after: float = mail.STALE_CLAIM_SECONDS) -> mail.DeliveryReport:
+    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
+                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
         """Send what waits, one claim at a time (see the module docstring), as mail.deliver_outbox
         does for the data folder: the same outcomes, the same report."""
         report = mail.DeliveryReport()
@@ -174,20 +174,22 @@ class PostgresOutbox:
         if not waiting:
             return report
         try:
-            client = mail._connect(settings)
+            client = connections.open(settings) if connections is not None else mail._connect(settings)
         except (OSError, smtplib.SMTPException) as error:
             report.deferred = self._waiting_names()
             report.error = f"serveur SMTP injoignable ({type(error).__name__})"
             return report
+        finished = False
         try:
             self._send_claims(client, settings, waiting, report)
+            finished = True
         except StoreUnavailable:
             report.error = "base PostgreSQL injoignable"
         finally:
-            try:
-                client.quit()
-            except (OSError, smtplib.SMTPException):
-                client.close()
+            if connections is not None and finished and not report.error:
+                connections.keep(client)
+            else:
+                mail._close(client)
         return report
 
     def _send_claims(self, client: smtplib.SMTP, settings: mail.MailSettings, waiting: int,

@@ -1,8 +1,8 @@
 """The outbox's bookkeeping is paid once per batch, and a batch keeps every promise of a single message.
 
-Queueing many records' mails (`queue_for_records`, used by the mailer and `reconcile`) fsyncs each
-file (several at once, from threads) before its name appears, then outbox/ once, then remembers the names in mail-queued/ with one
-more fsync. Delivering (`deliver_outbox`) moves each sent message into sent/ and fsyncs the folders
+Queueing many records' mails (`queue_for_records`, used by the mailer and `reconcile`) writes a
+batch's files, syncs their filesystem once (syncfs) before any of their names appears, then fsyncs
+outbox/ once, then remembers the names in mail-queued/ with one more fsync. Delivering (`deliver_outbox`) moves each sent message into sent/ and fsyncs the folders
 every SYNC_EVERY_MOVES moves and before it returns. A mailer killed in the middle of a batch loses
 no mail and sends none twice (a real mailer process, a real SMTP server on loopback).
 """
@@ -20,7 +20,7 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector import mail
+from collector import durable_batch, mail
 from collector.mail import (OUTBOX, QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings,
                             deliver_outbox, pending, queue_message, reconcile)
 from collector.records import iter_record_paths, read_record
@@ -39,12 +39,14 @@ def settings(port: int = 25) -> MailSettings:
 
 class DiskEvents:
     """What the outbox does to the disk, in order: ("link" or "rename", folder, name), ("create", folder, name),
-    ("fsync-folder", folder), ("fsync-file", inode); `fail_folder` makes that folder's fsync fail (EIO)."""
+    ("fsync-folder", folder), ("fsync-file", inode), ("syncfs",); `fail_folder` makes that folder's fsync
+    fail (EIO), `fail_syncfs` the sync of the filesystem."""
 
     def __init__(self, data_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
         self.data_dir = data_dir
         self.events: list[tuple] = []
         self.fail_folder: str | None = None
+        self.fail_syncfs = False
         self.inodes: dict[str, int] = {}  # name linked → its file's inode (threads interleave the events)
         real_fsync, real_link, real_open, real_rename = os.fsync, os.link, os.open, os.rename
 
@@ -74,6 +76,15 @@ class DiskEvents:
             real_rename(source, target, *args, **kwargs)
             self.events.append(("rename", self._relative(os.path.dirname(target)), os.path.basename(target)))
 
+        real_syncfs = durable_batch._syncfs
+
+        def syncfs(fd: int) -> None:
+            if self.fail_syncfs:
+                raise OSError(errno.EIO, "Input/output error")
+            real_syncfs(fd)
+            self.events.append(("syncfs",))
+
+        monkeypatch.setattr(durable_batch, "_syncfs", syncfs)
         monkeypatch.setattr(os, "rename", rename)
         monkeypatch.setattr(os, "fsync", fsync)
         monkeypatch.setattr(os, "link", link)
@@ -89,31 +100,48 @@ class DiskEvents:
         return self.events.index(event)
 
 
-def test_queueing_many_records_fsyncs_outbox_and_its_memory_once_and_each_file_before_its_name(app, data_dir, form,
-                                                                                                monkeypatch):
+def test_queueing_many_records_syncs_the_files_once_before_any_name_then_outbox_and_its_memory_once(
+        app, data_dir, form, monkeypatch):
     write_records(data_dir, 10, form)
     disk = DiskEvents(data_dir, monkeypatch)
     queued = reconcile(data_dir, app.config["FACTS"], form, settings())
     assert len(queued) == 20 and sorted(queued) == pending(data_dir, OUTBOX) == pending(data_dir, QUEUED)
     assert disk.folder_fsyncs(OUTBOX) == 1 and disk.folder_fsyncs(QUEUED) == 1
-    assert [kind for kind, *_ in disk.events].count("fsync-file") == 20
-    outbox_synced = disk.position(("fsync-folder", OUTBOX))
+    kinds = [kind for kind, *_ in disk.events]
+    assert kinds.count("syncfs") == 1 and kinds.count("fsync-file") == 0, "one sync for the batch's files"
+    files_synced, outbox_synced = disk.position(("syncfs",)), disk.position(("fsync-folder", OUTBOX))
     for name in queued:
         linked = disk.position(("link", OUTBOX, name))
-        assert disk.position(("fsync-file", disk.inodes[name])) < linked, "the file is on disk before its name appears"
+        assert files_synced < linked, "the file is on disk before its name appears"
         assert linked < outbox_synced < disk.position(("create", QUEUED, name)) < disk.position(("fsync-folder", QUEUED))
+
+
+def queue_three_records_failing(app, data_dir, form, caplog, disk: DiskEvents, failure: str, value) -> None:
+    """Queue the mails of three records while `disk.<failure>` is `value`: nothing is queued and the
+    error is logged (never an answer); then the failure is cleared."""
+    write_records(data_dir, 3, form)
+    setattr(disk, failure, value)
+    with caplog.at_level(logging.ERROR):
+        assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []
+    assert "could not queue the messages of 3 record(s) (OSError: Input/output error)" in caplog.text
+    setattr(disk, failure, None if failure == "fail_folder" else False)
+
+
+def test_a_batch_whose_files_cannot_be_synced_queues_nothing_and_the_next_round_queues_each_mail_once(
+        app, data_dir, form, monkeypatch, caplog):
+    disk = DiskEvents(data_dir, monkeypatch)
+    queue_three_records_failing(app, data_dir, form, caplog, disk, "fail_syncfs", True)
+    assert pending(data_dir, OUTBOX) == [] and pending(data_dir, QUEUED) == [], "no name before its file is on disk"
+    assert os.listdir(os.path.join(data_dir, "tmp")) == [], "no temporary file left behind"
+    assert len(reconcile(data_dir, app.config["FACTS"], form, settings())) == 6
+    assert len(pending(data_dir, OUTBOX)) == len(pending(data_dir, QUEUED)) == 6
 
 
 def test_a_batch_whose_outbox_cannot_be_synced_is_never_remembered_and_the_next_round_sends_each_mail_once(
         app, data_dir, form, monkeypatch, caplog):
-    write_records(data_dir, 3, form)
     disk = DiskEvents(data_dir, monkeypatch)
-    disk.fail_folder = OUTBOX
-    with caplog.at_level(logging.ERROR):
-        assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []
-    assert "could not queue the messages of 3 record(s) (OSError: Input/output error)" in caplog.text
+    queue_three_records_failing(app, data_dir, form, caplog, disk, "fail_folder", OUTBOX)
     assert pending(data_dir, QUEUED) == [], "nothing remembered before outbox/ itself is on disk"
-    disk.fail_folder = None
     assert reconcile(data_dir, app.config["FACTS"], form, settings()) == []  # the files are there: none twice
     assert len(pending(data_dir, QUEUED)) == 6
     with smtp_server() as inbox:

@@ -226,3 +226,25 @@ def test_a_copy_of_hundreds_of_messages_that_reads_back_is_kept(outbox, database
     with psycopg.connect(database_url) as connection:
         outbox.load(connection, carried(*names))
     assert outbox.pending_count() == 300
+
+
+def test_two_rounds_given_kept_connections_go_through_one_smtp_session(outbox):
+    from aiosmtpd.controller import Controller
+
+    from collector.mail import KeptConnections
+    from tests.review.test_mail_connections import CountsSessions
+
+    inbox = CountsSessions()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    connections = KeptConnections()
+    try:
+        queue(outbox, "AMI-2021-0001.accuse.eml")
+        assert outbox.deliver(settings(controller.port), connections=connections).sent == ["AMI-2021-0001.accuse.eml"]
+        queue(outbox, "AMI-2021-0002.accuse.eml")
+        assert outbox.deliver(settings(controller.port), connections=connections).sent == ["AMI-2021-0002.accuse.eml"]
+        connections.close()
+        inbox.wait_for(2)
+    finally:
+        controller.stop()
+    assert inbox.sessions == 1

@@ -70,7 +70,6 @@ NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
         "command tests run on both stores by their own mark",
     "tests/porteur/test_email_typos.py::test_a_mistyped_domain_is_still_stored_as_typed":
         "reads the record with iter_record_paths(data_dir)",
-    "tests/porteur/test_exchanges.py": "read_history, change_status, add_note and the outbox on data_dir",
     "tests/porteur/test_meetings.py": "read_history and the outbox on data_dir",
     "tests/porteur/test_races_and_faults.py": "meetings.accept/ask_other and read_history on data_dir",
     "tests/porteur/test_way_back.py::test_the_closed_correction_page_leads_back_to_the_dossier":

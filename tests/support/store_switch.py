@@ -65,17 +65,6 @@ def declare_marker(config: pytest.Config) -> None:
 # Node id prefixes of the tests that read or write the data folder's paths although their subject
 # is not the folder: they stay there until they go through the store (`kept`, `test_store`).
 NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
-    "tests/porteur/test_link_revocation.py":
-        "breaks the history file, reads the outbox's files and hands data_dir to the lost link; its page and "
-        "command tests run on both stores by their own mark",
-    "tests/porteur/test_email_typos.py::test_a_mistyped_domain_is_still_stored_as_typed":
-        "reads the record with iter_record_paths(data_dir)",
-    "tests/porteur/test_meetings.py": "read_history and the outbox on data_dir",
-    "tests/porteur/test_races_and_faults.py": "meetings.accept/ask_other and read_history on data_dir",
-    "tests/porteur/test_way_back.py::test_the_closed_correction_page_leads_back_to_the_dossier":
-        "change_status on data_dir",
-    "tests/porteur/test_same_browser_promises.py::test_a_dossier_whose_record_is_gone_is_not_offered_again":
-        "removes the record's file",
     "tests/review/test_commands.py::test_the_real_flask_command_lists_the_records":
         "its flask process is given COLLECTOR_DATA_DIR only",
     "tests/review/test_commands.py::test_create_user_prompts_twice_for_the_password": "authenticate on data_dir",

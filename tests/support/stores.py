@@ -58,3 +58,23 @@ def postgres_store_standing_for(data_dir: str) -> Iterator[Store | None]:
         yield store
     finally:
         store.close()
+
+
+BROKEN_HISTORY = "events: [pas fini\n"
+
+
+def break_history(store: Store, reference: str) -> None:
+    """Make a dossier's history unreadable where `store` keeps it, as a hand edit gone wrong would: the
+    end of its file in the data folder, its row's document in PostgreSQL (the history must exist)."""
+    if isinstance(store, FolderStore):
+        from collector.statuses import history_path
+
+        with open(history_path(store.data_dir, reference), "a", encoding="utf-8") as handle:
+            handle.write(BROKEN_HISTORY)
+        return
+    import psycopg
+
+    with psycopg.connect(store.url) as connection:
+        changed = connection.execute("UPDATE histories SET document = document || %s WHERE reference = %s",
+                                     (BROKEN_HISTORY, reference)).rowcount
+    assert changed == 1, f"{reference} has no history to break"

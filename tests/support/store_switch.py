@@ -70,7 +70,6 @@ NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
     "tests/review/test_commands.py::test_create_user_prompts_twice_for_the_password": "authenticate on data_dir",
     "tests/review/test_csrf_promises.py::test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one":
         "read_history on data_dir",
-    "tests/review/test_exports.py": "load_catalog on data_dir",
     "tests/review/test_review_list.py::test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands":
         "write_record on data_dir",
 }

@@ -12,10 +12,11 @@ from openpyxl import load_workbook
 import io
 
 from collector import create_app
-from collector.statuses import read_history
+from collector.statuses import add_note, read_history
 from collector.review import throttle
 from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD, csrf_of, login
+from tests.support.stores import break_history
 
 LOGIN = "/instruction/connexion"
 # Login, logout and the session check work alike on PostgreSQL (whose other review pages then
@@ -243,12 +244,9 @@ def test_downloads_follow_the_filters(logged_in, records):
     assert load_workbook(io.BytesIO(xlsx_response.data)).active.max_row == len(records) + 1
 
 
-def test_an_unreadable_history_is_shown_not_a_server_error(logged_in, records, data_dir):
-    import os
-
-    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
-    with open(os.path.join(data_dir, "reviews", "AMI-2021-0009.yaml"), "w", encoding="utf-8") as handle:
-        handle.write("status: [oops\n")
+def test_an_unreadable_history_is_shown_not_a_server_error(logged_in, records, test_store):
+    add_note(test_store, "AMI-2021-0009", "Une note.", by="alice")
+    break_history(test_store, "AMI-2021-0009")
     page = logged_in.get("/instruction/AMI-2021-0009")
     assert page.status_code == 200
     assert "Historique illisible" in text(page)

@@ -66,13 +66,13 @@ def test_only_a_bare_address_is_accepted_with_a_french_message(address):
     assert "nom@structure.fr" in message and message.startswith("Saisissez")
 
 
-def test_the_relay_address_of_the_review_is_refused_at_the_form_and_nothing_is_stored(client, data_dir):
+def test_the_relay_address_of_the_review_is_refused_at_the_form_and_nothing_is_stored(client, test_store):
     hidden = form_hidden_fields(client.get("/candidater/").text)
     response = client.post("/candidater/", json={**hidden, **valid_answers(FORM), "contact_email": RELAY},
                            headers={"Accept": "application/json"})
     assert response.status_code == 422
     assert response.get_json() == {"errors": {"contact_email": ONE_PLAIN}}
-    assert os.listdir(os.path.join(data_dir, "submissions")) == []
+    assert test_store.references() == []
 
 
 def hand_edited_record(address: str) -> dict:

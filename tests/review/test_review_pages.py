@@ -45,7 +45,7 @@ def test_the_walk_covers_the_whole_blueprint(app):
 
 
 @ON_BOTH_STORES
-def test_nothing_under_instruction_answers_without_a_login(app, client, records, data_dir):
+def test_nothing_under_instruction_answers_without_a_login(app, client, records, test_store):
     """Every route, every method: a redirect to the login page or a refusal, never content."""
     page = client.get(LOGIN)
     assert page.status_code == 200
@@ -61,7 +61,7 @@ def test_nothing_under_instruction_answers_without_a_login(app, client, records,
                 if response.status_code in {302, 303}:
                     assert response.headers["Location"].startswith(LOGIN), (method, path)
                 assert b"AMI-2021-0001" not in response.data or response.status_code != 200
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
 
 
 @ON_BOTH_STORES
@@ -95,12 +95,12 @@ def test_session_cookie_is_secure_httponly_and_samesite(monkeypatch, review_env,
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] in {"Lax", "Strict"}
 
 
-def test_a_post_without_the_csrf_token_is_refused(logged_in, records, data_dir):
+def test_a_post_without_the_csrf_token_is_refused(logged_in, records, test_store):
     for data in ({"statut": "en_instruction"}, {"statut": "en_instruction", "csrf_token": "forged"}):
         response = logged_in.post("/instruction/AMI-2021-0001/statut", data=data)
         assert response.status_code == 403
         assert "Jeton de sécurité absent ou expiré" in response.get_data(as_text=True)
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
 
 
 def test_review_pages_load_their_own_stylesheet_which_public_pages_never_do(client, reviewer, records):

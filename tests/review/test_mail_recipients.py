@@ -87,6 +87,14 @@ def test_a_stored_relay_address_is_never_queued(data_dir):
     assert queued == ["AMI-2021-0001.notification.eml"]
 
 
+def test_the_catch_up_queues_the_regions_notice_of_a_record_whose_stored_contact_is_refused(test_store, caplog):
+    """A hand-edited contact never gets a mail, but the Région still learns of the dossier, on either store."""
+    assert test_store.write_record(hand_edited_record(RELAY))
+    assert test_store.outbox.reconcile(FACTS, FORM, mail_settings(25)) == ["AMI-2021-0001.notification.eml"]
+    assert test_store.outbox.reconcile(FACTS, FORM, mail_settings(25)) == [], "queued once"
+    assert "evil" not in caplog.text, "no address in the logs"
+
+
 def test_the_envelope_comes_from_our_first_line_not_from_the_to_header(data_dir, smtp):
     """A file whose To: header hides three addresses still goes to its one envelope recipient."""
     smtp.messages.clear()

@@ -61,7 +61,6 @@ def postgres_store_standing_for(data_dir: str) -> Iterator[Store | None]:
         store.close()
 
 
-
 BROKEN_HISTORY = "events: [pas fini\n"
 
 

@@ -103,3 +103,10 @@ def store_config(store_kind, request):
     url = request.getfixturevalue("database_url")
     with database_standing_for(request.getfixturevalue("data_dir"), url):
         yield {"DATABASE_URL": url}
+
+
+@pytest.fixture
+def store_env(store_config) -> dict[str, str]:
+    """The environment that puts a collector process (gunicorn, `flask`, the mailer) on the test's
+    store: COLLECTOR_DATABASE_URL on PostgreSQL, nothing more for the data folder."""
+    return {f"COLLECTOR_{name}": value for name, value in store_config.items()}

@@ -116,36 +116,54 @@ class Outbox(Protocol):
         claims carry that host's name where the store keeps several hosts' claims)."""
 
 
+def record_mail(record: Mapping[str, Any], kind: str, facts: Mapping[str, Any], form: Any,
+                settings: mail.MailSettings) -> OutgoingMail:
+    """One of a record's mails (mail.KINDS): the acknowledgement to the porteur, or the notification
+    to the Région."""
+    name = mail.message_name(record["reference"], kind)
+    if kind == "accuse":
+        return OutgoingMail(name, record["answers"]["contact_email"],
+                            mail.compose_acknowledgement(record, facts, form, settings))
+    return OutgoingMail(name, facts["contacts"]["notification_email"],
+                        mail.compose_notification(record, facts, form, settings))
+
+
 def record_mails(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
                  settings: mail.MailSettings) -> list[OutgoingMail]:
     """The acknowledgement to the porteur and the notification to the Région of one record."""
-    reference = record["reference"]
-    return [OutgoingMail(mail.message_name(reference, "accuse"), record["answers"]["contact_email"],
-                         mail.compose_acknowledgement(record, facts, form, settings)),
-            OutgoingMail(mail.message_name(reference, "notification"), facts["contacts"]["notification_email"],
-                         mail.compose_notification(record, facts, form, settings))]
+    return [record_mail(record, kind, facts, form, settings) for kind in mail.KINDS]
 
 
 def queue_missing(references: list[str], read_record: Callable[[str], Mapping[str, Any] | None], outbox: Outbox,
                   facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
     """Queue the mails of each reference whose names were never queued; the names newly queued.
-    A record that cannot be read or composed is logged (by reference, nothing personal) and waits."""
+    A record that cannot be read, or one of its mails that cannot be composed or addressed (a
+    contact edited by hand), is logged (by reference, nothing personal) and waits; the record's
+    other mail is queued all the same, as the data folder's mail.queue_for_record does, so that
+    the Région still learns of the dossier."""
     from ..records import RecordError
 
     known = outbox.known_names()
     queued: list[str] = []
     for reference in references:
-        if all(mail.message_name(reference, kind) in known for kind in mail.KINDS):
+        missing = [kind for kind in mail.KINDS if mail.message_name(reference, kind) not in known]
+        if not missing:
             continue
         try:
             record = read_record(reference)
-            if record is None:
-                continue
-            for outgoing in record_mails(record, facts, form, settings):
-                if outgoing.name not in known and outbox.queue(outgoing.name, outgoing.message, outgoing.recipient):
+        except (RecordError, KeyError, ValueError) as error:
+            log.error("mail: could not read the record of %s (%s); its mails wait", reference, type(error).__name__)
+            continue
+        if record is None:
+            continue
+        for kind in missing:
+            try:
+                outgoing = record_mail(record, kind, facts, form, settings)
+                if outbox.queue(outgoing.name, outgoing.message, outgoing.recipient):
                     queued.append(outgoing.name)
-        except (RecordError, KeyError, ValueError, AddressError) as error:
-            log.error("mail: could not compose the mails of %s (%s); they wait", reference, type(error).__name__)
+            except (KeyError, ValueError, AddressError) as error:
+                log.error("mail: could not compose the %s message of %s (%s); it waits", kind, reference,
+                          type(error).__name__)
     return queued
 
 

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from collector import create_app
+from collector import appstate, create_app
 from collector.config import ConfigError, load_config
 from tests.support.payloads import encode_form, valid_answers
 
@@ -50,19 +50,22 @@ def test_unusable_values_are_refused_in_french(data_dir, name, value, message):
     assert message in str(caught.value)
 
 
-def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(data_dir, monkeypatch):
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(data_dir, monkeypatch, store_config):
     monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
     answers = None
 
     def posts(trusted: int) -> list[int]:
         nonlocal answers
         app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (1, 600),
-                          "TRUSTED_PROXIES": trusted, "SECRET_KEY": f"k{trusted}"})
+                          "TRUSTED_PROXIES": trusted, "SECRET_KEY": f"k{trusted}", **store_config})
         client = app.test_client()
         answers = valid_answers(app.config["FORM"])
-        return [client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)),
-                            content_type="application/x-www-form-urlencoded",
-                            headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in (1, 2)]
+        try:
+            return [client.post("/candidater/", data=encode_form(answers, fresh_hidden(client)),
+                                content_type="application/x-www-form-urlencoded",
+                                headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in (1, 2)]
+        finally:
+            appstate.store(app).close()
 
     assert posts(trusted=1) == [303, 303]  # two clients behind nginx
     assert posts(trusted=0) == [303, 429]  # the header is ignored: one client (the proxy)

@@ -17,6 +17,7 @@ from tests.review.mailer_process import mailer
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
 from tests.support.servers import gunicorn
+from tests.support.stores import store_opener
 
 FORM = load_form()
 
@@ -111,11 +112,11 @@ def test_the_log_names_references_and_outcomes_but_no_personal_data(server):
         assert personal not in log
 
 
-def test_the_rate_limit_holds_across_workers(tmp_path):
-    data_dir, port = str(tmp_path / "data"), free_port()
-    os.makedirs(data_dir)
-    with gunicorn(collector_env(data_dir, port, COLLECTOR_RATE_LIMIT="5/600"), workers=3, port=port,
-                  log_dir=str(tmp_path)) as running:
+def test_the_rate_limit_holds_across_workers(data_dir, store_kind, store_env, request, tmp_path):
+    port = free_port()
+    env = collector_env(data_dir, port, COLLECTOR_RATE_LIMIT="5/600", COLLECTOR_SECRET_KEY="gunicorn-tests-secret",
+                        **store_env)
+    with gunicorn(env, workers=3, port=port, log_dir=str(tmp_path)) as running:
         hiddens = [fetch_hidden(running.base_url) for _ in range(12)]
         barrier = threading.Barrier(12)
 
@@ -130,4 +131,8 @@ def test_the_rate_limit_holds_across_workers(tmp_path):
     refused = [reply for reply in replies if reply.status == 429]
     assert all(int(reply.headers["retry-after"]) > 0 for reply in refused)
     assert "Trop d" in refused[0].text
-    assert len(stored(data_dir)) == 5
+    kept = store_opener(store_kind, data_dir, request)()
+    try:
+        assert len(kept.references()) == 5
+    finally:
+        kept.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from collector.email_typos import suggest
-from collector.records import iter_record_paths, read_record
 from tests.collector.conftest import fresh_hidden
 from tests.support.payloads import valid_answers
 
@@ -33,10 +32,10 @@ def test_the_page_sent_back_after_a_post_suggests_the_likely_address(client, for
     assert "Vouliez-vous écrire <strong>camille@gmail.com</strong> ?" in page.text
 
 
-def test_a_mistyped_domain_is_still_stored_as_typed(client, form, data_dir):
+def test_a_mistyped_domain_is_still_stored_as_typed(client, form, kept):
     answers = {**valid_answers(form), "contact_email": "camille@gmial.com"}
     reply = client.post("/candidater/", data={**answers, **fresh_hidden(client)})
     assert reply.status_code == 303
-    [path] = iter_record_paths(data_dir)
-    assert read_record(path)["answers"]["contact_email"] == "camille@gmial.com"
+    [reference] = kept.references()
+    assert kept.read_record(reference)["answers"]["contact_email"] == "camille@gmial.com"
     assert "vouliez-vous écrire <strong>camille@gmail.com</strong>" in client.get(reply.headers["Location"]).text

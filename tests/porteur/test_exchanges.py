@@ -1,12 +1,11 @@
 """Exchanges: a reviewer writes (maybe asking for complements), the porteur answers on the dossier page.
 
-The review pages keep to the data folder (refused on PostgreSQL); what runs without them runs
-on both stores (ON_BOTH_STORES)."""
+Every test reads and writes through the app's store (`kept`); those marked ON_BOTH_STORES run on
+PostgreSQL in the default run too, the others under `pytest --store=postgres|both`."""
 
 from __future__ import annotations
 
 import email
-import os
 
 import pytest
 
@@ -25,9 +24,8 @@ def write(reviewer, reference="AMI-2021-0001", **fields):
     return review_post(reviewer, reference, "message", **fields)
 
 
-def queued(data_dir, name):
-    with open(os.path.join(data_dir, "outbox", name), "rb") as handle:
-        return email.message_from_bytes(handle.read())
+def queued(kept, name):
+    return email.message_from_bytes(waiting_message(kept, name))
 
 
 @ON_BOTH_STORES
@@ -46,7 +44,7 @@ def test_a_reviewers_message_is_stored_mailed_with_the_link_and_shown_to_the_por
 
 
 @ON_BOTH_STORES
-def test_the_message_command_writes_to_the_porteur(app, records, data_dir, kept):
+def test_the_message_command_writes_to_the_porteur(app, records, kept):
     result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Bonjour", "--by", "bernard"])
     assert result.exit_code == 0, result.output
     assert read_history(kept, "AMI-2021-0002")["events"][-1]["text"] == "Bonjour"
@@ -55,10 +53,10 @@ def test_the_message_command_writes_to_the_porteur(app, records, data_dir, kept)
     assert refused.exit_code == 1 and "Le message est vide" in refused.output
 
 
-def test_a_request_for_complements_reopens_corrections_after_the_deadline(reviewer, client, records, data_dir,
+def test_a_request_for_complements_reopens_corrections_after_the_deadline(reviewer, client, records, kept,
                                                                            monkeypatch):
     monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
-    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
     assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
     write(reviewer, message="Merci de compléter la description.", complements_jusqu_au="2021-06-20")
     page = client.get(link("AMI-2021-0001")).text
@@ -72,7 +70,7 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
     answers = {**records[0]["answers"], "rgpd": "oui", "description": "Une description complétée, plus précise."}
     reply = client.post(link("AMI-2021-0001", "corriger"), data={**answers, **form_hidden_fields(form.text)})
     assert reply.status_code == 303
-    assert all_versions(data_dir, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Une description")
+    assert all_versions(kept, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Une description")
     monkeypatch.setenv("AMI_NOW", "2021-06-21T00:00:01")
     assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
 
@@ -83,29 +81,29 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
     ({"message": "Bonjour", "complements_jusqu_au": "2021-04-01"}, "La date des compléments est passée"),
     ({"message": "Bonjour", "complements_jusqu_au": "demain"}, "Date des compléments illisible"),
 ])
-def test_a_refused_message_says_why_keeps_the_text_and_stores_nothing(reviewer, records, data_dir, fields, message):
+def test_a_refused_message_says_why_keeps_the_text_and_stores_nothing(reviewer, records, kept, fields, message):
     reply = write(reviewer, **fields)
     assert reply.status_code == 400 and message in reply.text.replace("&#39;", "'")
     assert reply.text.count(message) >= 1 and "Erreur : " in reply.text
     if fields["message"] == "Bonjour":
         assert ">Bonjour</textarea>" in reply.text
-    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
-    assert outbox(data_dir) == []
+    assert kept.histories.text("AMI-2021-0001") is None
+    assert outbox(kept) == []
 
 
-def test_a_message_without_the_csrf_token_is_refused(reviewer, records, data_dir):
+def test_a_message_without_the_csrf_token_is_refused(reviewer, records, kept):
     reply = reviewer.post("/instruction/AMI-2021-0001/message", data={"message": "Bonjour"})
     assert reply.status_code == 403
-    assert outbox(data_dir) == []
+    assert outbox(kept) == []
 
 
-def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(reviewer, client, records, data_dir):
+def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(reviewer, client, records, kept):
     write(reviewer, message="Une question ?")
     reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Voici la réponse."})
     assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#echanges")
-    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    event = read_history(kept, "AMI-2021-0001")["events"][-1]
     assert (event["kind"], event["by"], event["text"]) == ("reponse_porteur", "porteur", "Voici la réponse.")
-    notice = queued(data_dir, "AMI-2021-0001.reponse-porteur-2.eml")
+    notice = queued(kept, "AMI-2021-0001.reponse-porteur-2.eml")
     assert notice["To"] == "amenagement.numerique@normandie.fr"
     assert "Voici la réponse." in notice.get_payload(decode=True).decode()
     thread = reviewer.get("/instruction/AMI-2021-0001").text
@@ -113,13 +111,13 @@ def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(revie
 
 
 @pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5000 au plus")])
-def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(reviewer, client, records, data_dir,
+def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(reviewer, client, records, kept,
                                                                           text, message):
     write(reviewer, message="Une question ?")
     reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": text})
     assert reply.status_code == 422 and message in reply.text and 'aria-invalid="true"' in reply.text
     assert f">{text}</textarea>" in reply.text
-    assert [e["kind"] for e in read_history(data_dir, "AMI-2021-0001")["events"]] == ["message"]
+    assert [e["kind"] for e in read_history(kept, "AMI-2021-0001")["events"]] == ["message"]
 
 
 @ON_BOTH_STORES
@@ -129,10 +127,10 @@ def test_the_porteur_cannot_write_before_the_region_did_nor_with_a_wrong_key(cli
     assert kept.histories.text("AMI-2021-0001") is None
 
 
-def test_internal_notes_never_reach_the_porteur(reviewer, client, records, data_dir):
-    add_note(data_dir, "AMI-2021-0001", "Avis interne défavorable", by="alice")
+def test_internal_notes_never_reach_the_porteur(reviewer, client, records, kept):
+    add_note(kept, "AMI-2021-0001", "Avis interne défavorable", by="alice")
     write(reviewer, message="Une question ?")
     page = client.get(link("AMI-2021-0001")).text
     assert "Avis interne" not in page and "alice" not in page
-    assert not any("Avis interne" in queued(data_dir, name).get_payload(decode=True).decode()
-                   for name in outbox(data_dir))
+    assert not any("Avis interne" in queued(kept, name).get_payload(decode=True).decode()
+                   for name in outbox(kept))

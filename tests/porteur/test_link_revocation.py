@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.header
-import os
 
 import pytest
 
@@ -19,10 +18,11 @@ from collector.porteur.links import dossier_path
 from collector.statuses import add_note, read_history
 from tests.conftest import STORE_KINDS
 from tests.support.payloads import form_hidden_fields
+from tests.support.stores import break_history
 
 from .conftest import SECRET, link, outbox, review_post, waiting_message
 from .test_corrections import corrected
-from .test_mail_catch_up import outbox_writes_failing
+from .test_lifecycle_mails_on_stores import outbox_refusing  # noqa: F401 (a fixture)
 
 ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 REFERENCE = "AMI-2021-0001"
@@ -46,11 +46,10 @@ def current_link(generation: int, action: str = "") -> str:
     return dossier_path(SECRET, REFERENCE, action, generation)
 
 
-def break_history(data_dir: str) -> None:
-    """Make the dossier's history unreadable, as a hand edit gone wrong would."""
-    add_note(data_dir, REFERENCE, "Une note.", by="alice")
-    with open(os.path.join(data_dir, "reviews", REFERENCE + ".yaml"), "a", encoding="utf-8") as handle:
-        handle.write("events: [\n")
+def make_history_unreadable(kept) -> None:
+    """The dossier's history holds a note, then becomes unreadable, as a hand edit gone wrong would."""
+    add_note(kept, REFERENCE, "Une note.", by="alice")
+    break_history(kept, REFERENCE)
 
 
 @ON_BOTH_STORES
@@ -229,17 +228,17 @@ def test_mails_composed_after_a_revocation_carry_the_new_link(app, reviewer, cli
     assert current_link(1, "repondre").replace("&", "&amp;") in page, "the dossier page's own links are current"
 
 
-def test_the_lost_link_mail_carries_the_current_link(app, client, records, data_dir):
+def test_the_lost_link_mail_carries_the_current_link(app, client, records, kept):
     assert revoke(app).exit_code == 0
     client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
     with app.app_context():
-        assert handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings()) == 1
-    [name] = [name for name in outbox(data_dir) if ".lien-" in name and "remplace" not in name]
-    body = body_of(email.message_from_bytes(waiting_message(data_dir, name).partition(b"\n")[2]))
+        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+    [name] = [name for name in outbox(kept) if ".lien-" in name and "remplace" not in name]
+    body = body_of(email.message_from_bytes(waiting_message(kept, name).partition(b"\n")[2]))
     assert PUBLIC + current_link(1) in body and PUBLIC + link(REFERENCE) not in body
 
 
-def test_a_correction_after_a_revocation_leads_back_with_the_current_link(app, client, records, data_dir):
+def test_a_correction_after_a_revocation_leads_back_with_the_current_link(app, client, records):
     assert revoke(app).exit_code == 0
     page = client.get(current_link(1, "corriger"))
     assert page.status_code == 200
@@ -278,30 +277,31 @@ def test_the_detail_page_refuses_a_malformed_address_in_french_with_the_value_ke
     assert client.get(link(REFERENCE)).status_code == 200
 
 
-def test_the_mails_of_a_revocation_lost_before_queueing_are_caught_up_from_the_history(app, records, data_dir):
-    with outbox_writes_failing(data_dir):
+def test_the_mails_of_a_revocation_lost_before_queueing_are_caught_up_from_the_history(app, records, kept,
+                                                                                       outbox_refusing):
+    with outbox_refusing():
         assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
-    assert outbox(data_dir) == [] or not [name for name in outbox(data_dir) if "lien-remplace" in name]
+    assert outbox(kept) == [] or not [name for name in outbox(kept) if "lien-remplace" in name]
     with app.app_context():
-        queued_names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"],
+        queued_names = mail_catch_up.catch_up(kept, app.config["FACTS"], app.config["FORM"],
                                               porteur_mail.settings())
     assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml",
                                     f"{REFERENCE}.lien-remplace-1-region.eml", f"{REFERENCE}.lien-remplace-1.eml"]
-    assert PUBLIC + current_link(1) in body_of(queued(data_dir, "lien-remplace-1"))
+    assert PUBLIC + current_link(1) in body_of(queued(kept, "lien-remplace-1"))
 
 
-def test_only_the_latest_revocations_new_link_is_caught_up(app, records, data_dir):
-    with outbox_writes_failing(data_dir):
+def test_only_the_latest_revocations_new_link_is_caught_up(app, records, kept, outbox_refusing):
+    with outbox_refusing():
         assert revoke(app).exit_code == 0
     assert revoke(app).exit_code == 0
     with app.app_context():
-        names = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+        names = mail_catch_up.catch_up(kept, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
     assert names == [f"{REFERENCE}.lien-remplace-1-region.eml"], \
         "the first link was revoked again: its mail would carry a dead link; the Région's notice still goes"
 
 
-def test_an_unreadable_history_opens_no_link(app, client, records, data_dir):
-    break_history(data_dir)
+def test_an_unreadable_history_opens_no_link(app, client, records, kept):
+    make_history_unreadable(kept)
     assert client.get(link(REFERENCE)).status_code == 404, "which key is current cannot be told"
 
 
@@ -315,13 +315,13 @@ def test_an_acknowledgement_composed_after_a_revocation_carries_the_new_link(app
 
 
 def test_a_lost_link_mail_for_a_dossier_whose_history_cannot_be_read_gives_no_link_but_whom_to_ask(
-        app, client, records, data_dir):
-    break_history(data_dir)
+        app, client, records, kept):
+    make_history_unreadable(kept)
     client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
     with app.app_context():
-        assert handle_requests(data_dir, app.config["FACTS"], porteur_mail.settings()) == 1
-    [name] = [name for name in outbox(data_dir) if ".lien-" in name]
-    body = body_of(email.message_from_bytes(waiting_message(data_dir, name).partition(b"\n")[2]))
+        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+    [name] = [name for name in outbox(kept) if ".lien-" in name]
+    body = body_of(email.message_from_bytes(waiting_message(kept, name).partition(b"\n")[2]))
     assert "cle=" not in body and "écrivez aux contacts ci-dessous en citant cette référence" in body
 
 
@@ -346,48 +346,48 @@ def test_sending_the_first_submission_again_after_a_revocation_gives_back_no_wor
 @pytest.mark.parametrize(("by", "message"), [("  ", "Indiquez qui révoque ce lien."),
                                              ("a" * 101, "100 caractères au plus"),
                                              ("alice\x1b[2J", "Nom de la personne qui révoque")])
-def test_who_revokes_is_required_and_kept_as_names_are(app, client, records, data_dir, by, message):
+def test_who_revokes_is_required_and_kept_as_names_are(app, client, records, kept, by, message):
     result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", by])
     assert result.exit_code == 1 and message in result.output
-    assert read_history(data_dir, REFERENCE)["events"] == [] and client.get(link(REFERENCE)).status_code == 200
+    assert read_history(kept, REFERENCE)["events"] == [] and client.get(link(REFERENCE)).status_code == 200
 
 
-def test_a_name_of_exactly_a_hundred_characters_is_kept(app, records, data_dir):
+def test_a_name_of_exactly_a_hundred_characters_is_kept(app, records, kept):
     result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", "a" * 100])
     assert result.exit_code == 0, result.output
-    assert read_history(data_dir, REFERENCE)["events"][-1]["by"] == "a" * 100
+    assert read_history(kept, REFERENCE)["events"][-1]["by"] == "a" * 100
 
 
-def test_giving_the_current_contact_revokes_without_a_new_version_nor_a_notice(app, records, data_dir):
+def test_giving_the_current_contact_revokes_without_a_new_version_nor_a_notice(app, records, kept):
     contact = records[0]["answers"]["contact_email"]
     assert revoke(app, "--contact", contact).exit_code == 0
-    [event] = read_history(data_dir, REFERENCE)["events"]
-    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
-    assert queued(data_dir, "lien-remplace-1")["To"] == contact
-    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+    [event] = read_history(kept, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(kept, REFERENCE) == []
+    assert queued(kept, "lien-remplace-1")["To"] == contact
+    assert not [name for name in outbox(kept) if "ancien-contact" in name]
 
 
-def test_the_current_contact_with_its_domain_in_capitals_is_the_same_mailbox_no_new_version(app, records, data_dir):
+def test_the_current_contact_with_its_domain_in_capitals_is_the_same_mailbox_no_new_version(app, records, kept):
     contact = records[0]["answers"]["contact_email"]
     local, domain = contact.split("@")
     assert revoke(app, "--contact", f"{local}@{domain.upper()}").exit_code == 0
-    [event] = read_history(data_dir, REFERENCE)["events"]
-    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
-    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+    [event] = read_history(kept, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(kept, REFERENCE) == []
+    assert not [name for name in outbox(kept) if "ancien-contact" in name]
 
 
 def test_the_current_contact_with_its_local_part_in_another_case_is_the_same_mailbox_no_new_version(
-        app, records, data_dir):
+        app, records, kept):
     """`Contact@` and `contact@` reach one mailbox at every provider in common use: neither a version
     nor a notice telling that mailbox its link went elsewhere; the new link goes to the contact as stored."""
     contact = records[0]["answers"]["contact_email"]
     local, domain = contact.split("@")
     result = revoke(app, "--contact", f"{local.upper()}@{domain}")
     assert result.exit_code == 0, result.output
-    [event] = read_history(data_dir, REFERENCE)["events"]
-    assert "previous_version" not in event and version_numbers(data_dir, REFERENCE) == []
-    assert queued(data_dir, "lien-remplace-1")["To"] == contact
-    assert not [name for name in outbox(data_dir) if "ancien-contact" in name]
+    [event] = read_history(kept, REFERENCE)["events"]
+    assert "previous_version" not in event and version_numbers(kept, REFERENCE) == []
+    assert queued(kept, "lien-remplace-1")["To"] == contact
+    assert not [name for name in outbox(kept) if "ancien-contact" in name]
     assert f"Le nouveau lien part par e-mail à {contact}." in result.output
 
 
@@ -408,16 +408,16 @@ def test_a_control_character_in_the_new_contact_is_named_and_never_shown_back(ap
     assert client.get(link(REFERENCE)).status_code == 200, "nothing revoked"
 
 
-def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, data_dir):
+def test_only_revocations_count_in_the_generation_whatever_else_the_history_holds(app, client, records, kept):
     page = client.get(link(REFERENCE, "corriger"))
     assert client.post(link(REFERENCE, "corriger"), data={**corrected(records[0], projet_titre="Titre corrigé"),
                                                            **form_hidden_fields(page.text)}).status_code == 303
-    add_note(data_dir, REFERENCE, "Une note.", by="alice")
+    add_note(kept, REFERENCE, "Une note.", by="alice")
     assert revoke(app).exit_code == 0
     assert client.get(current_link(1)).status_code == 200
 
 
-def test_show_says_who_changed_the_contact_of_the_newest_version(app, records, data_dir):
+def test_show_says_who_changed_the_contact_of_the_newest_version(app, records):
     assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
     shown = app.test_cli_runner().invoke(args=["show", REFERENCE])
     assert shown.exit_code == 0, shown.output
@@ -426,20 +426,20 @@ def test_show_says_who_changed_the_contact_of_the_newest_version(app, records, d
 
 
 @pytest.mark.parametrize("address", ["aaa@example.org", "zzz@example.org"])  # before and after contact1@ in order
-def test_any_other_address_becomes_the_contact(app, records, data_dir, address):
+def test_any_other_address_becomes_the_contact(app, records, kept, address):
     assert revoke(app, "--contact", address).exit_code == 0
-    assert latest_record(data_dir, REFERENCE)["answers"]["contact_email"] == address
-    assert queued(data_dir, "lien-remplace-1")["To"] == address
+    assert latest_record(kept, REFERENCE)["answers"]["contact_email"] == address
+    assert queued(kept, "lien-remplace-1")["To"] == address
 
 
-def test_a_revocation_is_dated_by_the_calls_clock(app, records, data_dir):
+def test_a_revocation_is_dated_by_the_calls_clock(app, records, kept):
     assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
-    [event] = read_history(data_dir, REFERENCE)["events"]
-    assert event["at"] == "2021-04-15T10:00:00+02:00" == latest_record(data_dir, REFERENCE)["corrected_at"]
+    [event] = read_history(kept, REFERENCE)["events"]
+    assert event["at"] == "2021-04-15T10:00:00+02:00" == latest_record(kept, REFERENCE)["corrected_at"]
 
 
-def test_an_unreadable_history_refuses_the_revocation_before_any_version_is_written(app, records, data_dir):
-    break_history(data_dir)
+def test_an_unreadable_history_refuses_the_revocation_before_any_version_is_written(app, records, kept):
+    make_history_unreadable(kept)
     result = revoke(app, "--contact", "vraie.contact@example.org")
     assert result.exit_code == 1 and "Historique illisible" in result.output
-    assert version_numbers(data_dir, REFERENCE) == [] and outbox(data_dir) == []
+    assert version_numbers(kept, REFERENCE) == [] and outbox(kept) == []

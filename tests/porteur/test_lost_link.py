@@ -307,7 +307,7 @@ def test_the_mailer_finds_the_same_dossiers_with_the_review_index_as_without(app
 
 
 def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, client, records, data_dir, kept,
-                                                                         store_config, tmp_path):
+                                                                         store_env, tmp_path):
     from tests.review.mailer_process import mailer
     from tests.review.smtp import smtp_server
     from tests.review.test_mail_end_to_end import collector_env
@@ -315,8 +315,7 @@ def test_a_request_stored_while_no_mailer_runs_is_handled_when_one_starts(app, c
     address = records[0]["answers"]["contact_email"]
     ask(client, address)
     with smtp_server() as inbox:
-        env = {**collector_env(data_dir, inbox.port, retry="60"), "COLLECTOR_SECRET_KEY": SECRET,
-               **{f"COLLECTOR_{name}": value for name, value in store_config.items()}}
+        env = {**collector_env(data_dir, inbox.port, retry="60"), "COLLECTOR_SECRET_KEY": SECRET, **store_env}
         with mailer(env, str(tmp_path)):
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not [item for item in inbox.messages

@@ -75,7 +75,7 @@ def test_corrections_cannot_relay_a_text_to_address_after_address(client, record
 
 
 def test_an_address_gets_at_most_five_mails_of_porteur_actions_a_day_every_kind_together(
-        app, client, records, kept, data_dir, caplog):
+        app, client, records, kept, caplog):
     caplog.set_level(logging.INFO)
     for record in records:  # three acknowledgements to the victim, each dossier's first change
         assert send_correction(client, corrected(record, contact_email=VICTIM), record["reference"]).status_code == 303
@@ -90,7 +90,7 @@ def test_an_address_gets_at_most_five_mails_of_porteur_actions_a_day_every_kind_
     assert client.post(PAGE, data={"contact_email": VICTIM}).status_code == 200
     assert handle_waiting(app, kept) == 0, "a lost link counts too"
     with app.app_context():
-        catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+        catch_up(kept, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
     assert len(mails_to(kept, VICTIM)) == MAILS_PER_ADDRESS_PER_DAY, "the catch-up never sends a held mail"
     assert "accuse-v3 of AMI-2021-0002 not queued" in caplog.text
     assert VICTIM not in caplog.text, "no address in the logs"

@@ -4,7 +4,6 @@ cancellations with their iCalendar invitations."""
 from __future__ import annotations
 
 import email
-import os
 
 import pytest
 from icalendar import Calendar
@@ -62,25 +61,25 @@ def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, cli
     ({"lieu-2": ""}, "Créneau 2, lieu ou lien de visioconférence : à remplir"),
     ({key: "" for key in SLOTS}, "Proposez au moins un créneau"),
 ])
-def test_a_refused_proposal_says_why_keeps_the_values_and_stores_nothing(reviewer, records, data_dir, change, message):
+def test_a_refused_proposal_says_why_keeps_the_values_and_stores_nothing(reviewer, records, kept, change, message):
     reply = post(reviewer, "rencontre", **{**SLOTS, **change})
     assert reply.status_code == 400 and message in reply.text.replace("&#39;", "'")
     assert 'aria-invalid="true"' in reply.text
     if change.get("date-1") == "2021-06-01":
         assert 'value="2021-06-01"' in reply.text and 'value="Abbaye-aux-Dames, Caen"' in reply.text
-    assert not os.path.exists(os.path.join(data_dir, "reviews", "AMI-2021-0001.yaml"))
-    assert outbox(data_dir) == []
+    assert kept.histories.text("AMI-2021-0001") is None
+    assert outbox(kept) == []
 
 
-def test_the_porteur_accepts_a_slot_and_both_sides_get_the_confirmed_invitation(reviewer, client, records, data_dir):
+def test_the_porteur_accepts_a_slot_and_both_sides_get_the_confirmed_invitation(reviewer, client, records, kept):
     post(reviewer, "rencontre", **SLOTS)
     reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
     assert reply.status_code == 303 and "fait=rencontre" in reply.headers["Location"]
-    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    [meeting] = meetings_of(read_history(kept, "AMI-2021-0001"))
     assert meeting.chosen == 1
     for name, to in (("AMI-2021-0001.rencontre-1-confirmee.eml", records[0]["answers"]["contact_email"]),
                      ("AMI-2021-0001.rencontre-1-confirmee-region.eml", "amenagement.numerique@normandie.fr")):
-        message, calendar = calendar_of(data_dir, name)
+        message, calendar = calendar_of(kept, name)
         assert message["To"] == to and calendar["method"] == "REQUEST"
         [event] = calendar.walk("VEVENT")
         assert (str(event["status"]), event["sequence"]) == ("CONFIRMED", 1)
@@ -92,33 +91,33 @@ def test_the_porteur_accepts_a_slot_and_both_sides_get_the_confirmed_invitation(
     assert "AMI-2021-0001" in listed and "confirmée" in listed and "16/06/2021 10:00" in listed
 
 
-def test_the_porteur_asks_for_another_slot(reviewer, client, records, data_dir):
+def test_the_porteur_asks_for_another_slot(reviewer, client, records, kept):
     post(reviewer, "rencontre", **SLOTS)
     empty = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": ""})
     assert empty.status_code == 422 and "Vos disponibilités : à remplir" in empty.text
     reply = client.post(link("AMI-2021-0001", "rencontre/1"),
                         data={"choix": "autre", "disponibilites": "Les mardis après-midi."})
     assert reply.status_code == 303
-    [meeting] = meetings_of(read_history(data_dir, "AMI-2021-0001"))
+    [meeting] = meetings_of(read_history(kept, "AMI-2021-0001"))
     assert (meeting.state, meeting.request) == ("rencontre_autre_creneau", "Les mardis après-midi.")
-    assert "AMI-2021-0001.rencontre-1-autre.eml" in outbox(data_dir)
+    assert "AMI-2021-0001.rencontre-1-autre.eml" in outbox(kept)
 
 
-def test_no_choice_means_no_meeting(reviewer, client, records, data_dir):
+def test_no_choice_means_no_meeting(reviewer, client, records, kept):
     post(reviewer, "rencontre", **SLOTS)
     reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={})
     assert reply.status_code == 422 and "Choisissez l&#39;un des créneaux proposés" in reply.text
     assert client.post(link("AMI-2021-0001", "rencontre/1")[:-2], data={"choix": "1"}).status_code == 404
     assert client.post(link("AMI-2021-0001", "rencontre/9"), data={"choix": "1"}).status_code == 422
-    assert meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == "rencontre_proposee"
+    assert meetings_of(read_history(kept, "AMI-2021-0001"))[0].state == "rencontre_proposee"
 
 
-def test_a_cancelled_meeting_sends_a_cancel_invitation_to_both_sides(reviewer, client, records, data_dir):
+def test_a_cancelled_meeting_sends_a_cancel_invitation_to_both_sides(reviewer, client, records, kept):
     post(reviewer, "rencontre", **SLOTS)
     client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
     assert post(reviewer, "rencontre/1/annuler").status_code == 303
     for name in ("AMI-2021-0001.rencontre-1-annulee.eml", "AMI-2021-0001.rencontre-1-annulee-region.eml"):
-        _message, calendar = calendar_of(data_dir, name)
+        _message, calendar = calendar_of(kept, name)
         assert calendar["method"] == "CANCEL"
         [event] = calendar.walk("VEVENT")
         assert (str(event["status"]), event["sequence"]) == ("CANCELLED", 2)

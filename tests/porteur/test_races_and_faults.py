@@ -23,24 +23,24 @@ def june(monkeypatch):
     monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
 
 
-def test_a_meeting_cancelled_after_the_porteur_read_the_page_cannot_be_accepted(june, reviewer, records, data_dir):
+def test_a_meeting_cancelled_after_the_porteur_read_the_page_cannot_be_accepted(june, reviewer, records, kept):
     post(reviewer, "rencontre", **SLOTS)
-    stale = read_history(data_dir, "AMI-2021-0001")  # the porteur's page, read before the cancellation
+    stale = read_history(kept, "AMI-2021-0001")  # the porteur's page, read before the cancellation
     assert post(reviewer, "rencontre/1/annuler").status_code == 303
     now = datetime(2021, 6, 10, 10, tzinfo=PARIS)
     with pytest.raises(meetings.MeetingError, match="n'attend plus de réponse"):
-        meetings.accept(data_dir, "AMI-2021-0001", stale, 1, 0, now)
+        meetings.accept(kept, "AMI-2021-0001", stale, 1, 0, now)
     with pytest.raises(meetings.MeetingError, match="n'attend plus de réponse"):
-        meetings.ask_other(data_dir, "AMI-2021-0001", stale, 1, "Les mardis.", now)
-    assert meetings.meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == meetings.CANCELLED
+        meetings.ask_other(kept, "AMI-2021-0001", stale, 1, "Les mardis.", now)
+    assert meetings.meetings_of(read_history(kept, "AMI-2021-0001"))[0].state == meetings.CANCELLED
 
 
 @pytest.mark.parametrize("choice", ["²", "١", "1.0", " 1", "999"])
-def test_a_slot_chosen_with_anything_but_plain_digits_is_a_french_422(june, reviewer, client, records, data_dir, choice):
+def test_a_slot_chosen_with_anything_but_plain_digits_is_a_french_422(june, reviewer, client, records, kept, choice):
     post(reviewer, "rencontre", **SLOTS)
     reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": choice})
     assert reply.status_code == 422 and "Choisissez l&#39;un des créneaux proposés" in reply.text
-    assert meetings.meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == meetings.PROPOSED
+    assert meetings.meetings_of(read_history(kept, "AMI-2021-0001"))[0].state == meetings.PROPOSED
 
 
 @pytest.mark.parametrize("store_kind", STORE_KINDS)

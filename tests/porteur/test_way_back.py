@@ -28,8 +28,8 @@ def test_a_post_from_another_site_is_refused_with_the_way_back(client, records, 
     assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
 
 
-def test_the_closed_correction_page_leads_back_to_the_dossier(client, records, data_dir):
-    change_status(data_dir, "AMI-2021-0001", "en_instruction", by="alice")
+def test_the_closed_correction_page_leads_back_to_the_dossier(client, records, kept):
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
     reply = client.get(link("AMI-2021-0001", "corriger"))
     assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
 

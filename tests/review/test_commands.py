@@ -12,11 +12,12 @@ import yaml
 
 from collector import appstate
 from collector.records import record_path
-from collector.statuses import read_history
+from collector.statuses import add_note, read_history
 from collector.review.users import read_users
 from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD
 from tests.review.factory import make_record
+from tests.support.stores import break_history
 
 ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -226,10 +227,10 @@ def test_create_user_refusals(app, runner, name, password, message):
     assert appstate.store(app).reviewers.accounts() == {}
 
 
-def test_the_real_flask_command_lists_the_records(review_env, records):
+def test_the_real_flask_command_lists_the_records(review_env, store_env, records):
     """The documented command line, in a real process."""
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "collector", "list",
-                             "--departement", "14"], cwd=REPO, env={**os.environ, **review_env},
+                             "--departement", "14"], cwd=REPO, env={**os.environ, **review_env, **store_env},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "1 candidature(s) sur 12." in result.stdout
@@ -257,19 +258,16 @@ def test_a_record_named_differently_from_its_reference_is_reported(runner, recor
     assert "AMI-2021-0080.yaml : la référence inscrite (AMI-2021-0008) ne correspond pas au nom du fichier." in result.stdout
 
 
-def test_create_user_prompts_twice_for_the_password(runner, data_dir):
-    from collector.review.users import authenticate
-
+def test_create_user_prompts_twice_for_the_password(runner, reviewers):
     result = runner.invoke(args=["create-user", "chloe"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
-    assert authenticate(data_dir, "chloe", PASSWORD)
-    assert not authenticate(data_dir, "chloe", PASSWORD + "x")
+    assert reviewers.authenticate("chloe", PASSWORD)
+    assert not reviewers.authenticate("chloe", PASSWORD + "x")
 
 
-def test_an_unreadable_history_is_reported_and_refuses_changes(runner, records, data_dir):
-    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
-    with open(os.path.join(data_dir, "reviews", "AMI-2021-0009.yaml"), "w", encoding="utf-8") as handle:
-        handle.write("status: [oops\n")
+def test_an_unreadable_history_is_reported_and_refuses_changes(runner, records, test_store):
+    add_note(test_store, "AMI-2021-0009", "Une note.", by="alice")
+    break_history(test_store, "AMI-2021-0009")
     check = runner.invoke(args=["check"])
     assert check.exit_code == 1
     assert "ILLISIBLE  reviews/AMI-2021-0009.yaml : historique des décisions illisible." in check.stdout

@@ -62,13 +62,13 @@ def test_the_token_is_made_once_per_session_and_kept():
         assert csrf.token() != first
 
 
-def test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one(logged_in, records, data_dir):
+def test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one(logged_in, records, test_store):
     page = logged_in.get("/instruction/AMI-2021-0001")
     token = csrf_of(page.text)
     refused = logged_in.post("/instruction/AMI-2021-0001/statut",
                              data={"statut": "en_instruction", "csrf_token": token[::-1]})
     assert refused.status_code == 403
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
     accepted = logged_in.post("/instruction/AMI-2021-0001/statut", data={"statut": "en_instruction", "csrf_token": token})
     assert accepted.status_code in {302, 303}
-    assert read_history(data_dir, "AMI-2021-0001")["status"] == "en_instruction"
+    assert read_history(test_store, "AMI-2021-0001")["status"] == "en_instruction"

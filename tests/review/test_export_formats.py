@@ -16,9 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from collector.export_files import FORMATS, export_name
 from collector.exports import FIXED_HEADERS
-from collector.records import write_record
-from collector.review.catalog import load_catalog
-from tests.review.factory import make_record
+from tests.review.test_exports import exported
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -43,11 +41,13 @@ def export(form, entries, fmt: str) -> bytes:
 
 
 @pytest.fixture
-def entries(data_dir, form, records):
-    write_record(data_dir, make_record(form, 40, raison_sociale='=HYPERLINK("http://x";"clic")',
-                                       description="Première ligne ; point-virgule.\nDeuxième ligne : é à ç œ.",
-                                       commune="-Saint-Lô"))
-    return load_catalog(data_dir).entries
+def entries(app, records, put_records):
+    """The twelve records and one with a formula, a semicolon and a line break, as the export selects them."""
+    put_records(1, start=40, raison_sociale='=HYPERLINK("http://x";"clic")',
+                description="Première ligne ; point-virgule.\nDeuxième ligne : é à ç œ.", commune="-Saint-Lô")
+    chosen = exported(app)
+    assert len(chosen) == 13
+    return chosen
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])

@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from collector.exports import FIXED_HEADERS, guard_formula, short_headers, write_csv, write_xlsx
-from collector.records import write_record
-from collector.review.catalog import load_catalog
-from tests.review.factory import make_record
+from collector.review.catalog import Entry
+from collector.review.index import Selection
+from collector.review.indexing import app_index
 
 
 def read_csv(data: bytes) -> list[list[str]]:
@@ -19,36 +19,40 @@ def read_csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
+def exported(app) -> list[Entry]:
+    """Every submission of the app's store, as the export command selects them (its review index)."""
+    return app_index(app).select(Selection())
+
+
 @pytest.fixture
-def tricky(data_dir, form):
+def tricky(put_records):
     """A record whose texts a spreadsheet could misread: formula, quotes, ; and line breaks."""
-    record = make_record(form, 40, raison_sociale='=HYPERLINK("http://x";"clic")',
-                         projet_titre='Le « tiers-lieu » ; "phase 1"',
-                         description="Première ligne ; avec point-virgule.\nDeuxième ligne, accentuée : é à ç œ.",
-                         commune="-Saint-Lô", territoire="@Manche")
-    write_record(data_dir, record)
+    [record] = put_records(1, start=40, raison_sociale='=HYPERLINK("http://x";"clic")',
+                           projet_titre='Le « tiers-lieu » ; "phase 1"',
+                           description="Première ligne ; avec point-virgule.\nDeuxième ligne, accentuée : é à ç œ.",
+                           commune="-Saint-Lô", territoire="@Manche")
     return record
 
 
-def test_csv_headers_come_from_the_form_in_order(data_dir, records, form):
+def test_csv_headers_come_from_the_form_in_order(app, records, form):
     buffer = io.BytesIO()
-    write_csv(form, load_catalog(data_dir).entries, buffer)
+    write_csv(form, exported(app), buffer)
     rows = read_csv(buffer.getvalue())
     assert rows[0] == FIXED_HEADERS + [field.label for field in form.fields]
     assert len(rows) == 13
 
 
-def test_csv_is_crlf_with_semicolons(data_dir, records, form):
+def test_csv_is_crlf_with_semicolons(app, records, form):
     buffer = io.BytesIO()
-    write_csv(form, load_catalog(data_dir).entries, buffer)
+    write_csv(form, exported(app), buffer)
     data = buffer.getvalue()
     assert data.count(b"\r\n") >= 13
     assert b";" in data.split(b"\r\n")[0]
 
 
-def test_csv_values_are_what_a_reviewer_reads(data_dir, records, form):
+def test_csv_values_are_what_a_reviewer_reads(app, records, form):
     buffer = io.BytesIO()
-    write_csv(form, load_catalog(data_dir).entries, buffer)
+    write_csv(form, exported(app), buffer)
     rows = read_csv(buffer.getvalue())
     header = rows[0]
     by_reference = {row[0]: dict(zip(header, row)) for row in rows[1:]}
@@ -67,9 +71,9 @@ def test_csv_values_are_what_a_reviewer_reads(data_dir, records, form):
         assert row["Reçue le"] == f"{date[8:10]}/{date[5:7]}/{date[:4]} {time}"
 
 
-def test_csv_keeps_quotes_semicolons_and_line_breaks_and_guards_formulas(data_dir, records, form, tricky):
+def test_csv_keeps_quotes_semicolons_and_line_breaks_and_guards_formulas(app, records, form, tricky):
     buffer = io.BytesIO()
-    write_csv(form, load_catalog(data_dir).entries, buffer)
+    write_csv(form, exported(app), buffer)
     rows = read_csv(buffer.getvalue())
     row = dict(zip(rows[0], [r for r in rows if r[0] == tricky["reference"]][0]))
     assert row[form.field("raison_sociale").label] == "'" + tricky["answers"]["raison_sociale"]
@@ -87,10 +91,10 @@ def test_formula_guard(value, expected):
     assert guard_formula(value) == expected
 
 
-def test_duplicates_and_flags_appear_in_the_export(data_dir, records, form):
-    write_record(data_dir, make_record(form, 30, contact_email=records[2]["answers"]["contact_email"].upper()))
+def test_duplicates_and_flags_appear_in_the_export(app, records, form, put_records):
+    put_records(1, start=30, contact_email=records[2]["answers"]["contact_email"].upper())
     buffer = io.BytesIO()
-    write_csv(form, load_catalog(data_dir).entries, buffer)
+    write_csv(form, exported(app), buffer)
     rows = read_csv(buffer.getvalue())
     row = dict(zip(rows[0], [r for r in rows if r[0] == "AMI-2021-0030"][0]))
     assert row["Doublons"] == f"{records[2]['reference']} (e-mail)"
@@ -99,8 +103,8 @@ def test_duplicates_and_flags_appear_in_the_export(data_dir, records, form):
     assert "hors Normandie" in dict(zip(rows[0], [r for r in rows if r[0] == outside["reference"]][0]))["Signalements"]
 
 
-def test_xlsx_has_the_same_rows_a_bold_frozen_header_and_widths(data_dir, records, form, tricky):
-    entries = load_catalog(data_dir).entries
+def test_xlsx_has_the_same_rows_a_bold_frozen_header_and_widths(app, records, form, tricky):
+    entries = exported(app)
     csv_buffer, xlsx_buffer = io.BytesIO(), io.BytesIO()
     write_csv(form, entries, csv_buffer)
     assert write_xlsx(form, entries, xlsx_buffer) == 13

@@ -10,6 +10,7 @@ import time
 
 from collector.formdef import load_form
 from collector.mail import pending
+from collector.stores.outbox_transfer import SENT, WAITING
 from tests.review.mailer_process import mailer
 from tests.review.smtp import start_smtp
 from tests.support.net import free_port
@@ -43,14 +44,18 @@ def wait_until(check, timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def test_server_down_then_up_the_running_mailer_retries_and_sends_once(data_dir, tmp_path):
+def mails(store, state: str) -> list[str]:
+    """The names of the store's messages in `state` (a claimed message still waits)."""
+    return sorted(message.name for message in store.outbox.messages() if message.state == state)
+
+
+def test_server_down_then_up_the_running_mailer_retries_and_sends_once(data_dir, store_env, test_store, tmp_path):
     smtp_port = free_port()
-    env = collector_env(data_dir, smtp_port, retry="1")
+    env = {**collector_env(data_dir, smtp_port, retry="1"), **store_env}
     with gunicorn(env, workers=2, log_dir=str(tmp_path)) as server, mailer(env, str(tmp_path)) as running:
         reference = submit(server.base_url, "porteuse.éloïse@example.org")
-        assert os.path.exists(os.path.join(data_dir, "submissions", reference + ".yaml"))
-        wait_until(lambda: sorted(pending(data_dir) + pending(data_dir, "sending")) == [
-            f"{reference}.accuse.eml", f"{reference}.notification.eml"])
+        assert test_store.has_record(reference)
+        wait_until(lambda: mails(test_store, WAITING) == [f"{reference}.accuse.eml", f"{reference}.notification.eml"])
         controller, inbox = start_smtp(smtp_port)
         try:
             arrived = inbox.wait_for(2, timeout=30)
@@ -63,7 +68,7 @@ def test_server_down_then_up_the_running_mailer_retries_and_sends_once(data_dir,
     ack = [item for item in arrived if "Accusé" in item.message["Subject"]][0]
     assert ack.message["Subject"].startswith(f"Accusé de réception {reference}")
     assert "Reçue le :" in ack.message.get_content() and "numérique" in ack.message.get_content()
-    assert pending(data_dir) == [] and len(pending(data_dir, "sent")) == 2
+    assert mails(test_store, WAITING) == [] and len(mails(test_store, SENT)) == 2
     for log in (server.log(), running.log()):
         assert "Traceback" not in log
         assert "éloïse" not in log, "logs must not hold personal data"

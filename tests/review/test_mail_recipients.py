@@ -66,13 +66,13 @@ def test_only_a_bare_address_is_accepted_with_a_french_message(address):
     assert "nom@structure.fr" in message and message.startswith("Saisissez")
 
 
-def test_the_relay_address_of_the_review_is_refused_at_the_form_and_nothing_is_stored(client, data_dir):
+def test_the_relay_address_of_the_review_is_refused_at_the_form_and_nothing_is_stored(client, test_store):
     hidden = form_hidden_fields(client.get("/candidater/").text)
     response = client.post("/candidater/", json={**hidden, **valid_answers(FORM), "contact_email": RELAY},
                            headers={"Accept": "application/json"})
     assert response.status_code == 422
     assert response.get_json() == {"errors": {"contact_email": ONE_PLAIN}}
-    assert os.listdir(os.path.join(data_dir, "submissions")) == []
+    assert test_store.references() == []
 
 
 def hand_edited_record(address: str) -> dict:
@@ -85,6 +85,14 @@ def hand_edited_record(address: str) -> dict:
 def test_a_stored_relay_address_is_never_queued(data_dir):
     queued = queue_for_record(data_dir, hand_edited_record(RELAY), FACTS, FORM, mail_settings(25))
     assert queued == ["AMI-2021-0001.notification.eml"]
+
+
+def test_the_catch_up_queues_the_regions_notice_of_a_record_whose_stored_contact_is_refused(test_store, caplog):
+    """A hand-edited contact never gets a mail, but the Région still learns of the dossier, on either store."""
+    assert test_store.write_record(hand_edited_record(RELAY))
+    assert test_store.outbox.reconcile(FACTS, FORM, mail_settings(25)) == ["AMI-2021-0001.notification.eml"]
+    assert test_store.outbox.reconcile(FACTS, FORM, mail_settings(25)) == [], "queued once"
+    assert "evil" not in caplog.text, "no address in the logs"
 
 
 def test_the_envelope_comes_from_our_first_line_not_from_the_to_header(data_dir, smtp):

@@ -9,8 +9,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from collector.records import write_record
-from tests.review.factory import make_record, write_records
+from tests.review.factory import write_records
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -95,8 +94,8 @@ def test_the_detail_page_gives_answers_then_history_then_decisions(logged_in, si
     assert re.search(r'<a href="tel:\+33\d{9}">' + re.escape(answers["contact_telephone"]) + "</a>", page)
 
 
-def test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands(logged_in, data_dir, form, runner, sixty):
-    write_record(data_dir, make_record(form, 70, contact_email=sixty[2]["answers"]["contact_email"]))
+def test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands(logged_in, put_records, runner, sixty):
+    put_records(1, start=70, contact_email=sixty[2]["answers"]["contact_email"])
     visible = lambda html: re.sub(r"<[^>]+>", " ", html)  # noqa: E731 - words a reader sees, not attributes
     listing = visible(text(logged_in.get("/instruction/?q=AMI-2021-0070")))
     detail = visible(text(logged_in.get("/instruction/AMI-2021-0070")))

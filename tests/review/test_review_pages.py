@@ -12,10 +12,11 @@ from openpyxl import load_workbook
 import io
 
 from collector import create_app
-from collector.statuses import read_history
+from collector.statuses import add_note, read_history
 from collector.review import throttle
 from tests.conftest import STORE_KINDS
 from tests.review.conftest import PASSWORD, csrf_of, login
+from tests.support.stores import break_history
 
 LOGIN = "/instruction/connexion"
 # Login, logout and the session check work alike on PostgreSQL (whose other review pages then
@@ -44,7 +45,7 @@ def test_the_walk_covers_the_whole_blueprint(app):
 
 
 @ON_BOTH_STORES
-def test_nothing_under_instruction_answers_without_a_login(app, client, records, data_dir):
+def test_nothing_under_instruction_answers_without_a_login(app, client, records, test_store):
     """Every route, every method: a redirect to the login page or a refusal, never content."""
     page = client.get(LOGIN)
     assert page.status_code == 200
@@ -60,7 +61,7 @@ def test_nothing_under_instruction_answers_without_a_login(app, client, records,
                 if response.status_code in {302, 303}:
                     assert response.headers["Location"].startswith(LOGIN), (method, path)
                 assert b"AMI-2021-0001" not in response.data or response.status_code != 200
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
 
 
 @ON_BOTH_STORES
@@ -94,12 +95,12 @@ def test_session_cookie_is_secure_httponly_and_samesite(monkeypatch, review_env,
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] in {"Lax", "Strict"}
 
 
-def test_a_post_without_the_csrf_token_is_refused(logged_in, records, data_dir):
+def test_a_post_without_the_csrf_token_is_refused(logged_in, records, test_store):
     for data in ({"statut": "en_instruction"}, {"statut": "en_instruction", "csrf_token": "forged"}):
         response = logged_in.post("/instruction/AMI-2021-0001/statut", data=data)
         assert response.status_code == 403
         assert "Jeton de sécurité absent ou expiré" in response.get_data(as_text=True)
-    assert read_history(data_dir, "AMI-2021-0001")["events"] == []
+    assert read_history(test_store, "AMI-2021-0001")["events"] == []
 
 
 def test_review_pages_load_their_own_stylesheet_which_public_pages_never_do(client, reviewer, records):
@@ -243,12 +244,9 @@ def test_downloads_follow_the_filters(logged_in, records):
     assert load_workbook(io.BytesIO(xlsx_response.data)).active.max_row == len(records) + 1
 
 
-def test_an_unreadable_history_is_shown_not_a_server_error(logged_in, records, data_dir):
-    import os
-
-    os.makedirs(os.path.join(data_dir, "reviews"), exist_ok=True)
-    with open(os.path.join(data_dir, "reviews", "AMI-2021-0009.yaml"), "w", encoding="utf-8") as handle:
-        handle.write("status: [oops\n")
+def test_an_unreadable_history_is_shown_not_a_server_error(logged_in, records, test_store):
+    add_note(test_store, "AMI-2021-0009", "Une note.", by="alice")
+    break_history(test_store, "AMI-2021-0009")
     page = logged_in.get("/instruction/AMI-2021-0009")
     assert page.status_code == 200
     assert "Historique illisible" in text(page)

@@ -10,13 +10,12 @@ import os
 import pytest
 
 from collector.records import record_path
-from collector.review.catalog import load_catalog
 from collector.statuses import (STATUSES, StatusError, add_note, change_status, find_duplicates, read_history,
                                 status_label)
 from tests.conftest import STORE_KINDS
-from tests.review.factory import make_record, write_records
+from tests.review.factory import make_record
+from tests.review.test_exports import exported
 from tests.support.stores import store_opener
-from collector.records import write_record
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -151,19 +150,17 @@ def test_concurrent_reviewers_never_lose_each_others_notes(data_dir, open_store,
     assert not os.path.isdir(os.path.join(data_dir, "tmp")) or not os.listdir(os.path.join(data_dir, "tmp"))
 
 
-def test_duplicates_share_a_siret_or_an_email_whatever_its_case(data_dir, form):
-    existing = write_records(data_dir, 3, form)
+def test_duplicates_share_a_siret_or_an_email_whatever_its_case(app, put_records):
+    existing = put_records(3)
     siret = existing[0]["answers"]["siret"]
-    first = make_record(form, 4, siret=f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}")  # AMI-2021-0001's
-    second = make_record(form, 5, contact_email="CONTACT2@Exemple.FR")  # same e-mail as AMI-2021-0002
-    write_record(data_dir, first)
-    write_record(data_dir, second)
-    catalog = load_catalog(data_dir)
-    flags = {entry.reference: entry.flags for entry in catalog.entries}
+    put_records(1, start=4, siret=f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}")  # AMI-2021-0001's
+    put_records(1, start=5, contact_email="CONTACT2@Exemple.FR")  # same e-mail as AMI-2021-0002
+    entries = {entry.reference: entry for entry in exported(app)}
+    flags = {reference: entry.flags for reference, entry in entries.items()}
     assert "doublon_siret" in flags["AMI-2021-0001"] and "doublon_siret" in flags["AMI-2021-0004"]
     assert "doublon_email" in flags["AMI-2021-0002"] and "doublon_email" in flags["AMI-2021-0005"]
     assert not any(flag.startswith("doublon") for flag in flags["AMI-2021-0003"])
-    assert catalog.get("AMI-2021-0004").duplicates == [("AMI-2021-0001", "siret")]
+    assert entries["AMI-2021-0004"].duplicates == [("AMI-2021-0001", "siret")]
 
 
 def test_empty_siret_or_email_never_make_duplicates():

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from tests.support.servers import REPO_ROOT
-from tests.support.store_switch import FOLDER_ONLY, NOT_YET_THROUGH_THE_STORE, folder_only_reason
+from tests.support.store_switch import FOLDER_ONLY, folder_only_reason
 
-LISTED = sorted(FOLDER_ONLY | NOT_YET_THROUGH_THE_STORE)
+LISTED = sorted(FOLDER_ONLY)
 
 
 @pytest.mark.parametrize("prefix", LISTED)
@@ -25,4 +25,3 @@ def test_each_test_kept_on_the_data_folder_exists_and_says_why(prefix):
 
 def test_a_test_not_listed_has_no_reason_to_stay_on_the_data_folder():
     assert folder_only_reason("tests/porteur/test_answers.py::test_anything[postgres]") is None
-    assert FOLDER_ONLY.keys().isdisjoint(NOT_YET_THROUGH_THE_STORE)

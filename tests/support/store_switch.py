@@ -4,8 +4,7 @@
 relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (its id ends with
 `[postgres]`); `--store=both` runs each such test on both. A module that parametrises
 `store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
-test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files (and
-one in NOT_YET_THROUGH_THE_STORE, until it reads and writes through the store).
+test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files.
 Tests that end up on PostgreSQL carry the `on_postgresql` marker; those the switch moved there
 also carry `switched_to_postgresql`, so that `pytest --store=postgres -m switched_to_postgresql`
 runs only what the default run does not already run on PostgreSQL (`make test`'s second pass)."""
@@ -38,15 +37,11 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_commands.py::test_a_record_named_differently_from_its_reference_is_reported":
         "renames a record file",
     "tests/review/test_commands.py::test_odd_hand_edits_never_crash_a_command": "edits a record file by hand",
-    "tests/review/test_commands.py::test_an_unreadable_history_is_reported_and_refuses_changes":
-        "writes a broken history file",
     "tests/review/test_commands.py::test_create_user_stores_a_scrypt_hash_never_the_password":
         "reads accounts/users.yaml",
     "tests/review/test_review_pages.py::test_the_throttle_database_holds_no_name_or_address":
         "reads state/login-throttle.sqlite3",
     "tests/review/test_review_pages.py::test_a_deleted_account_loses_access": "deletes accounts/users.yaml",
-    "tests/review/test_review_pages.py::test_an_unreadable_history_is_shown_not_a_server_error":
-        "writes a broken history file",
 }
 
 
@@ -62,35 +57,9 @@ def declare_marker(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SWITCHED}: the --store switch moved the test to PostgreSQL")
 
 
-# Node id prefixes of the tests that read or write the data folder's paths although their subject
-# is not the folder: they stay there until they go through the store (`kept`, `test_store`).
-NOT_YET_THROUGH_THE_STORE: dict[str, str] = {
-    "tests/porteur/test_link_revocation.py":
-        "breaks the history file, reads the outbox's files and hands data_dir to the lost link; its page and "
-        "command tests run on both stores by their own mark",
-    "tests/porteur/test_email_typos.py::test_a_mistyped_domain_is_still_stored_as_typed":
-        "reads the record with iter_record_paths(data_dir)",
-    "tests/porteur/test_exchanges.py": "read_history, change_status, add_note and the outbox on data_dir",
-    "tests/porteur/test_meetings.py": "read_history and the outbox on data_dir",
-    "tests/porteur/test_races_and_faults.py": "meetings.accept/ask_other and read_history on data_dir",
-    "tests/porteur/test_way_back.py::test_the_closed_correction_page_leads_back_to_the_dossier":
-        "change_status on data_dir",
-    "tests/porteur/test_same_browser_promises.py::test_a_dossier_whose_record_is_gone_is_not_offered_again":
-        "removes the record's file",
-    "tests/review/test_commands.py::test_the_real_flask_command_lists_the_records":
-        "its flask process is given COLLECTOR_DATA_DIR only",
-    "tests/review/test_commands.py::test_create_user_prompts_twice_for_the_password": "authenticate on data_dir",
-    "tests/review/test_csrf_promises.py::test_a_logged_in_reviewer_with_a_token_in_session_cannot_post_a_wrong_one":
-        "read_history on data_dir",
-    "tests/review/test_exports.py": "load_catalog on data_dir",
-    "tests/review/test_review_list.py::test_flags_are_worded_the_same_in_the_list_the_detail_and_the_commands":
-        "write_record on data_dir",
-}
-
-
 def folder_only_reason(nodeid: str) -> str | None:
     """Why the test of `nodeid` stays on the data folder, or None."""
-    for prefix, reason in (FOLDER_ONLY | NOT_YET_THROUGH_THE_STORE).items():
+    for prefix, reason in FOLDER_ONLY.items():
         if nodeid.startswith(prefix):
             return reason
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -58,3 +59,35 @@ def postgres_store_standing_for(data_dir: str) -> Iterator[Store | None]:
         yield store
     finally:
         store.close()
+
+
+BROKEN_HISTORY = "events: [pas fini\n"
+
+
+def write_history_text(store: Store, reference: str, text: str) -> None:
+    """Put `text` as a dossier's history where `store` keeps it, as a hand edit would: its file
+    `reviews/<REF>.yaml` in the data folder, its row's document (and hash) in PostgreSQL."""
+    if isinstance(store, FolderStore):
+        from collector.statuses import history_path
+
+        path = history_path(store.data_dir, reference)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    import psycopg
+
+    from collector.stores.postgres import document_hash
+
+    with psycopg.connect(store.url) as connection:
+        connection.execute("INSERT INTO histories (reference, status, document, document_sha256) "
+                           "VALUES (%s, 'recu', %s, %s) ON CONFLICT (reference) DO UPDATE SET "
+                           "document = EXCLUDED.document, document_sha256 = EXCLUDED.document_sha256",
+                           (reference, text, document_hash(text.encode("utf-8"))))
+
+
+def break_history(store: Store, reference: str) -> None:
+    """Make a dossier's existing history unreadable, as a hand edit gone wrong would."""
+    text = store.histories.text(reference)
+    assert text is not None, f"{reference} has no history to break"
+    write_history_text(store, reference, text.decode("utf-8") + BROKEN_HISTORY)

@@ -32,6 +32,7 @@ from ..intake import STALE_PAGE, _first_messages, state
 from ..payload import BadBody, read_submission
 from ..phase import current_now, current_phase
 from ..records import build_record
+from ..stores.histories import DossierGone
 from .. import appstate
 from ..validation import derive
 from . import mail_caps
@@ -163,6 +164,9 @@ def correct(reference: str) -> Response:
     except dossier.CorrectionsClosed:  # a reviewer started the analysis while this post was on its way
         log.info("refused: corrections closed (seen under the history's lock)")
         return _closed(checked, values)
+    except DossierGone:  # the dossier was purged (erased) while this post was on its way: nothing stored
+        log.info("refused: the dossier is no longer stored")
+        return bad_link()
     except OSError as error:  # nothing stored: the version, its event and the id are one unit (dossier_posts)
         log.error("correction not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "

@@ -13,9 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..statuses import StatusError
+
 # Given the history as stored now (parsed, not yet checked; None when the reference has none),
 # returns the history to store, one event longer; raises (statuses.StatusError) to refuse.
 HistoryChange = Callable[[Any], dict[str, Any]]
+
+
+class DossierGone(StatusError):
+    """The dossier's record is no longer stored (purged while a write waited for its lock):
+    nothing was written. The French message is the unknown dossier's."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"Aucune candidature ne porte la référence {reference}.")
 
 
 class Histories(Protocol):

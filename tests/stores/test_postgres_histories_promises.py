@@ -11,8 +11,10 @@ import time
 import psycopg
 import pytest
 
+from collector.formdef import load_form
 from collector.stores.postgres import PostgresStore
 from collector.stores.postgres_histories import import_histories
+from tests.review.factory import make_record
 
 HISTORIES = [("AMI-2021-0001", "recu", b"reference: AMI-2021-0001\nstatus: recu\n"),
              ("AMI-2021-0002", "complet", b"reference: AMI-2021-0002\nstatus: complet\n")]
@@ -34,6 +36,7 @@ def test_two_appends_to_one_history_at_once_keep_both_events(database_url):
     """While the first append is inside its transaction, a second one (another host's store)
     starts: it must wait for the first's commit, then read its event; none is lost."""
     first, second = PostgresStore.open_checked(database_url), PostgresStore.open_checked(database_url)
+    assert first.write_record(make_record(load_form(), 1))  # a history belongs to a stored dossier
     other = threading.Thread(target=lambda: second.histories.append("AMI-2021-0001", adding("second")))
 
     def first_change(history):

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 
 import psycopg
 import pytest
 
-from collector import appstate, create_app
+from collector import appstate, create_app, meetings
+from collector.dossier import write_to_porteur
 from collector.porteur.links import dossier_path
 from collector.records import serialise_record
-from collector.statuses import add_note, history_change
+from collector.statuses import PARIS, add_note, history_change
 from collector.stores.histories import DossierGone
 from collector.stores.postgres_retention import DOSSIER_TABLES, HISTORY_LOCK
 from tests.review.factory import make_record
@@ -74,27 +76,51 @@ def wait_for_a_waiter_on_the_history_lock(connection: psycopg.Connection) -> Non
     raise AssertionError("the correction never reached the history's lock")
 
 
-def test_a_correction_whose_dossier_is_purged_while_it_waits_for_the_lock_stores_nothing(host, record,
-                                                                                         database_url):
-    client = host.test_client()
-    path = dossier_path(SECRET, REFERENCE, "corriger")
-    page = client.get(path)
-    answers = {**record["answers"], "rgpd": "oui", "projet_titre": "Titre corrigé"}
+def post_while_purged(client, database_url: str, path: str, data: dict):
+    """Post `data` to `path` in a thread; once the post waits for the history's lock, which the
+    purge holds, the purge deletes the dossier and commits; the post's response."""
     answered = {}
     with psycopg.connect(database_url) as purge:  # the purge's transaction, through another host
         purge.execute(HISTORY_LOCK, (REFERENCE,))
-        post = threading.Thread(target=lambda: answered.setdefault(
-            "response", client.post(path, data={**answers, **form_hidden_fields(page.text)})))
+        post = threading.Thread(target=lambda: answered.setdefault("response", client.post(path, data=data)))
         post.start()
         with psycopg.connect(database_url, autocommit=True) as watcher:
             wait_for_a_waiter_on_the_history_lock(watcher)
         for table in DOSSIER_TABLES:
             purge.execute(f"DELETE FROM {table} WHERE reference = %s", (REFERENCE,))  # noqa: S608
     post.join(timeout=60)
-    response = answered["response"]
+    return answered["response"]
+
+
+def test_a_correction_whose_dossier_is_purged_while_it_waits_for_the_lock_stores_nothing(host, record,
+                                                                                         database_url):
+    client = host.test_client()
+    path = dossier_path(SECRET, REFERENCE, "corriger")
+    page = client.get(path)
+    answers = {**record["answers"], "rgpd": "oui", "projet_titre": "Titre corrigé"}
+    response = post_while_purged(client, database_url, path, {**answers, **form_hidden_fields(page.text)})
     assert response.status_code == 404, "the dossier is gone: the link opens nothing, as for an unknown dossier"
     assert "Traceback" not in response.text
     assert rows_of(database_url, REFERENCE) == NOTHING, "no version, history, id or mail of an erased dossier"
+
+
+def test_a_reply_whose_dossier_is_purged_while_it_waits_for_the_lock_stores_nothing(host, record, database_url):
+    write_to_porteur(appstate.store(host), REFERENCE, "Pouvez-vous préciser le budget ?", by="alice")
+    client = host.test_client()
+    response = post_while_purged(client, database_url, dossier_path(SECRET, REFERENCE, "repondre"),
+                                 {"message": "Voici le budget.", "id_envoi": "reponsePendantLaPurge123"})
+    assert response.status_code == 404, "the dossier is gone: the link opens nothing, as for an unknown dossier"
+    assert rows_of(database_url, REFERENCE) == NOTHING
+
+
+def test_a_meeting_choice_whose_dossier_is_purged_while_it_waits_for_the_lock_stores_nothing(host, record,
+                                                                                             database_url):
+    when = datetime(2021, 4, 20, 10, tzinfo=PARIS)
+    meetings.propose(appstate.store(host), REFERENCE, [meetings.Slot(when, 60, "Caen", "Alice")], by="alice", now=when)
+    client = host.test_client()
+    response = post_while_purged(client, database_url, dossier_path(SECRET, REFERENCE, "rencontre/1"), {"choix": "1"})
+    assert response.status_code == 404, "the dossier is gone: the link opens nothing, as for an unknown dossier"
+    assert rows_of(database_url, REFERENCE) == NOTHING
 
 
 def test_an_event_appended_after_its_dossier_was_purged_is_refused_and_stores_nothing(host, record,

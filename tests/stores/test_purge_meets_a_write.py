@@ -17,7 +17,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from collector import appstate, create_app, meetings
+from collector import appstate, meetings
 from collector.dossier import write_to_porteur
 from collector.porteur.links import dossier_path
 from collector.records import serialise_record
@@ -25,20 +25,12 @@ from collector.statuses import PARIS, add_note, history_change
 from collector.stores.histories import DossierGone
 from collector.stores.postgres_retention import DOSSIER_TABLES, HISTORY_LOCK
 from tests.review.factory import make_record
+from tests.support.postgres_host import SECRET, host  # noqa: F401 - host: a fixture
 from tests.support.payloads import form_hidden_fields
 
-SECRET = "purge-race-tests-secret"
 REFERENCE = "AMI-2021-0001"
 
 
-@pytest.fixture
-def host(data_dir, database_url, monkeypatch):
-    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
-    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
-    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-                      "RATE_LIMIT": (10_000, 600)})
-    yield app
-    appstate.store(app).close()
 
 
 @pytest.fixture

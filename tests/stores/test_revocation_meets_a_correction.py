@@ -12,32 +12,23 @@ from __future__ import annotations
 import threading
 
 import psycopg
-import pytest
 
-from collector import appstate, create_app, dossier
+from collector import appstate, dossier
 from collector.porteur.links import dossier_path
 from collector.porteur.revocation import REVOKED
 from collector.statuses import history_change
 from collector.stores.postgres_histories import _LOCK as HISTORY_LOCK
 from collector.stores.postgres_histories import write_history_row
 from tests.review.factory import make_record
+from tests.support.postgres_host import SECRET, host  # noqa: F401 - host: a fixture
 from tests.support.payloads import form_hidden_fields
 
 from .test_purge_meets_a_write import wait_for_a_waiter_on_the_history_lock
 
-SECRET = "revocation-race-tests-secret"
 REFERENCE = "AMI-2021-0001"
 STRANGER = "quelquun.dautre@example.net"
 
 
-@pytest.fixture
-def host(data_dir, database_url, monkeypatch):
-    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
-    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
-    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-                      "RATE_LIMIT": (10_000, 600)})
-    yield app
-    appstate.store(app).close()
 
 
 def test_a_correction_through_the_old_link_waiting_while_the_link_is_revoked_stores_nothing(host, database_url):

@@ -13,9 +13,8 @@ from __future__ import annotations
 import threading
 
 import psycopg
-import pytest
 
-from collector import appstate, create_app, porteur_mail
+from collector import appstate, porteur_mail
 from collector.dossier import CONTACT_SET_BY
 from collector.link_requests import handle_requests
 from collector.porteur.links import dossier_key
@@ -25,19 +24,12 @@ from collector.statuses import history_change
 from collector.stores.postgres import PostgresStore
 from collector.stores.postgres_histories import write_history_row
 from tests.review.factory import make_record
+from tests.support.postgres_host import SECRET, host  # noqa: F401 - host: a fixture
 
-SECRET = "revocation-lost-link-tests-secret"
 REFERENCE = "AMI-2021-0001"
 RESTORED = "porteur.legitime@example.org"
 
 
-@pytest.fixture
-def host(data_dir, database_url, monkeypatch):
-    monkeypatch.setenv("AMI_NOW", "2021-04-15T10:00:00")
-    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
-    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": database_url, "SECRET_KEY": SECRET})
-    yield app
-    appstate.store(app).close()
 
 
 def wait_for_a_waiter_on_a_table_lock(connection: psycopg.Connection) -> None:

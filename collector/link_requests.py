@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import mail, porteur_mail
 from .addresses import AddressError
-from .dossier import contacts_for_email
+from .dossier import contacts_among, contacts_for_email, latest_record
 from .porteur import mail_caps
 from .statuses import store_of
 from .stores.link_requests import Claim, IndexLookup
@@ -210,6 +210,14 @@ def _handle(store: Store, claim: Claim, facts: Mapping[str, Any], settings: mail
     return queued
 
 
+def _still_their_contact(store: Store, references: list[str], stored: str) -> list[str]:
+    """Those of `references` whose newest version still names `stored` as contact, read AFTER
+    their links were signed (at the generation current then). A revocation that restores the
+    contact writes its version before the event that raises the generation (porteur/revocation.py),
+    so a link signed at the new generation is never mailed to the contact it took the dossier from."""
+    return [reference for reference in references if contacts_among([latest_record(store, reference)], stored)]
+
+
 def _queue_links(store: Store, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
                  settings: mail.MailSettings) -> bool:
     """Queue the links of `references` to their stored contact address `stored`; whether a mail
@@ -218,7 +226,16 @@ def _queue_links(store: Store, request_id: str, stored: str, references: list[st
         log.warning("lost link: mail for %s not queued: its address had its mails of the day", ", ".join(references))
         return False
     kind = f"lien-{request_id}"
-    message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
+    while True:
+        message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
+        still = _still_their_contact(store, references, stored)
+        if still == references:
+            break
+        log.info("lost link: the contact of %s changed while its link was signed",
+                 ", ".join(sorted(set(references) - set(still))))
+        if not still:
+            return False
+        references = still
     try:
         queued = porteur_mail.queue(store, references[0], kind, message, stored)
     except AddressError:

@@ -19,9 +19,10 @@ with the dossier as it is.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request
 from marshmallow import ValidationError
 
 from .. import dossier, porteur_mail
@@ -33,8 +34,10 @@ from ..payload import BadBody, read_submission
 from ..phase import current_now, current_phase
 from ..records import build_record
 from .. import appstate
+from ..statuses import NoRecord
 from ..validation import derive
 from . import mail_caps
+from .revocation import link_generation
 from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
 
 log = logging.getLogger("collector.porteur")
@@ -163,6 +166,12 @@ def correct(reference: str) -> Response:
     except dossier.CorrectionsClosed:  # a reviewer started the analysis while this post was on its way
         log.info("refused: corrections closed (seen under the history's lock)")
         return _closed(checked, values)
+    except _LinkRevokedMeanwhile:
+        log.info("refused: the link was revoked while this correction was on its way")
+        return bad_link()
+    except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
+        log.info("refused: the dossier is no longer stored")
+        return bad_link()
     except OSError as error:  # nothing stored: the version, its event and the id are one unit (dossier_posts)
         log.error("correction not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "
@@ -172,6 +181,23 @@ def correct(reference: str) -> Response:
     if version["outcome"] == dossier.UNCHANGED:
         return redirect(link + "&fait=inchangee", 303)
     return redirect(link + ("&fait=correction" if version["acknowledged"] else "&fait=correction-sans-accuse"), 303)
+
+
+class _LinkRevokedMeanwhile(Exception):
+    """The dossier's link was revoked (on any host) after this post's key was checked: nothing stored."""
+
+
+def _allowed(generation: int) -> Callable[[dict[str, Any]], bool]:
+    """The check a correction makes on the history as read under its lock: the key that opened
+    the page is still the current one (a revocation committed meanwhile, through another worker
+    or host, must not let the old link store a correction, whose acknowledgement would carry the
+    NEW link to the contact the old link's holder may have just set), then corrections are open."""
+    def allowed(history: dict[str, Any]) -> bool:
+        if link_generation(history["events"]) != generation:
+            raise _LinkRevokedMeanwhile()
+        return _still_open(history)
+
+    return allowed
 
 
 def _still_open(history: dict[str, Any]) -> bool:
@@ -190,7 +216,8 @@ def _store(reference: str, answers: dict[str, Any], submission_id: str | None) -
     flags, derived = derive(answers, current.form.first_of_type("postcode"))
     now, _preview = current_now(current.facts)  # AMI_NOW in previews and tests, like every other date shown
     corrected = build_record(reference, now, current.form.version, answers, flags, derived)
-    version = dossier.write_correction(store, corrected, now, still_open=_still_open, submission_id=submission_id)
+    version = dossier.write_correction(store, corrected, now, still_open=_allowed(g.checked_generation[1]),
+                                       submission_id=submission_id)
     if version["outcome"] not in (dossier.NEW_VERSION, dossier.EVENT_PENDING):
         return version
     log.info("corrected: %s (version %d)", reference, version["version"])

@@ -19,6 +19,7 @@ from .. import dossier, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
+from ..statuses import NoRecord
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 log = logging.getLogger("collector.porteur")
@@ -57,6 +58,8 @@ def reply(reference: str) -> Response:
     except dossier.ExchangeError as error:
         return page("porteur/dossier.html", 422, message_error=str(error), message_value=text[:20000],
                     **dossier_context(checked))
+    except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
+        return bad_link()
     except OSError as error:  # nothing stored: the event and the form's id are one unit (dossier_posts)
         log.error("porteur reply not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre message n'a pas pu être enregistré pour le moment : il n'a PAS été transmis. "

@@ -18,6 +18,7 @@ from .. import dossier, meetings, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
+from ..statuses import NoRecord
 from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
 
 log = logging.getLogger("collector.porteur")
@@ -46,6 +47,8 @@ def choose(reference: str, number: int) -> Response:
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
+    except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
+        return bad_link()
     except OSError as error:  # nothing stored (a history append is durable before it returns, or not made)
         log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "

@@ -109,6 +109,14 @@ def _contact_version(store: Store | str, latest: dict[str, Any], address: str, b
     return dossier.write_next_version(store, corrected, moment)
 
 
+def _unannounced_contact(events: list[Mapping[str, Any]], latest: Mapping[str, Any]) -> bool:
+    """The newest version is a contact a reviewer set whose revocation event was never stored (a
+    revocation that failed between the two, e.g. PostgreSQL restarting): the same revocation run
+    again completes it, and the contact that version replaced is told, as if the first had gone through."""
+    announced = {event.get("version") for event in events if event.get("kind") == REVOKED}
+    return bool(latest.get(SET_BY)) and latest["version"] not in announced
+
+
 def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefinition,
                 new_contact: str | None = None, now: datetime | None = None) -> Revocation:
     """Revoke the dossier's link (generation + 1), after making `new_contact`, when given, its
@@ -120,7 +128,7 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     check_reference(where, reference)
     by = _who(by)
     address = checked_contact(form, new_contact) if new_contact is not None else None
-    read_history(where, reference)  # an unreadable history refuses the revocation before any version is written
+    events = read_history(where, reference)["events"]  # unreadable: refused before any version is written
     moment = _moment(now)
     latest = dossier.latest_record(where, reference)
     previous = str(latest["answers"].get(CONTACT_FIELD) or "")
@@ -130,6 +138,10 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     if address is not None and not same_mailbox_whatever_ascii_case(address, previous):
         version = _contact_version(where, latest, address, by, moment)
         event.update(version=version["version"], previous_version=latest["version"])
+    elif address is not None and _unannounced_contact(events, latest):  # a first run stored its version only
+        replaced = dossier.version_record(where, reference, latest["version"] - 1)
+        previous = str(replaced["answers"].get(CONTACT_FIELD) or "")
+        event.update(previous_version=latest["version"] - 1)
     history = add_event(where, reference, event)
     return Revocation(reference, event, len(history["events"]), link_generation(history["events"]),
                       address if "previous_version" in event else previous,

@@ -25,6 +25,7 @@ from ..phase import current_now
 from ..porteur.revocation import Revocation, RevocationError, revoke_link
 from ..records import RecordError
 from ..statuses import StatusError
+from ..stores import StoreUnavailable
 from . import _detail, _guard, _no_store
 
 bp = Blueprint("link_revocation", __name__, url_prefix="/instruction")
@@ -89,5 +90,9 @@ def revoke_link_command(reference: str, contact: str | None, by: str | None) -> 
         raise click.ClickException(str(error)) from None
     except RecordError as error:
         raise click.ClickException(f"Dossier illisible : {error}") from None
+    except StoreUnavailable as error:  # PostgreSQL out of reach (a restart): the revocation's event is not stored
+        raise click.ClickException(
+            f"{error} : le lien n'est pas révoqué (si vous donniez --contact, ce contact a pu être enregistré "
+            "déjà). Relancez la même commande quand la base répond à nouveau : elle termine la révocation.") from None
     echo(done_message(revocation) + " Les e-mails attendent dans la file d'envoi (le collecteur les envoie, "
                "ou « send-mail »).")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+
 # Given the history as stored now (parsed, not yet checked; None when the reference has none),
 # returns the history to store, one event longer; raises (statuses.StatusError) to refuse.
 HistoryChange = Callable[[Any], dict[str, Any]]

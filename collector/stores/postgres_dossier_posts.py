@@ -7,7 +7,8 @@ looked up in `submission_ids` (claimed: nothing written), the history row is rea
 (its primary key refuses a taken number), the history row is written and the id is claimed
 for the reference. All of it commits before the method returns (durable once PostgreSQL
 has flushed its WAL record: synchronous_commit on, the default), or none of it does: a
-failure never leaves a version without its event, nor an event without its id.
+failure never leaves a version without its event, nor an event without its id. A dossier
+purged while the post waited for the lock is refused there (statuses.NoRecord): nothing stored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..yamlio import parse_yaml
 from .histories import HistoryChange
-from .postgres_histories import _LOCK, _hash, refuse_without_record, write_history_row
+from .postgres_histories import _hash, lock_stored_dossier, write_history_row
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
@@ -32,7 +33,7 @@ class PostgresDossierPosts:
     def write(self, reference: str, change: HistoryChange, *, version: tuple[int, bytes] | None = None,
               submission_id: str | None = None) -> dict[str, Any] | None:
         with self.store._connection() as connection:  # one transaction: rolled back on any exception
-            connection.execute(_LOCK, (reference,))
+            lock_stored_dossier(connection, reference)  # a purge committed meanwhile: statuses.NoRecord, nothing stored
             if submission_id and connection.execute("SELECT 1 FROM submission_ids WHERE submission_id = %s",
                                                     (submission_id,)).fetchone():
                 return None

@@ -15,6 +15,12 @@ wait for each other and both events are kept.
 A version is one row (reference, number) holding the YAML text of `versions/<REF>/v<N>.yaml`
 verbatim with its sha256; the primary key refuses a taken number (FileExistsError, as
 the data folder's `os.link` does).
+
+An append or a version takes that lock and then checks that the dossier's record is still
+there, in the same transaction (`lock_stored_dossier`): a purge holds the lock while it
+deletes (postgres_retention.py), so a write that waited for it, its checks made before the
+purge committed, finds no record and stores nothing (statuses.NoRecord: the unknown dossier's
+refusal) rather than leaving rows of an erased dossier that no later purge would find.
 """
 
 from __future__ import annotations
@@ -50,8 +56,7 @@ class PostgresHistories:
 
     def append(self, reference: str, change: HistoryChange) -> dict[str, Any]:
         with self.store._connection() as connection:  # one transaction: rolled back if `change` refuses
-            connection.execute(_LOCK, (reference,))
-            refuse_without_record(connection, reference)
+            lock_stored_dossier(connection, reference)
             row = connection.execute("SELECT document FROM histories WHERE reference = %s", (reference,)).fetchone()
             history = change(parse_yaml(row[0], reference + ".yaml") if row else None)
             write_history_row(connection, reference, history)
@@ -73,12 +78,12 @@ class PostgresHistories:
         return self.store._one("DELETE FROM histories WHERE reference = %s RETURNING 1", (reference,)) is not None
 
 
-def refuse_without_record(connection: psycopg.Connection, reference: str) -> None:
-    """statuses.NoRecord when the dossier's record is gone; run in the caller's transaction once it
-    holds the history's lock, which the purge holds until it commits (postgres_retention.py): an
-    event appended in the instant of the purge is refused, never left without its record."""
+def lock_stored_dossier(connection: psycopg.Connection, reference: str) -> None:
+    """Take the reference's history lock in the caller's transaction, then check that its record
+    exists (a purge that committed while this waited removed it); statuses.NoRecord otherwise."""
     from ..statuses import NoRecord
 
+    connection.execute(_LOCK, (reference,))
     if connection.execute("SELECT 1 FROM records WHERE reference = %s", (reference,)).fetchone() is None:
         raise NoRecord(reference)
 
@@ -118,9 +123,11 @@ class PostgresVersions:
 
     def write(self, reference: str, number: int, document: bytes) -> None:
         text = document.decode("utf-8")
-        row = self.store._one("INSERT INTO versions (reference, number, document, document_sha256) "
-                              "VALUES (%s, %s, %s, %s) ON CONFLICT (reference, number) DO NOTHING RETURNING 1",
-                              (reference, number, text, _hash(text)))
+        with self.store._connection() as connection:  # one transaction, under the history's lock
+            lock_stored_dossier(connection, reference)
+            row = connection.execute("INSERT INTO versions (reference, number, document, document_sha256) "
+                                     "VALUES (%s, %s, %s, %s) ON CONFLICT (reference, number) DO NOTHING RETURNING 1",
+                                     (reference, number, text, _hash(text))).fetchone()
         if row is None:
             raise FileExistsError(f"{reference}/v{number}.yaml")
 

@@ -11,8 +11,9 @@ the reference is reported gone (durable once PostgreSQL has flushed its WAL reco
 synchronous_commit on, the default); any failure rolls it all back, so no dossier is ever
 half purged, and the next purge finds it whole. The history's lock (the one
 postgres_histories.py's appends take) is held meanwhile, so an event appended on another
-host comes wholly before the purge (and goes with the rest) or after it, when the append,
-checking under that lock that the record is still there, is refused (statuses.NoRecord).
+host comes wholly before the purge (and goes with the rest) or after it; after it, it finds
+no record under the lock and stores nothing (postgres_histories.lock_stored_dossier), nor do
+a version, a correction or a reply: no row of a purged dossier is written once it is gone.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The porteur answers the Région's messages on the dossier page.
+"""The porteur writes to the Région on the dossier page (a question, or an answer to its messages).
 
 `POST /candidater/recu/<REF>/repondre?cle=<key>` (field `message`): refused from another
 site, limited per client, capped in length, French errors on the dossier page with the
@@ -47,8 +47,8 @@ def reply(reference: str) -> Response:
     guard_post("Ce message")
     store = appstate.store()
     if not dossier.can_reply(dossier.safe_history(store, checked)):
-        raise Refusal(403, "Vous pourrez écrire ici dès que la Région vous aura adressé un message. "
-                           "En attendant, écrivez aux contacts de l'AMI.")
+        raise Refusal(403, "Vous ne pouvez plus écrire à la Région depuis cette page : écrivez aux contacts de "
+                           "l'AMI en donnant votre référence.")
     text = request.form.get(FIELD, "")
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored

@@ -229,6 +229,10 @@ def test_a_correction_that_changes_the_contact_email_tells_the_previous_address(
     assert "n'y répondez pas" in body
     _envelope, ack = outbox_message(kept, "AMI-2021-0001.accuse-v2.eml")
     assert ack["To"] == "nouvelle.contact@example.org"
+    acknowledged = ack.get_payload(decode=True).decode("utf-8")
+    assert "Un titre que l'ancienne adresse ne lit pas" not in acknowledged, "no typed text to an unconfirmed address"
+    assert records[0]["answers"]["contact_nom"] not in acknowledged and "ignorez ce message" in acknowledged
+    assert link("AMI-2021-0001") in acknowledged, "the answers are on the dossier page"
 
 
 @pytest.mark.parametrize("change", [{"projet_titre": "Titre corrigé"}, "same address, domain in capitals"])

@@ -18,6 +18,7 @@ from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
 from ..meetings import meetings_of
+from ..next_steps import dossier_next_steps
 from ..origin import is_cross_site
 from ..phase import current_phase
 from ..records import RecordError
@@ -134,11 +135,14 @@ def dossier_context(reference: str) -> dict[str, Any]:
     history = dossier.safe_history(store, reference)
     facts = appstate.facts()
     email = str(record["answers"].get("contact_email") or "")
+    status = dossier.porteur_status(history)
     return {
         "record": record, "form": appstate.form(), "answer_text": answer_text,
         "received_at": datetime.fromisoformat(str(record["received_at"])),
         "short_hash": dossier.short_hash(str(record["content_hash"])),
-        "porteur_status": dossier.porteur_status(history), "events": dossier.porteur_events(history),
+        "porteur_status": status, "events": dossier.porteur_events(history),
+        "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
+                                         current_phase(facts).now.date(), facts["call"]["organisation"]),
         "email": email, "email_suggestion": suggest(email),
         "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
         "notice": DONE.get(request.args.get("fait", "")),

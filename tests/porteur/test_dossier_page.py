@@ -85,3 +85,32 @@ def test_after_sending_the_form_the_porteur_lands_on_the_dossier(client, form):
     reply = client.post("/candidater/", data={**valid_answers(form), **fresh_hidden(client)})
     assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001")
     assert "Votre dossier AMI-2021-0001" in client.get(reply.headers["Location"]).text
+
+
+def next_steps_of(html: str) -> str:
+    """The text of « Et maintenant ? », up to the next heading."""
+    return text_of(html.split("Et maintenant ?</h2>")[1].split("<h2")[0])
+
+
+def test_before_the_analysis_the_page_announces_the_analysis_and_the_answer(client, records):
+    steps = next_steps_of(client.get(link("AMI-2021-0001")).text)  # 15 April
+    assert "Analyse des retours et échanges juin 2021" in steps and "début juillet 2021" in steps
+
+
+def test_once_a_step_is_over_the_page_no_longer_announces_it_nor_a_past_date(client, records, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", "2021-09-15T10:00:00")
+    steps = next_steps_of(client.get(link("AMI-2021-0001")).text)
+    assert "juin 2021" not in steps and "juillet" not in steps
+    assert "n'a pas encore répondu à votre dossier : vous recevrez sa réponse par e-mail" in steps
+
+
+def test_once_the_answer_is_sent_the_page_no_longer_promises_one(reviewer, client, records, kept, monkeypatch):
+    from .conftest import review_post
+
+    monkeypatch.setenv("AMI_NOW", "2021-07-02T10:00:00")
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "oriente_feder", by="alice")
+    assert review_post(reviewer, "AMI-2021-0001", "reponse", motivation="Projet éligible au FEDER.").status_code == 303
+    page = client.get(link("AMI-2021-0001")).text
+    assert "La réponse de la Région" in page
+    assert "vous recevrez" not in next_steps_of(page) and "a répondu à votre dossier" in next_steps_of(page)

@@ -19,7 +19,8 @@ from .. import dossier, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
+from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
+                    page)
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
@@ -70,4 +71,4 @@ def reply(reference: str) -> Response:
         except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
             log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
                       type(error).__name__)
-    return redirect(dossier_path(appstate.secret(), checked) + "&fait=message#echanges", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#echanges", 303)

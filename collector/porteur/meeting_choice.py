@@ -18,7 +18,8 @@ from .. import dossier, meetings, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
+from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
+                    page)
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
@@ -60,4 +61,4 @@ def choose(reference: str, number: int) -> Response:
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
         log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
-    return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#rencontres", 303)

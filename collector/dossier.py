@@ -338,6 +338,14 @@ def can_reply(history: dict[str, Any]) -> bool:
     return True
 
 
+def version_events(history: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events that made each version after the first, oldest first: a porteur's correction, or a
+    reviewer's restoring of the contact address (a revocation's new version, porteur/revocation.py:
+    `lien_revoque` with `previous_version`). Only their date and numbers reach the porteur's page."""
+    return [event for event in history.get("events", []) if event.get("kind") == CORRECTION
+            or (event.get("kind") == "lien_revoque" and event.get("previous_version"))]
+
+
 def porteur_events(history: dict[str, Any]) -> list[dict[str, Any]]:
     """The history's events a porteur may see, oldest first."""
     return [event for event in history.get("events", []) if event.get("kind") in PORTEUR_KINDS]

@@ -173,6 +173,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "received_at": datetime.fromisoformat(str(record["received_at"])),
         "short_hash": dossier.short_hash(str(record["content_hash"])),
         "porteur_status": status, "events": dossier.porteur_events(history),
+        "version_events": dossier.version_events(history),
         "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
                                          current_phase(facts).now.date(), facts["call"]["organisation"]),
         "email": email, "email_suggestion": suggest(email),

@@ -80,6 +80,7 @@ from .addresses import AddressError, plain_address
 from .display import shown
 from .durable import fsync_dir, write_new_file
 from .mail_wire import encoded_words, wire_bytes
+from .next_steps import steps_to_come
 from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
 from .yamlio import NotRegularFile, read_regular_file
@@ -273,8 +274,6 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
 
 def _steps_lines(facts: Mapping[str, Any], received_at: str) -> list[str]:
     """« Et maintenant ? » and the steps not over when the answers were received (none past)."""
-    from .next_steps import steps_to_come
-
     try:
         day = datetime.fromisoformat(received_at).date()
     except ValueError:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from itsdangerous import BadSignature, TimestampSigner
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
+from itsdangerous import BadSignature, TimestampSigner
 
 from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
@@ -177,7 +177,6 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
                                          current_phase(facts).now.date(), facts["call"]["organisation"]),
         "email": email, "email_suggestion": suggest(email),
-        "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
         "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
             appstate.secret(), reference),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),

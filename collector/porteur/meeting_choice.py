@@ -18,13 +18,17 @@ from .. import dossier, meetings, porteur_mail
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
-from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
-                    page)
+from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
+                    guard_post, page)
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
 DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
 DONE["autre-creneau"] = "Votre demande est transmise à la Région, qui vous proposera d'autres créneaux."
+# « confirmée » only while a meeting still is (the Région may cancel it within the notice's minutes).
+DONE_STILL_TRUE["rencontre"] = lambda reference: any(
+    meeting.state == meetings.ACCEPTED for meeting in meetings.meetings_of(dossier.safe_history(appstate.store(),
+                                                                                                reference)))
 
 
 def init_app(app: Flask) -> None:

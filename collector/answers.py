@@ -2,7 +2,9 @@
 
 A dossier whose status is an outcome (statuses.OUTCOMES) gets that outcome's letter
 (letters.py), filled with its newest answers and the reviewer's motivation, which is
-required and shown to the porteur. Sending appends an `reponse` event to the dossier's
+required and shown to the porteur. The batch (`answers --send`) takes only a motivation
+written for the porteur (a status change's `motivation`, never its internal `note`); the
+review page's form shows it, editable, before a reviewer sends one letter. Sending appends an `reponse` event to the dossier's
 history (outcome, motivation, subject, text, html) durably, through the store (the data
 folder or PostgreSQL); the checks « not answered yet » and « the decision is still this
 one » run on the history as read under the store's per-dossier lock (across hosts with
@@ -48,10 +50,12 @@ def sent_answers(history: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def outcome_motivation(history: Mapping[str, Any]) -> str:
-    """The note of the status change that set the current outcome (a first motivation)."""
+    """The motivation written for the porteur with the status change that set the current
+    outcome (its `motivation`), "" without one. Never its note: a note is internal (older
+    histories have notes only, which therefore stay internal)."""
     for event in reversed(history.get("events", [])):
         if event.get("kind") == "status":
-            return str(event.get("note") or "") if event.get("to") == history.get("status") else ""
+            return str(event.get("motivation") or "") if event.get("to") == history.get("status") else ""
     return ""
 
 

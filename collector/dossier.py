@@ -331,8 +331,19 @@ def reply_submission_id(reference: str, reply_id: str | None) -> str | None:
 
 
 def can_reply(history: dict[str, Any]) -> bool:
-    """The porteur may write on the dossier page once the Région has written to them."""
-    return any(event.get("kind") == MESSAGE for event in history.get("events", []))
+    """The porteur may write to the Région on the dossier page at any time, the Région's first
+    message or not: a question after « reçu » is the normal case, and every mail to a porteur
+    sends them there (mail.WHERE_TO_ANSWER). A reply's limits hold (length, the per-connection
+    post limit shared with the form); the Région is notified of each one."""
+    return True
+
+
+def version_events(history: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events that made each version after the first, oldest first: a porteur's correction, or a
+    reviewer's restoring of the contact address (a revocation's new version, porteur/revocation.py:
+    `lien_revoque` with `previous_version`). Only their date and numbers reach the porteur's page."""
+    return [event for event in history.get("events", []) if event.get("kind") == CORRECTION
+            or (event.get("kind") == "lien_revoque" and event.get("previous_version"))]
 
 
 def porteur_events(history: dict[str, Any]) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from .payload import BadBody, read_submission
 from .phase import Phase, current_now, current_phase
 from .porteur import mail_caps, same_browser
 from .porteur.links import dossier_key
-from .porteur.views import DONE
+from .porteur.views import DONE, DONE_STILL_TRUE, done_query
 from .records import build_record
 from .stores.base import FORM_LIMITER, Store
 from .stores.outbox import OutgoingMail, record_mails
@@ -54,14 +54,17 @@ TOO_FAST = ("Votre envoi est arrivé très peu de temps après l'affichage de la
             "encore été enregistré. Vos réponses sont conservées ci-dessous. Vérifiez vos réponses puis envoyez "
             "à nouveau le formulaire.")
 ACKNOWLEDGEMENT_HELD_BACK = "sans-accuse"
-# Worded to stay true whenever the page is opened again: its bookmarked address keeps `fait`.
+# Shown once (views.one_time_notice), and only while the outbox still holds the acknowledgement back.
+DONE_STILL_TRUE[ACKNOWLEDGEMENT_HELD_BACK] = lambda reference: appstate.store().outbox.is_held_back(
+    message_name(reference, "accuse"))
 DONE[ACKNOWLEDGEMENT_HELD_BACK] = (
     "Votre dossier est bien enregistré, mais aucun accusé de réception n'a été envoyé par e-mail pour ce "
     "dossier : lors de son envoi, l'adresse de contact indiquée avait déjà reçu "
     f"{mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce site au cours des dernières 24 heures (envois de "
     "dossiers, corrections ou demandes de lien), le maximum, qui protège les adresses des envois abusifs. Gardez "
-    "donc le lien de cette page : enregistrez-la dans vos favoris et imprimez-la. Elle montre vos réponses telles "
-    "qu'elles sont enregistrées, et vous y suivrez votre dossier.")
+    "donc l'adresse de cette page, donnée ci-dessous (imprimez la page, ou notez son adresse ; sur un ordinateur "
+    "partagé, ne l'enregistrez pas dans les favoris). Elle montre vos réponses telles qu'elles sont enregistrées, "
+    "et vous y suivrez votre dossier.")
 NOT_OPEN = {
     "a_venir": "L'appel à manifestation d'intérêt n'est pas encore ouvert : rien n'a été enregistré. "
                "Revenez à partir du {date}.",
@@ -151,7 +154,8 @@ def _discarded(reason: str) -> Response:
 
 
 def _stored(stored: Stored) -> Response:
-    url = receipt_url(stored.reference) + ("" if stored.acknowledged else "&fait=" + ACKNOWLEDGEMENT_HELD_BACK)
+    url = receipt_url(stored.reference) + ("" if stored.acknowledged else done_query(stored.reference,
+                                                                                     ACKNOWLEDGEMENT_HELD_BACK))
     if wants_json():
         response = jsonify({"reference": stored.reference, "received_at": stored.received_at,
                             "confirmation_url": url, "acknowledged": stored.acknowledged})

@@ -81,6 +81,7 @@ from .display import shown
 from .durable import fsync_dir, write_new_file
 from .durable_batch import write_new_files
 from .mail_wire import encoded_words, wire_bytes
+from .next_steps import steps_to_come
 from .readable import answer_text, departement_name
 from .template_filters import datetime_fr, period_fr
 from .yamlio import NotRegularFile, read_regular_file
@@ -107,6 +108,8 @@ ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
 NO_REPLY = "Ce message est envoyé automatiquement : n'y répondez pas."
 WHERE_TO_ANSWER = NO_REPLY + " Pour écrire à la Région, utilisez votre page de dossier (lien ci-dessus)."
 WRITE_TO_CONTACTS = "Pour écrire à la Région, utilisez les contacts ci-dessous en donnant votre référence."
+# In every acknowledgement, which goes to an address typed in a form, before anyone confirmed it.
+NOT_YOURS = "Si vous n'êtes pas à l'origine de cette réponse, ignorez ce message."
 LOCK_FOLDER, QUEUE_LOCK = "state", "mail-queue.lock"
 
 
@@ -200,19 +203,6 @@ def _received_text(received_at: str) -> str:
         return received_at
 
 
-def _answer_lines(record: Mapping[str, Any], form: Any) -> list[str]:
-
-    lines: list[str] = []
-    answers = record["answers"]
-    for form_field in form.fields:
-        value = answer_text(form, form_field, answers.get(form_field.name))
-        if value == "":
-            continue
-        lines.append(f"{form_field.label} :")
-        lines += ["    " + line for line in value.splitlines() or [""]]
-    return lines
-
-
 def _contacts_lines(facts: Mapping[str, Any]) -> list[str]:
     contacts = facts["contacts"]
     lines = [f"{contacts['direction']} — {facts['call']['organisation']}"]
@@ -254,33 +244,46 @@ def _message(settings: MailSettings, to: str, subject: str, reference: str, kind
 
 def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
                             settings: MailSettings, now: datetime | None = None) -> Message:
-    """The porteur's receipt: reference, time of receipt, answers, next steps, contacts."""
-    answers = record["answers"]
+    """The porteur's receipt: reference, time of receipt, the dossier link, the steps still to come, contacts.
+
+    It goes to an address nobody has confirmed yet, so it carries no text the sender typed (no
+    name, no organisation, no answer: the answers are on the dossier page, and the Région's
+    notification names the organisation): a script posting the form cannot make the Région's
+    sender relay its words to a third party. Whoever did not send it is told to ignore it."""
     reference = record["reference"]
     call = facts["call"]
-    greeting = f"Bonjour {_one_line(answers.get('contact_nom'))}," if answers.get("contact_nom") else "Bonjour,"
     lines = [
-        greeting, "",
-        f"La {call['organisation']} a bien reçu la réponse de « {_one_line(answers.get('raison_sociale'))} » "
-        f"à l'{_lower_first(call['title'])}.", "",
+        "Bonjour,", "",
+        f"La {call['organisation']} a bien reçu une réponse à l'{_lower_first(call['title'])}, envoyée avec "
+        "cette adresse e-mail comme contact.", "",
         f"Référence : {reference}",
         f"Reçue le : {_received(record)}", "",
-        "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.", "",
-        "Et maintenant ?",
+        NOT_YOURS, "",
+        "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.",
     ]
-    lines += [f"- {step['label']} : {period_fr(step)}" for step in facts["calendar"]["steps"]]
     if settings.dossier_secret:
         from .porteur.links import dossier_url
 
-        lines += ["", "Votre dossier (vos réponses, leur correction, vos échanges avec la Région) :",
+        lines += ["", "Votre dossier (vos réponses telles que nous les avons enregistrées, leur correction, vos "
+                      "échanges avec la Région) :",
                   dossier_url(settings.public_url, settings.dossier_secret, reference,
                               settings.dossier_generation(reference))]
-    lines += ["", "Vos réponses, telles que nous les avons enregistrées :", ""]
-    lines += _answer_lines(record, form)
+    lines += _steps_lines(facts, str(record["received_at"]))
     lines += ["", WHERE_TO_ANSWER if settings.dossier_secret else NO_REPLY + " " + WRITE_TO_CONTACTS]
     lines += ["", "Une question ? Vos contacts :"] + _contacts_lines(facts)
-    return _message(settings, answers["contact_email"], f"Accusé de réception {reference} — {call['short_title']}",
-                    reference, "accuse", "\n".join(lines) + "\n", now)
+    return _message(settings, record["answers"]["contact_email"],
+                    f"Accusé de réception {reference} — {call['short_title']}", reference, "accuse",
+                    "\n".join(lines) + "\n", now)
+
+
+def _steps_lines(facts: Mapping[str, Any], received_at: str) -> list[str]:
+    """« Et maintenant ? » and the steps not over when the answers were received (none past)."""
+    try:
+        day = datetime.fromisoformat(received_at).date()
+    except ValueError:
+        return []
+    steps = steps_to_come(facts["calendar"]["steps"], day)
+    return ["", "Et maintenant ?"] + [f"- {step['label']} : {period_fr(step)}" for step in steps] if steps else []
 
 
 def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,

@@ -148,21 +148,24 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
 
 def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
                                        settings: mail.MailSettings, now: datetime | None = None) -> Message:
-    """The porteur's receipt of a correction: the new version, its hash, every answer."""
+    """The porteur's receipt of a correction: the new version, its hash, its date and the dossier link.
+
+    Like the first acknowledgement (mail.compose_acknowledgement), no text the sender typed: a
+    correction may have just set this address as the contact, and nobody has confirmed it."""
     from .dossier import short_hash
 
-    reference, answers, call = version["reference"], version["answers"], facts["call"]
-    greeting = f"Bonjour {mail._one_line(answers.get('contact_nom'))}," if answers.get("contact_nom") else "Bonjour,"
-    lines = [greeting, "",
-             f"La {call['organisation']} a bien reçu vos réponses corrigées pour le dossier {reference}.", "",
+    reference, call = version["reference"], facts["call"]
+    lines = ["Bonjour,", "",
+             f"La {call['organisation']} a bien reçu des réponses corrigées pour le dossier {reference} "
+             f"(réponse à l'{mail._lower_first(call['title'])}), envoyées avec cette adresse e-mail comme contact.",
+             "",
              f"Référence : {reference}",
              f"Version : {version['version']} (empreinte {short_hash(str(version['content_hash']))})",
              f"Corrigée le : {datetime_fr(datetime.fromisoformat(str(version['corrected_at'])))} (heure de Paris)",
-             "", "Votre dossier :", link(settings, reference),
-             "", "Vos réponses, telles que nous les avons enregistrées :", ""]
-    lines += mail._answer_lines(version, form)
-    lines += ["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
-    return mail._message(settings, answers["contact_email"],
+             "", mail.NOT_YOURS,
+             "", "Votre dossier (vos réponses telles que nous les avons enregistrées) :", link(settings, reference),
+             "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
+    return mail._message(settings, version["answers"]["contact_email"],
                          f"Réponses corrigées {reference} (version {version['version']}) — {call['short_title']}",
                          reference, f"accuse-v{version['version']}", "\n".join(lines) + "\n", now)
 
@@ -298,7 +301,7 @@ def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], num
     organisation = mail._one_line(record["answers"].get("raison_sociale"))
     return [Mail(f"reponse-porteur-{number}", compose_staff_notice(
         reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
-        [f"Le porteur du dossier {reference} ({organisation}) a répondu sur sa page de dossier :", ""]
+        [f"Le porteur du dossier {reference} ({organisation}) a écrit à la Région sur sa page de dossier :", ""]
         + ["    " + line for line in str(event["text"]).splitlines()], facts, current),
         facts["contacts"]["notification_email"])]
 

@@ -21,7 +21,8 @@ History file layout:
         kind: status                  # or "note"
         from: recu
         to: en_instruction
-        note: Dossier complet.
+        note: Dossier complet.      # internal: never shown nor mailed to the porteur
+        motivation: …               # on a change to an outcome only: written for the porteur (answers.py)
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def _event_problem(event: Any) -> str:
         return "statut de départ ou d'arrivée inconnu"
     if not isinstance(event.get("note", ""), str):
         return "la note n'est pas un texte"
+    if not isinstance(event.get("motivation", ""), str):
+        return "la motivation n'est pas un texte"
     return ""
 
 
@@ -309,6 +312,8 @@ def history_change(reference: str, event: dict[str, Any], expected_from: str | N
                     f"Statuts possibles depuis « {status_label(current)} » : {allowed}.")
             new_event = {"at": event["at"], "by": event["by"], "kind": "status", "from": current,
                          "to": target, "note": event["note"]}
+            if event.get("motivation"):
+                new_event["motivation"] = event["motivation"]
             history["status"] = target
         history["events"].append(new_event)
         return history
@@ -329,8 +334,12 @@ def _now(now: datetime | None) -> str:
 
 
 def change_status(where: Store | str, reference: str, new_status: str, *, by: str, note: str = "",
-                  expected_from: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Move a submission to `new_status` if the transition is allowed; return the history."""
+                  motivation: str = "", expected_from: str | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """Move a submission to `new_status` if the transition is allowed; return the history.
+
+    `note` is internal: it is never shown nor mailed to the porteur. `motivation`, for an
+    outcome only, is written for the porteur: the answer letter takes it (answers.py)."""
     check_reference(where, reference)
     if new_status not in STATUSES:
         known = ", ".join(STATUSES)
@@ -340,6 +349,14 @@ def change_status(where: Store | str, reference: str, new_status: str, *, by: st
         raise StatusError("Indiquez qui fait ce changement.")
     event = {"at": _now(now), "by": who, "kind": "status", "to": new_status,
              "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)}
+    public = _clean((motivation or "").replace("\r\n", "\n"), "La motivation communiquée au porteur est trop longue",
+                    MAX_NOTE_LENGTH)
+    if public and new_status not in OUTCOMES:
+        raise StatusError(f"La motivation communiquée au porteur accompagne une décision (accompagnement, orientation "
+                          f"ou sans suite), pas le statut « {status_label(new_status)} » : videz-la, ou écrivez "
+                          "plutôt une note interne.")
+    if public:
+        event["motivation"] = public
     return _append(where, reference, event, expected_from)
 
 

@@ -38,7 +38,7 @@ from ..statuses import NoRecord
 from ..validation import derive
 from . import mail_caps
 from .revocation import link_generation
-from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, guard_post
+from .views import DONE, bad_link, checked_reference, corrections_until, dossier_path, done_query, guard_post
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("corrections", __name__)
@@ -155,7 +155,7 @@ def correct(reference: str) -> Response:
         return _page(checked, values, errors, {**hidden, HONEYPOT_FIELD: ""}, status=422)
     done = appstate.store().dossier_posts.claimed(check.submission_id)  # looked up again under the lock
     if done is not None:
-        return redirect(link + "&fait=correction-enregistree" if done.startswith(checked) else link, 303)
+        return redirect(link + done_query(checked, "correction-enregistree") if done.startswith(checked) else link, 303)
     stored = dossier.latest_record(appstate.store(), checked)["answers"]
     wait = mail_caps.contact_change_wait(appstate.store(), appstate.secret(), checked, stored, loaded)
     if wait is not None:  # nothing stored: the form again, with the answers
@@ -177,10 +177,10 @@ def correct(reference: str) -> Response:
         raise Refusal(503, "Votre correction n'a pas pu être enregistrée pour le moment : elle n'a PAS été "
                            "prise en compte. Réessayez dans quelques minutes.") from error
     if version["outcome"] in (dossier.REPEATED, dossier.COMPLETED):
-        return redirect(link + "&fait=correction-enregistree", 303)
+        return redirect(link + done_query(checked, "correction-enregistree"), 303)
     if version["outcome"] == dossier.UNCHANGED:
-        return redirect(link + "&fait=inchangee", 303)
-    return redirect(link + ("&fait=correction" if version["acknowledged"] else "&fait=correction-sans-accuse"), 303)
+        return redirect(link + done_query(checked, "inchangee"), 303)
+    return redirect(link + done_query(checked, "correction" if version["acknowledged"] else "correction-sans-accuse"), 303)
 
 
 class _LinkRevokedMeanwhile(Exception):

@@ -1,4 +1,4 @@
-"""The porteur answers the Région's messages on the dossier page.
+"""The porteur writes to the Région on the dossier page (a question, or an answer to its messages).
 
 `POST /candidater/recu/<REF>/repondre?cle=<key>` (field `message`): refused from another
 site, limited per client, capped in length, French errors on the dossier page with the
@@ -20,7 +20,8 @@ from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from ..statuses import NoRecord
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
+from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
+                    page)
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
@@ -48,8 +49,8 @@ def reply(reference: str) -> Response:
     guard_post("Ce message")
     store = appstate.store()
     if not dossier.can_reply(dossier.safe_history(store, checked)):
-        raise Refusal(403, "Vous pourrez écrire ici dès que la Région vous aura adressé un message. "
-                           "En attendant, écrivez aux contacts de l'AMI.")
+        raise Refusal(403, "Vous ne pouvez plus écrire à la Région depuis cette page : écrivez aux contacts de "
+                           "l'AMI en donnant votre référence.")
     text = request.form.get(FIELD, "")
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored
@@ -73,4 +74,4 @@ def reply(reference: str) -> Response:
         except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
             log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
                       type(error).__name__)
-    return redirect(dossier_path(appstate.secret(), checked) + "&fait=message#echanges", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#echanges", 303)

@@ -19,12 +19,17 @@ from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from ..statuses import NoRecord
-from .views import DONE, bad_link, checked_reference, dossier_context, dossier_path, guard_post, page
+from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
+                    guard_post, page)
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
 DONE["rencontre"] = "Votre rencontre est confirmée : l'invitation part par e-mail, pour vous et pour la Région."
 DONE["autre-creneau"] = "Votre demande est transmise à la Région, qui vous proposera d'autres créneaux."
+# « confirmée » only while a meeting still is (the Région may cancel it within the notice's minutes).
+DONE_STILL_TRUE["rencontre"] = lambda reference: any(
+    meeting.state == meetings.ACCEPTED for meeting in meetings.meetings_of(dossier.safe_history(appstate.store(),
+                                                                                                reference)))
 
 
 def init_app(app: Flask) -> None:
@@ -63,4 +68,4 @@ def choose(reference: str, number: int) -> Response:
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
         log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
-    return redirect(dossier_path(appstate.secret(), checked) + f"&fait={done}#rencontres", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#rencontres", 303)

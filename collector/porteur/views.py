@@ -8,16 +8,19 @@ says how to find the right link again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
+from itsdangerous import BadSignature, TimestampSigner
 
 from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
 from ..meetings import meetings_of
+from ..next_steps import dossier_next_steps
 from ..origin import is_cross_site
 from ..phase import current_phase
 from ..records import RecordError
@@ -36,8 +39,13 @@ BAD_LINK = ("Ce lien de dossier est incomplet, erroné ou remplacé par un nouve
             "« cle= »), ou demandez qu'il vous soit envoyé à nouveau : il part à l'adresse de contact du dossier. "
             "Cette adresse n'est plus la bonne ? Écrivez aux contacts de l'AMI en citant votre référence.")
 BACK_TO_DOSSIER = "Retour à mon dossier"
-# `?cle=…&fait=<what>` after a porteur's post: the page says it was done (no session needed).
+# `?cle=…&avis=<stamp>&fait=<what>` after a porteur's post: the page says it was done (no session
+# needed), once: `avis` signs `what` for this dossier with the time (itsdangerous), and the notice
+# is shown only within NOTICE_MAX_AGE seconds, so a bookmarked address never repeats it later.
 DONE: dict[str, str] = {}
+# Notices that must also still be true when shown: what → check(reference) (e.g. asked of the outbox).
+DONE_STILL_TRUE: dict[str, Callable[[str], bool]] = {}
+NOTICE_MAX_AGE = 600
 
 
 def init_app(app: Flask) -> None:
@@ -51,6 +59,31 @@ def datetime_fr_text(text: Any) -> str:
         return datetime_fr(datetime.fromisoformat(str(text)))
     except ValueError:
         return str(text)
+
+
+def notice_signer(secret: str, reference: str) -> TimestampSigner:
+    """Signs a one-time notice's `what` for one dossier, with the time it was signed."""
+    return TimestampSigner(secret, salt="avis-du-dossier:" + reference)
+
+
+def done_query(reference: str, what: str) -> str:
+    """`&avis=<stamp>&fait=<what>`, to end a dossier URL after a porteur's post (`what` a key of DONE)."""
+    stamp = notice_signer(appstate.secret(), reference).sign(what).decode("ascii")[len(what) + 1:]
+    return f"&avis={stamp}&fait={what}"
+
+
+def one_time_notice(reference: str) -> str | None:
+    """The notice this request's `fait` names, when `avis` signs it for this dossier, less than
+    NOTICE_MAX_AGE seconds ago, and it is still true; None otherwise (an old bookmark, a hand-made URL)."""
+    what, stamp = request.args.get("fait", ""), request.args.get("avis", "")
+    if what not in DONE:
+        return None
+    try:
+        notice_signer(appstate.secret(), reference).unsign(f"{what}.{stamp}", max_age=NOTICE_MAX_AGE)
+    except BadSignature:  # SignatureExpired included
+        return None
+    still_true = DONE_STILL_TRUE.get(what)
+    return DONE[what] if still_true is None or still_true(reference) else None
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
@@ -134,14 +167,18 @@ def dossier_context(reference: str) -> dict[str, Any]:
     history = dossier.safe_history(store, reference)
     facts = appstate.facts()
     email = str(record["answers"].get("contact_email") or "")
+    status = dossier.porteur_status(history)
     return {
         "record": record, "form": appstate.form(), "answer_text": answer_text,
         "received_at": datetime.fromisoformat(str(record["received_at"])),
         "short_hash": dossier.short_hash(str(record["content_hash"])),
-        "porteur_status": dossier.porteur_status(history), "events": dossier.porteur_events(history),
+        "porteur_status": status, "events": dossier.porteur_events(history),
+        "version_events": dossier.version_events(history),
+        "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
+                                         current_phase(facts).now.date(), facts["call"]["organisation"]),
         "email": email, "email_suggestion": suggest(email),
-        "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
-        "notice": DONE.get(request.args.get("fait", "")),
+        "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
+            appstate.secret(), reference),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
         "meetings": meetings_of(history),
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),

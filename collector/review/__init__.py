@@ -283,9 +283,11 @@ def detail(reference: str) -> Any:
 def set_status(reference: str) -> Any:
     try:
         change_status(appstate.store(), reference, request.form.get("statut", ""), by=session["reviewer"],
-                      note=request.form.get("note", ""), expected_from=request.form.get("statut_actuel") or None)
+                      note=request.form.get("note", ""), motivation=request.form.get("motivation_porteur", ""),
+                      expected_from=request.form.get("statut_actuel") or None)
     except (StatusError, ValueError) as error:
-        return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""))
+        return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""),
+                       status_motivation_value=request.form.get("motivation_porteur", ""))
     flash(f"Statut enregistré : {status_label(request.form['statut'])}.")
     return redirect(_detail_again(reference), code=303)
 

@@ -1,6 +1,9 @@
 """The answer letters from the review side: preview then send on the detail page
 (`/instruction/<REF>/reponse/apercu`, `/instruction/<REF>/reponse`), and the `answers`
-command (`--dry-run` lists which dossier would get which letter, `--send` queues them).
+command (`--dry-run` lists which dossier would get which letter, with the motivation each
+letter carries; `--send` queues them). The command sends only letters whose motivation was
+written for the porteur (`status --motivation`, « Motivation communiquée au porteur »): a
+status note is internal and never becomes a letter's motivation (answers.outcome_motivation).
 
 The letters (content/reponses/, letters.py) are read when the collector starts: a wrong
 placeholder stops it with a French message naming the file. An answer is recorded in the
@@ -34,8 +37,18 @@ ACTIONS = {
     "envoyer": "lettre à envoyer",
     "deja_envoyee": "déjà envoyée",
     "corrigee_sur_demande": "décision changée : lettre corrigée seulement sur demande (--corriger REF)",
-    "motivation_manquante": "motivation manquante : ajoutez-la sur la page du dossier",
+    "motivation_manquante": "motivation pour le porteur manquante : écrivez-la sur la page du dossier (« Réponse au "
+                            "porteur ») ; les notes internes ne sont jamais envoyées",
 }
+MOTIVATION_SHOWN = ("envoyer", "corrigee_sur_demande", "deja_envoyee")  # the text the letter carries, or carried
+
+
+def _motivation_lines(motivation: str) -> str:
+    """« Motivation communiquée au porteur : … », each line of the text indented under it."""
+    if not motivation.strip():
+        return "    Motivation communiquée au porteur : aucune (aucune lettre ne part sans motivation)"
+    lines = motivation.splitlines()
+    return "\n".join(["    Motivation communiquée au porteur :"] + [f"        {line}" for line in lines])
 
 
 def init_app(app: Flask) -> None:
@@ -92,6 +105,7 @@ def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> No
     for plan in answers.plans(store, store.references()):
         wanted = plan.action == "envoyer" or (plan.action == "corrigee_sur_demande" and plan.reference in corrected)
         line = f"{plan.reference}  {status_label(plan.outcome)}  {ACTIONS[plan.action]}"
+        shown = "\n" + _motivation_lines(plan.motivation) if plan.action in MOTIVATION_SHOWN else ""
         if mode == "send" and wanted:
             try:
                 _send(plan.reference, plan.motivation, who(by), corrected=plan.action != "envoyer")
@@ -100,6 +114,6 @@ def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> No
                 continue
             line += " : mise en file d'envoi"
             count += 1
-        click.echo(line)
+        click.echo(line + shown)
     if mode == "send":
         click.echo(f"{count} lettre(s) mise(s) en file d'envoi (le collecteur les envoie, ou « send-mail »).")

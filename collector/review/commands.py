@@ -36,7 +36,7 @@ from ..exports import flag_label
 from ..owner import as_data_owner
 from ..phase import current_now
 from ..readable import answer_text
-from ..statuses import STATUSES, StatusError, add_note, change_status, read_history, status_label
+from ..statuses import OUTCOMES, STATUSES, StatusError, add_note, change_status, read_history, status_label
 from ..stores import StoreUnavailable
 from .catalog import Catalog, Entry, departement_name, format_received, scan_catalog
 from .index import Selection
@@ -158,6 +158,8 @@ def show_command(reference: str) -> None:
                 else EVENT_LABELS.get(event["kind"], event["kind"]))
         note = f" : {event['note']}".replace("\n", "\n        ") if event.get("note") else ""
         echo(f"    {event['at']}  {event['by']}  {what}{note}")
+        if event.get("motivation"):
+            echo(f"        Motivation communiquée au porteur : {event['motivation']}".replace("\n", "\n        "))
 
 
 @click.command("export")
@@ -238,15 +240,22 @@ def _write_charts(folder: str, counts) -> None:
 @as_data_owner
 @click.argument("reference")
 @click.argument("new_status", metavar="STATUT")
-@click.option("--note", default="", help="Pourquoi ce changement.")
+@click.option("--note", default="", help="Note interne : pourquoi ce changement (jamais montrée au porteur).")
+@click.option("--motivation", default="",
+              help="Pour une décision seulement : motivation communiquée au porteur, reprise dans sa lettre de "
+                   "réponse (« answers »).")
 @click.option("--by", help="Qui fait ce changement (par défaut : l'utilisateur du système).")
-def status_command(reference, new_status, note, by) -> None:
+def status_command(reference, new_status, note, motivation, by) -> None:
     """Change a submission's status (reçu → en instruction → an outcome)."""
     try:
-        history = change_status(appstate.store(), reference, new_status, by=who(by), note=note)
+        history = change_status(appstate.store(), reference, new_status, by=who(by), note=note,
+                                motivation=motivation)
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     echo(f"{reference} : {status_label(history['status'])}.")
+    if history["status"] in OUTCOMES and not motivation.strip():
+        echo("Aucune motivation communiquée au porteur : sa lettre ne partira pas avec « answers --send » ; "
+             "écrivez-la sur la page du dossier (« Réponse au porteur »).")
 
 
 @click.command("note")

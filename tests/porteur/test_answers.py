@@ -27,12 +27,12 @@ JULY = "2021-07-02T10:00:00"
 
 @pytest.fixture
 def decided(kept, records, monkeypatch):
-    """AMI-2021-0001 sans suite (motivated), AMI-2021-0002 orienté FEDER (no motivation yet)."""
+    """AMI-2021-0001 sans suite (motivated for the porteur), AMI-2021-0002 orienté FEDER (no motivation yet)."""
     monkeypatch.setenv("AMI_NOW", JULY)
-    for reference, outcome, note in (("AMI-2021-0001", "sans_suite", "Projet hors du champ de l'AMI."),
-                                     ("AMI-2021-0002", "oriente_feder", "")):
+    for reference, outcome, motivation in (("AMI-2021-0001", "sans_suite", "Projet hors du champ de l'AMI."),
+                                           ("AMI-2021-0002", "oriente_feder", "")):
         change_status(kept, reference, "en_instruction", by="alice")
-        change_status(kept, reference, outcome, by="alice", note=note)
+        change_status(kept, reference, outcome, by="alice", motivation=motivation)
     return records
 
 
@@ -125,7 +125,7 @@ def test_the_answers_command_lists_then_queues_the_letters(app, decided, kept):
     listed = runner.invoke(args=["answers", "--dry-run"])
     assert listed.exit_code == 0
     assert "AMI-2021-0001  sans suite  lettre à envoyer" in listed.output
-    assert "AMI-2021-0002  orienté : FEDER  motivation manquante" in listed.output
+    assert "AMI-2021-0002  orienté : FEDER  motivation pour le porteur manquante" in listed.output
     assert outbox(kept) == []
     sent = runner.invoke(args=["answers", "--send", "--by", "alice"])
     assert "1 lettre(s) mise(s) en file d'envoi" in sent.output
@@ -133,6 +133,59 @@ def test_the_answers_command_lists_then_queues_the_letters(app, decided, kept):
     assert runner.invoke(args=["answers", "--send"]).output.endswith("0 lettre(s) mise(s) en file d'envoi "
                                                                      "(le collecteur les envoie, ou « send-mail »).\n")
     assert len(answers_sent(kept, "AMI-2021-0001")) == 1
+
+
+@ON_BOTH_STORES
+def test_an_internal_status_note_never_becomes_the_letter_the_batch_mails(app, records, kept, data_dir, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", JULY)
+    note = "Porteur peu fiable, déjà refusé en 2019 : ne pas donner suite."
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "sans_suite", by="alice", note=note)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["answers", "--dry-run"])
+    assert "AMI-2021-0001  sans suite  motivation pour le porteur manquante" in listed.output
+    assert "Porteur peu fiable" not in listed.output
+    sent = runner.invoke(args=["answers", "--send", "--by", "alice"])
+    assert sent.exit_code == 0 and "0 lettre(s) mise(s) en file d'envoi" in sent.output
+    assert outbox(kept) == [] and answers_sent(kept, "AMI-2021-0001") == []
+
+
+@ON_BOTH_STORES
+def test_the_dry_run_shows_each_letters_motivation_before_the_batch_sends_it(app, decided, kept):
+    listed = app.test_cli_runner().invoke(args=["answers", "--dry-run"]).output
+    assert ("AMI-2021-0001  sans suite  lettre à envoyer\n    Motivation communiquée au porteur :\n"
+            "        Projet hors du champ de l'AMI.\n") in listed
+
+
+@ON_BOTH_STORES
+def test_the_status_command_takes_a_motivation_for_the_porteur_apart_from_its_internal_note(app, records, kept,
+                                                                                            monkeypatch):
+    monkeypatch.setenv("AMI_NOW", JULY)
+    runner = app.test_cli_runner()
+    runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--by", "alice"])
+    refused = runner.invoke(args=["status", "AMI-2021-0002", "en_instruction", "--motivation", "Bien."])
+    assert refused.exit_code == 1 and "accompagne une décision" in refused.output
+    done = runner.invoke(args=["status", "AMI-2021-0001", "oriente_feder", "--by", "alice", "--note", "Vu en comité.",
+                               "--motivation", "Projet éligible au FEDER."])
+    assert done.exit_code == 0, done.output
+    [letter] = [line for line in runner.invoke(args=["answers"]).output.splitlines()[1:] if "Projet" in line]
+    assert letter.strip() == "Projet éligible au FEDER."
+    shown = runner.invoke(args=["show", "AMI-2021-0001"]).output
+    assert "Vu en comité." in shown and "Motivation communiquée au porteur : Projet éligible au FEDER." in shown
+
+
+@ON_BOTH_STORES
+def test_the_status_form_labels_its_note_internal_and_its_motivation_public(reviewer, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", JULY)
+    change_status(kept, "AMI-2021-0002", "en_instruction", by="alice")
+    page = reviewer.get("/instruction/AMI-2021-0002").text
+    assert "Note interne (facultative)" in page and "jamais montrée ni envoyée au porteur" in page
+    assert "Motivation communiquée au porteur" in page
+    assert post(reviewer, "statut", statut="sans_suite", statut_actuel="en_instruction", note="Entre nous.",
+                motivation_porteur="Projet hors du champ de l'AMI.").status_code == 303
+    page = reviewer.get("/instruction/AMI-2021-0002").text
+    letter_field = re.search(r'<textarea id="?motivation\b(?!-)[^>]*>([^<]*)</textarea>', page).group(1)
+    assert letter_field == "Projet hors du champ de l&#39;AMI."  # the letter's form, prefilled: never the note
 
 
 @ON_BOTH_STORES

@@ -20,6 +20,9 @@ def store_kind(request) -> str:
     return request.param
 
 
+NOTICE = re.compile(r'<p class="?success"? role="?status"?>')  # the one-time notice after a post
+
+
 def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
 
@@ -85,3 +88,70 @@ def test_after_sending_the_form_the_porteur_lands_on_the_dossier(client, form):
     reply = client.post("/candidater/", data={**valid_answers(form), **fresh_hidden(client)})
     assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001")
     assert "Votre dossier AMI-2021-0001" in client.get(reply.headers["Location"]).text
+
+
+def next_steps_of(html: str) -> str:
+    """The text of « Et maintenant ? », up to the next heading."""
+    return text_of(html.split("Et maintenant ?</h2>")[1].split("<h2")[0])
+
+
+def test_before_the_analysis_the_page_announces_the_analysis_and_the_answer(client, records):
+    steps = next_steps_of(client.get(link("AMI-2021-0001")).text)  # 15 April
+    assert "Analyse des retours et échanges juin 2021" in steps and "début juillet 2021" in steps
+
+
+def test_once_a_step_is_over_the_page_no_longer_announces_it_nor_a_past_date(client, records, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", "2021-09-15T10:00:00")
+    steps = next_steps_of(client.get(link("AMI-2021-0001")).text)
+    assert "juin 2021" not in steps and "juillet" not in steps
+    assert "n'a pas encore répondu à votre dossier : vous recevrez sa réponse par e-mail" in steps
+
+
+def test_once_the_answer_is_sent_the_page_no_longer_promises_one(reviewer, client, records, kept, monkeypatch):
+    from .conftest import review_post
+
+    monkeypatch.setenv("AMI_NOW", "2021-07-02T10:00:00")
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "oriente_feder", by="alice")
+    assert review_post(reviewer, "AMI-2021-0001", "reponse", motivation="Projet éligible au FEDER.").status_code == 303
+    page = client.get(link("AMI-2021-0001")).text
+    assert "La réponse de la Région" in page
+    assert "vous recevrez" not in next_steps_of(page) and "a répondu à votre dossier" in next_steps_of(page)
+
+
+def test_a_notice_after_a_post_shows_once_never_from_an_old_bookmark_or_a_hand_made_address(client, records):
+    import time
+
+    from collector.porteur.views import NOTICE_MAX_AGE, notice_signer
+
+    said = "Votre message est enregistré et transmis à la Région."
+    sent = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Une question ?"})
+    shown = client.get(sent.headers["Location"]).text
+    assert NOTICE.search(shown) and said in shown.replace("&#39;", "'")
+    signer = notice_signer(SECRET, "AMI-2021-0001")
+    signer.get_timestamp = lambda: int(time.time()) - NOTICE_MAX_AGE - 60  # signed eleven minutes ago
+    stamp = signer.sign("message").decode()[len("message."):]
+    bookmarked = client.get(link("AMI-2021-0001") + f"&avis={stamp}&fait=message").text
+    assert "Votre dossier AMI-2021-0001" in bookmarked and said not in bookmarked.replace("&#39;", "'")
+    for hand_made in ("&fait=message", "&fait=sans-accuse", "&avis=x&fait=correction"):
+        page = client.get(link("AMI-2021-0001") + hand_made).text
+        assert "Votre dossier AMI-2021-0001" in page and not NOTICE.search(page), hand_made
+
+
+def test_a_held_back_acknowledgement_notice_is_shown_only_while_the_outbox_holds_it_back(app, client, records):
+    from collector.porteur.views import done_query
+
+    with app.test_request_context():
+        query = done_query("AMI-2021-0001", "sans-accuse")
+    page = client.get(link("AMI-2021-0001") + query).text
+    assert not NOTICE.search(page), "this dossier's acknowledgement was never held back"
+
+
+def test_the_page_gives_the_clean_address_to_keep_and_warns_against_favourites_on_shared_computers(client, records):
+    sent = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Une question ?"})
+    page = client.get(sent.headers["Location"]).text
+    address = re.search(r'class="?dossier-address"?[^>]*>([^<]+)<', page).group(1).replace("&amp;", "&")
+    assert address == "http://127.0.0.1:8000" + link("AMI-2021-0001"), "the address to keep carries no notice"
+    words = text_of(page)
+    assert "Sur un ordinateur partagé" in words and "ne l'enregistrez pas dans les favoris" in words
+    assert "enregistrez son adresse dans vos favoris" not in words

@@ -121,8 +121,17 @@ def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(review
 
 
 @ON_BOTH_STORES
-def test_the_porteur_cannot_write_before_the_region_did_nor_with_a_wrong_key(client, records, kept):
-    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 403
+def test_the_porteur_writes_to_the_region_from_the_page_before_the_region_wrote(client, records, kept):
+    """Every mail says « write to the Région from your dossier page »: the page offers it from « reçu » on."""
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Écrire à la Région" in page and link("AMI-2021-0001", "repondre") in page.replace("&amp;", "&")
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Une question ?"}).status_code == 303
+    assert [event["kind"] for event in read_history(kept, "AMI-2021-0001")["events"]] == ["reponse_porteur"]
+    assert "AMI-2021-0001.reponse-porteur-1.eml" in outbox(kept)
+
+
+@ON_BOTH_STORES
+def test_the_porteur_cannot_write_with_a_wrong_key(client, records, kept):
     assert client.post(link("AMI-2021-0001", "repondre")[:-2], data={"message": "Bonjour"}).status_code == 404
     assert kept.histories.text("AMI-2021-0001") is None
 

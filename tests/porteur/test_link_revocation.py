@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.header
+import re
 
 import pytest
 
@@ -443,3 +444,20 @@ def test_an_unreadable_history_refuses_the_revocation_before_any_version_is_writ
     result = revoke(app, "--contact", "vraie.contact@example.org")
     assert result.exit_code == 1 and "Historique illisible" in result.output
     assert version_numbers(kept, REFERENCE) == [] and outbox(kept) == []
+
+
+@ON_BOTH_STORES
+def test_a_contact_restored_by_the_region_is_listed_and_worded_as_the_regions_version(app, client, records, kept):
+    correction_form = client.get(link("AMI-2021-0001", "corriger"))
+    answers = corrected(records[0], projet_titre="Titre corrigé")
+    assert client.post(link("AMI-2021-0001", "corriger"),
+                       data={**answers, **form_hidden_fields(correction_form.text)}).status_code == 303
+    assert revoke(app, "--contact", "vraie.contact@example.org").exit_code == 0
+    page = client.get(current_link(1)).text
+    words = " ".join(page.replace("&#39;", "'").split())
+    assert "Version 3 (la plus récente de 3), adresse de contact remplacée par la Région Normandie le" in \
+        " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Version 2, corrigée par le porteur." in words
+    assert "Version 3, adresse de contact remplacée par la Région Normandie (les autres réponses sont celles de " \
+           "la version 2)." in words
+    assert "alice" not in page

@@ -125,3 +125,12 @@ def test_a_cancelled_meeting_sends_a_cancel_invitation_to_both_sides(reviewer, c
     assert "Rencontre annulée" in client.get(link("AMI-2021-0001")).text
     assert "AMI-2021-0001" not in reviewer.get("/instruction/rencontres").text
     assert post(reviewer, "rencontre/1/annuler").status_code == 400
+
+
+def test_the_page_a_choice_leads_to_no_longer_confirms_a_meeting_the_region_cancelled(reviewer, client, records):
+    post(reviewer, "rencontre", **SLOTS)
+    chosen = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"}).headers["Location"]
+    assert "Votre rencontre est confirmée" in client.get(chosen).text
+    assert post(reviewer, "rencontre/1/annuler").status_code == 303
+    page = client.get(chosen).text  # the same address, within the notice's ten minutes
+    assert "Rencontre annulée" in page and "Votre rencontre est confirmée" not in page

@@ -17,11 +17,6 @@ def way_back_to_the_dossier(html: str, reference: str = "AMI-2021-0001") -> bool
             and "Revenir au formulaire" not in html)
 
 
-def test_a_reply_before_the_region_wrote_is_refused_with_the_way_back(client, records):
-    reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"})
-    assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
-
-
 @pytest.mark.parametrize("action", ["repondre", "rencontre/1", "corriger"])
 def test_a_post_from_another_site_is_refused_with_the_way_back(client, records, action):
     reply = client.post(link("AMI-2021-0001", action), data={"message": "Bonjour", "choix": "1"}, headers=ELSEWHERE)
@@ -46,7 +41,7 @@ def limited(data_dir, monkeypatch, store_config):
 
 def test_too_many_posts_are_refused_with_the_way_back(limited, records):
     client = limited.test_client()
-    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 403
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"}).status_code == 303
     reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
     assert reply.status_code == 429 and way_back_to_the_dossier(reply.text)
     assert reply.headers["Retry-After"]
@@ -56,7 +51,7 @@ def test_a_porteurs_posts_count_for_the_network_too_five_clients_worth(limited, 
     """Each /64 of a /48 is a client of its own: the network's count stops the sixth."""
     replies = [limited.test_client().post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour"},
                                           environ_base={"REMOTE_ADDR": f"2001:db8:1:{n:x}::1"}) for n in range(6)]
-    assert [reply.status_code for reply in replies] == [403] * 5 + [429]
+    assert [reply.status_code for reply in replies] == [303] * 5 + [429]
     assert "Trop d&#39;envois depuis votre connexion ou votre réseau" in replies[5].text
     assert way_back_to_the_dossier(replies[5].text)
 

@@ -59,9 +59,10 @@ def test_what_arrives_reads_right(data_dir, form, facts, smtp):
     body = ack.message.get_content().replace("\r\n", "\n")
     assert "Référence : AMI-2021-0001" in body
     assert "Reçue le : lundi 29 mars 2021 à 16 h 00 (heure de Paris)" in body
-    assert f"{form.field('projet_titre').label} :\n    {record['answers']['projet_titre']}" in body
-    assert form.choice_label("type_structure", record["answers"]["type_structure"]) in body
-    for step in facts["calendar"]["steps"]:
+    assert "Si vous n'êtes pas à l'origine de cette réponse, ignorez ce message." in body
+    for typed in ("projet_titre", "raison_sociale", "contact_nom", "description"):  # answers: on the dossier page
+        assert record["answers"][typed] not in body
+    for step in facts["calendar"]["steps"][1:]:  # received on 29 March: every step but the opening is to come
         assert step["label"] in body
     for person in facts["contacts"]["people"]:
         assert f"{person['name']} : {person['phone']}, {person['email']}" in body
@@ -90,6 +91,28 @@ def test_the_acknowledgement_points_to_the_dossier_page_like_every_mail_of_the_d
         assert f"{person['name']} : {person['phone']}, {person['email']}" in body
     without_link = compose_acknowledgement(record, facts, form, settings_for(25)).get_payload(decode=True).decode()
     assert "n'y répondez pas" in without_link and "contacts ci-dessous" in without_link
+
+
+def test_the_acknowledgement_relays_no_text_typed_in_the_form_to_the_unconfirmed_address(data_dir, form, facts):
+    """Anyone may post the form with anyone's address: the Région's sender must not carry their words."""
+    from collector import mail
+
+    record = write_records(data_dir, 1, form)[0]
+    lure = "Votre remboursement est bloqué : confirmez sur https://leurre.example/confirmer"
+    for typed in ("raison_sociale", "contact_nom", "projet_titre", "description", "partenaires"):
+        record["answers"][typed] = lure
+    ack = compose_acknowledgement(record, facts, form, settings_for(25, dossier_secret="ack-secret"))
+    body = ack.get_payload(decode=True).decode("utf-8")
+    assert "leurre" not in body and "leurre" not in str(ack["Subject"])
+    assert body.startswith("Bonjour,\n") and mail.NOT_YOURS in body and "Référence : AMI-2021-0001" in body
+    assert "vos réponses telles que nous les avons enregistrées" in body
+
+
+def test_the_acknowledgement_lists_only_the_steps_still_to_come_when_the_answers_arrived(data_dir, form, facts):
+    record = {**write_records(data_dir, 1, form)[0], "received_at": "2021-06-02T10:00:00+02:00"}
+    body = compose_acknowledgement(record, facts, form, settings_for(25)).get_payload(decode=True).decode("utf-8")
+    assert "Analyse des retours et échanges : juin 2021" in body and "Retour aux répondants" in body
+    assert "Lancement de la consultation" not in body and "Date limite des réponses" not in body
 
 
 def test_delivered_mails_move_to_sent_and_are_never_sent_twice(data_dir, form, facts, smtp):

@@ -111,7 +111,7 @@ def test_everything_works_without_javascript(review_server, chromium):
         tab.get_by_role("link", name="AMI-2021-0007").click()
         tab.wait_for_load_state("load")
         tab.get_by_label("Nouveau statut").select_option("en_instruction")
-        tab.get_by_label("Note (facultative)").fill("Étudié en comité, lundi.")
+        tab.get_by_label("Note interne (facultative)").fill("Étudié en comité, lundi.")
         tab.get_by_role("button", name="Changer le statut").click()
         tab.wait_for_load_state("load")
         assert "Statut enregistré : en instruction." in tab.content()

@@ -48,7 +48,8 @@ def page(site, relative: str) -> Page:
         "dpo@normandie.fr", "CNIL", "ne repose donc pas sur votre consentement",
         "la case à cocher du formulaire atteste seulement que vous avez pris connaissance de la présente notice",
         "vos réponses sont gardées dans ce navigateur seulement", "7 jours après votre dernière saisie",
-        "« Effacer le brouillon »", "Sur un ordinateur partagé"]),
+        "« Effacer le brouillon »", "Sur un ordinateur partagé",
+        "n'enregistrez pas non plus le lien de votre dossier dans les favoris"]),
     ("accessibilite/index.html", [
         "Ce site est non conforme avec le référentiel général d'amélioration de l'accessibilité (RGAA 4.1) : "
         "aucun audit de conformité n'a encore été réalisé", "Plan d'amélioration", "RGAA 4.1",

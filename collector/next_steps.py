@@ -1,0 +1,51 @@
+"""« Et maintenant ? »: the steps of the call still to come for a porteur, from the clock and the dossier.
+
+Flask-free: the acknowledgement mail (mail.py) and the dossier page (porteur/views.py) both
+ask here, so that neither promises a step already past, nor an answer already given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from .template_filters import period_fr
+
+# What each later step means for a porteur, as the dossier page says it.
+PAGE_TEXTS = {
+    "analyse": "la {organisation} étudie les réponses et peut vous proposer une rencontre.",
+    "retour": "vous recevrez une réponse par e-mail, visible aussi sur cette page.",
+}
+LATE_ANSWER = ("la {organisation} n'a pas encore répondu à votre dossier : vous recevrez sa réponse par e-mail, "
+               "visible aussi sur cette page.")
+
+
+def last_day(step: Mapping[str, Any]) -> date:
+    """The step's last day: its `end`, else its `start` (a one-day step or a moment)."""
+    return step.get("end") or step["start"]
+
+
+def steps_to_come(steps: Iterable[Mapping[str, Any]], today: date) -> list[Mapping[str, Any]]:
+    """The calendar's steps not over on `today` (a step running today is still to come)."""
+    return [step for step in steps if last_day(step) >= today]
+
+
+def dossier_next_steps(steps: Iterable[Mapping[str, Any]], answered: bool, today: date,
+                       organisation: str) -> list[tuple[str, str, str]]:
+    """(step label, when, what it means) for the dossier page: nothing once the Région answered;
+    the analysis and the answer while still to come; once the answer's step is over without an
+    answer, only that the answer will come by e-mail (no past date)."""
+    if answered:
+        return []
+    by_id = {step["id"]: step for step in steps}
+    lines = []
+    for step_id, text in PAGE_TEXTS.items():
+        step = by_id.get(step_id)
+        if step is not None and last_day(step) >= today:
+            lines.append((str(step["label"]), period_fr(step), text.format(organisation=organisation)))
+    answer_step = by_id.get("retour")
+    if answer_step is not None and last_day(answer_step) < today:
+        lines.append((str(answer_step["label"]), "", LATE_ANSWER.format(organisation=organisation)))
+    return lines
+

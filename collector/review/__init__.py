@@ -26,8 +26,8 @@ from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_te
                    url_for)
 
 from ..answers import plan_for
-from ..errors import add_frame
 from ..dossier import EVENT_LABELS
+from ..errors import add_frame
 from ..meetings import MEETING_STATES, meetings_of
 from ..phase import current_phase
 from ..template_filters import tel_href

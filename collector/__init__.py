@@ -17,7 +17,8 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import appstate, cli, errors, idempotency, intake, mail, payload, porteur, review, safe_logging, security_headers, stores
+from . import (appstate, cli, errors, idempotency, intake, mail, payload, porteur, redirects, review, safe_logging,
+               security_headers, stores)
 from .config import load_config
 from .deferred_routes import CollectorFlask
 from .durable import sweep_tmp
@@ -89,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"], x_proto=config["TRUSTED_PROXIES"],
                                 x_host=config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     security_headers.init_app(app)
+    redirects.init_app(app)  # French bodies on redirects
     errors.init_app(app)
 
     @app.before_request
@@ -98,7 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             payload.bound_streamed_body(request)
         except payload.BadBody as error:
             raise errors.Refusal(error.status, error.message) from error
-    app.extensions["ami_store"] = stores.open_store_or_exit(config)
+    app.extensions["ami_store"] = stores.open_store_or_exit(config, for_a_command)
     intake.init_app(app, form)
 
     @app.get("/healthz")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .addresses import mailbox_ignoring_ascii_case
@@ -296,13 +296,14 @@ def _moment(now: datetime | None) -> str:
 def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by: str,
                      complements_until: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], int]:
     """Store a reviewer's message to the porteur (optionally a request for complements until
-    a date, `AAAA-MM-JJ`, which reopens corrections until then); (event, its number)."""
+    a date, `AAAA-MM-JJ` or `JJ/MM/AAAA`, which reopens corrections until then); (event, its number)."""
     event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
     if complements_until:
         try:
-            until = end_of_day(complements_until.strip())
+            until = end_of_day(iso_day(complements_until))
         except ValueError:
-            raise ExchangeError("Date des compléments illisible : choisissez une date (jour/mois/année).") from None
+            raise ExchangeError("Date des compléments illisible : écrivez-la jj/mm/aaaa (par exemple 10/05/2021) "
+                                "ou aaaa-mm-jj (2021-05-10).") from None
         if until < (now or datetime.now(PARIS)):
             raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
         event["complements_until"] = until.date().isoformat()
@@ -356,6 +357,19 @@ def porteur_status(history: dict[str, Any]) -> str:
     if any(event.get("kind") == ANSWER for event in history.get("events", [])):
         return ANSWERED
     return RECEIVED if history.get("status", INITIAL) == INITIAL else UNDER_REVIEW
+
+
+_FRENCH_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def iso_day(text: str) -> str:
+    """A day written `10/05/2021` (jj/mm/aaaa, as the French write it) or `2021-05-10` (a date
+    field's value) → `2021-05-10`; ValueError if it is neither, or no such day."""
+    text = text.strip()
+    if french := _FRENCH_DAY.fullmatch(text):
+        day, month, year = (int(part) for part in french.groups())
+        return date(year, month, day).isoformat()
+    return date.fromisoformat(text).isoformat()
 
 
 def end_of_day(day: str) -> datetime:

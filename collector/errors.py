@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Callable
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("collector")
@@ -39,20 +40,25 @@ MESSAGES = {
     500: "Une erreur imprévue s'est produite de notre côté. Réessayez dans quelques instants ; "
          "si elle persiste, écrivez aux contacts de l'AMI.",
     503: "Votre envoi n'a pas pu être enregistré pour le moment : il n'a PAS été reçu. "
-         "Réessayez dans quelques minutes ; vos réponses sont conservées sur la page précédente.",
+         "Réessayez dans quelques minutes.",
 }
+# Said on the error page alone: with JavaScript, form.js shows the message inside the form itself.
+BACK_TO_THE_FORM = ("Vos réponses sont conservées sur la page précédente : revenez-y (bouton « Retour » du "
+                    "navigateur) pour les envoyer à nouveau.")
+HINTS = {503: BACK_TO_THE_FORM}
 
 
 class Refusal(Exception):
     """A deliberate refusal with a French message."""
 
     def __init__(self, status: int, message: str | None = None, title: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, hint: str | None = None) -> None:
         super().__init__(message or MESSAGES.get(status, ""))
         self.status = status
         self.message = message or MESSAGES.get(status, "")
         self.title = title or TITLES.get(status, "Erreur")
         self.headers = headers or {}
+        self.hint = hint or (None if message else HINTS.get(status))  # the default message's own hint
 
 
 def wants_json() -> bool:
@@ -64,14 +70,38 @@ def wants_json() -> bool:
     return json > html
 
 
+# An error page's frame: (status, title, message, hint) -> HTML.
+Frame = Callable[[int, str, str, str | None], str]
+FRAMES = "ami_error_frames"
+
+
+def add_frame(app: Flask, prefix: str, frame: Frame) -> None:
+    """Render the errors of the pages under `prefix` (e.g. /instruction, the reviewers') in their own
+    frame instead of the porteur's public one (« Revenir au formulaire »)."""
+    app.extensions.setdefault(FRAMES, []).append((prefix.rstrip("/"), frame))
+
+
+def _frame_of(path: str) -> Frame | None:
+    for prefix, frame in current_app.extensions.get(FRAMES, ()):
+        if path == prefix or path.startswith(prefix + "/"):
+            return frame
+    return None
+
+
+def _public_frame(status: int, title: str, message: str, hint: str | None) -> str:
+    return render_template("collector/error.html", status=status, error_title=title, message=message, hint=hint)
+
+
 def error_response(status: int, message: str, title: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: dict[str, str] | None = None, hint: str | None = None) -> Response:
+    """A French error page (or JSON) with `status`. `hint`: a second paragraph for the HTML page alone,
+    saying what to do from it (a script that shows `message` in place of the form leaves it out)."""
     title = title or TITLES.get(status, "Erreur")
     if wants_json():
         response = jsonify({"error": message, "status": status})
     else:
-        response = Response(render_template("collector/error.html", status=status, error_title=title,
-                                            message=message), mimetype="text/html")
+        frame = _frame_of(request.path) or _public_frame
+        response = Response(frame(status, title, message, hint), mimetype="text/html")
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -91,7 +121,7 @@ def where(error: BaseException) -> str:
 def init_app(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
-        return error_response(error.status, error.message, error.title, error.headers)
+        return error_response(error.status, error.message, error.title, error.headers, error.hint)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -28,7 +28,7 @@ from marshmallow import Schema, ValidationError
 
 from . import appstate, events, porteur_mail
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
-from .errors import Refusal, wants_json, where
+from .errors import BACK_TO_THE_FORM, Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
 from .mail import message_name
 from .network_limit import ClientAndNetworkLimiter, network_limit
@@ -209,9 +209,8 @@ def _count_post(for_network: bool = True) -> None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
         raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
-                           f"environ {minutes} minute(s), puis réessayez : vos réponses restent sur la page "
-                           "précédente.",
-                      headers={"Retry-After": str(wait)})
+                           f"environ {minutes} minute(s), puis réessayez.",
+                      headers={"Retry-After": str(wait)}, hint=BACK_TO_THE_FORM)
 
 
 # --- Storing --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_te
 
 from ..answers import plan_for
 from ..dossier import EVENT_LABELS
+from ..errors import add_frame
 from ..meetings import MEETING_STATES, meetings_of
 from ..phase import current_phase
 from ..template_filters import tel_href
@@ -43,6 +44,8 @@ bp = Blueprint("review", __name__, url_prefix="/instruction")
 
 PUBLIC_ENDPOINTS = frozenset({"review.login"})
 DEFAULT_SESSION_HOURS = 8.0
+LOGIN_UNAVAILABLE = ("La connexion est momentanément impossible : réessayez dans quelques minutes. "
+                     "Si cela dure, prévenez l'administrateur du serveur.")
 # Where a login may send the reviewer back to: a path of the review pages, printable
 # ASCII only (no CR/LF, decoded or not, no space, no backslash), no way up or out.
 LOCAL_TARGET = re.compile(r"/instruction/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
@@ -76,6 +79,7 @@ def init_app(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime()
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.register_blueprint(bp)
+    add_frame(app, bp.url_prefix or "/instruction", _error_page)
     indexing.init_app(app)
     index_upkeep.init_app(app)
     # They need this module's guard and detail page.
@@ -93,14 +97,26 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
     context.setdefault("ami", facts)
     context.setdefault("phase", current_phase(facts))
     context.setdefault("current_url", "")
-    return render_template(template, csrf_token=csrf.token(), reviewer=session.get("reviewer"),
-                           status_label=status_label, **context), status
+    context.setdefault("reviewer", session.get("reviewer"))
+    return render_template(template, csrf_token=csrf.token(), status_label=status_label, **context), status
 
 
 def unavailable_page(message: str) -> tuple[str, int]:
     """A French 503 inside the review frame (its reviewer bar and logout button): a page whose data
     the store does not keep yet (collector/stores/unshared.py)."""
     return _render("review/unavailable.html", 503, message=message)
+
+
+def _error_page(status: int, title: str, message: str, hint: str | None) -> str:
+    """A refusal or error of a review page (errors.py) in the review frame. The reviewer bar shows
+    when the session is current, or when the store cannot tell (out of reach): then the signed
+    session's name stands, so that the logout button stays at hand."""
+    try:
+        reviewer = _current_user()
+    except StoreUnavailable:
+        reviewer = session.get("reviewer")
+    return _render("review/error.html", status, reviewer=reviewer, error_status=status, error_title=title,
+                   message=message, hint=hint)[0]
 
 
 def _current_user() -> str | None:
@@ -143,16 +159,20 @@ def login() -> Any:
     target = _safe_next(request.values.get("suivant"))
     suivant = target if target == request.values.get("suivant") else ""
     if request.method == "GET":
-        if _current_user():
-            return redirect(target)
+        try:
+            if _current_user():
+                return redirect(target)
+        except StoreUnavailable:
+            pass  # check() below says so at once (one_wait.py)
+        if appstate.store().check():  # accounts out of reach: say so before the reviewer types a password
+            return _render("review/login.html", 503, error=LOGIN_UNAVAILABLE, suivant=suivant)
         return _render("review/login.html", suivant=suivant)
     name = request.form.get("identifiant", "").strip().lower()
     reviewers = appstate.store().reviewers
     try:
         refusal = _refusal(reviewers, name, request.form.get("mot_de_passe", ""), request.remote_addr or "inconnue")
     except (throttle.ThrottleUnavailable, StoreUnavailable):
-        refusal = (503, "La connexion est momentanément impossible : réessayez dans quelques minutes. "
-                        "Si cela dure, prévenez l'administrateur du serveur.")
+        refusal = (503, LOGIN_UNAVAILABLE)
     if refusal:
         return _render("review/login.html", refusal[0], error=refusal[1], identifiant=name, suivant=suivant)
     generation = reviewers.session_generation(name)

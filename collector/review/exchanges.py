@@ -71,7 +71,7 @@ def post_message(reference: str):
 @as_data_owner
 @click.argument("reference")
 @click.argument("text")
-@click.option("--until", metavar="AAAA-MM-JJ",
+@click.option("--until", metavar="JJ/MM/AAAA",
               help="Demande de compléments : le porteur peut corriger ses réponses jusqu'à cette date.")
 @click.option("--by", help="Qui écrit (par défaut : l'utilisateur du système).")
 def message_command(reference: str, text: str, until: str | None, by: str | None) -> None:

@@ -11,27 +11,32 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
+from . import one_wait
 from .base import Store, StoreConfigError, StoreUnavailable
 from .folder import FolderStore
 
 __all__ = ["Store", "StoreConfigError", "StoreUnavailable", "init_app", "open_store", "open_store_or_exit"]
 
 
-def _stop(error: StoreConfigError) -> NoReturn:
-    print(f"Le collecteur ne peut pas démarrer : {error}", file=sys.stderr, flush=True)
+SERVICE_STOPS = "Le collecteur ne peut pas démarrer : "
+COMMAND_STOPS = "Rien n'a été changé : "  # a command (status, message…) stopped before it did anything
+
+
+def _stop(error: StoreConfigError, lead: str = SERVICE_STOPS) -> NoReturn:
+    print(f"{lead}{error}", file=sys.stderr, flush=True)
     raise SystemExit(4) from None
 
 
-def open_store_or_exit(config: Mapping[str, Any]) -> Store:
+def open_store_or_exit(config: Mapping[str, Any], for_a_command: bool = False) -> Store:
     """The configured store; when it cannot be used, a French message on stderr and exit status 4,
     never a traceback (gunicorn stops on 4, « application failed to load », instead of
-    starting workers again and again)."""
+    starting workers again and again). A command says that it changed nothing."""
     try:
         return open_store(config)
     except StoreConfigError as error:
-        _stop(error)
+        _stop(error, COMMAND_STOPS if for_a_command else SERVICE_STOPS)
 
 
 def exit_unless_usable(environ: Mapping[str, str]) -> None:
@@ -68,11 +73,24 @@ UNAVAILABLE = ("Le service est momentanément indisponible : réessayez dans que
 
 def init_app(app: Flask) -> None:
     """Register migrate-store and dump on the app's `flask` command; a store out of reach
-    while a page reads it (a receipt during a database restart) is a French 503, never a 500."""
+    while a page reads it (a receipt during a database restart) is a French 503, never a 500,
+    after one wait for it per request (one_wait.py)."""
     from ..errors import error_response
     from .commands import init_app as register_commands
 
     register_commands(app)
+
+    @app.teardown_request
+    def _end_one_wait(_error: BaseException | None) -> None:
+        token = g.pop("ami_store_one_wait", None)
+        if token is not None:
+            one_wait.end(token)
+
+    def _begin_one_wait() -> None:
+        g.ami_store_one_wait = one_wait.begin()
+
+    # first of all before_request functions: whichever asks the store first waits for it alone
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin_one_wait)
 
     @app.errorhandler(StoreUnavailable)
     def unavailable(_error: StoreUnavailable) -> Response:

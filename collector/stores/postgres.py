@@ -31,7 +31,7 @@ from .. import dossier
 from ..ratelimit import RateLimiter
 from ..records import RecordError, parse_record, serialise_record
 from ..sequence import format_reference
-from . import schema
+from . import one_wait, schema
 from .base import StoreConfigError, StoreUnavailable, TransferRefused
 from .postgres_outbox import PostgresOutbox
 from .postgres_reviewers import PostgresReviewers
@@ -83,6 +83,13 @@ def connect(url: str) -> psycopg.Connection:
         raise StoreConfigError(explain_connection_error(error, url)) from None
 
 
+def _out_of_reach(error: Exception) -> bool:
+    """The server itself is out of reach (no connection, lost, shutting down), not one statement
+    refused (a lock timeout, 55P03), which the next statement of the request may well pass."""
+    state = getattr(error, "sqlstate", None)
+    return isinstance(error, PoolTimeout) or state is None or state.startswith(("08", "57P"))
+
+
 class PostgresStore:
     kind = "postgresql"
     shares_everything = False  # the review tools' data stay in a data folder (unshared.py)
@@ -113,12 +120,16 @@ class PostgresStore:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection in a transaction, committed at the end; StoreUnavailable when the server is not there."""
+        one_wait.raise_if_known_unavailable()  # found out of reach earlier in this request: no second wait
         try:
             with self.pool.connection() as connection:
                 yield connection
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
             log.warning("postgresql unavailable: %s", type(error).__name__)
-            raise StoreUnavailable(f"PostgreSQL indisponible ({type(error).__name__})") from error
+            unavailable = StoreUnavailable(f"PostgreSQL indisponible ({type(error).__name__})")
+            if _out_of_reach(error):
+                one_wait.remember(unavailable)
+            raise unavailable from error
 
     def _one(self, query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._connection() as connection:

@@ -212,6 +212,28 @@ def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server,
     assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Malgré la coupure"
 
 
+def test_with_javascript_a_store_that_refuses_the_write_says_so_in_the_form_not_on_a_previous_page(
+        server, browser_context):
+    page = browser_context.new_page()
+    page.goto(server.base_url + "/candidater/")
+    fill(page, {**valid_answers(FORM), "projet_titre": "Pendant la panne"})
+    submissions = os.path.join(server.data_dir, "submissions")
+    os.rename(submissions, submissions + ".mis-de-cote")
+    try:
+        with open(submissions, "w") as refused_folder:  # a file where the folder was: the write fails, 503
+            refused_folder.write("panne")
+        page.click("button[type=submit]")
+        summary = page.locator("#erreurs")
+        summary.wait_for(state="visible")
+        said = summary.inner_text()
+    finally:
+        os.remove(submissions)
+        os.rename(submissions + ".mis-de-cote", submissions)
+    assert "il n'a PAS été reçu" in said and "page précédente" not in said
+    assert page.input_value("#projet_titre") == "Pendant la panne"  # the answers are right here
+    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Pendant la panne"
+
+
 def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_through(server, browser_context):
     page = browser_context.new_page()
     page.goto(server.base_url + "/candidater/index.html")

@@ -53,6 +53,21 @@ def test_the_message_command_writes_to_the_porteur(app, records, kept):
     assert refused.exit_code == 1 and "Le message est vide" in refused.output
 
 
+@pytest.mark.parametrize("until", ["20/06/2021", "2021-06-20", " 20/6/2021 "])
+def test_the_message_command_takes_the_complements_date_as_french_people_write_it_or_iso(app, records, kept,
+                                                                                         until):
+    result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Complétez", "--until", until])
+    assert result.exit_code == 0, result.output
+    assert read_history(kept, "AMI-2021-0002")["events"][-1]["complements_until"] == "2021-06-20"
+
+
+@pytest.mark.parametrize("until", ["31/06/2021", "20-06-2021", "juin"])
+def test_an_unreadable_complements_date_is_refused_naming_the_formats_accepted(app, records, kept, until):
+    result = app.test_cli_runner().invoke(args=["message", "AMI-2021-0002", "Complétez", "--until", until])
+    assert result.exit_code == 1 and "jj/mm/aaaa (par exemple 10/05/2021) ou aaaa-mm-jj" in result.output
+    assert kept.histories.read("AMI-2021-0002") is None
+
+
 def test_a_request_for_complements_reopens_corrections_after_the_deadline(reviewer, client, records, kept,
                                                                            monkeypatch):
     monkeypatch.setenv("AMI_NOW", CLOSED_NOW)

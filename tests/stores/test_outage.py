@@ -77,14 +77,43 @@ def test_while_postgresql_is_down_reviewers_get_french_503s_and_stay_logged_in(a
         refused = newcomer.post("/instruction/connexion", data={"csrf_token": token, "identifiant": "alice",
                                                                 "mot_de_passe": PASSWORD})
         assert refused.status_code == 503 and "La connexion est momentanément impossible" in refused.text
+        for client in (newcomer, reviewer):  # the login page says so, in the review frame
+            login_page = client.get("/instruction/connexion")
+            assert login_page.status_code == 503 and 'name="mot_de_passe"' in login_page.text
+            assert "La connexion est momentanément impossible" in login_page.text
+            assert "Revenir au formulaire" not in login_page.text
         page = reviewer.get("/instruction/")  # the session cannot be checked: not a way back to the login page
         assert page.status_code == 503 and "momentanément indisponible" in page.text
+        assert "Se déconnecter" in page.text and "Revenir au formulaire" not in page.text  # the review frame
     finally:
         postgres_cluster.start()
     wait_until_healthy(reviewer)
     page = reviewer.get("/instruction/")  # logged in still: the list
     assert page.status_code == 200 and "connecté : <strong>alice</strong>" in html.unescape(page.text)
     assert login(newcomer).status_code == 303
+
+
+def test_while_postgresql_is_down_a_post_waits_for_the_store_once_not_once_per_question(app, postgres_cluster,
+                                                                                       monkeypatch):
+    """The rate limits (per client, per network) and the write each ask the pool for a connection;
+    once one ask found PostgreSQL out of reach, the others of the same request fail at once."""
+    client = app.test_client()
+    hidden = form_hidden_fields(client.get("/candidater/").text)
+    pool = appstate.store(app).pool
+    asked: list[float | None] = []
+    lend = pool.getconn
+    monkeypatch.setattr(pool, "getconn", lambda timeout=None: asked.append(timeout) or lend(timeout))
+    postgres_cluster.stop()
+    try:
+        refused = client.post("/candidater/", data=encode_form(valid_answers(appstate.form(app)), hidden),
+                              content_type=URLENCODED)
+        assert refused.status_code == 503 and "PAS été reçu" in refused.text
+        assert len(asked) == 1
+        asked.clear()  # the next request tries again
+        assert client.get("/healthz").status_code == 503 and len(asked) == 1
+    finally:
+        postgres_cluster.start()
+    wait_until_healthy(client)
 
 
 def test_while_postgresql_is_down_account_commands_say_so_in_french_and_change_nothing(app, postgres_cluster):

@@ -170,6 +170,18 @@ def test_the_app_factory_stops_with_status_4_and_the_message_on_stderr(bad_start
     assert stopped.value.code == 4 and words in capsys.readouterr().err
 
 
+def test_a_command_that_cannot_use_the_database_says_it_changed_nothing_not_that_the_collector_cannot_start(
+        bad_start, data_dir):
+    url, words = bad_start
+    env = {**os.environ, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_DATABASE_URL": url, "COLLECTOR_SMTP_HOST": "",
+           "COLLECTOR_SECRET_KEY": "k"}
+    done = subprocess.run([FLASK, "--app", "collector", "status", "AMI-2021-0001", "en_instruction"], env=env,
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Rien n'a été changé : ") and words in done.stderr, done.stderr
+    assert "ne peut pas démarrer" not in done.stderr
+
+
 def test_with_a_database_every_host_must_be_given_the_same_secret_key(data_dir, database_url):
     env = {**os.environ, "COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_DATABASE_URL": database_url,
            "COLLECTOR_SECRET_KEY": "", "COLLECTOR_SMTP_HOST": ""}

@@ -353,21 +353,45 @@ def _meeting_mail(reference: str, to: str, kind: str, subject: str, lines: list[
     return Mail(kind, with_calendar(message, ics, method), to)
 
 
-def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
-    from .meetings import invitation
+def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings,
+         withdrawn: bool = False) -> bytes:
+    """The meeting's invitation, or with `withdrawn` the CANCEL of the slots it no longer keeps."""
+    from .meetings import invitation, withdrawal
 
     domain = mail._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
-    return invitation(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
-                      datetime.now().astimezone())
+    build = withdrawal if withdrawn else invitation
+    return build(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
+                 datetime.now().astimezone())
+
+
+def _withdrawal_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
+                      current: mail.MailSettings) -> list[Mail]:
+    """To the porteur, the CANCEL of the proposed slots not kept (none: no mail): the proposal's
+    REQUEST placed them in their agenda, where they would stay for good otherwise."""
+    from .meetings import ACCEPTED, not_kept
+
+    if not not_kept(meeting):
+        return []
+    reference, porteur = record["reference"], record["answers"]["contact_email"]
+    kept = (f"Le créneau que vous avez choisi reste dans votre agenda : {_slot_line(meeting.slot)}."
+            if meeting.state == ACCEPTED else "La Région vous proposera d'autres créneaux.")
+    lines = ["Bonjour,", "", "L'invitation jointe (rencontre.ics) retire de votre agenda les créneaux de rencontre "
+             f"proposés pour le dossier {reference} que vous n'avez pas retenus.", kept,
+             "", "Votre page de dossier :", link(current, reference)]
+    return [_meeting_mail(reference, porteur, f"rencontre-{meeting.number}-retires",
+                          f"Créneaux non retenus retirés de votre agenda — dossier {reference}", lines,
+                          _ics(reference, meeting, facts, porteur, current, withdrawn=True), "CANCEL", facts, current)]
 
 
 def meeting_mail_kinds(meeting: Any) -> list[str]:
     """The kinds of the mails of a meeting's state (what meeting_mails composes), without composing them."""
     from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
+    from .meetings import not_kept
+
     suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"], OTHER_ASKED: ["autre"],
                 CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
-    return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes]
+    return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes + (["retires"] if not_kept(meeting) else [])]
 
 
 def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
@@ -387,7 +411,9 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
         lines += [f"{index}. {_slot_line(slot)}" for index, slot in enumerate(meeting.slots, 1)]
         lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
                   link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
-                  "agenda, à titre provisoire, en attendant votre choix."]
+                  "agenda, à titre provisoire, en attendant votre choix. Répondre depuis votre agenda (« Accepter », "
+                  "« Refuser ») ne choisit pas de créneau : choisissez-le sur votre page de dossier ; les créneaux "
+                  "non retenus seront ensuite retirés de votre agenda."]
         return [_meeting_mail(reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
                               lines, ics, "REQUEST", facts, current)]
     if meeting.state == ACCEPTED:
@@ -399,12 +425,13 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
                               f"Rencontre acceptée par le porteur — dossier {reference}",
                               [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
                                f"Voir le dossier : {current.public_url}/instruction/{reference}"],
-                              ics, "REQUEST", facts, current)]
+                              ics, "REQUEST", facts, current)] + _withdrawal_mails(record, meeting, facts, current)
     if meeting.state == OTHER_ASKED:
         return [Mail(f"{kind}-autre", compose_staff_notice(
             reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
-            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
-             "    " + meeting.request], facts, current), staff)]
+            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", ""]
+            + [f"    {line}" if line else "" for line in meeting.request.splitlines()], facts, current), staff)
+                ] + _withdrawal_mails(record, meeting, facts, current)
     assert meeting.state == CANCELLED, meeting.state
     lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
              + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier

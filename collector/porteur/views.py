@@ -19,7 +19,7 @@ from ..errors import Refusal
 from ..exports import answer_text
 from ..meetings import meetings_of
 from ..origin import is_cross_site
-from ..phase import current_phase
+from ..phase import current_now, current_phase
 from ..records import RecordError
 from .. import appstate
 from ..statuses import REFERENCE_PATTERN
@@ -143,7 +143,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "steps": {step["id"]: step for step in facts["calendar"]["steps"]},
         "notice": DONE.get(request.args.get("fait", "")),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
-        "meetings": meetings_of(history),
+        "meetings": meetings_of(history), "now": current_now(facts)[0],
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
     }
 

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .dossier import MEETING_KINDS
-from .records import clean_text
+from .records import clean_paragraphs, clean_text
 from .statuses import PARIS, add_event
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def _lines(value: str | None, what: str, name: str, limit: int) -> str:
     """A multi-line text (availabilities, one a line): spaces normalised within each line,
     the line breaks kept, blank lines at both ends dropped."""
     try:
-        lines = [" ".join(line.split()) for line in clean_text(value or "").split("\n")]
+        lines = [" ".join(line.split()) for line in clean_paragraphs(value or "").split("\n")]
     except ValueError as error:
         raise MeetingError(f"{what} : {error}", name) from None
     text = "\n".join(lines).strip("\n")

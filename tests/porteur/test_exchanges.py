@@ -112,6 +112,16 @@ def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(revie
     assert thread.index("Une question ?") < thread.index("Voici la réponse.")
 
 
+def test_an_answer_pasted_from_a_word_processor_keeps_its_line_breaks(reviewer, client, records, data_dir):
+    write(reviewer, message="Une question ?")
+    pasted = "Premier point.\x0bSecond point.\x0cAutre page.\u2028Fin."
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": pasted}).status_code == 303
+    event = read_history(data_dir, "AMI-2021-0001")["events"][-1]
+    assert event["text"] == "Premier point.\nSecond point.\n\nAutre page.\nFin."
+    refused = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour\x07 la Région"})
+    assert refused.status_code == 422 and "(U+0007) après « Bonjour »" in refused.text
+
+
 @pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5000 au plus")])
 def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(reviewer, client, records, data_dir,
                                                                           text, message):

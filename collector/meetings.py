@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from .calendar_zones import add_timezones
 from .dossier import MEETING_KINDS
 from .records import clean_paragraphs, clean_text
 from .statuses import PARIS, add_event
@@ -294,7 +295,8 @@ def _calendar(reference: str, meeting: Meeting, indexes: list[int], facts: Mappi
         guest.params["rsvp"] = vText("FALSE")  # the slot is chosen on the dossier page, not by an agenda's reply
         event.add("attendee", guest, encode=0)
         cal.add_component(event)
-    cal.add_missing_timezones()
+    years = [meeting.slots[index].start.year for index in indexes] or [stamp.year]
+    add_timezones(cal, min(years) - 1, max(years) + 1)
     return cal.to_ical()
 
 

@@ -51,6 +51,8 @@ def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, cli
     assert [str(event["status"]) for event in events] == ["TENTATIVE", "TENTATIVE"]
     assert events[0].decoded("dtstart").isoformat() == "2021-06-15T14:30:00+02:00"
     assert events[1].decoded("dtend").isoformat() == "2021-06-16T11:30:00+02:00"
+    [zone] = calendar.walk("VTIMEZONE")
+    assert zone["tzid"] == "Europe/Paris" and "COMMENT" not in zone  # icalendar's English comment, dropped
     assert "Rencontre avec la Région" not in client.get(link("AMI-2021-0002")).text
     assert "choisissez un créneau" in client.get(link("AMI-2021-0001")).text
 

@@ -73,8 +73,11 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
     reply = client.post(link("AMI-2021-0001", "corriger"), data={**answers, **form_hidden_fields(form.text)})
     assert reply.status_code == 303
     assert all_versions(data_dir, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Une description")
+    assert "vous pouvez corriger vos réponses jusqu'au dimanche 20 juin" in page.replace("&#39;", "'")
     monkeypatch.setenv("AMI_NOW", "2021-06-21T00:00:01")
     assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
+    past = client.get(link("AMI-2021-0001")).text.replace("&#39;", "'")  # the thread, once the date is past
+    assert "vous pouviez corriger vos réponses jusqu'au dimanche 20 juin" in past and "vous pouvez corriger" not in past
 
 
 @pytest.mark.parametrize(("fields", "message"), [

@@ -211,8 +211,8 @@ def _contact_change_lines(previous: Mapping[str, Any], version: Mapping[str, Any
         return f"{address}" + (f" (domaine {ascii_domain})" if ascii_domain != domain else "")
 
     return [f"L'adresse e-mail de contact a changé : {shown(version['answers'].get('contact_email'))} remplace "
-            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail, sauf "
-            f"si elle a déjà reçu {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce genre dans la journée."]
+            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail "
+            "(cet avis n'est jamais retenu par la limite d'e-mails par adresse)."]
 
 
 def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:

@@ -97,8 +97,15 @@ class Meeting:
 
     @property
     def sequence(self) -> int:
-        """iCalendar SEQUENCE: 0 proposed, 1 confirmed, 2 cancelled."""
-        return {PROPOSED: 0, OTHER_ASKED: 0, ACCEPTED: 1, CANCELLED: 2}[self.state]
+        """iCalendar SEQUENCE: one more at each step after the proposal (0), so that a calendar
+        takes every later .ics as newer: 1 confirmed or slots withdrawn, 2 cancelled after a
+        confirmation, or confirmed after the porteur first asked for other slots…"""
+        return len(self.history)
+
+    @property
+    def requests_for_others(self) -> int:
+        """How many times the porteur asked for other slots (each one is mailed to the Région)."""
+        return sum(event.get("kind") == OTHER_ASKED for event in self.history)
 
 
 def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, required: bool = True) -> str:
@@ -254,8 +261,8 @@ def not_kept(meeting: Meeting) -> list[int]:
 
 def withdrawal(reference: str, meeting: Meeting, facts: Mapping[str, Any], organizer: str, attendee: str,
                domain: str, stamp: datetime) -> bytes:
-    """A METHOD:CANCEL of the proposed slots not kept (`not_kept`), same UIDs, SEQUENCE 1 (the
-    proposal's was 0), so that calendars remove the tentative events the proposal placed."""
+    """A METHOD:CANCEL of the proposed slots not kept (`not_kept`), same UIDs, a SEQUENCE above
+    the proposal's, so that calendars remove the tentative events the proposal placed."""
     return _calendar(reference, meeting, not_kept(meeting), facts, organizer, attendee, domain, stamp,
                      withdrawn=True)
 
@@ -275,7 +282,7 @@ def _calendar(reference: str, meeting: Meeting, indexes: list[int], facts: Mappi
         event = Event()
         event.add("uid", _uid(reference, meeting.number, index, domain))
         event.add("dtstamp", stamp.astimezone(timezone.utc))
-        event.add("sequence", 1 if withdrawn else meeting.sequence)
+        event.add("sequence", meeting.sequence)
         event.add("dtstart", slot.start)
         event.add("dtend", slot.end)
         event.add("summary", f"Rencontre {call['short_title']} — dossier {reference}")

@@ -383,14 +383,21 @@ def _withdrawal_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[st
                           _ics(reference, meeting, facts, porteur, current, withdrawn=True), "CANCEL", facts, current)]
 
 
+def _other_suffix(meeting: Any) -> str:
+    """`autre` for the first request for other slots, `autre-2`, `autre-3`… for the next ones: each
+    is a mail of its own (the outbox queues a name once), so the Région reads the revised one."""
+    count = meeting.requests_for_others
+    return "autre" if count <= 1 else f"autre-{count}"
+
+
 def meeting_mail_kinds(meeting: Any) -> list[str]:
     """The kinds of the mails of a meeting's state (what meeting_mails composes), without composing them."""
     from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
     from .meetings import not_kept
 
-    suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"], OTHER_ASKED: ["autre"],
-                CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
+    suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"],
+                OTHER_ASKED: [_other_suffix(meeting)], CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
     return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes + (["retires"] if not_kept(meeting) else [])]
 
 
@@ -427,8 +434,9 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
                                f"Voir le dossier : {current.public_url}/instruction/{reference}"],
                               ics, "REQUEST", facts, current)] + _withdrawal_mails(record, meeting, facts, current)
     if meeting.state == OTHER_ASKED:
-        return [Mail(f"{kind}-autre", compose_staff_notice(
-            reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
+        other = f"{kind}-{_other_suffix(meeting)}"
+        return [Mail(other, compose_staff_notice(
+            reference, other, f"Autre créneau demandé — dossier {reference}",
             [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", ""]
             + [f"    {line}" if line else "" for line in meeting.request.splitlines()], facts, current), staff)
                 ] + _withdrawal_mails(record, meeting, facts, current)

@@ -198,3 +198,22 @@ def test_availabilities_keep_their_lines_and_come_back_whole_when_too_long(revie
     staff = email.message_from_bytes(waiting_message(data_dir, "AMI-2021-0001.rencontre-1-autre.eml"))
     body = staff.get_payload(decode=True).decode().replace("\r\n", "\n")
     assert "    Lundi 21 juin, le matin\n    Mardi 22 juin\n\n    sauf le vendredi\n" in body
+
+
+def test_a_second_request_for_other_slots_reaches_the_region_too(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    for text in ("Le lundi.", "Finalement, seulement le mardi matin."):
+        reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": text})
+        assert reply.status_code == 303
+    second = email.message_from_bytes(waiting_message(data_dir, "AMI-2021-0001.rencontre-1-autre-2.eml"))
+    assert "seulement le mardi matin" in second.get_payload(decode=True).decode()
+    assert "AMI-2021-0001.rencontre-1-autre.eml" in outbox(data_dir)
+
+
+def test_a_slot_confirmed_after_asking_for_others_is_newer_than_their_withdrawal(reviewer, client, records, data_dir):
+    post(reviewer, "rencontre", **SLOTS)
+    client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": "Le lundi."})
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"}).status_code == 303
+    assert porteur_calendar(data_dir, "AMI-2021-0001.rencontre-1-retires.eml")[1]["1-2"] == ("CANCELLED", 1)
+    assert porteur_calendar(data_dir, "AMI-2021-0001.rencontre-1-confirmee.eml") == (
+        "REQUEST", {"1-2": ("CONFIRMED", 2)})  # above the withdrawal's 1: the calendar puts it back

@@ -174,7 +174,8 @@ def check_sender(settings: MailSettings) -> None:
     given = os.environ.get("COLLECTOR_MAIL_FROM", "").strip()
     raise ConfigError(
         ("COLLECTOR_MAIL_FROM est vide" if not given else f"COLLECTOR_MAIL_FROM={given!r} n'a pas de domaine valable")
-        + f" alors qu'un serveur SMTP est réglé (COLLECTOR_SMTP_HOST) : les e-mails partiraient de « {address or '?'} », "
+        + " alors qu'un serveur SMTP est réglé (COLLECTOR_SMTP_HOST) : les e-mails partiraient de "
+        f"« {address or '?'} », "
         "que la plupart des serveurs de messagerie refusent ou classent en indésirables. Indiquez l'adresse "
         "d'expédition de la Région, d'un domaine autorisé à envoyer par ce serveur, par exemple "
         f"COLLECTOR_MAIL_FROM=\"{SENDER_EXAMPLE}\" dans /etc/ami/collector.env, puis relancez.")

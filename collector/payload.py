@@ -74,7 +74,8 @@ def _object_from_json(request: Request) -> dict[str, Any]:
     except RecursionError as error:
         raise BadBody("L'objet JSON envoyé est trop profondément imbriqué.") from error
     except json.JSONDecodeError as error:  # its message is English: only its place is kept
-        raise BadBody(f"Le corps de la requête n'est pas du JSON valide (ligne {error.lineno}, colonne {error.colno}) : "
+        place = f"ligne {error.lineno}, colonne {error.colno}"
+        raise BadBody(f"Le corps de la requête n'est pas du JSON valide ({place}) : "
                       "vérifiez la syntaxe à cet endroit.") from error
     except ValueError as error:  # a number too long to convert, say
         raise BadBody("Le corps de la requête n'est pas du JSON lisible : vérifiez-en les valeurs.") from error

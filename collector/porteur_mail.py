@@ -418,9 +418,9 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
         lines += [f"{index}. {_slot_line(slot)}" for index, slot in enumerate(meeting.slots, 1)]
         lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
                   link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
-                  "agenda, à titre provisoire, en attendant votre choix. Répondre depuis votre agenda (« Accepter », "
-                  "« Refuser ») ne choisit pas de créneau : choisissez-le sur votre page de dossier ; les créneaux "
-                  "non retenus seront ensuite retirés de votre agenda."]
+                  "agenda, à titre provisoire, en attendant votre choix. Répondre depuis votre agenda "
+                  "(« Accepter », « Refuser ») ne choisit pas de créneau : choisissez-le sur votre page de "
+                  "dossier ; les créneaux non retenus seront ensuite retirés de votre agenda."]
         return [_meeting_mail(reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
                               lines, ics, "REQUEST", facts, current)]
     if meeting.state == ACCEPTED:

@@ -73,7 +73,8 @@ def clean_text(value: str) -> str:
     if it holds control characters, lone surrogates or noncharacters (which no XML document,
     so no XLSX export, can hold)."""
     if found := _FORBIDDEN.search(value):
-        kind = "un caractère invalide" if "\ud800" <= found.group() <= "\udfff" else "un caractère de contrôle invisible"
+        surrogate = "\ud800" <= found.group() <= "\udfff"
+        kind = "un caractère invalide" if surrogate else "un caractère de contrôle invisible"
         raise HiddenCharacterError(f"{kind} ({code_point(found.group())}) {_located(value, found.start())}")
     if found := NONCHARACTER.search(value):
         raise HiddenCharacterError(f"un caractère réservé, qui n'est pas du texte ({code_point(found.group())}) "

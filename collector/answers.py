@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .dossier import ANSWER, MAX_MESSAGE_LENGTH, latest_record, safe_history
 from .letters import FilledLetter, Letter, fill
-from .records import clean_text
+from .records import clean_paragraphs
 from .statuses import OUTCOMES, PARIS, StatusError, add_event, history_references, read_history, status_label
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def plans(where: Store | str, references: Iterable[str]) -> list[Plan]:
 
 def clean_motivation(text: str | None) -> str:
     try:
-        motivation = clean_text((text or "").replace("\r\n", "\n").strip())
+        motivation = clean_paragraphs(text or "").strip()
     except ValueError as error:
         raise AnswerError(str(error)) from None
     if not motivation:

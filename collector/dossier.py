@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
-from .records import RecordError, clean_text, read_record, record_path, serialise_record
+from .records import RecordError, clean_paragraphs, read_record, record_path, serialise_record
 from .statuses import (INITIAL, PARIS, StatusError, add_event, check_reference, checked_history, history_change,
                        read_history, store_of)
 from .stores.dossier_posts import EventPending
@@ -279,7 +279,7 @@ class ExchangeError(ValueError):
 
 def _message_text(text: str | None, who: str) -> str:
     try:
-        cleaned = clean_text((text or "").replace("\r\n", "\n").strip())
+        cleaned = clean_paragraphs(text or "").strip()
     except ValueError as error:
         raise ExchangeError(str(error)) from None
     if not cleaned:

@@ -16,6 +16,10 @@ as a text cell, which a spreadsheet never evaluates, so it needs no visible pref
 Every text goes through `display.shown`: a record edited by hand may hold characters that
 XML (so XLSX and ODS) cannot carry or that hide what a cell says; they are shown as
 `[U+FFFF]`, and one such record never stops an export.
+
+The « Doublons » cell names the first DUPLICATES_LISTED other dossiers and counts the rest:
+a SIRET shared by hundreds of dossiers would otherwise make every one of their cells a list
+longer than a spreadsheet cell holds (XLSX: 32,767 characters; exports_xlsx.py marks a cut).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import IO, Any
 from .display import shown
 from .readable import MULTI_SEPARATOR, answer_text, departement_name  # noqa: F401 - answer_text: the exports' cells
 from .review.catalog import Entry, format_moment, format_received
+from .review.listing import thousands
 from .statuses import PARIS, status_label
 
 FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version",
@@ -98,7 +103,7 @@ def plain_row(form: Any, entry: Entry) -> list[str]:
         format_received(entry),
         status_label(entry.status),
         ", ".join(flag_label(flag) for flag in entry.flags),
-        ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in entry.duplicates),
+        duplicates_cell(entry.duplicates),
         departement_name(entry.record),
         str(entry.version),
         format_moment(entry.answered_at),
@@ -106,6 +111,18 @@ def plain_row(form: Any, entry: Entry) -> list[str]:
     cells = [shown(cell, multiline=False) for cell in cells]
     cells += [answer_text(form, field, answers.get(field.name)) for field in form.fields]
     return cells
+
+
+DUPLICATES_LISTED = 20
+
+
+def duplicates_cell(duplicates: list[tuple[str, str]]) -> str:
+    """`AMI-2021-0002 (même SIRET), …`, at most DUPLICATES_LISTED named, then « et 1 496 autres dossiers »."""
+    named = ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in duplicates[:DUPLICATES_LISTED])
+    rest = len(duplicates) - DUPLICATES_LISTED
+    if rest <= 0:
+        return named
+    return f"{named} et {thousands(rest)} autre{'s' if rest > 1 else ''} dossier{'s' if rest > 1 else ''} en doublon"
 
 
 def rows(form: Any, entries: Iterable[Entry]) -> Iterator[list[str]]:

@@ -1,5 +1,9 @@
 """The XLSX export (openpyxl, write-only mode): see exports.py for the columns and the cells.
 
+Excel holds 32,767 characters in a cell, and openpyxl cuts a longer text there without a
+word: `fitted` cuts it itself, ending the cell with a mark that says how long the text was
+and that the CSV and ODS exports hold it whole (a record edited by hand can be that long).
+
 Apart from exports.py so that importing the exports' columns (the commands, the review
 pages) does not import openpyxl, a twentieth of a second: `exports.write_xlsx` imports
 this module when an XLSX file is asked for.
@@ -19,6 +23,18 @@ from openpyxl.utils import get_column_letter
 from .exports import (FIXED_HEADERS, RECEIVED_COLUMN, _width, guard_formula, plain_row, questions, received_local,
                       short_headers, wrapped_columns)
 from .review.catalog import Entry
+from .review.listing import thousands
+
+CELL_LIMIT = 32_767  # characters in one XLSX cell (Excel's limit, where openpyxl cuts silently)
+
+
+def fitted(text: str) -> str:
+    """`text`, or its beginning with a visible mark when an XLSX cell cannot hold it whole."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    mark = (f" […] [texte coupé : {thousands(len(text))} caractères au total, plus qu'une cellule XLSX n'en "
+            "contient ; les exports CSV et ODS le donnent en entier]")
+    return text[:CELL_LIMIT - len(mark)] + mark
 
 
 def _text_cell(sheet: Any, value: str) -> Any:
@@ -52,7 +68,7 @@ def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
     wrapped = sorted(wrapped_columns(form))
     count = 0
     for entry in entries:
-        texts = plain_row(form, entry)
+        texts = [fitted(text) for text in plain_row(form, entry)]
         cells: list[Any] = [_text_cell(sheet, text) for text in texts]
         received = received_local(entry)
         if isinstance(received, datetime):

@@ -162,6 +162,32 @@ class MailSettings:
         )
 
 
+SENDER_EXAMPLE = "AMI Usages numériques <ne-pas-repondre@normandie.fr>"
+
+
+def check_sender(settings: MailSettings) -> None:
+    """With an SMTP server set, refuse (ConfigError, French) a From address that is missing or
+    whose domain has no dot (`localhost`): receiving servers refuse or junk such a sender (no
+    SPF, no DMARC can pass), so every acknowledgement would be lost while the pages say it
+    was sent. Without a server, mails only wait in the outbox: nothing to check yet."""
+    from .config import ConfigError
+
+    if not settings.host:
+        return
+    address = _envelope_from(settings.mail_from)
+    domain = address.rpartition("@")[2]
+    if "@" in address and "." in domain.strip(".") and not domain.endswith((".", ".localhost")):
+        return
+    given = os.environ.get("COLLECTOR_MAIL_FROM", "").strip()
+    raise ConfigError(
+        ("COLLECTOR_MAIL_FROM est vide" if not given else f"COLLECTOR_MAIL_FROM={given!r} n'a pas de domaine valable")
+        + " alors qu'un serveur SMTP est réglé (COLLECTOR_SMTP_HOST) : les e-mails partiraient de "
+        f"« {address or '?'} », "
+        "que la plupart des serveurs de messagerie refusent ou classent en indésirables. Indiquez l'adresse "
+        "d'expédition de la Région, d'un domaine autorisé à envoyer par ce serveur, par exemple "
+        f"COLLECTOR_MAIL_FROM=\"{SENDER_EXAMPLE}\" dans /etc/ami/collector.env, puis relancez.")
+
+
 # --- composing ---------------------------------------------------------------------------
 
 def _one_line(text: Any) -> str:

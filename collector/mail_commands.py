@@ -13,6 +13,8 @@ from flask.cli import with_appcontext
 
 from . import appstate, porteur_mail
 from .commandline import echo
+from .config import ConfigError
+from .mail import check_sender
 from .owner import as_data_owner
 
 
@@ -24,6 +26,10 @@ def send_mail_command() -> None:
     from .mailer import send_once
 
     settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
+    try:
+        check_sender(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     store = appstate.store()
     done = send_once(appstate.data_dir(), appstate.facts(), appstate.form(), settings, store)
     if done is None:

@@ -84,7 +84,7 @@ from flask.cli import with_appcontext
 
 from .config import ConfigError
 from .owner import check_data_owner
-from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, KeptConnections, MailSettings, queue_for_records
+from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, KeptConnections, MailSettings, check_sender, queue_for_records
 from .mail_catch_up import LifecycleCatchUp
 from .link_requests import IndexLookup, handle_requests
 from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
@@ -402,6 +402,7 @@ def mailer_command() -> None:
     check_data_owner(data_dir)
     try:
         settings = porteur_mail.with_dossier_links(MailSettings.from_env())  # signs the dossier links
+        check_sender(settings)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     make_upkeep = appstate.index_upkeep()  # the review index's periodic sync (review/index_upkeep.py)

@@ -7,7 +7,10 @@ dossier's history (statuses.add_event), so the state of every meeting is read ba
 from the history alone (`meetings_of`). Invitations are iCalendar files (RFC 5545/5546,
 the icalendar library): METHOD:REQUEST for a proposal (one tentative VEVENT per slot)
 and for the confirmation, METHOD:CANCEL for a cancellation, with stable UIDs and a
-rising SEQUENCE so calendars update the same event.
+rising SEQUENCE so calendars update the same event. Once the porteur chooses a slot or asks
+for another, the slots not kept are withdrawn by a CANCEL of their own (`withdrawal`): mail
+clients put a REQUEST's events in the agenda on arrival, and only a CANCEL of the same UID
+takes them out. The proposal asks for no RSVP: the choice is made on the dossier page.
 
 Flask-free: the porteur's pages, the review pages and the mails use it.
 """
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from .calendar_zones import add_timezones
 from .dossier import MEETING_KINDS
-from .records import clean_text
+from .records import clean_paragraphs, clean_text
 from .statuses import PARIS, add_event
 
 if TYPE_CHECKING:
@@ -66,6 +70,10 @@ class Slot:
         return cls(datetime.fromisoformat(str(data["start"])).astimezone(PARIS), int(data["minutes"]),
                    str(data["place"]), str(data["attendees"]))
 
+    def is_past(self, now: datetime) -> bool:
+        """Whether the slot has begun: it can no longer be chosen."""
+        return self.start <= now
+
     @property
     def is_link(self) -> bool:
         return bool(re.match(r"https?://", self.place))
@@ -89,8 +97,15 @@ class Meeting:
 
     @property
     def sequence(self) -> int:
-        """iCalendar SEQUENCE: 0 proposed, 1 confirmed, 2 cancelled."""
-        return {PROPOSED: 0, OTHER_ASKED: 0, ACCEPTED: 1, CANCELLED: 2}[self.state]
+        """iCalendar SEQUENCE: one more at each step after the proposal (0), so that a calendar
+        takes every later .ics as newer: 1 confirmed or slots withdrawn, 2 cancelled after a
+        confirmation, or confirmed after the porteur first asked for other slots…"""
+        return len(self.history)
+
+    @property
+    def requests_for_others(self) -> int:
+        """How many times the porteur asked for other slots (each one is mailed to the Région)."""
+        return sum(event.get("kind") == OTHER_ASKED for event in self.history)
 
 
 def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, required: bool = True) -> str:
@@ -102,6 +117,21 @@ def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, requir
         raise MeetingError(f"{what} : à remplir.", name)
     if len(text) > limit:
         raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}).", name)
+    return text
+
+
+def _lines(value: str | None, what: str, name: str, limit: int) -> str:
+    """A multi-line text (availabilities, one a line): spaces normalised within each line,
+    the line breaks kept, blank lines at both ends dropped."""
+    try:
+        lines = [" ".join(line.split()) for line in clean_paragraphs(value or "").split("\n")]
+    except ValueError as error:
+        raise MeetingError(f"{what} : {error}", name) from None
+    text = "\n".join(lines).strip("\n")
+    if not text:
+        raise MeetingError(f"{what} : à remplir.", name)
+    if len(text) > limit:
+        raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}) ; raccourcissez-les.", name)
     return text
 
 
@@ -178,6 +208,9 @@ def accept(where: Store | str, reference: str, history: Mapping[str, Any], numbe
     meeting = _open(history, number)
     if slot is None or not 0 <= slot < len(meeting.slots):
         raise MeetingError("Choisissez l'un des créneaux proposés.", f"creneau-{number}")
+    if meeting.slots[slot].is_past(now):
+        raise MeetingError("Ce créneau est passé : choisissez-en un autre ou indiquez vos disponibilités.",
+                           f"creneau-{number}")
     updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
                                            "by": "porteur", "kind": ACCEPTED, "meeting": number, "slot": slot},
                         precondition=lambda fresh: _open(fresh, number))
@@ -188,7 +221,7 @@ def ask_other(where: Store | str, reference: str, history: Mapping[str, Any], nu
               now: datetime) -> Meeting:
     """The porteur asks for another slot (saying when they can)."""
     _open(history, number)
-    words = _text(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
+    words = _lines(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
     updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
                                            "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words},
                         precondition=lambda fresh: _open(fresh, number))
@@ -214,15 +247,37 @@ def invitation(reference: str, meeting: Meeting, facts: Mapping[str, Any], organ
                domain: str, stamp: datetime) -> bytes:
     """The meeting's .ics: REQUEST (every slot while proposed, the chosen one once accepted)
     or CANCEL (what was proposed or confirmed)."""
+    indexes = [meeting.chosen] if meeting.chosen is not None else list(range(len(meeting.slots)))
+    return _calendar(reference, meeting, indexes, facts, organizer, attendee, domain, stamp)
+
+
+def not_kept(meeting: Meeting) -> list[int]:
+    """The slots withdrawn from the porteur's agenda once they chose another or asked for
+    other ones (none while proposed or after a cancellation, whose CANCEL covers them)."""
+    if meeting.state == ACCEPTED:
+        return [index for index in range(len(meeting.slots)) if index != meeting.chosen]
+    return list(range(len(meeting.slots))) if meeting.state == OTHER_ASKED else []
+
+
+def withdrawal(reference: str, meeting: Meeting, facts: Mapping[str, Any], organizer: str, attendee: str,
+               domain: str, stamp: datetime) -> bytes:
+    """A METHOD:CANCEL of the proposed slots not kept (`not_kept`), same UIDs, a SEQUENCE above
+    the proposal's, so that calendars remove the tentative events the proposal placed."""
+    return _calendar(reference, meeting, not_kept(meeting), facts, organizer, attendee, domain, stamp,
+                     withdrawn=True)
+
+
+def _calendar(reference: str, meeting: Meeting, indexes: list[int], facts: Mapping[str, Any], organizer: str,
+              attendee: str, domain: str, stamp: datetime, withdrawn: bool = False) -> bytes:
     from icalendar import Calendar, Event, vCalAddress, vText  # here: a twentieth of a second to import
 
     call = facts["call"]
+    cancelled = withdrawn or meeting.state == CANCELLED
     cal = Calendar()
     cal.add("prodid", f"-//{call['organisation']}//{call['short_title']} {call['edition']}//FR")
     cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if meeting.state == CANCELLED else "REQUEST")
-    chosen = [meeting.chosen] if meeting.chosen is not None else range(len(meeting.slots))
-    for index in chosen:
+    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    for index in indexes:
         slot = meeting.slots[index]
         event = Event()
         event.add("uid", _uid(reference, meeting.number, index, domain))
@@ -236,17 +291,19 @@ def invitation(reference: str, meeting: Meeting, facts: Mapping[str, Any], organ
         event.add("location", slot.place)
         if slot.is_link:
             event.add("url", slot.place)
-        event.add("status", {PROPOSED: "TENTATIVE", OTHER_ASKED: "TENTATIVE", ACCEPTED: "CONFIRMED",
-                             CANCELLED: "CANCELLED"}[meeting.state])
+        event.add("status", "CANCELLED" if cancelled else {PROPOSED: "TENTATIVE", OTHER_ASKED: "TENTATIVE",
+                                                           ACCEPTED: "CONFIRMED"}[meeting.state])
         organizer_address = vCalAddress(f"mailto:{organizer}")
         organizer_address.params["cn"] = vText(call["organisation"])
         event["organizer"] = organizer_address
         guest = vCalAddress(f"mailto:{attendee}")
         guest.params["role"] = vText("REQ-PARTICIPANT")
         guest.params["partstat"] = vText("ACCEPTED" if meeting.state == ACCEPTED else "NEEDS-ACTION")
+        guest.params["rsvp"] = vText("FALSE")  # the slot is chosen on the dossier page, not by an agenda's reply
         event.add("attendee", guest, encode=0)
         cal.add_component(event)
-    cal.add_missing_timezones()
+    years = [meeting.slots[index].start.year for index in indexes] or [stamp.year]
+    add_timezones(cal, min(years) - 1, max(years) + 1)
     return cal.to_ical()
 
 

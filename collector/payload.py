@@ -73,8 +73,12 @@ def _object_from_json(request: Request) -> dict[str, Any]:
         raise BadBody("Le corps de la requête n'est pas du texte UTF-8 valide.") from error
     except RecursionError as error:
         raise BadBody("L'objet JSON envoyé est trop profondément imbriqué.") from error
-    except ValueError as error:
-        raise BadBody(f"Le corps de la requête n'est pas du JSON valide ({error}).") from error
+    except json.JSONDecodeError as error:  # its message is English: only its place is kept
+        place = f"ligne {error.lineno}, colonne {error.colno}"
+        raise BadBody(f"Le corps de la requête n'est pas du JSON valide ({place}) : "
+                      "vérifiez la syntaxe à cet endroit.") from error
+    except ValueError as error:  # a number too long to convert, say
+        raise BadBody("Le corps de la requête n'est pas du JSON lisible : vérifiez-en les valeurs.") from error
     if not isinstance(data, dict):
         raise BadBody("Un objet JSON est attendu, de la forme {\"raison_sociale\": \"…\", …}.")
     for key, value in data.items():

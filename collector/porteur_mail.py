@@ -217,8 +217,8 @@ def _contact_change_lines(previous: Mapping[str, Any], version: Mapping[str, Any
         return f"{address}" + (f" (domaine {ascii_domain})" if ascii_domain != domain else "")
 
     return [f"L'adresse e-mail de contact a changé : {shown(version['answers'].get('contact_email'))} remplace "
-            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail, sauf "
-            f"si elle a déjà reçu {mail_caps.MAILS_PER_ADDRESS_PER_DAY} e-mails de ce genre dans la journée."]
+            f"{shown(previous['answers'].get('contact_email'))}. L'ancienne adresse en est avertie par e-mail "
+            "(cet avis n'est jamais retenu par la limite d'e-mails par adresse)."]
 
 
 def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
@@ -359,21 +359,52 @@ def _meeting_mail(reference: str, to: str, kind: str, subject: str, lines: list[
     return Mail(kind, with_calendar(message, ics, method), to)
 
 
-def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings) -> bytes:
-    from .meetings import invitation
+def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings,
+         withdrawn: bool = False) -> bytes:
+    """The meeting's invitation, or with `withdrawn` the CANCEL of the slots it no longer keeps."""
+    from .meetings import invitation, withdrawal
 
     domain = mail._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
-    return invitation(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
-                      datetime.now().astimezone())
+    build = withdrawal if withdrawn else invitation
+    return build(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
+                 datetime.now().astimezone())
+
+
+def _withdrawal_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
+                      current: mail.MailSettings) -> list[Mail]:
+    """To the porteur, the CANCEL of the proposed slots not kept (none: no mail): the proposal's
+    REQUEST placed them in their agenda, where they would stay for good otherwise."""
+    from .meetings import ACCEPTED, not_kept
+
+    if not not_kept(meeting):
+        return []
+    reference, porteur = record["reference"], record["answers"]["contact_email"]
+    kept = (f"Le créneau que vous avez choisi reste dans votre agenda : {_slot_line(meeting.slot)}."
+            if meeting.state == ACCEPTED else "La Région vous proposera d'autres créneaux.")
+    lines = ["Bonjour,", "", "L'invitation jointe (rencontre.ics) retire de votre agenda les créneaux de rencontre "
+             f"proposés pour le dossier {reference} que vous n'avez pas retenus.", kept,
+             "", "Votre page de dossier :", link(current, reference)]
+    return [_meeting_mail(reference, porteur, f"rencontre-{meeting.number}-retires",
+                          f"Créneaux non retenus retirés de votre agenda — dossier {reference}", lines,
+                          _ics(reference, meeting, facts, porteur, current, withdrawn=True), "CANCEL", facts, current)]
+
+
+def _other_suffix(meeting: Any) -> str:
+    """`autre` for the first request for other slots, `autre-2`, `autre-3`… for the next ones: each
+    is a mail of its own (the outbox queues a name once), so the Région reads the revised one."""
+    count = meeting.requests_for_others
+    return "autre" if count <= 1 else f"autre-{count}"
 
 
 def meeting_mail_kinds(meeting: Any) -> list[str]:
     """The kinds of the mails of a meeting's state (what meeting_mails composes), without composing them."""
     from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
-    suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"], OTHER_ASKED: ["autre"],
-                CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
-    return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes]
+    from .meetings import not_kept
+
+    suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"],
+                OTHER_ASKED: [_other_suffix(meeting)], CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
+    return [f"rencontre-{meeting.number}-{suffix}" for suffix in suffixes + (["retires"] if not_kept(meeting) else [])]
 
 
 def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
@@ -393,7 +424,9 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
         lines += [f"{index}. {_slot_line(slot)}" for index, slot in enumerate(meeting.slots, 1)]
         lines += ["", "Choisissez un créneau, ou demandez-en un autre, sur votre page de dossier :",
                   link(current, reference), "", "L'invitation jointe (rencontre.ics) place ces créneaux dans votre "
-                  "agenda, à titre provisoire, en attendant votre choix."]
+                  "agenda, à titre provisoire, en attendant votre choix. Répondre depuis votre agenda "
+                  "(« Accepter », « Refuser ») ne choisit pas de créneau : choisissez-le sur votre page de "
+                  "dossier ; les créneaux non retenus seront ensuite retirés de votre agenda."]
         return [_meeting_mail(reference, porteur, f"{kind}-proposee", f"Proposition de rencontre — dossier {reference}",
                               lines, ics, "REQUEST", facts, current)]
     if meeting.state == ACCEPTED:
@@ -405,12 +438,14 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
                               f"Rencontre acceptée par le porteur — dossier {reference}",
                               [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
                                f"Voir le dossier : {current.public_url}/instruction/{reference}"],
-                              ics, "REQUEST", facts, current)]
+                              ics, "REQUEST", facts, current)] + _withdrawal_mails(record, meeting, facts, current)
     if meeting.state == OTHER_ASKED:
-        return [Mail(f"{kind}-autre", compose_staff_notice(
-            reference, f"{kind}-autre", f"Autre créneau demandé — dossier {reference}",
-            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", "",
-             "    " + meeting.request], facts, current), staff)]
+        other = f"{kind}-{_other_suffix(meeting)}"
+        return [Mail(other, compose_staff_notice(
+            reference, other, f"Autre créneau demandé — dossier {reference}",
+            [f"Le porteur du dossier {reference} demande un autre créneau de rencontre :", ""]
+            + [f"    {line}" if line else "" for line in meeting.request.splitlines()], facts, current), staff)
+                ] + _withdrawal_mails(record, meeting, facts, current)
     assert meeting.state == CANCELLED, meeting.state
     lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
              + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier

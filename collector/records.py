@@ -40,15 +40,52 @@ class RecordError(ValueError):
     """A record that cannot be written or read back; the message is in French."""
 
 
+# Breaks a word processor puts in copied text, which a browser's text box keeps unseen: a
+# manual line break (Maj+Entrée, U+000B), a page break (U+000C), the Unicode line and
+# paragraph separators (U+2028, U+2029); with CR and CRLF, line breaks of a multi-line text.
+_PASTED_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\u2028\u2029]")
+_PARAGRAPH_BREAKS = "\x0c\u2029"
+_CONTEXT = 20  # characters quoted before a refused one, to find it in a long text
+
+
+class HiddenCharacterError(ValueError):
+    """A character no record may hold; `detail` names it and where it is, in French
+    (« un caractère de contrôle invisible (U+0007) après « …texte » »)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Le texte contient {detail} : {FIX_HIDDEN}")
+        self.detail = detail
+
+
+FIX_HIDDEN = "retirez-le, par exemple en retapant ce passage au clavier."
+
+
+def _located(value: str, index: int) -> str:
+    """Where a character is: « au début », or after the characters that precede it."""
+    before = " ".join(value[max(0, index - _CONTEXT * 3):index].split())[-_CONTEXT:]
+    if not before:
+        return "au début du texte"
+    return f"après « {'…' if len(before) < len(value[:index].strip()) else ''}{before} »"
+
+
 def clean_text(value: str) -> str:
-    """NFC-normalise a text; raise ValueError if it holds control characters, lone surrogates
-    or noncharacters (which no XML document, so no XLSX export, can hold)."""
-    if _FORBIDDEN.search(value):
-        raise ValueError("Le texte contient des caractères de contrôle ou invalides : retirez-les.")
+    """NFC-normalise a text; raise HiddenCharacterError (naming the character and where it is)
+    if it holds control characters, lone surrogates or noncharacters (which no XML document,
+    so no XLSX export, can hold)."""
+    if found := _FORBIDDEN.search(value):
+        surrogate = "\ud800" <= found.group() <= "\udfff"
+        kind = "un caractère invalide" if surrogate else "un caractère de contrôle invisible"
+        raise HiddenCharacterError(f"{kind} ({code_point(found.group())}) {_located(value, found.start())}")
     if found := NONCHARACTER.search(value):
-        raise ValueError(f"Le texte contient un caractère réservé ({code_point(found.group())}), qui n'est pas "
-                         "du texte : retirez-le, par exemple en retapant le passage au lieu de le coller.")
+        raise HiddenCharacterError(f"un caractère réservé, qui n'est pas du texte ({code_point(found.group())}) "
+                                   f"{_located(value, found.start())}")
     return unicodedata.normalize("NFC", value)
+
+
+def clean_paragraphs(value: str) -> str:
+    """clean_text for a multi-line text: the breaks a pasted text may carry (CR, CRLF, U+000B,
+    U+000C, U+2028, U+2029) become line feeds first (a page or paragraph break, a blank line)."""
+    return clean_text(_PASTED_BREAKS.sub(lambda found: "\n\n" if found.group() in _PARAGRAPH_BREAKS else "\n", value))
 
 
 def content_hash(answers: dict[str, Any]) -> str:

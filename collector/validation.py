@@ -18,7 +18,7 @@ from .addresses import AddressError, plain_address
 from .display import INVISIBLE_IN_SHORT_TEXT, category_name, code_point
 from .departements import NAMES as DEPARTEMENT_NAMES
 from .departements import departement_of, is_normandie
-from .records import clean_text
+from .records import FIX_HIDDEN, HiddenCharacterError, clean_paragraphs
 
 if TYPE_CHECKING:
     from .formdef import FieldDef
@@ -67,10 +67,10 @@ class Text(Answer):
             raise ValidationError(ONE_VALUE)
         if not isinstance(value, str):
             raise ValidationError(NOT_TEXT)
-        try:
-            text = clean_text(value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-        except ValueError as error:
-            raise ValidationError(f"{self.definition.label} : {error}") from error
+        try:  # a pasted line break becomes a line feed (kept in a paragraph, a space on one line)
+            text = clean_paragraphs(value).strip()
+        except HiddenCharacterError as error:
+            raise ValidationError(f"« {self.definition.label} » contient {error.detail} : {FIX_HIDDEN}") from error
         if self.definition.type != "textarea":
             self.refuse_invisible(text)
             text = " ".join(text.split())

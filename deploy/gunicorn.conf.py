@@ -21,6 +21,14 @@ graceful_timeout = 30
 # Recycle workers now and then so that no slow leak can grow for two months.
 max_requests = 5000
 max_requests_jitter = 500
+# nginx refuses request and header lines over 4 KiB with a French page (its
+# large_client_header_buffers); these limits sit above it, so that gunicorn's own English
+# error pages (« Request Line is too large », « Limit request headers fields ») are never
+# reached through nginx: a line at gunicorn's maximum, and as many header lines as 16 KiB of
+# headers can hold.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 4096
 
 # nginx on this machine is the only proxy whose X-Forwarded-* headers are believed.
 forwarded_allow_ips = "127.0.0.1,::1"

@@ -10,6 +10,10 @@ import pytest
 from tests.support import store_switch
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, guard_network
 
+# A sender as production must have one: with an SMTP server set, the mailer and send-mail
+# refuse to start without it (mail.check_sender); every process a test starts inherits it.
+os.environ.setdefault("COLLECTOR_MAIL_FROM", "AMI Usages numériques <ne-pas-repondre@normandie.example>")
+
 
 def pytest_addoption(parser):
     store_switch.add_option(parser)

@@ -24,7 +24,12 @@ outbox fails to hold back (the store out of reach) goes, late if need be: the ca
 rather than a porteur's mail being lost.
 
 The mails the Région writes (messages, answer letters, meetings) and the notices to the
-Région's own address are never capped: a reviewer sends them on purpose. Both caps count
+Région's own address are never capped: a reviewer sends them on purpose. Nor is the notice to
+the previous address when a correction moves the contact (`contact-vN`): it is the only word
+the owner gets that a leaked link was used to take the dossier over, and anyone can fill an
+address's daily cap first (lost-link requests, dossiers naming it) to silence it. It goes to
+an address the dossier already had, and the contact-change cap bounds it to
+CONTACT_CHANGES_PER_DAY a day per dossier: a count only that dossier's corrections consume. Both caps count
 with the store's shared limiter (`store.rate_limiter`: ratelimit.py's sliding window, one
 sqlite file per cap in $DATA/state on the data folder, the `rate_hits` table on PostgreSQL,
 which every host and mailer shares), keyed by an HMAC of the reference or of the address
@@ -55,6 +60,8 @@ CONTACT_CHANGES_PER_DAY = 2
 # with the form or with dossier links.
 MAILS_PER_ADDRESS_PER_DAY = 5
 CONTACT_FIELD = "contact_email"
+# The kind of the notice to the previous contact address (porteur_mail.correction_mails): never capped.
+OWNER_NOTICE_PREFIX = "contact-v"
 
 
 def too_many_contact_changes(wait: int) -> str:
@@ -131,7 +138,8 @@ def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable
     outbox = store_of(where).outbox
     kept = []
     for item in mails:
-        if item.recipient == staff or recipient_allowed(where, secret, item.recipient):
+        if (item.recipient == staff or item.kind.startswith(OWNER_NOTICE_PREFIX)
+                or recipient_allowed(where, secret, item.recipient)):
             kept.append(item)
             continue
         try:

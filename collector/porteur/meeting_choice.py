@@ -61,7 +61,8 @@ def choose(reference: str, number: int) -> Response:
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
                     meeting_field=error.field or f"creneau-{number}",
-                    meeting_request=request.form.get("disponibilites", "")[:meetings.MAX_REQUEST],
+                    # whole (up to the exchanges' bound), so that nothing is lost when shortened and sent again
+                    meeting_request=request.form.get("disponibilites", "")[:20000],
                     **dossier_context(checked))
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
         porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())

@@ -22,7 +22,7 @@ from ..exports import answer_text
 from ..meetings import meetings_of
 from ..next_steps import dossier_next_steps
 from ..origin import is_cross_site
-from ..phase import current_phase
+from ..phase import current_now, current_phase
 from ..records import RecordError
 from .. import appstate
 from ..statuses import REFERENCE_PATTERN
@@ -180,7 +180,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
             appstate.secret(), reference),
         "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
-        "meetings": meetings_of(history),
+        "meetings": meetings_of(history), "now": current_now(facts)[0],
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
         "link_replaced_at": _link_replaced_at(history),
     }

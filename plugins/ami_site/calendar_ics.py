@@ -8,11 +8,13 @@ the facts only, so rebuilds are identical.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from icalendar import Alarm, Calendar, Event
+
+from collector.calendar_zones import add_timezones
 
 ICS_NAME = "ami-usages-numeriques-{edition}.ics"
 REMINDER_DAYS = 3
@@ -69,5 +71,5 @@ def build_calendar(facts: Mapping[str, Any]) -> bytes:
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     first = calendar["opens_at"].year
-    cal.add_missing_timezones(first_date=date(first - 1, 1, 1), last_date=date(first + 2, 1, 1))
+    add_timezones(cal, first - 1, first + 1)
     return cal.to_ical()

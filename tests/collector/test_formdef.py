@@ -68,11 +68,31 @@ def test_a_valid_submission_loads_into_normalised_answers():
     ("maturite", ["idee", "emergence"], "Une seule réponse est attendue pour ce champ : n'en envoyez qu'une."),
     ("rgpd", "non", "Cochez la case pour confirmer avoir pris connaissance de la notice sur les données personnelles."),
     ("rgpd", None, "Cochez la case pour confirmer avoir pris connaissance de la notice sur les données personnelles."),
-    ("projet_titre", "Titre\x00caché", "Titre du projet : Le texte contient des caractères de contrôle ou invalides : retirez-les."),
+    ("projet_titre", "Titre\x00caché", "« Titre du projet » contient un caractère de contrôle invisible (U+0000) après "
+                                       "« Titre » : retirez-le, par exemple en retapant ce passage au clavier."),
     ("projet_titre", 42, "Ce champ attend du texte."),
 ])
 def test_each_bad_answer_gets_its_french_message(field, value, message):
     assert errors_for(**{field: value})[field] == message
+
+
+@pytest.mark.parametrize(("pasted", "kept"), [
+    ("\x0b", "\n"),  # a manual line break from a word processor (Maj+Entrée)
+    ("\u2028", "\n"),  # the Unicode line separator
+    ("\x0c", "\n\n"),  # a page break
+    ("\u2029", "\n\n"),  # the Unicode paragraph separator
+])
+def test_breaks_pasted_from_a_word_processor_become_line_breaks_of_a_paragraph(pasted, kept):
+    description = "Premier paragraphe du projet." + pasted + "Second paragraphe, collé depuis un traitement de texte."
+    loaded = SCHEMA.load({**valid_answers(FORM), "description": description})
+    assert loaded["description"] == description.replace(pasted, kept)
+
+
+def test_a_character_still_refused_in_a_long_paragraph_is_named_with_where_it_is():
+    description = "Un long texte collé. " * 40 + "Juste avant\x07 le caractère."
+    assert errors_for(description=description)["description"] == (
+        "« Description du projet ou de l'intention » contient un caractère de contrôle invisible (U+0007) "
+        "après « …e collé. Juste avant » : retirez-le, par exemple en retapant ce passage au clavier.")
 
 
 def test_an_association_without_siret_gives_its_rna():

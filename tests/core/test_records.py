@@ -1,6 +1,7 @@
 """Records: durable, readable YAML that gives back exactly what was stored."""
 
 import os
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -102,9 +103,13 @@ def test_write_new_file_refuses_an_existing_name(data_dir):
         write_new_file(data_dir + "/x", "a", b"2")
 
 
-@pytest.mark.parametrize("text", ["bell\x07", "nul\x00", "c1\x85", "lone\ud800", "esc\x1b[31m"])
-def test_control_characters_and_lone_surrogates_are_refused(text):
-    with pytest.raises(ValueError, match="caractères de contrôle"):
+@pytest.mark.parametrize(("text", "named"), [
+    ("bell\x07", "un caractère de contrôle invisible (U+0007) après « bell »"),
+    ("nul\x00", "(U+0000) après « nul »"), ("c1\x85", "(U+0085) après « c1 »"),
+    ("lone\ud800", "un caractère invalide (U+D800) après « lone »"), ("\x1b[31m", "(U+001B) au début du texte"),
+])
+def test_control_characters_and_lone_surrogates_are_refused_by_code_point_and_place(text, named):
+    with pytest.raises(ValueError, match=re.escape(named)):
         clean_text(text)
 
 

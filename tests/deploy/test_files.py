@@ -147,3 +147,11 @@ def test_an_empty_ipv6_listen_leaves_the_line_out():
 
 def test_the_security_headers_no_longer_name_the_obsolete_interest_cohort():
     assert "interest-cohort" not in render(default_values())
+
+
+def test_the_env_example_gives_a_sender_the_mailer_accepts():
+    from collector.mail import MailSettings, check_sender
+
+    sender = example_settings()["COLLECTOR_MAIL_FROM"].strip('"')  # systemd's EnvironmentFile removes the quotes
+    assert sender.endswith("@normandie.fr>")
+    check_sender(MailSettings.from_env({"COLLECTOR_SMTP_HOST": "smtp.region.example", "COLLECTOR_MAIL_FROM": sender}))

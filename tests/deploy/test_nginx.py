@@ -297,3 +297,17 @@ def test_access_logs_hold_no_personal_data_nor_query_string(stack):
     assert '"POST /candidater/" 201' in nginx_log
     assert '"GET /contacts/" 200' in nginx_log
     assert "127.0.0.1" not in nginx_log
+
+
+@pytest.mark.parametrize(("path", "headers", "status", "words"), [
+    ("/instruction/?q=" + "x" * 5000, {}, 414, "Adresse trop longue"),  # above nginx's 4 KiB request line
+    ("/instruction/?q=" + "x" * 4000, {}, None, None),  # below it: the collector answers, in French
+    ("/candidater/", {"Cookie": "a=" + "x" * 5000}, 400, "Requête incorrecte"),  # one header line over 4 KiB
+    ("/candidater/", {f"X-Champ-{number}": "x" for number in range(150)}, None, None),  # more than gunicorn's 100
+])
+def test_requests_too_long_get_a_french_page_never_gunicorns_english_one(stack, path, headers, status, words):
+    reply = get(stack, path, headers=headers)
+    assert FRENCH_PAGE.search(reply.text) and "Request" not in reply.text and "Limit" not in reply.text, reply.text
+    if status is not None:
+        assert reply.status == status and words in reply.text
+        assert_security_headers(reply, hsts=True)

@@ -86,8 +86,11 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
     reply = client.post(link("AMI-2021-0001", "corriger"), data={**answers, **form_hidden_fields(form.text)})
     assert reply.status_code == 303
     assert all_versions(kept, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Une description")
+    assert "vous pouvez corriger vos réponses jusqu'au dimanche 20 juin" in page.replace("&#39;", "'")
     monkeypatch.setenv("AMI_NOW", "2021-06-21T00:00:01")
     assert client.get(link("AMI-2021-0001", "corriger")).status_code == 403
+    past = client.get(link("AMI-2021-0001")).text.replace("&#39;", "'")  # the thread, once the date is past
+    assert "vous pouviez corriger vos réponses jusqu'au dimanche 20 juin" in past and "vous pouvez corriger" not in past
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -123,6 +126,16 @@ def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(revie
     assert "Voici la réponse." in notice.get_payload(decode=True).decode()
     thread = reviewer.get("/instruction/AMI-2021-0001").text
     assert thread.index("Une question ?") < thread.index("Voici la réponse.")
+
+
+def test_an_answer_pasted_from_a_word_processor_keeps_its_line_breaks(reviewer, client, records, kept):
+    write(reviewer, message="Une question ?")
+    pasted = "Premier point.\x0bSecond point.\x0cAutre page.\u2028Fin."
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": pasted}).status_code == 303
+    event = read_history(kept, "AMI-2021-0001")["events"][-1]
+    assert event["text"] == "Premier point.\nSecond point.\n\nAutre page.\nFin."
+    refused = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Bonjour\x07 la Région"})
+    assert refused.status_code == 422 and "(U+0007) après « Bonjour »" in refused.text
 
 
 @pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5000 au plus")])

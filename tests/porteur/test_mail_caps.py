@@ -98,6 +98,24 @@ def test_an_address_gets_at_most_five_mails_of_porteur_actions_a_day_every_kind_
     assert_no_address_in_the_counts(kept, b"victime")
 
 
+def test_the_owner_is_told_the_contact_moved_even_when_others_filled_the_addresss_cap(app, client, records, kept):
+    """Whoever holds a leaked link first spends the owner's five mails of the day (lost-link
+    requests, dossiers naming the address), then moves the contact: the owner is told all the same."""
+    owner = records[0]["answers"]["contact_email"]
+    for record in records[1:]:  # two acknowledgements to the owner's address
+        assert send_correction(client, corrected(record, contact_email=owner), record["reference"]).status_code == 303
+    for _ in range(3):  # three lost-link mails: five
+        assert client.post(PAGE, data={"contact_email": owner}).status_code == 200
+        handle_waiting(app, kept)
+    before = mails_to(kept, owner)
+    assert len(before) == MAILS_PER_ADDRESS_PER_DAY
+    assert send_correction(client, corrected(records[0], contact_email="pirate@example.net")).status_code == 303
+    assert set(mails_to(kept, owner)) - set(before) == {"AMI-2021-0001.contact-v2.eml"}
+    assert send_correction(client, corrected(records[0], contact_email="autre@example.net",
+                                             projet_titre="Titre 2")).status_code == 303
+    assert "AMI-2021-0001.accuse-v2.eml" in outbox(kept) and len(mails_to(kept, "pirate@example.net")) == 2
+
+
 def assert_no_address_in_the_counts(kept, text: bytes) -> None:
     """The caps' counts hold keyed hashes, never an address: in the data folder's files or in PostgreSQL."""
     if kept.kind == "postgresql":

@@ -50,6 +50,8 @@ def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, cli
     assert [str(event["status"]) for event in events] == ["TENTATIVE", "TENTATIVE"]
     assert events[0].decoded("dtstart").isoformat() == "2021-06-15T14:30:00+02:00"
     assert events[1].decoded("dtend").isoformat() == "2021-06-16T11:30:00+02:00"
+    [zone] = calendar.walk("VTIMEZONE")
+    assert zone["tzid"] == "Europe/Paris" and "COMMENT" not in zone  # icalendar's English comment, dropped
     assert "Rencontre avec la Région" not in client.get(link("AMI-2021-0002")).text
     assert "choisissez un créneau" in client.get(link("AMI-2021-0001")).text
 
@@ -134,3 +136,92 @@ def test_the_page_a_choice_leads_to_no_longer_confirms_a_meeting_the_region_canc
     assert post(reviewer, "rencontre/1/annuler").status_code == 303
     page = client.get(chosen).text  # the same address, within the notice's ten minutes
     assert "Rencontre annulée" in page and "Votre rencontre est confirmée" not in page
+
+
+def test_a_slot_already_past_cannot_be_confirmed_and_the_page_shows_it_as_past(reviewer, client, records, kept,
+                                                                               monkeypatch):
+    post(reviewer, "rencontre", **SLOTS)
+    monkeypatch.setenv("AMI_NOW", "2021-06-15T18:00:00")  # slot 1 (15 June, 14:30) is past, slot 2 is to come
+    page = client.get(link("AMI-2021-0001")).text
+    assert "Passé : le mardi 15 juin 2021 à 14 h 30" in page and 'value="1"' not in page and 'value="2"' in page
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
+    assert reply.status_code == 422 and "Ce créneau est passé : choisissez-en un autre" in reply.text
+    assert meetings_of(read_history(kept, "AMI-2021-0001"))[0].chosen is None
+    assert outbox(kept) == ["AMI-2021-0001.rencontre-1-proposee.eml"]
+    monkeypatch.setenv("AMI_NOW", "2021-06-20T10:00:00")  # both past: only « other slots » is offered
+    page = client.get(link("AMI-2021-0001")).text
+    assert "choisissez un créneau" not in page and "ses créneaux sont passés : indiquez vos disponibilités" in page
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"}).status_code == 422
+
+
+def porteur_calendar(where, name):
+    """(method, {uid tail: (status, sequence)}) of one meeting mail's .ics."""
+    _message, calendar = calendar_of(where, name)
+    return str(calendar["method"]), {str(event["uid"]).split("@")[0].rpartition("rencontre-")[2]:
+                                     (str(event["status"]), event["sequence"]) for event in calendar.walk("VEVENT")}
+
+
+def test_the_proposal_asks_for_no_agenda_reply_and_says_the_choice_is_made_on_the_page(reviewer, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    message, calendar = calendar_of(kept, "AMI-2021-0001.rencontre-1-proposee.eml")
+    for event in calendar.walk("VEVENT"):
+        assert event["attendee"].params["rsvp"] == "FALSE"
+    body = message.get_body(("plain",)) if hasattr(message, "get_body") else None
+    text = (body or next(part for part in message.walk() if part.get_content_type() == "text/plain"))
+    assert "ne choisit pas de créneau" in text.get_payload(decode=True).decode()
+
+
+def test_the_slots_not_chosen_are_withdrawn_from_the_porteurs_agenda(reviewer, client, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"}).status_code == 303
+    message, _calendar = calendar_of(kept, "AMI-2021-0001.rencontre-1-retires.eml")
+    assert message["To"] == records[0]["answers"]["contact_email"]
+    assert porteur_calendar(kept, "AMI-2021-0001.rencontre-1-retires.eml") == (
+        "CANCEL", {"1-1": ("CANCELLED", 1)})  # the proposal's SEQUENCE was 0
+    assert porteur_calendar(kept, "AMI-2021-0001.rencontre-1-confirmee.eml") == (
+        "REQUEST", {"1-2": ("CONFIRMED", 1)})
+
+
+def test_asking_for_other_slots_withdraws_every_proposed_one(reviewer, client, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": "Le lundi."})
+    assert reply.status_code == 303
+    assert porteur_calendar(kept, "AMI-2021-0001.rencontre-1-retires.eml") == (
+        "CANCEL", {"1-1": ("CANCELLED", 1), "1-2": ("CANCELLED", 1)})
+
+
+def test_availabilities_keep_their_lines_and_come_back_whole_when_too_long(reviewer, client, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    page = client.get(link("AMI-2021-0001")).text
+    assert "2 000 caractères au plus" in page
+    too_long = "Disponible le matin. " * 100 + "SAUF LE VENDREDI."
+    reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": too_long})
+    assert reply.status_code == 422 and "2000 caractères au plus (il y en a 2117)" in reply.text
+    assert too_long.strip() + "</textarea>" in reply.text
+    listed = "Lundi 21 juin,  le matin\r\nMardi 22 juin\x0c sauf le vendredi"  # \x0c: a pasted page break
+    assert client.post(link("AMI-2021-0001", "rencontre/1"),
+                       data={"choix": "autre", "disponibilites": listed}).status_code == 303
+    [meeting] = meetings_of(read_history(kept, "AMI-2021-0001"))
+    assert meeting.request == "Lundi 21 juin, le matin\nMardi 22 juin\n\nsauf le vendredi"
+    staff = email.message_from_bytes(waiting_message(kept, "AMI-2021-0001.rencontre-1-autre.eml"))
+    body = staff.get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert "    Lundi 21 juin, le matin\n    Mardi 22 juin\n\n    sauf le vendredi\n" in body
+
+
+def test_a_second_request_for_other_slots_reaches_the_region_too(reviewer, client, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    for text in ("Le lundi.", "Finalement, seulement le mardi matin."):
+        reply = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": text})
+        assert reply.status_code == 303
+    second = email.message_from_bytes(waiting_message(kept, "AMI-2021-0001.rencontre-1-autre-2.eml"))
+    assert "seulement le mardi matin" in second.get_payload(decode=True).decode()
+    assert "AMI-2021-0001.rencontre-1-autre.eml" in outbox(kept)
+
+
+def test_a_slot_confirmed_after_asking_for_others_is_newer_than_their_withdrawal(reviewer, client, records, kept):
+    post(reviewer, "rencontre", **SLOTS)
+    client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "autre", "disponibilites": "Le lundi."})
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"}).status_code == 303
+    assert porteur_calendar(kept, "AMI-2021-0001.rencontre-1-retires.eml")[1]["1-2"] == ("CANCELLED", 1)
+    assert porteur_calendar(kept, "AMI-2021-0001.rencontre-1-confirmee.eml") == (
+        "REQUEST", {"1-2": ("CONFIRMED", 2)})  # above the withdrawal's 1: the calendar puts it back

@@ -133,3 +133,28 @@ def test_the_review_page_downloads_every_format_named_after_its_filters(logged_i
     data = response.get_data()
     rows = csv_rows(data) if fmt == "csv" else sheets(data)["Candidatures"]
     assert [row[0] for row in rows[1:]] == calvados
+
+
+def test_a_text_too_long_for_an_xlsx_cell_is_cut_with_a_visible_mark_and_whole_elsewhere(data_dir, form, records):
+    record = make_record(form, 41)  # a record edited by hand: exported all the same, longer than any answer allows
+    text = "Un projet décrit très longuement. " * 1200 + "FIN DU TEXTE."
+    record["answers"]["description"] = text
+    write_record(data_dir, record)
+    entries = [entry for entry in load_catalog(data_dir).entries if entry.reference == record["reference"]]
+    column = len(FIXED_HEADERS) + [field.name for field in form.fields].index("description")
+    [cell] = [row[column] for row in sheets(export(form, entries, "xlsx"))["Candidatures"][1:]]
+    assert len(cell) == 32_767 and cell.startswith("Un projet décrit")
+    assert cell.endswith(" […] [texte coupé : 40\u202f813 caractères au total, plus qu'une cellule XLSX n'en contient ; "
+                         "les exports CSV et ODS le donnent en entier]")
+    assert sheets(export(form, entries, "ods"))["Candidatures"][1][column] == text
+    assert csv_rows(export(form, entries, "csv"))[1][column] == text
+
+
+def test_the_duplicates_cell_names_twenty_dossiers_and_counts_the_others(data_dir, form):
+    for number in range(1, 24):
+        write_record(data_dir, make_record(form, number, siret="73282932000017"))
+    entries = load_catalog(data_dir).entries
+    column = FIXED_HEADERS.index("Doublons")
+    for fmt in ("xlsx", "ods"):
+        cell = sheets(export(form, entries, fmt))["Candidatures"][1][column]
+        assert cell.count("(SIRET)") == 20 and cell.endswith(" et 2 autres dossiers en doublon")

@@ -212,6 +212,32 @@ def test_send_mail_without_a_server_says_so(runner, data_dir, form, facts):
     assert "aucun serveur SMTP configuré (COLLECTOR_SMTP_HOST)" in result.stderr
 
 
+@pytest.mark.parametrize(("sender", "named"), [
+    ("", "COLLECTOR_MAIL_FROM est vide"),  # what deploy/collector.env.example shipped: « ne-pas-repondre@localhost »
+    ("AMI <ne-pas-repondre@localhost>", "COLLECTOR_MAIL_FROM='AMI <ne-pas-repondre@localhost>' n'a pas de domaine"),
+    ("ami@serveur", "n'a pas de domaine valable"),
+    ("ne-pas-repondre", "n'a pas de domaine valable"),
+])
+@pytest.mark.parametrize("command", ["send-mail", "mailer"])
+def test_with_a_server_the_mailer_and_send_mail_refuse_a_sender_without_a_real_domain(
+        runner, data_dir, form, facts, smtp, monkeypatch, sender, named, command):
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COLLECTOR_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("COLLECTOR_MAIL_FROM", sender)
+    queue_all(data_dir, write_records(data_dir, 1, form), facts, form, MailSettings.from_env())
+    result = runner.invoke(args=[command])
+    assert result.exit_code == 1 and named in result.output
+    assert "COLLECTOR_MAIL_FROM=\"AMI Usages numériques <ne-pas-repondre@normandie.fr>\"" in result.output
+    assert len(pending(data_dir)) == 2  # nothing sent, nothing lost
+
+
+def test_without_a_server_an_empty_sender_only_waits_like_the_mails(runner, data_dir, form, facts, monkeypatch):
+    monkeypatch.setenv("COLLECTOR_MAIL_FROM", "")
+    queue_all(data_dir, write_records(data_dir, 1, form), facts, form, MailSettings.from_env())
+    result = runner.invoke(args=["send-mail"])
+    assert "0 envoyé(s), 2 en attente" in result.stdout and "COLLECTOR_MAIL_FROM" not in result.output
+
+
 @pytest.mark.parametrize("environ, message", [
     ({"COLLECTOR_SMTP_PORT": "vingt-cinq"}, "COLLECTOR_SMTP_PORT='vingt-cinq' : nombre attendu."),
     ({"COLLECTOR_MAIL_RETRY_SECONDS": "-5"}, "COLLECTOR_MAIL_RETRY_SECONDS='-5' : nombre positif attendu."),

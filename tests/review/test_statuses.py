@@ -107,7 +107,7 @@ def test_history_keeps_who_when_from_to_and_note(kept, one):
     ("", "alice", "La note est vide"),
     ("ok", "", "Indiquez qui écrit cette note."),
     ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
-    ("bip\x07", "alice", "caractères de contrôle"),
+    ("bip\x07", "alice", "caractère de contrôle invisible"),
 ])
 def test_bad_notes_are_refused(kept, one, note, by, message):
     with pytest.raises(ValueError, match=message):

@@ -56,6 +56,7 @@ def test_the_ics_parses_and_holds_every_date(site):
     assert (events["ami-2021-analyse"].decoded("dtstart"), events["ami-2021-analyse"].decoded("dtend")) == (date(2021, 6, 1), date(2021, 7, 1))
     assert events["ami-2021-retour"].decoded("dtstart") == date(2021, 7, 1)
     assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+    assert "COMMENT" not in calendar.walk("VTIMEZONE")[0], "icalendar's English comment reaches the calendar"
     assert calendar["version"] == "2.0"
 
 

@@ -71,7 +71,7 @@ def test_a_correction_is_a_new_version_and_the_first_record_stays_as_it_was(clie
     assert (event["kind"], event["by"], event["version"]) == ("correction", "porteur", 2)
     page = client.get(reply.headers["Location"]).text
     assert "Titre corrigé" in page and "Vos réponses corrigées sont enregistrées" in page
-    assert f"Version 2 (la plus récente de 2)" in page and short_hash(second["content_hash"]) in page
+    assert "Version 2 (la plus récente de 2)" in page and short_hash(second["content_hash"]) in page
     assert "Version 1, envoyée par le porteur." in page and "Version 2, corrigée par le porteur." in page
 
 

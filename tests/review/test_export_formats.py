@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from collector.export_files import FORMATS, export_name
 from collector.exports import FIXED_HEADERS
+from tests.review.factory import make_record
 from tests.review.test_exports import exported
 
 
@@ -135,12 +136,13 @@ def test_the_review_page_downloads_every_format_named_after_its_filters(logged_i
     assert [row[0] for row in rows[1:]] == calvados
 
 
-def test_a_text_too_long_for_an_xlsx_cell_is_cut_with_a_visible_mark_and_whole_elsewhere(data_dir, form, records):
+def test_a_text_too_long_for_an_xlsx_cell_is_cut_with_a_visible_mark_and_whole_elsewhere(app, form, records,
+                                                                                          test_store):
     record = make_record(form, 41)  # a record edited by hand: exported all the same, longer than any answer allows
     text = "Un projet décrit très longuement. " * 1200 + "FIN DU TEXTE."
     record["answers"]["description"] = text
-    write_record(data_dir, record)
-    entries = [entry for entry in load_catalog(data_dir).entries if entry.reference == record["reference"]]
+    assert test_store.write_record(record)
+    entries = [entry for entry in exported(app) if entry.reference == record["reference"]]
     column = len(FIXED_HEADERS) + [field.name for field in form.fields].index("description")
     [cell] = [row[column] for row in sheets(export(form, entries, "xlsx"))["Candidatures"][1:]]
     assert len(cell) == 32_767 and cell.startswith("Un projet décrit")
@@ -150,10 +152,9 @@ def test_a_text_too_long_for_an_xlsx_cell_is_cut_with_a_visible_mark_and_whole_e
     assert csv_rows(export(form, entries, "csv"))[1][column] == text
 
 
-def test_the_duplicates_cell_names_twenty_dossiers_and_counts_the_others(data_dir, form):
-    for number in range(1, 24):
-        write_record(data_dir, make_record(form, number, siret="73282932000017"))
-    entries = load_catalog(data_dir).entries
+def test_the_duplicates_cell_names_twenty_dossiers_and_counts_the_others(app, form, put_records):
+    put_records(23, siret="73282932000017")
+    entries = exported(app)
     column = FIXED_HEADERS.index("Doublons")
     for fmt in ("xlsx", "ods"):
         cell = sheets(export(form, entries, fmt))["Candidatures"][1][column]

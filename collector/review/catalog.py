@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..answers import answer_date, answer_dates
+from ..departements import NAMES as DEPARTEMENTS
 from ..display import shown
 from ..dossier import latest_record, with_versions
 from ..readable import departement_code, departement_name  # noqa: F401 - part of the catalog's API
@@ -119,9 +120,13 @@ class Entry:
         return shown(departement_code(self.record), multiline=False)
 
     @property
+    def own_flags(self) -> list[str]:
+        """The flags the record itself carries, as shown (neither duplicates nor problems)."""
+        return [shown(str(flag), multiline=False) for flag in (self.record.get("flags") or [])]
+
+    @property
     def flags(self) -> list[str]:
-        flags = [shown(str(flag), multiline=False) for flag in (self.record.get("flags") or [])]
-        flags += duplicate_flags(self.duplicates)
+        flags = self.own_flags + duplicate_flags(self.duplicates)
         if self.problems:
             flags.append(INVALID_FLAG)
         return flags
@@ -251,6 +256,12 @@ def format_received(entry: Entry) -> str:
     """Time of receipt as a French reader writes it: 16/04/2021 10:05."""
     moment = entry.received_at
     return moment.strftime("%d/%m/%Y %H:%M") if moment else str(entry.record.get("received_at"))
+
+
+def format_departement(entry: Entry) -> str:
+    """« Calvados (14) » (the record's name for it, else the usual one), or « — » when unknown."""
+    code = entry.departement
+    return f"{departement_name(entry.record) or DEPARTEMENTS.get(code, code)} ({code})" if code else "—"
 
 
 def format_moment(text: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import click
 from flask.cli import with_appcontext
@@ -38,7 +38,7 @@ from ..phase import current_now
 from ..readable import answer_text
 from ..statuses import OUTCOMES, STATUSES, StatusError, add_note, change_status, read_history, status_label
 from ..stores import StoreUnavailable
-from .catalog import Catalog, Entry, departement_name, format_received, scan_catalog
+from .catalog import Catalog, format_received, scan_catalog
 from .index import Selection
 from .indexing import app_index
 from .users import UserError
@@ -86,11 +86,6 @@ def _selection(status, thematique, departement, type_structure) -> Selection:
                      departement=code, type_structure=_choice_code("type_structure", "--type", type_structure))
 
 
-def _labels(field_name: str, codes: Iterable[str]) -> str:
-    form = appstate.form()
-    return ", ".join(form.choice_label(field_name, code) for code in codes)
-
-
 @click.command("list")
 @with_appcontext
 @as_data_owner
@@ -99,20 +94,15 @@ def list_command(status, thematique, departement, type_structure) -> None:
     """List the submissions (reference, receipt, organisation, thématiques, département, status, flags)."""
     selection = _selection(status, thematique, departement, type_structure)
     index = app_index()
-    chosen = index.select(selection)
+    rows = index.listing(selection)  # texts rendered by the index: no record summary read here
+    themes = dict(appstate.form().field("thematiques").choices)
     echo(table(
         ["Référence", "Reçue le", "Structure", "Thématiques", "Dépt", "Statut", "Signalements", "Version"],
-        ([e.reference, format_received(e), e.organisation[:40], _labels("thematiques", e.thematiques),
-          _departement_text(e), status_label(e.status), ", ".join(flag_label(flag) for flag in e.flags), str(e.version)]
-         for e in chosen)))
-    echo(f"{len(chosen)} candidature(s) sur {index.total()}.")
+        ([row.reference, row.received, row.organisation[:40], ", ".join(themes.get(code, code) for code in row.thematiques),
+          row.departement, status_label(row.status), ", ".join(flag_label(flag) for flag in row.flags), str(row.version)]
+         for row in rows)))
+    echo(f"{len(rows)} candidature(s) sur {index.total()}.")
     warn_files(index.warnings())
-
-
-def _departement_text(entry: Entry) -> str:
-    """« Calvados (14) »."""
-    code = entry.departement
-    return f"{departement_name(entry.record) or DEPARTEMENTS.get(code, code)} ({code})" if code else "—"
 
 
 @click.command("show")

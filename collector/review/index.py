@@ -39,11 +39,13 @@ import copy
 import fcntl
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
 import re
 import sqlite3
+import struct
 import threading
 import unicodedata
 import uuid
@@ -52,22 +54,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
 from ..sequence import STATE_DIR
-from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history, store_of
+from ..display import shown
+from ..statuses import (DUPLICATE_FLAGS, REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history,
+                        store_of)
 from ..statuses import _email_key as email_key, _siret_key as siret_key
 from ..stores.folder_review_source import signature as _signature
 from ..stores.review_source import Signature
-from .catalog import INVALID_FLAG, Entry, departement_code, departement_name, entry_of
+from .catalog import (INVALID_FLAG, Entry, departement_code, departement_name, entry_of, format_departement,
+                      format_received)
 
 log = logging.getLogger("collector")
 
 DB_FILE = "index.sqlite3"
 IN_STEP = "in_step"  # meta key: "<generation> <digest>", the files the index held exactly at that generation
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: the `listed` table
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
                  "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
@@ -83,6 +88,10 @@ CREATE TABLE records (
 -- wide columns apart, so that counts, filters and sorts scan narrow rows
 CREATE TABLE details (name TEXT PRIMARY KEY, summary TEXT NOT NULL, problems TEXT NOT NULL);
 CREATE TABLE texts (name TEXT PRIMARY KEY, search TEXT NOT NULL);
+-- a list row as `list` prints it, rendered once when the file is read: a row costs no JSON nor date
+CREATE TABLE listed (name TEXT PRIMARY KEY, received TEXT NOT NULL, organisation TEXT NOT NULL,
+                     thematiques TEXT NOT NULL, departement TEXT NOT NULL, flags TEXT NOT NULL,
+                     invalid INTEGER NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE themes (name TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (name, code));
 CREATE TABLE histories (name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
                         status TEXT NOT NULL);
@@ -111,6 +120,11 @@ SORTS = {
 }
 FROM = "FROM records r LEFT JOIN histories h ON h.name = r.name"
 DUPLICATED = "(SELECT {key} FROM records WHERE {key} <> '' AND error IS NULL GROUP BY {key} HAVING COUNT(*) > 1)"
+# Has another readable record this one's key? For the rows of a page or a list: one look in the
+# key's index per row, where DUPLICATED groups every record.
+SHARED = ("IFNULL(r.{key} <> '' AND EXISTS (SELECT 1 FROM records d WHERE d.{key} = r.{key} "
+          "AND d.rowid <> r.rowid AND d.error IS NULL), 0)")
+SEPARATOR = "\x1f"  # between the codes of a `listed` cell: `shown` writes it [U+001F], so no code holds it
 
 
 _COMBINING = re.compile(r"[\u0300-\u036f]")
@@ -178,11 +192,14 @@ def _files_digest(submissions: dict[str, Signature], histories: dict[str, Signat
     """A digest of every record's and history's name and signature, in the folders' order.
 
     Unsorted: an unchanged folder lists its files in the same order, and another order
-    only costs a comparison with the index, never a wrong answer."""
+    only costs a comparison with the index, never a wrong answer. The names are hashed as
+    one text, the signatures as signed 64-bit integers (as sqlite keeps them): a fifth of
+    the cost of hashing the folders' `repr`, which a new process pays at every command."""
     digest = hashlib.blake2b(digest_size=16)
     for files in (submissions, histories):
-        digest.update(repr(files).encode("utf-8"))
-        digest.update(b"\0")
+        digest.update(struct.pack("<q", len(files)))
+        digest.update("\0".join(files).encode("utf-8", "surrogatepass"))
+        digest.update(struct.pack(f"<{3 * len(files)}q", *itertools.chain.from_iterable(files.values())))
     return digest.hexdigest()
 
 
@@ -192,14 +209,36 @@ def _note_in_step(connection: sqlite3.Connection, digest: str) -> None:
     connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (IN_STEP, f"{generation} {digest}"))
 
 
+class ListRow(NamedTuple):
+    """One record as `list` prints it: texts rendered when the file was read, codes for the rest."""
+
+    reference: str
+    received: str  # « 16/04/2021 10:05 », as the record wrote the time
+    organisation: str
+    thematiques: list[str]  # codes, in the record's order
+    departement: str  # « Calvados (14) », or « — »
+    status: str
+    flags: list[str]  # codes, as Entry.flags gives them
+    version: int
+
+
 @dataclass
 class IndexedFile:
-    """What the index keeps of one record file: its `records` row, thématiques, summary, text."""
+    """What the index keeps of one record file: its `records` row, thématiques, summary, text, list row."""
 
     row: list[Any]
     themes: list[str]
     detail: tuple[str, str, str] | None
     text: tuple[str, str] | None
+    listed: tuple[Any, ...] | None = None
+
+
+def _listed(name: str, entry: Entry) -> tuple[Any, ...]:
+    """The `listed` row: what `list` prints of the record, rendered once here rather than at every
+    command (the date by strftime, hidden characters made visible)."""
+    return (name, shown(format_received(entry), multiline=False), entry.organisation,
+            SEPARATOR.join(entry.thematiques), shown(format_departement(entry), multiline=False),
+            SEPARATOR.join(entry.own_flags), int(bool(entry.problems)), entry.version)
 
 
 def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: str | None) -> IndexedFile:
@@ -215,7 +254,7 @@ def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: s
            fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
            "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email"))]
     detail = (name, json.dumps(entry.summary, ensure_ascii=False), json.dumps(entry.problems, ensure_ascii=False))
-    return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))))
+    return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))), _listed(name, entry))
 
 
 def _history_status(where: Any, name: str) -> str:
@@ -283,11 +322,16 @@ class RecordIndex:
     """The index of a store's records, in a data folder; open it per use (connections are cached per thread).
 
     `store` (the data folder's own by default) keeps the records and histories; the index
-    file is always in `data_dir` (each host keeps its own).
+    file is always in `data_dir` (each host keeps its own). `follow`: this process will use
+    the index again (a web worker, the mailer), so each sync asks the store what changed
+    since the last one (inotify, PostgreSQL's digest) and the next sync looks at those only;
+    a one-shot command (False) looks at every file once and sets up nothing for later.
     """
 
-    def __init__(self, data_dir: str, validator: Validator | None = None, store: Any = None) -> None:
+    def __init__(self, data_dir: str, validator: Validator | None = None, store: Any = None,
+                 follow: bool = True) -> None:
         self.data_dir = data_dir
+        self.follow = follow
         self.path = os.path.join(data_dir, STATE_DIR, DB_FILE)
         self.store = store_of(store if store is not None else data_dir)
         self.source = self.store.review_source
@@ -453,7 +497,7 @@ class RecordIndex:
                histories: Sequence[list[Any]], gone_histories: Iterable[str]) -> None:
         """Apply changes inside the caller's transaction and bump the generation."""
         names = [(name,) for name in gone] + [(item.row[0],) for item in records]
-        for table in ("records", "themes", "details", "texts"):
+        for table in ("records", "themes", "details", "texts", "listed"):
             connection.executemany(f"DELETE FROM {table} WHERE name = ?", names)
         connection.executemany("DELETE FROM histories WHERE name = ?", [(name,) for name in gone_histories])
         cls._insert(connection, records, histories)
@@ -468,6 +512,8 @@ class RecordIndex:
                                [(item.row[0], code) for item in records for code in item.themes])
         connection.executemany("INSERT INTO details VALUES (?, ?, ?)", [item.detail for item in records if item.detail])
         connection.executemany("INSERT INTO texts VALUES (?, ?)", [item.text for item in records if item.text])
+        connection.executemany("INSERT INTO listed VALUES (" + ", ".join("?" * 8) + ")",
+                               [item.listed for item in records if item.listed])
         connection.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?, ?)", histories)
 
     @staticmethod
@@ -500,7 +546,7 @@ class RecordIndex:
         disk: list[dict[str, Signature]] = []
         touched: list[set[str] | None] = []
         for number, kind in enumerate(("records", "histories")):
-            changed_now = self.source.changes(kind)  # type: ignore[arg-type]
+            changed_now = self.source.changes(kind) if self.follow else None  # type: ignore[arg-type]
             if changed_now is None or seen is None:
                 disk.append(self.source.signatures(kind))  # type: ignore[arg-type]
                 touched.append(None)
@@ -519,6 +565,7 @@ class RecordIndex:
             known = [seen[1], seen[2]]
         elif digest is not None and in_step == f"{generation} {digest}":
             known = [disk[0], disk[1]]  # the index holds exactly these files: nothing to compare
+            touched = [set(), set()]
         else:
             touched = [None, None]
             connection.execute("BEGIN")  # the signatures and the generation from one snapshot
@@ -674,6 +721,19 @@ class RecordIndex:
         if limit is not None:
             query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return self._entries(self._db().execute(query, params).fetchall())
+
+    def listing(self, selection: Selection) -> list[ListRow]:
+        """The rows of a selection as `list` prints them, sorted: from the `listed` table, with the
+        status and the duplicates worked out by the query (no summary decoded, no date formatted)."""
+        where, params = selection.where()
+        query = (f"SELECT r.name, l.received, l.organisation, l.thematiques, l.departement, COALESCE(h.status, 'recu'), "
+                 f"l.flags, {SHARED.format(key='siret_key')}, {SHARED.format(key='email_key')}, l.invalid, l.version "
+                 f"{FROM} JOIN listed l ON l.name = r.name WHERE {where} ORDER BY {selection.order()}")
+        return [ListRow(name, received, organisation, themes.split(SEPARATOR) if themes else [], departement, status,
+                        (flags.split(SEPARATOR) if flags else []) + [DUPLICATE_FLAGS["siret"]] * same_siret
+                        + [DUPLICATE_FLAGS["email"]] * same_email + [INVALID_FLAG] * invalid, version)
+                for name, received, organisation, themes, departement, status, flags, same_siret, same_email, invalid,
+                version in self._db().execute(query, params)]
 
     @per_generation
     def count(self, selection: Selection) -> int:

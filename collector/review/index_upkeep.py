@@ -46,10 +46,11 @@ def sync_seconds(environ: Mapping[str, str] = os.environ) -> float:
     return seconds
 
 
-def sync_host_index(app: Flask) -> None:
+def sync_host_index(app: Flask, follow: bool = False) -> None:
     """Bring this host's index in step with the app's store, if the host has one (no index
-    file: nothing to clear, and none is built here)."""
-    index = app_index(app)
+    file: nothing to clear, and none is built here). `follow`: the process syncs again later
+    (the mailer), see RecordIndex."""
+    index = app_index(app, follow=follow)
     if os.path.exists(index.path):
         index.sync()
         index.wipe_log()
@@ -77,7 +78,7 @@ class IndexUpkeep:
             return
         self._next = now + self.period
         try:
-            sync_host_index(self.app)
+            sync_host_index(self.app, follow=True)
         except Exception as error:  # noqa: BLE001 - the store out of reach (StoreUnavailable), a full disk…
             log.warning("review index: not brought in step with the store (%s); next try in %.0f s",
                         type(error).__name__, self.period)

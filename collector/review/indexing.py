@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from flask.cli import with_appcontext
 
 from .. import events
@@ -30,11 +30,13 @@ log = logging.getLogger("collector")
 _EXTENSION = "review_index_validator"
 
 
-def app_index(app: Flask | None = None) -> RecordIndex:
+def app_index(app: Flask | None = None, follow: bool | None = None) -> RecordIndex:
     """The index of the app's store (kept in this host's data folder), judging records with the app's form.
 
     Within one request (or command) the same index is returned, so it is brought in step
-    with the files once, however many queries the page makes.
+    with the files once, however many queries the page makes. It follows the store from one
+    use to the next (`RecordIndex.follow`) when asked to, and by default inside a request (a
+    web worker serves many); a command outside any request (`list`, `show`…) looks once.
     """
     given = app
     app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
@@ -43,7 +45,8 @@ def app_index(app: Flask | None = None) -> RecordIndex:
     validator = app.extensions.get(_EXTENSION)
     if validator is None:
         validator = app.extensions[_EXTENSION] = record_validator(appstate.form(app), trust_hash=True)
-    index = RecordIndex(appstate.data_dir(app), validator, appstate.store(app))
+    index = RecordIndex(appstate.data_dir(app), validator, appstate.store(app),
+                        follow=has_request_context() if follow is None else follow)
     if given is None:
         g.review_index = index
     return index
@@ -88,7 +91,7 @@ def email_lookup(app: Flask) -> Callable[[str], list[str] | None]:
     requests; None when there is no index file yet or it cannot be read (the records are then read)."""
 
     def lookup(address: str) -> list[str] | None:
-        index = app_index(app)  # a fresh one each time: brought in step with the files first
+        index = app_index(app, follow=True)  # a fresh one each time, in step first; the mailer asks again later
         if not os.path.exists(index.path):
             return None
         try:

@@ -22,18 +22,27 @@ def signature(stat: os.stat_result) -> Signature:
 
 
 def scan(folder: str) -> dict[str, Signature]:
-    """Every `*.yaml` file of a folder (name without suffix) with its signature."""
+    """Every `*.yaml` file of a folder (name without suffix) with its signature.
+
+    Every file is stat'ed (a hand edit in place changes no folder's mtime), relative to the
+    open folder (`dir_fd`: no path to build per file); the loop does nothing else, as a new
+    process runs it over every record before each command."""
     found: dict[str, Signature] = {}
+    suffix = len(RECORD_SUFFIX)
     try:
-        with os.scandir(folder) as items:
-            for item in items:
-                if item.name.endswith(RECORD_SUFFIX) and not item.name.startswith("."):
-                    try:
-                        found[item.name[:-len(RECORD_SUFFIX)]] = signature(item.stat())
-                    except FileNotFoundError:
-                        continue
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except FileNotFoundError:
-        pass
+        return found
+    try:
+        for name in os.listdir(fd):
+            if name[-suffix:] == RECORD_SUFFIX and name[0] != ".":
+                try:
+                    stat = os.stat(name, dir_fd=fd)
+                except FileNotFoundError:
+                    continue
+                found[name[:-suffix]] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    finally:
+        os.close(fd)
     return found
 
 

@@ -81,12 +81,12 @@ LIVES = {
     a_porteur_reply: ["reponse-porteur-1"],
     an_answer: ["reponse-1"],
     a_proposal: ["rencontre-1-proposee"],
-    an_accepted_meeting: ["rencontre-1-confirmee", "rencontre-1-confirmee-region"],
-    another_slot_asked: ["rencontre-1-autre"],
+    an_accepted_meeting: ["rencontre-1-confirmee", "rencontre-1-confirmee-region"],  # its one slot was chosen
+    another_slot_asked: ["rencontre-1-autre", "rencontre-1-retires"],
     a_cancelled_meeting: ["rencontre-1-annulee", "rencontre-1-annulee-region"],
     a_correction_changing_the_contact: ["accuse-v2", "correction-v2", "contact-v2"],
-    a_revocation_with_a_new_contact: ["lien-remplace-1", "lien-remplace-1-ancien-contact"],
-    a_revocation: ["lien-remplace-1"],
+    a_revocation_with_a_new_contact: ["lien-remplace-1", "lien-remplace-1-ancien-contact", "lien-remplace-1-region"],
+    a_revocation: ["lien-remplace-1", "lien-remplace-1-region"],
     a_note_only: [],
 }
 

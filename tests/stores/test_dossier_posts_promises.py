@@ -16,29 +16,12 @@ import psycopg
 import pytest
 
 from collector.stores.dossier_posts import EventPending
-from collector.stores.folder import FolderStore
 from collector.stores.postgres_histories import _LOCK
-from tests.conftest import STORE_KINDS
+
+from .test_outbox import store, store_kind  # noqa: F401 - fixtures: each test on both stores
 
 REFERENCE = "AMI-2021-0001"
 DOCUMENT = b"reference: AMI-2021-0001\nversion: 2\n"
-
-
-@pytest.fixture(params=STORE_KINDS)
-def store_kind(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def store(store_kind, data_dir, request):
-    if store_kind == "folder":
-        yield FolderStore(data_dir)
-        return
-    from collector.stores.postgres import PostgresStore
-
-    opened = PostgresStore.open_checked(request.getfixturevalue("database_url"))
-    yield opened
-    opened.close()
 
 
 class Refused(Exception):

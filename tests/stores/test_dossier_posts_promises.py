@@ -124,7 +124,8 @@ def test_on_postgresql_an_id_that_cannot_be_claimed_stores_nothing_of_the_post(s
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
                            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$")
-        connection.execute("CREATE TRIGGER refuse BEFORE INSERT ON submission_ids FOR EACH ROW EXECUTE FUNCTION refuse()")
+        connection.execute("CREATE TRIGGER refuse BEFORE INSERT ON submission_ids FOR EACH ROW "
+                           "EXECUTE FUNCTION refuse()")
     with pytest.raises(psycopg.Error):
         store.dossier_posts.write(REFERENCE, adding("correction"), version=(2, DOCUMENT), submission_id="id-1")
     assert stored(store) == ([], None)

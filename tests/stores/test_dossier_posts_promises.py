@@ -4,7 +4,8 @@ claim; a claimed id stores nothing (and `change` is not even asked); a taken ver
 or a refusal of `change` stores nothing. On the data folder, a history that cannot be written
 after its version is EventPending (the version kept), without a version a failure; an id that
 cannot be remembered leaves the post stored. On PostgreSQL, one transaction under the
-history's advisory lock: a failure anywhere stores nothing, and a post waits for that lock."""
+history's advisory lock: a failure anywhere stores nothing, and a post waits for that lock.
+A post belongs to a stored dossier (its record is checked under the same lock): each test stores it first."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import threading
 import psycopg
 import pytest
 
+from collector.formdef import load_form
 from collector.stores.dossier_posts import EventPending
 from collector.stores.postgres_histories import _LOCK
+from tests.review.factory import make_record
 
 from .test_outbox import store, store_kind  # noqa: F401 - fixtures: each test on both stores
 
@@ -26,6 +29,12 @@ DOCUMENT = b"reference: AMI-2021-0001\nversion: 2\n"
 
 class Refused(Exception):
     pass
+
+
+@pytest.fixture(autouse=True)
+def its_record(store):
+    """The dossier the posts are about, stored as the intake stores it."""
+    assert store.write_record(make_record(load_form(), 1))
 
 
 def adding(kind: str, seen: list | None = None):

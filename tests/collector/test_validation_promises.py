@@ -144,7 +144,8 @@ def test_text_must_be_text():
 
 
 def test_control_characters_are_refused_with_the_label():
-    assert refusal(field("text"), "a\x00b").startswith("Question : ")
+    assert refusal(field("text"), "a\x00b") == ("« Question » contient un caractère de contrôle invisible (U+0000) "
+                                                "après « a » : retirez-le, par exemple en retapant ce passage au clavier.")
 
 
 def test_lengths_are_checked_at_their_exact_limits():

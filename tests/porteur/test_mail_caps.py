@@ -25,7 +25,7 @@ from tests.support.payloads import form_hidden_fields, valid_answers
 
 from .conftest import outbox, review_post
 from .test_corrections import corrected, outbox_message, send_correction
-from .test_lost_link import ON_THE_DATA_FOLDER, PAGE, handle_waiting
+from .test_lost_link import ON_THE_DATA_FOLDER, PAGE, handle_waiting, page_fields
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -229,7 +229,7 @@ def test_a_held_back_dossier_posted_again_still_says_that_no_acknowledgement_com
 def test_on_the_data_folder_the_limits_keep_their_files_so_a_running_server_keeps_its_counts(app, client, records,
                                                                                              data_dir):
     assert send_correction(client, corrected(records[0], contact_email=VICTIM)).status_code == 303
-    assert client.post(PAGE, data={"contact_email": VICTIM}).status_code == 200
+    assert client.post(PAGE, data={"contact_email": VICTIM, **page_fields(client)}).status_code == 200  # from the page
     handle_waiting(app, data_dir)
     assert sorted(name for name in os.listdir(os.path.join(data_dir, "state")) if name.startswith("ratelimit-") and name.endswith(".sqlite3")) == [
         "ratelimit-changements-contact.sqlite3", "ratelimit-courriels-adresse.sqlite3", "ratelimit-envoi-reseau.sqlite3",

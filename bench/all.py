@@ -26,7 +26,7 @@ SCRIPTS = [
     ("data_folder.py", "data folder: alias bomb refused, record read-back, a reference taken with fsync"),
     ("review_index.py", "reviewers: index, review pages through gunicorn, list, reindex at 1,000 and 10,000"),
     ("review_index_postgres.py", "reviewers' index on PostgreSQL beside the data folder: reindex, sync, list"),
-    ("mail_catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),
+    ("mail/catch_up.py", "mailer: the catch-up pass over 1,000 and 10,000 histories, first and later passes"),
     ("lost_link.py", "lost-link page: known and unknown addresses alike; the mailer's look-up with and without index"),
     ("before_after.py", "reviewers: a new process's list and reindex, this tree against main"),
     ("intake_fsyncs.py", "collector: fsyncs and CPU per stored post, this tree against main"),

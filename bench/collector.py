@@ -58,7 +58,7 @@ from bench.postgres_database import postgres_server  # noqa: E402
 from bench.trees import export_tree  # noqa: E402
 from collector.antispam import Tokens  # noqa: E402
 from collector.formdef import load_form  # noqa: E402
-from collector.mail import KINDS, QUEUED, SENT, pending  # noqa: E402
+from collector.mail.delivery import KINDS, QUEUED, SENT, pending  # noqa: E402
 from collector.records import iter_record_paths  # noqa: E402
 from tests.review.mailer_process import mailer  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
@@ -159,7 +159,7 @@ def mail_timeline(data_dir: str, burst_end: float) -> str:
     """Where the mails' delay after the burst went, from the outbox's files: seconds after the
     last post until the first and the last message was queued (its name remembered in
     mail-queued/, once durably in the outbox) and until the first and the last was claimed for
-    sending (a claim sets the file's time: mail.py's _claim; sent/ keeps it)."""
+    sending (a claim sets the file's time: mail/delivery.py's _claim; sent/ keeps it)."""
 
     def span(folder: str) -> str:
         path = os.path.join(data_dir, folder)

@@ -20,9 +20,10 @@ sys.path.insert(0, REPO_ROOT)
 os.environ.setdefault("AMI_NOW", "2021-04-15T10:00:00")
 os.environ.setdefault("COLLECTOR_SMTP_HOST", "")
 
-from collector import appstate, create_app, mail, porteur_mail  # noqa: E402
+from collector import appstate, create_app  # noqa: E402
+from collector.mail import delivery, lifecycle
 from collector.current_links import refresh  # noqa: E402
-from collector.mail_wire import wire_bytes  # noqa: E402
+from collector.mail.wire import wire_bytes  # noqa: E402
 from collector.statuses import add_note  # noqa: E402
 from tests.review.factory import make_record  # noqa: E402
 
@@ -51,17 +52,17 @@ def main() -> None:
             add_note(store, REFERENCE, f"Note {number}.", by="alice")
         facts, form, contact = app.config["FACTS"], app.config["FORM"], record["answers"]["contact_email"]
         with app.app_context():
-            settings = porteur_mail.settings()
-            notification = wire_bytes(mail.compose_notification(record, facts, form, settings))
-            acknowledgement = wire_bytes(mail.compose_acknowledgement(record, facts, form, settings))
+            settings = lifecycle.settings()
+            notification = wire_bytes(delivery.compose_notification(record, facts, form, settings))
+            acknowledgement = wire_bytes(delivery.compose_acknowledgement(record, facts, form, settings))
             result = app.test_cli_runner().invoke(args=["revoke-link", REFERENCE, "--by", "alice"])
             assert result.exit_code == 0, result.output
             assert refresh(store, SECRET, contact, acknowledgement) != acknowledgement
-            current = wire_bytes(mail.compose_acknowledgement(record, facts, form, porteur_mail.settings()))
+            current = wire_bytes(delivery.compose_acknowledgement(record, facts, form, lifecycle.settings()))
             assert refresh(store, SECRET, contact, current) is current
             store.write_record(make_record(form, 2))
-            never_revoked = wire_bytes(mail.compose_acknowledgement(make_record(form, 2), facts, form,
-                                                                    porteur_mail.settings()))
+            never_revoked = wire_bytes(delivery.compose_acknowledgement(make_record(form, 2), facts, form,
+                                                                    lifecycle.settings()))
             for number in range(50):
                 add_note(store, "AMI-2021-0002", f"Note {number}.", by="alice")
         print(f"{count} messages each, data folder, histories of 50 events")

@@ -62,7 +62,8 @@ def main() -> int:
     os.environ.setdefault("COLLECTOR_SECRET_KEY", "bench-secret")
     os.environ["COLLECTOR_SMTP_HOST"] = ""
     os.environ["AMI_NOW"] = "2021-04-15T10:00:00"
-    from collector import create_app, porteur_mail
+    from collector import create_app
+    from collector.mail import lifecycle
     from collector.dossier import contacts_for_email
     from collector.link_requests import handle_requests, write_request
     from collector.review.indexing import email_lookup
@@ -90,7 +91,7 @@ def main() -> int:
                 scans.append(time.perf_counter() - started)
             print(f"{size:>7,} records  before: every record read per request: {quantiles(scans)}")
             with app.app_context():
-                settings = porteur_mail.settings()
+                settings = lifecycle.settings()
                 shutil.rmtree(os.path.join(data_dir, "link-requests"), ignore_errors=True)
                 app_index(app).rebuild()
                 lookup = email_lookup(app)
@@ -114,7 +115,8 @@ def on_postgresql(data_dir: str, size: int, known: list[str], unknown: list[str]
     """The page and the mailer's handling with the records of `data_dir` copied into PostgreSQL."""
     import psycopg
 
-    from collector import appstate, create_app, porteur_mail
+    from collector import appstate, create_app
+    from collector.mail import lifecycle
     from collector.link_requests import handle_requests
 
     host_dir = tempfile.mkdtemp(prefix="bench-lost-link-host-")
@@ -131,7 +133,7 @@ def on_postgresql(data_dir: str, size: int, known: list[str], unknown: list[str]
             with psycopg.connect(url) as connection:
                 connection.execute("DELETE FROM link_requests")
             with app.app_context():
-                settings, times = porteur_mail.settings(), []
+                settings, times = lifecycle.settings(), []
                 for address in known[:50]:
                     store.link_requests.write(address)
                     started = time.perf_counter()

@@ -50,7 +50,7 @@ def write_histories(data_dir: str, count: int) -> None:
 def on_postgresql(data_dir: str, size: int, facts, form, settings) -> None:
     import psycopg
 
-    from collector.mail_catch_up import LifecycleCatchUp
+    from collector.mail.catch_up import LifecycleCatchUp
     from collector.statuses import add_note
     from collector.stores.transfer import migrate
 
@@ -78,8 +78,8 @@ def on_postgresql(data_dir: str, size: int, facts, form, settings) -> None:
 def main() -> int:
     os.environ.setdefault("COLLECTOR_SECRET_KEY", "bench-secret")
     from collector import create_app
-    from collector.mail import MailSettings
-    from collector.mail_catch_up import LifecycleCatchUp
+    from collector.mail.delivery import MailSettings
+    from collector.mail.catch_up import LifecycleCatchUp
 
     for size in SIZES:
         data_dir = tempfile.mkdtemp(prefix="bench-catch-up-")

@@ -58,7 +58,7 @@ def measure(scratch: str, messages: int) -> dict[str, float]:
     from bench.collector import smtp_sink
     from bench.exports import generate
     from collector import create_app
-    from collector.mail import (MailSettings, compose_acknowledgement, compose_notification, deliver_outbox,
+    from collector.mail.delivery import (MailSettings, compose_acknowledgement, compose_notification, deliver_outbox,
                                 envelope_line, reconcile, wire_bytes)
     from collector.records import iter_record_paths, read_record
     from tests.review.mailer_process import mailer

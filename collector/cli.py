@@ -5,7 +5,7 @@
     review/exchanges.py  message           `message` and `answers`, next to the code
     review/answer_pages.py  answers        they drive)
     retention.py         purge (RGPD)
-    mail_commands.py     send-mail         (mailer.py: `mailer`, registered by mail.init_app)
+    mail/commands.py     send-mail         (mail/mailer.py: `mailer`, registered by mail.init_app)
 
 Shared helpers (printing, tables, who acts) are in commandline.py.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import mail_commands, retention
+from . import retention
+from .mail import commands as mail_commands
 from .review import commands as review_commands
 
 

@@ -6,7 +6,7 @@ queueing such mails again at the revocation would miss those queued in the same 
 another request (composed with the old generation, written just after), and a mail without an
 event (a lost-link mail) cannot be composed again. So the rule is kept where every mail passes,
 on both stores: the sender (mail._send_one, through MailSettings.before_sending, which
-porteur_mail.with_dossier_links sets) hands each message to `refresh` just before it goes.
+lifecycle.with_dossier_links sets) hands each message to `refresh` just before it goes.
 
 - A message holding no dossier link goes byte for byte as queued; so does one whose links are
   all of their dossier's current generation (the usual case: a history is read only for a
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from .addresses import same_mailbox_whatever_ascii_case
-from .mail_wire import wire_bytes
+from .mail.wire import wire_bytes
 from .porteur.links import dossier_key, key_generation
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
         key = keys[match["reference"]]
         return match["url"] + key if key is not None else WITHDRAWN
 
-    from .mail import QP_UTF8
+    from .mail.delivery import QP_UTF8
 
     for part, text in stale_parts:
         del part["Content-Transfer-Encoding"]

@@ -26,11 +26,12 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError
 
-from . import appstate, events, porteur_mail
+from . import appstate, events
+from .mail import lifecycle
 from .antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
 from .errors import BACK_TO_THE_FORM, Refusal, wants_json, where
 from .formdef import FormDefinition, ordered_answers
-from .mail import message_name
+from .mail.delivery import message_name
 from .network_limit import ClientAndNetworkLimiter, network_limit
 from .origin import is_cross_site
 from .payload import BadBody, read_submission
@@ -270,7 +271,7 @@ def store(answers: dict[str, Any], submission_id: str) -> Stored:
                                                           answers["contact_email"])
 
     def mails() -> list[OutgoingMail]:
-        composed = record_mails(record, current.facts, current.form, porteur_mail.settings())
+        composed = record_mails(record, current.facts, current.form, lifecycle.settings())
         return [item for item in composed if not (held_back and item.name == message_name(reference, "accuse"))]
 
     try:  # with its two mails in the same transaction where the store can (PostgreSQL)

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import mail, porteur_mail
+from .mail import delivery, lifecycle
 from .addresses import AddressError
 from .dossier import contacts_among, contacts_for_email, latest_record
 from .porteur import mail_caps
@@ -167,7 +167,7 @@ def remove_expired(where: Store | str, now: datetime | None = None) -> int:
     return store_of(where).link_requests.remove_expired(now)
 
 
-def handle_requests(where: Store | str, facts: Mapping[str, Any], settings: mail.MailSettings,
+def handle_requests(where: Store | str, facts: Mapping[str, Any], settings: delivery.MailSettings,
                     lookup: IndexLookup | None = None, now: datetime | None = None) -> int:
     """Queue the links of every waiting request of the store `where` (a store, or a data
     folder's path standing for its store), then remove it; how many mails were queued.
@@ -186,7 +186,7 @@ def handle_requests(where: Store | str, facts: Mapping[str, Any], settings: mail
             queued += _handle(store, claim, facts, settings, lookup, now)
 
 
-def _handle(store: Store, claim: Claim, facts: Mapping[str, Any], settings: mail.MailSettings,
+def _handle(store: Store, claim: Claim, facts: Mapping[str, Any], settings: delivery.MailSettings,
             lookup: IndexLookup | None, now: datetime | None) -> int:
     """Queue the links one claimed request asks for and mark it handled; how many mails were queued."""
     if claim.address is None or claim.made is None:
@@ -219,7 +219,7 @@ def _still_their_contact(store: Store, references: list[str], stored: str) -> li
 
 
 def _queue_links(store: Store, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
-                 settings: mail.MailSettings) -> bool:
+                 settings: delivery.MailSettings) -> bool:
     """Queue the links of `references` to their stored contact address `stored`; whether a mail
     was newly queued. OSError when it cannot be written (the request then waits)."""
     if not mail_caps.recipient_allowed(store, settings.dossier_secret, stored):
@@ -227,7 +227,7 @@ def _queue_links(store: Store, request_id: str, stored: str, references: list[st
         return False
     kind = f"lien-{request_id}"
     while True:
-        message = porteur_mail.compose_lost_link(stored, references, kind, facts, settings)
+        message = lifecycle.compose_lost_link(stored, references, kind, facts, settings)
         still = _still_their_contact(store, references, stored)
         if still == references:
             break
@@ -237,7 +237,7 @@ def _queue_links(store: Store, request_id: str, stored: str, references: list[st
             return False
         references = still
     try:
-        queued = porteur_mail.queue(store, references[0], kind, message, stored)
+        queued = lifecycle.queue(store, references[0], kind, message, stored)
     except AddressError:
         log.warning("lost link: the stored address of %s is not usable", ", ".join(references))
         return False

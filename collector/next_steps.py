@@ -1,6 +1,6 @@
 """« Et maintenant ? »: the steps of the call still to come for a porteur, from the clock and the dossier.
 
-Flask-free: the acknowledgement mail (mail.py) and the dossier page (porteur/views.py) both
+Flask-free: the acknowledgement mail (mail/delivery.py) and the dossier page (porteur/views.py) both
 ask here, so that neither promises a step already past, nor an answer already given.
 """
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 
 from .durable import fsync_dir, replace_file
 from .idempotency import IDS_DIR, linked_references
-from .mail import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT
+from .outbox_names import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT
 from .records import SUBMISSIONS_DIR
 from .statuses import REVIEWS_DIR
 

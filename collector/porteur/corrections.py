@@ -10,7 +10,7 @@ durable, never altering an earlier version), with its history event and the form
 submission id as one unit (store.dossier_posts), under the history's lock where the
 « corrections still open » check is made again, BEFORE the porteur is told; then a new
 acknowledgement (with the new hash), a notice to the Région and, when the contact e-mail
-changed, a word to the previous address are queued in the outbox (porteur_mail; a mail
+changed, a word to the previous address are queued in the outbox (lifecycle; a mail
 that cannot be queued is caught up by the mailer). Identical answers make no new version; the same submission id sent twice
 (a double click, the back button, a retry through another host) stores nothing and answers
 with the dossier as it is.
@@ -25,7 +25,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request
 from marshmallow import ValidationError
 
-from .. import dossier, porteur_mail
+from .. import dossier
+from ..mail import lifecycle
 from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, honeypot_filled
 from ..errors import Refusal
 from ..formdef import ordered_answers
@@ -227,7 +228,7 @@ def _store(reference: str, answers: dict[str, Any], submission_id: str | None) -
     held_back: list[str] = []
     try:  # the version is durably stored: a mail that cannot be queued must not un-confirm it
         previous = dossier.version_record(store, reference, version["version"] - 1)
-        held_back = porteur_mail.queue_correction_mails(store, previous, version, appstate.facts(), current.form)
+        held_back = lifecycle.queue_correction_mails(store, previous, version, appstate.facts(), current.form)
     except Exception as error:  # noqa: BLE001 - the mailer's catch-up queues them once it can
         log.error("correction mails of %s not queued (%s); the version is stored", reference, type(error).__name__)
     return {**version, "acknowledged": f"accuse-v{version['version']}" not in held_back}

@@ -15,7 +15,8 @@ import secrets
 
 from flask import Blueprint, Flask, Response, redirect, request
 
-from .. import dossier, porteur_mail
+from .. import dossier
+from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
@@ -70,7 +71,7 @@ def reply(reference: str) -> Response:
     else:
         log.info("porteur reply: %s", checked)
         try:  # stored durably: a notice that cannot be queued must not un-confirm it
-            porteur_mail.queue_porteur_reply_notice(store, record, *stored, appstate.facts())
+            lifecycle.queue_porteur_reply_notice(store, record, *stored, appstate.facts())
         except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
             log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
                       type(error).__name__)

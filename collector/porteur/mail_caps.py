@@ -43,7 +43,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import mail
+from ..mail import delivery
 from ..addresses import address_key, same_mailbox
 from ..ratelimit import RateLimiter
 from ..statuses import store_of
@@ -60,7 +60,7 @@ CONTACT_CHANGES_PER_DAY = 2
 # with the form or with dossier links.
 MAILS_PER_ADDRESS_PER_DAY = 5
 CONTACT_FIELD = "contact_email"
-# The kind of the notice to the previous contact address (porteur_mail.correction_mails): never capped.
+# The kind of the notice to the previous contact address (lifecycle.correction_mails): never capped.
 OWNER_NOTICE_PREFIX = "contact-v"
 
 
@@ -119,7 +119,7 @@ def first_acknowledgement_held_back(store: Store, secret: str, reference: str, r
     if recipient_allowed(store, secret, recipient):
         return False
     try:
-        held = store.outbox.hold_back(mail.message_name(reference, "accuse"))
+        held = store.outbox.hold_back(delivery.message_name(reference, "accuse"))
     except OSError as error:
         log.error("mail: the acknowledgement of %s could not be held back (%s): it goes", reference,
                   type(error).__name__)
@@ -131,7 +131,7 @@ def first_acknowledgement_held_back(store: Store, secret: str, reference: str, r
 
 
 def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable[Any], staff: str) -> list[Any]:
-    """The mails (porteur_mail.Mail) to queue: those to the Région's address `staff`, and those to
+    """The mails (lifecycle.Mail) to queue: those to the Région's address `staff`, and those to
     an address still within its daily cap (counted in the store `where`); the others are held
     back in its outbox (stores/outbox.py), never to be sent. A mail that cannot be held back is
     kept (it goes)."""
@@ -143,7 +143,7 @@ def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable
             kept.append(item)
             continue
         try:
-            outbox.hold_back(mail.message_name(reference, item.kind))  # the catch-up then leaves it
+            outbox.hold_back(delivery.message_name(reference, item.kind))  # the catch-up then leaves it
         except OSError as error:
             log.error("mail: %s of %s could not be held back (%s): it goes", item.kind, reference,
                       type(error).__name__)

@@ -14,7 +14,8 @@ import re
 
 from flask import Blueprint, Flask, Response, redirect, request
 
-from .. import dossier, meetings, porteur_mail
+from .. import dossier, meetings
+from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
@@ -65,7 +66,7 @@ def choose(reference: str, number: int) -> Response:
                     meeting_request=request.form.get("disponibilites", "")[:20000],
                     **dossier_context(checked))
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
-        porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
+        lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
         log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"

@@ -14,7 +14,7 @@ the same versioning a correction uses (dossier.write_next_version), written dura
 the event. Every reader of the contact (mails, the lost-link page, the review pages, the
 exports, the duplicates) reads the newest version: none of them has to learn about
 revocations. The version says who set it (`contact_set_by`), so it is never taken for the
-porteur's correction (no correction mails: the revocation's own mails, revocation_mail.py).
+porteur's correction (no correction mails: the revocation's own mails, mail/revocation.py).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
                 new_contact: str | None = None, now: datetime | None = None) -> Revocation:
     """Revoke the dossier's link (generation + 1), after making `new_contact`, when given, its
     contact. Each step is durable before the next: the version, then the event; the caller
-    queues the mails after (revocation_mail.py; the mailer's catch-up queues them if that fails).
+    queues the mails after (mail/revocation.py; the mailer's catch-up queues them if that fails).
 
     RevocationError (French) for an address the form would refuse; StatusError for an unknown
     reference or an unreadable history (then nothing is stored)."""

@@ -18,7 +18,8 @@ import click
 from flask import Blueprint, Flask, current_app, flash, redirect, request, session, url_for
 from flask.cli import with_appcontext
 
-from .. import answers, porteur_mail
+from .. import answers
+from ..mail import lifecycle
 from ..dossier import latest_record
 from ..letters import load_letters
 from ..phase import current_now
@@ -62,7 +63,7 @@ def _send(reference: str, motivation: str | None, by: str, corrected: bool) -> d
     now, _preview = current_now(facts)
     event, number = answers.send(store, reference, motivation, current_app.config["LETTERS"], facts, by=by,
                                  corrected=corrected, now=now)
-    porteur_mail.queue_answer(store, latest_record(store, reference), event, number, facts)
+    lifecycle.queue_answer(store, latest_record(store, reference), event, number, facts)
     return event
 
 

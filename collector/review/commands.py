@@ -7,7 +7,7 @@
     create-user  a reviewer account (or a new password)   delete-user  remove one
 
 (`reindex` is in indexing.py, `message` in exchanges.py, `answers` in answer_pages.py, beside
-the code they drive; `purge` in retention.py; the mail commands in mail_commands.py.)
+the code they drive; `purge` in retention.py; the mail commands in mail/commands.py.)
 
 A record that no longer parses or validates is named on stderr, never skipped silently.
 Every command refuses to run as anyone but the data folder's owner (owner.py). `list`,

@@ -4,7 +4,7 @@ and with `flask --app collector message REF`.
 A message may ask for complements until a date, which reopens the porteur's corrections
 for that dossier until then (dossier.corrections_until). It is stored durably in the
 dossier's history before anything says so, then e-mailed through the outbox with the
-dossier's link (porteur_mail): SMTP being down delays it, never loses it.
+dossier's link (mail/lifecycle.py): SMTP being down delays it, never loses it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import click
 from flask import Blueprint, Flask, flash, redirect, request, session, url_for
 from flask.cli import with_appcontext
 
-from .. import dossier, porteur_mail
+from .. import dossier
+from ..mail import lifecycle
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError
@@ -45,7 +46,7 @@ def send_message(reference: str, text: str | None, by: str, complements_until: s
     now, _preview = current_now(appstate.facts())  # AMI_NOW in previews and tests
     event, number = dossier.write_to_porteur(store, reference, text, by=by, now=now,
                                              complements_until=(complements_until or "").strip() or None)
-    return event, porteur_mail.queue_message_to_porteur(store, record, event, number, appstate.facts())
+    return event, lifecycle.queue_message_to_porteur(store, record, event, number, appstate.facts())
 
 
 @bp.route("/<reference>/message", methods=["POST"])

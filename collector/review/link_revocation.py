@@ -8,7 +8,7 @@ one, or the address the reviewer gives, which becomes the dossier's contact (a n
 the answers) when a leaked link was used to move the contact elsewhere. The previous address
 is then told that its link no longer works, without any link. Each step is durable before the
 next and before anything says « fait »: the version, the event, then the mails in the outbox
-(revocation_mail.py; the mailer's catch-up queues them from the history if that failed).
+(mail/revocation.py; the mailer's catch-up queues them from the history if that failed).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import click
 from flask import Blueprint, Flask, flash, redirect, request, session, url_for
 from flask.cli import with_appcontext
 
-from .. import appstate, porteur_mail, revocation_mail
+from .. import appstate
+from ..mail import lifecycle, revocation as revocation_mails
 from ..addresses import visible_part
 from ..commandline import echo, who
 from ..owner import as_data_owner
@@ -46,7 +47,7 @@ def revoke(reference: str, by: str, new_contact: str | None) -> Revocation:
     store, facts = appstate.store(), appstate.facts()
     now, _preview = current_now(facts)  # AMI_NOW in previews and tests
     revocation = revoke_link(store, reference, by=by, form=appstate.form(), new_contact=new_contact, now=now)
-    revocation_mail.queue_revocation_mails(store, revocation, facts, porteur_mail.settings())
+    revocation_mails.queue_revocation_mails(store, revocation, facts, lifecycle.settings())
     return revocation
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, request, session, url_for
 
-from .. import meetings, porteur_mail
+from .. import meetings
+from ..mail import lifecycle
 from ..dossier import latest_record, safe_history
 from ..phase import current_now
 from ..records import RecordError
@@ -55,7 +56,7 @@ def propose(reference: str):
                        meeting_values=values)
     except (StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
-    porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
+    lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre proposée : le porteur la reçoit par e-mail avec l'invitation et choisit sur sa page de dossier.")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
 
@@ -69,6 +70,6 @@ def cancel(reference: str, number: int):
         record = latest_record(store, reference)
     except (meetings.MeetingError, StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
-    porteur_mail.queue_meeting_mails(store, record, meeting, appstate.facts())
+    lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any, NoReturn
-
-from flask import Flask, Response, g
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import one_wait
 from .base import Store, StoreConfigError, StoreUnavailable
-from .folder import FolderStore
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 __all__ = ["Store", "StoreConfigError", "StoreUnavailable", "init_app", "open_store", "open_store_or_exit"]
 
@@ -75,6 +75,8 @@ def init_app(app: Flask) -> None:
     """Register migrate-store and dump on the app's `flask` command; a store out of reach
     while a page reads it (a receipt during a database restart) is a French 503, never a 500,
     after one wait for it per request (one_wait.py)."""
+    from flask import g  # here: the domain modules that name the stores' interface load no Flask
+
     from ..errors import error_response
     from .commands import init_app as register_commands
 
@@ -108,6 +110,8 @@ def open_store(config: Mapping[str, Any]) -> Store:
     """The store the configuration names; StoreConfigError (French) when it cannot be used."""
     url = config.get("DATABASE_URL")
     if not url:
+        from .folder import FolderStore  # the domain modules that name the stores' interface load neither store
+
         return FolderStore(config["DATA_DIR"])
     from .postgres import PostgresStore  # psycopg is loaded only by a collector that uses it
 

@@ -3,7 +3,7 @@
 Every method delegates to link_requests.py's file code (a request written by
 durable.write_new_file: temporary file, fsync, `os.link`, fsync of the folder; removed with
 an fsync of the folder). A claim needs no lock: one mailer works on a data folder at a time
-(its flock on state/mailer.lock, mailer.py).
+(its flock on state/mailer.lock, mail/mailer.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from .. import link_requests
 from .link_requests import Claim, IndexLookup
+from .folder_poll import FolderWatch
 from .outbox import Watch
 
 
@@ -47,6 +48,5 @@ class FolderLinkRequests:
         return link_requests.contacts_of(self.data_dir, address, lookup)
 
     def watch(self) -> Watch:
-        from ..mailer import FolderWatch
 
         return FolderWatch(os.path.join(self.data_dir, link_requests.REQUESTS_DIR))

@@ -1,8 +1,8 @@
-"""The data folder's outbox: its files, exactly as mail.py has always kept them.
+"""The data folder's outbox: its files, exactly as mail/delivery.py has always kept them.
 
-Every method delegates to mail.py (outbox/, sending/, sent/, failed/, mail-queued/, the queue
+Every method delegates to mail/delivery.py (outbox/, sending/, sent/, failed/, mail-queued/, the queue
 lock, claims by rename, stale claims by the file's time): nothing is rewritten here. The web
-workers write only the record; the mailer composes its mails from the record file (mailer.py,
+workers write only the record; the mailer composes its mails from the record file (mail/mailer.py,
 then `reconcile` for what a crash left), as it always did.
 """
 
@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
-from .. import mail
+from ..mail import delivery
 from ..yamlio import read_regular_file
+from .folder_poll import FolderWatch
 from .outbox import OutgoingMail, Watch
 
 if TYPE_CHECKING:
@@ -28,13 +29,13 @@ class FolderOutbox:
         self.data_dir = store.data_dir
 
     def queue(self, name: str, message: Message, recipient: str) -> bool:
-        return mail.queue_message(self.data_dir, name, message, recipient)
+        return delivery.queue_message(self.data_dir, name, message, recipient)
 
     def known_names(self) -> set[str]:
-        return mail.known_names(self.data_dir)
+        return delivery.known_names(self.data_dir)
 
     def hold_back(self, name: str) -> bool:
-        mail._remember(self.data_dir, [name])  # an empty file in mail-queued/, its folder fsynced
+        delivery._remember(self.data_dir, [name])  # an empty file in mail-queued/, its folder fsynced
         return True
 
     def is_held_back(self, name: str) -> bool:
@@ -48,45 +49,45 @@ class FolderOutbox:
         def present(folder: str) -> bool:
             return os.path.exists(os.path.join(self.data_dir, folder, name))
 
-        return present(mail.QUEUED) and not any(present(folder) for folder in
-                                                (mail.OUTBOX, mail.SENDING, mail.SENT, mail.FAILED))
+        return present(delivery.QUEUED) and not any(present(folder) for folder in
+                                                (delivery.OUTBOX, delivery.SENDING, delivery.SENT, delivery.FAILED))
 
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         claimed = []
-        for name in mail.pending(self.data_dir):
+        for name in delivery.pending(self.data_dir):
             if len(claimed) >= limit:
                 break
-            if name not in exclude and mail._claim(self.data_dir, name):
-                claimed.append((name, read_regular_file(os.path.join(self.data_dir, mail.SENDING, name))))
+            if name not in exclude and delivery._claim(self.data_dir, name):
+                claimed.append((name, read_regular_file(os.path.join(self.data_dir, delivery.SENDING, name))))
         return claimed
 
     def mark_sent(self, name: str) -> None:
-        mail._move(self.data_dir, mail.SENDING, mail.SENT, name)
+        delivery._move(self.data_dir, delivery.SENDING, delivery.SENT, name)
 
     def mark_failed(self, name: str) -> None:
-        mail._move(self.data_dir, mail.SENDING, mail.FAILED, name)
+        delivery._move(self.data_dir, delivery.SENDING, delivery.FAILED, name)
 
     def give_back(self, name: str) -> None:
-        mail._move(self.data_dir, mail.SENDING, mail.OUTBOX, name)
+        delivery._move(self.data_dir, delivery.SENDING, delivery.OUTBOX, name)
 
-    def release_stale_claims(self, older_than: float = mail.STALE_CLAIM_SECONDS) -> list[str]:
-        return mail.release_stale_claims(self.data_dir, older_than)
+    def release_stale_claims(self, older_than: float = delivery.STALE_CLAIM_SECONDS) -> list[str]:
+        return delivery.release_stale_claims(self.data_dir, older_than)
 
     def release_own_claims(self) -> list[str]:
         return []  # a claim in sending/ is taken back by its age only, as it always was
 
     def pending_count(self) -> int:
-        return len(mail.pending(self.data_dir))
+        return len(delivery.pending(self.data_dir))
 
     def forget(self, reference: str) -> list[str]:
-        return mail.remove_for_reference(self.data_dir, reference)
+        return delivery.remove_for_reference(self.data_dir, reference)
 
-    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
-                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
-        return mail.deliver_outbox(self.data_dir, settings, stale_after, connections)
+    def deliver(self, settings: delivery.MailSettings, stale_after: float = delivery.STALE_CLAIM_SECONDS,
+                connections: delivery.KeptConnections | None = None) -> delivery.DeliveryReport:
+        return delivery.deliver_outbox(self.data_dir, settings, stale_after, connections)
 
-    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
-        return mail.reconcile(self.data_dir, facts, form, settings)
+    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: delivery.MailSettings) -> list[str]:
+        return delivery.reconcile(self.data_dir, facts, form, settings)
 
     def write_record(self, record: dict[str, Any], mails: Callable[[], list[OutgoingMail]]) -> bool:
         return self.store.write_record(record)  # the mailer composes the mails from the record file
@@ -100,6 +101,5 @@ class FolderOutbox:
         return folder_messages(self.data_dir)
 
     def watch(self) -> Watch:
-        from ..mailer import FolderWatch
 
-        return FolderWatch(os.path.join(self.data_dir, mail.OUTBOX))
+        return FolderWatch(os.path.join(self.data_dir, delivery.OUTBOX))

@@ -5,7 +5,7 @@ index is the app's: it needs the command's app context, for the form that judges
 records); its warnings name the records it could not date.
 
 A dossier is forgotten part by part: its submission ids (idempotency.release), its review
-history (statuses.py), its mails wherever they are (mail.py and porteur_mail.py), its corrected
+history (statuses.py), its mails wherever they are (mail/delivery.py and mail/lifecycle.py), its corrected
 versions (dossier.py), and its record LAST, followed by an fsync of submissions/. The history's
 lock (statuses.locked) is held from the history to the record: an event appended at the same
 moment (a note, a porteur's reply, a correction) waits, then finds no record and is refused
@@ -26,7 +26,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .. import idempotency, porteur_mail, records, statuses
+from .. import idempotency, records, statuses
+from ..mail import lifecycle
 from ..durable import fsync_dir
 from .retention import Aged, Received
 
@@ -61,7 +62,7 @@ class FolderRetention:
             with statuses.locked(data_dir, reference):  # appends wait, then find no record
                 statuses.unlink_history_file(data_dir, reference)
                 self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
-                porteur_mail.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
+                lifecycle.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
                 self.store.versions.remove(reference)
                 path = records.record_path(data_dir, reference)
                 try:

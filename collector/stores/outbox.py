@@ -1,15 +1,15 @@
 """The mail outbox, whatever keeps it: the `Outbox` interface (`store.outbox`).
 
-Two implementations: the data folder's files (folder_outbox.py, delegating to mail.py) and a
+Two implementations: the data folder's files (folder_outbox.py, delegating to mail/delivery.py) and a
 PostgreSQL table shared by every host's mailer (postgres_outbox.py). A message has a name
 (`AMI-2021-0042.accuse.eml`), queued once: a name ever queued is never queued again, whatever
-became of its message (sent, refused, its file deleted by hand), until `forget` (a purge). The mailer (mailer.py) and `send-mail`
+became of its message (sent, refused, its file deleted by hand), until `forget` (a purge). The mailer (mail/mailer.py) and `send-mail`
 deliver from the outbox of the store they are given.
 
 Also here: `record_mails` composes a record's two mails (the acknowledgement and the
 notification: the intake on PostgreSQL, the catch-up), `queue_missing` queues those of every
-stored record that has none (PostgreSQL's catch-up; the data folder keeps mail.reconcile), and
-`send_outcome` sends one message with mail.deliver_outbox's rules.
+stored record that has none (PostgreSQL's catch-up; the data folder keeps delivery.reconcile), and
+`send_outcome` sends one message with delivery.deliver_outbox's rules.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import mail
+from ..mail import delivery
 from ..addresses import AddressError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class OutgoingMail:
 
     def raw(self) -> bytes:
         """The outbox file's bytes: the envelope line, then the message as SMTP carries it."""
-        return mail.envelope_line(self.recipient) + mail.wire_bytes(self.message)
+        return delivery.envelope_line(self.recipient) + delivery.wire_bytes(self.message)
 
 
 class Watch(Protocol):
@@ -79,7 +79,7 @@ class Outbox(Protocol):
     def give_back(self, name: str) -> None:
         """A claimed message could not be sent now (a temporary failure): it waits again."""
 
-    def release_stale_claims(self, older_than: float = mail.STALE_CLAIM_SECONDS) -> list[str]:
+    def release_stale_claims(self, older_than: float = delivery.STALE_CLAIM_SECONDS) -> list[str]:
         """Give back the claims older than `older_than` seconds (their sender died); their names."""
 
     def release_own_claims(self) -> list[str]:
@@ -92,12 +92,12 @@ class Outbox(Protocol):
     def forget(self, reference: str) -> list[str]:
         """Delete every message of a dossier and its memory (purge); what was removed."""
 
-    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
-                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
+    def deliver(self, settings: delivery.MailSettings, stale_after: float = delivery.STALE_CLAIM_SECONDS,
+                connections: delivery.KeptConnections | None = None) -> delivery.DeliveryReport:
         """Send what waits; report what was sent, deferred and refused for good. Given
         `connections`, over this thread's kept SMTP connection, kept open after the round."""
 
-    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: delivery.MailSettings) -> list[str]:
         """Queue the mails of every stored record that has none yet; the names newly queued."""
 
     def write_record(self, record: dict[str, Any], mails: Callable[[], list[OutgoingMail]]) -> bool:
@@ -117,36 +117,36 @@ class Outbox(Protocol):
 
 
 def record_mail(record: Mapping[str, Any], kind: str, facts: Mapping[str, Any], form: Any,
-                settings: mail.MailSettings) -> OutgoingMail:
-    """One of a record's mails (mail.KINDS): the acknowledgement to the porteur, or the notification
+                settings: delivery.MailSettings) -> OutgoingMail:
+    """One of a record's mails (delivery.KINDS): the acknowledgement to the porteur, or the notification
     to the Région."""
-    name = mail.message_name(record["reference"], kind)
+    name = delivery.message_name(record["reference"], kind)
     if kind == "accuse":
         return OutgoingMail(name, record["answers"]["contact_email"],
-                            mail.compose_acknowledgement(record, facts, form, settings))
+                            delivery.compose_acknowledgement(record, facts, form, settings))
     return OutgoingMail(name, facts["contacts"]["notification_email"],
-                        mail.compose_notification(record, facts, form, settings))
+                        delivery.compose_notification(record, facts, form, settings))
 
 
 def record_mails(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
-                 settings: mail.MailSettings) -> list[OutgoingMail]:
+                 settings: delivery.MailSettings) -> list[OutgoingMail]:
     """The acknowledgement to the porteur and the notification to the Région of one record."""
-    return [record_mail(record, kind, facts, form, settings) for kind in mail.KINDS]
+    return [record_mail(record, kind, facts, form, settings) for kind in delivery.KINDS]
 
 
 def queue_missing(references: list[str], read_record: Callable[[str], Mapping[str, Any] | None], outbox: Outbox,
-                  facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+                  facts: Mapping[str, Any], form: Any, settings: delivery.MailSettings) -> list[str]:
     """Queue the mails of each reference whose names were never queued; the names newly queued.
     A record that cannot be read, or one of its mails that cannot be composed or addressed (a
     contact edited by hand), is logged (by reference, nothing personal) and waits; the record's
-    other mail is queued all the same, as the data folder's mail.queue_for_record does, so that
+    other mail is queued all the same, as the data folder's delivery.queue_for_record does, so that
     the Région still learns of the dossier."""
     from ..records import RecordError
 
     known = outbox.known_names()
     queued: list[str] = []
     for reference in references:
-        missing = [kind for kind in mail.KINDS if mail.message_name(reference, kind) not in known]
+        missing = [kind for kind in delivery.KINDS if delivery.message_name(reference, kind) not in known]
         if not missing:
             continue
         try:
@@ -170,12 +170,12 @@ def queue_missing(references: list[str], read_record: Callable[[str], Mapping[st
 SENT, FAILED, DEFERRED, INTERRUPTED = "sent", "failed", "deferred", "interrupted"
 
 
-def send_outcome(client: smtplib.SMTP, raw: bytes, settings: mail.MailSettings) -> tuple[str, str]:
+def send_outcome(client: smtplib.SMTP, raw: bytes, settings: delivery.MailSettings) -> tuple[str, str]:
     """Send one outbox message on `client`; (outcome, error text) with the rules of
-    mail.deliver_outbox: a 5xx or an unusable envelope is refused for good, a 4xx waits, a
+    delivery.deliver_outbox: a 5xx or an unusable envelope is refused for good, a 4xx waits, a
     broken connection waits and ends the round."""
     try:
-        mail._send_one(client, raw, settings)
+        delivery._send_one(client, raw, settings)
     except (smtplib.SMTPNotSupportedError, AddressError):  # an é without SMTPUTF8; no envelope line of ours
         return FAILED, ""
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .. import mail
+from ..mail import delivery
 from ..addresses import AddressError
 from ..durable import write_new_file
 from ..yamlio import NotRegularFile, read_regular_file
@@ -21,7 +21,7 @@ from .base import TransferRefused
 
 WAITING, SENT, FAILED = "waiting", "sent", "failed"
 # The folder a message of each state is kept in; a waiting one in sending/ is read as waiting.
-FOLDER_OF = {SENT: mail.SENT, FAILED: mail.FAILED, WAITING: mail.OUTBOX}
+FOLDER_OF = {SENT: delivery.SENT, FAILED: delivery.FAILED, WAITING: delivery.OUTBOX}
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CarriedMail:
 
 def _recipient(raw: bytes) -> str:
     try:
-        return mail.read_envelope(raw)[0]
+        return delivery.read_envelope(raw)[0]
     except AddressError:
         return ""
 
@@ -43,15 +43,15 @@ def folder_messages(data_dir: str) -> list[CarriedMail]:
     """Every message of a data folder's outbox, by name. A name in several folders (a crash
     between two moves) is read as the data folder's mailer would treat it: waiting wins."""
     found: dict[str, CarriedMail] = {}
-    for folder, state in ((mail.SENT, SENT), (mail.FAILED, FAILED), (mail.SENDING, WAITING), (mail.OUTBOX, WAITING)):
-        for name in mail.pending(data_dir, folder):
+    for folder, state in ((delivery.SENT, SENT), (delivery.FAILED, FAILED), (delivery.SENDING, WAITING), (delivery.OUTBOX, WAITING)):
+        for name in delivery.pending(data_dir, folder):
             try:
                 raw = read_regular_file(os.path.join(data_dir, folder, name))
             except NotRegularFile:
                 raise TransferRefused(f"{folder}/{name} n'est pas un fichier ordinaire : déplacez-le hors du dossier "
                                       "de données, puis relancez. Rien n'a été copié.") from None
             found[name] = CarriedMail(name, _recipient(raw), raw, state)
-    for name in mail.pending(data_dir, mail.QUEUED):
+    for name in delivery.pending(data_dir, delivery.QUEUED):
         found.setdefault(name, CarriedMail(name, "", b"", SENT))  # remembered only: it went out, or was removed
     return [found[name] for name in sorted(found)]
 
@@ -62,5 +62,5 @@ def write_messages(messages: list[CarriedMail], target_dir: str) -> tuple[int, i
     for message in messages:
         if message.raw:
             write_new_file(os.path.join(target_dir, FOLDER_OF[message.state]), message.name, message.raw)
-    mail._remember(target_dir, [message.name for message in messages])
+    delivery._remember(target_dir, [message.name for message in messages])
     return len(messages), sum(1 for message in messages if message.state == WAITING)

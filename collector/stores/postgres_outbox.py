@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
-from .. import mail
+from ..mail import delivery
 from ..records import serialise_record
 from .base import StoreUnavailable, TransferRefused
 from .outbox import DEFERRED, FAILED, INTERRUPTED, SENT, OutgoingMail, Watch, queue_missing, send_outcome
@@ -121,7 +121,7 @@ class PostgresOutbox:
                                       f"AND claimed_at IS NOT NULL AND {condition} RETURNING name", (value,)).fetchall()
         return sorted(str(row[0]) for row in rows)
 
-    def release_stale_claims(self, older_than: float = mail.STALE_CLAIM_SECONDS) -> list[str]:
+    def release_stale_claims(self, older_than: float = delivery.STALE_CLAIM_SECONDS) -> list[str]:
         return self._release("claimed_at <= now() - make_interval(secs => %s)", older_than)
 
     def release_own_claims(self) -> list[str]:
@@ -155,11 +155,11 @@ class PostgresOutbox:
             return [str(row[0]) for row in
                     connection.execute(f"SELECT name FROM outbox WHERE {_WAITING} ORDER BY queued_at, name")]
 
-    def deliver(self, settings: mail.MailSettings, stale_after: float = mail.STALE_CLAIM_SECONDS,
-                connections: mail.KeptConnections | None = None) -> mail.DeliveryReport:
-        """Send what waits, one claim at a time (see the module docstring), as mail.deliver_outbox
+    def deliver(self, settings: delivery.MailSettings, stale_after: float = delivery.STALE_CLAIM_SECONDS,
+                connections: delivery.KeptConnections | None = None) -> delivery.DeliveryReport:
+        """Send what waits, one claim at a time (see the module docstring), as delivery.deliver_outbox
         does for the data folder: the same outcomes, the same report."""
-        report = mail.DeliveryReport()
+        report = delivery.DeliveryReport()
         try:
             if not settings.host:
                 report.deferred = self._waiting_names()
@@ -174,7 +174,7 @@ class PostgresOutbox:
         if not waiting:
             return report
         try:
-            client = connections.open(settings) if connections is not None else mail._connect(settings)
+            client = connections.open(settings) if connections is not None else delivery._connect(settings)
         except (OSError, smtplib.SMTPException) as error:
             report.deferred = self._waiting_names()
             report.error = f"serveur SMTP injoignable ({type(error).__name__})"
@@ -189,11 +189,11 @@ class PostgresOutbox:
             if connections is not None and finished and not report.error:
                 connections.keep(client)
             else:
-                mail._close(client)
+                delivery._close(client)
         return report
 
-    def _send_claims(self, client: smtplib.SMTP, settings: mail.MailSettings, waiting: int,
-                     report: mail.DeliveryReport) -> None:
+    def _send_claims(self, client: smtplib.SMTP, settings: delivery.MailSettings, waiting: int,
+                     report: delivery.DeliveryReport) -> None:
         """Claim, send and settle up to `waiting` messages (those waiting when the round began:
         the ones queued meanwhile go out at the next poll)."""
         outcomes = {SENT: (self.mark_sent, report.sent), FAILED: (self.mark_failed, report.failed),
@@ -217,7 +217,7 @@ class PostgresOutbox:
                 report.error = error
                 return
 
-    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: mail.MailSettings) -> list[str]:
+    def reconcile(self, facts: Mapping[str, Any], form: Any, settings: delivery.MailSettings) -> list[str]:
         """The mails of records stored without them: records carried over by migrate-store
         without their memory, or stored before this table existed, or whose mails could
         not be composed at the intake (logged there)."""

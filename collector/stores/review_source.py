@@ -42,7 +42,7 @@ class ReviewSource(Protocol):
     def reader(self, records: Collection[str], histories: Collection[str]) -> RecordReader:
         """What the index re-reads of some records (with their versions) and histories, as one
         reader (PostgreSQL fetches them in a few queries rather than a few per record); the
-        mailer's catch-up (mail_catch_up.py) reads its chunks of dossiers through it too."""
+        mailer's catch-up (mail/catch_up.py) reads its chunks of dossiers through it too."""
 
 
 class RecordReader(Protocol):

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from collector.formdef import load_form
-from collector.mail import KINDS, pending
+from collector.mail.delivery import KINDS, pending
 from collector.records import iter_record_paths, read_record
 from tests.review.mailer_process import mailer
 from tests.support.net import free_port

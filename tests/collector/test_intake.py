@@ -62,7 +62,7 @@ def test_a_valid_post_is_stored_then_confirmed(app, client, form):
 
 def test_the_receipt_and_the_mail_use_the_previewed_clock(app, client, form):
     """AMI_NOW (15 April 2021, 10:00, Paris) is « now » for the record, the receipt and the mail alike."""
-    from collector.mail import MailSettings, compose_acknowledgement
+    from collector.mail.delivery import MailSettings, compose_acknowledgement
 
     location = post(client, valid_answers(form), fresh_hidden(client)).headers["Location"]
     [record] = records(app)

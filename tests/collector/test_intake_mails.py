@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from collector import appstate
-from collector.mail import MailSettings
+from collector.mail.delivery import MailSettings
 from tests.support.payloads import encode_form, valid_answers
 
 from .conftest import STORE_KINDS, fresh_hidden, stored_records

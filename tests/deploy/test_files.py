@@ -150,7 +150,7 @@ def test_the_security_headers_no_longer_name_the_obsolete_interest_cohort():
 
 
 def test_the_env_example_gives_a_sender_the_mailer_accepts():
-    from collector.mail import MailSettings, check_sender
+    from collector.mail.delivery import MailSettings, check_sender
 
     sender = example_settings()["COLLECTOR_MAIL_FROM"].strip('"')  # systemd's EnvironmentFile removes the quotes
     assert sender.endswith("@normandie.fr>")

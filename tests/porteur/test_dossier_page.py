@@ -8,7 +8,7 @@ import re
 import pytest
 
 from collector.dossier import short_hash
-from collector.mail import MailSettings, compose_acknowledgement
+from collector.mail.delivery import MailSettings, compose_acknowledgement
 from collector.statuses import add_note, change_status
 from tests.conftest import STORE_KINDS
 

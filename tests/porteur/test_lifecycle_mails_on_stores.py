@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from collector import mail, porteur_mail
+from collector.mail import delivery, lifecycle
 from collector.dossier import latest_record
-from collector.mail_catch_up import catch_up
+from collector.mail.catch_up import catch_up
 from collector.porteur.mail_caps import MAILS_PER_ADDRESS_PER_DAY
 from collector.statuses import read_history
 from tests.conftest import STORE_KINDS
@@ -60,7 +60,7 @@ def outbox_refusing(store_kind, data_dir, request):
 
 def catch_up_now(app, kept) -> list[str]:
     with app.app_context():
-        return catch_up(kept, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+        return catch_up(kept, app.config["FACTS"], app.config["FORM"], lifecycle.settings())
 
 
 def test_a_correction_whose_mails_could_not_be_queued_has_them_queued_once_by_the_catch_up(
@@ -100,8 +100,8 @@ def test_a_correction_mail_held_back_by_the_cap_is_never_sent_later_on_either_st
     assert held in kept.outbox.known_names() and held not in outbox(kept), "remembered, not waiting"
     assert "AMI-2021-0002.correction-v3.eml" in outbox(kept), "the Région is still told"
     assert held not in catch_up_now(app, kept) and held not in outbox(kept), "the catch-up never queues it"
-    assert kept.outbox.queue(held, mail.compose_notification(records[1], app.config["FACTS"], app.config["FORM"],
-                                                             mail.MailSettings()), VICTIM) is False
+    assert kept.outbox.queue(held, delivery.compose_notification(records[1], app.config["FACTS"], app.config["FORM"],
+                                                             delivery.MailSettings()), VICTIM) is False
     porteur_mails = [item for item in kept.outbox.messages() if item.recipient == VICTIM]
     assert len(porteur_mails) == MAILS_PER_ADDRESS_PER_DAY
 
@@ -119,8 +119,8 @@ def test_a_new_dossiers_acknowledgement_past_the_cap_is_held_back_and_never_sent
     assert sixth.status_code == 303 and sixth.headers["Location"].endswith("&fait=sans-accuse")
     with app.app_context():  # the mailer's catch-ups, as often as it likes
         for _ in range(2):
-            kept.outbox.reconcile(app.config["FACTS"], form, porteur_mail.settings())
-            catch_up(kept, app.config["FACTS"], form, porteur_mail.settings())
+            kept.outbox.reconcile(app.config["FACTS"], form, lifecycle.settings())
+            catch_up(kept, app.config["FACTS"], form, lifecycle.settings())
     assert "AMI-2021-0006.accuse.eml" not in outbox(kept), "never sent later"
     assert "AMI-2021-0006.notification.eml" in kept.outbox.known_names(), "the Région is still told"
     assert len([item for item in kept.outbox.messages() if item.recipient == VICTIM]) == MAILS_PER_ADDRESS_PER_DAY

@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from collector import appstate, mail, mail_catch_up, porteur_mail
+from collector import appstate
+from collector.mail import catch_up as mail_catch_up, delivery, lifecycle
 from collector.dossier import latest_record, version_numbers
 from collector.link_requests import handle_requests
 from collector.porteur.links import dossier_path
@@ -35,7 +36,7 @@ def revoke(app, *options: str):
 
 
 def queued(where, kind: str) -> email.message.Message:
-    raw = waiting_message(where, mail.message_name(REFERENCE, kind))
+    raw = waiting_message(where, delivery.message_name(REFERENCE, kind))
     return email.message_from_bytes(raw.partition(b"\n")[2])
 
 
@@ -133,8 +134,8 @@ def test_the_region_is_told_who_revoked_the_link_and_when_without_any_link(app, 
     notice = queued(kept, "lien-remplace-1-region")
     region = app.config["FACTS"]["contacts"]["notification_email"]
     assert notice["To"] == region
-    assert waiting_message(kept, mail.message_name(REFERENCE, "lien-remplace-1-region")).startswith(
-        mail.envelope_line(region)), "the envelope goes to the Région's address"
+    assert waiting_message(kept, delivery.message_name(REFERENCE, "lien-remplace-1-region")).startswith(
+        delivery.envelope_line(region)), "the envelope goes to the Région's address"
     subject = str(email.header.make_header(email.header.decode_header(notice["Subject"])))
     assert subject.startswith(f"Lien du dossier {REFERENCE} révoqué")
     body = body_of(notice)
@@ -153,7 +154,7 @@ def delivered(app, kept) -> dict[str, tuple[list[str], str]]:
     from tests.review.smtp import smtp_server
 
     with smtp_server() as inbox, app.app_context():
-        report = kept.outbox.deliver(dataclasses.replace(porteur_mail.settings(), host="127.0.0.1", port=inbox.port))
+        report = kept.outbox.deliver(dataclasses.replace(lifecycle.settings(), host="127.0.0.1", port=inbox.port))
         assert not report.error and report.sent and not report.failed, report
         arrived = inbox.wait_for(len(report.sent))
     return {str(item.message["Subject"]): (item.recipients, item.message.get_body(("plain",)).get_content())
@@ -197,7 +198,7 @@ def test_a_lost_link_mail_listing_several_dossiers_makes_each_link_current_on_it
     assert send_correction(client, corrected(records[1], contact_email=address), "AMI-2021-0002").status_code == 303
     assert client.post("/candidater/dossier-perdu/", data={"contact_email": address}).status_code == 200
     with app.app_context():
-        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+        assert handle_requests(kept, app.config["FACTS"], lifecycle.settings()) == 1
     assert app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0002", "--by", "alice"]).exit_code == 0
     [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items()
                             if subject.startswith("Lien de votre dossier")]
@@ -233,7 +234,7 @@ def test_the_lost_link_mail_carries_the_current_link(app, client, records, kept)
     assert revoke(app).exit_code == 0
     client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
     with app.app_context():
-        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+        assert handle_requests(kept, app.config["FACTS"], lifecycle.settings()) == 1
     [name] = [name for name in outbox(kept) if ".lien-" in name and "remplace" not in name]
     body = body_of(email.message_from_bytes(waiting_message(kept, name).partition(b"\n")[2]))
     assert PUBLIC + current_link(1) in body and PUBLIC + link(REFERENCE) not in body
@@ -285,7 +286,7 @@ def test_the_mails_of_a_revocation_lost_before_queueing_are_caught_up_from_the_h
     assert outbox(kept) == [] or not [name for name in outbox(kept) if "lien-remplace" in name]
     with app.app_context():
         queued_names = mail_catch_up.catch_up(kept, app.config["FACTS"], app.config["FORM"],
-                                              porteur_mail.settings())
+                                              lifecycle.settings())
     assert sorted(queued_names) == [f"{REFERENCE}.lien-remplace-1-ancien-contact.eml",
                                     f"{REFERENCE}.lien-remplace-1-region.eml", f"{REFERENCE}.lien-remplace-1.eml"]
     assert PUBLIC + current_link(1) in body_of(queued(kept, "lien-remplace-1"))
@@ -296,7 +297,7 @@ def test_only_the_latest_revocations_new_link_is_caught_up(app, records, kept, o
         assert revoke(app).exit_code == 0
     assert revoke(app).exit_code == 0
     with app.app_context():
-        names = mail_catch_up.catch_up(kept, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+        names = mail_catch_up.catch_up(kept, app.config["FACTS"], app.config["FORM"], lifecycle.settings())
     assert names == [f"{REFERENCE}.lien-remplace-1-region.eml"], \
         "the first link was revoked again: its mail would carry a dead link; the Région's notice still goes"
 
@@ -309,8 +310,8 @@ def test_an_unreadable_history_opens_no_link(app, client, records, kept):
 def test_an_acknowledgement_composed_after_a_revocation_carries_the_new_link(app, records):
     assert revoke(app).exit_code == 0
     with app.app_context():
-        message = mail.compose_acknowledgement(records[0], app.config["FACTS"], app.config["FORM"],
-                                               porteur_mail.settings())
+        message = delivery.compose_acknowledgement(records[0], app.config["FACTS"], app.config["FORM"],
+                                               lifecycle.settings())
     body = body_of(message)
     assert PUBLIC + current_link(1) in body and PUBLIC + link(REFERENCE) not in body
 
@@ -320,7 +321,7 @@ def test_a_lost_link_mail_for_a_dossier_whose_history_cannot_be_read_gives_no_li
     make_history_unreadable(kept)
     client.post("/candidater/dossier-perdu/", data={"contact_email": records[0]["answers"]["contact_email"]})
     with app.app_context():
-        assert handle_requests(kept, app.config["FACTS"], porteur_mail.settings()) == 1
+        assert handle_requests(kept, app.config["FACTS"], lifecycle.settings()) == 1
     [name] = [name for name in outbox(kept) if ".lien-" in name]
     body = body_of(email.message_from_bytes(waiting_message(kept, name).partition(b"\n")[2]))
     assert "cle=" not in body and "écrivez aux contacts ci-dessous en citant cette référence" in body

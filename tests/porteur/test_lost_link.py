@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector import appstate, porteur_mail
+from collector import appstate
+from collector.mail import lifecycle
 from collector.link_requests import MAX_AGE, REQUESTS_DIR, handle_requests, references_of
 from collector.porteur.lost_link import MAX_WAITING
 from tests.conftest import STORE_KINDS
@@ -81,7 +82,7 @@ def test_the_confirmation_shows_the_address_typed_and_promises_only_what_is_true
 def handle_waiting(app, where, lookup=None, now=None) -> int:
     """What the mailer does with the waiting requests of `where` (a store or a data folder's path)."""
     with app.app_context():
-        return handle_requests(where, app.config["FACTS"], porteur_mail.settings(), lookup, now)
+        return handle_requests(where, app.config["FACTS"], lifecycle.settings(), lookup, now)
 
 
 def request_files(data_dir):

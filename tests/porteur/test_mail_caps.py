@@ -15,9 +15,9 @@ import re
 
 import pytest
 
-from collector import mail, porteur_mail
+from collector.mail import delivery, lifecycle
 from collector.dossier import latest_record
-from collector.mail_catch_up import catch_up
+from collector.mail.catch_up import catch_up
 from collector.porteur.mail_caps import MAILS_PER_ADDRESS_PER_DAY
 from tests.conftest import STORE_KINDS
 
@@ -91,7 +91,7 @@ def test_an_address_gets_at_most_five_mails_of_porteur_actions_a_day_every_kind_
     assert client.post(PAGE, data={"contact_email": VICTIM}).status_code == 200
     assert handle_waiting(app, kept) == 0, "a lost link counts too"
     with app.app_context():
-        catch_up(kept, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+        catch_up(kept, app.config["FACTS"], app.config["FORM"], lifecycle.settings())
     assert len(mails_to(kept, VICTIM)) == MAILS_PER_ADDRESS_PER_DAY, "the catch-up never sends a held mail"
     assert "accuse-v3 of AMI-2021-0002 not queued" in caplog.text
     assert VICTIM not in caplog.text, "no address in the logs"
@@ -184,8 +184,8 @@ def test_a_new_dossier_is_always_stored_but_its_acknowledgement_counts_and_is_he
             "un ordinateur partagé, ne l&#39;enregistrez pas dans les favoris).") in receipt.text
     with app.app_context():  # the mailer takes the records up, then catches up, as often as it likes
         for _ in range(2):
-            mail.reconcile(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
-            catch_up(data_dir, app.config["FACTS"], app.config["FORM"], porteur_mail.settings())
+            delivery.reconcile(data_dir, app.config["FACTS"], app.config["FORM"], lifecycle.settings())
+            catch_up(data_dir, app.config["FACTS"], app.config["FORM"], lifecycle.settings())
     assert len(mails_to(data_dir, VICTIM)) == MAILS_PER_ADDRESS_PER_DAY
     assert "AMI-2021-0006.accuse.eml" not in outbox(data_dir), "never sent later"
     assert "AMI-2021-0006.notification.eml" in outbox(data_dir), "the Région is still told"

@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from collector import mail
+from collector.mail import delivery
 from collector.porteur import mail_caps
 from collector.porteur.mail_caps import (CONTACT_CHANGES_PER_DAY, MAILS_PER_ADDRESS_PER_DAY, contact_change_wait,
                                          first_acknowledgement_held_back, recipient_allowed, too_many_contact_changes,
                                          within_caps)
-from collector.porteur_mail import Mail
+from collector.mail.lifecycle import Mail
 from collector.statuses import store_of
 
 SECRET = "clé des plafonds"
@@ -146,4 +146,4 @@ def test_mails_that_cannot_be_held_back_go_and_each_failure_is_logged(data_dir, 
     assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
         (logging.ERROR, f"mail: envoi{number} of AMI-2021-0001 could not be held back (OSError): it goes")
         for number in (5, 6)]
-    assert mail.message_name("AMI-2021-0001", "envoi5") == "AMI-2021-0001.envoi5.eml"
+    assert delivery.message_name("AMI-2021-0001", "envoi5") == "AMI-2021-0001.envoi5.eml"

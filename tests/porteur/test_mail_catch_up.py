@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from collector import mail, mail_catch_up, meetings
+from collector import meetings
+from collector.mail import catch_up as mail_catch_up, delivery
 from collector.statuses import change_status, read_history
 from tests.review.mailer_process import mailer
 from tests.review.smtp import smtp_server
@@ -28,7 +29,7 @@ from .test_meetings import SLOTS
 def outbox_writes_failing(data_dir: str) -> Iterator[None]:
     """Every publication of a file into outbox/ fails as on a full disk (the rest of the folder works)."""
     real_link = os.link
-    outbox_folder = os.path.join(os.path.abspath(data_dir), mail.OUTBOX)
+    outbox_folder = os.path.join(os.path.abspath(data_dir), delivery.OUTBOX)
 
     def link(source, target, *args, **kwargs):
         if os.path.dirname(os.path.abspath(target)) == outbox_folder:
@@ -81,17 +82,17 @@ EVENTS = {
 def test_a_lifecycle_mail_lost_after_its_event_was_stored_is_sent_once_by_the_mailer(
         event, app, reviewer, client, records, data_dir, monkeypatch, tmp_path):
     act, kind, _recipient = EVENTS[event]
-    name = mail.message_name("AMI-2021-0001", kind)
+    name = delivery.message_name("AMI-2021-0001", kind)
     with outbox_writes_failing(data_dir):
         reply = act(reviewer, client, data_dir, monkeypatch)
     assert reply.status_code == 303, "the stored event is confirmed although its mail was not queued"
     assert read_history(data_dir, "AMI-2021-0001")["events"], "the event is stored"
-    assert name not in mail.known_names(data_dir), "its mail is neither queued nor remembered"
+    assert name not in delivery.known_names(data_dir), "its mail is neither queued nor remembered"
 
     with smtp_server() as inbox:
         env = {**collector_env(data_dir, inbox.port, retry="1"), "COLLECTOR_SECRET_KEY": SECRET}
         with mailer(env, str(tmp_path)) as running:
-            message_id = mail._message_id("AMI-2021-0001", kind, mail.MailSettings(mail_from=env["COLLECTOR_MAIL_FROM"]))
+            message_id = delivery._message_id("AMI-2021-0001", kind, delivery.MailSettings(mail_from=env["COLLECTOR_MAIL_FROM"]))
 
             def arrived():
                 return [item for item in inbox.messages if item.message["Message-ID"] == message_id]
@@ -103,7 +104,7 @@ def test_a_lifecycle_mail_lost_after_its_event_was_stored_is_sent_once_by_the_ma
             assert running.stop() == 0
     [delivered] = arrived()
     assert delivered.recipients == [read_answers(data_dir)["contact_email"]]
-    assert name in mail.pending(data_dir, mail.SENT) and name not in outbox(data_dir)
+    assert name in delivery.pending(data_dir, delivery.SENT) and name not in outbox(data_dir)
     assert "queued again" in running.log()
 
 
@@ -113,7 +114,7 @@ def test_a_meeting_mail_is_not_caught_up_once_the_meeting_moved_on(app, reviewer
         assert review_post(reviewer, "AMI-2021-0001", "rencontre", **SLOTS).status_code == 303
     assert review_post(reviewer, "AMI-2021-0001", "rencontre/1/annuler").status_code == 303
     assert meetings.meetings_of(read_history(data_dir, "AMI-2021-0001"))[0].state == meetings.CANCELLED
-    settings = mail.MailSettings(dossier_secret=SECRET)
+    settings = delivery.MailSettings(dossier_secret=SECRET)
     assert mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], settings) == []
     names = set(outbox(data_dir))
     assert "AMI-2021-0001.rencontre-1-annulee.eml" in names
@@ -124,7 +125,7 @@ def test_the_catch_up_queues_nothing_when_every_mail_was_queued(app, reviewer, c
     review_post(reviewer, "AMI-2021-0001", "message", message="Une question.")
     send_correction(client, corrected({"answers": read_answers(data_dir)}, projet_titre="Autre titre"))
     before = sorted(outbox(data_dir))
-    settings = mail.MailSettings(dossier_secret=SECRET)
+    settings = delivery.MailSettings(dossier_secret=SECRET)
     assert mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], settings) == []
     assert sorted(outbox(data_dir)) == before
 
@@ -136,7 +137,7 @@ def test_a_hand_broken_meeting_event_holds_back_no_other_dossiers_mail(app, revi
                                           "kind": "rencontre_proposee"})  # no slots: written by hand, say
     with outbox_writes_failing(data_dir):
         assert review_post(reviewer, "AMI-2021-0001", "message", message="Une question.").status_code == 303
-    settings = mail.MailSettings(dossier_secret=SECRET)
+    settings = delivery.MailSettings(dossier_secret=SECRET)
     queued = mail_catch_up.catch_up(data_dir, app.config["FACTS"], app.config["FORM"], settings)
     assert queued == ["AMI-2021-0001.message-1.eml"]
     assert "the mails of AMI-2021-0002 wait" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from collector.mail import MailSettings, deliver_outbox, pending, reconcile
+from collector.mail.delivery import MailSettings, deliver_outbox, pending, reconcile
 from collector.records import record_path
 from tests.review.conftest import (app, client, form, logged_in, make_app, review_env, reviewer,  # noqa: F401 - fixtures
                                    runner)

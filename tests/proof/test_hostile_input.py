@@ -405,7 +405,7 @@ def no_hidden_characters(text: str) -> None:
 def test_every_stored_record_survives_list_show_exports_the_detail_page_and_the_mail_composer(
         reviewing, short, short_value, paragraph, paragraph_value):
     from collector.exports import write_csv, write_xlsx
-    from collector.mail import MailSettings, compose_acknowledgement, compose_notification, wire_bytes
+    from collector.mail.delivery import MailSettings, compose_acknowledgement, compose_notification, wire_bytes
     from collector.review.catalog import load_catalog
     from openpyxl import load_workbook
 

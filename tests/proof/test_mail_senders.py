@@ -15,8 +15,8 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector import mail
-from collector.mail import MailSettings, deliver_outbox, pending
+from collector.mail import delivery
+from collector.mail.delivery import MailSettings, deliver_outbox, pending
 from tests.review.conftest import app, form, make_app, review_env  # noqa: F401 - fixtures
 from tests.review.factory import write_records
 from tests.review.mailer_process import mailer
@@ -34,16 +34,16 @@ def settings_for(port: int) -> MailSettings:
 
 def test_a_file_in_place_of_the_outbox_folder_fails_loudly_never_as_already_queued(app, data_dir, form):
     [record] = write_records(data_dir, 1, form)
-    with open(os.path.join(data_dir, mail.OUTBOX), "w", encoding="utf-8") as handle:
+    with open(os.path.join(data_dir, delivery.OUTBOX), "w", encoding="utf-8") as handle:
         handle.write("not a folder")
-    message = mail.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25))
+    message = delivery.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25))
     with pytest.raises(OSError, match="outbox/ is not a folder"):
-        mail.queue_message(data_dir, "AMI-2021-0001.accuse.eml", message, record["answers"]["contact_email"])
-    assert "AMI-2021-0001.accuse.eml" not in mail.known_names(data_dir), "nothing remembered as queued"
+        delivery.queue_message(data_dir, "AMI-2021-0001.accuse.eml", message, record["answers"]["contact_email"])
+    assert "AMI-2021-0001.accuse.eml" not in delivery.known_names(data_dir), "nothing remembered as queued"
 
 
 def test_a_reviewers_message_is_stored_and_its_unqueued_mail_is_logged_then_caught_up(app, data_dir, form, caplog):
-    from collector import mail_catch_up
+    from collector.mail import catch_up as mail_catch_up
     from tests.review.conftest import PASSWORD, csrf_of, login
 
     write_records(data_dir, 1, form)
@@ -51,14 +51,14 @@ def test_a_reviewers_message_is_stored_and_its_unqueued_mail_is_logged_then_caug
                                         input=PASSWORD + "\n").exit_code == 0
     reviewer = app.test_client()
     login(reviewer)
-    with open(os.path.join(data_dir, mail.OUTBOX), "w", encoding="utf-8") as handle:
+    with open(os.path.join(data_dir, delivery.OUTBOX), "w", encoding="utf-8") as handle:
         handle.write("not a folder")
     token = csrf_of(reviewer.get("/instruction/AMI-2021-0001").text)
     with caplog.at_level(logging.ERROR):
         reply = reviewer.post("/instruction/AMI-2021-0001/message", data={"csrf_token": token, "message": "Bonjour."})
     assert reply.status_code == 303
     assert "message-1 of AMI-2021-0001 not queued (OutboxError: outbox/ is not a folder" in caplog.text
-    os.unlink(os.path.join(data_dir, mail.OUTBOX))  # the person who reads the log moves the file away
+    os.unlink(os.path.join(data_dir, delivery.OUTBOX))  # the person who reads the log moves the file away
     queued = mail_catch_up.catch_up(data_dir, app.config["FACTS"], form, settings_for(25))
     assert queued == ["AMI-2021-0001.message-1.eml"]
 
@@ -96,10 +96,10 @@ def _second_sender(data_dir: str, port: int, entered: str) -> None:
 
 def test_a_message_that_waited_long_is_never_sent_by_two_senders(app, data_dir, form, tmp_path):
     [record] = write_records(data_dir, 1, form)
-    mail.queue_message(data_dir, "AMI-2021-0001.accuse.eml",
-                       mail.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25)),
+    delivery.queue_message(data_dir, "AMI-2021-0001.accuse.eml",
+                       delivery.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25)),
                        record["answers"]["contact_email"])
-    os.utime(os.path.join(data_dir, mail.OUTBOX, "AMI-2021-0001.accuse.eml"), (0, 0))  # queued long ago
+    os.utime(os.path.join(data_dir, delivery.OUTBOX, "AMI-2021-0001.accuse.eml"), (0, 0))  # queued long ago
     inbox, port = SlowInbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -115,7 +115,7 @@ def test_a_message_that_waited_long_is_never_sent_by_two_senders(app, data_dir, 
     finally:
         controller.stop()
     assert len(inbox.messages) == 1, "one message, one delivery"
-    assert pending(data_dir, mail.SENT) == ["AMI-2021-0001.accuse.eml"] and pending(data_dir, mail.SENDING) == []
+    assert pending(data_dir, delivery.SENT) == ["AMI-2021-0001.accuse.eml"] and pending(data_dir, delivery.SENDING) == []
 
 
 def test_send_mail_sends_nothing_while_a_mailer_runs(app, data_dir, form, tmp_path):
@@ -140,12 +140,12 @@ def test_send_mail_sends_nothing_while_a_mailer_runs(app, data_dir, form, tmp_pa
 def test_a_records_mails_blocked_by_a_file_in_place_of_the_outbox_are_logged_then_reconciled(app, data_dir, form,
                                                                                           caplog):
     [record] = write_records(data_dir, 1, form)
-    with open(os.path.join(data_dir, mail.OUTBOX), "w", encoding="utf-8") as handle:
+    with open(os.path.join(data_dir, delivery.OUTBOX), "w", encoding="utf-8") as handle:
         handle.write("not a folder")
     with caplog.at_level(logging.ERROR):
-        assert mail.queue_for_record(data_dir, record, app.config["FACTS"], form, settings_for(25)) == []
+        assert delivery.queue_for_record(data_dir, record, app.config["FACTS"], form, settings_for(25)) == []
     assert "could not compose or queue the accuse message of AMI-2021-0001 (OutboxError: outbox/ is not a folder" \
         in caplog.text
-    os.unlink(os.path.join(data_dir, mail.OUTBOX))
-    assert mail.reconcile(data_dir, app.config["FACTS"], form, settings_for(25)) == [
+    os.unlink(os.path.join(data_dir, delivery.OUTBOX))
+    assert delivery.reconcile(data_dir, app.config["FACTS"], form, settings_for(25)) == [
         "AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]

@@ -9,8 +9,9 @@ import os
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector import idempotency, mail
-from collector.mail import FAILED, SENDING, SENT, MailSettings, deliver_outbox, pending, queue_for_record, reconcile
+from collector import idempotency
+from collector.mail import delivery
+from collector.mail.delivery import FAILED, SENDING, SENT, MailSettings, deliver_outbox, pending, queue_for_record, reconcile
 from tests.review.conftest import app, form, make_app, review_env, runner  # noqa: F401 - fixtures
 from tests.review.factory import write_records
 from tests.review.test_mail import smtp  # noqa: F401 - fixture: a real SMTP server on loopback
@@ -71,8 +72,8 @@ def test_mails_sent_before_the_outbox_had_a_memory_are_remembered_by_the_next_ro
     [record] = write_records(data_dir, 1, form)
     queue_for_record(data_dir, record, facts, form, settings)
     deliver_outbox(data_dir, settings)
-    for name in os.listdir(os.path.join(data_dir, mail.QUEUED)):  # a data folder from before the memory
-        os.unlink(os.path.join(data_dir, mail.QUEUED, name))
+    for name in os.listdir(os.path.join(data_dir, delivery.QUEUED)):  # a data folder from before the memory
+        os.unlink(os.path.join(data_dir, delivery.QUEUED, name))
     assert reconcile(data_dir, facts, form, settings) == []
     for name in pending(data_dir, SENT):
         os.unlink(os.path.join(data_dir, SENT, name))
@@ -95,7 +96,7 @@ def test_purge_removes_mails_being_sent_and_the_ids_links_of_purged_references(r
     records = write_records(data_dir, 3, form)
     for record in records:
         queue_for_record(data_dir, record, app.config["FACTS"], form, settings)
-    assert mail._claim(data_dir, "AMI-2021-0001.accuse.eml")  # a sender holds it right now
+    assert delivery._claim(data_dir, "AMI-2021-0001.accuse.eml")  # a sender holds it right now
     for number in (1, 3):
         idempotency.claim(data_dir, f"envoi-{number}", f"AMI-2021-000{number}")
     months = app.config["FACTS"]["legal"]["retention_months"]
@@ -103,7 +104,7 @@ def test_purge_removes_mails_being_sent_and_the_ids_links_of_purged_references(r
 
     result = runner.invoke(args=["purge", "--today", today])
     assert result.exit_code == 0, result.output
-    left = [name for folder in ("outbox", SENDING, SENT, FAILED, mail.QUEUED) for name in pending(data_dir, folder)]
+    left = [name for folder in ("outbox", SENDING, SENT, FAILED, delivery.QUEUED) for name in pending(data_dir, folder)]
     assert not [name for name in left if name.startswith(("AMI-2021-0001", "AMI-2021-0002"))], left
     assert [name for name in left if name.startswith("AMI-2021-0003")]
     assert idempotency.lookup(data_dir, "envoi-1") is None

@@ -167,14 +167,14 @@ def test_bad_records_are_named_by_check_list_and_export(runner, records, data_di
 
 @pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_purge_removes_only_what_is_older_than_the_retention(runner, app, form):
-    from collector import mail
+    from collector.mail import delivery
     from collector.stores.outbox import record_mails
 
     kept = appstate.store(app)
     records = [make_record(form, number) for number in range(1, 5)]
     assert all(kept.write_record(record) for record in records)
     runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--by", "alice"])
-    for outgoing in record_mails(records[0], app.config["FACTS"], form, mail.MailSettings.from_env()):
+    for outgoing in record_mails(records[0], app.config["FACTS"], form, delivery.MailSettings.from_env()):
         assert kept.outbox.queue(outgoing.name, outgoing.message, outgoing.recipient)
     months = app.config["FACTS"]["legal"]["retention_months"]
     # Records were received from 29/03/2021 09:00 every 7 hours; AMI-2021-0004 on 30/03/2021 13:00.

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from collector.mail import MailSettings, compose_acknowledgement, deliver_outbox, pending, queue_for_record
+from collector.mail.delivery import MailSettings, compose_acknowledgement, deliver_outbox, pending, queue_for_record
 from tests.review.factory import write_records
 from tests.review.smtp import smtp_server
 from tests.support.net import free_port
@@ -77,7 +77,7 @@ def test_what_arrives_reads_right(data_dir, form, facts, smtp):
 
 
 def test_the_acknowledgement_points_to_the_dossier_page_like_every_mail_of_the_dossiers_life(data_dir, form, facts):
-    from collector import porteur_mail
+    from collector.mail import lifecycle
     from collector.porteur.links import dossier_url
 
     record = write_records(data_dir, 1, form)[0]
@@ -86,7 +86,7 @@ def test_the_acknowledgement_points_to_the_dossier_page_like_every_mail_of_the_d
     assert ack["Reply-To"] is None, "no reply by mail: exchanges go through the dossier page"
     body = ack.get_payload(decode=True).decode("utf-8")
     assert dossier_url("https://ami.example", "ack-secret", "AMI-2021-0001") in body
-    assert porteur_mail.WHERE_TO_ANSWER in body and "vous pouvez y répondre" not in body
+    assert lifecycle.WHERE_TO_ANSWER in body and "vous pouvez y répondre" not in body
     for person in facts["contacts"]["people"]:
         assert f"{person['name']} : {person['phone']}, {person['email']}" in body
     without_link = compose_acknowledgement(record, facts, form, settings_for(25)).get_payload(decode=True).decode()
@@ -95,7 +95,7 @@ def test_the_acknowledgement_points_to_the_dossier_page_like_every_mail_of_the_d
 
 def test_the_acknowledgement_relays_no_text_typed_in_the_form_to_the_unconfirmed_address(data_dir, form, facts):
     """Anyone may post the form with anyone's address: the Région's sender must not carry their words."""
-    from collector import mail
+    from collector.mail import delivery
 
     record = write_records(data_dir, 1, form)[0]
     lure = "Votre remboursement est bloqué : confirmez sur https://leurre.example/confirmer"
@@ -104,7 +104,7 @@ def test_the_acknowledgement_relays_no_text_typed_in_the_form_to_the_unconfirmed
     ack = compose_acknowledgement(record, facts, form, settings_for(25, dossier_secret="ack-secret"))
     body = ack.get_payload(decode=True).decode("utf-8")
     assert "leurre" not in body and "leurre" not in str(ack["Subject"])
-    assert body.startswith("Bonjour,\n") and mail.NOT_YOURS in body and "Référence : AMI-2021-0001" in body
+    assert body.startswith("Bonjour,\n") and delivery.NOT_YOURS in body and "Référence : AMI-2021-0001" in body
     assert "vos réponses telles que nous les avons enregistrées" in body
 
 

@@ -20,8 +20,9 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector import durable_batch, mail
-from collector.mail import (OUTBOX, QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings,
+from collector import durable_batch
+from collector.mail import delivery
+from collector.mail.delivery import (OUTBOX, QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, SYNC_EVERY_MOVES, MailSettings,
                             deliver_outbox, pending, queue_message, reconcile)
 from collector.records import iter_record_paths, read_record
 from tests.review.factory import write_records
@@ -183,7 +184,7 @@ def test_a_stale_claim_given_back_is_durably_in_the_outbox_when_the_release_retu
     old = time.time() - 3600
     os.utime(os.path.join(data_dir, SENDING, name), (old, old))
     disk = DiskEvents(data_dir, monkeypatch)
-    assert mail.release_stale_claims(data_dir, older_than=60) == [name]
+    assert delivery.release_stale_claims(data_dir, older_than=60) == [name]
     moved = disk.position(("rename", OUTBOX, name))
     assert {event for event in disk.events[moved + 1:] if event[0] == "fsync-folder"} == {
         ("fsync-folder", OUTBOX), ("fsync-folder", SENDING)}, "both folders' entries on disk before it returns"
@@ -194,7 +195,7 @@ def test_records_are_queued_by_batches_of_fifty_each_with_one_fsync_of_each_fold
                                                                                   records):
     write_records(data_dir, records, form)
     disk = DiskEvents(data_dir, monkeypatch)
-    queued = mail.queue_for_records(data_dir, [read_record(path) for path in iter_record_paths(data_dir)],
+    queued = delivery.queue_for_records(data_dir, [read_record(path) for path in iter_record_paths(data_dir)],
                                     app.config["FACTS"], form, settings())
     assert len(queued) == 2 * records
     batches = -(-records // QUEUE_BATCH_RECORDS)
@@ -270,7 +271,7 @@ def each_message_sent_once(inbox: Inbox, data_dir: str, records: int, in_flight:
     (one per sender) wait as claims (returned to the outbox once stale)."""
     arrived = [item.message["Message-ID"] for item in inbox.messages]
     assert len(arrived) == len(set(arrived)), "no message sent twice"
-    expected = {mail.message_name(f"AMI-2021-{n:04d}", kind) for n in range(1, records + 1) for kind in mail.KINDS}
+    expected = {delivery.message_name(f"AMI-2021-{n:04d}", kind) for n in range(1, records + 1) for kind in delivery.KINDS}
     assert set(pending(data_dir, SENT)) | set(pending(data_dir, SENDING)) == expected, "no message lost"
     assert len(pending(data_dir, SENDING)) <= in_flight, "only the messages in flight at the kill wait as claims"
     assert len(arrived) >= len(pending(data_dir, SENT))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiosmtpd.controller import Controller
 
-from collector.mail import (QUEUE_BATCH_RECORDS, SENT, KeptConnections, MailSettings, deliver_outbox, pending,
+from collector.mail.delivery import (QUEUE_BATCH_RECORDS, SENT, KeptConnections, MailSettings, deliver_outbox, pending,
                             queue_message)
-from collector.mailer import SENDER_THREADS, Mailer
+from collector.mail.mailer import SENDER_THREADS, Mailer
 from tests.review.factory import write_records
 from tests.review.smtp import Inbox
 from tests.review.test_outbox_promises import message

@@ -9,7 +9,7 @@ import sys
 import time
 
 from collector.formdef import load_form
-from collector.mail import pending
+from collector.mail.delivery import pending
 from collector.stores.outbox_transfer import SENT, WAITING
 from tests.review.mailer_process import mailer
 from tests.review.smtp import start_smtp

@@ -14,9 +14,9 @@ import time
 
 from aiosmtpd.controller import Controller
 
-from collector import mail
-from collector.mail import QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, MailSettings, pending
-from collector.mailer import SENDER_THREADS, Mailer
+from collector.mail import delivery
+from collector.mail.delivery import QUEUE_BATCH_RECORDS, QUEUED, SENDING, SENT, MailSettings, pending
+from collector.mail.mailer import SENDER_THREADS, Mailer
 from tests.review.factory import write_records
 from tests.review.mailer_process import RUNNING, start_mailer
 from tests.review.smtp import Inbox
@@ -58,7 +58,7 @@ class HoldsFirstMessage(Inbox):
 def test_the_next_batch_is_composed_while_the_first_is_being_sent(app, data_dir, form):
     records = 2 * QUEUE_BATCH_RECORDS + 10
     write_records(data_dir, records, form)
-    second_batch = os.path.join(data_dir, QUEUED, mail.message_name(reference(QUEUE_BATCH_RECORDS + 1), "accuse"))
+    second_batch = os.path.join(data_dir, QUEUED, delivery.message_name(reference(QUEUE_BATCH_RECORDS + 1), "accuse"))
     inbox = HoldsFirstMessage(lambda: os.path.exists(second_batch))
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -83,7 +83,7 @@ def test_a_mailer_killed_after_composing_before_sending_loses_nothing_and_sends_
     batches composed but not sent wait in the outbox; a new mailer sends them, each once (those in
     flight at the kill, one per sender thread, wait as claims)."""
     records = 2 * QUEUE_BATCH_RECORDS + 10
-    second_batch = os.path.join(data_dir, QUEUED, mail.message_name(reference(QUEUE_BATCH_RECORDS + 1), "accuse"))
+    second_batch = os.path.join(data_dir, QUEUED, delivery.message_name(reference(QUEUE_BATCH_RECORDS + 1), "accuse"))
     inbox = HoldsFirstMessage(lambda: os.path.exists(second_batch))
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from collector.addresses import ONE_PLAIN
 from collector.facts import load_facts
 from collector.formdef import load_form
-from collector.mail import (ENVELOPE_HEADER, MailSettings, compose_acknowledgement, deliver_outbox, pending,
+from collector.mail.delivery import (ENVELOPE_HEADER, MailSettings, compose_acknowledgement, deliver_outbox, pending,
                             queue_for_record, wire_bytes)
 from collector.records import build_record
 from tests.review.factory import START, make_record

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from collector.addresses import AddressError
-from collector.mail import QP_UTF8, MailSettings, compose_acknowledgement, envelope_line, wire_bytes
-from collector.mail_wire import MAX_ENCODED_WORD, MAX_LINE, WIRE_POLICY, encoded_words
+from collector.mail.delivery import QP_UTF8, MailSettings, compose_acknowledgement, envelope_line, wire_bytes
+from collector.mail.wire import MAX_ENCODED_WORD, MAX_LINE, WIRE_POLICY, encoded_words
 from tests.review.factory import write_records
 
 LIBRARY = compat32.clone(linesep="\r\n")

@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from collector.mail import SENDING, SENT, MailSettings, pending
-from collector.mailer import LULL_SECONDS, RECENT_SECONDS, FolderWatch
+from collector.mail.delivery import SENDING, SENT, MailSettings, pending
+from collector.mail.mailer import LULL_SECONDS
+from collector.stores.folder_poll import RECENT_SECONDS, FolderWatch
 from tests.review.factory import write_records
 from tests.review.mailer_process import RUNNING, WAITING, mailer, start_mailer
 from tests.review.smtp import Inbox, smtp_server
@@ -174,7 +175,7 @@ def test_the_mailer_run_as_another_user_than_the_data_owner_is_refused_in_french
 
 def test_new_records_wait_for_a_lull_in_the_posts_before_their_mails_are_composed(app, data_dir, form):
     """Under a burst the disk serves the porteurs' posts first; the mails follow once it is still."""
-    from collector.mailer import Mailer
+    from collector.mail.mailer import Mailer
 
     write_records(data_dir, 1, form)
     mailer_ = Mailer(data_dir, app.config["FACTS"], form, MailSettings.from_env())

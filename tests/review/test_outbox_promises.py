@@ -1,4 +1,4 @@
-"""The mail outbox (collector/mail.py) keeps its promises, against a real SMTP server on loopback:
+"""The mail outbox (collector/mail/delivery.py) keeps its promises, against a real SMTP server on loopback:
 a message is queued once and remembered, the envelope line is exact and read strictly, a claim belongs
 to one sender and its age starts when it is taken, stale claims go back to the outbox, and each SMTP
 answer sends a message to the right folder (sent, back to the outbox, or failed for good)."""
@@ -14,9 +14,9 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector import mail
+from collector.mail import delivery
 from collector.addresses import AddressError
-from collector.mail import (ENVELOPE_HEADER, STALE_CLAIM_SECONDS, MailSettings, deliver_outbox, envelope_line,
+from collector.mail.delivery import (ENVELOPE_HEADER, STALE_CLAIM_SECONDS, MailSettings, deliver_outbox, envelope_line,
                             pending, queue_message, read_envelope, release_stale_claims)
 from tests.review.smtp import Inbox
 from tests.support.net import free_port
@@ -71,7 +71,7 @@ def test_a_queued_message_is_one_file_its_envelope_line_then_the_message_and_it_
     assert queue_message(data_dir, "A.accuse.eml", message(), RECIPIENT) is True
     with open(os.path.join(data_dir, "outbox", "A.accuse.eml"), "rb") as handle:
         raw = handle.read()
-    assert raw == b"X-AMI-Envelope-To: porteur@exemple.fr\r\n" + mail.wire_bytes(message())
+    assert raw == b"X-AMI-Envelope-To: porteur@exemple.fr\r\n" + delivery.wire_bytes(message())
     assert in_folder(data_dir, "mail-queued") == ["A.accuse.eml"]
     assert os.path.getsize(os.path.join(data_dir, "mail-queued", "A.accuse.eml")) == 0
 
@@ -130,7 +130,7 @@ def test_a_claim_moves_the_file_to_sending_and_its_age_starts_when_taken(data_di
     queue(data_dir, "A.accuse.eml")
     os.utime(os.path.join(data_dir, "outbox", "A.accuse.eml"), (0, 0))  # queued long ago
     before = time.time()
-    assert mail._claim(data_dir, "A.accuse.eml") is True
+    assert delivery._claim(data_dir, "A.accuse.eml") is True
     assert in_folder(data_dir, "outbox") == [] and in_folder(data_dir, "sending") == ["A.accuse.eml"]
     assert os.stat(os.path.join(data_dir, "sending", "A.accuse.eml")).st_mtime >= before - 1
     assert release_stale_claims(data_dir) == []  # so a fresh claim is never taken for a dead one
@@ -138,9 +138,9 @@ def test_a_claim_moves_the_file_to_sending_and_its_age_starts_when_taken(data_di
 
 def test_a_message_is_claimed_once(data_dir):
     queue(data_dir, "A.accuse.eml")
-    assert mail._claim(data_dir, "A.accuse.eml") is True
-    assert mail._claim(data_dir, "A.accuse.eml") is False
-    assert mail._claim(data_dir, "B.accuse.eml") is False
+    assert delivery._claim(data_dir, "A.accuse.eml") is True
+    assert delivery._claim(data_dir, "A.accuse.eml") is False
+    assert delivery._claim(data_dir, "B.accuse.eml") is False
 
 
 def age(data_dir: str, name: str, seconds: float, now: float) -> None:
@@ -151,7 +151,7 @@ def age(data_dir: str, name: str, seconds: float, now: float) -> None:
 def claimed(data_dir: str, *names: str) -> None:
     queue(data_dir, *names)
     for name in names:
-        assert mail._claim(data_dir, name)
+        assert delivery._claim(data_dir, name)
 
 
 def test_a_claim_is_stale_from_exactly_its_age_limit(data_dir, monkeypatch):
@@ -211,7 +211,7 @@ def test_an_unreachable_server_defers_everything_and_names_the_error(data_dir):
 
 def test_an_empty_outbox_does_not_even_reach_for_the_server(data_dir):
     report = deliver_outbox(data_dir, settings(free_port()))
-    assert report == mail.DeliveryReport()
+    assert report == delivery.DeliveryReport()
 
 
 def test_a_stale_claim_is_sent_by_the_next_delivery_and_a_fresh_one_is_left_alone(data_dir, inbox):
@@ -227,7 +227,7 @@ def test_each_message_goes_to_its_envelope_recipient_only_from_our_address(data_
     queue(data_dir, "A.accuse.eml")
     queue(data_dir, "A.notification.eml", recipient="instruction@normandie.example")
     report = deliver_outbox(data_dir, settings(inbox.port))
-    assert report == mail.DeliveryReport(sent=["A.accuse.eml", "A.notification.eml"])
+    assert report == delivery.DeliveryReport(sent=["A.accuse.eml", "A.notification.eml"])
     arrived = inbox.wait_for(2)
     assert [(item.mail_from, item.recipients) for item in arrived] == [
         ("ami@normandie.example", [RECIPIENT]), ("ami@normandie.example", ["instruction@normandie.example"])]
@@ -247,7 +247,7 @@ def test_a_message_claimed_by_another_sender_meanwhile_is_skipped_and_the_next_i
 
     monkeypatch.setattr(os, "rename", rename)
     report = deliver_outbox(data_dir, settings(inbox.port))
-    assert report == mail.DeliveryReport(sent=["B.accuse.eml"])
+    assert report == delivery.DeliveryReport(sent=["B.accuse.eml"])
     assert len(inbox.wait_for(1)) == 1
 
 
@@ -313,7 +313,7 @@ def test_an_internationalised_address_to_a_server_without_smtputf8_is_set_aside(
     handler = Inbox()
     with server(handler, smtputf8=False) as port:
         report = deliver_outbox(data_dir, settings(port))
-    assert report == mail.DeliveryReport(sent=["B.accuse.eml"], failed=["A.accuse.eml"])
+    assert report == delivery.DeliveryReport(sent=["B.accuse.eml"], failed=["A.accuse.eml"])
     assert in_folder(data_dir, "failed") == ["A.accuse.eml"]
 
 
@@ -322,7 +322,7 @@ def test_a_name_in_the_outbox_that_is_not_a_regular_file_is_set_aside_unopened(d
     os.mkfifo(os.path.join(data_dir, "outbox", "A.accuse.eml"))
     queue(data_dir, "B.accuse.eml")
     report = deliver_outbox(data_dir, settings(inbox.port))
-    assert report == mail.DeliveryReport(sent=["B.accuse.eml"], failed=["A.accuse.eml"])
+    assert report == delivery.DeliveryReport(sent=["B.accuse.eml"], failed=["A.accuse.eml"])
     assert in_folder(data_dir, "failed") == ["A.accuse.eml"]
 
 
@@ -383,7 +383,7 @@ def test_a_file_set_aside_for_its_envelope_line_is_named_in_the_log_without_its_
     os.makedirs(os.path.join(data_dir, "outbox"))
     with open(os.path.join(data_dir, "outbox", "A.accuse.eml"), "wb") as handle:
         handle.write(b"To: porteur@exemple.fr\r\n\r\nBonjour\r\n")
-    assert deliver_outbox(data_dir, settings(inbox.port)) == mail.DeliveryReport(failed=["A.accuse.eml"])
+    assert deliver_outbox(data_dir, settings(inbox.port)) == delivery.DeliveryReport(failed=["A.accuse.eml"])
     assert "mail: A.accuse.eml has no valid envelope line, set aside in failed/" in caplog.text
     assert "porteur@" not in caplog.text
 

@@ -13,7 +13,7 @@ import pytest
 
 from collector.facts import load_facts, unconfirmed_facts
 from collector.formdef import load_form
-from collector.mail import MailSettings, compose_acknowledgement
+from collector.mail.delivery import MailSettings, compose_acknowledgement
 from collector.records import build_record
 from tests.support.payloads import valid_answers
 

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from collector import appstate, create_app, porteur_mail
+from collector import appstate, create_app
+from collector.mail import lifecycle
 from collector.link_requests import handle_requests
 from collector.records import build_record, serialise_record
 from collector.stores import schema
@@ -49,7 +50,7 @@ def test_a_schema_5_database_holding_dossiers_is_upgraded_and_the_lost_link_work
             assert client.post("/candidater/dossier-perdu/", data={"contact_email": typed}).status_code == 200
         assert len(store.link_requests.waiting()) == 3
         with app.app_context():
-            queued = handle_requests(store, app.config["FACTS"], porteur_mail.settings())
+            queued = handle_requests(store, app.config["FACTS"], lifecycle.settings())
         assert queued == 2, "the newest contact of AMI-2021-0001 and AMI-2021-0002's; porteur1 no longer"
         assert store.link_requests.waiting() == []
         recipients = sorted(item.recipient for item in store.outbox.messages() if ".lien-" in item.name)

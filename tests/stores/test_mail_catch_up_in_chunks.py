@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from collector import dossier, mail, mail_catch_up, meetings
+from collector import dossier, meetings
+from collector.mail import catch_up as mail_catch_up, delivery
 from collector.answers import ANSWER
 from collector.facts import load_facts
 from collector.formdef import load_form
@@ -93,7 +94,7 @@ LIVES = {
 
 def test_the_chunked_catch_up_queues_every_lost_mail_the_per_dossier_reading_finds_and_no_other(kept, monkeypatch):
     form, facts = load_form(), load_facts()
-    settings = mail.MailSettings(dossier_secret=SECRET)
+    settings = delivery.MailSettings(dossier_secret=SECRET)
     lost, queued_already = [], []
     for index, life in enumerate(LIVES):
         for number, kind in ((2 * index + 1, queued_already), (2 * index + 2, lost)):
@@ -106,11 +107,11 @@ def test_the_chunked_catch_up_queues_every_lost_mail_the_per_dossier_reading_fin
         mail_catch_up.catch_up_dossier(kept, reference, facts, form, settings, set())
 
     def per_dossier(reference: str) -> list[str]:
-        return sorted(mail.message_name(reference, kind) for kinds, _compose in
+        return sorted(delivery.message_name(reference, kind) for kinds, _compose in
                       mail_catch_up.wanted_mails(kept, reference, facts, form, settings) for kind in kinds)
 
     expected = sorted(name for reference in lost for name in per_dossier(reference))
-    assert expected == sorted(mail.message_name(reference, kind)
+    assert expected == sorted(delivery.message_name(reference, kind)
                               for reference, kinds in zip(lost, LIVES.values()) for kind in kinds)
     monkeypatch.setattr(mail_catch_up, "CHUNK", 4)  # several chunks, mixing both kinds of dossiers
     catch_up = mail_catch_up.LifecycleCatchUp()
@@ -123,7 +124,7 @@ def test_the_chunked_catch_up_queues_every_lost_mail_the_per_dossier_reading_fin
 def test_on_postgresql_a_first_pass_reads_the_histories_a_chunk_at_a_time_not_one_by_one(database_url, data_dir,
                                                                                       request, monkeypatch):
     form, facts = load_form(), load_facts()
-    settings = mail.MailSettings(dossier_secret=SECRET)
+    settings = delivery.MailSettings(dossier_secret=SECRET)
     kept = store_opener("postgres", data_dir, request)()
     try:
         for number in range(1, 13):

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import psycopg
 import pytest
 
-from collector.mail import MailSettings
+from collector.mail.delivery import MailSettings
 from collector.stores.folder import FolderStore
 from tests.conftest import STORE_KINDS
 from tests.review.smtp import smtp_server

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import psycopg
 
 from collector import appstate, create_app
-from collector.mail import MailSettings
+from collector.mail.delivery import MailSettings
 from collector.records import build_record
 from collector.stores import schema
 from collector.stores.postgres import PostgresStore

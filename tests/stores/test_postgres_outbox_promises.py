@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from collector.mail import DeliveryReport, MailSettings
+from collector.mail.delivery import DeliveryReport, MailSettings
 from collector.records import build_record
 from collector.stores.base import TransferRefused
 from collector.stores.outbox import OutgoingMail
@@ -231,7 +231,7 @@ def test_a_copy_of_hundreds_of_messages_that_reads_back_is_kept(outbox, database
 def test_two_rounds_given_kept_connections_go_through_one_smtp_session(outbox):
     from aiosmtpd.controller import Controller
 
-    from collector.mail import KeptConnections
+    from collector.mail.delivery import KeptConnections
     from tests.review.test_mail_connections import CountsSessions
 
     inbox = CountsSessions()

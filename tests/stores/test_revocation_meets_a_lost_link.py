@@ -14,7 +14,8 @@ import threading
 
 import psycopg
 
-from collector import appstate, porteur_mail
+from collector import appstate
+from collector.mail import lifecycle
 from collector.dossier import CONTACT_SET_BY
 from collector.link_requests import handle_requests
 from collector.porteur.links import dossier_key
@@ -52,7 +53,7 @@ def test_a_lost_link_composed_while_the_link_is_revoked_never_sends_the_new_link
 
     def mailer() -> None:
         with host.app_context():
-            handled["queued"] = handle_requests(store, host.config["FACTS"], porteur_mail.settings())
+            handled["queued"] = handle_requests(store, host.config["FACTS"], lifecycle.settings())
 
     with psycopg.connect(database_url) as revoking:  # revoke-link --contact, through the other host
         revoking.execute("LOCK TABLE histories IN ACCESS EXCLUSIVE MODE")

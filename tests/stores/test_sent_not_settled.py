@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-from collector.mail import MailSettings
+from collector.mail.delivery import MailSettings
 from collector.stores.postgres import PostgresStore
 from collector.stores.postgres_outbox import PostgresOutbox
 from tests.review.smtp import Inbox

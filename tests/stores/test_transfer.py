@@ -245,7 +245,7 @@ def folder_with_mails(single_server, apps):
     """The single server's outbox as a mailer leaves it: of its 8 mails, one sent, one refused for
     good, one claimed by a mailer stopped mid-send (in sending/), one sent whose file was then
     deleted by hand (remembered in mail-queued/ only), four waiting."""
-    from collector.mail import MailSettings
+    from collector.mail.delivery import MailSettings
 
     source = apps(single_server)
     outbox = appstate.store(source).outbox
@@ -260,7 +260,7 @@ def folder_with_mails(single_server, apps):
 
 def test_migrate_store_carries_the_mails_so_none_is_sent_again_and_none_waiting_is_lost(folder_with_mails,
                                                                                         database_url, tmp_path, apps):
-    from collector.mail import MailSettings
+    from collector.mail.delivery import MailSettings
     from tests.review.smtp import smtp_server
 
     folder, names = folder_with_mails

@@ -23,7 +23,7 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/proof/test_outbox.py": "tidies the folder outbox's sent/ and failed/ by hand",
     "tests/proof/test_mail_senders.py": "puts a file in place of outbox/ and ages its files",
     "tests/porteur/test_mail_catch_up.py": "makes os.link into the folder's outbox/ fail",
-    "tests/review/test_mail.py": "drives the folder outbox (collector.mail) on the data folder's path",
+    "tests/review/test_mail.py": "drives the folder outbox (collector.mail.delivery) on the data folder's path",
     "tests/review/test_mail_batches.py": "counts the fsyncs of outbox/ and mail-queued/",
     "tests/review/test_mail_pipeline.py": "watches the folder outbox's mail-queued/ and sent/ files between two batches",
     "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",

@@ -4,13 +4,13 @@ A lifecycle mail (a message to the porteur, the porteur's answer, an answer lett
 meeting's proposal, confirmation or cancellation, a correction's acknowledgement) is
 queued by the request that stored its event, just after the event. If that fails (a full
 disk, an outbox folder that cannot be written, a process killed in between), the event is
-on disk and its mail is not. The mail's name follows from the event alone (porteur_mail:
+on disk and its mail is not. The mail's name follows from the event alone (mail/lifecycle.py:
 `message-N` and `reponse-N` for the N-th event of the history, `rencontre-M-proposee`…,
-`accuse-vN` for version N, `lien-remplace-N` for a revoked link: revocation_mail.py), so this
+`accuse-vN` for version N, `lien-remplace-N` for a revoked link: mail/revocation.py), so this
 pass, run by the mailer at start and then every COLLECTOR_MAIL_RETRY_SECONDS, and by
 `send-mail`, lists the names every history and every corrected version calls for and queues each one that is neither in the outbox, in
 sending/, nor remembered (mail-queued/: sent, refused or deleted by hand). The outbox's
-queue lock (mail.queue_message; on PostgreSQL the name's primary key) makes the request and
+queue lock (delivery.queue_message; on PostgreSQL the name's primary key) makes the request and
 this pass one queuer: whichever comes first writes the message, the other finds it known; a
 mail is never queued twice.
 
@@ -45,25 +45,25 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import mail, porteur_mail, revocation_mail
-from .dossier import ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, all_versions, latest_record, version_numbers
-from .meetings import PROPOSED, meetings_of
-from .porteur.revocation import SET_BY
-from .records import RecordError
-from .statuses import StatusError, read_history, store_of
-from .stores.base import StoreUnavailable
+from . import delivery, lifecycle, revocation as revocation_mails
+from ..dossier import ANSWER, MESSAGE, MEETING_KINDS, PORTEUR_REPLY, all_versions, latest_record, version_numbers
+from ..meetings import PROPOSED, meetings_of
+from ..porteur.revocation import SET_BY
+from ..records import RecordError
+from ..statuses import StatusError, read_history, store_of
+from ..stores.base import StoreUnavailable
 
 if TYPE_CHECKING:
-    from .stores.base import Store
-    from .stores.review_source import RecordReader
+    from ..stores.base import Store
+    from ..stores.review_source import RecordReader
 
 log = logging.getLogger(__name__)
 
 Mark = tuple[object, object]  # the history's mark and the versions' mark (None: none)
 CHUNK = 500  # dossiers whose documents are fetched together (PostgreSQL: three queries a chunk)
-SIMPLE_EVENTS = {MESSAGE: ("message", porteur_mail.message_mails),
-                 PORTEUR_REPLY: ("reponse-porteur", porteur_mail.porteur_reply_mails),
-                 ANSWER: ("reponse", porteur_mail.answer_mails)}
+SIMPLE_EVENTS = {MESSAGE: ("message", lifecycle.message_mails),
+                 PORTEUR_REPLY: ("reponse-porteur", lifecycle.porteur_reply_mails),
+                 ANSWER: ("reponse", lifecycle.answer_mails)}
 
 
 def dossiers_with_life(store: Store) -> dict[str, Mark]:
@@ -73,7 +73,7 @@ def dossiers_with_life(store: Store) -> dict[str, Mark]:
 
 
 def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[str, Any]],
-                 facts: Mapping[str, Any], current: mail.MailSettings) -> list[tuple[list[str], Any]]:
+                 facts: Mapping[str, Any], current: delivery.MailSettings) -> list[tuple[list[str], Any]]:
     """(kinds, compose) for each event of the history that calls for mails; compose() gives them.
     `record()` reads the dossier's newest version: only a mail to compose needs it."""
     found: list[tuple[list[str], Any]] = []
@@ -95,27 +95,27 @@ def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[s
             last = latest.history[-1] if latest.history else None  # the meeting's latest event but its proposal
             if not (last is None if kind == PROPOSED else last is event):
                 continue  # a state the meeting has left: its later mails say what holds
-            found.append((porteur_mail.meeting_mail_kinds(latest),
-                          lambda latest=latest: porteur_mail.meeting_mails(record(), latest, facts, current)))
+            found.append((lifecycle.meeting_mail_kinds(latest),
+                          lambda latest=latest: lifecycle.meeting_mails(record(), latest, facts, current)))
     return found
 
 
 def _version_mails(source: Store | RecordReader, reference: str, facts: Mapping[str, Any], form: Any,
-                   current: mail.MailSettings) -> list[tuple[list[str], Any]]:
+                   current: delivery.MailSettings) -> list[tuple[list[str], Any]]:
     if not version_numbers(source, reference):
         return []
     versions = all_versions(source, reference)
     found = []
     for previous, version in zip(versions, versions[1:]):
         if version.get(SET_BY):
-            continue  # a contact a reviewer restored: its mails are the revocation's (revocation_mail)
-        found.append((porteur_mail.correction_mail_kinds(previous, version),
-                      lambda previous=previous, version=version: porteur_mail.correction_mails(
+            continue  # a contact a reviewer restored: its mails are the revocation's (mail/revocation.py)
+        found.append((lifecycle.correction_mail_kinds(previous, version),
+                      lambda previous=previous, version=version: lifecycle.correction_mails(
                           previous, version, facts, form, current)))
     return found
 
 
-def wanted_mails(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings,
+def wanted_mails(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: delivery.MailSettings,
                  mark: Mark = (True, True), source: Store | RecordReader | None = None) -> list[tuple[list[str], Any]]:
     """(kinds, compose) for every mail the dossier's history and versions call for. `mark`
     (dossiers_with_life) spares the reads of a history or of versions the dossier has not;
@@ -125,10 +125,10 @@ def wanted_mails(store: Store, reference: str, facts: Mapping[str, Any], form: A
     wanted = _event_mails(functools.cache(lambda: latest_record(store, reference)), events, facts, current)
     if mark[1] is not None:
         wanted += _version_mails(source, reference, facts, form, current)
-    return wanted + revocation_mail.catch_up_mails(store, reference, events, facts, current)
+    return wanted + revocation_mails.catch_up_mails(store, reference, events, facts, current)
 
 
-def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings,
+def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], form: Any, current: delivery.MailSettings,
                      known: set[str], mark: Mark = (True, True),
                      source: Store | RecordReader | None = None) -> tuple[list[str], bool]:
     """Queue the missing mails of one dossier; (names queued, whether every mail it calls for is
@@ -137,12 +137,12 @@ def catch_up_dossier(store: Store, reference: str, facts: Mapping[str, Any], for
     queued: list[str] = []
     settled = True
     for kinds, compose in wanted:
-        missing = [kind for kind in kinds if mail.message_name(reference, kind) not in known]
+        missing = [kind for kind in kinds if delivery.message_name(reference, kind) not in known]
         if not missing:
             continue
         mails = [item for item in compose() if item.kind in missing]
-        done = porteur_mail.queue_mails(store, reference, mails)
-        queued += [mail.message_name(reference, kind) for kind in done]
+        done = lifecycle.queue_mails(store, reference, mails)
+        queued += [delivery.message_name(reference, kind) for kind in done]
         settled = settled and len(done) == len(missing)
     return queued, settled
 
@@ -153,7 +153,7 @@ class LifecycleCatchUp:
     def __init__(self) -> None:
         self._settled: dict[str, Mark] = {}
 
-    def run(self, where: Store | str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
+    def run(self, where: Store | str, facts: Mapping[str, Any], form: Any, current: delivery.MailSettings) -> list[str]:
         """Queue every lifecycle mail that is missing from the outbox of `where` (a store, or a
         data folder's path standing for its store); the names queued. StoreUnavailable (the
         store out of reach) ends the pass: the next one starts again."""
@@ -170,7 +170,7 @@ class LifecycleCatchUp:
         return queued
 
     def _catch_up_chunk(self, store: Store, chunk: list[tuple[str, Mark]], facts: Mapping[str, Any], form: Any,
-                        current: mail.MailSettings, known: set[str]) -> list[str]:
+                        current: delivery.MailSettings, known: set[str]) -> list[str]:
         """Fetch the chunk's histories and corrected dossiers together, then catch each dossier up."""
         source = store.review_source.reader(records=[reference for reference, mark in chunk if mark[1] is not None],
                                             histories=[reference for reference, mark in chunk if mark[0] is not None])
@@ -195,6 +195,6 @@ class LifecycleCatchUp:
         return queued
 
 
-def catch_up(where: Store | str, facts: Mapping[str, Any], form: Any, current: mail.MailSettings) -> list[str]:
+def catch_up(where: Store | str, facts: Mapping[str, Any], form: Any, current: delivery.MailSettings) -> list[str]:
     """One full pass (for `send-mail`); the names queued."""
     return LifecycleCatchUp().run(where, facts, form, current)

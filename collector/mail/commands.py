@@ -1,5 +1,5 @@
 """The mail commands: `flask --app collector send-mail` delivers the outbox now (the
-`mailer` process, mailer.py, does it continuously; see README, "Mail").
+`mailer` process, mail/mailer.py, does it continuously; see README, "Mail").
 
 Nothing here imports the review package.
 """
@@ -11,11 +11,12 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from . import appstate, porteur_mail
-from .commandline import echo
-from .config import ConfigError
-from .mail import check_sender
-from .owner import as_data_owner
+from .. import appstate
+from . import lifecycle
+from ..commandline import echo
+from ..config import ConfigError
+from .delivery import check_sender
+from ..owner import as_data_owner
 
 
 @click.command("send-mail")
@@ -25,7 +26,7 @@ def send_mail_command() -> None:
     """Deliver the e-mails waiting in the outbox now."""
     from .mailer import send_once
 
-    settings = porteur_mail.settings()  # the environment's, able to sign the dossier links
+    settings = lifecycle.settings()  # the environment's, able to sign the dossier links
     try:
         check_sender(settings)
     except ConfigError as error:

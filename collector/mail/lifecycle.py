@@ -1,14 +1,14 @@
-"""The mails of a dossier's life after « reçu », queued in mail.py's outbox.
+"""The mails of a dossier's life after « reçu », queued in mail/delivery.py's outbox.
 
 Each message is one file `$DATA/outbox/<REF>.<kind>.eml`, written durably by
-mail.queue_message and sent by the mailer process (collector/mailer.py) or `send-mail`,
+delivery.queue_message and sent by the mailer process (collector/mail/mailer.py) or `send-mail`,
 so nothing here waits for SMTP or is lost when it is down. Every mail to a porteur
 says where to answer: the dossier page (its signed link), never a reply to the mail.
 
 Each event of a dossier's history (and each corrected version) calls for mails whose
 kinds follow from the event alone (`message-N`, `reponse-N`, `rencontre-N-proposee`,
 `accuse-vN`…): the `*_mails` functions compose them, the request that stored the event
-queues them at once, and mail_catch_up.py queues again, from the history, any that a
+queues them at once, and mail/catch_up.py queues again, from the history, any that a
 failure left unqueued. A mail that cannot be queued is logged (never un-confirming the
 stored event): the mailer's catch-up queues it once the outbox is usable again.
 """
@@ -24,19 +24,19 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 
-from . import mail
-from .porteur import mail_caps
-from .porteur.links import dossier_url
-from . import appstate
-from .statuses import store_of
-from .template_filters import datetime_fr
+from . import delivery
+from ..porteur import mail_caps
+from ..porteur.links import dossier_url
+from .. import appstate
+from ..statuses import store_of
+from ..template_filters import datetime_fr
 
 if TYPE_CHECKING:
-    from .stores.base import Store
+    from ..stores.base import Store
 
 log = logging.getLogger(__name__)
 
-WHERE_TO_ANSWER = mail.WHERE_TO_ANSWER
+WHERE_TO_ANSWER = delivery.WHERE_TO_ANSWER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,17 +48,17 @@ class Mail:
     recipient: str
 
 
-def settings() -> mail.MailSettings:
+def settings() -> delivery.MailSettings:
     """The mail settings of the environment as it is now, able to sign dossier links at their
     current generation (read from the app's store)."""
-    return with_dossier_links(mail.MailSettings.from_env())
+    return with_dossier_links(delivery.MailSettings.from_env())
 
 
-def with_dossier_links(base: mail.MailSettings) -> mail.MailSettings:
+def with_dossier_links(base: delivery.MailSettings) -> delivery.MailSettings:
     """`base`, signing dossier links with the app's secret at each dossier's current link generation,
     when a mail is composed and again when it is sent (current_links.py: revoked since it was queued)."""
-    from .current_links import refresh
-    from .porteur.revocation import current_generation
+    from ..current_links import refresh
+    from ..porteur.revocation import current_generation
 
     store, secret = appstate.store(), appstate.secret()
     return dataclasses.replace(base, dossier_secret=secret,
@@ -66,7 +66,7 @@ def with_dossier_links(base: mail.MailSettings) -> mail.MailSettings:
                                before_sending=lambda recipient, message: refresh(store, secret, recipient, message))
 
 
-def link(settings: mail.MailSettings, reference: str) -> str:
+def link(settings: delivery.MailSettings, reference: str) -> str:
     """The dossier's link at its current generation."""
     return dossier_url(settings.public_url, settings.dossier_secret, reference, settings.dossier_generation(reference))
 
@@ -78,14 +78,14 @@ def queue(where: Store | str, reference: str, kind: str, message: Message, recip
     `recipient` is the validated address the message is for (a record's contact e-mail or
     the Région's notification address): the SMTP envelope is taken from it, never from the
     message's `To:` header."""
-    return store_of(where).outbox.queue(mail.message_name(reference, kind), message, recipient)
+    return store_of(where).outbox.queue(delivery.message_name(reference, kind), message, recipient)
 
 
 def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> list[str]:
     """Queue each mail (those already queued or sent are skipped); the kinds newly queued.
 
     A mail that cannot be written is logged with the reason and the others still go: its
-    event is stored, and the mailer's catch-up (mail_catch_up.py, through the same store)
+    event is stored, and the mailer's catch-up (mail/catch_up.py, through the same store)
     queues it once the outbox is usable."""
     return _queue_each(where, reference, mails)[0]
 
@@ -105,22 +105,22 @@ def _queue_each(where: Store | str, reference: str, mails: Iterable[Mail]) -> tu
 
 
 def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
-    """Delete the mails of this module's kinds for one dossier (purge; mail.remove_for_reference
+    """Delete the mails of this module's kinds for one dossier (purge; delivery.remove_for_reference
     deletes the acknowledgement and the notification), wherever they are, and their memory; the
     paths removed."""
     removed = []
-    for folder in (mail.OUTBOX, mail.SENDING, mail.FAILED, mail.SENT, mail.QUEUED):
-        for name in mail.pending(data_dir, folder):
-            if name.startswith(reference + ".") and name.split(".")[1] not in mail.KINDS:
+    for folder in (delivery.OUTBOX, delivery.SENDING, delivery.FAILED, delivery.SENT, delivery.QUEUED):
+        for name in delivery.pending(data_dir, folder):
+            if name.startswith(reference + ".") and name.split(".")[1] not in delivery.KINDS:
                 os.unlink(os.path.join(data_dir, folder, name))
                 removed.append(os.path.join(folder, name))
     return removed
 
 
-def _link_or_contacts(settings: mail.MailSettings, reference: str) -> str:
+def _link_or_contacts(settings: delivery.MailSettings, reference: str) -> str:
     """The dossier's current link; when its history cannot be read (so neither its link
     generation), no link at all, but whom to ask."""
-    from .statuses import StatusError
+    from ..statuses import StatusError
 
     try:
         return link(settings, reference)
@@ -130,69 +130,69 @@ def _link_or_contacts(settings: mail.MailSettings, reference: str) -> str:
 
 
 def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
-                      settings: mail.MailSettings, now: datetime | None = None) -> Message:
+                      settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """The links of every dossier of one contact address, asked for on the lost-link page."""
     call = facts["call"]
     plural = len(references) > 1
     lines = ["Bonjour,", "",
-             f"Vous avez demandé le lien de votre dossier de réponse à l'{mail._lower_first(call['title'])}.", "",
+             f"Vous avez demandé le lien de votre dossier de réponse à l'{delivery._lower_first(call['title'])}.", "",
              "Vos dossiers :" if plural else "Votre dossier :"]
     lines += [f"- {reference} : {_link_or_contacts(settings, reference)}" for reference in references]
     lines += ["", "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
                   "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.",
               "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",
-              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
-    return mail._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
+    return delivery._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
                          kind, "\n".join(lines) + "\n", now)
 
 
 def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
-                                       settings: mail.MailSettings, now: datetime | None = None) -> Message:
+                                       settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """The porteur's receipt of a correction: the new version, its hash, its date and the dossier link.
 
-    Like the first acknowledgement (mail.compose_acknowledgement), no text the sender typed: a
+    Like the first acknowledgement (delivery.compose_acknowledgement), no text the sender typed: a
     correction may have just set this address as the contact, and nobody has confirmed it."""
-    from .dossier import short_hash
+    from ..dossier import short_hash
 
     reference, call = version["reference"], facts["call"]
     lines = ["Bonjour,", "",
              f"La {call['organisation']} a bien reçu des réponses corrigées pour le dossier {reference} "
-             f"(réponse à l'{mail._lower_first(call['title'])}), envoyées avec cette adresse e-mail comme contact.",
+             f"(réponse à l'{delivery._lower_first(call['title'])}), envoyées avec cette adresse e-mail comme contact.",
              "",
              f"Référence : {reference}",
              f"Version : {version['version']} (empreinte {short_hash(str(version['content_hash']))})",
              f"Corrigée le : {datetime_fr(datetime.fromisoformat(str(version['corrected_at'])))} (heure de Paris)",
-             "", mail.NOT_YOURS,
+             "", delivery.NOT_YOURS,
              "", "Votre dossier (vos réponses telles que nous les avons enregistrées) :", link(settings, reference),
-             "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
-    return mail._message(settings, version["answers"]["contact_email"],
+             "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
+    return delivery._message(settings, version["answers"]["contact_email"],
                          f"Réponses corrigées {reference} (version {version['version']}) — {call['short_title']}",
                          reference, f"accuse-v{version['version']}", "\n".join(lines) + "\n", now)
 
 
 def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[str], facts: Mapping[str, Any],
-                         settings: mail.MailSettings, now: datetime | None = None) -> Message:
+                         settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """A notice to the Région's notification address, with the link to the review page."""
     body = lines + ["", f"Voir le dossier : {settings.public_url}/instruction/{reference}", ""]
-    return mail._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
+    return delivery._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
                          "\n".join(body), now)
 
 
 def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any], facts: Mapping[str, Any],
-                            settings: mail.MailSettings, now: datetime | None = None) -> Message:
+                            settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """To the previous contact address, when a correction changed it: what changed, whom to call.
 
     Nothing of the answers, nor the dossier's link: this address no longer follows the dossier."""
     reference, call, number = version["reference"], facts["call"], version["version"]
     lines = ["Bonjour,", "",
-             f"L'adresse e-mail de contact du dossier {reference} (réponse à l'{mail._lower_first(call['title'])}) "
+             f"L'adresse e-mail de contact du dossier {reference} (réponse à l'{delivery._lower_first(call['title'])}) "
              f"vient d'être changée, lors d'une correction des réponses (version {number}). Les messages au "
              "sujet de ce dossier iront désormais à la nouvelle adresse de contact ; vous n'en recevrez plus.", "",
              "Ce changement vient de vous ou de votre structure ? Vous n'avez rien à faire.", "",
              f"Vous n'êtes pas à l'origine de ce changement ? Appelez ou écrivez sans attendre aux contacts de l'AMI "
-             f"en donnant la référence {reference} :"] + mail._contacts_lines(facts)
-    lines += ["", mail.NO_REPLY]
-    return mail._message(settings, previous["answers"]["contact_email"],
+             f"en donnant la référence {reference} :"] + delivery._contacts_lines(facts)
+    lines += ["", delivery.NO_REPLY]
+    return delivery._message(settings, previous["answers"]["contact_email"],
                          f"Adresse de contact changée — dossier {reference} — {call['short_title']}",
                          reference, f"contact-v{number}", "\n".join(lines) + "\n", now)
 
@@ -201,7 +201,7 @@ def contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any]) -> 
     """Does this version name another contact mailbox than the one before it? Any difference
     but the domain's case is one (addresses.same_mailbox): `Contact@` → `contact@`, `strasse.de`
     → `straße.de` or a full-width letter all tell the previous address and the Région."""
-    from .addresses import same_mailbox
+    from ..addresses import same_mailbox
 
     return not same_mailbox(previous["answers"].get("contact_email"), version["answers"].get("contact_email"))
 
@@ -209,7 +209,7 @@ def contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any]) -> 
 def _contact_change_lines(previous: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
     """The staff notice's words on a changed contact: both addresses, their domains' ASCII form
     when it differs (a look-alike domain shows), and who was told."""
-    from .addresses import mailbox
+    from ..addresses import mailbox
 
     def shown(address: Any) -> str:
         domain = str(address).rpartition("@")[2]
@@ -228,11 +228,11 @@ def correction_mail_kinds(previous: Mapping[str, Any], version: Mapping[str, Any
 
 
 def correction_mails(previous: Mapping[str, Any], version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
-                     current: mail.MailSettings) -> list[Mail]:
+                     current: delivery.MailSettings) -> list[Mail]:
     """A correction's mails: the new acknowledgement, the Région's notice and, when the contact
     e-mail changed, a word to the previous address (`previous` is the version before)."""
     reference, number = version["reference"], version["version"]
-    organisation = mail._one_line(version["answers"].get("raison_sociale"))
+    organisation = delivery._one_line(version["answers"].get("raison_sociale"))
     mails = [Mail(f"accuse-v{number}", compose_correction_acknowledgement(version, facts, form, current),
                   version["answers"]["contact_email"]),
              Mail(f"correction-v{number}", compose_staff_notice(
@@ -263,10 +263,10 @@ def queue_correction_mails(where: Store | str, previous: Mapping[str, Any], vers
 
 
 def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, Any], number: int,
-                               facts: Mapping[str, Any], settings: mail.MailSettings,
+                               facts: Mapping[str, Any], settings: delivery.MailSettings,
                                now: datetime | None = None) -> Message:
     """The Région's message to the porteur, with where to answer: the dossier page."""
-    from .dossier import end_of_day
+    from ..dossier import end_of_day
 
     reference, call = record["reference"], facts["call"]
     lines = ["Bonjour,", "", f"La {call['organisation']} vous écrit au sujet de votre dossier {reference} :", ""]
@@ -276,14 +276,14 @@ def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, An
         lines += ["", f"La Région vous demande des compléments : vous pouvez corriger vos réponses sur votre page de "
                       f"dossier jusqu'au {until}."]
     lines += ["", "Pour lire ce message et y répondre, ouvrez votre page de dossier :", link(settings, reference),
-              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
-    return mail._message(settings, record["answers"]["contact_email"],
+              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
+    return delivery._message(settings, record["answers"]["contact_email"],
                          f"Message de la Région sur votre dossier {reference} — {call['short_title']}",
                          reference, f"message-{number}", "\n".join(lines) + "\n", now)
 
 
 def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
-                  current: mail.MailSettings) -> list[Mail]:
+                  current: delivery.MailSettings) -> list[Mail]:
     return [Mail(f"message-{number}", compose_message_to_porteur(record, event, number, facts, current),
                  record["answers"]["contact_email"])]
 
@@ -295,10 +295,10 @@ def queue_message_to_porteur(where: Store | str, record: Mapping[str, Any], even
 
 
 def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
-                        current: mail.MailSettings) -> list[Mail]:
+                        current: delivery.MailSettings) -> list[Mail]:
     """Tell the Région that the porteur answered (the text is on the review page)."""
     reference = record["reference"]
-    organisation = mail._one_line(record["answers"].get("raison_sociale"))
+    organisation = delivery._one_line(record["answers"].get("raison_sociale"))
     return [Mail(f"reponse-porteur-{number}", compose_staff_notice(
         reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
         [f"Le porteur du dossier {reference} ({organisation}) a écrit à la Région sur sa page de dossier :", ""]
@@ -312,18 +312,18 @@ def queue_porteur_reply_notice(where: Store | str, record: Mapping[str, Any], ev
 
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
-                   settings: mail.MailSettings, now: datetime | None = None) -> Message:
+                   settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """The Région's answer letter, as sent once (text from the event), with the dossier link."""
     reference = record["reference"]
     lines = [str(event["text"]).rstrip(), "", "Cette réponse est aussi sur votre page de dossier :",
              link(settings, reference), "", WHERE_TO_ANSWER]
     subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
-    return mail._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
+    return delivery._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
                          "\n".join(lines) + "\n", now)
 
 
 def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
-                 current: mail.MailSettings) -> list[Mail]:
+                 current: delivery.MailSettings) -> list[Mail]:
     return [Mail(f"reponse-{number}", compose_answer(record, event, number, facts, current),
                  record["answers"]["contact_email"])]
 
@@ -340,7 +340,7 @@ def with_calendar(message: Message, ics: bytes, method: str) -> Message:
     from email import message_from_bytes
     from email.policy import SMTPUTF8
 
-    modern = message_from_bytes(mail.wire_bytes(message), policy=SMTPUTF8)
+    modern = message_from_bytes(delivery.wire_bytes(message), policy=SMTPUTF8)
     modern.add_attachment(ics, maintype="text", subtype="calendar", filename="rencontre.ics",
                           params={"method": method})
     return modern
@@ -352,29 +352,29 @@ def _slot_line(slot: Any) -> str:
 
 
 def _meeting_mail(reference: str, to: str, kind: str, subject: str, lines: list[str], ics: bytes, method: str,
-                  facts: Mapping[str, Any], current: mail.MailSettings) -> Mail:
+                  facts: Mapping[str, Any], current: delivery.MailSettings) -> Mail:
     for_porteur = to != facts["contacts"]["notification_email"]
-    body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts) if for_porteur else [])
-    message = mail._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
+    body = lines + (["", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts) if for_porteur else [])
+    message = delivery._message(current, to, subject, reference, kind, "\n".join(body) + "\n", None)
     return Mail(kind, with_calendar(message, ics, method), to)
 
 
-def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: mail.MailSettings,
+def _ics(reference: str, meeting: Any, facts: Mapping[str, Any], porteur: str, current: delivery.MailSettings,
          withdrawn: bool = False) -> bytes:
     """The meeting's invitation, or with `withdrawn` the CANCEL of the slots it no longer keeps."""
-    from .meetings import invitation, withdrawal
+    from ..meetings import invitation, withdrawal
 
-    domain = mail._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
+    domain = delivery._message_id(reference, "x", current).rpartition("@")[2].rstrip(">")
     build = withdrawal if withdrawn else invitation
     return build(reference, meeting, facts, facts["contacts"]["notification_email"], porteur, domain,
                  datetime.now().astimezone())
 
 
 def _withdrawal_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
-                      current: mail.MailSettings) -> list[Mail]:
+                      current: delivery.MailSettings) -> list[Mail]:
     """To the porteur, the CANCEL of the proposed slots not kept (none: no mail): the proposal's
     REQUEST placed them in their agenda, where they would stay for good otherwise."""
-    from .meetings import ACCEPTED, not_kept
+    from ..meetings import ACCEPTED, not_kept
 
     if not not_kept(meeting):
         return []
@@ -398,9 +398,9 @@ def _other_suffix(meeting: Any) -> str:
 
 def meeting_mail_kinds(meeting: Any) -> list[str]:
     """The kinds of the mails of a meeting's state (what meeting_mails composes), without composing them."""
-    from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
+    from ..meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
-    from .meetings import not_kept
+    from ..meetings import not_kept
 
     suffixes = {PROPOSED: ["proposee"], ACCEPTED: ["confirmee", "confirmee-region"],
                 OTHER_ASKED: [_other_suffix(meeting)], CANCELLED: ["annulee", "annulee-region"]}[meeting.state]
@@ -408,10 +408,10 @@ def meeting_mail_kinds(meeting: Any) -> list[str]:
 
 
 def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any],
-                  current: mail.MailSettings) -> list[Mail]:
+                  current: delivery.MailSettings) -> list[Mail]:
     """The mails of a meeting's new state: a proposal (to the porteur), a confirmation (to both
     sides), a request for another slot (to the Région), a cancellation (to both sides)."""
-    from .meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
+    from ..meetings import ACCEPTED, CANCELLED, OTHER_ASKED, PROPOSED
 
     reference, porteur = record["reference"], record["answers"]["contact_email"]
     staff = facts["contacts"]["notification_email"]

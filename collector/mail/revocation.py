@@ -6,7 +6,7 @@ link no longer works and whom to call (`lien-remplace-N-ancien-contact`), with n
 all; and the Région's notification address (the facts' `contacts.notification_email`, where
 every new dossier is announced) is told who revoked the link, when, and for which dossier
 (`lien-remplace-N-region`), with no link either: a revocation is an event the Région should
-see even when another reviewer made it. All are named after the event alone, so mail_catch_up.py
+see even when another reviewer made it. All are named after the event alone, so mail/catch_up.py
 queues them again from the history when the request that stored the event could not: the new
 link only for the dossier's latest revocation (an earlier one's link no longer opens anything),
 the notices always.
@@ -19,15 +19,15 @@ from datetime import datetime
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
-from . import mail
-from .dossier import version_record
-from .porteur.links import dossier_url
-from .porteur.revocation import REVOKED, Revocation, link_generation
-from .porteur_mail import WHERE_TO_ANSWER, Mail, queue_mails
-from .template_filters import datetime_fr
+from . import delivery
+from ..dossier import version_record
+from ..porteur.links import dossier_url
+from ..porteur.revocation import REVOKED, Revocation, link_generation
+from .lifecycle import WHERE_TO_ANSWER, Mail, queue_mails
+from ..template_filters import datetime_fr
 
 if TYPE_CHECKING:
-    from .stores.base import Store
+    from ..stores.base import Store
 
 
 def revocation_mail_kinds(number: int, event: Mapping[str, Any]) -> list[str]:
@@ -37,54 +37,54 @@ def revocation_mail_kinds(number: int, event: Mapping[str, Any]) -> list[str]:
 
 
 def compose_new_link(reference: str, contact: str, generation: int, kind: str, facts: Mapping[str, Any],
-                     settings: mail.MailSettings) -> Message:
+                     settings: delivery.MailSettings) -> Message:
     """The dossier's new link, to its contact: the previous link no longer opens it."""
     call = facts["call"]
     lines = ["Bonjour,", "",
              f"La {call['organisation']} a remplacé le lien de votre dossier {reference} (réponse à "
-             f"l'{mail._lower_first(call['title'])}). L'ancien lien ne permet plus d'ouvrir le dossier ; "
+             f"l'{delivery._lower_first(call['title'])}). L'ancien lien ne permet plus d'ouvrir le dossier ; "
              "utilisez désormais celui-ci :", "",
              dossier_url(settings.public_url, settings.dossier_secret, reference, generation), "",
              "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. Ne le transmettez "
              "qu'aux personnes de votre structure qui suivent ce dossier.", "",
-             WHERE_TO_ANSWER, "", "Vos contacts :"] + mail._contacts_lines(facts)
-    return mail._message(settings, contact, f"Nouveau lien de votre dossier {reference} — {call['short_title']}",
+             WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
+    return delivery._message(settings, contact, f"Nouveau lien de votre dossier {reference} — {call['short_title']}",
                          reference, kind, "\n".join(lines) + "\n", None)
 
 
 def compose_former_contact(reference: str, address: str, kind: str, facts: Mapping[str, Any],
-                           settings: mail.MailSettings) -> Message:
+                           settings: delivery.MailSettings) -> Message:
     """To the previous contact address: the link it had no longer works. No link, no answers."""
     call = facts["call"]
     lines = ["Bonjour,", "",
-             f"Le lien du dossier {reference} (réponse à l'{mail._lower_first(call['title'])}) que vous aviez "
+             f"Le lien du dossier {reference} (réponse à l'{delivery._lower_first(call['title'])}) que vous aviez "
              f"reçu ne permet plus d'ouvrir ce dossier : la {call['organisation']} l'a remplacé, et les messages "
              "au sujet de ce dossier vont désormais à une autre adresse de contact.", "",
              f"Vous suivez ce dossier pour votre structure ? Appelez ou écrivez aux contacts de l'AMI en donnant "
-             f"la référence {reference} :"] + mail._contacts_lines(facts)
-    return mail._message(settings, address, f"Lien du dossier {reference} remplacé — {call['short_title']}",
+             f"la référence {reference} :"] + delivery._contacts_lines(facts)
+    return delivery._message(settings, address, f"Lien du dossier {reference} remplacé — {call['short_title']}",
                          reference, kind, "\n".join(lines) + "\n", None)
 
 
 def compose_region_notice(reference: str, event: Mapping[str, Any], contact: str, previous_contact: str | None,
-                          kind: str, facts: Mapping[str, Any], settings: mail.MailSettings) -> Message:
+                          kind: str, facts: Mapping[str, Any], settings: delivery.MailSettings) -> Message:
     """To the Région's notification address: who revoked the dossier's link, when, and where the
     new one went. No link of any kind: the notice says where to look (the review pages)."""
     lines = [f"Le lien du dossier {reference} a été révoqué le {datetime_fr(datetime.fromisoformat(event['at']))} "
-             f"par {mail._one_line(event['by'])}. Les liens envoyés jusqu'ici n'ouvrent plus le dossier ; le "
+             f"par {delivery._one_line(event['by'])}. Les liens envoyés jusqu'ici n'ouvrent plus le dossier ; le "
              f"nouveau lien est parti par e-mail à {contact}."]
     if previous_contact:
         lines += ["", f"Cette adresse est désormais le contact du dossier (version {event['version']}) ; l'ancienne "
                       f"({previous_contact}) est prévenue, sans lien, que le sien ne fonctionne plus."]
     lines += ["", f"L'historique du dossier {reference}, dans les pages d'instruction, garde la trace de cette "
                   "révocation."]
-    return mail._message(settings, facts["contacts"]["notification_email"],
+    return delivery._message(settings, facts["contacts"]["notification_email"],
                          f"Lien du dossier {reference} révoqué — {facts['call']['short_title']}", reference, kind,
                          "\n".join(lines) + "\n", None)
 
 
 def revocation_mails(reference: str, number: int, event: Mapping[str, Any], generation: int, contact: str,
-                     previous_contact: str | None, facts: Mapping[str, Any], settings: mail.MailSettings,
+                     previous_contact: str | None, facts: Mapping[str, Any], settings: delivery.MailSettings,
                      new_link: bool = True) -> list[Mail]:
     """The mails of the N-th history event, a revocation that made the link `generation`.
     `new_link=False` leaves out the new link (a later revocation replaced it)."""
@@ -103,7 +103,7 @@ def revocation_mails(reference: str, number: int, event: Mapping[str, Any], gene
 
 
 def queue_revocation_mails(where: Store | str, revocation: Revocation, facts: Mapping[str, Any],
-                           settings: mail.MailSettings) -> list[str]:
+                           settings: delivery.MailSettings) -> list[str]:
     """Queue the mails of a revocation just stored (porteur/revocation.Revocation); the kinds queued.
     A mail that cannot be queued is logged; the mailer's catch-up queues it from the history."""
     return queue_mails(where, revocation.reference, revocation_mails(
@@ -112,8 +112,8 @@ def queue_revocation_mails(where: Store | str, revocation: Revocation, facts: Ma
 
 
 def catch_up_mails(where: Store | str, reference: str, events: list[Mapping[str, Any]], facts: Mapping[str, Any],
-                   settings: mail.MailSettings) -> list[tuple[list[str], Callable[[], list[Mail]]]]:
-    """(kinds, compose) for each revocation of the history (mail_catch_up.py); compose() gives its
+                   settings: delivery.MailSettings) -> list[tuple[list[str], Callable[[], list[Mail]]]]:
+    """(kinds, compose) for each revocation of the history (mail/catch_up.py); compose() gives its
     mails, the contacts read from the versions the event names."""
     numbers = [index + 1 for index, event in enumerate(events) if event.get("kind") == REVOKED]
     found: list[tuple[list[str], Callable[[], list[Mail]]]] = []

@@ -47,7 +47,7 @@ name appears in outbox/, the names remembered once outbox/ is fsynced), the fold
 paid once per batch.
 
 The web workers neither compose nor send: they store the record, and the mailer, its own
-process (`flask --app collector mailer`, collector/mailer.py), notices it, composes and
+process (`flask --app collector mailer`, collector/mail/mailer.py), notices it, composes and
 queues the two messages, then sends them. The porteur's confirmation waits neither for
 composing nor for SMTP, and never fails because of them. The mailer retries the outbox
 every COLLECTOR_MAIL_RETRY_SECONDS; `flask --app collector send-mail` does the same by
@@ -76,21 +76,19 @@ from email.utils import formataddr, format_datetime, getaddresses, parseaddr
 from functools import lru_cache
 from typing import Any
 
-from .addresses import AddressError, plain_address
-from .display import shown
-from .durable import fsync_dir, write_new_file
-from .durable_batch import write_new_files
-from .mail_wire import encoded_words, wire_bytes
-from .next_steps import steps_to_come
-from .readable import answer_text, departement_name
-from .template_filters import datetime_fr, period_fr
-from .yamlio import NotRegularFile, read_regular_file
+from ..addresses import AddressError, plain_address
+from ..display import shown
+from ..durable import fsync_dir, write_new_file
+from ..outbox_names import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT  # noqa: F401  (delivery.KINDS…)
+from ..durable_batch import write_new_files
+from .wire import encoded_words, wire_bytes
+from ..next_steps import steps_to_come
+from ..readable import answer_text, departement_name
+from ..template_filters import datetime_fr, period_fr
+from ..yamlio import NotRegularFile, read_regular_file
 
 log = logging.getLogger(__name__)
 
-OUTBOX, SENDING, SENT, FAILED = "outbox", "sending", "sent", "failed"
-QUEUED = "mail-queued"  # one empty file per message ever queued (the outbox's memory)
-KINDS = ("accuse", "notification")
 STALE_CLAIM_SECONDS = 600
 # deliver_outbox fsyncs the outbox's folders after this many moves, or this long after the last fsync
 SYNC_EVERY_MOVES, SYNC_EVERY_SECONDS = 50, 1.0
@@ -135,7 +133,7 @@ class MailSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MailSettings:
         """Settings from COLLECTOR_SMTP_* / COLLECTOR_MAIL_*; ConfigError (French) when one is unusable."""
-        from .config import ConfigError
+        from ..config import ConfigError
 
         def flag(name: str) -> bool:
             return environ.get(name, "").strip().lower() in {"1", "true", "yes", "oui", "on"}
@@ -170,7 +168,7 @@ def check_sender(settings: MailSettings) -> None:
     whose domain has no dot (`localhost`): receiving servers refuse or junk such a sender (no
     SPF, no DMARC can pass), so every acknowledgement would be lost while the pages say it
     was sent. Without a server, mails only wait in the outbox: nothing to check yet."""
-    from .config import ConfigError
+    from ..config import ConfigError
 
     if not settings.host:
         return
@@ -288,7 +286,7 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
         "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.",
     ]
     if settings.dossier_secret:
-        from .porteur.links import dossier_url
+        from ..porteur.links import dossier_url
 
         lines += ["", "Votre dossier (vos réponses telles que nous les avons enregistrées, leur correction, vos "
                       "échanges avec la Région) :",
@@ -542,7 +540,7 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
     records stored while no mailer ran (run by the mailer at start and periodically, and
     by `send-mail`).
     """
-    from .records import RecordError, iter_record_paths, read_record
+    from ..records import RecordError, iter_record_paths, read_record
 
     remembered = set(pending(data_dir, QUEUED))
     present = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
@@ -666,7 +664,7 @@ def _close(client: smtplib.SMTP) -> None:
 class KeptConnections:
     """SMTP connections kept open from one delivery round to the next, one per sending thread.
 
-    After a burst the mailer delivers its batches in many short rounds (mailer.py,
+    After a burst the mailer delivers its batches in many short rounds (mail/mailer.py,
     BackgroundDelivery); given one of these, a round reuses the connection its thread used
     for the previous round instead of opening a new one (the server's greeting, EHLO,
     STARTTLS and login, then QUIT, once per thread instead of once per round). A kept
@@ -786,13 +784,3 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
         _sync(unsynced)
     report.deferred += [name for name in pending(data_dir) if name not in report.deferred and name in names]
     return report
-
-
-# --- wiring into the running collector ---------------------------------------------------
-
-def init_app(app: Any) -> None:
-    """Give the app its `mailer` command. The web workers themselves send no mail: they store
-    the record, and the mailer process (collector/mailer.py) composes, queues and sends."""
-    from .mailer import mailer_command
-
-    app.cli.add_command(mailer_command)

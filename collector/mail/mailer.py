@@ -3,7 +3,7 @@
 `flask --app collector mailer` runs until SIGTERM or Ctrl-C (systemd: deploy/ami-mailer.service,
 `make run` starts it beside gunicorn). The web workers never compose or send a mail: they
 store the record durably and answer the porteur; that file is the whole signal. Everything
-mail.py offers does the rest: `queue_for_records` (the outbox's files are the queue),
+mail/delivery.py offers does the rest: `queue_for_records` (the outbox's files are the queue),
 `deliver_outbox` (claim by rename, retry, set aside), `reconcile` (records without mails).
 
 How the mailer learns of new work: it polls. Every POLL_SECONDS it reads the modification
@@ -18,7 +18,7 @@ It shares the disk whose fsyncs bound the intake's throughput (a CPU niceness do
 for the disk's queue), so it pays the outbox's bookkeeping once per batch: the mails of
 QUEUE_BATCH_RECORDS records are queued with one syncfs for their files (collector/
 durable_batch.py), one fsync of outbox/ and one of mail-queued/, and delivery fsyncs sent/
-once per batch of moves (mail.py): a few syncs per batch instead of five per message. New records are taken up once `submissions/`
+once per batch of moves (mail/delivery.py): a few syncs per batch instead of five per message. New records are taken up once `submissions/`
 has been still for LULL_SECONDS, or once the first of them has waited MAX_WAIT_SECONDS while
 posts kept coming: under a burst the porteurs are answered first (taking up records during
 the burst, a batch's worth at a time, cost the intake 20 to 43 % of its throughput in
@@ -38,7 +38,7 @@ treats "racily clean" files).
 
 Catching up: at start and then every COLLECTOR_MAIL_RETRY_SECONDS (at least one second)
 the mailer runs `reconcile` (the mails of every record that has none: a record stored while
-the mailer was down, a composition that failed) and mail_catch_up.py (the mails of the
+the mailer was down, a composition that failed) and mail/catch_up.py (the mails of the
 dossiers' life whose queueing failed after their event was stored), and delivers, whatever
 the folders say. A
 failed delivery (server unreachable, a temporary refusal) waits for that same period.
@@ -52,7 +52,7 @@ again while the other one is sending it.
 
 Stopping: SIGTERM or SIGINT end the mailer after the round in progress (a message being sent
 is finished and moved to sent/), with exit status 0. If it is killed in the middle of a send,
-mail.py's stale-claim rule returns that message to the outbox later (sent at most once more;
+mail/delivery.py's stale-claim rule returns that message to the outbox later (sent at most once more;
 after a burst, up to SENDER_THREADS messages are in flight at once).
 
 Where the messages wait: the outbox of the store it is given (`store.outbox`, collector/stores/
@@ -82,16 +82,18 @@ from typing import TYPE_CHECKING, Any
 import click
 from flask.cli import with_appcontext
 
-from .config import ConfigError
-from .owner import check_data_owner
-from .mail import QUEUE_BATCH_RECORDS, DeliveryReport, KeptConnections, MailSettings, check_sender, queue_for_records
-from .mail_catch_up import LifecycleCatchUp
-from .link_requests import IndexLookup, handle_requests
-from .records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
-from . import appstate, porteur_mail
-from .statuses import store_of
-from .stores.base import Store, StoreUnavailable
-from .stores.outbox import Outbox
+from ..config import ConfigError
+from ..owner import check_data_owner
+from ..stores.folder_poll import FolderWatch
+from .delivery import QUEUE_BATCH_RECORDS, DeliveryReport, KeptConnections, MailSettings, check_sender, queue_for_records
+from .catch_up import LifecycleCatchUp
+from ..link_requests import IndexLookup, handle_requests
+from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError, read_record
+from .. import appstate
+from . import lifecycle
+from ..statuses import store_of
+from ..stores.base import Store, StoreUnavailable
+from ..stores.outbox import Outbox
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -99,7 +101,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
-RECENT_SECONDS = 2.0
 LULL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0
 MIN_PERIOD_SECONDS = 1.0
@@ -109,28 +110,6 @@ MAILER_NICENESS = 10
 # two-core machine; three were no faster. A relay that takes a few connections at once is usual.
 SENDER_THREADS = 2
 LOCK_FILE = os.path.join("state", "mailer.lock")
-
-
-class FolderWatch:
-    """Tells whether a folder may hold new names since the last call (one stat)."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self._seen: int | None = None
-
-    def changed(self) -> bool:
-        try:
-            mtime_ns = os.stat(self.folder).st_mtime_ns
-        except FileNotFoundError:
-            return False
-        recent = time.time_ns() - mtime_ns < RECENT_SECONDS * 1e9
-        changed = mtime_ns != self._seen or recent
-        self._seen = mtime_ns
-        return changed
-
-    def still_for(self) -> float:
-        """Seconds since the folder last changed, as of the last `changed()`."""
-        return (time.time_ns() - self._seen) / 1e9 if self._seen is not None else float("inf")
 
 
 def record_references(data_dir: str) -> set[str]:
@@ -187,7 +166,7 @@ class Mailer:
 
     def catch_up(self) -> None:
         """Queue the mails of every record that has none (`reconcile`) and the lifecycle mails
-        that a failure left unqueued (mail_catch_up.py); remember those records."""
+        that a failure left unqueued (mail/catch_up.py); remember those records."""
         references = record_references(self.data_dir)  # listed first: a record added meanwhile is new next time
         queued = self.outbox.reconcile(self.facts, self.form, self.settings)
         if queued:
@@ -401,7 +380,7 @@ def mailer_command() -> None:
     data_dir = appstate.data_dir()
     check_data_owner(data_dir)
     try:
-        settings = porteur_mail.with_dossier_links(MailSettings.from_env())  # signs the dossier links
+        settings = lifecycle.with_dossier_links(MailSettings.from_env())  # signs the dossier links
         check_sender(settings)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error

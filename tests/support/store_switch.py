@@ -29,6 +29,10 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
     "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",
     "tests/review/test_index_rebuild.py": "reindex reads the data folder's files in several processes",
+    "tests/review/test_index_listed.py": "the SQLite index's rendered rows, derived from the data folder's files edited "
+                                         "by hand",
+    "tests/review/test_mail_connections.py::test_a_bursts_batches_go_through_one_smtp_connection_per_sender_thread":
+        "the folder mailer's burst delivery (PostgreSQL's: tests/stores/test_postgres_outbox_promises.py)",
     "tests/review/test_mailer.py::test_new_records_wait_for_a_lull_in_the_posts_before_their_mails_are_composed":
         "the folder mailer's lull is read from submissions/'s mtime",
     "tests/review/test_commands.py::test_bad_records_are_named_by_check_list_and_export": "breaks record files by hand",

@@ -22,7 +22,7 @@ os.environ.setdefault("COLLECTOR_SMTP_HOST", "")
 
 from collector import appstate, create_app  # noqa: E402
 from collector.mail import delivery, lifecycle
-from collector.current_links import refresh  # noqa: E402
+from collector.mail.current_links import refresh  # noqa: E402
 from collector.mail.wire import wire_bytes  # noqa: E402
 from collector.statuses import add_note  # noqa: E402
 from tests.review.factory import make_record  # noqa: E402

@@ -3,7 +3,8 @@
 - delivery.py: the acknowledgement and the Région's notification, the outbox's files, SMTP delivery;
 - wire.py: a message's bytes as SMTP carries them;
 - lifecycle.py: the mails of a dossier's life after « reçu » (messages, meetings, answers, corrections);
-- revocation.py: the mails of a revoked dossier link;
+- revocation.py: the mails of a revoked dossier link; current_links.py: a waiting mail's links made current
+  when it is sent;
 - catch_up.py: lifecycle mails queued again from the histories when their queueing failed;
 - mailer.py: the mailer process (`flask --app collector mailer`); commands.py: `send-mail`.
 

@@ -66,7 +66,7 @@ import smtplib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
 from email.message import EmailMessage, Message

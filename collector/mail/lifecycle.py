@@ -57,7 +57,7 @@ def settings() -> delivery.MailSettings:
 def with_dossier_links(base: delivery.MailSettings) -> delivery.MailSettings:
     """`base`, signing dossier links with the app's secret at each dossier's current link generation,
     when a mail is composed and again when it is sent (current_links.py: revoked since it was queued)."""
-    from ..current_links import refresh
+    from .current_links import refresh
     from ..porteur.revocation import current_generation
 
     store, secret = appstate.store(), appstate.secret()

@@ -5,7 +5,7 @@ in the outbox when it was, carries a link that no longer opens the dossier. With
 queueing such mails again at the revocation would miss those queued in the same instant by
 another request (composed with the old generation, written just after), and a mail without an
 event (a lost-link mail) cannot be composed again. So the rule is kept where every mail passes,
-on both stores: the sender (mail._send_one, through MailSettings.before_sending, which
+on both stores: the sender (delivery._send_one, through MailSettings.before_sending, which
 lifecycle.with_dossier_links sets) hands each message to `refresh` just before it goes.
 
 - A message holding no dossier link goes byte for byte as queued; so does one whose links are
@@ -28,12 +28,12 @@ from email.message import Message
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from .addresses import same_mailbox_whatever_ascii_case
-from .mail.wire import wire_bytes
-from .porteur.links import dossier_key, key_generation
+from ..addresses import same_mailbox_whatever_ascii_case
+from .wire import wire_bytes
+from ..porteur.links import dossier_key, key_generation
 
 if TYPE_CHECKING:
-    from .stores.base import Store
+    from ..stores.base import Store
 
 # A dossier link in a mail's text: `…/candidater/recu/<REF>[/<page>]?cle=<key>`, the key as links.py quotes it.
 _LINK = re.compile(r"(?P<url>[^\s<>\"]*/candidater/recu/(?P<reference>[A-Z0-9-]+)(?:/[a-z0-9/-]*)?\?cle=)"
@@ -69,7 +69,7 @@ def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
         key = keys[match["reference"]]
         return match["url"] + key if key is not None else WITHDRAWN
 
-    from .mail.delivery import QP_UTF8
+    from .delivery import QP_UTF8
 
     for part, text in stale_parts:
         del part["Content-Transfer-Encoding"]
@@ -84,7 +84,7 @@ def _text(part: Message) -> str:
 
 def _generation(store: Store, reference: str) -> int | None:
     """The dossier's link generation now; None when its history cannot be read (no key is current)."""
-    from .statuses import StatusError
+    from ..statuses import StatusError
 
     try:
         return _current_generation(store, reference)
@@ -104,7 +104,7 @@ def _current_generation(store: Store, reference: str) -> int:
     """The dossier's link generation. A history that never names a revocation is 0 without being
     parsed (most dossiers: a history of 50 events costs milliseconds to parse and check, and the
     sender asks for each porteur mail); a miss can only send a link as it was queued."""
-    from .porteur.revocation import REVOKED, current_generation
+    from ..porteur.revocation import REVOKED, current_generation
 
     text = store.histories.text(reference)
     if text is None or REVOKED.encode("ascii") not in text:
@@ -115,7 +115,7 @@ def _current_generation(store: Store, reference: str) -> int:
 def _current_contact(store: Store, reference: str) -> str:
     """The newest version's contact; "" when it cannot be read (then no address is taken for it).
     A store out of reach raises (OSError): the message waits for the next round."""
-    from .records import RecordError
+    from ..records import RecordError
 
     try:
         return str(store.latest_record(reference)["answers"].get("contact_email") or "")

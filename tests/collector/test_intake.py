@@ -6,7 +6,6 @@ folder's own files, which say so by fixing `store_kind`."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 
@@ -149,7 +148,6 @@ def test_a_token_for_another_submission_id_is_refused(app, client, form):
 
 
 def test_a_filled_honeypot_gets_a_quiet_page_that_claims_nothing_was_sent(app, client, form, caplog):
-    caplog.set_level(logging.INFO, logger="collector.intake")  # whatever an earlier test left on its parents
     reply = post(client, valid_answers(form), {**fresh_hidden(client), "site_web": "http://spam.example"})
     assert reply.status_code == 303 and reply.headers["Location"] == "/candidater/merci/"
     page = client.get("/candidater/merci/").text
@@ -168,7 +166,6 @@ def slow_app(make_app, monkeypatch, **config):
 
 
 def test_a_valid_post_sent_too_fast_gets_the_form_back_never_a_thank_you(make_app, monkeypatch, form, caplog):
-    caplog.set_level(logging.INFO, logger="collector.intake")
     app = slow_app(make_app, monkeypatch)
     client = app.test_client()
     hidden = fresh_hidden(client)

@@ -97,7 +97,6 @@ def test_in_memory_only_the_names_are_kept_and_nothing_is_written(tmp_path, monk
 
 
 def test_a_data_folder_that_is_gone_is_never_made_up_and_the_name_stays_in_memory(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="collector.stores.sender_state")  # whatever an earlier test left
     gone = str(tmp_path / "disparu")
     state = SenderState(gone)
     state.add_unsettled(SENT)
@@ -112,7 +111,6 @@ def test_a_data_folder_that_is_gone_is_never_made_up_and_the_name_stays_in_memor
 
 def test_a_state_folder_that_cannot_be_written_keeps_the_names_in_memory_and_says_so(data_dir, caplog,
                                                                                      replace_fails):
-    caplog.set_level(logging.INFO, logger="collector.stores.sender_state")  # whatever an earlier test left
     state = SenderState(data_dir)
     state.add_unsettled(SENT)
     state.add_unsettled(ALSO_SENT)

@@ -1,4 +1,4 @@
-"""What the sender adds to each mail by making its dossier links current (collector/current_links.py):
+"""What the sender adds to each mail by making its dossier links current (collector/mail/current_links.py):
 the cost of `refresh` for a Région notification (no dossier link), a porteur's acknowledgement whose
 link is current (the usual case: parsed, its history read) and one whose link was revoked since it
 was queued (rewritten), on the data folder, for a dossier whose history holds 50 events.
@@ -21,7 +21,7 @@ os.environ.setdefault("AMI_NOW", "2021-04-15T10:00:00")
 os.environ.setdefault("COLLECTOR_SMTP_HOST", "")
 
 from collector import appstate, create_app  # noqa: E402
-from collector.mail import delivery, lifecycle
+from collector.mail import delivery, lifecycle  # noqa: E402
 from collector.mail.current_links import refresh  # noqa: E402
 from collector.mail.wire import wire_bytes  # noqa: E402
 from collector.statuses import add_note  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
             assert refresh(store, SECRET, contact, current) is current
             store.write_record(make_record(form, 2))
             never_revoked = wire_bytes(delivery.compose_acknowledgement(make_record(form, 2), facts, form,
-                                                                    lifecycle.settings()))
+                                                                        lifecycle.settings()))
             for number in range(50):
                 add_note(store, "AMI-2021-0002", f"Note {number}.", by="alice")
         print(f"{count} messages each, data folder, histories of 50 events")

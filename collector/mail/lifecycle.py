@@ -143,7 +143,7 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
               "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",
               "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
     return delivery._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
-                         kind, "\n".join(lines) + "\n", now)
+                             kind, "\n".join(lines) + "\n", now)
 
 
 def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
@@ -166,8 +166,9 @@ def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mappin
              "", "Votre dossier (vos réponses telles que nous les avons enregistrées) :", link(settings, reference),
              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
     return delivery._message(settings, version["answers"]["contact_email"],
-                         f"Réponses corrigées {reference} (version {version['version']}) — {call['short_title']}",
-                         reference, f"accuse-v{version['version']}", "\n".join(lines) + "\n", now)
+                             f"Réponses corrigées {reference} (version {version['version']}) — "
+                             f"{call['short_title']}", reference, f"accuse-v{version['version']}",
+                             "\n".join(lines) + "\n", now)
 
 
 def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[str], facts: Mapping[str, Any],
@@ -175,7 +176,7 @@ def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[st
     """A notice to the Région's notification address, with the link to the review page."""
     body = lines + ["", f"Voir le dossier : {settings.public_url}/instruction/{reference}", ""]
     return delivery._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
-                         "\n".join(body), now)
+                             "\n".join(body), now)
 
 
 def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any], facts: Mapping[str, Any],
@@ -193,8 +194,8 @@ def compose_contact_changed(previous: Mapping[str, Any], version: Mapping[str, A
              f"en donnant la référence {reference} :"] + delivery._contacts_lines(facts)
     lines += ["", delivery.NO_REPLY]
     return delivery._message(settings, previous["answers"]["contact_email"],
-                         f"Adresse de contact changée — dossier {reference} — {call['short_title']}",
-                         reference, f"contact-v{number}", "\n".join(lines) + "\n", now)
+                             f"Adresse de contact changée — dossier {reference} — {call['short_title']}",
+                             reference, f"contact-v{number}", "\n".join(lines) + "\n", now)
 
 
 def contact_changed(previous: Mapping[str, Any], version: Mapping[str, Any]) -> bool:
@@ -278,8 +279,8 @@ def compose_message_to_porteur(record: Mapping[str, Any], event: Mapping[str, An
     lines += ["", "Pour lire ce message et y répondre, ouvrez votre page de dossier :", link(settings, reference),
               "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
     return delivery._message(settings, record["answers"]["contact_email"],
-                         f"Message de la Région sur votre dossier {reference} — {call['short_title']}",
-                         reference, f"message-{number}", "\n".join(lines) + "\n", now)
+                             f"Message de la Région sur votre dossier {reference} — {call['short_title']}",
+                             reference, f"message-{number}", "\n".join(lines) + "\n", now)
 
 
 def message_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
@@ -319,7 +320,7 @@ def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: 
              link(settings, reference), "", WHERE_TO_ANSWER]
     subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
     return delivery._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
-                         "\n".join(lines) + "\n", now)
+                             "\n".join(lines) + "\n", now)
 
 
 def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

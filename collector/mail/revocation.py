@@ -49,7 +49,7 @@ def compose_new_link(reference: str, contact: str, generation: int, kind: str, f
              "qu'aux personnes de votre structure qui suivent ce dossier.", "",
              WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
     return delivery._message(settings, contact, f"Nouveau lien de votre dossier {reference} — {call['short_title']}",
-                         reference, kind, "\n".join(lines) + "\n", None)
+                             reference, kind, "\n".join(lines) + "\n", None)
 
 
 def compose_former_contact(reference: str, address: str, kind: str, facts: Mapping[str, Any],
@@ -63,7 +63,7 @@ def compose_former_contact(reference: str, address: str, kind: str, facts: Mappi
              f"Vous suivez ce dossier pour votre structure ? Appelez ou écrivez aux contacts de l'AMI en donnant "
              f"la référence {reference} :"] + delivery._contacts_lines(facts)
     return delivery._message(settings, address, f"Lien du dossier {reference} remplacé — {call['short_title']}",
-                         reference, kind, "\n".join(lines) + "\n", None)
+                             reference, kind, "\n".join(lines) + "\n", None)
 
 
 def compose_region_notice(reference: str, event: Mapping[str, Any], contact: str, previous_contact: str | None,
@@ -79,8 +79,8 @@ def compose_region_notice(reference: str, event: Mapping[str, Any], contact: str
     lines += ["", f"L'historique du dossier {reference}, dans les pages d'instruction, garde la trace de cette "
                   "révocation."]
     return delivery._message(settings, facts["contacts"]["notification_email"],
-                         f"Lien du dossier {reference} révoqué — {facts['call']['short_title']}", reference, kind,
-                         "\n".join(lines) + "\n", None)
+                             f"Lien du dossier {reference} révoqué — {facts['call']['short_title']}", reference,
+                             kind, "\n".join(lines) + "\n", None)
 
 
 def revocation_mails(reference: str, number: int, event: Mapping[str, Any], generation: int, contact: str,

@@ -50,7 +50,7 @@ class FolderOutbox:
             return os.path.exists(os.path.join(self.data_dir, folder, name))
 
         return present(delivery.QUEUED) and not any(present(folder) for folder in
-                                                (delivery.OUTBOX, delivery.SENDING, delivery.SENT, delivery.FAILED))
+                                                    (delivery.OUTBOX, delivery.SENDING, delivery.SENT, delivery.FAILED))
 
     def claim(self, limit: int, exclude: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
         claimed = []

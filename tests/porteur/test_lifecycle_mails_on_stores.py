@@ -101,7 +101,7 @@ def test_a_correction_mail_held_back_by_the_cap_is_never_sent_later_on_either_st
     assert "AMI-2021-0002.correction-v3.eml" in outbox(kept), "the Région is still told"
     assert held not in catch_up_now(app, kept) and held not in outbox(kept), "the catch-up never queues it"
     assert kept.outbox.queue(held, delivery.compose_notification(records[1], app.config["FACTS"], app.config["FORM"],
-                                                             delivery.MailSettings()), VICTIM) is False
+                                                                 delivery.MailSettings()), VICTIM) is False
     porteur_mails = [item for item in kept.outbox.messages() if item.recipient == VICTIM]
     assert len(porteur_mails) == MAILS_PER_ADDRESS_PER_DAY
 

@@ -311,7 +311,7 @@ def test_an_acknowledgement_composed_after_a_revocation_carries_the_new_link(app
     assert revoke(app).exit_code == 0
     with app.app_context():
         message = delivery.compose_acknowledgement(records[0], app.config["FACTS"], app.config["FORM"],
-                                               lifecycle.settings())
+                                                   lifecycle.settings())
     body = body_of(message)
     assert PUBLIC + current_link(1) in body and PUBLIC + link(REFERENCE) not in body
 

@@ -97,8 +97,8 @@ def _second_sender(data_dir: str, port: int, entered: str) -> None:
 def test_a_message_that_waited_long_is_never_sent_by_two_senders(app, data_dir, form, tmp_path):
     [record] = write_records(data_dir, 1, form)
     delivery.queue_message(data_dir, "AMI-2021-0001.accuse.eml",
-                       delivery.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25)),
-                       record["answers"]["contact_email"])
+                           delivery.compose_acknowledgement(record, app.config["FACTS"], form, settings_for(25)),
+                           record["answers"]["contact_email"])
     os.utime(os.path.join(data_dir, delivery.OUTBOX, "AMI-2021-0001.accuse.eml"), (0, 0))  # queued long ago
     inbox, port = SlowInbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

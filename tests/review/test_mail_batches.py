@@ -196,7 +196,7 @@ def test_records_are_queued_by_batches_of_fifty_each_with_one_fsync_of_each_fold
     write_records(data_dir, records, form)
     disk = DiskEvents(data_dir, monkeypatch)
     queued = delivery.queue_for_records(data_dir, [read_record(path) for path in iter_record_paths(data_dir)],
-                                    app.config["FACTS"], form, settings())
+                                        app.config["FACTS"], form, settings())
     assert len(queued) == 2 * records
     batches = -(-records // QUEUE_BATCH_RECORDS)
     assert disk.folder_fsyncs(OUTBOX) == disk.folder_fsyncs(QUEUED) == batches

@@ -25,20 +25,16 @@ from collector.dossier import write_porteur_reply
 from collector.formdef import load_form
 from collector.statuses import StatusError, add_note, history_path
 from collector.stores.postgres_histories import _LOCK as HISTORY_LOCK
-from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 from tests.support.stores import store_opener
+
+from .test_histories import store_kind  # noqa: F401 - fixture: each test on both stores
 
 REFERENCE = "AMI-2021-0001"
 APPENDS: dict[str, Callable] = {
     "a reviewer's note": lambda store: add_note(store, REFERENCE, "Rappeler la structure lundi.", by="alice"),
     "a porteur's reply": lambda store: write_porteur_reply(store, REFERENCE, "Voici le budget détaillé."),
 }
-
-
-@pytest.fixture(params=STORE_KINDS)
-def store_kind(request) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -331,14 +331,6 @@ def reply_submission_id(reference: str, reply_id: str | None) -> str | None:
     return f"{reference}.{reply_id}"
 
 
-def can_reply(history: dict[str, Any]) -> bool:
-    """The porteur may write to the Région on the dossier page at any time, the Région's first
-    message or not: a question after « reçu » is the normal case, and every mail to a porteur
-    sends them there (mail.WHERE_TO_ANSWER). A reply's limits hold (length, the per-connection
-    post limit shared with the form); the Région is notified of each one."""
-    return True
-
-
 def version_events(history: dict[str, Any]) -> list[dict[str, Any]]:
     """The events that made each version after the first, oldest first: a porteur's correction, or a
     reviewer's restoring of the contact address (a revocation's new version, porteur/revocation.py:

@@ -179,7 +179,7 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "email": email, "email_suggestion": suggest(email),
         "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
             appstate.secret(), reference),
-        "corrections_until": corrections_until(reference), "can_reply": dossier.can_reply(history),
+        "corrections_until": corrections_until(reference),
         "meetings": meetings_of(history), "now": current_now(facts)[0],
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
         "link_replaced_at": _link_replaced_at(history),

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from . import marshmallow_patterns  # noqa: F401  first: marshmallow imported before any module below uses it
-
 import logging
 import os
 from typing import Any

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from ..stores.base import Store
 
 # A dossier link in a mail's text: `…/candidater/recu/<REF>[/<page>]?cle=<key>`, the key as links.py quotes it.
-_LINK = re.compile(r"(?P<url>[^\s<>\"]*/candidater/recu/(?P<reference>[A-Z0-9-]+)(?:/[a-z0-9/-]*)?\?cle=)"
-                   r"(?P<key>[A-Za-z0-9._~%-]+)")
+# It starts where a word does (the lookbehind): the same matches, found in one pass over a long run of text
+# without spaces instead of one try from each of its characters (quadratic: 61 s for 100,000 characters).
+_LINK = re.compile(r"(?P<url>(?<![^\s<>\"])[^\s<>\"]*/candidater/recu/(?P<reference>[A-Z0-9-]+)"
+                   r"(?:/[a-z0-9/-]*)?\?cle=)(?P<key>[A-Za-z0-9._~%-]+)")
 WITHDRAWN = "(lien retiré : ce dossier a reçu un nouveau lien, envoyé à son adresse de contact)"
 
 

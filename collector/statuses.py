@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from . import events
 from .addresses import address_key
 from .durable import replace_file
-from .records import clean_text, record_path
+from .records import clean_paragraphs, clean_text, record_path
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
 
 if TYPE_CHECKING:
@@ -349,8 +349,8 @@ def change_status(where: Store | str, reference: str, new_status: str, *, by: st
         raise StatusError("Indiquez qui fait ce changement.")
     event = {"at": _now(now), "by": who, "kind": "status", "to": new_status,
              "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)}
-    public = _clean((motivation or "").replace("\r\n", "\n"), "La motivation communiquée au porteur est trop longue",
-                    MAX_NOTE_LENGTH)
+    public = _clean(clean_paragraphs(motivation or ""), "La motivation communiquée au porteur est trop longue",
+                    MAX_NOTE_LENGTH)  # a text pasted from a word processor keeps its breaks, as the porteur's do
     if public and new_status not in OUTCOMES:
         raise StatusError(f"La motivation communiquée au porteur accompagne une décision (accompagnement, orientation "
                           f"ou sans suite), pas le statut « {status_label(new_status)} » : videz-la, ou écrivez "

@@ -237,3 +237,14 @@ def test_two_hosts_sending_the_same_answer_at_once_record_it_once(decided, datab
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_motivation_pasted_from_a_word_processor_keeps_its_line_breaks(app, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", JULY)
+    runner = app.test_cli_runner()
+    runner.invoke(args=["status", "AMI-2021-0001", "en_instruction", "--by", "alice"])
+    done = runner.invoke(args=["status", "AMI-2021-0001", "oriente_feder", "--by", "alice",
+                               "--motivation", "Projet éligible.\x0bDossier FEDER à déposer.\u2029Merci."])
+    assert done.exit_code == 0, done.output
+    [*_, event] = read_history(kept, "AMI-2021-0001")["events"]
+    assert event["motivation"] == "Projet éligible.\nDossier FEDER à déposer.\n\nMerci."

@@ -32,5 +32,6 @@ def protect() -> None:
         return
     expected = session.get(SESSION_KEY)
     sent = request.form.get(FIELD, "")
-    if not expected or not sent or not compare_digest(str(expected), sent):
+    # compare_digest takes str only when both are ASCII: bytes keep a non-ASCII token a plain refusal
+    if not expected or not sent or not compare_digest(str(expected).encode(), sent.encode("utf-8", "surrogatepass")):
         raise Refusal(403, "Jeton de sécurité absent ou expiré : rechargez la page et recommencez.")

@@ -96,7 +96,8 @@ def test_session_cookie_is_secure_httponly_and_samesite(monkeypatch, review_env,
 
 
 def test_a_post_without_the_csrf_token_is_refused(logged_in, records, test_store):
-    for data in ({"statut": "en_instruction"}, {"statut": "en_instruction", "csrf_token": "forged"}):
+    for data in ({"statut": "en_instruction"}, {"statut": "en_instruction", "csrf_token": "forged"},
+                 {"statut": "en_instruction", "csrf_token": "é"}, {"statut": "en_instruction", "csrf_token": "\ufffd" * 43}):
         response = logged_in.post("/instruction/AMI-2021-0001/statut", data=data)
         assert response.status_code == 403
         assert "Jeton de sécurité absent ou expiré" in response.get_data(as_text=True)
@@ -119,6 +120,8 @@ def test_the_login_form_itself_needs_the_csrf_token(client, reviewer):
     client.get(LOGIN)
     response = client.post(LOGIN, data={"identifiant": "alice", "mot_de_passe": PASSWORD})
     assert response.status_code == 403
+    forged = client.post(LOGIN, data={"identifiant": "alice", "mot_de_passe": PASSWORD, "csrf_token": "é"})
+    assert forged.status_code == 403 and "Jeton de sécurité absent ou expiré" in forged.text
 
 
 @ON_BOTH_STORES

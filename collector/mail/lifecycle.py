@@ -337,13 +337,14 @@ def queue_answer(where: Store | str, record: Mapping[str, Any], event: Mapping[s
 # --- meetings -------------------------------------------------------------------------------
 
 def with_calendar(message: Message, ics: bytes, method: str) -> Message:
-    """The message with its invitation attached (text/calendar; method=REQUEST or CANCEL)."""
+    """The message with its invitation attached (text/calendar; method=REQUEST or CANCEL; charset=utf-8, so that
+    a reader decodes « Région » and the places as they were written: RFC 5545's own charset)."""
     from email import message_from_bytes
     from email.policy import SMTPUTF8
 
     modern = message_from_bytes(delivery.wire_bytes(message), policy=SMTPUTF8)
     modern.add_attachment(ics, maintype="text", subtype="calendar", filename="rencontre.ics",
-                          params={"method": method})
+                          params={"method": method, "charset": "utf-8"})
     return modern
 
 

@@ -133,7 +133,13 @@ def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
     tab = browser_context.new_page()
     tab.set_viewport_size({"width": 320, "height": 640})
     log_in(tab, review_server.base_url)
-    for path in ("/instruction/", "/instruction/AMI-2021-0003"):
+    tab.goto(review_server.base_url + "/instruction/AMI-2021-0004", wait_until="load")
+    for field, value in {"date-1": "2021-06-15", "heure-1": "14:30", "lieu-1": "Hôtel de Région, " + "Caen" * 40,
+                         "participants-1": "Anne Houlette"}.items():  # a place written without a space, as pasted
+        tab.locator(f"#{field}").fill(value)
+    tab.get_by_role("button", name="Proposer la rencontre").click()
+    tab.wait_for_load_state()
+    for path in ("/instruction/", "/instruction/AMI-2021-0003", "/instruction/rencontres"):
         tab.goto(review_server.base_url + path, wait_until="load")
         overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 320px"

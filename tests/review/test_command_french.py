@@ -36,6 +36,9 @@ def flask(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProc
     (["reindex", "--processes", "0"], "Erreur : Valeur invalide pour '--processes' : 0 est hors des limites"),
     (["lsit"], "Erreur : La commande « lsit » n'existe pas."),
     (["show", "AMI-2021-0001", "AMI-2021-0002"], "Erreur : Argument en trop : AMI-2021-0002"),
+    (["export", "--output", REPO], f"Erreur : Valeur invalide pour '--output' / '-o' : « {REPO} » est un répertoire : "
+                                   "donnez un fichier."),
+    (["purge", "--today", "demain"], "Erreur : Valeur invalide pour '--today' : « demain » n'a pas le format attendu"),
 ])
 def test_a_usage_error_is_told_in_french_with_the_usage_and_where_to_find_help(review_env, store_env, arguments,
                                                                               expected):
@@ -64,7 +67,7 @@ def test_the_compiled_catalogue_is_its_source_compiled():
         source = messages(read_po(handle))
     with open(os.path.join(folder, f"{cli_french.DOMAIN}.mo"), "rb") as handle:
         compiled = messages(read_mo(handle))
-    assert compiled == source and len(source) > 50
+    assert compiled == source and len(source) >= 40
 
 
 def messages(catalogue) -> dict:

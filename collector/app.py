@@ -110,7 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    cli.init_app(app)  # reviewers' commands
+    cli.init_app(app, for_a_command)  # reviewers' commands (and Click's messages in French for them)
     stores.init_app(app)  # migrate-store, dump
     mail.init_app(app)  # acknowledgement and notification mails
     review.init_app(app)  # the review pages under /instruction/

@@ -150,9 +150,10 @@ def _width(header: str, field: Any | None) -> float:
     return min(max(len(header) + 2, 14), 45)
 
 
-def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
+def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes], cut: list[Any] | None = None) -> int:
     """exports_xlsx.write_xlsx, imported on first use: openpyxl takes a twentieth of a second
-    to import, which every command and worker would pay at start-up."""
+    to import, which every command and worker would pay at start-up. `cut` collects the cells
+    cut to fit (exports_xlsx.CutCell)."""
     from .exports_xlsx import write_xlsx as write
 
-    return write(form, entries, out)
+    return write(form, entries, out, cut)

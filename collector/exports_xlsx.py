@@ -3,6 +3,8 @@
 Excel holds 32,767 characters in a cell, and openpyxl cuts a longer text there without a
 word: `fitted` cuts it itself, ending the cell with a mark that says how long the text was
 and that the CSV and ODS exports hold it whole (a record edited by hand can be that long).
+The writer lists the cells it cut (`CutCell`) for whoever asked, and `cut_warning` says so
+in French: the `export` command prints it on stderr.
 
 Apart from exports.py so that importing the exports' columns (the commands, the review
 pages) does not import openpyxl, a twentieth of a second: `exports.write_xlsx` imports
@@ -12,6 +14,7 @@ this module when an XLSX file is asked for.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
@@ -37,6 +40,27 @@ def fitted(text: str) -> str:
     return text[:CELL_LIMIT - len(mark)] + mark
 
 
+@dataclass(frozen=True)
+class CutCell:
+    """A cell the XLSX export had to cut: whose dossier, which column, how long the text was."""
+    reference: str
+    column: str
+    length: int
+
+
+def cut_warning(cut: list[CutCell]) -> str:
+    """What a reviewer is told when an XLSX export cut cells (empty when none was)."""
+    if not cut:
+        return ""
+    dossiers: dict[str, list[str]] = {}
+    for cell in cut:
+        dossiers.setdefault(cell.reference, []).append(f"{cell.column}, {thousands(cell.length)} caractères")
+    named = " ; ".join(f"{reference} ({' ; '.join(cells)})" for reference, cells in dossiers.items())
+    return (f"Attention : l'export XLSX a coupé {len(cut)} texte(s) plus long(s) que les {thousands(CELL_LIMIT)} "
+            f"caractères d'une cellule (une marque à la fin de la cellule le signale), dans {len(dossiers)} dossier(s) : "
+            f"{named}. Le CSV et l'ODS les gardent entiers (--format csv ou --format ods).")
+
+
 def _text_cell(sheet: Any, value: str) -> Any:
     """A text cell: openpyxl would store a text starting with `=` as a formula."""
     if not value.startswith("="):
@@ -46,9 +70,10 @@ def _text_cell(sheet: Any, value: str) -> Any:
     return cell
 
 
-def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
+def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes], cut: list[CutCell] | None = None) -> int:
     """An XLSX workbook (write-only mode, streamed): bold frozen header, filters, widths,
-    dates as dates, long answers wrapped, and the sheet « Questions »."""
+    dates as dates, long answers wrapped, and the sheet « Questions ». Each cell cut to fit
+    is added to `cut` when given."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Candidatures")
     names = short_headers(form)
@@ -68,7 +93,11 @@ def write_xlsx(form: Any, entries: Iterable[Entry], out: IO[bytes]) -> int:
     wrapped = sorted(wrapped_columns(form))
     count = 0
     for entry in entries:
-        texts = [fitted(text) for text in plain_row(form, entry)]
+        whole = plain_row(form, entry)
+        if cut is not None:
+            cut.extend(CutCell(entry.reference, names[index], len(text))
+                       for index, text in enumerate(whole) if len(text) > CELL_LIMIT)
+        texts = [fitted(text) for text in whole]
         cells: list[Any] = [_text_cell(sheet, text) for text in texts]
         received = received_local(entry)
         if isinstance(received, datetime):

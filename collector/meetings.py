@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .calendar_zones import add_timezones
 from .dossier import MEETING_KINDS
-from .records import clean_paragraphs, clean_text
+from .records import clean_paragraphs
 from .statuses import PARIS, add_event
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Meeting:
 
 def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, required: bool = True) -> str:
     try:
-        text = " ".join(clean_text(value or "").split())
+        text = " ".join(clean_paragraphs(value or "").split())  # a pasted line break (U+000B, U+2028…): a space
     except ValueError as error:
         raise MeetingError(f"{what} : {error}", name) from None
     if required and not text:

@@ -274,8 +274,10 @@ def remove_lock_file(data_dir: str, reference: str) -> None:
         pass
 
 
-def _clean(value: str | None, what: str, limit: int) -> str:
-    text = clean_text((value or "").strip())
+def _clean(value: str | None, what: str, limit: int, multiline: bool = False) -> str:
+    """A name (one line) or, `multiline`, a note or a motivation: the breaks a text pasted from a
+    word processor carries (U+000B, U+2028…) become line feeds, as in the porteur's texts."""
+    text = (clean_paragraphs if multiline else clean_text)(value or "").strip()
     if len(text) > limit:
         raise StatusError(f"{what} : {limit} caractères au plus.")
     return text
@@ -348,9 +350,8 @@ def change_status(where: Store | str, reference: str, new_status: str, *, by: st
     if not who:
         raise StatusError("Indiquez qui fait ce changement.")
     event = {"at": _now(now), "by": who, "kind": "status", "to": new_status,
-             "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)}
-    public = _clean(clean_paragraphs(motivation or ""), "La motivation communiquée au porteur est trop longue",
-                    MAX_NOTE_LENGTH)  # a text pasted from a word processor keeps its breaks, as the porteur's do
+             "note": _clean(note, "La note est trop longue", MAX_NOTE_LENGTH, multiline=True)}
+    public = _clean(motivation, "La motivation communiquée au porteur est trop longue", MAX_NOTE_LENGTH, multiline=True)
     if public and new_status not in OUTCOMES:
         raise StatusError(f"La motivation communiquée au porteur accompagne une décision (accompagnement, orientation "
                           f"ou sans suite), pas le statut « {status_label(new_status)} » : videz-la, ou écrivez "
@@ -363,7 +364,7 @@ def change_status(where: Store | str, reference: str, new_status: str, *, by: st
 def add_note(where: Store | str, reference: str, note: str, *, by: str, now: datetime | None = None) -> dict[str, Any]:
     """Add a note to a submission's history without changing its status."""
     check_reference(where, reference)
-    text = _clean(note, "La note est trop longue", MAX_NOTE_LENGTH)
+    text = _clean(note, "La note est trop longue", MAX_NOTE_LENGTH, multiline=True)
     if not text:
         raise StatusError("La note est vide : écrivez quelque chose.")
     who = _clean(by, "Le nom est trop long", MAX_NAME_LENGTH)

@@ -258,6 +258,9 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
     previous, following, position, size = records.neighbours(listing.selection_of(chosen), reference)
     page = listing.page_holding(position)
     list_query = {**query, **({"page": page} if page > 1 else {})}
+    from .contact_changes import contact_changes_or_error
+
+    contact_changes, contact_changes_error = contact_changes_or_error(appstate.store(), reference, appstate.form())
     return _render(
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
@@ -267,7 +270,7 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         previous=previous, following=following, position=position, size=size, query=query,
         list_url=url_for("review.index", **list_query), thousands=listing.thousands,
         detail_url=lambda other: url_for("review.detail", reference=other, **query), contact_href=_contact_href,
-        **extra)
+        contact_changes=contact_changes, contact_changes_error=contact_changes_error, **extra)
 
 
 def _contact_href(field: Any, value: str) -> str | None:

@@ -23,6 +23,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from functools import partial
 
 import click
 from flask.cli import with_appcontext
@@ -166,7 +167,8 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
     selection = _selection(status, thematique, departement, type_structure)
     index = app_index()
     chosen = index.select(selection)
-    writer = FORMATS[fmt].writer
+    cut: list = []  # the cells an XLSX export cuts to fit (exports_xlsx.CutCell)
+    writer = partial(FORMATS[fmt].writer, cut=cut) if fmt == "xlsx" else FORMATS[fmt].writer
     if output == "-":
         count = writer(form, chosen, sys.stdout.buffer)
         sys.stdout.buffer.flush()
@@ -177,6 +179,10 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
         with open(output, "wb") as handle:
             count = writer(form, chosen, handle)
         echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
+    if cut:
+        from ..exports_xlsx import cut_warning
+
+        echo(cut_warning(cut), err=True)
     warn_files(index.warnings())
 
 

@@ -159,3 +159,24 @@ def test_the_duplicates_cell_names_twenty_dossiers_and_counts_the_others(app, fo
     for fmt in ("xlsx", "ods"):
         cell = sheets(export(form, entries, fmt))["Candidatures"][1][column]
         assert cell.count("(SIRET)") == 20 and cell.endswith(" et 2 autres dossiers en doublon")
+
+
+@pytest.mark.parametrize("fmt, warned", [("xlsx", True), ("ods", False), ("csv", False)])
+def test_the_export_command_warns_when_the_xlsx_cuts_a_cell_and_names_the_dossier(runner, form, records, test_store,
+                                                                                  tmp_path, fmt, warned):
+    record = make_record(form, 41)  # a record edited by hand, longer than any answer allows
+    record["answers"]["description"] = "Un projet décrit très longuement. " * 1200 + "FIN DU TEXTE."
+    assert test_store.write_record(record)
+    result = runner.invoke(args=["export", "--format", fmt, "--output", str(tmp_path / f"export.{fmt}")])
+    assert result.exit_code == 0, result.output
+    warning = ("Attention : l'export XLSX a coupé 1 texte(s) plus long(s) que les 32\u202f767 caractères d'une cellule "
+               "(une marque à la fin de la cellule le signale), dans 1 dossier(s) : AMI-2021-0041 (Description du "
+               "projet, 40\u202f813 caractères). Le CSV et l'ODS les gardent entiers (--format csv ou --format ods).")
+    assert (warning in result.stderr) is warned, result.stderr
+    assert "Attention" not in result.stdout
+
+
+def test_an_xlsx_export_whose_cells_all_fit_warns_of_nothing(runner, records, tmp_path):
+    result = runner.invoke(args=["export", "--format", "xlsx", "--output", str(tmp_path / "export.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "coupé" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from collector import kept_briefly
 from collector.facts import DEFAULT_FACTS_PATH, FactsError, load_facts
 from collector.letters import LetterError, load_letters
 from collector.phase import NowError, current_phase
@@ -20,6 +21,7 @@ except (FactsError, NowError, LetterError) as _error:
     sys.exit(f"Erreur dans les données de l'AMI : {_error}")
 
 AUTHOR = _FACTS["call"]["organisation"]
+KEPT_BRIEFLY = kept_briefly.for_templates()  # what the privacy page says the collector keeps for a while
 SITENAME = _FACTS["site"]["name"]
 SITEURL = ""
 RELATIVE_URLS = False

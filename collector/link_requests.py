@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import kept_briefly
 from .mail import delivery, lifecycle
 from .addresses import AddressError
 from .dossier import contacts_among, contacts_for_email, latest_record
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 REQUESTS_DIR = "link-requests"
 # A link mailed later than this would answer a question the porteur asked too long ago
 # (and a request nobody handled keeps an address): removed unhandled.
-MAX_AGE = timedelta(days=7)
+MAX_AGE = timedelta(days=kept_briefly.LOST_LINK_REQUEST_DAYS)  # the privacy page states it
 _REQUEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
 
 

@@ -15,13 +15,14 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from .. import kept_briefly
 from ..events import record_stored
 from ..records import content_hash
 from ..stores import Store
 from .. import appstate
 
-COOKIE = "ami_envois"
-MAX_AGE = 24 * 3600
+COOKIE = kept_briefly.SAME_BROWSER_COOKIE
+MAX_AGE = kept_briefly.SAME_BROWSER_HOURS * 3600  # the privacy page states it
 KEEP = 5  # references remembered per browser
 HASH_CHARS = 24
 

@@ -79,6 +79,21 @@ def test_the_privacy_notice_says_what_the_purge_and_the_form_do(site):
     assert recipients in notice and recipients in form
 
 
+def test_the_legal_pages_name_the_one_cookie_and_the_lost_link_requests_as_the_code_keeps_them(site):
+    """The collector sets a cookie after a post and keeps lost-link requests for a while: the notices say so,
+    with the figures the code uses (collector/kept_briefly.py), and never claim « ni traceur » outright."""
+    from collector import kept_briefly
+    from collector.link_requests import MAX_AGE
+    from collector.porteur.same_browser import COOKIE, MAX_AGE as COOKIE_SECONDS
+
+    notice = " ".join(page(site, "donnees-personnelles/index.html").text.split())
+    assert f"« {COOKIE} », gardé {COOKIE_SECONDS // 3600} heures" in notice
+    assert f"et {MAX_AGE.days} jours au plus si l'envoi n'a pas pu se faire" in notice
+    assert (COOKIE, MAX_AGE.days) == (kept_briefly.SAME_BROWSER_COOKIE, kept_briefly.LOST_LINK_REQUEST_DAYS)
+    legal = " ".join(page(site, "mentions-legales/index.html").text.split())
+    assert "ni traceur," not in legal and "Le seul témoin (cookie) déposé" in legal
+
+
 def test_the_legal_notices_give_the_hosts_telephone_and_the_statement_names_javascript(site):
     legal = page(site, "mentions-legales/index.html").text
     host = legal[legal.index("Hébergeur"):]

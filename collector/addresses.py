@@ -98,6 +98,16 @@ def mailbox(text: object) -> Mailbox:
     return local, ascii_domain.lower()
 
 
+def ascii_when_possible(address: str) -> str:
+    """`address` with its domain's IDNA A-label when only the domain is not ASCII
+    (contact@mairie-évreux.fr → contact@xn--mairie-vreux-heb.fr): the same mailbox (RFC 5890),
+    which a relay without SMTPUTF8 takes. A non-ASCII local part needs SMTPUTF8 anyway: kept."""
+    if address.isascii():
+        return address
+    local, domain = mailbox(address)
+    return f"{local}@{domain}" if local.isascii() and domain.isascii() else address
+
+
 def mailbox_ignoring_ascii_case(text: object) -> Mailbox:
     """`mailbox`, with the local part's ASCII letters lower-cased (and only those: never ſ → s
     nor the Kelvin sign → k, which casefold would do)."""

@@ -76,7 +76,7 @@ from email.utils import formataddr, format_datetime, getaddresses, parseaddr
 from functools import lru_cache
 from typing import Any
 
-from ..addresses import AddressError, plain_address
+from ..addresses import AddressError, ascii_when_possible, plain_address
 from ..display import shown
 from ..durable import fsync_dir, write_new_file
 from ..outbox_names import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT  # noqa: F401  (delivery.KINDS…)
@@ -244,6 +244,7 @@ def _message(settings: MailSettings, to: str, subject: str, reference: str, kind
     An internationalised address (é in the local part) needs SMTPUTF8: UTF-8 headers as
     they are, which only the modern API writes.
     """
+    to = ascii_when_possible(to)  # an accented domain in its A-label: no SMTPUTF8 needed for it
     headers = {
         "From": settings.mail_from,
         "To": to,
@@ -712,6 +713,7 @@ def _send_one(client: smtplib.SMTP, raw: bytes, settings: MailSettings) -> None:
     recipient, message = read_envelope(raw)
     message = settings.before_sending(recipient, message)
     envelope_from = _envelope_from(settings.mail_from)
+    recipient = ascii_when_possible(recipient)  # SMTPUTF8 only for a non-ASCII local part
     options = [] if recipient.isascii() else ["SMTPUTF8"]
     client.sendmail(envelope_from, [recipient], message, mail_options=options)
 

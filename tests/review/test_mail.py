@@ -43,6 +43,29 @@ def test_each_record_queues_an_acknowledgement_and_a_notification_once(data_dir,
     assert pending(data_dir) == ["AMI-2021-0001.accuse.eml", "AMI-2021-0001.notification.eml"]
 
 
+def test_an_accented_domain_reaches_a_relay_without_smtputf8_under_its_ascii_name(data_dir, form, facts):
+    """Many relays offer no SMTPUTF8: an address whose local part is ASCII goes out with its domain's
+    IDNA A-label (RFC 5890), in the envelope and the To header alike; never set aside as undeliverable."""
+    from aiosmtpd.controller import Controller
+
+    from tests.review.smtp import Inbox
+
+    record = write_records(data_dir, 1, form)[0]
+    record["answers"]["contact_email"] = "contact@mairie-évreux.fr"
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        queue_for_record(data_dir, record, facts, form, settings_for(port))
+        report = deliver_outbox(data_dir, settings_for(port))
+    finally:
+        controller.stop()
+    assert report.failed == [] and len(report.sent) == 2
+    [ack] = [item for item in inbox.messages if item.recipients != [facts["contacts"]["notification_email"]]]
+    assert ack.recipients == ["contact@xn--mairie-vreux-heb.fr"]
+    assert ack.message["To"] == "contact@xn--mairie-vreux-heb.fr"
+
+
 def test_what_arrives_reads_right(data_dir, form, facts, smtp):
     record = write_records(data_dir, 1, form)[0]
     settings = settings_for(smtp.port)

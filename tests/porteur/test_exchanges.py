@@ -200,7 +200,8 @@ def test_the_regions_notice_says_whether_the_porteur_writes_first_writes_again_o
     assert "écrit à la Région pour la première fois" in body(first) and "Une question sur l'AMI ?" in body(first)
     assert "écrit de nouveau à la Région sur sa page de dossier, après son propre message du jeudi 15 avril 2021" \
            in body(again)
-    assert "a répondu sur sa page de dossier au message de la Région du jeudi 15 avril 2021 à 10 h 00" in body(answer)
+    assert ("a répondu sur sa page de dossier au message de la Région du jeudi 15 avril 2021 à 10 h 00"
+            in body(answer))
     with app.app_context():
         from collector import appstate
         from collector.mail import catch_up, lifecycle

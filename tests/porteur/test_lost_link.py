@@ -246,7 +246,8 @@ def test_one_pages_token_replayed_from_every_client_of_a_network_never_locks_it_
     only, so a porteur of the same /24 who loads the page still gets the links."""
     fields = page_fields(app.test_client(), REMOTE_ADDR="10.0.0.1")
     for client_number in range(1, 6):
-        replies = [ask_from_the_page(app.test_client(), f"robot{client_number}-{n}@example.org", f"10.0.0.{client_number}",
+        client = f"10.0.0.{client_number}"
+        replies = [ask_from_the_page(app.test_client(), f"robot{client_number}-{n}@example.org", client,
                                      fields).status_code for n in range(21)]
         assert replies == [200] * 20 + [429], "each client keeps its own count"
     porteur = ask_from_the_page(app.test_client(), records[0]["answers"]["contact_email"], "10.0.0.9")

@@ -40,6 +40,15 @@ def page_text(response) -> str:
     return html.unescape(response.text)
 
 
+def refusal(response, typed: str) -> str:
+    """The text of a post's refusal past a cap, once checked: a 429 with Retry-After, what was
+    typed back in its form."""
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    text = page_text(response)
+    assert f">{typed}</textarea>" in text, "what was typed comes back in the form"
+    return text
+
+
 @pytest.fixture
 def clock(monkeypatch):
     """The caps' clock (the OS's time, read through dossier_caps.time), moved by the test."""
@@ -51,10 +60,7 @@ def clock(monkeypatch):
 def test_a_dossier_sends_six_messages_within_an_hour_then_the_seventh_comes_back_with_its_text(client, records,
                                                                                                 kept):
     assert [write(client, f"Message {number}").status_code for number in range(6)] == [303] * 6
-    refused = write(client, "Le septième, à ne pas perdre.")
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-    text = page_text(refused)
-    assert ">Le septième, à ne pas perdre.</textarea>" in text, "what was typed comes back in the form"
+    text = refusal(write(client, "Le septième, à ne pas perdre."), "Le septième, à ne pas perdre.")
     assert "6 messages ont déjà été envoyés à la Région depuis ce dossier au cours de la dernière heure" in text
     assert "Rien n'est perdu : votre texte est resté ci-dessous." in text
     assert re.search(r"Envoyez-le à partir du \w+ \d+ \w+ 2\d{3} à \d+ h \d\d \(dans environ \d+ minute", text)
@@ -128,10 +134,8 @@ def test_other_slots_are_asked_three_times_an_hour_then_the_request_comes_back_w
                                                                                              kept, june):
     number = propose(kept)
     assert [ask_other(client, number, f"Les mardis, version {n}.").status_code for n in range(3)] == [303] * 3
-    refused = ask_other(client, number, "Les jeudis matin, à ne pas perdre.")
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-    text = page_text(refused)
-    assert ">Les jeudis matin, à ne pas perdre.</textarea>" in text, "the meeting's form is back with the text"
+    typed = "Les jeudis matin, à ne pas perdre."
+    text = refusal(ask_other(client, number, typed), typed)  # the meeting's form shown again, though other slots were asked
     assert "D'autres créneaux ont déjà été demandés 3 fois pour ce dossier au cours de la dernière heure" in text
     assert "Rien n'est perdu : vos disponibilités sont restées ci-dessous." in text
     assert re.search(r"Envoyez-les à partir du \w+ \d+ \w+ 2\d{3} à \d+ h \d\d", text)

@@ -63,6 +63,7 @@ PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
 # porteurs asking once while no mailer runs, a deadline night's worst, fits; a flood from
 # many addresses stops there (about 4 MB of files, a mailer round of a thousand look-ups).
 MAX_WAITING = 1000
+CLAIM_MIN_WINDOW = 3600  # a page token's claim lasts at least an hour, whatever its life (init_app)
 # The same words for every address: whether it has a dossier, or is over a limit, stays unsaid; both
 # limits are told, since past either one the mailer sends nothing (link_requests.py, mail_caps.py).
 SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minutes qui viennent un e-mail "
@@ -98,9 +99,6 @@ def init_app(app: Flask) -> None:
     claim_window = max(int(app.config["TOKEN_MAX_AGE"]), CLAIM_MIN_WINDOW)
     app.extensions["ami_lost_link_claims"] = store.rate_limiter("lien-jeton", 1, claim_window, secret)
     app.register_blueprint(bp)
-
-
-CLAIM_MIN_WINDOW = 3600  # a token's claim lasts at least an hour, whatever its life
 
 
 def _tokens() -> Tokens:

@@ -1,12 +1,16 @@
 """Per-dossier caps on what a porteur's posts mail to the Région (collector/porteur/dossier_caps.py):
 messages written on the dossier page, « Aucun de ces créneaux ne me convient » requests.
 
-On both stores: the counts live in the store's shared limiter."""
+On both stores (the counts live in the store's shared limiter), but for a fault injected on the
+data folder's fsync."""
 
 from __future__ import annotations
 
+import errno
 import html
+import os
 import re
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -14,12 +18,12 @@ import pytest
 from collector import meetings
 from collector.meetings import Slot
 from collector.porteur import dossier_caps
-from collector.statuses import read_history
+from collector.statuses import PARIS, read_history
 from tests.conftest import STORE_KINDS
 
 from .conftest import CLOSED_NOW, link, outbox
 
-pytestmark = pytest.mark.parametrize("store_kind", STORE_KINDS)
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 REF = "AMI-2021-0001"
 START = 1_699_920_000.0  # the limiters' clock, where a test moves it: the start of a day's window (and an hour's)
 
@@ -57,6 +61,7 @@ def clock(monkeypatch):
     return now
 
 
+@ON_BOTH_STORES
 def test_a_dossier_sends_six_messages_within_an_hour_then_the_seventh_comes_back_with_its_text(client, records,
                                                                                                 kept):
     assert [write(client, f"Message {number}").status_code for number in range(6)] == [303] * 6
@@ -69,6 +74,7 @@ def test_a_dossier_sends_six_messages_within_an_hour_then_the_seventh_comes_back
     assert len(notices(kept, "reponse-porteur")) == 6, "the Région was mailed six times, not seven"
 
 
+@ON_BOTH_STORES
 def test_the_cap_is_the_dossiers_whoever_writes_and_other_dossiers_keep_theirs(app, records, kept):
     for number in range(6):
         assert write(app.test_client(), f"Message {number}", environ_base={
@@ -78,6 +84,7 @@ def test_the_cap_is_the_dossiers_whoever_writes_and_other_dossiers_keep_theirs(a
     assert write(app.test_client(), "Un autre dossier", "AMI-2021-0002").status_code == 303
 
 
+@ON_BOTH_STORES
 def test_a_message_to_fix_or_sent_twice_uses_up_nothing(client, records, kept):
     assert all(write(client, text).status_code == 422 for text in ["", "   ", "x" * 5001] * 4)
     same_form = {"id_envoi": "formulaire-de-la-page-1"}
@@ -87,6 +94,20 @@ def test_a_message_to_fix_or_sent_twice_uses_up_nothing(client, records, kept):
     assert replies(kept) == ["Un double clic"] + [f"Message {number}" for number in range(5)]
 
 
+@pytest.mark.parametrize("store_kind", ["folder"])
+def test_a_message_that_could_not_be_stored_uses_up_nothing(client, records, kept, monkeypatch):
+    def failing(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with monkeypatch.context() as faults:
+        faults.setattr(os, "fsync", failing)
+        assert [write(client, f"Pendant la panne {n}").status_code for n in range(8)] == [503] * 8
+    assert [write(client, f"Message {number}").status_code for number in range(6)] == [303] * 6
+    assert write(client, "De trop").status_code == 429
+    assert replies(kept) == [f"Message {number}" for number in range(6)]
+
+
+@ON_BOTH_STORES
 def test_a_refused_message_uses_up_nothing_so_the_time_given_stays_true(client, records, kept, clock):
     for number in range(6):
         assert write(client, f"Message {number}").status_code == 303
@@ -97,6 +118,7 @@ def test_a_refused_message_uses_up_nothing_so_the_time_given_stays_true(client, 
     assert write(client, "Encore").status_code == 303
 
 
+@ON_BOTH_STORES
 def test_thirty_messages_a_day_then_the_refusal_names_the_day(client, records, kept, clock):
     for hour in range(5):
         clock.value = START + hour * 3600 * 2  # six an hour, in hours far enough apart
@@ -112,11 +134,7 @@ def test_thirty_messages_a_day_then_the_refusal_names_the_day(client, records, k
 
 
 def propose(kept, reference: str = REF) -> int:
-    """A meeting proposed to the porteur (two slots in the future of CLOSED_NOW); its number."""
-    from datetime import datetime
-
-    from collector.statuses import PARIS
-
+    """A meeting proposed to the porteur (one slot after CLOSED_NOW); its number."""
     slots = [Slot(datetime(2021, 6, 15, 14, 30, tzinfo=PARIS), 60, "https://visio.example/ami", "Anne Houlette")]
     return meetings.propose(kept, reference, slots, by="alice", now=datetime(2021, 6, 10, 9, tzinfo=PARIS)).number
 
@@ -130,6 +148,7 @@ def ask_other(client, number: int, text: str, reference: str = REF):
     return client.post(link(reference, f"rencontre/{number}"), data={"choix": "autre", "disponibilites": text})
 
 
+@ON_BOTH_STORES
 def test_other_slots_are_asked_three_times_an_hour_then_the_request_comes_back_with_its_text(client, records,
                                                                                              kept, june):
     number = propose(kept)
@@ -144,6 +163,7 @@ def test_other_slots_are_asked_three_times_an_hour_then_the_request_comes_back_w
     assert ask_other(client, propose(kept, "AMI-2021-0002"), "Le lundi.", "AMI-2021-0002").status_code == 303
 
 
+@ON_BOTH_STORES
 def test_an_other_slots_request_to_fix_uses_up_nothing(client, records, kept, june):
     number = propose(kept)
     assert all(ask_other(client, number, "").status_code == 422 for _ in range(5))

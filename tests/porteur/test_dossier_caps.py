@@ -157,6 +157,7 @@ def test_other_slots_are_asked_three_times_an_hour_then_the_request_comes_back_w
     text = refusal(ask_other(client, number, typed), typed)  # the meeting's form shown again, though other slots were asked
     assert "D'autres créneaux ont déjà été demandés 3 fois pour ce dossier au cours de la dernière heure" in text
     assert "Rien n'est perdu : vos disponibilités sont restées ci-dessous." in text
+    assert "Vous avez déjà demandé d'autres créneaux ; la Région vous en proposera." in text
     assert re.search(r"Envoyez-les à partir du \w+ \d+ \w+ 2\d{3} à \d+ h \d\d", text)
     [meeting] = meetings.meetings_of(read_history(kept, REF))
     assert meeting.request == "Les mardis, version 2." and meeting.requests_for_others == 3

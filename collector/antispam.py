@@ -5,10 +5,17 @@ was made, signed with itsdangerous), `id_envoi` (the same id, readable) and `sit
 a honeypot that people never see and assistive technologies never announce. A post
 with the honeypot filled, or sent sooner than COLLECTOR_MIN_FILL_SECONDS after the page
 was made, is answered politely and discarded.
+
+A token may also be bound to something of the client (`bound_to`: the lost-link page binds
+it to the client's network): it then carries a keyed hash of that value, and a post whose
+client gives another value is not the page's proof. (The address itself never enters the
+token: it travels to the client and back, and must stay of no use to anyone who reads it.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -39,25 +46,41 @@ class Tokens:
 
     def __init__(self, secret_key: str, max_age: float) -> None:
         self.serializer = URLSafeSerializer(secret_key, salt="ami-formulaire")
+        self.binding_key = hmac.new(secret_key.encode("utf-8"), b"ami-jeton-lie", hashlib.sha256).digest()
         self.max_age = max_age
 
-    def issue(self, now: float | None = None) -> dict[str, str]:
-        """Fresh hidden fields for one form page."""
+    def _binding(self, value: str) -> str:
+        """A keyed hash of what the token is bound to (never the value itself)."""
+        return hmac.new(self.binding_key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self, now: float | None = None, bound_to: str | None = None) -> dict[str, str]:
+        """Fresh hidden fields for one form page (its token bound to `bound_to` if given)."""
         submission_id = secrets.token_urlsafe(18)
         stamp = round(now if now is not None else time.time(), 3)
-        return {TOKEN_FIELD: self.serializer.dumps([submission_id, stamp]),
+        payload: list[Any] = [submission_id, stamp]
+        if bound_to is not None:
+            payload.append(self._binding(bound_to))
+        return {TOKEN_FIELD: self.serializer.dumps(payload),
                 SUBMISSION_ID_FIELD: submission_id, HONEYPOT_FIELD: ""}
 
-    def check(self, token: Any, submission_id: Any, now: float | None = None) -> TokenCheck:
-        """Verify a posted token against the posted submission id."""
+    def check(self, token: Any, submission_id: Any, now: float | None = None,
+              bound_to: str | None = None) -> TokenCheck:
+        """Verify a posted token against the posted submission id (and, with `bound_to`, that
+        it was issued bound to that same value: a token issued unbound, or to another, is invalid)."""
         if not isinstance(token, str) or not isinstance(submission_id, str) or len(token) > 200:
             return TokenCheck(False)
         try:
-            signed_id, stamp = self.serializer.loads(token)
+            payload = self.serializer.loads(token)
         except (BadSignature, ValueError, TypeError):
             return TokenCheck(False)
+        if not isinstance(payload, list) or len(payload) != (2 if bound_to is None else 3):
+            return TokenCheck(False)
+        signed_id, stamp = payload[:2]
         if not isinstance(signed_id, str) or not _ID.fullmatch(signed_id) or signed_id != submission_id \
                 or not isinstance(stamp, (int, float)):
+            return TokenCheck(False)
+        if bound_to is not None and not (isinstance(payload[2], str)
+                                         and hmac.compare_digest(payload[2], self._binding(bound_to))):
             return TokenCheck(False)
         age = (now if now is not None else time.time()) - stamp
         if age > self.max_age:

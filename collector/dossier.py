@@ -311,12 +311,17 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     return event, len(history["events"])
 
 
+def porteur_reply_text(text: str | None) -> str:
+    """The porteur's message as it would be stored; ExchangeError (in French) when it cannot be."""
+    return _message_text(text, "Votre message")
+
+
 def write_porteur_reply(where: Store | str, reference: str, text: str | None, now: datetime | None = None,
                         reply_id: str | None = None) -> tuple[dict[str, Any], int] | None:
     """Store the porteur's answer written on the dossier page, with the form's one-time
     `reply_id` (store.dossier_posts: claimed with the event, as one unit); (event, its
     number), or None when that id was already stored (a double click, a retry): nothing stored."""
-    event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": _message_text(text, "Votre message")}
+    event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": porteur_reply_text(text)}
     check_reference(where, reference)
     history = store_of(where).dossier_posts.write(reference, history_change(reference, event),
                                                   submission_id=reply_submission_id(reference, reply_id))

@@ -217,11 +217,17 @@ def accept(where: Store | str, reference: str, history: Mapping[str, Any], numbe
     return meetings_of(updated)[number - 1]
 
 
+def other_request_text(history: Mapping[str, Any], number: int, text: str | None) -> str:
+    """The availabilities an « autre créneau » request of meeting `number` stores; MeetingError
+    (in French) when the request cannot be made."""
+    _open(history, number)
+    return _lines(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
+
+
 def ask_other(where: Store | str, reference: str, history: Mapping[str, Any], number: int, text: str | None,
               now: datetime) -> Meeting:
     """The porteur asks for another slot (saying when they can)."""
-    _open(history, number)
-    words = _lines(text, "Vos disponibilités", f"autre-{number}", MAX_REQUEST)
+    words = other_request_text(history, number, text)
     updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
                                            "by": "porteur", "kind": OTHER_ASKED, "meeting": number, "text": words},
                         precondition=lambda fresh: _open(fresh, number))

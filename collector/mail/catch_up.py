@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 Mark = tuple[object, object]  # the history's mark and the versions' mark (None: none)
 CHUNK = 500  # dossiers whose documents are fetched together (PostgreSQL: three queries a chunk)
 SIMPLE_EVENTS = {MESSAGE: ("message", lifecycle.message_mails),
-                 PORTEUR_REPLY: ("reponse-porteur", lifecycle.porteur_reply_mails),
                  ANSWER: ("reponse", lifecycle.answer_mails)}
 
 
@@ -81,7 +80,11 @@ def _event_mails(record: Callable[[], Mapping[str, Any]], events: list[Mapping[s
     proposals = 0
     for index, event in enumerate(events):
         kind, number = event.get("kind"), index + 1
-        if kind in SIMPLE_EVENTS:
+        if kind == PORTEUR_REPLY:  # worded by the messages before it: an answer, or a new message
+            found.append(([f"reponse-porteur-{number}"],
+                          lambda event=event, number=number, earlier=events[:index]: lifecycle.porteur_reply_mails(
+                              record(), event, number, facts, current, earlier)))
+        elif kind in SIMPLE_EVENTS:
             prefix, compose = SIMPLE_EVENTS[kind]
             found.append(([f"{prefix}-{number}"],
                           lambda compose=compose, event=event, number=number: compose(record(), event, number,

@@ -28,7 +28,7 @@ from . import delivery
 from ..porteur import mail_caps
 from ..porteur.links import dossier_url
 from .. import appstate
-from ..statuses import store_of
+from ..statuses import read_history, store_of
 from ..template_filters import datetime_fr
 
 if TYPE_CHECKING:
@@ -295,21 +295,56 @@ def queue_message_to_porteur(where: Store | str, record: Mapping[str, Any], even
     return not _queue_each(where, record["reference"], message_mails(record, event, number, facts, settings()))[1]
 
 
+def _porteur_message_words(reference: str, organisation: str,
+                           earlier: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
+    """(subject, first line) of the Région's notice of a porteur's message, by what it is, from the
+    thread's messages before it (`earlier`, the history's events before it): an answer when the
+    Région wrote last, else a new message (the porteur's first, or one more after their own)."""
+    from ..dossier import MESSAGE, PORTEUR_REPLY
+
+    last = None
+    for item in earlier:
+        if item.get("kind") in (MESSAGE, PORTEUR_REPLY):
+            last = item
+    who = f"Le porteur du dossier {reference} ({organisation})"
+    if last is None:
+        return (f"Nouveau message du porteur — dossier {reference} — {organisation}",
+                f"{who} écrit à la Région pour la première fois, sur sa page de dossier (ce n'est pas la réponse "
+                f"à un message de la Région) :")
+    when = _when_text(last.get("at"))
+    if last.get("kind") == MESSAGE:
+        return (f"Réponse du porteur — dossier {reference} — {organisation}",
+                f"{who} a répondu sur sa page de dossier au message de la Région du {when} :")
+    return (f"Nouveau message du porteur — dossier {reference} — {organisation}",
+            f"{who} écrit de nouveau à la Région sur sa page de dossier, après son propre message du {when} "
+            f"(la Région ne lui a pas écrit entre-temps) :")
+
+
+def _when_text(at: Any) -> str:
+    try:
+        return datetime_fr(datetime.fromisoformat(str(at)))
+    except ValueError:
+        return str(at)
+
+
 def porteur_reply_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
-                        current: delivery.MailSettings) -> list[Mail]:
-    """Tell the Région that the porteur answered (the text is on the review page)."""
+                        current: delivery.MailSettings, earlier: Iterable[Mapping[str, Any]]) -> list[Mail]:
+    """Tell the Région that the porteur wrote (the text is on the review page), worded as an
+    answer or as a new message by the history's events before it (`earlier`)."""
     reference = record["reference"]
     organisation = delivery._one_line(record["answers"].get("raison_sociale"))
+    subject, first_line = _porteur_message_words(reference, organisation, earlier)
     return [Mail(f"reponse-porteur-{number}", compose_staff_notice(
-        reference, f"reponse-porteur-{number}", f"Réponse du porteur — dossier {reference} — {organisation}",
-        [f"Le porteur du dossier {reference} ({organisation}) a écrit à la Région sur sa page de dossier :", ""]
-        + ["    " + line for line in str(event["text"]).splitlines()], facts, current),
+        reference, f"reponse-porteur-{number}", subject,
+        [first_line, ""] + ["    " + line for line in str(event["text"]).splitlines()], facts, current),
         facts["contacts"]["notification_email"])]
 
 
 def queue_porteur_reply_notice(where: Store | str, record: Mapping[str, Any], event: Mapping[str, Any], number: int,
                                facts: Mapping[str, Any]) -> None:
-    queue_mails(where, record["reference"], porteur_reply_mails(record, event, number, facts, settings()))
+    """Queue the notice of the porteur's message, the `number`-th event of the dossier's history."""
+    earlier = read_history(where, record["reference"])["events"][:number - 1]
+    queue_mails(where, record["reference"], porteur_reply_mails(record, event, number, facts, settings(), earlier))
 
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

@@ -1,8 +1,9 @@
 """The porteur writes to the Région on the dossier page (a question, or an answer to its messages).
 
 `POST /candidater/recu/<REF>/repondre?cle=<key>` (field `message`): refused from another
-site, limited per client, capped in length, French errors on the dossier page with the
-text kept. Stored durably in the dossier's history (dossier.write_porteur_reply) before
+site, limited per client, capped in length and, per dossier, in number (dossier_caps.py:
+429, the text kept, the time from which it can be sent), French errors on the dossier page
+with the text kept. Stored durably in the dossier's history (dossier.write_porteur_reply) before
 the porteur is told, with the form's one-time id (a double click or a retry after a lost
 answer, through any host, stores one reply, notified once); then the Région is notified
 through the outbox. Once stored, the answer is a 303 whatever happens next (logged).
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, redirect, request
 
@@ -21,8 +24,12 @@ from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from ..statuses import NoRecord
+from . import dossier_caps
 from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
                     page)
+
+if TYPE_CHECKING:
+    from ..stores.base import Store
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("porteur_exchanges", __name__)
@@ -42,6 +49,26 @@ def new_reply_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+def _write_counted(store: Store, reference: str, text: str, reply_id: str | None,
+                   now: datetime) -> tuple[dict[str, Any], int] | None:
+    """Store the message as dossier.write_porteur_reply does, once counted against the dossier's
+    cap (dossier_caps.CapReached past it): a text refused, or a form already stored (a double
+    click, a retry), counts nowhere, and the count is given back when nothing is stored."""
+    dossier.porteur_reply_text(text)  # ExchangeError first: a text to fix uses up nothing
+    submission_id = dossier.reply_submission_id(reference, reply_id)
+    if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
+        return None  # the same form again: nothing to store, nothing to count
+    counted = dossier_caps.count(store, appstate.secret(), dossier_caps.MESSAGES, reference)
+    try:
+        stored = dossier.write_porteur_reply(store, reference, text, now=now, reply_id=reply_id)
+    except BaseException:
+        counted.give_back()
+        raise
+    if stored is None:  # stored meanwhile by the same form's other post
+        counted.give_back()
+    return stored
+
+
 @bp.post("/candidater/recu/<reference>/repondre")
 def reply(reference: str) -> Response:
     checked = checked_reference(reference, request.args.get("cle"))
@@ -49,11 +76,17 @@ def reply(reference: str) -> Response:
         return bad_link()
     guard_post("Ce message")
     store = appstate.store()  # the porteur may write at any time; a reply's limits hold (dossier.write_porteur_reply)
-    text = request.form.get(FIELD, "")
+    text, now = request.form.get(FIELD, ""), current_now(appstate.facts())[0]
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the reply is stored
-        stored = dossier.write_porteur_reply(store, checked, text, now=current_now(appstate.facts())[0],
-                                             reply_id=request.form.get(REPLY_ID_FIELD))
+        stored = _write_counted(store, checked, text, request.form.get(REPLY_ID_FIELD), now)
+    except dossier_caps.CapReached as reached:
+        log.info("porteur reply of %s refused: the dossier's cap of %d within %d s", checked, reached.limit,
+                 reached.window)
+        response = page("porteur/dossier.html", 429, message_error=dossier_caps.too_many_messages(reached, now),
+                        message_value=text[:20000], **dossier_context(checked))
+        response.headers["Retry-After"] = str(reached.wait)
+        return response
     except dossier.ExchangeError as error:
         return page("porteur/dossier.html", 422, message_error=str(error), message_value=text[:20000],
                     **dossier_context(checked))

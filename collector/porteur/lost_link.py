@@ -14,11 +14,18 @@ every host):
 - per network (an IPv4 /24, an IPv6 /48: clientaddr.network_group): 100 an hour, five
   workshops at once, where a /48's 65,536 /64s would otherwise be as many clients. Only a
   request sent from the page counts for its network: the page carries the submission form's
-  proof (antispam.py: a signed time token and a honeypot). A post without a valid token (a
-  script that never loaded the page) counts for its client alone, so that five robots of a
-  /24 cannot lock its porteurs out; a person whose token expired (a page left open more
-  than COLLECTOR_TOKEN_MAX_AGE) is still served, within the client's own limit. A filled
-  honeypot gets the same answer as everyone, stores nothing and counts for its client only;
+  proof (antispam.py: a signed time token and a honeypot), and that proof counts ONCE. The
+  token is bound to the network of the client that loaded the page (a keyed hash of its
+  /24 or /48), and its one-time id is claimed by the first valid request that brings it
+  (`first_use`); a replayed token (the same page sent again, or one page's token sent by a
+  robot with many addresses from many clients of its /24) and a token loaded from another
+  network count for their client alone, as a post without a token (a script that never
+  loaded the page) does: so that robots of a /24 cannot lock its porteurs out, whether they
+  load the page or not. A person is never refused for this: a reload, the back button, a
+  page left open more than COLLECTOR_TOKEN_MAX_AGE (an expired token) or a new address
+  within a mobile pool are still served, within the client's own limit, and every page sent
+  back carries a fresh token. A filled honeypot gets the same answer as everyone, stores
+  nothing and counts for its client only;
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
   answers 503 « réessayez dans quelques minutes » and stores nothing, so that many
@@ -34,6 +41,7 @@ from marshmallow import ValidationError
 
 from ..addresses import AddressError, address_key, refuse_invisible, visible_part
 from ..antispam import HONEYPOT_FIELD, SUBMISSION_ID_FIELD, TOKEN_FIELD, Tokens, honeypot_filled
+from ..clientaddr import network_group
 from ..errors import Refusal
 from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
@@ -55,6 +63,7 @@ PER_ADDRESS = (3, 86400)  # e-mails to one address within any day
 # porteurs asking once while no mailer runs, a deadline night's worst, fits; a flood from
 # many addresses stops there (about 4 MB of files, a mailer round of a thousand look-ups).
 MAX_WAITING = 1000
+CLAIM_MIN_WINDOW = 3600  # a page token's claim lasts at least an hour, whatever its life (init_app)
 # The same words for every address: whether it has a dossier, or is over a limit, stays unsaid; both
 # limits are told, since past either one the mailer sends nothing (link_requests.py, mail_caps.py).
 SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minutes qui viennent un e-mail "
@@ -83,6 +92,12 @@ def init_app(app: Flask) -> None:
                                         store.rate_limiter("lien-reseau", network_limit(limit), window, secret))
     app.extensions["ami_lost_link"] = (by_client, store.rate_limiter("lien-adresse", *PER_ADDRESS, secret))
     app.extensions["ami_lost_link_tokens"] = Tokens(secret, app.config["TOKEN_MAX_AGE"])  # the form's own proof
+    # A one-time claim per token id: a limit of one within a window at least as long as a token's
+    # life (ratelimit.py's sliding window then refuses a second use for one to two windows, so
+    # until the token has expired). The store's limiter, rather than a table of its own: every
+    # worker and host shares it on both stores, it keeps keyed hashes only and forgets by itself.
+    claim_window = max(int(app.config["TOKEN_MAX_AGE"]), CLAIM_MIN_WINDOW)
+    app.extensions["ami_lost_link_claims"] = store.rate_limiter("lien-jeton", 1, claim_window, secret)
     app.register_blueprint(bp)
 
 
@@ -90,9 +105,22 @@ def _tokens() -> Tokens:
     return current_app.extensions["ami_lost_link_tokens"]
 
 
+def _network() -> str:
+    """What the page's token is bound to: the client's network (clientaddr.network_group)."""
+    return network_group(request.remote_addr or "inconnu")
+
+
 def _form(status: int = 200, **context) -> Response:
-    """The page; a form on it always carries a fresh token and an empty honeypot."""
-    return page("porteur/lost_link.html", status, field=FIELD, hidden=_tokens().issue(), **context)
+    """The page; a form on it always carries a fresh token, bound to the client's network, and an empty honeypot."""
+    return page("porteur/lost_link.html", status, field=FIELD, hidden=_tokens().issue(bound_to=_network()),
+                **context)
+
+
+def first_use(submission_id: str) -> bool:
+    """Claim a valid token's one-time id: True for the first request that brings it, False after
+    (shared by every worker and host). A claim that cannot be counted (the store out of reach)
+    counts as a first use, as the limiters themselves let a post through uncounted."""
+    return current_app.extensions["ami_lost_link_claims"].hit("jeton:" + submission_id) is None
 
 
 def _count(from_the_page: bool) -> None:
@@ -133,8 +161,10 @@ def send_links() -> Response:
         _count(from_the_page=False)
         log.info("lost link: honeypot filled, nothing stored")
         return _form(sent=SENT, address=address)
-    check = _tokens().check(request.form.get(TOKEN_FIELD), request.form.get(SUBMISSION_ID_FIELD))
-    _count(from_the_page=check.valid)  # only valid addresses count
+    check = _tokens().check(request.form.get(TOKEN_FIELD), request.form.get(SUBMISSION_ID_FIELD),
+                            bound_to=_network())
+    # Only valid addresses count; for the network only the first request that brings a page's token.
+    _count(from_the_page=check.valid and check.submission_id is not None and first_use(check.submission_id))
     by_address = current_app.extensions["ami_lost_link"][1]
     requests = appstate.store().link_requests
     try:

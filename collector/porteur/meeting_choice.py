@@ -1,7 +1,9 @@
 """The porteur answers a meeting proposal on the dossier page: one slot, or another one asked.
 
 `POST /candidater/recu/<REF>/rencontre/<n>?cle=<key>` with `choix` (the slot's number, or
-`autre` with `disponibilites`). Refused from another site, limited per client; the choice
+`autre` with `disponibilites`). Refused from another site, limited per client, and an
+« autre créneau » request capped per dossier (dossier_caps.py: 429, the availabilities kept
+in the form, the time from which they can be sent); the choice
 is stored in the dossier's history (meetings.py) before the confirmation mails (with the
 .ics) are queued for both sides; what they need is read before the choice is written, and
 once it is stored the answer is a 303 whatever happens next (logged).
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, redirect, request
 
@@ -20,8 +24,12 @@ from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
 from ..statuses import NoRecord
+from . import dossier_caps
 from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
                     guard_post, page)
+
+if TYPE_CHECKING:
+    from ..stores.base import Store
 
 log = logging.getLogger("collector.porteur")
 bp = Blueprint("meeting_choice", __name__)
@@ -37,6 +45,26 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], number: int, text: str | None,
+                       now: datetime) -> meetings.Meeting:
+    """meetings.ask_other, once counted against the dossier's cap (dossier_caps.CapReached past
+    it): a request to fix uses up nothing, and the count is given back when nothing is stored."""
+    meetings.other_request_text(history, number, text)  # MeetingError first
+    counted = dossier_caps.count(store, appstate.secret(), dossier_caps.OTHER_SLOTS, reference)
+    try:
+        return meetings.ask_other(store, reference, history, number, text, now)
+    except BaseException:
+        counted.give_back()
+        raise
+
+
+def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
+    """The dossier page again, the meeting's form showing the error and the availabilities typed."""
+    return page("porteur/dossier.html", status, meeting_error=error, meeting_number=number, meeting_field=field,
+                # whole (up to the exchanges' bound), so that nothing is lost when shortened and sent again
+                meeting_request=request.form.get("disponibilites", "")[:20000], **dossier_context(reference))
+
+
 @bp.post("/candidater/recu/<reference>/rencontre/<int:number>")
 def choose(reference: str, number: int) -> Response:
     checked = checked_reference(reference, request.args.get("cle"))
@@ -49,7 +77,7 @@ def choose(reference: str, number: int) -> Response:
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
         if choice == "autre":
-            meeting = meetings.ask_other(store, checked, history, number, request.form.get("disponibilites"), now)
+            meeting = _ask_other_counted(store, checked, history, number, request.form.get("disponibilites"), now)
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
@@ -59,12 +87,14 @@ def choose(reference: str, number: int) -> Response:
         log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "
                            "compte. Réessayez dans quelques minutes.") from error
+    except dossier_caps.CapReached as reached:
+        log.info("other slots of %s refused: the dossier's cap of %d within %d s", checked, reached.limit,
+                 reached.window)
+        response = _refused(checked, number, 429, dossier_caps.too_many_other_slots(reached, now), f"autre-{number}")
+        response.headers["Retry-After"] = str(reached.wait)
+        return response
     except meetings.MeetingError as error:
-        return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
-                    meeting_field=error.field or f"creneau-{number}",
-                    # whole (up to the exchanges' bound), so that nothing is lost when shortened and sent again
-                    meeting_request=request.form.get("disponibilites", "")[:20000],
-                    **dossier_context(checked))
+        return _refused(checked, number, 422, str(error), error.field or f"creneau-{number}")
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
         lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history

@@ -154,3 +154,16 @@ def test_tokens_up_to_200_characters_are_read_longer_ones_refused_unread(tokens)
 ])
 def test_the_honeypot_is_filled_by_anything_but_blanks(value, filled):
     assert honeypot_filled(value) is filled
+
+
+def test_a_bound_token_is_valid_only_for_the_value_it_was_bound_to_and_never_carries_it(tokens):
+    hidden = tokens.issue(now=ISSUED_AT, bound_to="192.0.2.0/24")
+    token, submission_id = hidden[TOKEN_FIELD], hidden[SUBMISSION_ID_FIELD]
+    assert tokens.check(token, submission_id, now=ISSUED_AT, bound_to="192.0.2.0/24").valid
+    assert astuple(tokens.check(token, submission_id, now=ISSUED_AT, bound_to="198.51.100.0/24")) == REFUSED
+    assert astuple(tokens.check(token, submission_id, now=ISSUED_AT)) == REFUSED, "a bound token is no unbound one"
+    unbound = tokens.issue(now=ISSUED_AT)
+    assert astuple(tokens.check(unbound[TOKEN_FIELD], unbound[SUBMISSION_ID_FIELD], now=ISSUED_AT,
+                                bound_to="192.0.2.0/24")) == REFUSED
+    assert "192.0.2" not in Tokens(SECRET, DAY).serializer.loads(token)[2]
+    assert Tokens("autre clé", DAY)._binding("192.0.2.0/24") != tokens._binding("192.0.2.0/24"), "keyed"

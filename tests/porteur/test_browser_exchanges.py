@@ -78,6 +78,11 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
     dossier_tab.get_by_role("button", name="Envoyer mon message").click()
     dossier_tab.wait_for_load_state("load")
     stack.audit(dossier_tab, "dossier with an answer error")
+    dossier_tab.get_by_label("Répondre à la Région").fill("Une précision encore : le budget inclut le mobilier.")
+    dossier_tab.get_by_role("button", name="Envoyer mon message").click()
+    dossier_tab.wait_for_url(re.compile(r"fait=message"))
+    # the porteur wrote last: this one is no answer, and its notice says so
+    stack.mails_to("amenagement.numerique@normandie.fr", 1, "Nouveau message du porteur — dossier AMI-2021-0001")
     stack.assert_accessible()
     assert browser_context.outside == []
 

@@ -6,6 +6,7 @@ PostgreSQL in the default run too, the others under `pytest --store=postgres|bot
 from __future__ import annotations
 
 import email
+import email.header
 
 import pytest
 
@@ -26,6 +27,11 @@ def write(reviewer, reference="AMI-2021-0001", **fields):
 
 def queued(kept, name):
     return email.message_from_bytes(waiting_message(kept, name))
+
+
+def subject(message) -> str:
+    """A message's subject, decoded (the wire's encoded words read back)."""
+    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
 
 
 @ON_BOTH_STORES
@@ -171,3 +177,38 @@ def test_internal_notes_never_reach_the_porteur(reviewer, client, records, kept)
     assert "Avis interne" not in page and "alice" not in page
     assert not any("Avis interne" in queued(kept, name).get_payload(decode=True).decode()
                    for name in outbox(kept))
+
+
+@ON_BOTH_STORES
+def test_the_regions_notice_says_whether_the_porteur_writes_first_writes_again_or_answers(app, reviewer, client,
+                                                                                         records, kept):
+    """The Région's notice is titled by what the porteur's message is: an answer only when the
+    Région wrote last; and the catch-up, composing a lost notice again, words it the same way."""
+    for text in ["Une question sur l'AMI ?", "J'ajoute une précision."]:
+        assert client.post(link("AMI-2021-0001", "repondre"), data={"message": text}).status_code == 303
+    assert write(reviewer, message="Voici notre réponse.").status_code == 303
+    assert client.post(link("AMI-2021-0001", "repondre"), data={"message": "Merci !"}).status_code == 303
+    first, again, answer = (queued(kept, f"AMI-2021-0001.reponse-porteur-{number}.eml") for number in (1, 2, 4))
+    organisation = records[0]["answers"]["raison_sociale"]
+    assert subject(first) == f"Nouveau message du porteur — dossier AMI-2021-0001 — {organisation}"
+    assert subject(again) == subject(first)
+    assert subject(answer) == f"Réponse du porteur — dossier AMI-2021-0001 — {organisation}"
+
+    def body(message):
+        return " ".join(message.get_payload(decode=True).decode().split())
+
+    assert "écrit à la Région pour la première fois" in body(first) and "Une question sur l'AMI ?" in body(first)
+    assert "écrit de nouveau à la Région sur sa page de dossier, après son propre message du jeudi 15 avril 2021" \
+           in body(again)
+    assert ("a répondu sur sa page de dossier au message de la Région du jeudi 15 avril 2021 à 10 h 00"
+            in body(answer))
+    with app.app_context():
+        from collector import appstate
+        from collector.mail import catch_up, lifecycle
+
+        composed = {kinds[0]: compose() for kinds, compose in catch_up.wanted_mails(
+            kept, "AMI-2021-0001", appstate.facts(), appstate.form(), lifecycle.settings())}
+    subjects = {kind: subject(mail.message) for kind, mails in composed.items() if kind.startswith("reponse-porteur")
+                for mail in mails}
+    assert subjects == {"reponse-porteur-1": subject(first), "reponse-porteur-2": subject(again),
+                        "reponse-porteur-4": subject(answer)}

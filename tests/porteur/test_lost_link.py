@@ -240,6 +240,33 @@ def test_the_same_page_sent_twice_is_served_twice(app, records, kept):
     assert len(requests_waiting(kept)) == 2
 
 
+def test_one_pages_token_replayed_from_every_client_of_a_network_never_locks_it_out(app, records, kept):
+    """A robot loads the page once and sends its token again with many addresses from five
+    clients of its /24: the token counts for the network once, the replays for their client
+    only, so a porteur of the same /24 who loads the page still gets the links."""
+    fields = page_fields(app.test_client(), REMOTE_ADDR="10.0.0.1")
+    for client_number in range(1, 6):
+        client = f"10.0.0.{client_number}"
+        replies = [ask_from_the_page(app.test_client(), f"robot{client_number}-{n}@example.org", client,
+                                     fields).status_code for n in range(21)]
+        assert replies == [200] * 20 + [429], "each client keeps its own count"
+    porteur = ask_from_the_page(app.test_client(), records[0]["answers"]["contact_email"], "10.0.0.9")
+    assert porteur.status_code == 200 and "Si cette adresse est celle d&#39;un dossier" in porteur.text
+    assert len(requests_waiting(kept)) == 101
+
+
+def test_tokens_loaded_from_another_network_count_for_their_client_only(app, records, kept):
+    """A hundred pages loaded elsewhere, each token sent once from a client of one /24, leave
+    that /24's share whole: a token counts for the network it was loaded from."""
+    loaded_elsewhere = [page_fields(app.test_client(), REMOTE_ADDR="192.0.2.1") for _ in range(100)]
+    for number, fields in enumerate(loaded_elsewhere):
+        assert ask_from_the_page(app.test_client(), f"robot{number}@example.org", f"10.0.0.{number % 5 + 1}",
+                                 fields).status_code == 200
+    porteur = ask_from_the_page(app.test_client(), records[0]["answers"]["contact_email"], "10.0.0.9")
+    assert porteur.status_code == 200
+    assert len(requests_waiting(kept)) == 101
+
+
 def test_a_filled_honeypot_gets_the_same_answer_stores_nothing_and_counts_for_its_client_only(app, records, kept):
     fields = {**page_fields(app.test_client()), "site_web": "http://spam.example"}
     known = records[0]["answers"]["contact_email"]

@@ -26,7 +26,8 @@ from .durable import fsync_dir
 FILE_MODE = 0o600
 NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
 WHY = {
-    errno.ENOENT: "le dossier n'existe pas : créez-le d'abord, ou choisissez un autre chemin",
+    errno.ENOENT: "le dossier qui doit le recevoir n'existe pas (ou n'en accepte pas) : créez-le d'abord, ou "
+                  "choisissez un autre chemin",
     errno.ENOTDIR: "une partie du chemin n'est pas un dossier",
     errno.EACCES: "vous n'avez pas le droit d'écrire à cet endroit",
     errno.EPERM: "vous n'avez pas le droit d'écrire à cet endroit",
@@ -44,18 +45,21 @@ class OutputError(Exception):
     """A file that cannot be written where it was asked; the message is French and names the path."""
 
 
-def _failure(path: str, error: OSError) -> OutputError:
+NOTHING_WRITTEN = "Rien n'a été écrit."
+
+
+def _failure(path: str, error: OSError, outcome: str = NOTHING_WRITTEN) -> OutputError:
     why = WHY.get(error.errno or 0, f"erreur du système {errno.errorcode.get(error.errno or 0, error.errno)}")
-    return OutputError(f"impossible d'écrire « {path} » : {why}. Rien n'a été écrit.")
+    return OutputError(f"impossible d'écrire « {path} » : {why}. {outcome}")
 
 
 @contextlib.contextmanager
-def writing(path: str) -> Iterator[None]:
-    """Any OSError of the block as an `OutputError` naming `path` (a folder written file by file)."""
+def writing(path: str, outcome: str = NOTHING_WRITTEN) -> Iterator[None]:
+    """Any OSError of the block as an `OutputError` naming `path`, then `outcome` (what is left)."""
     try:
         yield
     except OSError as error:
-        raise _failure(path, error) from None
+        raise _failure(path, error, outcome) from None
 
 
 def refuse_inside(path: str, data_dir: str) -> None:

@@ -110,7 +110,8 @@ def dump_command(target: str) -> None:
 
     try:
         refuse_inside(target, appstate.data_dir())
-        with writing(target):
+        left = "Ce qui a pu y être écrit est incomplet : supprimez ce dossier avant de relancer dump."
+        with writing(target, left):
             summary = dump(appstate.store(), os.path.abspath(target), _prefix())
     except (TransferRefused, StoreUnavailable, OutputError) as error:
         _fail(f"dump : {error}")

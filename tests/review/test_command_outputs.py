@@ -71,7 +71,7 @@ def test_an_export_is_readable_by_its_owner_only_whatever_the_umask(runner, reco
 
 
 @pytest.mark.parametrize("target, why", [
-    ("/nonexistent/x.csv", "le dossier n'existe pas : créez-le d'abord, ou choisissez un autre chemin"),
+    ("/nonexistent/x.csv", "le dossier qui doit le recevoir n'existe pas (ou n'en accepte pas) : créez-le d'abord"),
     ("/proc/x.csv", "impossible d'écrire « /proc/x.csv » :"),
     ("/etc/hostname/x.csv", "une partie du chemin n'est pas un dossier"),
 ])
@@ -90,7 +90,8 @@ def test_an_export_whose_fsync_fails_is_not_written(runner, records, tmp_path, m
     target = tmp_path / "export.csv"
     result = runner.invoke(args=["export", "--output", str(target)])
     assert result.exit_code == 1
-    assert f"impossible d'écrire « {target} » : erreur d'entrée-sortie du disque. Rien n'a été écrit." in said(result)
+    assert f"impossible d'écrire « {target} » : erreur d'entrée-sortie du disque. Rien n'a été écrit." \
+        in said(result)
     assert sorted(os.listdir(tmp_path)) == ["data"]
 
 
@@ -143,3 +144,4 @@ def test_dump_refuses_a_folder_inside_the_data_folder_or_one_it_cannot_create(ru
     unwritable = runner.invoke(args=["dump", "/proc/x"])
     assert unwritable.exit_code == 1
     assert "impossible d'écrire « /proc/x » :" in said(unwritable) and "Traceback" not in unwritable.output
+    assert "supprimez ce dossier avant de relancer dump" in said(unwritable)

@@ -137,6 +137,7 @@ def default_values(environ: os._Environ | dict = os.environ) -> dict[str, str]:
         "SSL_CERTIFICATE_KEY": f"/etc/letsencrypt/live/{host}/privkey.pem",
         "ROOT": "/srv/ami-usages-numeriques/output",
         "ACCESS_LOG": "/var/log/nginx/ami-usages-numeriques.access.log",
+        "ERROR_LOG": "/var/log/nginx/ami-usages-numeriques.error.log",
         "UPSTREAM": "127.0.0.1:8001",
         "CLIENT_MAX_BODY_SIZE": str(collector_max_body_bytes(environ)),
         "POST_RATE": "10r/m",

@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 
 from .. import answers
 from ..mail import lifecycle
-from ..dossier import latest_record
+from ..dossier import latest_record, safe_history
 from ..letters import load_letters
 from ..phase import current_now
 from ..records import RecordError
@@ -42,6 +42,11 @@ ACTIONS = {
                             "porteur ») ; les notes internes ne sont jamais envoyées",
 }
 MOTIVATION_SHOWN = ("envoyer", "corrigee_sur_demande", "deja_envoyee")  # the text the letter carries, or carried
+NOT_TO_CORRECT = {  # why a `--corriger REF` is refused, by the dossier's plan
+    "envoyer": "aucune lettre n'est encore partie : la première part sans --corriger",
+    "deja_envoyee": "sa lettre est déjà partie et la décision n'a pas changé depuis",
+    "motivation_manquante": "aucune lettre n'est encore partie, et la motivation pour le porteur manque",
+}
 
 
 def _motivation_lines(motivation: str) -> str:
@@ -50,6 +55,23 @@ def _motivation_lines(motivation: str) -> str:
         return "    Motivation communiquée au porteur : aucune (aucune lettre ne part sans motivation)"
     lines = motivation.splitlines()
     return "\n".join(["    Motivation communiquée au porteur :"] + [f"        {line}" for line in lines])
+
+
+def _refused_corrections(store, plans: list[answers.Plan], wanted: tuple[str, ...]) -> list[str]:
+    """One French line per `--corriger` reference that names no dossier awaiting a corrected letter."""
+    by_reference = {plan.reference: plan for plan in plans}
+    known = set(store.references())
+    refused = []
+    for reference in dict.fromkeys(wanted):
+        plan = by_reference.get(reference)
+        if reference not in known:
+            refused.append(f"{reference} : aucun dossier ne porte cette référence")
+        elif plan is None:
+            status = status_label(safe_history(store, reference)["status"])
+            refused.append(f"{reference} : pas de décision (statut « {status} »), donc pas de lettre à corriger")
+        elif plan.action != "corrigee_sur_demande":
+            refused.append(f"{reference} : {NOT_TO_CORRECT[plan.action]}")
+    return refused
 
 
 def init_app(app: Flask) -> None:
@@ -102,8 +124,15 @@ def send(reference: str):
 def answers_command(mode: str, corrected: tuple[str, ...], by: str | None) -> None:
     """The July answers: which dossier gets which letter (--dry-run), or queue them (--send)."""
     store = appstate.store()
+    plans = answers.plans(store, store.references())
+    refused = _refused_corrections(store, plans, corrected)
+    if refused:
+        raise click.ClickException("--corriger ne vise que les dossiers dont la décision a changé après l'envoi de "
+                                   "leur lettre (« " + ACTIONS["corrigee_sur_demande"].split(" :")[0] + " ») ; "
+                                   + " ; ".join(refused) + ". Aucune lettre n'a été envoyée : corrigez la liste "
+                                   "puis relancez.")
     count = 0
-    for plan in answers.plans(store, store.references()):
+    for plan in plans:
         wanted = plan.action == "envoyer" or (plan.action == "corrigee_sur_demande" and plan.reference in corrected)
         line = f"{plan.reference}  {status_label(plan.outcome)}  {ACTIONS[plan.action]}"
         shown = "\n" + _motivation_lines(plan.motivation) if plan.action in MOTIVATION_SHOWN else ""

@@ -20,7 +20,6 @@ Nothing here imports the mail modules.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from functools import partial
@@ -34,6 +33,7 @@ from ..departements import NAMES as DEPARTEMENTS, find_departement
 from ..dossier import EVENT_LABELS
 from ..export_files import FORMATS, export_name
 from ..exports import flag_label
+from ..output_files import OutputError, new_file, refuse_inside, write_files
 from ..owner import as_data_owner
 from ..phase import current_now
 from ..readable import answer_text
@@ -158,10 +158,12 @@ def show_command(reference: str) -> None:
 @as_data_owner
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Fichier à écrire (par défaut un nom qui dit ce qui est exporté, par exemple "
-                   "candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie standard).")
+              help="Fichier à écrire, hors du dossier des données (par défaut un nom qui dit ce qui est exporté, "
+                   "par exemple candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie "
+                   "standard). Lisible par vous seul.")
+@click.option("--remplacer", is_flag=True, help="Remplacer le fichier s'il existe déjà (sinon l'export est refusé).")
 @_filters
-def export_command(fmt, output, status, thematique, departement, type_structure) -> None:
+def export_command(fmt, output, remplacer, status, thematique, departement, type_structure) -> None:
     """Export the submissions as a spreadsheet (columns from the form definition)."""
     form = appstate.form()
     selection = _selection(status, thematique, departement, type_structure)
@@ -176,8 +178,10 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
         output = output or export_name(fmt, current_now(appstate.facts())[0].date(), form,
                                        departement=selection.departement, thematique=selection.thematique,
                                        type_structure=selection.type_structure, status=selection.status)
-        with open(output, "wb") as handle:
-            count = writer(form, chosen, handle)
+        with _output_errors():
+            refuse_inside(output, appstate.data_dir())
+            with new_file(output, replace=remplacer) as handle:
+                count = writer(form, chosen, handle)
         echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
     if cut:
         from ..exports_xlsx import cut_warning
@@ -190,8 +194,9 @@ def export_command(fmt, output, status, thematique, departement, type_structure)
 @with_appcontext
 @as_data_owner
 @click.option("--graphiques", type=click.Path(file_okay=False), default=None,
-              help="Dossier où écrire aussi les graphiques SVG du tableau de bord.")
-def stats_command(graphiques) -> None:
+              help="Dossier où écrire aussi les graphiques SVG du tableau de bord (hors du dossier des données).")
+@click.option("--remplacer", is_flag=True, help="Remplacer les graphiques déjà présents dans ce dossier.")
+def stats_command(graphiques, remplacer) -> None:
     """Counts by thématique, département, type of organisation, ISO week and status (and the charts as SVG)."""
     form = appstate.form()
     index = app_index()
@@ -215,20 +220,28 @@ def stats_command(graphiques) -> None:
         ordered = sorted(counter.items(), key=lambda item: item[0]) if title.startswith("Semaine") else counter.most_common()
         echo("\n" + table([title, "Nombre"], ([name(key), count] for key, count in ordered)))
     if graphiques:
-        _write_charts(graphiques, counts)
+        _write_charts(graphiques, counts, remplacer)
     warn_files(index.warnings())
 
 
-def _write_charts(folder: str, counts) -> None:
+def _write_charts(folder: str, counts, replace: bool) -> None:
     from .charts import dashboard_charts, svg  # here: pygal is for --graphiques only
 
-    os.makedirs(folder, exist_ok=True)
     charts = dashboard_charts(counts, appstate.form(), appstate.facts(), current_now(appstate.facts())[0].date())
-    for chart in charts:
-        with open(os.path.join(folder, f"{chart.name}.svg"), "w", encoding="utf-8") as handle:
-            handle.write(svg(chart))
+    with _output_errors():
+        refuse_inside(folder, appstate.data_dir())
+        write_files(folder, {f"{chart.name}.svg": svg(chart).encode("utf-8") for chart in charts}, replace=replace)
     echo(f"\n{len(charts)} graphique(s) écrit(s) dans {folder} : "
                + ", ".join(f"{chart.name}.svg" for chart in charts) + ".", err=True)
+
+
+@contextlib.contextmanager
+def _output_errors() -> Iterator[None]:
+    """A file that cannot be written where asked: one French line naming it, exit 1."""
+    try:
+        yield
+    except OutputError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.command("status")

@@ -105,11 +105,15 @@ def migrate_store_command(source: str) -> None:
 def dump_command(target: str) -> None:
     """Write the store out as a data folder in TARGET (new or empty): records, submission ids, counter,
     histories and corrected versions."""
+    from ..output_files import OutputError, refuse_inside, writing
     from .transfer import dump
 
     try:
-        summary = dump(appstate.store(), os.path.abspath(target), _prefix())
-    except (TransferRefused, StoreUnavailable) as error:
+        refuse_inside(target, appstate.data_dir())
+        left = "Ce qui a pu y être écrit est incomplet : supprimez ce dossier avant de relancer dump."
+        with writing(target, left):
+            summary = dump(appstate.store(), os.path.abspath(target), _prefix())
+    except (TransferRefused, StoreUnavailable, OutputError) as error:
         _fail(f"dump : {error}")
         return
     _report(f"Écrit dans {target}", summary)

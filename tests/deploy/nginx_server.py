@@ -82,6 +82,7 @@ def site_values(root: str, upstream: str, https_port: int, http_port: int, cert:
         "SSL_CERTIFICATE_KEY": key,
         "ROOT": root,
         "ACCESS_LOG": os.path.join(os.path.dirname(cert), "site-access.log"),
+        "ERROR_LOG": os.path.join(os.path.dirname(cert), "site-error.log"),
         "UPSTREAM": upstream,
     })
     values.update(overrides)

@@ -136,6 +136,39 @@ def test_the_answers_command_lists_then_queues_the_letters(app, decided, kept):
 
 
 @ON_BOTH_STORES
+def test_answers_refuses_a_corriger_reference_that_awaits_no_corrected_letter_before_sending_any(app, decided, kept):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["answers", "--send", "--by", "alice", "--corriger", "AMI-2021-0999",
+                                  "--corriger", "AMI-2021-0001", "--corriger", "AMI-2021-0002",
+                                  "--corriger", "AMI-2021-0003"])
+    assert refused.exit_code == 1
+    said = " ".join(refused.output.split())
+    assert "AMI-2021-0999 : aucun dossier ne porte cette référence" in said
+    assert "AMI-2021-0001 : aucune lettre n'est encore partie : la première part sans --corriger" in said
+    assert "AMI-2021-0002 : aucune lettre n'est encore partie, et la motivation pour le porteur manque" in said
+    assert "AMI-2021-0003 : pas de décision (statut « reçu »), donc pas de lettre à corriger" in said
+    assert "Aucune lettre n'a été envoyée : corrigez la liste puis relancez." in said
+    assert outbox(kept) == [] and answers_sent(kept, "AMI-2021-0001") == []  # AMI-2021-0001's letter waits too
+    dry_run = runner.invoke(args=["answers", "--corriger", "AMI-2021-0999"])
+    assert dry_run.exit_code == 1 and "AMI-2021-0999 : aucun dossier" in dry_run.output
+
+
+@ON_BOTH_STORES
+def test_answers_sends_a_corrected_letter_to_a_changed_decision_named_by_corriger(app, decided, kept):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["answers", "--send", "--by", "alice"]).exit_code == 0
+    again = runner.invoke(args=["answers", "--send", "--corriger", "AMI-2021-0001"])
+    assert again.exit_code == 1 and "sa lettre est déjà partie et la décision n'a pas changé" in again.output
+    change_status(kept, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0001", "accompagnement_propose", by="alice", motivation="Revu en comité.")
+    corrected = runner.invoke(args=["answers", "--send", "--by", "alice", "--corriger", "AMI-2021-0001"])
+    assert corrected.exit_code == 0, corrected.output
+    assert "1 lettre(s) mise(s) en file d'envoi" in corrected.output
+    first, second = answers_sent(kept, "AMI-2021-0001")
+    assert (second["outcome"], second["corrected"]) == ("accompagnement_propose", True)
+
+
+@ON_BOTH_STORES
 def test_an_internal_status_note_never_becomes_the_letter_the_batch_mails(app, records, kept, data_dir, monkeypatch):
     monkeypatch.setenv("AMI_NOW", JULY)
     note = "Porteur peu fiable, déjà refusé en 2019 : ne pas donner suite."

@@ -56,14 +56,14 @@ class FolderRetention:
     def forget(self, references: Sequence[str]) -> Iterator[str]:
         data_dir = self.store.data_dir
         wanted = set(references)
-        ids: dict[str, list[str]] = defaultdict(list)  # one pass over ids/ for the whole purge
-        for submission_id, reference in idempotency.links(data_dir):
-            if reference in wanted:
-                ids[reference].append(submission_id)
+        ids: dict[str, list[tuple[str, str]]] = defaultdict(list)  # one pass over ids/ for the whole purge
+        for submission_id, target in idempotency.links(data_dir):
+            if idempotency.dossier_of(target) in wanted:  # an older correction's id names `<REF>-V<N>`
+                ids[idempotency.dossier_of(target)].append((submission_id, target))
         for reference in references:
             forget_link_requests(self.store, reference)  # first: the record is there to name the addresses
-            for submission_id in ids[reference]:
-                idempotency.release(data_dir, submission_id, reference)
+            for submission_id, target in ids[reference]:
+                idempotency.release(data_dir, submission_id, target)
             with statuses.locked(data_dir, reference):  # appends and a dossier's mails wait, then find no record
                 statuses.unlink_history_file(data_dir, reference)
                 with delivery._queue_lock(data_dir):  # the mailer's acknowledgements check the record under it

@@ -5,13 +5,16 @@ finds a dossier in the store itself, even one this host's review index cannot li
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 
+from collector import idempotency
 from collector.records import record_path, serialise_record
 from tests.review.factory import make_record
 
-from .test_purge import (GONE, OLD, PURGED, TODAY, YOUNG, holdings, kept, make_host, store_kind,  # noqa: F401
-                         two_dossiers)
+from .test_purge import (GONE, ON_THE_DATA_FOLDER, OLD, PURGED, TODAY, YOUNG, holdings, kept,  # noqa: F401
+                         make_host, store_kind, two_dossiers)
 
 OLD_CONTACT, YOUNG_CONTACT = "contact1@exemple.fr", "contact2@exemple.fr"
 
@@ -86,3 +89,14 @@ def test_an_erasure_naming_no_dossier_says_so_in_french_and_deletes_nothing(kept
     assert result.stderr == ("Erreur : aucune candidature ne porte la référence « ../submissions/AMI-2021-0001 » : "
                              "rien n'a été supprimé. Vérifiez la référence (« flask --app collector list »).\n")
     assert {reference: holdings(kept, reference) for reference in two_dossiers} == before
+
+
+@ON_THE_DATA_FOLDER
+def test_on_the_data_folder_an_older_corrections_id_naming_ref_v_n_goes_with_its_dossier(kept, make_host,
+                                                                                       two_dossiers, data_dir):
+    """Correction ids were once linked to `<REF>-V<N>` (idempotency.dossier_of): theirs too."""
+    os.symlink(f"{OLD}-V2", os.path.join(data_dir, idempotency.IDS_DIR, "ancienneCorrection123"))
+    os.symlink(f"{YOUNG}-V2", os.path.join(data_dir, idempotency.IDS_DIR, "autreCorrection456"))
+    result = make_host().test_cli_runner().invoke(args=["purge", "--today", TODAY])
+    assert result.stdout == PURGED
+    assert sorted(os.listdir(os.path.join(data_dir, idempotency.IDS_DIR))) == ["autreCorrection456", "envoi-2"]

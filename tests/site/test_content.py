@@ -79,6 +79,20 @@ def test_the_privacy_notice_says_what_the_purge_and_the_form_do(site):
     assert recipients in notice and recipients in form
 
 
+def test_the_privacy_notice_lists_what_a_purge_or_an_erasure_removes(site):
+    """What `purge` and `purge --reference` forget (tests/stores/test_purge_leaves_nothing.py), and how long
+    a lost-link request keeps its address (link_requests.MAX_AGE)."""
+    from collector.link_requests import MAX_AGE
+
+    notice = " ".join(page(site, "donnees-personnelles/index.html").text.split())
+    for part in ("vos réponses et leurs corrections", "notes des agents", "vos échanges avec la Région",
+                 "les rencontres proposées", "tous les e-mails le concernant, en attente ou déjà envoyés",
+                 "les demandes « Lien de dossier perdu » encore en attente pour son adresse de contact",
+                 "Une demande d'effacement accordée supprime de même votre dossier"):
+        assert part in notice, part
+    assert MAX_AGE.days == 7 and "gardée le temps d'envoyer l'e-mail, au plus une semaine, puis supprimée" in notice
+
+
 def test_the_legal_notices_give_the_hosts_telephone_and_the_statement_names_javascript(site):
     legal = page(site, "mentions-legales/index.html").text
     host = legal[legal.index("Hébergeur"):]

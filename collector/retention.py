@@ -62,8 +62,8 @@ def purge_command(dry_run, today, references) -> None:
     store = appstate.store()
     retention = store.retention
     try:
-        # An erasure reads the named dossiers from the store itself: this host's review index
-        # may not know a dossier another host received (PostgreSQL), or one it has not indexed yet.
+        # An erasure reads the named dossiers from the store itself: the data folder's review
+        # index lists no record it cannot read (a hand edit gone wrong), which must go all the same.
         aged = named_dossiers(store, references) if references else retention.received_before(limit)
     except OSError as error:  # the database out of reach (StoreUnavailable), the data folder unreadable
         echo(f"Erreur : impossible de lire les candidatures ({error}) : rien n'a été supprimé. "

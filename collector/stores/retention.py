@@ -51,13 +51,14 @@ class Retention(Protocol):
 
 def contact_addresses(store: Store, reference: str) -> list[str]:
     """Every contact address the dossier's versions give (its first record's and each
-    correction's); those of a version that cannot be read are not known."""
+    correction's); none when a version cannot be parsed. The store out of reach raises
+    (StoreUnavailable): the purge then stops before the dossier is touched."""
     from ..dossier import all_versions
     from ..records import RecordError
 
     try:
         versions = all_versions(store, reference)
-    except (RecordError, OSError, KeyError, TypeError):
+    except (RecordError, KeyError, TypeError):
         return []
     return [str(version["answers"]["contact_email"]) for version in versions
             if isinstance(version.get("answers"), dict) and version["answers"].get("contact_email")]

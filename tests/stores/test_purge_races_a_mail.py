@@ -28,7 +28,7 @@ from collector.statuses import NoRecord
 from tests.review.factory import make_record
 
 from .test_purge import make_host, store_kind  # noqa: F401 - fixtures: each test on both stores
-from .test_purge_races_an_append import advisory_waiters, flock_waiters, purge_ahead_of_the_append, wait_until
+from .test_purge_races_an_append import advisory_waiters, flock_waiters, run_behind_the_purge, wait_until
 
 REFERENCE = "AMI-2021-0001"
 # What a mailer's pass queues, each with the first name it queues: the mails of the history's events
@@ -138,14 +138,6 @@ def test_a_mail_queued_behind_the_purge_of_its_dossier_is_refused_and_leaves_not
         except NoRecord as error:
             outcome["refused"] = str(error)
 
-    purge = threading.Thread(target=lambda: list(store.retention.forget([REFERENCE])))
-    late = threading.Thread(target=queue_notice)
-    with purge_ahead_of_the_append(store_kind, data_dir, request, monkeypatch) as (purge_ahead, queue_waits):
-        purge.start()
-        purge_ahead()
-        late.start()
-        queue_waits()
-    purge.join(30)
-    late.join(30)
+    run_behind_the_purge(store, store_kind, data_dir, request, monkeypatch, queue_notice)
     assert outcome == {"refused": f"Aucune candidature ne porte la référence {REFERENCE}."}
     assert left_of(store, data_dir) == NOTHING

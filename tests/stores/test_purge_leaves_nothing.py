@@ -100,3 +100,24 @@ def test_on_the_data_folder_an_older_corrections_id_naming_ref_v_n_goes_with_its
     result = make_host().test_cli_runner().invoke(args=["purge", "--today", TODAY])
     assert result.stdout == PURGED
     assert sorted(os.listdir(os.path.join(data_dir, idempotency.IDS_DIR))) == ["autreCorrection456", "envoi-2"]
+
+
+def test_a_lost_link_looked_up_before_a_purge_mails_only_the_dossiers_still_kept(kept, make_host, two_dossiers):
+    """The mailer found both dossiers of the address, then one was erased before its mail was
+    queued: the mail names the other one only, and nothing is named after the erased one."""
+    from collector import appstate, link_requests
+    from collector.mail import lifecycle
+
+    app = make_host()
+    record = make_record(app.config["FORM"], 2)
+    kept.versions.write(YOUNG, 3, serialise_record({**record, "answers": {**record["answers"],
+                                                                          "contact_email": OLD_CONTACT}}))
+    request_id = "f" * 32
+    assert kept.link_requests.contacts(OLD_CONTACT) == {OLD_CONTACT: [OLD, YOUNG]}  # the mailer's look-up
+    assert list(kept.retention.forget([OLD])) == [OLD]  # the erasure, before the mail is queued
+    with app.app_context():
+        assert link_requests._queue_links(appstate.store(app), request_id, OLD_CONTACT, [OLD, YOUNG],
+                                          app.config["FACTS"], lifecycle.settings())
+    mails = [mail for mail in kept.outbox.messages() if f".lien-{request_id}." in mail.name]
+    assert [mail.name for mail in mails] == [f"{YOUNG}.lien-{request_id}.eml"]
+    assert YOUNG.encode() in mails[0].raw and OLD.encode() not in mails[0].raw

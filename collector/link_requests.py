@@ -43,10 +43,10 @@ from .mail import delivery, lifecycle
 from .addresses import AddressError
 from .dossier import contacts_among, contacts_for_email, latest_record
 from .porteur import mail_caps
-from .statuses import store_of
+from .statuses import NoRecord, store_of
 from .stores.link_requests import Claim, IndexLookup
 from .durable import fsync_dir, write_new_file
-from .records import iter_record_paths, record_path
+from .records import RecordError, iter_record_paths, record_path
 from .yamlio import read_regular_file
 
 if TYPE_CHECKING:
@@ -216,7 +216,16 @@ def _still_their_contact(store: Store, references: list[str], stored: str) -> li
     their links were signed (at the generation current then). A revocation that restores the
     contact writes its version before the event that raises the generation (porteur/revocation.py),
     so a link signed at the new generation is never mailed to the contact it took the dossier from."""
-    return [reference for reference in references if contacts_among([latest_record(store, reference)], stored)]
+    return [reference for reference in references if _newest_contact_is(store, reference, stored)]
+
+
+def _newest_contact_is(store: Store, reference: str, stored: str) -> bool:
+    """Does the dossier's newest version name `stored` as its contact? False once the dossier is
+    gone (purged since the look-up) or unreadable, as the look-up itself skips those."""
+    try:
+        return bool(contacts_among([latest_record(store, reference)], stored))
+    except RecordError:
+        return False
 
 
 def _queue_links(store: Store, request_id: str, stored: str, references: list[str], facts: Mapping[str, Any],
@@ -231,16 +240,20 @@ def _queue_links(store: Store, request_id: str, stored: str, references: list[st
         message = lifecycle.compose_lost_link(stored, references, kind, facts, settings)
         still = _still_their_contact(store, references, stored)
         if still == references:
-            break
-        log.info("lost link: the contact of %s changed while its link was signed",
-                 ", ".join(sorted(set(references) - set(still))))
+            try:  # only while every dossier it names still has its record, under the purge's lock
+                queued = lifecycle.queue(store, references[0], kind, message, stored, also_about=references[1:])
+                break
+            except NoRecord as gone:  # purged (erased) since the look-up: no mail names it
+                log.info("lost link: %s was purged while its link was signed", gone.reference)
+                still = [reference for reference in references if reference != gone.reference]
+            except AddressError:
+                log.warning("lost link: the stored address of %s is not usable", ", ".join(references))
+                return False
+        else:
+            log.info("lost link: the contact of %s changed while its link was signed",
+                     ", ".join(sorted(set(references) - set(still))))
         if not still:
             return False
         references = still
-    try:
-        queued = lifecycle.queue(store, references[0], kind, message, stored)
-    except AddressError:
-        log.warning("lost link: the stored address of %s is not usable", ", ".join(references))
-        return False
     log.info("lost link: mail queued for %s", ", ".join(references))
     return queued

@@ -14,6 +14,7 @@ finishes it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
@@ -22,6 +23,12 @@ from flask.cli import with_appcontext
 from . import appstate, link_requests
 from .commandline import echo, warn_files
 from .owner import as_data_owner
+from .records import RecordError
+from .statuses import PARIS, REFERENCE_PATTERN
+from .stores.retention import Aged, Received
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 
 ANY_DAY = date(9999, 1, 1)  # with --reference, a dossier is found whatever the day of its receipt
@@ -55,20 +62,20 @@ def purge_command(dry_run, today, references) -> None:
     store = appstate.store()
     retention = store.retention
     try:
-        aged = retention.received_before(limit)
+        # An erasure reads the named dossiers from the store itself: the data folder's review
+        # index lists no record it cannot read (a hand edit gone wrong), which must go all the same.
+        aged = named_dossiers(store, references) if references else retention.received_before(limit)
     except OSError as error:  # the database out of reach (StoreUnavailable), the data folder unreadable
         echo(f"Erreur : impossible de lire les candidatures ({error}) : rien n'a été supprimé. "
              "Relancez « flask --app collector purge » quand le stockage répond à nouveau.", err=True)
         raise SystemExit(1) from None
     received = {dossier.reference: dossier.received_at for dossier in aged.dossiers}
-    if references:
-        received = _named(received, references)
     verb = "serait supprimée" if dry_run else "supprimée"
     forgotten = iter(received) if dry_run else retention.forget(list(received))
     done = 0
     try:
         for reference in forgotten:
-            echo(f"{reference} (reçue le {received[reference]:%d/%m/%Y %H:%M}) {verb}, "
+            echo(f"{reference} ({_received_text(received[reference])}) {verb}, "
                  "avec son historique et ses e-mails.")
             done += 1
     except OSError as error:
@@ -94,15 +101,36 @@ def purge_command(dry_run, today, references) -> None:
     warn_files(aged.warnings)
 
 
-def _named(received: dict[str, datetime], references: tuple[str, ...]) -> dict[str, datetime]:
-    """The dossiers named on the command line, in the order given; every name must be a dossier
-    (else a French message and exit 1, before anything is deleted)."""
-    unknown = [reference for reference in references if reference not in received]
+def named_dossiers(store: Store, references: tuple[str, ...]) -> Aged:
+    """The dossiers an erasure request names, in the order given, read from the store (not from
+    an index); every name must be a stored dossier (else a French message and exit 1, before
+    anything is deleted). A record that cannot be read is erased all the same: its time of
+    receipt is then unknown (None)."""
+    found: list[Received] = []
+    unknown = []
+    for reference in dict.fromkeys(references):
+        if not REFERENCE_PATTERN.match(reference) or not store.has_record(reference):
+            unknown.append(reference)
+            continue
+        found.append(Received(reference, _received_at(store, reference)))
     if unknown:
         echo("Erreur : aucune candidature ne porte la référence " + ", ".join(f"« {name} »" for name in unknown)
              + " : rien n'a été supprimé. Vérifiez la référence (« flask --app collector list »).", err=True)
         raise SystemExit(1)
-    return {reference: received[reference] for reference in dict.fromkeys(references)}
+    return Aged(found)
+
+
+def _received_at(store: Store, reference: str) -> datetime | None:
+    """When the dossier's record says it was received (Paris time); None when it cannot be read."""
+    try:
+        record = store.read_record(reference)
+        return datetime.fromisoformat(str(record["received_at"])).astimezone(PARIS) if record else None
+    except (RecordError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _received_text(moment: datetime | None) -> str:
+    return f"reçue le {moment:%d/%m/%Y %H:%M}" if moment is not None else "date de réception illisible"
 
 
 def _clear_host_index() -> None:

@@ -92,6 +92,7 @@ class NoRecord(StatusError):
 
     def __init__(self, reference: str) -> None:
         super().__init__(f"Aucune candidature ne porte la référence {reference}.")
+        self.reference = reference
 
 
 def status_label(status: str) -> str:
@@ -225,8 +226,11 @@ def locked(data_dir: str, reference: str) -> Iterator[None]:
 
 def refuse_without_record_file(data_dir: str, reference: str) -> None:
     """NoRecord when the dossier's record file is gone; the caller holds the reference's lock,
-    which the purge holds until the record is deleted (stores/folder_retention.py)."""
+    which the purge holds until the record is deleted (stores/folder_retention.py). The lock
+    file that holding it made again is removed: no file named after a purged dossier is left
+    (whoever else waits on it finds no record either, and a reference is never given twice)."""
     if not os.path.exists(record_path(data_dir, reference)):
+        remove_lock_file(data_dir, reference)
         raise NoRecord(reference)
 
 

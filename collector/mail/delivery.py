@@ -84,6 +84,7 @@ from ..durable_batch import write_new_files
 from .wire import encoded_words, wire_bytes
 from ..next_steps import steps_to_come
 from ..readable import answer_text, departement_name
+from ..records import record_path
 from ..template_filters import datetime_fr, period_fr
 from ..yamlio import NotRegularFile, read_regular_file
 
@@ -511,7 +512,11 @@ def _queue_batch(data_dir: str, records: list[Mapping[str, Any]], facts: Mapping
     try:
         with _queue_lock(data_dir):
             folder = _outbox_folder(data_dir)
-            fresh = [(name, data) for name, data in files if not _known(data_dir, name)]  # not queued meanwhile
+            # Not queued meanwhile, and the dossier not purged meanwhile: the purge deletes a dossier's
+            # mails and its record under this lock (stores/folder_retention.py), so a record seen
+            # here is still there when its mails are written, and they go with it if purged later.
+            fresh = [(name, data) for name, data in files
+                     if not _known(data_dir, name) and os.path.exists(record_path(data_dir, name.partition(".")[0]))]
             linked, failed = write_new_files(folder, fresh)  # each file on disk before its name appears
             # A name taken by now was queued by someone else; a name taken by something else
             # (a folder on the way is a file) is an error.

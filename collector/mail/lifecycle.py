@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email.message import Message
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from . import delivery
 from ..porteur import mail_caps
 from ..porteur.links import dossier_url
 from .. import appstate
-from ..statuses import read_history, store_of
+from ..statuses import NoRecord, read_history, store_of
 from ..template_filters import datetime_fr
 
 if TYPE_CHECKING:
@@ -71,14 +71,18 @@ def link(settings: delivery.MailSettings, reference: str) -> str:
     return dossier_url(settings.public_url, settings.dossier_secret, reference, settings.dossier_generation(reference))
 
 
-def queue(where: Store | str, reference: str, kind: str, message: Message, recipient: str) -> bool:
+def queue(where: Store | str, reference: str, kind: str, message: Message, recipient: str,
+          also_about: Sequence[str] = ()) -> bool:
     """Queue one message for `recipient` durably in the outbox of `where` (a store, or a data
     folder's path standing for its store), which the mailer sends from within a moment.
 
     `recipient` is the validated address the message is for (a record's contact e-mail or
     the Région's notification address): the SMTP envelope is taken from it, never from the
-    message's `To:` header."""
-    return store_of(where).outbox.queue(delivery.message_name(reference, kind), message, recipient)
+    message's `To:` header. The message is queued only while its dossier (and those of
+    `also_about`, other dossiers it names) still has its record, checked under the lock the
+    purge holds (Outbox.queue_for_dossiers): statuses.NoRecord otherwise, nothing queued."""
+    return store_of(where).outbox.queue_for_dossiers([reference, *also_about], delivery.message_name(reference, kind),
+                                                     message, recipient)
 
 
 def queue_mails(where: Store | str, reference: str, mails: Iterable[Mail]) -> list[str]:
@@ -97,6 +101,9 @@ def _queue_each(where: Store | str, reference: str, mails: Iterable[Mail]) -> tu
         try:
             if queue(where, reference, item.kind, item.message, item.recipient):
                 queued.append(item.kind)
+        except NoRecord:  # purged (erased) since its event was read: nothing of it may be written again
+            log.info("mail: %s was purged meanwhile: its mails are not queued", reference)
+            break
         except OSError as error:
             failed.append(item.kind)
             log.error("mail: %s of %s not queued (%s: %s); the mailer queues it once the outbox is usable",

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from .. import link_requests
-from .link_requests import Claim, IndexLookup
+from .link_requests import Claim, IndexLookup, mailboxes, only_for_purged
 from .folder_poll import FolderWatch
 from .outbox import Watch
 
@@ -43,6 +43,14 @@ class FolderLinkRequests:
 
     def remove_expired(self, now: datetime | None = None) -> int:
         return link_requests._remove_expired_files(self.data_dir, now)
+
+    def remove_for_addresses(self, addresses: Collection[str], purged: Collection[str]) -> int:
+        wanted = mailboxes(addresses)
+        removed = 0
+        for request_id, content in link_requests._waiting(self.data_dir):
+            if content is not None and only_for_purged(content[0], wanted, self, purged):
+                removed += link_requests._remove(self.data_dir, request_id)  # fsync of the folder
+        return removed
 
     def contacts(self, address: str, lookup: IndexLookup | None = None) -> dict[str, list[str]]:
         return link_requests.contacts_of(self.data_dir, address, lookup)

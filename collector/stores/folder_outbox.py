@@ -9,10 +9,12 @@ then `reconcile` for what a crash left), as it always did.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
+from .. import statuses
 from ..mail import delivery
 from ..yamlio import read_regular_file
 from .folder_poll import FolderWatch
@@ -30,6 +32,13 @@ class FolderOutbox:
 
     def queue(self, name: str, message: Message, recipient: str) -> bool:
         return delivery.queue_message(self.data_dir, name, message, recipient)
+
+    def queue_for_dossiers(self, references: Sequence[str], name: str, message: Message, recipient: str) -> bool:
+        with ExitStack() as held:  # the purge holds one history flock at a time: sorted, no deadlock
+            for reference in sorted(set(references)):
+                held.enter_context(statuses.locked(self.data_dir, reference))
+                statuses.refuse_without_record_file(self.data_dir, reference)
+            return self.queue(name, message, recipient)
 
     def known_names(self) -> set[str]:
         return delivery.known_names(self.data_dir)

@@ -4,12 +4,16 @@ Which dossiers are old is the review index's answer, as purge has always asked i
 index is the app's: it needs the command's app context, for the form that judges the
 records); its warnings name the records it could not date.
 
-A dossier is forgotten part by part: its submission ids (idempotency.release), its review
+A dossier is forgotten part by part: the lost-link requests waiting for its contact addresses
+(retention.forget_link_requests), its submission ids (idempotency.release), its review
 history (statuses.py), its mails wherever they are (mail/delivery.py and mail/lifecycle.py), its corrected
 versions (dossier.py), and its record LAST, followed by an fsync of submissions/. The history's
 lock (statuses.locked) is held from the history to the record: an event appended at the same
-moment (a note, a porteur's reply, a correction) waits, then finds no record and is refused
-(statuses.NoRecord), or came first and goes with the rest; it never leaves a history alone.
+moment (a note, a porteur's reply, a correction), or a mail of the dossier queued then
+(Outbox.queue_for_dossiers: a reply's notice, the catch-up, a lost link), waits, then finds no
+record and is refused (statuses.NoRecord), or came first and goes with the rest; it never leaves
+a history or a mail alone. The outbox's queue lock is held too from the mails to the record: the
+mailer's batches of acknowledgements (delivery.queue_for_records) check each record under it.
 The record is what makes a dossier old in the index: as long as any part is left, the record
 is there, so a purge stopped half-way (a crash, a full disk, a
 file it may not delete) leaves the dossier listed, and the next purge finds it and finishes
@@ -27,9 +31,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from .. import idempotency, records, statuses
-from ..mail import lifecycle
+from ..mail import delivery, lifecycle
 from ..durable import fsync_dir
-from .retention import Aged, Received
+from .retention import Aged, Received, forget_link_requests
 
 if TYPE_CHECKING:
     from .folder import FolderStore
@@ -52,23 +56,25 @@ class FolderRetention:
     def forget(self, references: Sequence[str]) -> Iterator[str]:
         data_dir = self.store.data_dir
         wanted = set(references)
-        ids: dict[str, list[str]] = defaultdict(list)  # one pass over ids/ for the whole purge
-        for submission_id, reference in idempotency.links(data_dir):
-            if reference in wanted:
-                ids[reference].append(submission_id)
+        ids: dict[str, list[tuple[str, str]]] = defaultdict(list)  # one pass over ids/ for the whole purge
+        for submission_id, target in idempotency.links(data_dir):
+            if idempotency.dossier_of(target) in wanted:  # an older correction's id names `<REF>-V<N>`
+                ids[idempotency.dossier_of(target)].append((submission_id, target))
         for reference in references:
-            for submission_id in ids[reference]:
-                idempotency.release(data_dir, submission_id, reference)
-            with statuses.locked(data_dir, reference):  # appends wait, then find no record
+            forget_link_requests(self.store, reference)  # first: the record is there to name the addresses
+            for submission_id, target in ids[reference]:
+                idempotency.release(data_dir, submission_id, target)
+            with statuses.locked(data_dir, reference):  # appends and a dossier's mails wait, then find no record
                 statuses.unlink_history_file(data_dir, reference)
-                self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
-                lifecycle.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
-                self.store.versions.remove(reference)
-                path = records.record_path(data_dir, reference)
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass  # removed meanwhile (a purge run at the same time): gone all the same
-                fsync_dir(os.path.dirname(path))
+                with delivery._queue_lock(data_dir):  # the mailer's acknowledgements check the record under it
+                    self.store.outbox.forget(reference)  # the acknowledgement and the notification, their memory
+                    lifecycle.remove_dossier_mails(data_dir, reference)  # the dossier's other mails
+                    self.store.versions.remove(reference)
+                    path = records.record_path(data_dir, reference)
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        pass  # removed meanwhile (a purge run at the same time): gone all the same
+                    fsync_dir(os.path.dirname(path))
             statuses.remove_lock_file(data_dir, reference)
             yield reference

@@ -10,11 +10,13 @@ request is removed once handled, and unhandled after link_requests.MAX_AGE at mo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from ..addresses import AddressError, Mailbox, mailbox_ignoring_ascii_case
 
 if TYPE_CHECKING:
     from .outbox import Watch
@@ -56,9 +58,36 @@ class LinkRequests(Protocol):
     def remove_expired(self, now: datetime | None = None) -> int:
         """Remove, unhandled, the requests older than MAX_AGE (and the unreadable ones); how many."""
 
+    def remove_for_addresses(self, addresses: Collection[str], purged: Collection[str]) -> int:
+        """Remove, unhandled, the waiting requests whose address is the mailbox of one of
+        `addresses` (the contacts of the dossiers `purged`, which a purge forgets), unless a
+        dossier not purged still names it as its contact (its porteur waits for that link);
+        how many. A request a mailer holds is left to it: it finds no purged dossier."""
+
     def contacts(self, address: str, lookup: IndexLookup | None = None) -> dict[str, list[str]]:
         """{contact address as stored: its dossiers, in order} for the dossiers whose NEWEST
         version's contact is the mailbox `address` names (addresses.mailbox_ignoring_ascii_case)."""
 
     def watch(self) -> Watch:
         """What the mailer polls to learn that requests wait."""
+
+
+def mailboxes(addresses: Iterable[str]) -> set[Mailbox]:
+    """The mailboxes of `addresses` (addresses.mailbox_ignoring_ascii_case); unusable ones left out."""
+    found = set()
+    for address in addresses:
+        try:
+            found.add(mailbox_ignoring_ascii_case(address))
+        except AddressError:
+            continue
+    return found
+
+
+def only_for_purged(address: str, purged_mailboxes: set[Mailbox], requests: LinkRequests,
+                    purged: Collection[str]) -> bool:
+    """Does the request for `address` ask only for dossiers being purged: its mailbox is one of
+    theirs, and no other dossier's newest contact is that mailbox?"""
+    if not mailboxes([address]) & purged_mailboxes:
+        return False
+    others = {reference for references in requests.contacts(address).values() for reference in references}
+    return not others - set(purged)

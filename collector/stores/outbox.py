@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +53,12 @@ class Outbox(Protocol):
 
     def queue(self, name: str, message: Message, recipient: str) -> bool:
         """Queue one message durably; False (nothing written) when its name was ever queued."""
+
+    def queue_for_dossiers(self, references: Sequence[str], name: str, message: Message, recipient: str) -> bool:
+        """`queue`, for a message about the dossiers `references`: under each one's history lock
+        (the one a purge holds until the dossier is gone; in sorted order), and only while each
+        still has its record, so that no mail of a purged dossier is ever queued after its purge
+        (nothing would remove it). statuses.NoRecord (nothing queued) when one is gone."""
 
     def known_names(self) -> set[str]:
         """Every message name ever queued (waiting, being sent, sent, refused, or only remembered)."""
@@ -142,6 +148,7 @@ def queue_missing(references: list[str], read_record: Callable[[str], Mapping[st
     other mail is queued all the same, as the data folder's delivery.queue_for_record does, so that
     the Région still learns of the dossier."""
     from ..records import RecordError
+    from ..statuses import NoRecord
 
     known = outbox.known_names()
     queued: list[str] = []
@@ -159,8 +166,11 @@ def queue_missing(references: list[str], read_record: Callable[[str], Mapping[st
         for kind in missing:
             try:
                 outgoing = record_mail(record, kind, facts, form, settings)
-                if outbox.queue(outgoing.name, outgoing.message, outgoing.recipient):
+                if outbox.queue_for_dossiers([reference], outgoing.name, outgoing.message, outgoing.recipient):
                     queued.append(outgoing.name)
+            except NoRecord:
+                log.info("mail: %s was purged meanwhile: its mails are not queued", reference)
+                break
             except (KeyError, ValueError, AddressError) as error:
                 log.error("mail: could not compose the %s message of %s (%s); it waits", kind, reference,
                           type(error).__name__)

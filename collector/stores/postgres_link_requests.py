@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..addresses import mailbox_ignoring_ascii_case
 from ..records import RecordError, parse_record
 from .base import StoreUnavailable
-from .link_requests import Claim, IndexLookup
+from .link_requests import Claim, IndexLookup, mailboxes, only_for_purged
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
@@ -104,6 +104,15 @@ class PostgresLinkRequests:
             return connection.execute(
                 "DELETE FROM link_requests WHERE id IN (SELECT id FROM link_requests WHERE made_at < %s "
                 "FOR UPDATE SKIP LOCKED)", (older_than,)).rowcount
+
+    def remove_for_addresses(self, addresses: Collection[str], purged: Collection[str]) -> int:
+        wanted = mailboxes(addresses)
+        with self.store._connection() as connection:  # one transaction; a request a mailer holds is skipped
+            rows = connection.execute("SELECT id, address FROM link_requests FOR UPDATE SKIP LOCKED").fetchall()
+            doomed = [request_id for request_id, address in rows if only_for_purged(address, wanted, self, purged)]
+            if doomed:
+                connection.execute("DELETE FROM link_requests WHERE id = ANY(%s)", (doomed,))
+        return len(doomed)
 
     def contacts(self, address: str, lookup: IndexLookup | None = None) -> dict[str, list[str]]:
         from ..dossier import contacts_among

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from ..mail import delivery
 from ..records import serialise_record
 from .base import StoreUnavailable, TransferRefused
+from .postgres_histories import lock_stored_dossier
 from .outbox import DEFERRED, FAILED, INTERRUPTED, SENT, OutgoingMail, Watch, queue_missing, send_outcome
 from .sender_state import SenderState, host_part, sender_identity
 
@@ -70,6 +71,13 @@ class PostgresOutbox:
     def queue(self, name: str, message: Message, recipient: str) -> bool:
         raw = OutgoingMail(name, recipient, message).raw()
         with self.store._connection() as connection:
+            return connection.execute(_INSERT, (name, reference_of(name), recipient, raw)).fetchone() is not None
+
+    def queue_for_dossiers(self, references: Sequence[str], name: str, message: Message, recipient: str) -> bool:
+        raw = OutgoingMail(name, recipient, message).raw()
+        with self.store._connection() as connection:  # one transaction: the locks are held until it commits
+            for reference in sorted(set(references)):
+                lock_stored_dossier(connection, reference)  # the purge's lock; NoRecord once it committed
             return connection.execute(_INSERT, (name, reference_of(name), recipient, raw)).fetchone() is not None
 
     def known_names(self) -> set[str]:

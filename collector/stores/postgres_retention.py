@@ -9,7 +9,9 @@ Every table that holds a dossier's data by its reference is emptied of it in one
 postgres_outbox.py keeps them as the memory of the names), then `records`. It commits before
 the reference is reported gone (durable once PostgreSQL has flushed its WAL record:
 synchronous_commit on, the default); any failure rolls it all back, so no dossier is ever
-half purged, and the next purge finds it whole. The history's lock (the one
+half purged, and the next purge finds it whole. Before it, the lost-link requests waiting for
+the dossier's contact addresses are removed (retention.forget_link_requests, their own
+transaction: a failure there leaves the dossier whole too). The history's lock (the one
 postgres_histories.py's appends take) is held meanwhile, so an event appended on another
 host comes wholly before the purge (and goes with the rest) or after it; after it, it finds
 no record under the lock and stores nothing (postgres_histories.lock_stored_dossier), nor do
@@ -28,7 +30,7 @@ import psycopg
 from ..statuses import PARIS
 from .base import StoreUnavailable
 from .postgres_histories import _LOCK as HISTORY_LOCK
-from .retention import Aged, Received
+from .retention import Aged, Received, forget_link_requests
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
@@ -53,6 +55,7 @@ class PostgresRetention:
     def forget(self, references: Sequence[str]) -> Iterator[str]:
         for reference in references:
             try:
+                forget_link_requests(self.store, reference)  # first: the record is there to name the addresses
                 with self.store._connection() as connection:  # one transaction, committed on leaving
                     connection.execute(HISTORY_LOCK, (reference,))
                     for table in DOSSIER_TABLES:

@@ -94,6 +94,16 @@ def test_the_legal_pages_name_the_one_cookie_and_the_lost_link_requests_as_the_c
     assert "ni traceur," not in legal and "Le seul témoin (cookie) déposé" in legal
 
 
+def test_the_privacy_notice_lists_what_a_purge_or_an_erasure_removes(site):
+    """What `purge` and `purge --reference` forget (tests/stores/test_purge_leaves_nothing.py)."""
+    notice = " ".join(page(site, "donnees-personnelles/index.html").text.split())
+    for part in ("vos réponses et leurs corrections", "notes des agents", "vos échanges avec la Région",
+                 "les rencontres proposées", "tous les e-mails le concernant, en attente ou déjà envoyés",
+                 "les demandes « Lien de dossier perdu » encore en attente pour son adresse de contact",
+                 "Une demande d'effacement accordée supprime de même votre dossier"):
+        assert part in notice, part
+
+
 def test_the_legal_notices_give_the_hosts_telephone_and_the_statement_names_javascript(site):
     legal = page(site, "mentions-legales/index.html").text
     host = legal[legal.index("Hébergeur"):]

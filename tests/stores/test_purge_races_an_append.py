@@ -95,6 +95,20 @@ def purge_ahead_of_the_append(store_kind, data_dir, request, monkeypatch) -> Ite
                lambda: wait_until(lambda: advisory_waiters(url) == 2, "the purge, then the append, wait"))
 
 
+def run_behind_the_purge(store, store_kind, data_dir, request, monkeypatch, late: Callable[[], None]) -> None:
+    """Run the real purge of REFERENCE in a thread and, once it is ahead on the history's lock,
+    `late` in another, which must then wait on that lock; return once both are done."""
+    purge = threading.Thread(target=lambda: list(store.retention.forget([REFERENCE])))
+    behind = threading.Thread(target=late)
+    with purge_ahead_of_the_append(store_kind, data_dir, request, monkeypatch) as (purge_ahead, late_waits):
+        purge.start()
+        purge_ahead()
+        behind.start()
+        late_waits()
+    purge.join(30)
+    behind.join(30)
+
+
 @pytest.mark.parametrize("append", APPENDS, ids=list(APPENDS))
 def test_an_event_appended_during_the_purge_never_leaves_a_history_without_its_record(
         store_kind, kept, data_dir, request, monkeypatch, append):
@@ -106,15 +120,7 @@ def test_an_event_appended_during_the_purge_never_leaves_a_history_without_its_r
         except StatusError as error:
             outcome["refused"] = str(error)
 
-    purge = threading.Thread(target=lambda: list(kept.retention.forget([REFERENCE])))
-    late = threading.Thread(target=appended)
-    with purge_ahead_of_the_append(store_kind, data_dir, request, monkeypatch) as (purge_ahead, append_waits):
-        purge.start()
-        purge_ahead()
-        late.start()
-        append_waits()
-    purge.join(30)
-    late.join(30)
+    run_behind_the_purge(kept, store_kind, data_dir, request, monkeypatch, appended)
     assert not kept.has_record(REFERENCE)
     assert kept.histories.text(REFERENCE) is None, "no history without its record"
     assert outcome == {"refused": f"Aucune candidature ne porte la référence {REFERENCE}."}

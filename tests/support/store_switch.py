@@ -69,27 +69,44 @@ def folder_only_reason(nodeid: str) -> str | None:
     return None
 
 
+# The fixture the switch parametrises at module scope, for modules whose servers are shared by
+# all their tests (tests/support/server_store.py).
+SERVER_STORE_KIND = "server_store_kind"
+
+
 def parametrise(metafunc: pytest.Metafunc, default_fixture) -> None:
-    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture."""
+    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture,
+    and `server_store_kind` (at module scope) for those that use a module-shared server's store."""
     kinds = CHOICES[metafunc.config.getoption("--store")]
-    if kinds == ("folder",) or "store_kind" not in metafunc.fixturenames:
+    if kinds == ("folder",) or folder_only_reason(metafunc.definition.nodeid):
         return
-    definitions = metafunc._arg2fixturedefs.get("store_kind")  # the closest definition is last
+    from tests.support.server_store import server_store_kind
+
+    for name, default, scope in (("store_kind", default_fixture, "function"),
+                                 (SERVER_STORE_KIND, server_store_kind, "module")):
+        if _uses_default(metafunc, name, default):
+            metafunc.parametrize(name, [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
+                                                     if kind == "postgres" else []) for kind in kinds], scope=scope)
+
+
+def _uses_default(metafunc: pytest.Metafunc, name: str, default_fixture) -> bool:
+    """True when the test gets `name` from its shared default fixture, not parametrised by its module."""
+    if name not in metafunc.fixturenames:
+        return False
+    definitions = metafunc._arg2fixturedefs.get(name)  # the closest definition is last
     if not definitions or definitions[-1].func is not getattr(default_fixture, "__wrapped__", default_fixture):
-        return
+        return False
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
-        if "store_kind" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
-            return
-    if folder_only_reason(metafunc.definition.nodeid):
-        return
-    metafunc.parametrize("store_kind", [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
-                                                     if kind == "postgres" else []) for kind in kinds])
+        if name in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return False
+    return True
 
 
 def mark_postgres_items(items: list[pytest.Item]) -> None:
     """Adds the `on_postgresql` marker to every test that runs on PostgreSQL."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("store_kind") == "postgres":
+        if callspec is not None and "postgres" in (callspec.params.get("store_kind"),
+                                                   callspec.params.get(SERVER_STORE_KIND)):
             item.add_marker(MARKER)

@@ -1,0 +1,115 @@
+"""The store of a module-shared server: one data folder, or one PostgreSQL database, per module and store.
+
+A module that starts its collector once for all its tests (gunicorn, nginx in front, a browser
+journey) asks for `server_store` instead of the per-test `store_config`; `--store`
+parametrises `server_store_kind` at module scope (tests/support/store_switch.py), so that
+`--store=both` starts the module's servers once on the data folder and once on a fresh database
+of the session's PostgreSQL cluster. Tests then read what was kept through the store's
+interface (`records()`, `queued_names()`, `opened()`), never through the folder's files.
+
+Import both fixtures into the test module (or its conftest.py):
+`from tests.support.server_store import server_store, server_store_kind  # noqa: F401`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from collector.stores.base import Store
+from collector.stores.folder import FolderStore
+from tests.support.stores import database_standing_for
+
+
+SHARED_SECRET_KEY = "clé secrète commune aux hôtes des tests"
+
+
+@dataclass
+class ServerStore:
+    """Where a module's servers keep their data: `data_dir` (each host's own folder, and the
+    whole store on the data folder) and, on PostgreSQL, the database at `url`."""
+
+    kind: str
+    data_dir: str
+    url: str | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that puts a collector process (gunicorn, the mailer, `flask`) on this store;
+        on PostgreSQL with the secret key every host of a shared store must be given (config.py)."""
+        if self.url is None:
+            return {"COLLECTOR_DATA_DIR": self.data_dir}
+        return {"COLLECTOR_DATA_DIR": self.data_dir, "COLLECTOR_DATABASE_URL": self.url,
+                "COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The same, as create_app's settings."""
+        return {"DATA_DIR": self.data_dir, **({"DATABASE_URL": self.url} if self.url else {})}
+
+    @contextmanager
+    def opened(self) -> Iterator[Store]:
+        """This store, opened outside the servers (closed after)."""
+        if self.url is None:
+            store: Store = FolderStore(self.data_dir)
+        else:
+            from collector.stores.postgres import PostgresStore
+
+            store = PostgresStore(self.url)
+            store.pool.open()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record kept, in reference order."""
+        with self.opened() as store:
+            return [store.read_record(reference) for reference in sorted(store.references())]
+
+    def record(self, reference: str) -> dict[str, Any] | None:
+        with self.opened() as store:
+            return store.read_record(reference)
+
+    def queued_names(self) -> set[str]:
+        """The names of the outbox's messages still waiting to be sent."""
+        from collector.stores.outbox_transfer import WAITING
+
+        with self.opened() as store:
+            return {mail.name for mail in store.outbox.messages() if mail.state == WAITING}
+
+    def queued_message(self, name: str) -> bytes:
+        """The bytes of the outbox's message `name` (KeyError when it was never queued)."""
+        with self.opened() as store:
+            return next(mail.raw for mail in store.outbox.messages() if mail.name == name)
+
+
+@pytest.fixture(scope="module")
+def server_store_kind() -> str:
+    """The store of the module's servers: the data folder, unless `--store` chooses PostgreSQL too."""
+    return "folder"
+
+
+@pytest.fixture(scope="module")
+def server_store(server_store_kind, tmp_path_factory, request) -> Iterator[ServerStore]:
+    """A fresh store for the module's servers (its data folder stands for its database on
+    PostgreSQL, so that tests/review/factory.py writes given that folder go into the store)."""
+    data_dir = str(tmp_path_factory.mktemp("data"))
+    if server_store_kind != "postgres":
+        yield ServerStore("folder", data_dir)
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.url(cluster.new_database(template=cluster.template))
+    with database_standing_for(data_dir, url):
+        yield ServerStore("postgres", data_dir, url)
+
+
+def host_folder(tmp_path_factory: pytest.TempPathFactory, name: str = "host") -> str:
+    """A local folder of its own for one more host on the same store (its secret key, its state)."""
+    path = str(tmp_path_factory.mktemp(name))
+    os.chmod(path, 0o750)
+    return path

@@ -16,7 +16,7 @@ from collector.mail.delivery import KINDS
 from tests.review.mailer_process import mailer
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
-from tests.support.server_store import server_store, server_store_kind  # noqa: F401 - fixtures
+from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
 from tests.support.servers import gunicorn
 from tests.support.stores import store_opener
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from collector.formdef import build_schema, load_form, ordered_answers
 from collector.records import iter_record_paths, read_record, record_path
+from collector.stores.base import Store
+from collector.stores.folder import FolderStore
 from tests.support.payloads import HONEYPOT_FIELD, post_form, request, valid_answers
 
 PROOF_ENV = {
@@ -100,10 +102,17 @@ def load_record(data_dir: str, reference: str) -> dict[str, Any]:
     return record
 
 
-def load_records(data_dir: str) -> dict[str, dict[str, Any]]:
-    """Every published record by reference; fails on any record that does not parse or validate."""
+def load_records(data_dir: str, store: Store | None = None) -> dict[str, dict[str, Any]]:
+    """Every published record by reference; fails on any record that does not parse or validate.
+    Read from the data folder's files, or through `store` when it keeps no such file (PostgreSQL)."""
     definition = load_form()
     schema = build_schema(definition)
+    if store is not None and not isinstance(store, FolderStore):
+        records = {reference: store.read_record(reference) for reference in store.references()}
+        for reference, record in records.items():
+            assert record is not None and record["reference"] == reference, reference
+            check_record(record, schema, definition)
+        return records
     records = {}
     for path in iter_record_paths(data_dir):
         record = read_record(path)

@@ -1,4 +1,5 @@
-"""Faults: workers killed in the middle of a load, leftovers of interrupted writes, a full disk."""
+"""Faults: workers killed in the middle of a load and leftovers of interrupted writes (on each store
+`--store` names), a full disk (the data folder's)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from tests.proof.support import (fill_disk, load_records, proof_env, sample_answ
                                  worker_pids)
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form
+from tests.support.server_store import shared_secret
 from tests.support.servers import gunicorn
+from tests.support.stores import opened_store
 
 pytestmark = pytest.mark.proof
 
@@ -36,10 +39,11 @@ def kill_workers_repeatedly(master_pid: int, stop: threading.Event, killed: list
                 pass
 
 
-def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_path):
+def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, store_kind, store_env, request, tmp_path):
     answers = sample_answers()
     port = free_port()
-    env = proof_env(data_dir, port)
+    on_store = {**store_env, **shared_secret(store_env)}
+    env = {**proof_env(data_dir, port), **on_store}
     killed: list[int] = []
     with gunicorn(env, workers=3, port=port, log_dir=str(tmp_path)) as server:
         stop = threading.Event()
@@ -57,9 +61,10 @@ def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_p
 
     acknowledged = [outcome for outcome in outcomes + [after] if 200 <= outcome.status < 300]
     assert all(outcome.status in (0, 201) or 400 <= outcome.status < 600 for outcome in outcomes)
-    records = load_records(data_dir)  # nothing partial: every published file parses and validates
+    with opened_store(store_kind, data_dir, request) as store:
+        records = load_records(data_dir, store)  # nothing partial: every published record parses and validates
     for outcome in acknowledged:
-        assert outcome.reference in records, f"{outcome.reference} was acknowledged but is not on disk"
+        assert outcome.reference in records, f"{outcome.reference} was acknowledged but is not stored"
         assert records[outcome.reference]["answers"][MARKER_FIELD] == outcome.marker
     markers = [record["answers"][MARKER_FIELD] for record in records.values()]
     assert len(markers) == len(set(markers)), "one submission was stored twice"
@@ -74,12 +79,13 @@ def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_p
             handle.write("reference: AMI-2021-99\nanswers:\n  projet_titre: moiti")
         os.utime(planted, (long_ago, long_ago))
     port = free_port()
-    with gunicorn(proof_env(data_dir, port), workers=3, port=port, log_dir=str(tmp_path)) as server:
+    with gunicorn({**proof_env(data_dir, port), **on_store}, workers=3, port=port, log_dir=str(tmp_path)) as server:
         assert tmp_leftovers(data_dir) == []
         again = submit(server.base_url, answers, MARKER_FIELD, "Après le redémarrage")
     assert again.status == 201
     assert again.reference not in records, "a reference was handed out twice"
-    assert set(load_records(data_dir)) == set(records) | {again.reference}
+    with opened_store(store_kind, data_dir, request) as store:
+        assert set(load_records(data_dir, store)) == set(records) | {again.reference}
 
 
 def submissions_on_disk(data_dir: str) -> list[str]:

@@ -7,14 +7,13 @@ parametrises `server_store_kind` at module scope (tests/support/store_switch.py)
 of the session's PostgreSQL cluster. Tests then read what was kept through the store's
 interface (`records()`, `queued_names()`, `opened()`), never through the folder's files.
 
-Import both fixtures into the test module (or its conftest.py):
-`from tests.support.server_store import server_store, server_store_kind  # noqa: F401`."""
+Import the fixtures into the test module (or its conftest.py):
+`from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401`."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,12 @@ from tests.support.stores import database_standing_for
 
 
 SHARED_SECRET_KEY = "clé secrète commune aux hôtes des tests"
+
+
+def shared_secret(store_env: dict[str, str]) -> dict[str, str]:
+    """The secret key a collector process on a shared store (`store_env` names PostgreSQL) must be
+    given, the same for every host (collector/config.py refuses to start without); none on the folder."""
+    return {"COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY} if store_env.get("COLLECTOR_DATABASE_URL") else {}
 
 
 @dataclass
@@ -41,10 +46,8 @@ class ServerStore:
     def env(self) -> dict[str, str]:
         """The environment that puts a collector process (gunicorn, the mailer, `flask`) on this store;
         on PostgreSQL with the secret key every host of a shared store must be given (config.py)."""
-        if self.url is None:
-            return {"COLLECTOR_DATA_DIR": self.data_dir}
-        return {"COLLECTOR_DATA_DIR": self.data_dir, "COLLECTOR_DATABASE_URL": self.url,
-                "COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY}
+        store_env = {"COLLECTOR_DATABASE_URL": self.url} if self.url else {}
+        return {"COLLECTOR_DATA_DIR": self.data_dir, **store_env, **shared_secret(store_env)}
 
     @property
     def config(self) -> dict[str, Any]:
@@ -95,21 +98,23 @@ def server_store_kind() -> str:
 
 
 @pytest.fixture(scope="module")
-def server_store(server_store_kind, tmp_path_factory, request) -> Iterator[ServerStore]:
-    """A fresh store for the module's servers (its data folder stands for its database on
-    PostgreSQL, so that tests/review/factory.py writes given that folder go into the store)."""
-    data_dir = str(tmp_path_factory.mktemp("data"))
-    if server_store_kind != "postgres":
-        yield ServerStore("folder", data_dir)
-        return
-    cluster = request.getfixturevalue("postgres_cluster")
-    url = cluster.url(cluster.new_database(template=cluster.template))
-    with database_standing_for(data_dir, url):
-        yield ServerStore("postgres", data_dir, url)
+def new_server_store(server_store_kind, tmp_path_factory, request) -> Iterator[Callable[[], ServerStore]]:
+    """Makes fresh stores of the module's kind, one per server when a module starts several (on
+    PostgreSQL, each store's data folder stands for its database, so that tests/review/factory.py
+    writes given that folder go into the store)."""
+    with ExitStack() as standing:
+        def new() -> ServerStore:
+            data_dir = str(tmp_path_factory.mktemp("data"))
+            if server_store_kind != "postgres":
+                return ServerStore("folder", data_dir)
+            cluster = request.getfixturevalue("postgres_cluster")
+            url = cluster.url(cluster.new_database(template=cluster.template))
+            standing.enter_context(database_standing_for(data_dir, url))
+            return ServerStore("postgres", data_dir, url)
+        yield new
 
 
-def host_folder(tmp_path_factory: pytest.TempPathFactory, name: str = "host") -> str:
-    """A local folder of its own for one more host on the same store (its secret key, its state)."""
-    path = str(tmp_path_factory.mktemp(name))
-    os.chmod(path, 0o750)
-    return path
+@pytest.fixture(scope="module")
+def server_store(new_server_store) -> ServerStore:
+    """A fresh store for the module's server."""
+    return new_server_store()

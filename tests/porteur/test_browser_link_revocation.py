@@ -26,9 +26,9 @@ def new_link_path(store: ServerStore) -> str:
     return re.search(r"http://[^/\s]+(/\S+)", message.get_payload(decode=True).decode()).group(1)
 
 
-def test_a_reviewer_revokes_a_leaked_link_and_restores_the_contact_in_the_browser(tmp_path, data_dir, store_kind,
-                                                                                  store_config, chromium):
-    store = ServerStore(store_kind, data_dir, store_config.get("DATABASE_URL"))
+def test_a_reviewer_revokes_a_leaked_link_and_restores_the_contact_in_the_browser(tmp_path, data_dir, store_env,
+                                                                                  chromium):
+    store = ServerStore.of_test(data_dir, store_env)
     with review_collector(tmp_path, 2, workers=2, store=store) as server, tab_without_javascript(chromium, server) as tab:
         old = server.base_url + dossier_path("browser-secret", REFERENCE)
         porteur = chromium.new_context(locale="fr-FR")

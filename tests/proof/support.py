@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.formdef import build_schema, load_form, ordered_answers
-from collector.records import iter_record_paths, read_record, record_path
+from collector.records import iter_record_paths, read_record
 from collector.stores.base import Store
 from collector.stores.folder import FolderStore
 from tests.support.payloads import HONEYPOT_FIELD, post_form, request, valid_answers
@@ -93,11 +93,11 @@ def check_record(record: dict[str, Any], schema: Any, definition: Any) -> None:
     assert reloaded == record["answers"], f"{record['reference']}: its answers do not validate back to themselves"
 
 
-def load_record(data_dir: str, reference: str) -> dict[str, Any]:
-    """One published record, parsed and validated against the current form."""
+def load_record(store: Store, reference: str) -> dict[str, Any]:
+    """One published record, read through the store, parsed and validated against the current form."""
     definition = load_form()
-    record = read_record(record_path(data_dir, reference))
-    assert record["reference"] == reference
+    record = store.read_record(reference)
+    assert record is not None and record["reference"] == reference
     check_record(record, build_schema(definition), definition)
     return record
 

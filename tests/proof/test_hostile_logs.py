@@ -14,8 +14,8 @@ import pytest
 
 from tests.proof.support import proof_env
 from tests.support.net import free_port
-from tests.support.server_store import (new_server_store, server_store, server_store_kind,  # noqa: F401 - fixtures
-                                        shared_secret)
+from tests.support.server_store import (ServerStore, new_server_store, server_store,  # noqa: F401 - fixtures
+                                        server_store_kind)
 from tests.support.servers import REPO_ROOT, gunicorn
 
 pytestmark = pytest.mark.proof
@@ -76,7 +76,7 @@ def test_the_collectors_own_log_lines_escape_control_characters(data_dir, store_
     script = ("import logging; from collector import create_app; create_app(); "
               "logging.getLogger('collector.intake').info('refused: %s', "
               f"'x\\n{FORGED}\\x1b[31m')")
-    env = {**os.environ, **proof_env(data_dir, 8000), **store_env, **shared_secret(store_env)}
+    env = {**os.environ, **proof_env(data_dir, 8000), **ServerStore.of_test(data_dir, store_env).env}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True,
                             text=True, timeout=120, check=True)
     assert "\x1b" not in result.stderr

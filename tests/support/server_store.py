@@ -27,12 +27,6 @@ from tests.support.stores import database_standing_for
 SHARED_SECRET_KEY = "clé secrète commune aux hôtes des tests"
 
 
-def shared_secret(store_env: dict[str, str]) -> dict[str, str]:
-    """The secret key a collector process on a shared store (`store_env` names PostgreSQL) must be
-    given, the same for every host (collector/config.py refuses to start without); none on the folder."""
-    return {"COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY} if store_env.get("COLLECTOR_DATABASE_URL") else {}
-
-
 @dataclass
 class ServerStore:
     """Where a module's servers keep their data: `data_dir` (each host's own folder, and the
@@ -42,12 +36,20 @@ class ServerStore:
     data_dir: str
     url: str | None = None
 
+    @classmethod
+    def of_test(cls, data_dir: str, store_env: dict[str, str]) -> ServerStore:
+        """The store of a test that runs its own server (tests/conftest.py's `data_dir` and `store_env`)."""
+        url = store_env.get("COLLECTOR_DATABASE_URL")
+        return cls("postgres" if url else "folder", data_dir, url)
+
     @property
     def env(self) -> dict[str, str]:
         """The environment that puts a collector process (gunicorn, the mailer, `flask`) on this store;
         on PostgreSQL with the secret key every host of a shared store must be given (config.py)."""
-        store_env = {"COLLECTOR_DATABASE_URL": self.url} if self.url else {}
-        return {"COLLECTOR_DATA_DIR": self.data_dir, **store_env, **shared_secret(store_env)}
+        if self.url is None:
+            return {"COLLECTOR_DATA_DIR": self.data_dir}
+        return {"COLLECTOR_DATA_DIR": self.data_dir, "COLLECTOR_DATABASE_URL": self.url,
+                "COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY}
 
     @property
     def config(self) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class ServerStore:
     def queued_message(self, name: str) -> bytes:
         """The bytes of the outbox's message `name` (KeyError when it was never queued)."""
         with self.opened() as store:
-            return next(mail.raw for mail in store.outbox.messages() if mail.name == name)
+            return {mail.name: mail.raw for mail in store.outbox.messages()}[name]
 
 
 @pytest.fixture(scope="module")

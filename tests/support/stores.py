@@ -28,16 +28,6 @@ def store_opener(store_kind: str, data_dir: str, request: pytest.FixtureRequest)
     return opened
 
 
-@contextmanager
-def opened_store(store_kind: str, data_dir: str, request: pytest.FixtureRequest) -> Iterator[Store]:
-    """The test's store (store_opener's), opened for the block and closed after."""
-    store = store_opener(store_kind, data_dir, request)()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 # The database a PostgreSQL test's data folder stands for (kept by tests/conftest.py's `store_config`
 # while the test runs), so that the factories given a data folder write into the test's store.
 DATABASE_OF_DATA_DIR: dict[str, str] = {}

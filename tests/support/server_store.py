@@ -51,11 +51,6 @@ class ServerStore:
         return {"COLLECTOR_DATA_DIR": self.data_dir, "COLLECTOR_DATABASE_URL": self.url,
                 "COLLECTOR_SECRET_KEY": SHARED_SECRET_KEY}
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The same, as create_app's settings."""
-        return {"DATA_DIR": self.data_dir, **({"DATABASE_URL": self.url} if self.url else {})}
-
     @contextmanager
     def opened(self) -> Iterator[Store]:
         """This store, opened outside the servers (closed after)."""

@@ -2,7 +2,9 @@
 
 `--store=folder` (the default) keeps the data folder; `--store=postgres` gives every test that
 relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (its id ends with
-`[postgres]`); `--store=both` runs each such test on both. A module that parametrises
+`[postgres]`); `--store=both` runs each such test on both. The servers a module shares take their
+store from `server_store_kind` (tests/support/server_store.py), which the switch parametrises the
+same way at module scope: one server per module and store. A module that parametrises
 `store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
 test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files.
 Tests that end up on PostgreSQL carry the `on_postgresql` marker; those the switch moved there

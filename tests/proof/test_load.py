@@ -1,5 +1,4 @@
-"""Load: 5,000 submissions from 32 concurrent clients against a real gunicorn (3 workers), on each
-store `--store` names."""
+"""Load: 5,000 submissions from 32 concurrent clients against a real gunicorn (3 workers)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import pytest
 from tests.proof.support import load_records, proof_env, quick_hidden_fields, sample_answers, submit
 from tests.support.payloads import form_hidden_fields, request
 from tests.support.net import free_port
-from tests.support.server_store import ServerStore
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.proof
@@ -20,12 +18,10 @@ CLIENTS = 32
 MARKER_FIELD = "projet_titre"
 
 
-def test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each(data_dir, store_env, tmp_path):
+def test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each(data_dir, tmp_path):
     answers = sample_answers()
     port = free_port()
-    store = ServerStore.of_test(data_dir, store_env)
-    env = {**proof_env(data_dir, port), **store.env}
-    with gunicorn(env, workers=3, port=port, log_dir=str(tmp_path)) as server:
+    with gunicorn(proof_env(data_dir, port), workers=3, port=port, log_dir=str(tmp_path)) as server:
         page = request(server.base_url, "GET", "/candidater/").text
         assert quick_hidden_fields(page) == form_hidden_fields(page)  # the load's client reads the form right
         with ThreadPoolExecutor(CLIENTS) as pool:
@@ -40,8 +36,7 @@ def test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each(dat
     references = [outcome.reference for outcome in acknowledged]
     assert len(set(references)) == len(references), "two submissions got the same reference"
 
-    with store.opened() as kept:
-        records = load_records(data_dir, kept)  # every record parses and validates against the form
+    records = load_records(data_dir)  # every record parses and validates against the form
     assert set(records) == set(references), "exactly one record per acknowledged submission"
     for outcome in acknowledged:
         stored = records[outcome.reference]["answers"]

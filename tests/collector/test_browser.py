@@ -4,7 +4,6 @@ with JavaScript off and on, the porteur reaches the receipt and the record is st
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -14,7 +13,8 @@ from collector.formdef import load_form
 from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
-from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
+from tests.support.server_store import (new_server_store, server_store, server_store_kind,  # noqa: F401 - fixtures
+                                        wait_until_healthy)
 from tests.support.servers import gunicorn
 
 from .test_gunicorn import collector_env
@@ -217,18 +217,12 @@ def test_with_javascript_a_store_that_refuses_the_write_says_so_in_the_form_not_
     page = browser_context.new_page()
     page.goto(server.base_url + "/candidater/")
     fill(page, {**valid_answers(FORM), "projet_titre": "Pendant la panne"})
-    submissions = os.path.join(server.data_dir, "submissions")
-    os.rename(submissions, submissions + ".mis-de-cote")
-    try:
-        with open(submissions, "w") as refused_folder:  # a file where the folder was: the write fails, 503
-            refused_folder.write("panne")
+    with server.store.refusing_writes():  # the write fails: 503
         page.click("button[type=submit]")
         summary = page.locator("#erreurs")
         summary.wait_for(state="visible")
         said = summary.inner_text()
-    finally:
-        os.remove(submissions)
-        os.rename(submissions + ".mis-de-cote", submissions)
+    wait_until_healthy(server.base_url)  # on PostgreSQL, the workers reconnect by themselves
     assert "il n'a PAS été reçu" in said and "page précédente" not in said
     assert page.input_value("#projet_titre") == "Pendant la panne"  # the answers are right here
     assert sent_record(page, server.store)["answers"]["projet_titre"] == "Pendant la panne"

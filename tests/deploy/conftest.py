@@ -13,7 +13,8 @@ import pytest
 
 from tests.deploy.nginx_server import NGINX, RunningNginx, nginx
 from tests.support.net import free_port
-from tests.support.server_store import ServerStore, new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
+from tests.support.server_store import (ServerStore, new_server_store, server_store,  # noqa: F401 - fixtures
+                                        server_store_kind)
 from tests.support.servers import REPO_ROOT, RunningServer, gunicorn
 
 AMI_NOW = "2021-04-15T10:00:00"

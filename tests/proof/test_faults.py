@@ -8,18 +8,15 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
-import psycopg
 import pytest
 
 from tests.proof.support import (fill_disk, load_records, proof_env, sample_answers, submit, tmp_leftovers,
                                  worker_pids)
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, request
-from tests.support.server_store import ServerStore
+from tests.support.server_store import ServerStore, wait_until_healthy
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.proof
@@ -142,23 +139,9 @@ def test_healthz_on_a_full_disk_answers_503_and_leaves_nothing_in_tmp(small_disk
     assert client.get("/healthz").status_code == 200
 
 
-@contextmanager
-def database_refusing_connections(cluster, url: str) -> Iterator[None]:
-    """PostgreSQL's side of a full disk: the test's database closes its connections and refuses
-    new ones until the block ends (the cluster's other databases, other tests', go on)."""
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(cluster.url(), autocommit=True) as connection:
-        connection.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
-        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-    try:
-        yield
-    finally:
-        with psycopg.connect(cluster.url(), autocommit=True) as connection:
-            connection.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
-
-
 def test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_recovers(data_dir, database_url,
-                                                                                    postgres_cluster, tmp_path):
+                                                                                    tmp_path):
+    """PostgreSQL's side of the full disk: the test's database refuses connections under gunicorn."""
     store = ServerStore("postgres", data_dir, database_url)
     answers = sample_answers()
     port = free_port()
@@ -168,7 +151,7 @@ def test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_reco
         assert first.status == 201
         forms = [fetch_hidden(server.base_url) for _ in range(3)]  # tokens taken before the database goes
 
-        with database_refusing_connections(postgres_cluster, database_url):
+        with store.refusing_writes():
             page = post_form(server.base_url, {**answers, MARKER_FIELD: "Base absente (page)"}, forms[0],
                              headers={"Origin": server.base_url})
             as_json = post_form(server.base_url, {**answers, MARKER_FIELD: "Base absente (JSON)"}, forms[1],
@@ -181,10 +164,7 @@ def test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_reco
         assert as_json.status == 503
         assert health.status == 503
 
-        deadline = time.monotonic() + 60  # the workers' pools reconnect by themselves; no restart
-        while request(server.base_url, "GET", "/healthz").status != 200:
-            assert time.monotonic() < deadline, "the collector did not reconnect to PostgreSQL by itself"
-            time.sleep(0.2)
+        wait_until_healthy(server.base_url)  # the workers' pools reconnect by themselves; no restart
         later = post_form(server.base_url, {**answers, MARKER_FIELD: "Après la panne"}, forms[2], json=True,
                           headers={"Origin": server.base_url})
         assert later.status == 201, later.text

@@ -12,6 +12,8 @@ Import the fixtures into the test module (or its conftest.py):
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -66,6 +68,34 @@ class ServerStore:
         finally:
             store.close()
 
+    @contextmanager
+    def refusing_writes(self) -> Iterator[None]:
+        """Every write of a record fails until the block ends: on the data folder, a file stands
+        where submissions/ was; on PostgreSQL, the database closes its connections and refuses new
+        ones (the cluster's other databases, other tests', go on)."""
+        if self.url is None:
+            submissions = os.path.join(self.data_dir, "submissions")
+            os.rename(submissions, submissions + ".mis-de-cote")
+            try:
+                with open(submissions, "w", encoding="utf-8") as refused_folder:
+                    refused_folder.write("panne")
+                yield
+            finally:
+                os.remove(submissions)
+                os.rename(submissions + ".mis-de-cote", submissions)
+            return
+        import psycopg
+
+        server, name = self.url.rsplit("/", 1)
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+            connection.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            yield
+        finally:
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+                connection.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
+
     def records(self) -> list[dict[str, Any]]:
         """Every record kept, in reference order."""
         with self.opened() as store:
@@ -115,3 +145,14 @@ def new_server_store(server_store_kind, tmp_path_factory, request) -> Iterator[C
 def server_store(new_server_store) -> ServerStore:
     """A fresh store for the module's server."""
     return new_server_store()
+
+
+def wait_until_healthy(base_url: str, within: float = 60.0) -> None:
+    """Wait for the collector at `base_url` to answer /healthz with 200 again, by itself (on
+    PostgreSQL, its workers' pools reconnect after refusing_writes)."""
+    from tests.support.payloads import request
+
+    deadline = time.monotonic() + within
+    while request(base_url, "GET", "/healthz").status != 200:
+        assert time.monotonic() < deadline, "the collector did not recover by itself"
+        time.sleep(0.2)

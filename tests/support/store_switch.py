@@ -48,14 +48,12 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_review_pages.py::test_the_throttle_database_holds_no_name_or_address":
         "reads state/login-throttle.sqlite3",
     "tests/review/test_review_pages.py::test_a_deleted_account_loses_access": "deletes accounts/users.yaml",
-    "tests/collector/test_browser.py::test_with_javascript_a_store_that_refuses_the_write_says_so_in_the_form_not_"
-    "on_a_previous_page": "puts a file in place of the data folder's submissions/ (PostgreSQL's store going away: "
-                          "tests/stores/test_outage.py)",
     "tests/proof/test_load.py::test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each":
         "its PostgreSQL counterpart is tests/stores/test_several_hosts.py (the same 5,000 submissions from 32 "
         "clients, through nginx to two hosts); once more here took over pytest's 600 s limit on a loaded machine",
     "tests/proof/test_faults.py::test_a_full_disk_gives_a_french_503_stores_nothing_partial_and_recovers":
-        "fills the data folder's file system (PostgreSQL's equivalent, its server going away: tests/stores/test_outage.py)",
+        "fills the data folder's file system (PostgreSQL's equivalent, its database going away: "
+        "test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_recovers)",
     "tests/proof/test_faults.py::test_healthz_on_a_full_disk_answers_503_and_leaves_nothing_in_tmp":
         "fills the data folder's file system",
 }

@@ -80,10 +80,16 @@ def submit(base_url: str, answers: dict[str, Any], marker_field: str, marker: st
 # --- Records --------------------------------------------------------------------------------
 
 
+# The breaks a text pasted from a word processor carries: a line break (CR, U+000B, U+2028) or a
+# page or paragraph break (U+000C, U+2029); the collector keeps them as one or two line feeds.
+PASTED_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\u2028": "\n", "\x0c": "\n\n", "\u2029": "\n\n"}
+
+
 def expected_text(value: str, multiline: bool) -> str:
-    """What the collector must keep of a text answer: NFC, LF line ends, trimmed; one line
+    """What the collector must keep of a text answer: NFC, pasted breaks as LF, trimmed; one line
     of text also has its runs of white space made single spaces."""
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    text = re.sub("\r\n|[\r\x0b\x0c\u2028\u2029]", lambda found: PASTED_BREAKS[found.group()], value)
+    text = unicodedata.normalize("NFC", text).strip()
     return text if multiline else " ".join(text.split())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 from urllib.parse import quote_from_bytes
@@ -32,10 +33,11 @@ PROOF = settings(max_examples=200, derandomize=True, deadline=None, database=Non
 FORM = load_form()
 VALID = valid_answers(FORM)
 TEXT_FIELDS = [item for item in FORM.fields if item.type in {"text", "textarea"}]
-# C0 and C1 control characters but tab, LF and CR; lone surrogates; noncharacters (XML 1.0,
-# so XLSX, cannot carry U+FFFE and U+FFFF).
+# C0 and C1 control characters but tab, LF, CR and the pasted breaks U+000B and U+000C
+# (support.PASTED_BREAKS); lone surrogates; noncharacters (XML 1.0, so XLSX, cannot carry
+# U+FFFE and U+FFFF).
 NONCHARACTERS = ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
-FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+FORBIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
                        + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17))
                        + "]")
 # Refused on one line only: bidirectional controls and zero-width characters.

@@ -1,19 +1,20 @@
 """The form in Debian's Chromium against gunicorn serving the built site and the collector:
-with JavaScript off and on, the porteur reaches the receipt and the record is on disk."""
+with JavaScript off and on, the porteur reaches the receipt and the record is stored (on each store
+`--store` names)."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from collector.formdef import load_form
-from collector.records import iter_record_paths, read_record
 from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
+from tests.support.server_store import (new_server_store, server_store, server_store_kind,  # noqa: F401 - fixtures
+                                        wait_until_healthy)
 from tests.support.servers import gunicorn
 
 from .test_gunicorn import collector_env
@@ -25,14 +26,13 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, server_store):
     build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
     assert build.returncode == 0, build.log
-    data_dir = str(tmp_path_factory.mktemp("data"))
     port = free_port()
-    env = collector_env(data_dir, port, COLLECTOR_SITE_DIR=build.output)
+    env = collector_env(server_store.data_dir, port, COLLECTOR_SITE_DIR=build.output, **server_store.env)
     with gunicorn(env, workers=2, port=port, log_dir=str(tmp_path_factory.mktemp("logs"))) as running:
-        running.data_dir = data_dir
+        running.data_dir, running.store = server_store.data_dir, server_store
         yield running
 
 
@@ -59,11 +59,11 @@ def fill(page, answers):
             page.fill(f"#{item.name}", value)
 
 
-def record_for(data_dir, reference):
-    for path in iter_record_paths(data_dir):
-        if os.path.basename(path) == reference + ".yaml":
-            return read_record(path)
-    raise AssertionError(f"no record {reference}")
+def record_for(store, reference):
+    """The record `reference` as the server's store keeps it (tests/support/server_store.py)."""
+    record = store.record(reference)
+    assert record is not None, f"no record {reference}"
+    return record
 
 
 def axe_violations(page):
@@ -81,10 +81,10 @@ def send_to_receipt(page) -> None:
     page.wait_for_url(re.compile(r"/candidater/recu/AMI-2021-\d{4}\?cle="))
 
 
-def sent_record(page, data_dir):
+def sent_record(page, store):
     """Send the form, wait for the receipt, and return the record it names."""
     send_to_receipt(page)
-    return record_for(data_dir, reference_on(page))
+    return record_for(store, reference_on(page))
 
 
 def test_without_javascript_the_form_is_sent_and_the_record_stored(server, no_js_context):
@@ -94,7 +94,7 @@ def test_without_javascript_the_form_is_sent_and_the_record_stored(server, no_js
     fill(page, answers)
     send_to_receipt(page)
     reference = reference_on(page)
-    record = record_for(server.data_dir, reference)
+    record = record_for(server.store, reference)
     assert record["answers"]["projet_titre"] == "Sans JavaScript"
     assert record["answers"]["thematiques"] == answers["thematiques"] and record["answers"]["rgpd"] is True
 
@@ -158,7 +158,7 @@ def test_with_javascript_errors_appear_without_reload_then_the_form_is_sent(serv
     count, report = axe_violations(page)
     assert count == 0, report
     page.fill("#code_postal", "76000")
-    record = sent_record(page, server.data_dir)
+    record = sent_record(page, server.store)
     assert record["answers"]["projet_titre"] == "Avec JavaScript" and record["answers"]["code_postal"] == "76000"
     assert page.evaluate("window.localStorage.length") == 0  # the draft is gone once sent
     assert browser_context.outside == []
@@ -190,7 +190,7 @@ def test_the_static_page_built_by_pelican_works_after_one_round_trip(server, no_
     assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
     assert page.input_value("#projet_titre") == "Depuis la page statique"
     assert page.input_value('input[name="jeton"]') != ""
-    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Depuis la page statique"
+    assert sent_record(page, server.store)["answers"]["projet_titre"] == "Depuis la page statique"
 
 
 def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server, browser_context):
@@ -209,7 +209,7 @@ def test_with_javascript_a_lost_connection_keeps_the_answers_and_says_so(server,
     assert page.input_value("#projet_titre") == "Malgré la coupure"
     assert page.is_enabled("button[type=submit]")
     page.unroute("**/candidater/", cut)
-    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Malgré la coupure"
+    assert sent_record(page, server.store)["answers"]["projet_titre"] == "Malgré la coupure"
 
 
 def test_with_javascript_a_store_that_refuses_the_write_says_so_in_the_form_not_on_a_previous_page(
@@ -217,21 +217,15 @@ def test_with_javascript_a_store_that_refuses_the_write_says_so_in_the_form_not_
     page = browser_context.new_page()
     page.goto(server.base_url + "/candidater/")
     fill(page, {**valid_answers(FORM), "projet_titre": "Pendant la panne"})
-    submissions = os.path.join(server.data_dir, "submissions")
-    os.rename(submissions, submissions + ".mis-de-cote")
-    try:
-        with open(submissions, "w") as refused_folder:  # a file where the folder was: the write fails, 503
-            refused_folder.write("panne")
+    with server.store.refusing_writes():  # the write fails: 503
         page.click("button[type=submit]")
         summary = page.locator("#erreurs")
         summary.wait_for(state="visible")
         said = summary.inner_text()
-    finally:
-        os.remove(submissions)
-        os.rename(submissions + ".mis-de-cote", submissions)
+    wait_until_healthy(server.base_url)  # on PostgreSQL, the workers reconnect by themselves
     assert "il n'a PAS été reçu" in said and "page précédente" not in said
     assert page.input_value("#projet_titre") == "Pendant la panne"  # the answers are right here
-    assert sent_record(page, server.data_dir)["answers"]["projet_titre"] == "Pendant la panne"
+    assert sent_record(page, server.store)["answers"]["projet_titre"] == "Pendant la panne"
 
 
 def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_through(server, browser_context):
@@ -245,5 +239,5 @@ def test_with_javascript_the_static_page_gets_its_token_in_place_then_goes_throu
     assert "vérifiez-les, puis envoyez à nouveau" in page.locator(".error-summary").inner_text()
     assert page.input_value('input[name="jeton"]') != ""
     assert page.input_value("#projet_titre") == "Statique avec JavaScript"
-    record = sent_record(page, server.data_dir)
+    record = sent_record(page, server.store)
     assert record["answers"]["projet_titre"] == "Statique avec JavaScript"

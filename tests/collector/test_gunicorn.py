@@ -1,4 +1,5 @@
-"""Against a real gunicorn with 3 workers: concurrent posts, double posts, a shared rate limit."""
+"""Against a real gunicorn with 3 workers: concurrent posts, double posts, a shared rate limit.
+The module's server runs on each store `--store` names (tests/support/server_store.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from collector.formdef import load_form
-from collector.mail.delivery import KINDS, pending
-from collector.records import iter_record_paths, read_record
+from collector.mail.delivery import KINDS
 from tests.review.mailer_process import mailer
 from tests.support.net import free_port
 from tests.support.payloads import fetch_hidden, post_form, valid_answers
+from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
 from tests.support.servers import gunicorn
 from tests.support.stores import store_opener
 
@@ -29,17 +30,17 @@ def collector_env(data_dir: str, port: int, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = str(tmp_path_factory.mktemp("data"))
+def server(server_store, tmp_path_factory):
     port = free_port()
-    env, logs = collector_env(data_dir, port), str(tmp_path_factory.mktemp("logs"))
+    env = collector_env(server_store.data_dir, port, **server_store.env)
+    logs = str(tmp_path_factory.mktemp("logs"))
     with mailer(env, logs), gunicorn(env, workers=3, port=port, log_dir=logs) as running:  # as deployed
-        running.data_dir = data_dir
+        running.data_dir, running.store = server_store.data_dir, server_store
         yield running
 
 
-def stored(data_dir):
-    return [read_record(path) for path in iter_record_paths(data_dir)]
+def stored(server):
+    return server.store.records()
 
 
 def submit_one(base_url: str, number: int):
@@ -49,32 +50,33 @@ def submit_one(base_url: str, number: int):
 
 
 def test_sixty_concurrent_posts_get_sixty_distinct_sequential_references(server):
-    before = len(stored(server.data_dir))
+    before = len(stored(server))
     with ThreadPoolExecutor(max_workers=12) as pool:
         replies = list(pool.map(lambda n: submit_one(server.base_url, n), range(60)))
     assert [reply.status for reply in replies] == [303] * 60
     references = [re.search(r"AMI-2021-\d{4}", reply.location).group(0) for reply in replies]
     assert len(set(references)) == 60
-    records = stored(server.data_dir)[before:]
+    records = [record for record in stored(server) if record["reference"] in references]
     assert sorted(record["reference"] for record in records) == sorted(references)
     numbers = sorted(int(ref.rsplit("-", 1)[1]) for ref in references)
     assert numbers == list(range(numbers[0], numbers[0] + 60))
     titles = {record["answers"]["projet_titre"] for record in records}
     assert titles == {f"Projet numéro {n}" for n in range(60)}
-    wait_for_mails_queued(server.data_dir, references)
-    assert os.listdir(os.path.join(server.data_dir, "tmp")) == []
+    wait_for_mails_queued(server.store, references)
+    tmp = os.path.join(server.data_dir, "tmp")  # the host's temporary files, where it writes any
+    assert not os.path.isdir(tmp) or os.listdir(tmp) == []
 
 
-def wait_for_mails_queued(data_dir: str, references: list[str], timeout: float = 30.0) -> None:
+def wait_for_mails_queued(store, references: list[str], timeout: float = 30.0) -> None:
     """The mailer beside the workers queues two messages per record shortly after the answer."""
     deadline = time.monotonic() + timeout
-    while not {f"{ref}.{kind}.eml" for ref in references for kind in KINDS} <= set(pending(data_dir)):
+    while not {f"{ref}.{kind}.eml" for ref in references for kind in KINDS} <= store.queued_names():
         assert time.monotonic() < deadline, "mails not queued in time"
         time.sleep(0.1)
 
 
 def test_the_same_submission_sent_eight_times_at_once_makes_one_record(server):
-    before = len(stored(server.data_dir))
+    before = len(stored(server))
     hidden = fetch_hidden(server.base_url)
     barrier = threading.Barrier(8)
 
@@ -86,7 +88,7 @@ def test_the_same_submission_sent_eight_times_at_once_makes_one_record(server):
         replies = list(pool.map(send, range(8)))
     assert {reply.status for reply in replies} == {303}
     assert len({reply.location for reply in replies}) == 1
-    assert len(stored(server.data_dir)) == before + 1
+    assert len(stored(server)) == before + 1
 
 
 def test_json_double_post_answers_201_then_200_with_the_same_reference(server):

@@ -1,7 +1,7 @@
 """What a porteur meets in Debian's Chromium, with JavaScript on and off, against gunicorn with
 the default time trap (3 s): a quick sender never loses answers, the browser draft is visible,
 clearable and expiring, text limits are shown before sending, and a late porteur is told the
-truth and keeps their text."""
+truth and keeps their text; on each store `--store` names."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
+from tests.support.server_store import new_server_store, server_store_kind  # noqa: F401 - fixtures
 from tests.support.servers import gunicorn
 
 from .test_browser import FORM, axe_violations, fill, no_js_context, record_for, reference_on, send_to_receipt  # noqa: F401
@@ -32,30 +33,29 @@ def built_site(tmp_path_factory):
     return build
 
 
-def _serve(tmp_path_factory, site_dir, **extra):
-    data_dir = str(tmp_path_factory.mktemp("data"))
+def _serve(tmp_path_factory, site_dir, store, **extra):
     port = free_port()
-    env = collector_env(data_dir, port, COLLECTOR_SITE_DIR=site_dir,
-                        COLLECTOR_MIN_FILL_SECONDS=str(TIME_TRAP_SECONDS), **extra)
-    return data_dir, gunicorn(env, workers=2, port=port, log_dir=str(tmp_path_factory.mktemp("logs")))
+    env = collector_env(store.data_dir, port, COLLECTOR_SITE_DIR=site_dir,
+                        COLLECTOR_MIN_FILL_SECONDS=str(TIME_TRAP_SECONDS), **store.env, **extra)
+    return gunicorn(env, workers=2, port=port, log_dir=str(tmp_path_factory.mktemp("logs")))
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, built_site):
+def server(tmp_path_factory, built_site, new_server_store):
     """The call open (15 April 2021), with the time trap as deployed."""
-    data_dir, running = _serve(tmp_path_factory, built_site.output)
-    with running as started:
-        started.data_dir = data_dir
+    store = new_server_store()
+    with _serve(tmp_path_factory, built_site.output, store) as started:
+        started.data_dir, started.store = store.data_dir, store
         yield started
 
 
 @pytest.fixture(scope="module")
-def closed_server(tmp_path_factory, built_site):
+def closed_server(tmp_path_factory, built_site, new_server_store):
     """After the deadline; /candidater/index.html is still the copy built while the call was open,
     as a porteur who opened the page before the deadline still has it on screen."""
-    data_dir, running = _serve(tmp_path_factory, built_site.output, AMI_NOW=CLOSED_NOW)
-    with running as started:
-        started.data_dir = data_dir
+    store = new_server_store()
+    with _serve(tmp_path_factory, built_site.output, store, AMI_NOW=CLOSED_NOW) as started:
+        started.data_dir, started.store = store.data_dir, store
         yield started
 
 
@@ -88,7 +88,7 @@ def test_a_restored_draft_sent_at_once_comes_back_to_check_then_goes_through(ser
     assert count == 0, report
     wait_out_the_time_trap(page)
     send_to_receipt(page)
-    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Envoyé trop vite"
+    assert record_for(server.store, reference_on(page))["answers"]["projet_titre"] == "Envoyé trop vite"
     assert draft(page) is None  # cleared once the receipt with its reference has loaded
 
 
@@ -109,7 +109,7 @@ def test_without_javascript_a_quick_valid_post_comes_back_with_its_values(server
     assert page.input_value("#projet_titre") == "Rempli automatiquement"
     wait_out_the_time_trap(page)
     send_to_receipt(page)
-    assert record_for(server.data_dir, reference_on(page))["answers"]["projet_titre"] == "Rempli automatiquement"
+    assert record_for(server.store, reference_on(page))["answers"]["projet_titre"] == "Rempli automatiquement"
 
 
 def test_the_empty_form_sent_at_once_shows_what_is_asked(server, no_js_context):

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from collector.formdef import load_form
-from collector.records import read_record, record_path
 from tests.deploy.client import fetch
 from tests.deploy.nginx_server import nginx
 from tests.support.browser import guard_network
@@ -216,21 +215,18 @@ def test_a_post_through_nginx_is_stored_with_its_https_origin(stack):
                          "Accept": "application/json"})
     assert reply.status == 201, reply.text
     reference = json.loads(reply.body)["reference"]
-    record = read_record(record_path(stack.data_dir, reference))
+    record = stack.store.record(reference)
     assert record["answers"]["projet_titre"] == "Projet envoyé à travers nginx"
 
 
 def test_a_post_from_another_site_is_refused_through_nginx(stack):
     hidden = fetch_hidden(stack.gunicorn.base_url)
     answers = valid_answers(load_form())
-    before = len(os.listdir(os.path.join(stack.data_dir, "submissions"))) \
-        if os.path.isdir(os.path.join(stack.data_dir, "submissions")) else 0
+    before = len(stack.store.records())
     reply = get(stack, "/candidater/", method="POST", body=encode_form(answers, hidden),
                 headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://pirate.example"})
     assert 400 <= reply.status < 500
-    after = len(os.listdir(os.path.join(stack.data_dir, "submissions"))) \
-        if os.path.isdir(os.path.join(stack.data_dir, "submissions")) else 0
-    assert after == before
+    assert len(stack.store.records()) == before
 
 
 # --- A person, in Chromium ----------------------------------------------------------------
@@ -279,7 +275,7 @@ def test_a_person_sends_the_form_through_nginx_in_chromium(stack, chromium, java
     finally:
         context.close()
     assert outside == []
-    record = read_record(record_path(stack.data_dir, reference))
+    record = stack.store.record(reference)
     assert record["answers"]["projet_titre"] == title
     assert record["answers"]["contact_email"] == answers["contact_email"]
 

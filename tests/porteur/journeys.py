@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from axe_playwright_python.sync_playwright import Axe
 
-from collector.review.users import set_password
 from tests.review.conftest import PASSWORD
 from tests.review.mailer_process import mailer
 from tests.review.smtp import Inbox, start_smtp
 from tests.support.net import free_port
+from tests.support.server_store import ServerStore
 from tests.support.servers import REPO_ROOT, RunningServer, gunicorn
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -29,7 +29,7 @@ SECRET = "porteur-browser-secret"
 class Stack:
     server: RunningServer
     inbox: Inbox
-    data_dir: str
+    store: ServerStore
     pages_dir: str  # every page state saved here for the Nu HTML checker
     axe_problems: dict[str, str] = field(default_factory=dict)
 
@@ -66,17 +66,18 @@ class Stack:
 
 
 @contextmanager
-def porteur_stack(root: str, now: str) -> Iterator[Stack]:
-    """gunicorn (2 workers) serving the collector and the theme's static files at `now`, and the
-    mailer process sending through a real SMTP server; a reviewer account `alice`."""
-    data_dir, site_dir, pages_dir = (os.path.join(root, name) for name in ("data", "site", "pages"))
+def porteur_stack(root: str, now: str, store: ServerStore) -> Iterator[Stack]:
+    """gunicorn (2 workers) serving the collector and the theme's static files at `now` on `store`,
+    and the mailer process sending through a real SMTP server; a reviewer account `alice`."""
+    site_dir, pages_dir = (os.path.join(root, name) for name in ("site", "pages"))
     for name in ("css", "js"):
         shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", name), os.path.join(site_dir, "theme", name))
     os.makedirs(pages_dir)
-    set_password(data_dir, "alice", PASSWORD)
+    with store.opened() as kept:
+        kept.reviewers.set_password("alice", PASSWORD)
     smtp_port, port = free_port(), free_port()
     controller, inbox = start_smtp(smtp_port)
-    env = {"COLLECTOR_DATA_DIR": data_dir, "COLLECTOR_SITE_DIR": site_dir, "COLLECTOR_SECRET_KEY": SECRET,
+    env = {**store.env, "COLLECTOR_SITE_DIR": site_dir, "COLLECTOR_SECRET_KEY": SECRET,
            "COLLECTOR_PUBLIC_URL": f"http://127.0.0.1:{port}", "COLLECTOR_COOKIE_SECURE": "0",
            "COLLECTOR_SMTP_HOST": "127.0.0.1", "COLLECTOR_SMTP_PORT": str(smtp_port),
            "COLLECTOR_MAIL_FROM": "AMI Usages numériques <ne-pas-repondre@normandie.example>",
@@ -84,7 +85,7 @@ def porteur_stack(root: str, now: str) -> Iterator[Stack]:
            "COLLECTOR_RATE_LIMIT": "1000/60", "AMI_NOW": now}
     try:
         with mailer(env, root), gunicorn(env, workers=2, port=port, log_dir=root) as server:  # as deployed
-            yield Stack(server, inbox, data_dir, pages_dir)
+            yield Stack(server, inbox, store, pages_dir)
     finally:
         controller.stop()
 

@@ -1,6 +1,6 @@
 """Browser journeys (Chromium, JavaScript on and off) of the dossier page and the lost link,
 end to end through gunicorn and a real SMTP server on loopback; axe-core and the Nu HTML
-checker find nothing on any of their pages."""
+checker find nothing on any of their pages; on each store `--store` names."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from collector.formdef import load_form
 from tests.collector.test_browser import fill
 from tests.support.payloads import valid_answers
+from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
 
 from .journeys import link_in, log_in, porteur_stack
 
@@ -20,8 +21,9 @@ FORM = load_form()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with porteur_stack(str(tmp_path_factory.mktemp("porteur-dossier")), "2021-04-15T10:00:00") as running:
+def stack(tmp_path_factory, server_store):
+    with porteur_stack(str(tmp_path_factory.mktemp("porteur-dossier")), "2021-04-15T10:00:00",
+                       server_store) as running:
         yield running
 
 
@@ -125,7 +127,8 @@ def test_a_correction_sent_once_the_analysis_started_keeps_the_answers_and_leads
             tab.get_by_role("link", name="Corriger mes réponses").click()
             tab.wait_for_load_state("load")
             tab.fill("#projet_titre", f"Titre à garder {javascript}")
-            change_status(stack.data_dir, reference, "en_instruction", by="alice")
+            with stack.store.opened() as kept:
+                change_status(kept, reference, "en_instruction", by="alice")
             tab.click("button[type=submit]")
             tab.locator("#formulaire-ferme").wait_for(state="visible")
             assert "Les corrections en ligne ne sont plus possibles" in tab.locator("main").inner_text()
@@ -139,7 +142,8 @@ def test_a_correction_sent_once_the_analysis_started_keeps_the_answers_and_leads
             assert tab.locator(".dossier-status").inner_text() == "en cours d'analyse"
         finally:
             context.close()
-        assert len(all_versions(stack.data_dir, reference)) == 1
+        with stack.store.opened() as kept:
+            assert len(all_versions(kept, reference)) == 1
     stack.assert_accessible()
 
 
@@ -176,7 +180,8 @@ def test_a_porteur_corrects_an_answer_before_the_deadline_and_the_export_shows_v
                 stack.audit(tab, "dossier after a correction")
         finally:
             context.close()
-        first, second = all_versions(stack.data_dir, reference)
+        with stack.store.opened() as kept:
+            first, second = all_versions(kept, reference)
         assert first["answers"]["projet_titre"] == f"Premier titre {javascript}"
         assert second["answers"]["projet_titre"] == f"Titre corrigé {javascript}"
         acknowledgement = stack.mails_to("corrige@example.org", 1, f"Réponses corrigées {reference}")[0]

@@ -1,5 +1,6 @@
 """Browser journey after the deadline: a reviewer asks for complements, the porteur provides
-them and answers, through gunicorn and a real SMTP server; axe-core and the Nu checker."""
+them and answers, through gunicorn and a real SMTP server; axe-core and the Nu checker; on each store
+`--store` names."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from collector.dossier import all_versions
 from collector.statuses import read_history
 from tests.review.factory import write_records
+from tests.support.server_store import new_server_store, server_store, server_store_kind  # noqa: F401 - fixtures
 
 from .journeys import link_in, log_in, porteur_stack
 
@@ -17,9 +19,10 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with porteur_stack(str(tmp_path_factory.mktemp("porteur-exchanges")), "2021-06-10T10:00:00") as running:
-        write_records(running.data_dir, 3)
+def stack(tmp_path_factory, server_store):
+    with porteur_stack(str(tmp_path_factory.mktemp("porteur-exchanges")), "2021-06-10T10:00:00",
+                       server_store) as running:
+        write_records(server_store.data_dir, 3)
         yield running
 
 
@@ -62,8 +65,10 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
         assert "Votre message est enregistré" in tab.locator("main").inner_text()
     finally:
         porteur.close()
-    assert all_versions(stack.data_dir, "AMI-2021-0001")[-1]["answers"]["description"].startswith("Ouvrir un tiers-lieu : budget")
-    kinds = [event["kind"] for event in read_history(stack.data_dir, "AMI-2021-0001")["events"]]
+    with stack.store.opened() as kept:
+        last = all_versions(kept, "AMI-2021-0001")[-1]
+        kinds = [event["kind"] for event in read_history(kept, "AMI-2021-0001")["events"]]
+    assert last["answers"]["description"].startswith("Ouvrir un tiers-lieu : budget")
     assert kinds == ["message", "correction", "reponse_porteur"]
     stack.mails_to("amenagement.numerique@normandie.fr", 1, "Réponse du porteur — dossier AMI-2021-0001")
 

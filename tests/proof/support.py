@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.formdef import build_schema, load_form, ordered_answers
-from collector.records import iter_record_paths, read_record, record_path
+from collector.records import iter_record_paths, read_record
+from collector.stores.base import Store
+from collector.stores.folder import FolderStore
 from tests.support.payloads import HONEYPOT_FIELD, post_form, request, valid_answers
 
 PROOF_ENV = {
@@ -78,10 +80,16 @@ def submit(base_url: str, answers: dict[str, Any], marker_field: str, marker: st
 # --- Records --------------------------------------------------------------------------------
 
 
+# The breaks a text pasted from a word processor carries: a line break (CR, U+000B, U+2028) or a
+# page or paragraph break (U+000C, U+2029); the collector keeps them as one or two line feeds.
+PASTED_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\u2028": "\n", "\x0c": "\n\n", "\u2029": "\n\n"}
+
+
 def expected_text(value: str, multiline: bool) -> str:
-    """What the collector must keep of a text answer: NFC, LF line ends, trimmed; one line
+    """What the collector must keep of a text answer: NFC, pasted breaks as LF, trimmed; one line
     of text also has its runs of white space made single spaces."""
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    text = re.sub("\r\n|[\r\x0b\x0c\u2028\u2029]", lambda found: PASTED_BREAKS[found.group()], value)
+    text = unicodedata.normalize("NFC", text).strip()
     return text if multiline else " ".join(text.split())
 
 
@@ -91,19 +99,26 @@ def check_record(record: dict[str, Any], schema: Any, definition: Any) -> None:
     assert reloaded == record["answers"], f"{record['reference']}: its answers do not validate back to themselves"
 
 
-def load_record(data_dir: str, reference: str) -> dict[str, Any]:
-    """One published record, parsed and validated against the current form."""
+def load_record(store: Store, reference: str) -> dict[str, Any]:
+    """One published record, read through the store, parsed and validated against the current form."""
     definition = load_form()
-    record = read_record(record_path(data_dir, reference))
-    assert record["reference"] == reference
+    record = store.read_record(reference)
+    assert record is not None and record["reference"] == reference
     check_record(record, build_schema(definition), definition)
     return record
 
 
-def load_records(data_dir: str) -> dict[str, dict[str, Any]]:
-    """Every published record by reference; fails on any record that does not parse or validate."""
+def load_records(data_dir: str, store: Store | None = None) -> dict[str, dict[str, Any]]:
+    """Every published record by reference; fails on any record that does not parse or validate.
+    Read from the data folder's files, or through `store` when it keeps no such file (PostgreSQL)."""
     definition = load_form()
     schema = build_schema(definition)
+    if store is not None and not isinstance(store, FolderStore):
+        records = {reference: store.read_record(reference) for reference in store.references()}
+        for reference, record in records.items():
+            assert record is not None and record["reference"] == reference, reference
+            check_record(record, schema, definition)
+        return records
     records = {}
     for path in iter_record_paths(data_dir):
         record = read_record(path)

@@ -1,4 +1,5 @@
-"""Faults: workers killed in the middle of a load, leftovers of interrupted writes, a full disk."""
+"""Faults: workers killed in the middle of a load and leftovers of interrupted writes (on each store
+`--store` names), a full disk (the data folder's), a database that goes away (PostgreSQL's)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from tests.proof.support import (fill_disk, load_records, proof_env, sample_answers, submit, tmp_leftovers,
                                  worker_pids)
 from tests.support.net import free_port
-from tests.support.payloads import fetch_hidden, post_form
+from tests.support.payloads import fetch_hidden, post_form, request
+from tests.support.server_store import ServerStore, wait_until_healthy
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.proof
@@ -36,10 +38,11 @@ def kill_workers_repeatedly(master_pid: int, stop: threading.Event, killed: list
                 pass
 
 
-def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_path):
+def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, store_env, tmp_path):
     answers = sample_answers()
     port = free_port()
-    env = proof_env(data_dir, port)
+    store = ServerStore.of_test(data_dir, store_env)
+    env = {**proof_env(data_dir, port), **store.env}
     killed: list[int] = []
     with gunicorn(env, workers=3, port=port, log_dir=str(tmp_path)) as server:
         stop = threading.Event()
@@ -57,9 +60,10 @@ def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_p
 
     acknowledged = [outcome for outcome in outcomes + [after] if 200 <= outcome.status < 300]
     assert all(outcome.status in (0, 201) or 400 <= outcome.status < 600 for outcome in outcomes)
-    records = load_records(data_dir)  # nothing partial: every published file parses and validates
+    with store.opened() as kept:
+        records = load_records(data_dir, kept)  # nothing partial: every published record parses and validates
     for outcome in acknowledged:
-        assert outcome.reference in records, f"{outcome.reference} was acknowledged but is not on disk"
+        assert outcome.reference in records, f"{outcome.reference} was acknowledged but is not stored"
         assert records[outcome.reference]["answers"][MARKER_FIELD] == outcome.marker
     markers = [record["answers"][MARKER_FIELD] for record in records.values()]
     assert len(markers) == len(set(markers)), "one submission was stored twice"
@@ -74,12 +78,13 @@ def test_workers_killed_mid_load_lose_no_acknowledged_submission(data_dir, tmp_p
             handle.write("reference: AMI-2021-99\nanswers:\n  projet_titre: moiti")
         os.utime(planted, (long_ago, long_ago))
     port = free_port()
-    with gunicorn(proof_env(data_dir, port), workers=3, port=port, log_dir=str(tmp_path)) as server:
+    with gunicorn({**proof_env(data_dir, port), **store.env}, workers=3, port=port, log_dir=str(tmp_path)) as server:
         assert tmp_leftovers(data_dir) == []
         again = submit(server.base_url, answers, MARKER_FIELD, "Après le redémarrage")
     assert again.status == 201
     assert again.reference not in records, "a reference was handed out twice"
-    assert set(load_records(data_dir)) == set(records) | {again.reference}
+    with store.opened() as kept:
+        assert set(load_records(data_dir, kept)) == set(records) | {again.reference}
 
 
 def submissions_on_disk(data_dir: str) -> list[str]:
@@ -132,3 +137,37 @@ def test_healthz_on_a_full_disk_answers_503_and_leaves_nothing_in_tmp(small_disk
     assert tmp_leftovers(small_disk) == [], "the probe was left behind"
     os.remove(filler)
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_recovers(data_dir, database_url,
+                                                                                    tmp_path):
+    """PostgreSQL's side of the full disk: the test's database refuses connections under gunicorn."""
+    store = ServerStore("postgres", data_dir, database_url)
+    answers = sample_answers()
+    port = free_port()
+    env = {**proof_env(data_dir, port), **store.env, "COLLECTOR_DATABASE_TIMEOUT": "1"}
+    with gunicorn(env, workers=2, port=port, log_dir=str(tmp_path)) as server:
+        first = submit(server.base_url, answers, MARKER_FIELD, "Avant la panne")
+        assert first.status == 201
+        forms = [fetch_hidden(server.base_url) for _ in range(3)]  # tokens taken before the database goes
+
+        with store.refusing_writes():
+            page = post_form(server.base_url, {**answers, MARKER_FIELD: "Base absente (page)"}, forms[0],
+                             headers={"Origin": server.base_url})
+            as_json = post_form(server.base_url, {**answers, MARKER_FIELD: "Base absente (JSON)"}, forms[1],
+                                json=True, headers={"Origin": server.base_url})
+            health = request(server.base_url, "GET", "/healthz")
+        assert page.status == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert re.search(r'<html[^>]* lang="fr"', page.text)
+        assert "PAS été reçu" in page.text and "Traceback" not in page.text
+        assert as_json.status == 503
+        assert health.status == 503
+
+        wait_until_healthy(server.base_url)  # the workers' pools reconnect by themselves; no restart
+        later = post_form(server.base_url, {**answers, MARKER_FIELD: "Après la panne"}, forms[2], json=True,
+                          headers={"Origin": server.base_url})
+        assert later.status == 201, later.text
+    with store.opened() as kept:
+        records = load_records(data_dir, kept)  # nothing partial: every record parses and validates
+    assert set(records) == {first.reference, later.json()["reference"]}

@@ -1,6 +1,6 @@
 """Hostile bytes in what the collector logs: a request path with %0A or %1B cannot forge a
 line nor reach a terminal, and no line carries a client address (real gunicorn, run with
-deploy/gunicorn.conf.py; the collector's own handler in a fresh process)."""
+deploy/gunicorn.conf.py; the collector's own handler in a fresh process), on each store `--store` names."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 
 from tests.proof.support import proof_env
 from tests.support.net import free_port
+from tests.support.server_store import (ServerStore, new_server_store, server_store,  # noqa: F401 - fixtures
+                                        server_store_kind)
 from tests.support.servers import REPO_ROOT, gunicorn
 
 pytestmark = pytest.mark.proof
@@ -41,11 +43,10 @@ def wait_for_log(server, needle: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
+def deployed(server_store, tmp_path_factory):
     """gunicorn with the production configuration file (its logger, its access log format)."""
-    data_dir = str(tmp_path_factory.mktemp("logs-data"))
     port = free_port()
-    with gunicorn(proof_env(data_dir, port), workers=1, port=port, log_dir=str(tmp_path_factory.mktemp("logs")),
+    with gunicorn({**proof_env(server_store.data_dir, port), **server_store.env}, workers=1, port=port, log_dir=str(tmp_path_factory.mktemp("logs")),
                   extra_args=("--config", CONFIG)) as server:
         yield server
 
@@ -71,11 +72,11 @@ def test_an_invalid_request_is_logged_without_the_client_address(deployed):
     assert "\x1b" not in log
 
 
-def test_the_collectors_own_log_lines_escape_control_characters(tmp_path):
+def test_the_collectors_own_log_lines_escape_control_characters(data_dir, store_env):
     script = ("import logging; from collector import create_app; create_app(); "
               "logging.getLogger('collector.intake').info('refused: %s', "
               f"'x\\n{FORGED}\\x1b[31m')")
-    env = {**os.environ, **proof_env(str(tmp_path), 8000)}
+    env = {**os.environ, **proof_env(data_dir, 8000), **ServerStore.of_test(data_dir, store_env).env}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True,
                             text=True, timeout=120, check=True)
     assert "\x1b" not in result.stderr

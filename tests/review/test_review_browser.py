@@ -1,5 +1,5 @@
 """The review pages in Debian's Chromium: axe-core finds no WCAG 2.1 A/AA violation, and everything
-works with JavaScript switched off (login, filters, decision, logout)."""
+works with JavaScript switched off (login, filters, decision, logout); on each store `--store` names."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from collector.review.users import set_password
 from collector.statuses import read_history
 from tests.review.conftest import PASSWORD
 from tests.review.factory import write_records
+from tests.support.server_store import ServerStore, new_server_store, server_store_kind  # noqa: F401 - fixtures
 from tests.support.servers import REPO_ROOT, gunicorn
 
 pytestmark = pytest.mark.browser
@@ -22,23 +22,24 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @contextmanager
-def review_collector(root, records: int, workers: int):
-    """gunicorn serving the review pages on `records` dossiers, with the reviewer alice."""
-    data_dir, site_dir = root / "data", root / "site"
+def review_collector(root, records: int, workers: int, store: ServerStore):
+    """gunicorn serving the review pages on `records` dossiers kept in `store`, with the reviewer alice."""
+    site_dir = root / "site"
     shutil.copytree(os.path.join(REPO_ROOT, "theme", "static", "css"), site_dir / "theme" / "css")
-    write_records(str(data_dir), records)
-    set_password(str(data_dir), "alice", PASSWORD)
-    env = {"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITE_DIR": str(site_dir),
+    write_records(store.data_dir, records)
+    with store.opened() as kept:
+        kept.reviewers.set_password("alice", PASSWORD)
+    env = {**store.env, "COLLECTOR_SITE_DIR": str(site_dir),
            "COLLECTOR_SECRET_KEY": "browser-secret", "COLLECTOR_COOKIE_SECURE": "0",
            "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-04-15T10:00:00"}
     with gunicorn(env, workers=workers, log_dir=str(root)) as server:
-        server.data_dir = str(data_dir)
+        server.data_dir, server.store = store.data_dir, store
         yield server
 
 
 @pytest.fixture(scope="module")
-def review_server(tmp_path_factory):
-    with review_collector(tmp_path_factory.mktemp("review-browser"), 12, workers=1) as server:
+def review_server(tmp_path_factory, new_server_store):
+    with review_collector(tmp_path_factory.mktemp("review-browser"), 12, workers=1, store=new_server_store()) as server:
         yield server
 
 
@@ -115,7 +116,8 @@ def test_everything_works_without_javascript(review_server, chromium):
         tab.get_by_role("button", name="Changer le statut").click()
         tab.wait_for_load_state("load")
         assert "Statut enregistré : en instruction." in tab.content()
-        event = read_history(review_server.data_dir, "AMI-2021-0007")["events"][-1]
+        with review_server.store.opened() as kept:
+            event = read_history(kept, "AMI-2021-0007")["events"][-1]
         assert (event["by"], event["to"], event["note"]) == ("alice", "en_instruction", "Étudié en comité, lundi.")
         with tab.expect_download() as download:
             tab.get_by_role("link", name="Retour à la liste des candidatures").click()
@@ -146,9 +148,10 @@ def test_the_review_pages_fit_a_320px_screen(review_server, browser_context):
 
 
 @pytest.fixture(scope="module")
-def busy_server(tmp_path_factory):
+def busy_server(tmp_path_factory, new_server_store):
     """A collector with 60 dossiers, so that the list has two pages."""
-    with review_collector(tmp_path_factory.mktemp("review-browser-busy"), 60, workers=2) as server:
+    with review_collector(tmp_path_factory.mktemp("review-browser-busy"), 60, workers=2,
+                          store=new_server_store()) as server:
         yield server
 
 

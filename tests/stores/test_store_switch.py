@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -25,3 +27,13 @@ def test_each_test_kept_on_the_data_folder_exists_and_says_why(prefix):
 
 def test_a_test_not_listed_has_no_reason_to_stay_on_the_data_folder():
     assert folder_only_reason("tests/porteur/test_answers.py::test_anything[postgres]") is None
+
+
+def test_a_module_shared_server_is_started_once_per_store_and_its_postgresql_tests_are_switched():
+    module = "tests/proof/test_hostile_logs.py"  # a gunicorn shared by the module's tests
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--store=postgres", "-m",
+                             "switched_to_postgresql", module], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    items = [line for line in listed.stdout.splitlines() if line.startswith(module)]
+    assert f"{module}::test_an_invalid_request_is_logged_without_the_client_address[postgres]" in items, listed.stdout
+    assert f"{module}::test_a_decoded_line_feed_or_escape_in_the_path_is_escaped_in_the_access_log[postgres]" in items

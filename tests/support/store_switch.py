@@ -2,7 +2,9 @@
 
 `--store=folder` (the default) keeps the data folder; `--store=postgres` gives every test that
 relies on tests/conftest.py's `store_kind` a fresh PostgreSQL database instead (its id ends with
-`[postgres]`); `--store=both` runs each such test on both. A module that parametrises
+`[postgres]`); `--store=both` runs each such test on both. The servers a module shares take their
+store from `server_store_kind` (tests/support/server_store.py), which the switch parametrises the
+same way at module scope: one server per module and store. A module that parametrises
 `store_kind` itself (with a fixture of its own or a `parametrize` mark) keeps its choice, and a
 test in FOLDER_ONLY stays on the data folder: it proves a promise of the folder store's files.
 Tests that end up on PostgreSQL carry the `on_postgresql` marker; those the switch moved there
@@ -46,6 +48,14 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_review_pages.py::test_the_throttle_database_holds_no_name_or_address":
         "reads state/login-throttle.sqlite3",
     "tests/review/test_review_pages.py::test_a_deleted_account_loses_access": "deletes accounts/users.yaml",
+    "tests/proof/test_load.py::test_5000_submissions_from_32_clients_give_exactly_one_valid_record_each":
+        "its PostgreSQL counterpart is tests/stores/test_several_hosts.py (the same 5,000 submissions from 32 "
+        "clients, through nginx to two hosts); once more here took over pytest's 600 s limit on a loaded machine",
+    "tests/proof/test_faults.py::test_a_full_disk_gives_a_french_503_stores_nothing_partial_and_recovers":
+        "fills the data folder's file system (PostgreSQL's equivalent, its database going away: "
+        "test_a_database_gone_away_gives_a_french_503_stores_nothing_partial_and_recovers)",
+    "tests/proof/test_faults.py::test_healthz_on_a_full_disk_answers_503_and_leaves_nothing_in_tmp":
+        "fills the data folder's file system",
 }
 
 
@@ -69,27 +79,44 @@ def folder_only_reason(nodeid: str) -> str | None:
     return None
 
 
+# The fixture the switch parametrises at module scope, for modules whose servers are shared by
+# all their tests (tests/support/server_store.py).
+SERVER_STORE_KIND = "server_store_kind"
+
+
 def parametrise(metafunc: pytest.Metafunc, default_fixture) -> None:
-    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture."""
+    """Parametrise `store_kind` by the switch, for the tests that use the shared default fixture,
+    and `server_store_kind` (at module scope) for those that use a module-shared server's store."""
     kinds = CHOICES[metafunc.config.getoption("--store")]
-    if kinds == ("folder",) or "store_kind" not in metafunc.fixturenames:
+    if kinds == ("folder",) or folder_only_reason(metafunc.definition.nodeid):
         return
-    definitions = metafunc._arg2fixturedefs.get("store_kind")  # the closest definition is last
+    from tests.support.server_store import server_store_kind
+
+    for name, default, scope in (("store_kind", default_fixture, "function"),
+                                 (SERVER_STORE_KIND, server_store_kind, "module")):
+        if _uses_default(metafunc, name, default):
+            metafunc.parametrize(name, [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
+                                                     if kind == "postgres" else []) for kind in kinds], scope=scope)
+
+
+def _uses_default(metafunc: pytest.Metafunc, name: str, default_fixture) -> bool:
+    """True when the test gets `name` from its shared default fixture, not parametrised by its module."""
+    if name not in metafunc.fixturenames:
+        return False
+    definitions = metafunc._arg2fixturedefs.get(name)  # the closest definition is last
     if not definitions or definitions[-1].func is not getattr(default_fixture, "__wrapped__", default_fixture):
-        return
+        return False
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
-        if "store_kind" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
-            return
-    if folder_only_reason(metafunc.definition.nodeid):
-        return
-    metafunc.parametrize("store_kind", [pytest.param(kind, id=kind, marks=[getattr(pytest.mark, SWITCHED)]
-                                                     if kind == "postgres" else []) for kind in kinds])
+        if name in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return False
+    return True
 
 
 def mark_postgres_items(items: list[pytest.Item]) -> None:
     """Adds the `on_postgresql` marker to every test that runs on PostgreSQL."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("store_kind") == "postgres":
+        if callspec is not None and "postgres" in (callspec.params.get("store_kind"),
+                                                   callspec.params.get(SERVER_STORE_KIND)):
             item.add_marker(MARKER)

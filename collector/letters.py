@@ -48,8 +48,9 @@ class Letter:
 @dataclass(frozen=True)
 class FilledLetter:
     subject: str
-    text: str  # Markdown: the e-mail's body
-    html: str  # the same, for the dossier page
+    text: str  # Markdown, as filled (what a porteur or a reviewer typed left as typed)
+    html: str  # the same rendered, what they typed escaped: the dossier page, and the e-mail's two parts
+    # (mail/lifecycle.compose_answer: text/html, and text/plain through letter_text.plain_text)
 
 
 def _check_placeholders(text: str, name: str) -> None:
@@ -107,8 +108,8 @@ def _shift_headings(html: str) -> str:
 
 
 def fill(letter: Letter, record: Mapping[str, Any], motivation: str, facts: Mapping[str, Any]) -> FilledLetter:
-    """The letter for one dossier (its newest answers) and the reviewer's motivation: plain text
-    for the e-mail, and HTML (answers and motivation escaped) for the dossier page."""
+    """The letter for one dossier (its newest answers) and the reviewer's motivation: its Markdown, and
+    its HTML (answers and motivation escaped), from which the e-mail's text and HTML parts are made."""
     import markdown  # here: only letters need it, and every command would pay for its import
 
     answers = record["answers"]

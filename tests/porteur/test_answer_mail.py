@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 from email.policy import default
 
 import pytest
 
 from collector.letter_text import plain_text
+from collector.mail import lifecycle
+from collector.porteur.links import dossier_path
 from collector.statuses import change_status
 from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 
-from .conftest import link, outbox, review_post, waiting_message
+from .conftest import SECRET, link, outbox, review_post, waiting_message
 
 JULY = "2021-07-02T10:00:00"
 TYPED_NAME = "Asso *Test* <b>& co</b> [lien](https://exemple.fr) ## titre"
@@ -58,3 +61,18 @@ def test_a_letters_html_reads_as_plain_lines_links_and_list_items():
             "<ul>\n<li>un</li>\n<li>\n<p>deux</p>\n</li>\n</ul>\n<ol>\n<li>premier</li>\n<li>second</li>\n</ol>\n")
     assert plain_text(html) == ("Pourquoi\n\nVoir l'aide (https://exemple.fr/aide) et https://exemple.fr, vite & bien.\n"
                                 "Fin.\n\n- un\n- deux\n\n1. premier\n2. second\n")
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_an_answer_mail_waiting_when_the_link_is_revoked_goes_with_the_new_link_in_both_parts(app, kept, answered):
+    from tests.review.smtp import smtp_server
+
+    assert app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0004", "--by", "alice"]).exit_code == 0
+    with smtp_server() as inbox, app.app_context():
+        report = kept.outbox.deliver(dataclasses.replace(lifecycle.settings(), host="127.0.0.1", port=inbox.port))
+        arrived = {str(item.message["Subject"]): item.message for item in inbox.wait_for(len(report.sent))}
+    [letter] = [message for subject, message in arrived.items() if "FEDER" in subject]
+    new, old = dossier_path(SECRET, "AMI-2021-0004", "", 1), link("AMI-2021-0004")
+    for part in (letter.get_body(("plain",)), letter.get_body(("html",))):
+        text = part.get_content()
+        assert new in text and old not in text

@@ -107,6 +107,12 @@ def _shift_headings(html: str) -> str:
     return re.sub(r"<(/?)h([1-5])\b", lambda match: f"<{match.group(1)}h{int(match.group(2)) + 1}", html)
 
 
+def letter_headings(html: str) -> str:
+    """A letter's HTML as kept (headings shifted for the dossier page) with the letter's own heading
+    levels again: the e-mail's HTML part is a document of its own."""
+    return re.sub(r"<(/?)h([2-6])\b", lambda match: f"<{match.group(1)}h{int(match.group(2)) - 1}", html)
+
+
 def fill(letter: Letter, record: Mapping[str, Any], motivation: str, facts: Mapping[str, Any]) -> FilledLetter:
     """The letter for one dossier (its newest answers) and the reviewer's motivation: its Markdown, and
     its HTML (answers and motivation escaped), from which the e-mail's text and HTML parts are made."""

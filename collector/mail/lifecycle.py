@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import delivery
 from .alternative import html_document, with_html
 from ..letter_text import plain_text
+from ..letters import letter_headings
 from ..porteur import mail_caps
 from ..porteur.links import dossier_url
 from .. import appstate
@@ -368,7 +369,7 @@ def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: 
     subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
     message = delivery._message(settings, record["answers"]["contact_email"], subject, reference,
                                 f"reponse-{number}", "\n".join(lines) + "\n", now)
-    return with_html(message, html_document(subject, letter_html, [WHERE_TO_ANSWER], dossier_link))
+    return with_html(message, html_document(subject, letter_headings(letter_html), [WHERE_TO_ANSWER], dossier_link))
 
 
 def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

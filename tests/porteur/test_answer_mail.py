@@ -48,7 +48,7 @@ def test_the_answer_mail_is_plain_text_without_markup_and_html_alike(answered):
     assert "Éligible **au** FEDER.\nSuite <i>ici</i>." in plain
     assert "\n- " in plain and link("AMI-2021-0004") in plain
     # The same letter in HTML: rendered markup, typed text escaped, nothing fetched from the network.
-    assert "<strong>fonds européens (FEDER)</strong>" in html and "Pourquoi cette réponse</h" in html
+    assert "<strong>fonds européens (FEDER)</strong>" in html and "<h2>Pourquoi cette réponse</h2>" in html
     assert "Asso *Test* &lt;b&gt;&amp; co&lt;/b&gt; [lien](https://exemple.fr) ## titre" in html
     assert "Éligible **au** FEDER.<br" in html and "Suite &lt;i&gt;ici&lt;/i&gt;." in html
     assert "<li>" in html and link("AMI-2021-0004") + '">' in html

@@ -48,8 +48,9 @@ class Letter:
 @dataclass(frozen=True)
 class FilledLetter:
     subject: str
-    text: str  # Markdown: the e-mail's body
-    html: str  # the same, for the dossier page
+    text: str  # Markdown, as filled (what a porteur or a reviewer typed left as typed)
+    html: str  # the same rendered, what they typed escaped: the dossier page, and the e-mail's two parts
+    # (mail/lifecycle.compose_answer: text/html, and text/plain through letter_text.plain_text)
 
 
 def _check_placeholders(text: str, name: str) -> None:
@@ -106,9 +107,15 @@ def _shift_headings(html: str) -> str:
     return re.sub(r"<(/?)h([1-5])\b", lambda match: f"<{match.group(1)}h{int(match.group(2)) + 1}", html)
 
 
+def letter_headings(html: str) -> str:
+    """A letter's HTML as kept (headings shifted for the dossier page) with the letter's own heading
+    levels again: the e-mail's HTML part is a document of its own."""
+    return re.sub(r"<(/?)h([2-6])\b", lambda match: f"<{match.group(1)}h{int(match.group(2)) - 1}", html)
+
+
 def fill(letter: Letter, record: Mapping[str, Any], motivation: str, facts: Mapping[str, Any]) -> FilledLetter:
-    """The letter for one dossier (its newest answers) and the reviewer's motivation: plain text
-    for the e-mail, and HTML (answers and motivation escaped) for the dossier page."""
+    """The letter for one dossier (its newest answers) and the reviewer's motivation: its Markdown, and
+    its HTML (answers and motivation escaped), from which the e-mail's text and HTML parts are made."""
     import markdown  # here: only letters need it, and every command would pay for its import
 
     answers = record["answers"]

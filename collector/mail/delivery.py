@@ -18,7 +18,8 @@ age) then renaming it into `sending/` (a rename succeeds for one process only, s
 workers never send the same file), then
 sent over SMTP, then moved durably into `sent/`. On a temporary SMTP failure the file
 goes back to `outbox/`; on a permanent refusal (5xx) it goes to `failed/` for a person
-to look at. Nothing is ever deleted by the sender.
+to look at, and the log says why (refusals.py: the message's name, the SMTP code and the
+server's reason, addresses masked). Nothing is ever deleted by the sender.
 
 The recipient (the SMTP envelope) is never read back from the `To:` header: a header
 parser decodes encoded words and splits lists, so a crafted address could turn into
@@ -81,6 +82,7 @@ from ..display import shown
 from ..durable import fsync_dir, write_new_file
 from ..outbox_names import FAILED, KINDS, OUTBOX, QUEUED, SENDING, SENT  # noqa: F401  (delivery.KINDS…)
 from ..durable_batch import write_new_files
+from .refusals import log_refusal, refusal_reason
 from .wire import encoded_words, wire_bytes
 from ..next_steps import steps_to_come
 from ..readable import answer_text, departement_name
@@ -752,7 +754,8 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
             try:
                 _send_one(client, read_regular_file(os.path.join(data_dir, SENDING, name)), settings)
             except (smtplib.SMTPNotSupportedError,  # e.g. an é in an address, server without SMTPUTF8
-                    NotRegularFile):  # a FIFO or a folder named *.eml: never opened, set aside
+                    NotRegularFile) as error:  # a FIFO or a folder named *.eml: never opened, set aside
+                log_refusal(name, refusal_reason(error))
                 _move(data_dir, SENDING, FAILED, name, unsynced=unsynced)
                 report.failed.append(name)
             except AddressError:  # no envelope line we wrote: never guess a recipient
@@ -765,6 +768,7 @@ def deliver_outbox(data_dir: str, settings: MailSettings, stale_after: float = S
                 else:
                     code = error.smtp_code
                 if code >= 500:
+                    log_refusal(name, refusal_reason(error))
                     _move(data_dir, SENDING, FAILED, name, unsynced=unsynced)
                     report.failed.append(name)
                 else:

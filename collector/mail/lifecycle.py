@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 
 from . import delivery
+from .alternative import html_document, with_html
+from ..letter_text import plain_text
+from ..letters import letter_headings
 from ..porteur import mail_caps
 from ..porteur.links import dossier_url
 from .. import appstate
@@ -356,13 +359,17 @@ def queue_porteur_reply_notice(where: Store | str, record: Mapping[str, Any], ev
 
 def compose_answer(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],
                    settings: delivery.MailSettings, now: datetime | None = None) -> Message:
-    """The Région's answer letter, as sent once (text from the event), with the dossier link."""
+    """The Région's answer letter, as sent once (the event's HTML, rendered from its Markdown), with the
+    dossier link: multipart/alternative, the letter without markup as text/plain, and as text/html."""
     reference = record["reference"]
-    lines = [str(event["text"]).rstrip(), "", "Cette réponse est aussi sur votre page de dossier :",
-             link(settings, reference), "", WHERE_TO_ANSWER]
+    dossier_link = link(settings, reference)
+    letter_html = str(event["html"])
+    lines = [plain_text(letter_html).rstrip(), "", "Cette réponse est aussi sur votre page de dossier :",
+             dossier_link, "", WHERE_TO_ANSWER]
     subject = str(event["subject"]) + (" (lettre corrigée)" if event.get("corrected") else "")
-    return delivery._message(settings, record["answers"]["contact_email"], subject, reference, f"reponse-{number}",
-                             "\n".join(lines) + "\n", now)
+    message = delivery._message(settings, record["answers"]["contact_email"], subject, reference,
+                                f"reponse-{number}", "\n".join(lines) + "\n", now)
+    return with_html(message, html_document(subject, letter_headings(letter_html), [WHERE_TO_ANSWER], dossier_link))
 
 
 def answer_mails(record: Mapping[str, Any], event: Mapping[str, Any], number: int, facts: Mapping[str, Any],

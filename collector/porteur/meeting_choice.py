@@ -6,7 +6,9 @@
 in the form, the time from which they can be sent); the choice
 is stored in the dossier's history (meetings.py) before the confirmation mails (with the
 .ics) are queued for both sides; what they need is read before the choice is written, and
-once it is stored the answer is a 303 whatever happens next (logged).
+once it is stored the answer is a 303 whatever happens next (logged). The form carries a
+one-time id (`id_envoi`): the same « autre créneau » form sent again stores, counts and mails
+nothing, and leads to the same page.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
-from ..statuses import NoRecord
+from ..statuses import PARIS, NoRecord, StatusError, history_change
+from ..yamlio import YamlFileError
 from . import dossier_caps
 from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
                     guard_post, page)
@@ -45,17 +48,42 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def _ask_other_once(store: Store, reference: str, history: dict[str, Any], number: int, text: str | None,
+                    now: datetime, submission_id: str) -> meetings.Meeting | None:
+    """meetings.ask_other with the form's one-time id claimed with the event, as one unit
+    (store.dossier_posts, as a porteur's reply): None when that form was already stored."""
+    event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": "porteur", "kind": meetings.OTHER_ASKED,
+             "meeting": number, "text": meetings.other_request_text(history, number, text)}
+    change = history_change(reference, event, precondition=lambda fresh: meetings.other_request_text(fresh, number, text))
+    try:
+        stored = store.dossier_posts.write(reference, change, submission_id=submission_id)
+    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
+        raise StatusError(f"Historique illisible : {error}") from error
+    return None if stored is None else meetings.meetings_of(stored)[number - 1]
+
+
 def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], number: int, text: str | None,
-                       now: datetime) -> meetings.Meeting:
+                       now: datetime, form_id: str | None) -> meetings.Meeting | None:
     """meetings.ask_other, once counted against the dossier's cap (dossier_caps.CapReached past
-    it): a request to fix uses up nothing, and the count is given back when nothing is stored."""
+    it): a request to fix uses up nothing, and the count is given back when nothing is stored.
+    With the form's one-time id (`id_envoi`, the reply form's kind: dossier.reply_submission_id),
+    the same form sent again (a double click, a retry) stores nothing, counts nothing and mails
+    nothing: None."""
     meetings.other_request_text(history, number, text)  # MeetingError first
+    submission_id = dossier.reply_submission_id(reference, form_id)
+    if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
+        return None  # the same form again: nothing to store, nothing to count
     counted = dossier_caps.count(store, appstate.secret(), dossier_caps.OTHER_SLOTS, reference)
     try:
-        return meetings.ask_other(store, reference, history, number, text, now)
+        if submission_id is None:  # a page served before forms carried the id
+            return meetings.ask_other(store, reference, history, number, text, now)
+        stored = _ask_other_once(store, reference, history, number, text, now, submission_id)
     except BaseException:
         counted.give_back()
         raise
+    if stored is None:  # stored meanwhile by the same form's other post
+        counted.give_back()
+    return stored
 
 
 def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
@@ -77,7 +105,8 @@ def choose(reference: str, number: int) -> Response:
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
         if choice == "autre":
-            meeting = _ask_other_counted(store, checked, history, number, request.form.get("disponibilites"), now)
+            meeting = _ask_other_counted(store, checked, history, number, request.form.get("disponibilites"), now,
+                                         request.form.get("id_envoi"))
         else:
             slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
@@ -95,6 +124,10 @@ def choose(reference: str, number: int) -> Response:
         return response
     except meetings.MeetingError as error:
         return _refused(checked, number, 422, str(error), error.field or f"creneau-{number}")
+    if meeting is None:  # the same « autre créneau » form sent again: stored and mailed once, the same page
+        log.info("other slots of %s: already stored (same form sent again)", checked)
+        return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "autre-creneau") + "#rencontres",
+                        303)
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
         lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history

@@ -22,6 +22,7 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..mail import delivery
+from ..mail.refusals import refusal_reason
 from ..addresses import AddressError
 
 if TYPE_CHECKING:
@@ -182,18 +183,18 @@ SENT, FAILED, DEFERRED, INTERRUPTED = "sent", "failed", "deferred", "interrupted
 
 def send_outcome(client: smtplib.SMTP, raw: bytes, settings: delivery.MailSettings) -> tuple[str, str]:
     """Send one outbox message on `client`; (outcome, error text) with the rules of
-    delivery.deliver_outbox: a 5xx or an unusable envelope is refused for good, a 4xx waits, a
-    broken connection waits and ends the round."""
+    delivery.deliver_outbox: a 5xx or an unusable envelope is refused for good (the error text is
+    then the reason to log, refusals.py), a 4xx waits, a broken connection waits and ends the round."""
     try:
         delivery._send_one(client, raw, settings)
-    except (smtplib.SMTPNotSupportedError, AddressError):  # an é without SMTPUTF8; no envelope line of ours
-        return FAILED, ""
+    except (smtplib.SMTPNotSupportedError, AddressError) as error:  # an é without SMTPUTF8; no envelope line of ours
+        return FAILED, refusal_reason(error)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
         if isinstance(error, smtplib.SMTPRecipientsRefused):
             code = min(answer[0] for answer in error.recipients.values())
         else:
             code = error.smtp_code
-        return (FAILED if code >= 500 else DEFERRED), ""
+        return (FAILED, refusal_reason(error)) if code >= 500 else (DEFERRED, "")
     except (OSError, smtplib.SMTPException) as error:
         return INTERRUPTED, f"envoi interrompu ({type(error).__name__})"
     return SENT, ""

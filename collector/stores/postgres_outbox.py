@@ -32,6 +32,7 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from ..mail import delivery
+from ..mail.refusals import log_refusal
 from ..records import serialise_record
 from .base import StoreUnavailable, TransferRefused
 from .postgres_histories import lock_stored_dossier
@@ -212,6 +213,8 @@ class PostgresOutbox:
                 return
             name, raw = claimed[0]
             outcome, error = send_outcome(client, raw, settings)
+            if outcome == FAILED:
+                log_refusal(name, error)
             settle, names = outcomes[outcome]
             try:
                 settle(name)

@@ -96,7 +96,7 @@ def test_the_reviewer_previews_then_sends_the_letter_once(reviewer, client, deci
     [name] = outbox(kept)
     message = email.message_from_bytes(waiting_message(kept, name))
     assert message["To"] == decided[1]["answers"]["contact_email"]
-    body = message.get_payload(decode=True).decode()
+    body = message.get_payload(0).get_payload(decode=True).decode()  # the text/plain part
     assert "Projet éligible au FEDER." in body and link("AMI-2021-0002") in body
     again = post(reviewer, "reponse", motivation="Autre motivation.")
     assert again.status_code == 400 and "déjà été envoyée" in again.text

@@ -11,9 +11,10 @@ other work on the machine does not inflate) are printed.
 - `flask --app collector reindex` from scratch at 10,000 records, or 100,000 with
   --large (floor: 60 s at 100,000).
 
-With --instructions, the new process's `list` also runs once per tree under valgrind's
-cachegrind (`--cache-sim=no`), which counts the instructions it executes: a figure that
-other work on the machine does not change, the one to trust on a loaded machine.
+With --instructions, the new process's `list`, `--help` (the app built to name its
+commands) and `show` also run once per tree under valgrind's cachegrind (`--cache-sim=no`),
+which counts the instructions they execute: a figure that other work on the machine does
+not change, the one to trust on a loaded machine.
 
 Both trees are byte-compiled first (`python -m compileall`, as `pip install` does for an
 installed package): a command then loads the collector's bytecode instead of compiling
@@ -42,6 +43,11 @@ from bench.exports import generate  # noqa: E402
 from bench.trees import export_tree  # noqa: E402
 
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
+INSTRUCTION_COMMANDS = [  # (name, arguments) of the commands counted with --instructions
+    ("list --departement 14 (new process)", ["list", "--departement", "14"]),
+    ("--help (new process)", ["--help"]),
+    ("show AMI-2021-00042 (new process)", ["show", "AMI-2021-00042"]),
+]
 ENV = {"COLLECTOR_SECRET_KEY": "bench-secret", "COLLECTOR_SMTP_HOST": "", "AMI_NOW": "2021-05-28T20:00:00"}
 
 
@@ -138,8 +144,8 @@ def main() -> int:
         lines += compare("list --departement 14 (new process)", trees, own, ["list", "--departement", "14"],
                          args.rounds)
         if args.instructions:
-            lines += compare_instructions("list --departement 14 (new process)", trees, own,
-                                          ["list", "--departement", "14"])
+            for name, command in INSTRUCTION_COMMANDS:
+                lines += compare_instructions(name, trees, own, command)
         if args.no_reindex:
             lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
             print("\n".join(lines))

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .calendar_zones import add_timezones
-from .dossier import MEETING_KINDS
+from .dossier import MEETING_KINDS, append_once
 from .records import clean_paragraphs, clean_text
 from .statuses import PARIS, add_event
 
@@ -181,16 +181,18 @@ def meetings_of(history: Mapping[str, Any]) -> list[Meeting]:
     return list(meetings.values())
 
 
-def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, now: datetime) -> Meeting:
-    """Store a proposal of one to three slots; the meeting as stored."""
+def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, now: datetime,
+            post_id: str | None = None) -> Meeting | None:
+    """Store a proposal of one to three slots; the meeting as stored, or None when the form's
+    one-time `post_id` was already stored (a double click: one meeting, never two)."""
     if not slots:
         raise MeetingError("Proposez au moins un créneau (date, heure, durée, lieu, participants).", "date-1")
     if len(slots) > MAX_SLOTS:
         raise MeetingError(f"{MAX_SLOTS} créneaux au plus.", "date-1")
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": by, "kind": PROPOSED,
              "slots": [slot.as_event() for slot in slots]}
-    history = add_event(where, reference, event)
-    return meetings_of(history)[-1]
+    history = append_once(where, reference, event, post_id)
+    return None if history is None else meetings_of(history)[-1]
 
 
 def _open(history: Mapping[str, Any], number: int) -> Meeting:

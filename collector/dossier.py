@@ -35,6 +35,7 @@ from .records import RecordError, clean_paragraphs, read_record, record_path, se
 from .statuses import (INITIAL, OUTCOMES, PARIS, StatusError, add_event, check_reference, checked_history,
                        history_change, read_history, store_of)
 from .stores.dossier_posts import EventPending
+from .template_filters import thousands
 from .yamlio import YamlFileError
 
 if TYPE_CHECKING:
@@ -287,7 +288,8 @@ def _message_text(text: str | None, who: str) -> str:
     if not cleaned:
         raise ExchangeError(f"{who} est vide : écrivez votre message.")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
-        raise ExchangeError(f"{who} compte {len(cleaned)} caractères ; {MAX_MESSAGE_LENGTH} au plus : raccourcissez-le.")
+        raise ExchangeError(f"{who} compte {thousands(len(cleaned))} caractères ; {thousands(MAX_MESSAGE_LENGTH)} au plus : "
+                             "raccourcissez-le.")
     return cleaned
 
 

@@ -27,6 +27,7 @@ from .calendar_zones import add_timezones
 from .dossier import MEETING_KINDS, append_once
 from .records import clean_paragraphs, clean_text
 from .statuses import PARIS, add_event
+from .template_filters import thousands
 
 if TYPE_CHECKING:
     from .stores.base import Store
@@ -116,7 +117,7 @@ def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, requir
     if required and not text:
         raise MeetingError(f"{what} : à remplir.", name)
     if len(text) > limit:
-        raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}).", name)
+        raise MeetingError(f"{what} : {thousands(limit)} caractères au plus (il y en a {thousands(len(text))}).", name)
     return text
 
 
@@ -131,7 +132,8 @@ def _lines(value: str | None, what: str, name: str, limit: int) -> str:
     if not text:
         raise MeetingError(f"{what} : à remplir.", name)
     if len(text) > limit:
-        raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}) ; raccourcissez-les.", name)
+        raise MeetingError(f"{what} : {thousands(limit)} caractères au plus (il y en a {thousands(len(text))}) ; "
+                           "raccourcissez-les.", name)
     return text
 
 
@@ -195,13 +197,26 @@ def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, n
     return None if history is None else meetings_of(history)[-1]
 
 
+class UnknownMeeting(MeetingError):
+    """No meeting of the dossier bears this number (a hand-made or stale address): a 404, not a form error."""
+
+
 def _open(history: Mapping[str, Any], number: int) -> Meeting:
+    """The meeting `number` while it awaits the porteur's choice; MeetingError saying why not (at the
+    meeting's block on the dossier page, `rencontre-N`), UnknownMeeting when there is no such meeting."""
     for meeting in meetings_of(history):
         if meeting.number == number:
-            if meeting.state in (ACCEPTED, CANCELLED):
-                raise MeetingError("Cette proposition de rencontre n'attend plus de réponse.")
+            if meeting.state == CANCELLED:
+                raise MeetingError("Cette rencontre a été annulée par la Région : elle n'attend plus de réponse et "
+                                   "votre choix n'est pas enregistré. Pour convenir d'une autre rencontre, écrivez à "
+                                   "la Région depuis cette page.", f"rencontre-{number}")
+            if meeting.state == ACCEPTED:
+                raise MeetingError("Vous avez déjà choisi un créneau pour cette rencontre : elle n'attend plus de "
+                                   "réponse et ce nouveau choix n'est pas enregistré. Pour changer de créneau, "
+                                   "écrivez à la Région depuis cette page.", f"rencontre-{number}")
             return meeting
-    raise MeetingError("Cette proposition de rencontre n'existe pas.")
+    raise UnknownMeeting("Cette rencontre n'existe pas dans votre dossier : l'adresse est incomplète ou ancienne. "
+                         "Revenez à votre dossier pour choisir parmi les rencontres que la Région vous propose.")
 
 
 def accept(where: Store | str, reference: str, history: Mapping[str, Any], number: int, slot: int | None,

@@ -55,7 +55,7 @@ def reply(reference: str) -> Response:
         stored = dossier.write_porteur_reply(store, checked, text, now=current_now(appstate.facts())[0],
                                              reply_id=request.form.get(REPLY_ID_FIELD))
     except dossier.ExchangeError as error:
-        return page("porteur/dossier.html", 422, message_error=str(error), message_value=text[:20000],
+        return page("porteur/dossier.html", 422, message_error=str(error), message_value=text,
                     **dossier_context(checked))
     except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
         return bad_link()

@@ -59,6 +59,8 @@ def choose(reference: str, number: int) -> Response:
         log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "
                            "compte. Réessayez dans quelques minutes.") from error
+    except meetings.UnknownMeeting as error:  # /rencontre/0, /rencontre/99…: no such meeting in this dossier
+        raise Refusal(404, str(error), title="Rencontre introuvable") from None
     except meetings.MeetingError as error:
         return page("porteur/dossier.html", 422, meeting_error=str(error), meeting_number=number,
                     meeting_field=error.field or f"creneau-{number}",

@@ -288,8 +288,8 @@ def _message_text(text: str | None, who: str) -> str:
     if not cleaned:
         raise ExchangeError(f"{who} est vide : écrivez votre message.")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
-        raise ExchangeError(f"{who} compte {thousands(len(cleaned))} caractères ; {thousands(MAX_MESSAGE_LENGTH)} au plus : "
-                             "raccourcissez-le.")
+        raise ExchangeError(f"{who} compte {thousands(len(cleaned))} caractères ; {thousands(MAX_MESSAGE_LENGTH)} "
+                            "au plus : raccourcissez-le.")
     return cleaned
 
 

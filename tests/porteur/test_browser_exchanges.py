@@ -165,34 +165,3 @@ def test_a_reviewer_proposes_a_meeting_the_porteur_accepts_and_both_invitations_
     dossier_tab.goto(stack.base + link_in(proposal.message))
     stack.audit(dossier_tab, "dossier with a confirmed meeting")
     stack.assert_accessible()
-
-
-def test_a_choice_on_a_meeting_cancelled_meanwhile_says_why_first_in_the_page_without_javascript(
-        stack, browser_context, chromium):
-    reviewer = browser_context.new_page()
-    log_in(reviewer, stack.base)
-    reviewer.goto(stack.base + "/instruction/AMI-2021-0001")
-    for field, value in (("date-1", "2021-06-18"), ("heure-1", "11:00"), ("lieu-1", "Hôtel de Région, Caen"),
-                         ("participants-1", "Anne Houlette")):
-        reviewer.fill(f"#{field}", value)
-    reviewer.get_by_role("button", name="Proposer la rencontre").click()
-    reviewer.wait_for_url(re.compile(r"#rencontres"))
-    [proposal] = stack.mails_to("contact1@exemple.fr", 1, "Proposition de rencontre")
-    context = chromium.new_context(locale="fr-FR", java_script_enabled=False)
-    try:
-        tab = context.new_page()
-        tab.goto(stack.base + link_in(proposal.message))  # the porteur reads the proposal…
-        reviewer.get_by_role("button", name=re.compile("Annuler la rencontre")).last.click()  # …the Région cancels it
-        reviewer.wait_for_load_state("load")
-        tab.get_by_label(re.compile("18 juin 2021")).check()
-        tab.get_by_role("button", name="Envoyer mon choix").click()
-        tab.wait_for_load_state("load")
-        assert tab.title().startswith("Erreur : Votre dossier")
-        summary = tab.locator("main > .error-summary")
-        assert "Cette rencontre a été annulée par la Région" in summary.inner_text()
-        summary.get_by_role("link").click()
-        assert "Cette rencontre a été annulée" in tab.locator(":target").inner_text()
-        stack.audit(tab, "dossier with a choice on a cancelled meeting")
-    finally:
-        context.close()
-    stack.assert_accessible()

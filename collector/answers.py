@@ -25,6 +25,7 @@ from .dossier import ANSWER, MAX_MESSAGE_LENGTH, latest_record, safe_history
 from .letters import FilledLetter, Letter, fill
 from .records import clean_paragraphs
 from .statuses import OUTCOMES, PARIS, StatusError, add_event, history_references, read_history, status_label
+from .template_filters import thousands
 
 if TYPE_CHECKING:
     from .stores import Store
@@ -91,7 +92,8 @@ def clean_motivation(text: str | None) -> str:
     if not motivation:
         raise AnswerError("La motivation est obligatoire : expliquez au porteur la raison de cette décision.")
     if len(motivation) > MAX_MESSAGE_LENGTH:
-        raise AnswerError(f"La motivation compte {len(motivation)} caractères ; {MAX_MESSAGE_LENGTH} au plus.")
+        raise AnswerError(f"La motivation compte {thousands(len(motivation))} caractères ; {thousands(MAX_MESSAGE_LENGTH)} "
+                          "au plus.")
     return motivation
 
 

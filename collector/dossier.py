@@ -22,6 +22,7 @@ the reviewers' names, stay internal.
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
 from .records import RecordError, clean_paragraphs, read_record, record_path, serialise_record
-from .statuses import (INITIAL, PARIS, StatusError, add_event, check_reference, checked_history, history_change,
-                       read_history, store_of)
+from .statuses import (INITIAL, OUTCOMES, PARIS, StatusError, add_event, check_reference, checked_history,
+                       history_change, read_history, store_of)
 from .stores.dossier_posts import EventPending
+from .template_filters import thousands
+from .yamlio import YamlFileError
 
 if TYPE_CHECKING:
     from .stores.base import Store
@@ -285,7 +288,8 @@ def _message_text(text: str | None, who: str) -> str:
     if not cleaned:
         raise ExchangeError(f"{who} est vide : écrivez votre message.")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
-        raise ExchangeError(f"{who} compte {len(cleaned)} caractères ; {MAX_MESSAGE_LENGTH} au plus : raccourcissez-le.")
+        raise ExchangeError(f"{who} compte {thousands(len(cleaned))} caractères ; {thousands(MAX_MESSAGE_LENGTH)} "
+                            "au plus : raccourcissez-le.")
     return cleaned
 
 
@@ -294,21 +298,79 @@ def _moment(now: datetime | None) -> str:
 
 
 def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by: str,
-                     complements_until: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], int]:
+                     complements_until: str | None = None, now: datetime | None = None,
+                     kept_until: date | None = None, post_id: str | None = None) -> tuple[dict[str, Any], int] | None:
     """Store a reviewer's message to the porteur (optionally a request for complements until
-    a date, `AAAA-MM-JJ` or `JJ/MM/AAAA`, which reopens corrections until then); (event, its number)."""
+    a date, `AAAA-MM-JJ` or `JJ/MM/AAAA`, which reopens corrections until then: see
+    complements_day for its bounds; `kept_until`, the dossier's last day of retention);
+    (event, its number), or None when the form's one-time `post_id` was already stored."""
+    moment = now or datetime.now(PARIS)
     event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
     if complements_until:
-        try:
-            until = end_of_day(iso_day(complements_until))
-        except ValueError:
-            raise ExchangeError("Date des compléments illisible : écrivez-la jj/mm/aaaa (par exemple 10/05/2021) "
-                                "ou aaaa-mm-jj (2021-05-10).") from None
-        if until < (now or datetime.now(PARIS)):
-            raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
-        event["complements_until"] = until.date().isoformat()
-    history = add_event(where, reference, event)
-    return event, len(history["events"])
+        event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
+    stored = append_once(where, reference, event, post_id,
+                         precondition=_no_complements_after_a_decision if complements_until else None)
+    return None if stored is None else (event, len(stored["events"]))
+
+
+COMPLEMENTS_MAX_MONTHS = 3  # a request for complements serves the analysis (June), not the months after the answer
+
+
+def complements_day(text: str, now: datetime, kept_until: date | None = None) -> date:
+    """The day a request for complements ends, as a reviewer typed it; ExchangeError (French) when it
+    cannot be read, is past, is more than COMPLEMENTS_MAX_MONTHS ahead (corrections reopened without
+    end: a typo such as 9999 would keep them open for ever) or after `kept_until` (the dossier's
+    retention ends: a porteur must not be invited to correct a dossier the purge removes before)."""
+    try:
+        day = date.fromisoformat(iso_day(text))
+    except ValueError:
+        raise ExchangeError("Date des compléments illisible : écrivez-la jj/mm/aaaa (par exemple 10/05/2021) "
+                            "ou aaaa-mm-jj (2021-05-10), en chiffres de 0 à 9.") from None
+    today = now.astimezone(PARIS).date()
+    if day < today:
+        raise ExchangeError("La date des compléments est passée : choisissez une date à venir.")
+    latest = months_after(today, COMPLEMENTS_MAX_MONTHS)
+    if kept_until is not None and kept_until < latest:
+        latest = kept_until
+    if day > latest:
+        raise ExchangeError(f"La date des compléments est trop lointaine : choisissez-la au plus tard le "
+                            f"{latest:%d/%m/%Y} ({COMPLEMENTS_MAX_MONTHS} mois au plus, et avant la fin de la "
+                            "conservation du dossier).")
+    return day
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day: 31/05 + 1 → 30/06)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def retention_end(record: Mapping[str, Any], retention_months: int) -> date:
+    """The last day a dossier is kept: its receipt's day plus the retention (retention.py purges it after)."""
+    return months_after(datetime.fromisoformat(str(record["received_at"])).date(), retention_months)
+
+
+def _no_complements_after_a_decision(history: dict[str, Any]) -> None:
+    """Refuse a request for complements on a dossier that has a decision (as read under its lock)."""
+    if history.get("status") in OUTCOMES:
+        raise ExchangeError("Ce dossier a déjà une décision : des compléments ne la changeraient pas. Repassez-le "
+                            "« en instruction » avant de demander des compléments, ou écrivez sans date.")
+
+
+def append_once(where: Store | str, reference: str, event: dict[str, Any], post_id: str | None,
+                precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any] | None:
+    """Append `event` as statuses.add_event does, with the form's one-time `post_id` claimed in the
+    same unit (store.dossier_posts): the history, or None when that id was already stored (a double
+    click, the same form sent again): nothing stored then. Without a usable id, a plain append."""
+    submission_id = reply_submission_id(reference, post_id)
+    if submission_id is None:
+        return add_event(where, reference, event, precondition)
+    check_reference(where, reference)
+    try:
+        return store_of(where).dossier_posts.write(
+            reference, history_change(reference, event, precondition=precondition), submission_id=submission_id)
+    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
+        raise StatusError(f"Historique illisible : {error}") from error
 
 
 def porteur_reply_text(text: str | None) -> str:
@@ -356,13 +418,15 @@ def porteur_status(history: dict[str, Any]) -> str:
     return RECEIVED if history.get("status", INITIAL) == INITIAL else UNDER_REVIEW
 
 
-_FRENCH_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_FRENCH_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")  # ASCII digits only: \d takes « ١٢ » too
 
 
 def iso_day(text: str) -> str:
     """A day written `10/05/2021` (jj/mm/aaaa, as the French write it) or `2021-05-10` (a date
     field's value) → `2021-05-10`; ValueError if it is neither, or no such day."""
     text = text.strip()
+    if not text.isascii():  # int() and \d read other scripts' digits (١٢/٠٦/٢٠٢١)
+        raise ValueError(f"not ASCII: {text!r}")
     if french := _FRENCH_DAY.fullmatch(text):
         day, month, year = (int(part) for part in french.groups())
         return date(year, month, day).isoformat()
@@ -380,12 +444,22 @@ def corrections_until(history: dict[str, Any], call_open: bool, closes_at: datet
 
     While the call is open and no reviewer has started the analysis (status still
     « reçu »): until the deadline. A request for complements reopens corrections, after
-    the deadline too, until the date the reviewer set.
+    the deadline too, until the date the reviewer set; a later request replaces it (so a
+    reviewer may shorten it). The Région's decision (an outcome status) and its answer
+    letter end it: answers corrected after the decision would change nothing, and the page
+    would say « réponse envoyée » beside « vous pouvez corriger ». A dossier reopened
+    (« en instruction » again) gets corrections back only with a new request.
     """
     ends = [closes_at] if call_open and history.get("status", INITIAL) == INITIAL else []
+    complements: datetime | None = None
     for event in history.get("events", []):
-        if event.get("kind") == MESSAGE and event.get("complements_until"):
-            ends.append(end_of_day(str(event["complements_until"])))
+        kind = event.get("kind")
+        if kind == MESSAGE and event.get("complements_until"):
+            complements = end_of_day(str(event["complements_until"]))
+        elif kind == ANSWER or (kind == "status" and event.get("to") in OUTCOMES):
+            complements = None
+    if complements is not None and history.get("status") not in OUTCOMES:
+        ends.append(complements)
     ends = [end for end in ends if end >= now]
     return max(ends) if ends else None
 

@@ -41,6 +41,7 @@ from .porteur.views import DONE, DONE_STILL_TRUE, done_query
 from .records import build_record
 from .stores.base import FORM_LIMITER, Store
 from .stores.outbox import OutgoingMail, record_mails
+from .template_filters import minutes_fr
 from .validation import derive
 
 log = logging.getLogger("collector.intake")
@@ -209,7 +210,7 @@ def _count_post(for_network: bool = True) -> None:
         log.info("refused: rate limit")
         minutes = max(1, round(wait / 60))
         raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
-                           f"environ {minutes} minute(s), puis réessayez.",
+                           f"environ {minutes_fr(minutes)}, puis réessayez.",
                       headers={"Retry-After": str(wait)}, hint=BACK_TO_THE_FORM)
 
 

@@ -24,9 +24,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .calendar_zones import add_timezones
-from .dossier import MEETING_KINDS
+from .dossier import MEETING_KINDS, append_once
 from .records import clean_paragraphs
 from .statuses import PARIS, add_event
+from .template_filters import thousands
 
 if TYPE_CHECKING:
     from .stores.base import Store
@@ -116,7 +117,7 @@ def _text(value: str | None, what: str, name: str, limit: int = MAX_TEXT, requir
     if required and not text:
         raise MeetingError(f"{what} : à remplir.", name)
     if len(text) > limit:
-        raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}).", name)
+        raise MeetingError(f"{what} : {thousands(limit)} caractères au plus (il y en a {thousands(len(text))}).", name)
     return text
 
 
@@ -131,7 +132,8 @@ def _lines(value: str | None, what: str, name: str, limit: int) -> str:
     if not text:
         raise MeetingError(f"{what} : à remplir.", name)
     if len(text) > limit:
-        raise MeetingError(f"{what} : {limit} caractères au plus (il y en a {len(text)}) ; raccourcissez-les.", name)
+        raise MeetingError(f"{what} : {thousands(limit)} caractères au plus (il y en a {thousands(len(text))}) ; "
+                           "raccourcissez-les.", name)
     return text
 
 
@@ -181,25 +183,40 @@ def meetings_of(history: Mapping[str, Any]) -> list[Meeting]:
     return list(meetings.values())
 
 
-def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, now: datetime) -> Meeting:
-    """Store a proposal of one to three slots; the meeting as stored."""
+def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, now: datetime,
+            post_id: str | None = None) -> Meeting | None:
+    """Store a proposal of one to three slots; the meeting as stored, or None when the form's
+    one-time `post_id` was already stored (a double click: one meeting, never two)."""
     if not slots:
         raise MeetingError("Proposez au moins un créneau (date, heure, durée, lieu, participants).", "date-1")
     if len(slots) > MAX_SLOTS:
         raise MeetingError(f"{MAX_SLOTS} créneaux au plus.", "date-1")
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": by, "kind": PROPOSED,
              "slots": [slot.as_event() for slot in slots]}
-    history = add_event(where, reference, event)
-    return meetings_of(history)[-1]
+    history = append_once(where, reference, event, post_id)
+    return None if history is None else meetings_of(history)[-1]
+
+
+class UnknownMeeting(MeetingError):
+    """No meeting of the dossier bears this number (a hand-made or stale address): a 404, not a form error."""
 
 
 def _open(history: Mapping[str, Any], number: int) -> Meeting:
+    """The meeting `number` while it awaits the porteur's choice; MeetingError saying why not (at the
+    meeting's block on the dossier page, `rencontre-N`), UnknownMeeting when there is no such meeting."""
     for meeting in meetings_of(history):
         if meeting.number == number:
-            if meeting.state in (ACCEPTED, CANCELLED):
-                raise MeetingError("Cette proposition de rencontre n'attend plus de réponse.")
+            if meeting.state == CANCELLED:
+                raise MeetingError("Cette rencontre a été annulée par la Région : elle n'attend plus de réponse et "
+                                   "votre choix n'est pas enregistré. Pour convenir d'une autre rencontre, écrivez à "
+                                   "la Région depuis cette page.", f"rencontre-{number}")
+            if meeting.state == ACCEPTED:
+                raise MeetingError("Vous avez déjà choisi un créneau pour cette rencontre : elle n'attend plus de "
+                                   "réponse et ce nouveau choix n'est pas enregistré. Pour changer de créneau, "
+                                   "écrivez à la Région depuis cette page.", f"rencontre-{number}")
             return meeting
-    raise MeetingError("Cette proposition de rencontre n'existe pas.")
+    raise UnknownMeeting("Cette rencontre n'existe pas dans votre dossier : l'adresse est incomplète ou ancienne. "
+                         "Revenez à votre dossier pour choisir parmi les rencontres que la Région vous propose.")
 
 
 def accept(where: Store | str, reference: str, history: Mapping[str, Any], number: int, slot: int | None,

@@ -83,11 +83,21 @@ def days_fr(count: int) -> str:
     return f"{count} jour" if abs(count) < 2 else f"{count} jours"
 
 
+def minutes_fr(count: int) -> str:
+    """`1 minute`, `7 minutes` (French singular for 0 and 1)."""
+    return f"{count} minute" if abs(count) < 2 else f"{count} minutes"
+
+
 def number_fr(value: float | int, digits: int = 1) -> str:
     """`17,6`, `13` — a French decimal comma."""
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.{digits}f}".replace(".", ",")
+
+
+def thousands(number: int) -> str:
+    """`1 234`, `30 012` with a narrow no-break space, as French writes it (messages, lists, exports)."""
+    return f"{number:,}".replace(",", "\u202f")
 
 
 NBSP = "\u00a0"

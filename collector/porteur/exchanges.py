@@ -88,7 +88,7 @@ def reply(reference: str) -> Response:
         response.headers["Retry-After"] = str(reached.wait)
         return response
     except dossier.ExchangeError as error:
-        return page("porteur/dossier.html", 422, message_error=str(error), message_value=text[:20000],
+        return page("porteur/dossier.html", 422, message_error=str(error), message_value=text,
                     **dossier_context(checked))
     except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
         return bad_link()

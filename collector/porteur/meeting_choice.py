@@ -89,8 +89,8 @@ def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], nu
 def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
     """The dossier page again, the meeting's form showing the error and the availabilities typed."""
     return page("porteur/dossier.html", status, meeting_error=error, meeting_number=number, meeting_field=field,
-                # whole (up to the exchanges' bound), so that nothing is lost when shortened and sent again
-                meeting_request=request.form.get("disponibilites", "")[:20000], **dossier_context(reference))
+                # whole (the request body's limit bounds it), so that nothing is lost when shortened and sent again
+                meeting_request=request.form.get("disponibilites", ""), **dossier_context(reference))
 
 
 @bp.post("/candidater/recu/<reference>/rencontre/<int:number>")
@@ -116,6 +116,8 @@ def choose(reference: str, number: int) -> Response:
         log.error("meeting choice not stored (%s): nothing confirmed", error.__class__.__name__)
         raise Refusal(503, "Votre réponse n'a pas pu être enregistrée pour le moment : elle n'a PAS été prise en "
                            "compte. Réessayez dans quelques minutes.") from error
+    except meetings.UnknownMeeting as error:  # /rencontre/0, /rencontre/99…: no such meeting in this dossier
+        raise Refusal(404, str(error), title="Rencontre introuvable") from None
     except dossier_caps.CapReached as reached:
         log.info("other slots of %s refused: the dossier's cap of %d within %d s", checked, reached.limit,
                  reached.window)

@@ -118,14 +118,20 @@ def _unannounced_contact(events: list[Mapping[str, Any]], latest: Mapping[str, A
 
 
 def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefinition,
-                new_contact: str | None = None, now: datetime | None = None) -> Revocation:
+                new_contact: str | None = None, now: datetime | None = None,
+                post_id: str | None = None) -> Revocation | None:
     """Revoke the dossier's link (generation + 1), after making `new_contact`, when given, its
     contact. Each step is durable before the next: the version, then the event; the caller
     queues the mails after (mail/revocation.py; the mailer's catch-up queues them if that fails).
 
     RevocationError (French) for an address the form would refuse; StatusError for an unknown
-    reference or an unreadable history (then nothing is stored)."""
+    reference or an unreadable history (then nothing is stored). None when the form's one-time
+    `post_id` was already stored (a double click): nothing revoked again, nothing to mail; a
+    repeat racing the first writes no second version either (the same answers make none)."""
     check_reference(where, reference)
+    submission_id = dossier.reply_submission_id(reference, post_id)
+    if submission_id is not None and dossier.store_of(where).dossier_posts.claimed(submission_id) is not None:
+        return None
     by = _who(by)
     address = checked_contact(form, new_contact) if new_contact is not None else None
     events = read_history(where, reference)["events"]  # unreadable: refused before any version is written
@@ -142,7 +148,9 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
         replaced = dossier.version_record(where, reference, latest["version"] - 1)
         previous = str(replaced["answers"].get(CONTACT_FIELD) or "")
         event.update(previous_version=latest["version"] - 1)
-    history = add_event(where, reference, event)
+    history = dossier.append_once(where, reference, event, post_id)
+    if history is None:
+        return None
     return Revocation(reference, event, len(history["events"]), link_generation(history["events"]),
                       address if "previous_version" in event else previous,
                       previous if "previous_version" in event else None)

@@ -26,7 +26,7 @@ from ..phase import current_now, current_phase
 from ..records import RecordError
 from .. import appstate
 from ..statuses import REFERENCE_PATTERN
-from ..template_filters import datetime_fr
+from ..template_filters import datetime_fr, minutes_fr
 from ..statuses import StatusError
 from . import links
 from .revocation import REVOKED, current_generation
@@ -148,7 +148,7 @@ def guard_post(what: str) -> None:
     wait = state().limiter.hit(request.remote_addr or "inconnu")
     if wait is not None:
         raise Refusal(429, f"Trop d'envois depuis votre connexion ou votre réseau en peu de temps. Patientez "
-                           f"environ {max(1, round(wait / 60))} minute(s), puis réessayez.",
+                           f"environ {minutes_fr(max(1, round(wait / 60)))}, puis réessayez.",
                       headers={"Retry-After": str(wait)})
 
 

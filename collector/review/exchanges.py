@@ -38,27 +38,44 @@ NOT_QUEUED = (" Son e-mail n'a pas pu être mis dans la file d'envoi pour l'inst
               "que possible, ou lancez « flask --app collector send-mail » ; ne renvoyez pas le message.")
 
 
-def send_message(reference: str, text: str | None, by: str, complements_until: str | None) -> tuple[dict, bool]:
+POST_ID_FIELD = "id_envoi"  # the form's one-time id (dossier.append_once): a double click stores one message
+
+
+def send_message(reference: str, text: str | None, by: str, complements_until: str | None,
+                 post_id: str | None = None) -> tuple[dict, bool] | None:
     """Store the message, then queue its e-mail; (the stored event, whether its e-mail is
-    queued now: if not, the mailer's catch-up queues it). ExchangeError/StatusError if refused."""
-    store = appstate.store()
+    queued now: if not, the mailer's catch-up queues it), or None when the form's one-time
+    `post_id` was already stored (nothing stored nor mailed again). ExchangeError/StatusError if refused."""
+    store, facts = appstate.store(), appstate.facts()
     record = dossier.latest_record(store, reference)
-    now, _preview = current_now(appstate.facts())  # AMI_NOW in previews and tests
-    event, number = dossier.write_to_porteur(store, reference, text, by=by, now=now,
-                                             complements_until=(complements_until or "").strip() or None)
-    return event, lifecycle.queue_message_to_porteur(store, record, event, number, appstate.facts())
+    now, _preview = current_now(facts)  # AMI_NOW in previews and tests
+    stored = dossier.write_to_porteur(store, reference, text, by=by, now=now, post_id=post_id,
+                                      complements_until=(complements_until or "").strip() or None,
+                                      kept_until=dossier.retention_end(record, facts["legal"]["retention_months"]))
+    if stored is None:
+        return None
+    event, number = stored
+    return event, lifecycle.queue_message_to_porteur(store, record, event, number, facts)
+
+
+ALREADY_SENT = ("Ce message était déjà enregistré (le formulaire a été envoyé deux fois) : il n'est enregistré et "
+                "envoyé qu'une fois.")
 
 
 @bp.route("/<reference>/message", methods=["POST"])
 def post_message(reference: str):
     try:
-        event, queued = send_message(reference, request.form.get("message", ""), session["reviewer"],
-                             request.form.get("complements_jusqu_au"))
+        sent = send_message(reference, request.form.get("message", ""), session["reviewer"],
+                            request.form.get("complements_jusqu_au"), request.form.get(POST_ID_FIELD))
     except (dossier.ExchangeError, StatusError) as error:
         return _detail(reference, 400, message_error=str(error), message_value=request.form.get("message", ""),
                        until_value=request.form.get("complements_jusqu_au", ""))
     except RecordError:
         return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
+    if sent is None:
+        flash(ALREADY_SENT)
+        return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+    event, queued = sent
     done = ("Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier." if queued else
             "Message enregistré ; il s'affiche sur la page de dossier du porteur." + NOT_QUEUED)
     if event.get("complements_until"):
@@ -81,7 +98,7 @@ def message_command(reference: str, text: str, until: str | None, by: str | None
     if text == "-":
         text = click.get_text_stream("stdin").read()
     try:
-        _event, queued = send_message(reference, text, who(by), until)
+        _event, queued = send_message(reference, text, who(by), until)  # type: ignore[misc] # no post id: never None
     except (dossier.ExchangeError, StatusError) as error:
         raise click.ClickException(str(error)) from None
     except RecordError as error:

@@ -34,6 +34,8 @@ bp.before_request(_guard)
 bp.after_request(_no_store)
 
 UNREADABLE = "Le dossier est illisible : lancez « check » avant de révoquer son lien."
+ALREADY_REVOKED = ("Ce lien était déjà révoqué par ce formulaire (envoyé deux fois) : il n'est révoqué qu'une fois, "
+                   "et le nouveau lien n'est envoyé qu'une fois.")
 
 
 def init_app(app: Flask) -> None:
@@ -41,12 +43,16 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(revoke_link_command)
 
 
-def revoke(reference: str, by: str, new_contact: str | None) -> Revocation:
-    """Revoke the link (and set the contact), durably, then queue the mails; the revocation.
+def revoke(reference: str, by: str, new_contact: str | None, post_id: str | None = None) -> Revocation | None:
+    """Revoke the link (and set the contact), durably, then queue the mails; the revocation, or
+    None when the form's one-time `post_id` was already stored (nothing revoked nor mailed again).
     RevocationError or StatusError (French) when refused: then nothing is stored."""
     store, facts = appstate.store(), appstate.facts()
     now, _preview = current_now(facts)  # AMI_NOW in previews and tests
-    revocation = revoke_link(store, reference, by=by, form=appstate.form(), new_contact=new_contact, now=now)
+    revocation = revoke_link(store, reference, by=by, form=appstate.form(), new_contact=new_contact, now=now,
+                             post_id=post_id)
+    if revocation is None:
+        return None
     revocation_mails.queue_revocation_mails(store, revocation, facts, lifecycle.settings())
     return revocation
 
@@ -65,12 +71,12 @@ def done_message(revocation: Revocation) -> str:
 def post_revocation(reference: str):
     new_contact = (request.form.get("nouveau_contact") or "").strip() or None
     try:
-        revocation = revoke(reference, session["reviewer"], new_contact)
+        revocation = revoke(reference, session["reviewer"], new_contact, request.form.get("id_envoi"))
     except (RevocationError, StatusError) as error:
         return _detail(reference, 400, revocation_error=str(error), contact_value=visible_part(new_contact or ""))
     except RecordError:
         return _detail(reference, 400, revocation_error=UNREADABLE)
-    flash(done_message(revocation))
+    flash(ALREADY_REVOKED if revocation is None else done_message(revocation))
     return redirect(url_for("review.detail", reference=reference) + "#lien", code=303)
 
 
@@ -86,7 +92,7 @@ def revoke_link_command(reference: str, contact: str | None, by: str | None) -> 
     """Revoke a dossier's link: the links sent so far stop opening it, and the new link is
     e-mailed to the contact (or to --contact, which becomes the dossier's contact)."""
     try:
-        revocation = revoke(reference, who(by), contact)
+        revocation = revoke(reference, who(by), contact)  # no post id from a shell: never None
     except (RevocationError, StatusError) as error:
         raise click.ClickException(str(error)) from None
     except RecordError as error:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..template_filters import thousands  # re-exported: the review pages and exports use it from here
 from .index import Selection
 
 PAGE_SIZE = 50
@@ -44,11 +45,6 @@ def selection_of(chosen: Mapping[str, str]) -> Selection:
 def query_of(chosen: Mapping[str, str]) -> dict[str, str]:
     """The non-blank parameters, to carry in links."""
     return {key: value for key, value in chosen.items() if value}
-
-
-def thousands(number: int) -> str:
-    """`1 234` with a narrow no-break space, as French writes it."""
-    return f"{number:,}".replace(",", "\u202f")
 
 
 @dataclass(frozen=True)

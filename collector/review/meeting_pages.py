@@ -50,12 +50,17 @@ def propose(reference: str):
         slots = [slot for number in range(1, meetings.MAX_SLOTS + 1)
                  if (slot := meetings.parse_slot(number, *(values[f"{name}-{number}"] for name in SLOT_FIELDS), now))]
         record = latest_record(store, reference)
-        meeting = meetings.propose(store, reference, slots, by=session["reviewer"], now=now)
+        meeting = meetings.propose(store, reference, slots, by=session["reviewer"], now=now,
+                                   post_id=request.form.get("id_envoi"))  # the form's one-time id
     except meetings.MeetingError as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field=error.field or "date-1",
                        meeting_values=values)
     except (StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
+    if meeting is None:  # the same form sent again (a double click): one meeting, mailed once
+        flash("Cette rencontre était déjà proposée (le formulaire a été envoyé deux fois) : elle n'est enregistrée et "
+              "envoyée qu'une fois.")
+        return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
     lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre proposée : le porteur la reçoit par e-mail avec l'invitation et choisit sur sa page de dossier.")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)

@@ -235,6 +235,7 @@ def test_a_network_may_post_five_times_what_one_client_may_then_waits(make_app, 
     assert [reply.status_code for reply in replies] == [303] * 5 + [429]
     assert "Retry-After" in replies[5].headers
     assert "Trop d&#39;envois depuis votre connexion ou votre réseau" in replies[5].text
+    assert "minute(s)" not in replies[5].text and " minutes, puis réessayez." in replies[5].text  # a French plural
     assert len(records(app)) == 5, "nothing stored past the network's limit"
     assert send(clients[6].replace("db8:1:", "db8:2:").replace("192.0.2.", "198.51.100.")).status_code == 303
 

@@ -58,7 +58,7 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
         tab.get_by_label("Répondre à la Région").fill("x" * 5001)
         tab.get_by_role("button", name="Envoyer mon message").click()
         tab.wait_for_load_state("load")
-        assert "5000 au plus" in tab.locator(".error-summary").inner_text()
+        assert "5\u202f000 au plus" in tab.locator(".error-summary").inner_text()
         tab.get_by_label("Répondre à la Région").fill("Le budget est précisé dans la description.")
         tab.get_by_role("button", name="Envoyer mon message").click()
         tab.wait_for_url(re.compile(r"fait=message"))

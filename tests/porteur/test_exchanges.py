@@ -101,7 +101,7 @@ def test_a_request_for_complements_reopens_corrections_after_the_deadline(review
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"message": ""}, "Le message est vide"),
-    ({"message": "x" * 5001}, "5000 au plus"),
+    ({"message": "x" * 5001}, "5\u202f000 au plus"),
     ({"message": "Bonjour", "complements_jusqu_au": "2021-04-01"}, "La date des compléments est passée"),
     ({"message": "Bonjour", "complements_jusqu_au": "demain"}, "Date des compléments illisible"),
 ])
@@ -144,7 +144,7 @@ def test_an_answer_pasted_from_a_word_processor_keeps_its_line_breaks(reviewer, 
     assert refused.status_code == 422 and "(U+0007) après « Bonjour »" in refused.text
 
 
-@pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5000 au plus")])
+@pytest.mark.parametrize(("text", "message"), [("", "Votre message est vide"), ("y" * 5001, "5\u202f000 au plus")])
 def test_a_refused_answer_is_shown_on_the_dossier_page_with_the_text_kept(reviewer, client, records, kept,
                                                                           text, message):
     write(reviewer, message="Une question ?")

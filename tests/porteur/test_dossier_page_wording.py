@@ -1,0 +1,63 @@
+"""Small promises of the dossier page's words: a refused text comes back whole, numbers and plurals in French."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from collector import appstate, create_app
+from collector.statuses import change_status
+from collector.template_filters import minutes_fr, thousands
+from tests.review.factory import make_record
+
+from .conftest import CLOSED_NOW, SECRET, link, review_post
+
+REF = "AMI-2021-0001"
+
+
+def test_a_refused_reply_longer_than_twenty_thousand_characters_comes_back_whole(client, records):
+    text = "Un projet détaillé. " * 1500 + "Fin du message."
+    reply = client.post(link(REF, "repondre"), data={"message": text})
+    assert reply.status_code == 422
+    page = html.unescape(reply.text)
+    assert f">{text}</textarea>" in page
+    assert "30\u202f015 caractères ; 5\u202f000 au plus" in page
+
+
+def test_an_answered_dossier_asks_une_question_once(reviewer, client, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    change_status(kept, REF, "en_instruction", by="alice")
+    change_status(kept, REF, "oriente_feder", by="alice", motivation="Projet éligible au FEDER.")
+    assert review_post(reviewer, REF, "reponse", motivation="Projet éligible au FEDER.").status_code == 303
+    page = client.get(link(REF)).text
+    assert "a répondu à votre dossier" in page
+    assert page.count("Une question ?") == 1
+
+
+def test_a_porteur_post_past_the_limit_says_how_many_minutes_in_french(data_dir, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    monkeypatch.setenv("COLLECTOR_SMTP_HOST", "")
+    app = create_app({"DATA_DIR": data_dir, "MIN_FILL_SECONDS": 0, "RATE_LIMIT": (1, 600), "SECRET_KEY": SECRET})
+    try:
+        assert appstate.store(app).write_record(make_record(app.config["FORM"], 1))
+        client = app.test_client()
+        assert client.post(link(REF, "repondre"), data={"message": "Une question ?"}).status_code == 303
+        refused = client.post(link(REF, "repondre"), data={"message": "Une autre question ?"})
+        assert refused.status_code == 429
+        text = html.unescape(refused.text)
+        assert "minute(s)" not in text
+        assert re.search(r"Patientez environ [0-9]+ minutes, puis réessayez\.", text)  # the wait is over a minute
+    finally:
+        appstate.store(app).close()
+
+
+@pytest.mark.parametrize(("count", "words"), [(0, "0 minute"), (1, "1 minute"), (2, "2 minutes"), (7, "7 minutes")])
+def test_minutes_take_the_french_plural(count, words):
+    assert minutes_fr(count) == words
+
+
+@pytest.mark.parametrize(("number", "written"), [(5, "5"), (999, "999"), (5000, "5\u202f000"), (30012, "30\u202f012")])
+def test_thousands_are_grouped_with_a_narrow_no_break_space(number, written):
+    assert thousands(number) == written

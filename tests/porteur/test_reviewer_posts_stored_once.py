@@ -1,0 +1,76 @@
+"""A reviewer's double click stores one message, one meeting, one revocation, and mails the porteur once.
+
+The detail page's forms carry a one-time id (as the porteur's reply form does): the same form
+sent twice, with the same CSRF token, stores one event and answers both posts with the same
+page. On both stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.porteur.revocation import current_generation
+from collector.statuses import read_history
+from tests.conftest import STORE_KINDS
+from tests.review.conftest import csrf_of
+from tests.support.payloads import form_hidden_fields
+
+from .conftest import CLOSED_NOW, outbox
+from .test_meetings import SLOTS
+
+REF = "AMI-2021-0001"
+ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
+
+
+def form_of(reviewer, action: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, one-time id) of the detail page's form posting to `action`."""
+    page = reviewer.get(f"/instruction/{REF}").text
+    start = page.index(f'action="/instruction/{REF}/{action}"')
+    hidden = form_hidden_fields(page[start:page.index("</form>", start)])
+    assert hidden.get("id_envoi"), f"the {action} form holds a one-time id"
+    return {"csrf_token": csrf_of(page), "id_envoi": hidden["id_envoi"]}
+
+
+def post_twice(reviewer, action: str, **fields):
+    data = {**form_of(reviewer, action), **fields}
+    first = reviewer.post(f"/instruction/{REF}/{action}", data=data)
+    second = reviewer.post(f"/instruction/{REF}/{action}", data=data)
+    return first, second
+
+
+def kinds(kept) -> list[str]:
+    return [event["kind"] for event in read_history(kept, REF)["events"]]
+
+
+@ON_BOTH_STORES
+def test_a_message_sent_twice_is_stored_and_mailed_once(reviewer, records, kept):
+    first, second = post_twice(reviewer, "message", message="Pouvez-vous préciser le budget ?")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert kinds(kept) == ["message"]
+    assert [name for name in outbox(kept) if ".message-" in name] == [f"{REF}.message-1.eml"]
+    assert "déjà enregistré" in reviewer.get(second.headers["Location"]).text
+    again = post_twice(reviewer, "message", message="Pouvez-vous préciser le budget ?")  # a new page: a new id
+    assert again[0].status_code == 303 and kinds(kept) == ["message", "message"]
+
+
+@ON_BOTH_STORES
+def test_a_meeting_proposed_twice_is_one_meeting(reviewer, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    first, second = post_twice(reviewer, "rencontre", **SLOTS)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert kinds(kept) == ["rencontre_proposee"]
+    assert [name for name in outbox(kept) if "rencontre-2" in name] == []
+    assert "déjà proposée" in reviewer.get(second.headers["Location"]).text
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("contact", ["", "retabli@example.org"])
+def test_a_revocation_sent_twice_revokes_once_and_mails_one_new_link(reviewer, records, kept, contact):
+    first, second = post_twice(reviewer, "lien", nouveau_contact=contact)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert kinds(kept) == ["lien_revoque"] and current_generation(kept, REF) == 1
+    assert [name for name in outbox(kept) if "lien-remplace-2" in name] == []
+    assert kept.versions.numbers(REF) == ([2] if contact else [])
+    assert "déjà révoqué" in reviewer.get(second.headers["Location"]).text.replace("&#39;", "'")

@@ -160,6 +160,22 @@ def test_a_failed_syncfs_raises_the_kernels_error_and_publishes_nothing_nor_leav
     assert os.listdir(tmp_path / "tmp") == [] and open_descriptors() == descriptors
 
 
+def test_the_error_a_failed_syncfs_raises_is_the_one_the_kernel_set(tmp_path, disk, monkeypatch):
+    """libc's errno reaches the error only through ctypes's copy of it (use_errno): here a real libc
+    call stands in for syncfs and fails the kernel's way (tcgetpgrp on a folder: -1, ENOTTY)."""
+    def libc_failing_like_the_kernel(name, use_errno=False):
+        class Failing:
+            syncfs = REAL_CDLL(name, use_errno=use_errno).tcgetpgrp
+        return Failing()
+
+    monkeypatch.setattr(ctypes, "CDLL", libc_failing_like_the_kernel)
+    ctypes.set_errno(0)
+    with pytest.raises(OSError) as raised:
+        write_new_files(str(tmp_path / "outbox"), FILES)
+    assert (raised.value.errno, raised.value.strerror) == (errno.ENOTTY, os.strerror(errno.ENOTTY))
+    assert os.listdir(tmp_path / "outbox") == []
+
+
 @pytest.mark.parametrize("system, release", [("Linux", "5.8.0"), ("Linux", "5.9.1-custom"), ("Linux", "6.0.0"),
                                              ("Linux", "6.18.44-fc-v669")])
 def test_a_linux_kernel_from_5_8_on_gets_one_syncfs(tmp_path, disk, monkeypatch, system, release):

@@ -1,15 +1,19 @@
-"""What the outbox remembers (collector/mail/delivery.py, mail-queued/) stays inside the data folder.
+"""Queueing (collector/mail/delivery.py) writes only in the data folder and never hides a failure.
 
 A message queued is remembered by an empty file of its name in mail-queued/, created exclusively:
 a name already there, whatever it is (a file, a link planted by hand), is left as it is and never
-followed, so that queueing never writes anywhere but in the data folder.
+followed. A batch whose mail cannot be written queues the others, logs the error (never an
+address), and the next round queues the missing mail, once.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 
-from collector.mail.delivery import OUTBOX, QUEUED, pending, queue_message
+from collector.mail.delivery import OUTBOX, QUEUED, MailSettings, pending, queue_message, reconcile
+from tests.review.factory import write_records
 from tests.review.test_outbox_promises import RECIPIENT, message
 
 NAME = "AMI-2021-0001.accuse.eml"
@@ -24,3 +28,24 @@ def test_a_link_in_mail_queued_is_never_followed_when_a_message_is_remembered(da
     assert pending(data_dir, OUTBOX) == [NAME]
     assert os.listdir(elsewhere) == [], "nothing written through the link"
     assert os.path.islink(os.path.join(data_dir, QUEUED, NAME))
+
+
+def test_a_batch_mail_that_cannot_be_written_is_logged_the_others_are_queued_and_the_next_round_queues_it(
+        app, data_dir, form, monkeypatch, caplog):
+    write_records(data_dir, 2, form)
+    settings = MailSettings(host="127.0.0.1", port=25, mail_from="AMI <ami@normandie.example>")
+    real_write, failures = os.write, [errno.ENOSPC]
+
+    def write(fd, data):
+        if failures and "/tmp/" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(failures.pop(), "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    with caplog.at_level(logging.ERROR):
+        queued = reconcile(data_dir, app.config["FACTS"], form, settings)
+    assert len(queued) == 3 and pending(data_dir, OUTBOX) == pending(data_dir, QUEUED) == sorted(queued)
+    assert "could not queue the messages of 2 record(s) (OSError: No space left on device)" in caplog.text
+    assert "@" not in caplog.text, "no address in the log"
+    missing = reconcile(data_dir, app.config["FACTS"], form, settings)
+    assert len(missing) == 1 and missing[0] not in queued and len(pending(data_dir, OUTBOX)) == 4

@@ -2,8 +2,9 @@
 
 A message queued is remembered by an empty file of its name in mail-queued/, created exclusively:
 a name already there, whatever it is (a file, a link planted by hand), is left as it is and never
-followed. A batch whose mail cannot be written queues the others, logs the error (never an
-address), and the next round queues the missing mail, once.
+followed. A batch whose mail cannot be written, or whose name in outbox/ is taken by something that
+is no message, queues the others and logs the error (never an address); the next round queues the
+missing mail, once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import errno
 import logging
 import os
 
-from collector.mail.delivery import OUTBOX, QUEUED, MailSettings, pending, queue_message, reconcile
+from collector.mail.delivery import (OUTBOX, QUEUED, MailSettings, pending, queue_for_records, queue_message,
+                                     reconcile)
+from collector.records import iter_record_paths, read_record
 from tests.review.factory import write_records
 from tests.review.test_outbox_promises import RECIPIENT, message
 
@@ -30,10 +33,13 @@ def test_a_link_in_mail_queued_is_never_followed_when_a_message_is_remembered(da
     assert os.path.islink(os.path.join(data_dir, QUEUED, NAME))
 
 
+def settings() -> MailSettings:
+    return MailSettings(host="127.0.0.1", port=25, mail_from="AMI <ami@normandie.example>")
+
+
 def test_a_batch_mail_that_cannot_be_written_is_logged_the_others_are_queued_and_the_next_round_queues_it(
         app, data_dir, form, monkeypatch, caplog):
     write_records(data_dir, 2, form)
-    settings = MailSettings(host="127.0.0.1", port=25, mail_from="AMI <ami@normandie.example>")
     real_write, failures = os.write, [errno.ENOSPC]
 
     def write(fd, data):
@@ -43,9 +49,23 @@ def test_a_batch_mail_that_cannot_be_written_is_logged_the_others_are_queued_and
 
     monkeypatch.setattr(os, "write", write)
     with caplog.at_level(logging.ERROR):
-        queued = reconcile(data_dir, app.config["FACTS"], form, settings)
+        queued = reconcile(data_dir, app.config["FACTS"], form, settings())
     assert len(queued) == 3 and pending(data_dir, OUTBOX) == pending(data_dir, QUEUED) == sorted(queued)
     assert "could not queue the messages of 2 record(s) (OSError: No space left on device)" in caplog.text
     assert "@" not in caplog.text, "no address in the log"
-    missing = reconcile(data_dir, app.config["FACTS"], form, settings)
+    missing = reconcile(data_dir, app.config["FACTS"], form, settings())
     assert len(missing) == 1 and missing[0] not in queued and len(pending(data_dir, OUTBOX)) == 4
+
+
+def test_a_batch_name_taken_in_the_outbox_by_something_that_is_no_message_is_logged_and_the_others_are_queued(
+        app, data_dir, form, tmp_path, caplog):
+    write_records(data_dir, 2, form)
+    taken = "AMI-2021-0002.accuse.eml"
+    os.makedirs(os.path.join(data_dir, OUTBOX))
+    os.symlink(tmp_path / "nowhere", os.path.join(data_dir, OUTBOX, taken))  # dangling: no message, never read
+    records = [read_record(path) for path in iter_record_paths(data_dir)]
+    with caplog.at_level(logging.ERROR):
+        queued = queue_for_records(data_dir, records, app.config["FACTS"], form, settings())
+    assert len(queued) == 3 and taken not in queued
+    assert "could not queue the messages of 2 record(s) (FileExistsError" in caplog.text
+    assert not (tmp_path / "nowhere").exists(), "nothing written through the link"

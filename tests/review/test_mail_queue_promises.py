@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import stat
 
 from collector.mail.delivery import (OUTBOX, QUEUED, MailSettings, pending, queue_for_records, queue_message,
                                      reconcile)
@@ -31,6 +32,16 @@ def test_a_link_in_mail_queued_is_never_followed_when_a_message_is_remembered(da
     assert pending(data_dir, OUTBOX) == [NAME]
     assert os.listdir(elsewhere) == [], "nothing written through the link"
     assert os.path.islink(os.path.join(data_dir, QUEUED, NAME))
+
+
+def test_a_queued_message_is_remembered_by_an_empty_file_that_asks_for_0640_whatever_the_umask(data_dir):
+    previous = os.umask(0)
+    try:
+        assert queue_message(data_dir, NAME, message(), RECIPIENT) is True
+    finally:
+        os.umask(previous)
+    marker = os.stat(os.path.join(data_dir, QUEUED, NAME))
+    assert (stat.S_IMODE(marker.st_mode), marker.st_size) == (0o640, 0)
 
 
 def settings() -> MailSettings:

@@ -188,7 +188,8 @@ def test_a_linux_kernel_from_5_8_on_gets_one_syncfs(tmp_path, disk, monkeypatch,
 
 
 @pytest.mark.parametrize("system, release", [("Linux", "5.7.19"), ("Linux", "4.19.0"), ("Linux", "4.9.0"),
-                                             ("Linux", "6"), ("Linux", "six.one"), ("Darwin", "23.1.0")])
+                                             ("Linux", "6"), ("Linux", "six.one"), ("Darwin", "23.1.0"),
+                                             ("OpenBSD", "7.4")])
 def test_where_syncfs_cannot_report_errors_each_file_is_fsynced_before_its_name_appears(
         tmp_path, disk, monkeypatch, system, release):
     events, _libc = disk

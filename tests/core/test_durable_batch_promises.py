@@ -217,3 +217,16 @@ def test_a_libc_that_cannot_be_loaded_fsyncs_each_file(tmp_path, disk, monkeypat
     monkeypatch.setattr(ctypes, "CDLL", cannot_load)
     write_new_files(str(tmp_path / "outbox"), FILES)
     assert kinds(events) == ["write", "fsync"] * len(FILES) + ["link"] * len(FILES)
+
+
+def test_a_temporary_file_another_process_swept_meanwhile_does_not_fail_the_batch(tmp_path, disk, monkeypatch):
+    """durable.sweep_tmp(older_than=…) in another process may remove a temporary file once it is linked."""
+    recording_link = os.link
+
+    def link_then_swept(source, target):
+        recording_link(source, target)
+        os.unlink(source)
+
+    monkeypatch.setattr(os, "link", link_then_swept)
+    assert write_new_files(str(tmp_path / "outbox"), FILES) == ([name for name, _data in FILES], [])
+    assert os.listdir(tmp_path / "tmp") == []

@@ -33,7 +33,7 @@ from typing import IO, Any
 from .display import shown
 from .readable import MULTI_SEPARATOR, answer_text, departement_name  # noqa: F401 - answer_text: the exports' cells
 from .review.catalog import Entry, format_moment, format_received
-from .review.listing import thousands
+from .template_filters import thousands
 from .statuses import PARIS, status_label
 
 FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons", "Département", "Version",

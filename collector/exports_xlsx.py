@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from .exports import (FIXED_HEADERS, RECEIVED_COLUMN, _width, guard_formula, plain_row, questions, received_local,
                       short_headers, wrapped_columns)
 from .review.catalog import Entry
-from .review.listing import thousands
+from .template_filters import thousands
 
 CELL_LIMIT = 32_767  # characters in one XLSX cell (Excel's limit, where openpyxl cuts silently)
 

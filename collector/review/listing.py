@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..template_filters import thousands  # re-exported: the review pages and exports use it from here
+from ..template_filters import thousands
 from .index import Selection
 
 PAGE_SIZE = 50

@@ -25,8 +25,7 @@ from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
-from ..statuses import PARIS, NoRecord, StatusError, history_change
-from ..yamlio import YamlFileError
+from ..statuses import PARIS, NoRecord
 from . import dossier_caps
 from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
                     guard_post, page)
@@ -49,16 +48,13 @@ def init_app(app: Flask) -> None:
 
 
 def _ask_other_once(store: Store, reference: str, history: dict[str, Any], number: int, text: str | None,
-                    now: datetime, submission_id: str) -> meetings.Meeting | None:
+                    now: datetime, form_id: str) -> meetings.Meeting | None:
     """meetings.ask_other with the form's one-time id claimed with the event, as one unit
-    (store.dossier_posts, as a porteur's reply): None when that form was already stored."""
+    (dossier.append_once, as the reviewer's forms): None when that form was already stored."""
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": "porteur", "kind": meetings.OTHER_ASKED,
              "meeting": number, "text": meetings.other_request_text(history, number, text)}
-    change = history_change(reference, event, precondition=lambda fresh: meetings.other_request_text(fresh, number, text))
-    try:
-        stored = store.dossier_posts.write(reference, change, submission_id=submission_id)
-    except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
-        raise StatusError(f"Historique illisible : {error}") from error
+    stored = dossier.append_once(store, reference, event, form_id,
+                                 precondition=lambda fresh: meetings.other_request_text(fresh, number, text))
     return None if stored is None else meetings.meetings_of(stored)[number - 1]
 
 
@@ -77,7 +73,7 @@ def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], nu
     try:
         if submission_id is None:  # a page served before forms carried the id
             return meetings.ask_other(store, reference, history, number, text, now)
-        stored = _ask_other_once(store, reference, history, number, text, now, submission_id)
+        stored = _ask_other_once(store, reference, history, number, text, now, form_id)
     except BaseException:
         counted.give_back()
         raise

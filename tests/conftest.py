@@ -40,6 +40,17 @@ def chromium():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site built once per process with AMI_NOW inside the open phase (15 April 2021, 10:00, Paris),
+    for every suite that needs that build unchanged (the site's checks, the form in Chromium)."""
+    from tests.site.sitebuild import build_site
+
+    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
+    assert build.returncode == 0, build.log
+    return build
+
+
 @pytest.fixture
 def browser_context(chromium):
     """A fresh browser profile whose requests off 127.0.0.1 are refused and listed in `.outside`."""
@@ -76,8 +87,10 @@ def postgres_cluster():
 
 @pytest.fixture
 def database_url(postgres_cluster):
-    """A fresh database at the current schema, for one test."""
-    return postgres_cluster.url(postgres_cluster.new_database(template=postgres_cluster.template))
+    """A fresh database at the current schema, for one test; dropped when the test ends."""
+    name = postgres_cluster.new_database(template=postgres_cluster.template)
+    yield postgres_cluster.url(name)
+    postgres_cluster.drop_database(name)
 
 
 STORE_KINDS = ("folder", "postgres")

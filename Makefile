@@ -74,7 +74,7 @@ PG_PASS ?= tests/collector tests/porteur tests/review tests/proof
 # one process, so that a module's shared server or site build is made once and its tests never meet
 # another process's. Each process has its own Chromium, PostgreSQL cluster and temporary folders
 # (tests/conftest.py). TEST_WORKERS=0 runs in this one process, as before.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 test: install
 	$(BIN)/pytest $(PARALLEL) $(PYTEST_ARGS)

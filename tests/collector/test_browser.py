@@ -11,7 +11,6 @@ from axe_playwright_python.sync_playwright import Axe
 
 from collector.formdef import load_form
 from collector.records import iter_record_paths, read_record
-from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
 from tests.support.servers import gunicorn
@@ -25,12 +24,10 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
-    assert build.returncode == 0, build.log
+def server(tmp_path_factory, site):
     data_dir = str(tmp_path_factory.mktemp("data"))
     port = free_port()
-    env = collector_env(data_dir, port, COLLECTOR_SITE_DIR=build.output)
+    env = collector_env(data_dir, port, COLLECTOR_SITE_DIR=site.output)
     with gunicorn(env, workers=2, port=port, log_dir=str(tmp_path_factory.mktemp("logs"))) as running:
         running.data_dir = data_dir
         yield running

@@ -69,10 +69,16 @@ run: html
 # The whole suite (data folder; the modules that say so run on PostgreSQL too), then the PostgreSQL
 # pass: the tests of PG_PASS that the --store switch moves to PostgreSQL (tests/support/store_switch.py).
 # `make test PG_PASS=` skips that pass.
-PG_PASS ?= tests/collector tests/porteur tests/review tests/proof
+PG_PASS ?= tests/collector tests/porteur tests/review tests/proof tests/deploy
+# Both passes run in TEST_WORKERS processes (pytest-xdist); `--dist loadfile` keeps each test file in
+# one process, so that a module's shared server or site build is made once and its tests never meet
+# another process's. Each process has its own Chromium, PostgreSQL cluster and temporary folders
+# (tests/conftest.py). TEST_WORKERS=0 runs in this one process, as before.
+TEST_WORKERS ?= 2
+PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
-	$(if $(strip $(PG_PASS)),$(BIN)/pytest --store=postgres -m switched_to_postgresql $(PG_PASS))
+	$(BIN)/pytest $(PARALLEL) $(PYTEST_ARGS)
+	$(if $(strip $(PG_PASS)),$(BIN)/pytest $(PARALLEL) --store=postgres -m switched_to_postgresql $(PG_PASS))
 
 bench: install
 	$(BIN)/python bench/all.py

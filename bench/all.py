@@ -33,6 +33,7 @@ SCRIPTS = [
     ("histories.py", "dossier histories: appends and the porteur's page reads, data folder and PostgreSQL"),
     ("purge.py", "RGPD purge: choosing and forgetting 500 old dossiers, data folder and PostgreSQL"),
     ("link_check.py", "porteur's link check: a forged key, a revoked key, the dossier page at its current key"),
+    ("throwaway_cluster.py", "the tests' PostgreSQL: one test's database created, dropped, removed, on disk and in tmpfs"),
 ]
 
 

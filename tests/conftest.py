@@ -1,4 +1,8 @@
-"""Fixtures every suite shares: a real Chromium, a scratch data folder, a throwaway PostgreSQL."""
+"""Fixtures every suite shares: a real Chromium, a scratch data folder, a throwaway PostgreSQL.
+
+`make test` runs the suite in several processes (pytest-xdist, `--dist loadfile`): a session
+fixture below is made once per process, never shared between two; its folders come from
+`tmp_path_factory` or `mkdtemp` (one base per process) and its ports from the OS."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Debian Chromium for the whole run (Playwright drives it)."""
+    """One headless Debian Chromium for the whole run of this process (Playwright drives it)."""
     if not os.path.exists(CHROMIUM_PATH):
         pytest.fail(f"{CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does).")
     from playwright.sync_api import sync_playwright
@@ -34,6 +38,17 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site built once per process with AMI_NOW inside the open phase (15 April 2021, 10:00, Paris),
+    for every suite that needs that build unchanged (the site's checks, the form in Chromium)."""
+    from tests.site.sitebuild import build_site
+
+    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
+    assert build.returncode == 0, build.log
+    return build
 
 
 @pytest.fixture
@@ -58,7 +73,8 @@ def data_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def postgres_cluster():
-    """One throwaway PostgreSQL cluster for the run (started on first use), with a migrated template."""
+    """One throwaway PostgreSQL cluster for the run of this process (started on first use), with a
+    migrated template: each pytest-xdist worker has its own folder and loopback port."""
     from tests.support.postgres import migrated_template, start_cluster, stop_cluster
 
     cluster = start_cluster()
@@ -71,8 +87,10 @@ def postgres_cluster():
 
 @pytest.fixture
 def database_url(postgres_cluster):
-    """A fresh database at the current schema, for one test."""
-    return postgres_cluster.url(postgres_cluster.new_database(template=postgres_cluster.template))
+    """A fresh database at the current schema, for one test; dropped when the test ends."""
+    name = postgres_cluster.new_database(template=postgres_cluster.template)
+    yield postgres_cluster.url(name)
+    postgres_cluster.drop_database(name)
 
 
 STORE_KINDS = ("folder", "postgres")

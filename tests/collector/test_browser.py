@@ -10,7 +10,6 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from collector.formdef import load_form
-from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
 from tests.support.server_store import (new_server_store, server_store, server_store_kind,  # noqa: F401 - fixtures
@@ -26,11 +25,9 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, server_store):
-    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
-    assert build.returncode == 0, build.log
+def server(tmp_path_factory, site, server_store):
     port = free_port()
-    env = collector_env(server_store.data_dir, port, COLLECTOR_SITE_DIR=build.output, **server_store.env)
+    env = collector_env(server_store.data_dir, port, COLLECTOR_SITE_DIR=site.output, **server_store.env)
     with gunicorn(env, workers=2, port=port, log_dir=str(tmp_path_factory.mktemp("logs"))) as running:
         running.data_dir, running.store = server_store.data_dir, server_store
         yield running

@@ -10,7 +10,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.site.sitebuild import build_site
 from tests.support.net import free_port
 from tests.support.payloads import valid_answers
 from tests.support.server_store import new_server_store, server_store_kind  # noqa: F401 - fixtures
@@ -27,10 +26,9 @@ CLOSED_NOW = "2021-06-15T10:00:00"
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory):
-    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
-    assert build.returncode == 0, build.log
-    return build
+def built_site(site):
+    """The open phase's build, shared with the other suites (tests/conftest.py); served read-only."""
+    return site
 
 
 def _serve(tmp_path_factory, site_dir, store, **extra):

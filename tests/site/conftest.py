@@ -1,18 +1,11 @@
-"""Fixtures for the site suite: one full build inside the open phase, shared by the session."""
+"""Fixtures for the site suite: the full build inside the open phase (`site`, tests/conftest.py),
+served on loopback."""
 
 from __future__ import annotations
 
 import pytest
 
-from .sitebuild import Build, build_site, static_server
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Build:
-    """The site built once with AMI_NOW inside the open phase (15 April 2021, 10:00, Paris)."""
-    build = build_site(str(tmp_path_factory.mktemp("site") / "output"))
-    assert build.returncode == 0, build.log
-    return build
+from .sitebuild import static_server
 
 
 @pytest.fixture(scope="session")

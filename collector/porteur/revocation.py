@@ -29,7 +29,7 @@ from marshmallow import ValidationError
 from .. import dossier
 from ..addresses import AddressError, refuse_invisible, same_mailbox_whatever_ascii_case
 from ..records import clean_text, content_hash
-from ..statuses import MAX_NAME_LENGTH, PARIS, add_event, check_reference, read_history
+from ..statuses import MAX_NAME_LENGTH, PARIS, check_reference, read_history
 from ..validation import Email
 
 if TYPE_CHECKING:

@@ -42,6 +42,7 @@ from . import events
 from .addresses import address_key
 from .durable import replace_file
 from .records import clean_paragraphs, clean_text, record_path
+from .template_filters import thousands
 from .yamlio import YamlFileError, dump_yaml, read_yaml_file
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def _clean(value: str | None, what: str, limit: int, multiline: bool = False) ->
     word processor carries (U+000B, U+2028…) become line feeds, as in the porteur's texts."""
     text = (clean_paragraphs if multiline else clean_text)(value or "").strip()
     if len(text) > limit:
-        raise StatusError(f"{what} : {limit} caractères au plus.")
+        raise StatusError(f"{what} : {thousands(limit)} caractères au plus.")
     return text
 
 

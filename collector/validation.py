@@ -19,6 +19,7 @@ from .display import INVISIBLE_IN_SHORT_TEXT, category_name, code_point
 from .departements import NAMES as DEPARTEMENT_NAMES
 from .departements import departement_of, is_normandie
 from .records import FIX_HIDDEN, HiddenCharacterError, clean_paragraphs
+from .template_filters import thousands
 
 if TYPE_CHECKING:
     from .formdef import FieldDef
@@ -87,8 +88,8 @@ class Text(Answer):
         limits = self.definition
         if limits.max_length and len(text) > limits.max_length:
             raise ValidationError(
-                f"« {limits.label} » compte {limits.max_length} caractères au plus ; "
-                f"votre réponse en compte {len(text)} : raccourcissez-la.")
+                f"« {limits.label} » compte {thousands(limits.max_length)} caractères au plus ; "
+                f"votre réponse en compte {thousands(len(text))} : raccourcissez-la.")
         if limits.min_length and len(text) < limits.min_length:
             raise ValidationError(
                 f"« {limits.label} » compte au moins {limits.min_length} caractères : complétez votre réponse.")

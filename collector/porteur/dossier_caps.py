@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..template_filters import datetime_fr
+from ..template_filters import datetime_fr, minutes_fr
 
 if TYPE_CHECKING:
     from ..ratelimit import RateLimiter
@@ -100,7 +100,8 @@ def _when(reached: CapReached, now: datetime) -> str:
     """« jeudi 15 avril 2021 à 11 h 05 (dans environ 25 minutes) »: when a post passes again (the
     minute rounded up, so that a post sent then passes)."""
     minutes = max(1, -(-reached.wait // 60))
-    delay = f"{minutes} minute(s)" if minutes < 90 else f"{round(minutes / 60)} heure(s)"
+    hours = round(minutes / 60)
+    delay = minutes_fr(minutes) if minutes < 90 else f"{hours} heure{'s' if hours > 1 else ''}"
     return f"{datetime_fr(now + timedelta(seconds=reached.wait + 59))} (dans environ {delay})"
 
 

@@ -45,6 +45,7 @@ from ..clientaddr import network_group
 from ..errors import Refusal
 from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
+from ..template_filters import minutes_fr
 from .. import appstate
 from ..validation import Email
 from .mail_caps import MAILS_PER_ADDRESS_PER_DAY
@@ -74,11 +75,11 @@ SENT = ("Si cette adresse est celle d'un dossier, nous y envoyons dans les minut
         "l'AMI.").format(per_day=PER_ADDRESS[0], all_kinds=MAILS_PER_ADDRESS_PER_DAY)
 
 # A post refused for its client when it came without the page's proof: the page itself does better.
-TOO_MANY_WITHOUT_PAGE = ("Trop de demandes depuis votre connexion. Patientez environ {minutes} minute(s), puis "
+TOO_MANY_WITHOUT_PAGE = ("Trop de demandes depuis votre connexion. Patientez environ {minutes}, puis "
                          "envoyez votre demande depuis la page « Lien de dossier perdu » du site, ouverte à "
                          "nouveau : seules les demandes faites depuis cette page sont comptées pour tout votre réseau "
                          "plutôt que pour votre seule connexion.")
-TOO_MANY = ("Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes} minute(s), puis "
+TOO_MANY = ("Trop de demandes depuis votre connexion ou votre réseau. Patientez environ {minutes}, puis "
             "réessayez.")
 
 NOT_NOW = ("Votre demande n'a pas pu être enregistrée pour le moment : aucun e-mail ne partira. Réessayez dans "
@@ -131,7 +132,7 @@ def _count(from_the_page: bool) -> None:
     wait = by_client.hit(client) if from_the_page else by_client.hit_client(client)
     if wait is not None:
         minutes = max(1, round(wait / 60))
-        raise Refusal(429, (TOO_MANY if from_the_page else TOO_MANY_WITHOUT_PAGE).format(minutes=minutes),
+        raise Refusal(429, (TOO_MANY if from_the_page else TOO_MANY_WITHOUT_PAGE).format(minutes=minutes_fr(minutes)),
                       headers={"Retry-After": str(wait)})
 
 

@@ -106,7 +106,7 @@ def test_history_keeps_who_when_from_to_and_note(kept, one):
 @pytest.mark.parametrize("note, by, message", [
     ("", "alice", "La note est vide"),
     ("ok", "", "Indiquez qui écrit cette note."),
-    ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
+    ("x" * 5001, "alice", "La note est trop longue : 5\u202f000 caractères au plus."),
     ("bip\x07", "alice", "caractère de contrôle invisible"),
 ])
 def test_bad_notes_are_refused(kept, one, note, by, message):

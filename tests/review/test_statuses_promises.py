@@ -96,7 +96,7 @@ def test_a_reference_of_64_characters_is_well_formed(test_store):
     ("   ", "alice", "La note est vide : écrivez quelque chose."),
     ("x", "", "Indiquez qui écrit cette note."),
     ("x", None, "Indiquez qui écrit cette note."),
-    ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
+    ("x" * 5001, "alice", "La note est trop longue : 5\u202f000 caractères au plus."),
     ("x", "a" * 101, "Le nom est trop long : 100 caractères au plus."),
 ])
 def test_bad_notes_are_refused_in_french(test_store, one, note, by, message):
@@ -115,7 +115,7 @@ def test_a_note_and_a_name_at_their_limits_are_kept(test_store, one):
 
 @pytest.mark.parametrize("note, by, message", [
     ("x", "", "Indiquez qui fait ce changement."),
-    ("x" * 5001, "alice", "La note est trop longue : 5000 caractères au plus."),
+    ("x" * 5001, "alice", "La note est trop longue : 5\u202f000 caractères au plus."),
     ("x", "a" * 101, "Le nom est trop long : 100 caractères au plus."),
 ])
 def test_bad_status_changes_are_refused_in_french(test_store, one, note, by, message):

@@ -169,9 +169,6 @@ def test_the_closed_page_clears_the_drafts(closed_server, browser_context):
     page.goto(closed_server.base_url + "/candidater/index.html")  # the page opened before the deadline
     page.fill("#raison_sociale", "Sur un ordinateur partagé")
     assert draft(page) is not None
-    # a correction's draft, as its page (same origin) keeps it: the porteur's answers, on a shared computer
-    page.evaluate("""localStorage.setItem('ami-correction-AMI-2021-0004',
-                     JSON.stringify({at: Date.now(), answers: [['contact_email', 'a@example.org']]}))""")
     page.goto(closed_server.base_url + "/candidater/")
     assert page.locator("#formulaire-ferme").is_visible()
     assert page.evaluate("Object.keys(localStorage).length") == 0

@@ -17,9 +17,9 @@
   const form = $("form.ami-form");
   const data = form ? form.dataset : {};
   const key = data.draftKey;
-  /* Forget this form's draft, or (all) every draft of this site, the corrections' too: the call is closed. */
+  /* Forget this form's draft, or (all) every draft of this site: the call is closed. */
   const forget = all => {
-    try { Object.keys(store).filter(k => all ? /^ami-(brouillon|correction)/.test(k) : k == key).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
+    try { Object.keys(store).filter(k => all ? k.startsWith("ami-brouillon") : k == key).forEach(k => store.removeItem(k)); } catch (e) { /* refused */ }
   };
   if (!form) {  /* the call is closed (or not open yet): no draft is kept */
     if ($("#formulaire-ferme")) forget(1);

@@ -99,7 +99,12 @@ def contacts_text(facts: Mapping[str, Any]) -> str:
 def _escape(text: str) -> str:
     """A porteur's or a reviewer's text, as Markdown shows it literally (no markup, no HTML)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]#+!|~])", r"\\\1", text)
+    text = re.sub(r"([\\`*_\[\]#+!|~])", r"\\\1", text)
+    # what starts a line: « 2021. » an ordered list (renumbered from 1), « - » a list item or a rule,
+    # « === » / « --- » under a line a heading: written so that Markdown shows them as they are
+    text = re.sub(r"(?m)^(\s*\d+)\.", r"\1\\.", text)
+    return re.sub(r"(?m)^(\s*)([-=])",
+                  lambda match: match.group(1) + ("\\-" if match.group(2) == "-" else "&#61;"), text)
 
 
 def _shift_headings(html: str) -> str:

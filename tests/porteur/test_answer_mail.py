@@ -76,3 +76,20 @@ def test_an_answer_mail_waiting_when_the_link_is_revoked_goes_with_the_new_link_
     for part in (letter.get_body(("plain",)), letter.get_body(("html",))):
         text = part.get_content()
         assert new in text and old not in text
+
+
+def test_a_motivation_reads_as_the_reviewer_wrote_it_numbers_rules_and_underlines_included(form):
+    """Markdown would renumber « 2021. » and « 3. » from 1, drop a « --- » line and make a line underlined with
+    « === » a heading: the official letter would state what the reviewer did not write."""
+    from collector.facts import load_facts
+    from collector.letters import Letter, fill
+
+    letter = Letter("accompagnement_propose", "lettre.md", "Réponse", "Bonjour,\n\n## Pourquoi\n\n{motivation}\n\nCordialement")
+    motivation = ("2021. Le comité a examiné votre dossier.\n\n3. Le budget dépasse le plafond.\n\n---\n\n"
+                  "Conclusion\n==========\n\n- un point")
+    filled = fill(letter, make_record(form, 1), motivation, load_facts())
+    text = plain_text(filled.html)
+    for line in ("2021. Le comité a examiné votre dossier.", "3. Le budget dépasse le plafond.", "---",
+                 "Conclusion", "==========", "- un point"):
+        assert line in text, line
+    assert "<ol" not in filled.html and "<hr" not in filled.html and "<h1" not in filled.html

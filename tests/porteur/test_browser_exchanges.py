@@ -117,7 +117,7 @@ def test_a_reviewer_sets_an_outcome_previews_and_sends_the_letter_and_the_dossie
     assert "Lettre envoyée le" in reviewer.locator("main").inner_text()
 
     [mail] = stack.mails_to("contact2@exemple.fr", 1, "orientation vers un appel à projets")
-    assert "« Tiers-lieux » de l'automne" in mail.message.get_content()
+    assert "« Tiers-lieux » de l'automne" in mail.message.get_body(preferencelist=("plain",)).get_content()
     tab = browser_context.new_page()
     tab.goto(stack.base + link_in(mail.message))
     assert tab.locator(".dossier-status").inner_text() == "réponse envoyée"

@@ -233,4 +233,6 @@ def test_on_the_data_folder_the_limits_keep_their_files_so_a_running_server_keep
     handle_waiting(app, data_dir)
     assert sorted(name for name in os.listdir(os.path.join(data_dir, "state")) if name.startswith("ratelimit-") and name.endswith(".sqlite3")) == [
         "ratelimit-changements-contact.sqlite3", "ratelimit-courriels-adresse.sqlite3", "ratelimit-envoi-reseau.sqlite3",
-        "ratelimit-lien-adresse.sqlite3", "ratelimit-lien-client.sqlite3", "ratelimit-lien-reseau.sqlite3"]
+        "ratelimit-lien-adresse.sqlite3", "ratelimit-lien-client.sqlite3",
+        "ratelimit-lien-jeton.sqlite3",  # the page token's one-time claim
+        "ratelimit-lien-reseau.sqlite3"]

@@ -15,6 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from collector.dossier import write_next_version
 from collector.records import build_record, read_record, record_path
 from tests.review.test_review_browser import WCAG_TAGS, log_in, review_collector
+from tests.support.server_store import ServerStore
 
 pytestmark = pytest.mark.browser
 REFERENCE = "AMI-2021-0001"
@@ -32,7 +33,8 @@ def move_the_contact(data_dir: str) -> None:
 def test_the_contacts_differences_table_passes_axe_and_the_nu_checker(tmp_path, browser_context):
     pages = tmp_path / "pages"
     pages.mkdir()
-    with review_collector(tmp_path / "server", 2, workers=1) as server:
+    store = ServerStore.of_test(str(tmp_path / "data"), {})  # the data folder: the correction is written as files
+    with review_collector(tmp_path / "server", 2, workers=1, store=store) as server:
         move_the_contact(server.data_dir)
         tab = browser_context.new_page()
         log_in(tab, server.base_url)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import IO
@@ -71,14 +72,31 @@ def refuse_inside(path: str, data_dir: str) -> None:
 
 
 def refuse_existing(path: str, replace: bool) -> None:
-    """Refuse, before any work, a file that exists unless `replace` (`--remplacer`)."""
+    """Refuse, before any work, a file that exists unless `replace` (`--remplacer`), and with it
+    anything but a regular file (a link, a pipe, a device: `--remplacer` would replace the name)."""
     if not replace and os.path.lexists(path):
         raise OutputError(f"« {path} » existe déjà : choisissez un autre nom, ou ajoutez --remplacer pour le "
                           "remplacer. Rien n'a été écrit.")
+    refuse_not_a_file(path)
+
+
+def refuse_not_a_file(path: str) -> None:
+    """Refuse a name that holds something other than a regular file (never followed: lstat)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise _failure(path, error) from None
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"« {path} » n'est pas un fichier ordinaire (lien symbolique, tube, périphérique ou "
+                          "dossier) : --remplacer ne remplace qu'un fichier. Choisissez un autre nom. "
+                          "Rien n'a été écrit.")
 
 
 def _publish(tmp_path: str, path: str, replace: bool) -> None:
     if replace:
+        refuse_not_a_file(path)  # again, just before: the name may have changed during the export
         os.replace(tmp_path, path)
         return
     try:

@@ -60,6 +60,24 @@ def test_export_replaces_an_existing_file_only_with_remplacer(runner, records, t
     assert "AMI-2021-0012" in target.read_text(encoding="utf-8-sig")
 
 
+def test_remplacer_replaces_only_a_file_never_a_link_a_pipe_or_a_device(runner, records, tmp_path):
+    """`-o /dev/null --remplacer` run as root replaced the device itself, and a link or a pipe the same way
+    (a device is not tried here: a regression would replace this machine's)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    pipe, shared, link = folder / "tube", folder / "partage.csv", folder / "dernier.csv"
+    os.mkfifo(pipe)
+    shared.write_text("ancien contenu\n", encoding="utf-8")
+    link.symlink_to(shared)
+    for target in (pipe, link):
+        refused = runner.invoke(args=["export", "--output", str(target), "--remplacer"])
+        assert refused.exit_code == 1, (target, refused.output)
+        assert f"« {target} » n'est pas un fichier ordinaire" in said(refused) and "Rien n'a été écrit." in said(refused)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.path.islink(link)
+    assert shared.read_text(encoding="utf-8") == "ancien contenu\n"
+    assert sorted(os.listdir(folder)) == ["dernier.csv", "partage.csv", "tube"]  # no temporary file left
+
+
 def test_an_export_is_readable_by_its_owner_only_whatever_the_umask(runner, records, tmp_path, umask_022):
     new, replaced = tmp_path / "nouveau.xlsx", tmp_path / "remplace.csv"
     replaced.write_text("", encoding="utf-8")

@@ -82,6 +82,16 @@ def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], nu
     return stored
 
 
+def _already_confirmed_with(store: Store, reference: str, number: int, choice: str) -> bool:
+    """Is meeting `number` confirmed with the very slot posted (a double click, a retry)? Read afresh:
+    the first post may have been stored while this one waited. Then the page of the first is due."""
+    slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None
+    for meeting in meetings.meetings_of(dossier.safe_history(store, reference)):
+        if meeting.number == number:
+            return meeting.state == meetings.ACCEPTED and slot is not None and meeting.chosen == slot
+    return False
+
+
 def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
     """The dossier page again, the meeting's form showing the error and the availabilities typed."""
     return page("porteur/dossier.html", status, meeting_error=error, meeting_number=number, meeting_field=field,
@@ -121,6 +131,10 @@ def choose(reference: str, number: int) -> Response:
         response.headers["Retry-After"] = str(reached.wait)
         return response
     except meetings.MeetingError as error:
+        if choice != "autre" and _already_confirmed_with(store, checked, number, choice):
+            log.info("meeting choice of %s: the same slot again (already confirmed)", checked)
+            return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#rencontres",
+                            303)
         return _refused(checked, number, 422, str(error), error.field or f"creneau-{number}")
     if meeting is None:  # the same « autre créneau » form sent again: stored and mailed once, the same page
         log.info("other slots of %s: already stored (same form sent again)", checked)

@@ -8,6 +8,7 @@ import email
 import pytest
 from icalendar import Calendar
 
+from collector import meetings
 from collector.meetings import meetings_of
 from collector.statuses import read_history
 
@@ -93,6 +94,23 @@ def test_the_porteur_accepts_a_slot_and_both_sides_get_the_confirmed_invitation(
     assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"}).status_code == 422
     listed = reviewer.get("/instruction/rencontres").text
     assert "AMI-2021-0001" in listed and "confirmée" in listed and "16/06/2021 10:00" in listed
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_the_same_slot_sent_twice_leads_to_the_confirmed_meeting_not_to_an_error(reviewer, client, records, kept):
+    """A double click on « Confirmer ce créneau »: the browser shows the second answer, which must not say
+    « ce nouveau choix n'est pas enregistré » about a meeting that is confirmed."""
+    post(reviewer, "rencontre", **SLOTS)
+    first = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
+    again = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert "fait=rencontre" in again.headers["Location"] and again.headers["Location"].endswith("#rencontres")
+    assert "Rencontre confirmée" in client.get(again.headers["Location"]).text
+    history = read_history(kept, "AMI-2021-0001")
+    assert [event["kind"] for event in history["events"]].count(meetings.ACCEPTED) == 1
+    assert [name for name in outbox(kept) if "confirmee" in name] == [
+        "AMI-2021-0001.rencontre-1-confirmee-region.eml", "AMI-2021-0001.rencontre-1-confirmee.eml"]
+    assert client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"}).status_code == 422  # another slot
 
 
 def test_the_porteur_asks_for_another_slot(reviewer, client, records, kept):

@@ -32,14 +32,17 @@ import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
+from .. import dossier
 from ..template_filters import datetime_fr, minutes_fr
 
 if TYPE_CHECKING:
     from ..ratelimit import RateLimiter
     from ..stores.base import Store
 
+T = TypeVar("T")
 HOUR, DAY = 3600, 86400
 
 
@@ -94,6 +97,25 @@ def count(store: Store, secret: str, cap: DossierCap, reference: str) -> Counted
             Counted(tuple(counted), reference, at).give_back()  # a refused post uses up nothing
             raise CapReached(wait, limit, window)
     return Counted(tuple(counted), reference, at)
+
+
+def counted_post(store: Store, secret: str, cap: DossierCap, reference: str, form_id: str | None,
+                 write: Callable[[], T | None]) -> T | None:
+    """`write()` (one post of a form with the one-time id `form_id`; None when that form was already
+    stored), once counted against the dossier's `cap` (CapReached past it). The same form sent again
+    (a double click, a retry) counts nothing, and the count is given back when nothing is stored."""
+    submission_id = dossier.reply_submission_id(reference, form_id)
+    if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
+        return None  # the same form again: nothing to store, nothing to count
+    counted = count(store, secret, cap, reference)
+    try:
+        stored = write()
+    except BaseException:
+        counted.give_back()
+        raise
+    if stored is None:  # stored meanwhile by the same form's other post
+        counted.give_back()
+    return stored
 
 
 def _when(reached: CapReached, now: datetime) -> str:

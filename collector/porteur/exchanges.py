@@ -55,18 +55,9 @@ def _write_counted(store: Store, reference: str, text: str, reply_id: str | None
     cap (dossier_caps.CapReached past it): a text refused, or a form already stored (a double
     click, a retry), counts nowhere, and the count is given back when nothing is stored."""
     dossier.porteur_reply_text(text)  # ExchangeError first: a text to fix uses up nothing
-    submission_id = dossier.reply_submission_id(reference, reply_id)
-    if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
-        return None  # the same form again: nothing to store, nothing to count
-    counted = dossier_caps.count(store, appstate.secret(), dossier_caps.MESSAGES, reference)
-    try:
-        stored = dossier.write_porteur_reply(store, reference, text, now=now, reply_id=reply_id)
-    except BaseException:
-        counted.give_back()
-        raise
-    if stored is None:  # stored meanwhile by the same form's other post
-        counted.give_back()
-    return stored
+    return dossier_caps.counted_post(store, appstate.secret(), dossier_caps.MESSAGES, reference, reply_id,
+                                     lambda: dossier.write_porteur_reply(store, reference, text, now=now,
+                                                                         reply_id=reply_id))
 
 
 @bp.post("/candidater/recu/<reference>/repondre")

@@ -66,20 +66,13 @@ def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], nu
     the same form sent again (a double click, a retry) stores nothing, counts nothing and mails
     nothing: None."""
     meetings.other_request_text(history, number, text)  # MeetingError first
-    submission_id = dossier.reply_submission_id(reference, form_id)
-    if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
-        return None  # the same form again: nothing to store, nothing to count
-    counted = dossier_caps.count(store, appstate.secret(), dossier_caps.OTHER_SLOTS, reference)
-    try:
-        if submission_id is None:  # a page served before forms carried the id
+
+    def write() -> meetings.Meeting | None:
+        if dossier.reply_submission_id(reference, form_id) is None:  # a page served before forms carried the id
             return meetings.ask_other(store, reference, history, number, text, now)
-        stored = _ask_other_once(store, reference, history, number, text, now, form_id)
-    except BaseException:
-        counted.give_back()
-        raise
-    if stored is None:  # stored meanwhile by the same form's other post
-        counted.give_back()
-    return stored
+        return _ask_other_once(store, reference, history, number, text, now, form_id)
+
+    return dossier_caps.counted_post(store, appstate.secret(), dossier_caps.OTHER_SLOTS, reference, form_id, write)
 
 
 def _already_confirmed_with(store: Store, reference: str, number: int, choice: str) -> bool:

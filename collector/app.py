@@ -12,8 +12,8 @@ from flask import Flask, Response, jsonify, request
 from jinja2 import FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import (appstate, cli, errors, idempotency, intake, mail, payload, porteur, redirects, review, safe_logging,
-               security_headers, stores)
+from . import (appstate, cli, cli_french, errors, idempotency, intake, mail, payload, porteur, redirects, review,
+               safe_logging, security_headers, stores)
 from .config import load_config
 from .deferred_routes import CollectorFlask
 from .durable import sweep_tmp
@@ -117,6 +117,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     porteur.init_app(app)  # the porteur's dossier pages under /candidater/
 
     stores.guard_unshared(app)  # last: refuse what the store does not share yet, once all is registered
+    if for_a_command:
+        cli_french.describe_in_french(app)  # every role's commands registered: their French descriptions
 
     if config["SITE_DIR"]:
         from . import site

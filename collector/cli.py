@@ -27,3 +27,4 @@ def init_app(app: Flask, for_a_command: bool = False) -> None:
         cli_french.install()
     for command in review_commands.COMMANDS + retention.COMMANDS + mail_commands.COMMANDS:
         app.cli.add_command(command)
+

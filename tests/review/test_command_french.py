@@ -74,3 +74,24 @@ def messages(catalogue) -> dict:
     """msgid (a pair for a plural) -> its translation(s)."""
     as_key = lambda text: tuple(text) if isinstance(text, (list, tuple)) else text  # noqa: E731
     return {as_key(message.id): as_key(message.string) for message in catalogue if message.id}
+
+
+def test_every_command_is_described_in_french_in_the_list_and_in_its_own_help(review_env, store_env):
+    """The command list and each command's help give its French description (the English docstrings are the
+    code's); a command added without one fails here."""
+    from collector import retention
+    from collector.mail import commands as mail_commands
+    from collector.review import commands as review_commands
+
+    ours = {command.name for command in review_commands.COMMANDS + retention.COMMANDS + mail_commands.COMMANDS}
+    assert ours | {"db-upgrade", "routes", "run", "shell"} <= set(cli_french.DESCRIPTIONS), \
+        sorted(ours - set(cli_french.DESCRIPTIONS))
+    listed = flask(["--help"], {**review_env, **store_env})
+    assert listed.returncode == 0, listed.stderr
+    commands = listed.stdout[listed.stdout.index("Commandes :"):]
+    for line in ("list           Liste les candidatures", "export         Exporte les candidatures",
+                 "db-upgrade     Met le schéma PostgreSQL", "run            Lance un serveur de développement"):
+        assert line in commands, commands
+    assert not [word for word in ("List the", "Export the", "Show the", "Run a", "Change a") if word in commands]
+    shown = flask(["show", "--help"], {**review_env, **store_env})
+    assert "Affiche un dossier en entier" in shown.stdout and "Show one submission" not in shown.stdout

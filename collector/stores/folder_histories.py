@@ -67,7 +67,8 @@ class FolderVersions:
             references = os.listdir(folder)
         except FileNotFoundError:
             return {}
-        return {reference: file_mark(os.path.join(folder, reference)) for reference in references}
+        return {reference: file_mark(os.path.join(folder, reference)) for reference in references
+                if statuses.REFERENCE_PATTERN.match(reference)}  # never versions/tmp/, a folder of no dossier
 
     def read(self, reference: str, number: int) -> dict[str, Any]:
         return read_record(dossier.version_path(self.data_dir, reference, number))

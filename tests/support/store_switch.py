@@ -27,6 +27,9 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/porteur/test_mail_catch_up.py": "makes os.link into the folder's outbox/ fail",
     "tests/review/test_mail.py": "drives the folder outbox (collector.mail.delivery) on the data folder's path",
     "tests/review/test_mail_batches.py": "counts the fsyncs of outbox/ and mail-queued/",
+    "tests/review/test_mail_queue_promises.py": "the folder outbox's batch queueing (mail-queued/, outbox/ by hand)",
+    "tests/review/test_command_outputs.py::test_export_refuses_to_write_over_a_record_and_leaves_it_intact":
+        "exports onto a record file of the data folder",
     "tests/review/test_mail_pipeline.py": "watches the folder outbox's mail-queued/ and sent/ files between two batches",
     "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
     "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",

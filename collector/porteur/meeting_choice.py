@@ -75,10 +75,9 @@ def _ask_other_counted(store: Store, reference: str, history: dict[str, Any], nu
     return dossier_caps.counted_post(store, appstate.secret(), dossier_caps.OTHER_SLOTS, reference, form_id, write)
 
 
-def _already_confirmed_with(store: Store, reference: str, number: int, choice: str) -> bool:
+def _already_confirmed_with(store: Store, reference: str, number: int, slot: int | None) -> bool:
     """Is meeting `number` confirmed with the very slot posted (a double click, a retry)? Read afresh:
     the first post may have been stored while this one waited. Then the page of the first is due."""
-    slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None
     for meeting in meetings.meetings_of(dossier.safe_history(store, reference)):
         if meeting.number == number:
             return meeting.state == meetings.ACCEPTED and slot is not None and meeting.chosen == slot
@@ -101,13 +100,13 @@ def choose(reference: str, number: int) -> Response:
     store, now = appstate.store(), current_now(appstate.facts())[0]
     history = dossier.safe_history(store, checked)
     choice = request.form.get("choix", "")
+    slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
     try:
         record = dossier.latest_record(store, checked)  # read before writing: nothing may fail once the choice is stored
         if choice == "autre":
             meeting = _ask_other_counted(store, checked, history, number, request.form.get("disponibilites"), now,
                                          request.form.get("id_envoi"))
         else:
-            slot = int(choice) - 1 if re.fullmatch(r"[0-9]{1,2}", choice) else None  # "²".isdigit() is true
             meeting = meetings.accept(store, checked, history, number, slot, now)
     except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
         return bad_link()
@@ -124,7 +123,7 @@ def choose(reference: str, number: int) -> Response:
         response.headers["Retry-After"] = str(reached.wait)
         return response
     except meetings.MeetingError as error:
-        if choice != "autre" and _already_confirmed_with(store, checked, number, choice):
+        if choice != "autre" and _already_confirmed_with(store, checked, number, slot):
             log.info("meeting choice of %s: the same slot again (already confirmed)", checked)
             return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#rencontres",
                             303)

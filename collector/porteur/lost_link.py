@@ -22,10 +22,10 @@ every host):
   network count for their client alone, as a post without a token (a script that never
   loaded the page) does: so that robots of a /24 cannot lock its porteurs out by replaying one
   page or by never loading it. Robots that load a fresh page before each request still count
-  for their network, as people do (a handful of such clients can reach the network's limit). A person is never refused for this: a reload, the back button, a
-  page left open more than COLLECTOR_TOKEN_MAX_AGE (an expired token) or a new address
-  within a mobile pool are still served, within the client's own limit, and every page sent
-  back carries a fresh token. A filled honeypot gets the same answer as everyone, stores
+  for their network, as people do (a handful of such clients can reach the network's limit).
+  A person is never refused for this: a reload, the back button, a page left open more than
+  COLLECTOR_TOKEN_MAX_AGE (an expired token) or a new address within a mobile pool are still
+  served, within the client's own limit, and every page sent back carries a fresh token. A filled honeypot gets the same answer as everyone, stores
   nothing and counts for its client only;
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page

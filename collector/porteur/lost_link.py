@@ -25,8 +25,9 @@ every host):
   for their network, as people do (a handful of such clients can reach the network's limit).
   A person is never refused for this: a reload, the back button, a page left open more than
   COLLECTOR_TOKEN_MAX_AGE (an expired token) or a new address within a mobile pool are still
-  served, within the client's own limit, and every page sent back carries a fresh token. A filled honeypot gets the same answer as everyone, stores
-  nothing and counts for its client only;
+  served, within the client's own limit, and every page sent back carries a fresh token. A
+  filled honeypot gets the same answer as everyone, stores nothing and counts for its client
+  only;
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
   answers 503 « réessayez dans quelques minutes » and stores nothing, so that many

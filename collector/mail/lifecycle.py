@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WHERE_TO_ANSWER = delivery.WHERE_TO_ANSWER
+# The same, under a list of several dossiers' links.
+WHERE_TO_ANSWER_SEVERAL = (delivery.NO_REPLY + " Pour écrire à la Région, utilisez la page du dossier concerné "
+                           "(liens ci-dessus).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,19 +144,33 @@ def _link_or_contacts(settings: delivery.MailSettings, reference: str) -> str:
 
 def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
                       settings: delivery.MailSettings, now: datetime | None = None) -> Message:
-    """The links of every dossier of one contact address, asked for on the lost-link page."""
+    """The links of every dossier of one contact address, asked for on the lost-link page.
+
+    Every sentence names as many dossiers as the mail lists: the subject and the greeting of a
+    mail for several dossiers speak of « vos dossiers », never of the first one alone, each
+    dossier is listed by its reference with its own link, and `X-AMI-Reference` names them all.
+    No structure name: like the acknowledgement, this mail goes to an address nobody confirmed,
+    so it carries no text a sender typed (the dossier page shows the rest)."""
     call = facts["call"]
-    plural = len(references) > 1
+    several = len(references) > 1
+    asked = ("les liens de vos dossiers de réponse" if several else "le lien de votre dossier de réponse")
     lines = ["Bonjour,", "",
-             f"Vous avez demandé le lien de votre dossier de réponse à l'{delivery._lower_first(call['title'])}.", "",
-             "Vos dossiers :" if plural else "Votre dossier :"]
+             f"Vous avez demandé {asked} à l'{delivery._lower_first(call['title'])}.", "",
+             f"Vos {len(references)} dossiers, chacun avec son propre lien :" if several else "Votre dossier :"]
     lines += [f"- {reference} : {_link_or_contacts(settings, reference)}" for reference in references]
-    lines += ["", "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
-                  "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.",
-              "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans votre dossier.",
-              "", WHERE_TO_ANSWER, "", "Vos contacts :"] + delivery._contacts_lines(facts)
-    return delivery._message(settings, address, f"Lien de votre dossier — {call['short_title']}", references[0],
-                             kind, "\n".join(lines) + "\n", now)
+    lines += ["", ("Ces liens sont personnels : chacun donne accès à son dossier sans mot de passe. Ne les "
+                   "transmettez qu'aux personnes de votre structure qui suivent ces dossiers." if several else
+                   "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
+                   "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier."),
+              "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans "
+                  + ("vos dossiers." if several else "votre dossier."),
+              "", WHERE_TO_ANSWER_SEVERAL if several else WHERE_TO_ANSWER, "", "Vos contacts :"]
+    lines += delivery._contacts_lines(facts)
+    subject = ("Liens de vos dossiers" if several else "Lien de votre dossier") + f" — {call['short_title']}"
+    message = delivery._message(settings, address, subject, references[0], kind, "\n".join(lines) + "\n", now)
+    if several:  # the Message-ID keeps the first reference (the outbox name's); the header names them all
+        message.replace_header("X-AMI-Reference", ", ".join(references))
+    return message
 
 
 def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,

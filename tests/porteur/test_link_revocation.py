@@ -201,7 +201,7 @@ def test_a_lost_link_mail_listing_several_dossiers_makes_each_link_current_on_it
         assert handle_requests(kept, app.config["FACTS"], lifecycle.settings()) == 1
     assert app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0002", "--by", "alice"]).exit_code == 0
     [(recipients, text)] = [sent for subject, sent in delivered(app, kept).items()
-                            if subject.startswith("Lien de votre dossier")]
+                            if subject.startswith("Liens de vos dossiers")]
     assert recipients == [address]
     assert PUBLIC + link(REFERENCE) in text, "a dossier never revoked keeps its link"
     assert PUBLIC + dossier_path(SECRET, "AMI-2021-0002", generation=1) in text

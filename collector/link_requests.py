@@ -29,6 +29,7 @@ porteur mails (porteur/mail_caps.py).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ from .statuses import NoRecord, store_of
 from .stores.link_requests import Claim, IndexLookup
 from .durable import fsync_dir, write_new_file
 from .records import RecordError, iter_record_paths, record_path
+from .sequence import STATE_DIR
 from .yamlio import read_regular_file
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUESTS_DIR = "link-requests"
+# Held by every writer that counts the waiting requests before writing one (write_request_unless_full).
+WRITERS_LOCK = "link-requests.lock"
 # A link mailed later than this would answer a question the porteur asked too long ago
 # (and a request nobody handled keeps an address): removed unhandled.
 MAX_AGE = timedelta(days=kept_briefly.LOST_LINK_REQUEST_DAYS)  # the privacy page states it
@@ -68,6 +72,23 @@ def write_request(data_dir: str, address: str) -> str:
     write_new_file(os.path.join(data_dir, REQUESTS_DIR), request_id + ".json",
                    json.dumps(content, ensure_ascii=False).encode("utf-8"))
     return request_id
+
+
+def write_request_unless_full(data_dir: str, address: str, limit: int) -> str | None:
+    """`write_request`, unless `limit` requests wait already (then None, nothing written). The count
+    and the write are one step under an exclusive flock on $DATA/state/link-requests.lock, which
+    every writer of every worker takes: two writers at the boundary never both pass. The mailer
+    only removes requests (the count can only fall meanwhile): it needs no lock."""
+    folder = os.path.join(data_dir, STATE_DIR)
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(os.path.join(folder, WRITERS_LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if waiting_at_least(data_dir, limit):
+            return None
+        return write_request(data_dir, address)  # durable (folder fsynced) before the lock is let go
+    finally:
+        os.close(fd)
 
 
 def pending_requests(data_dir: str) -> list[str]:

@@ -31,12 +31,18 @@ every host):
 - per address: 3 mails a day, so the form cannot flood a mailbox;
 - and at most MAX_WAITING requests wait for the mailer, whoever sent them: beyond, the page
   answers 503 « réessayez dans quelques minutes » and stores nothing, so that many
-  addresses together can fill neither the store nor the mailer's rounds.
+  addresses together can fill neither the store nor the mailer's rounds. A cheap count
+  first refuses without counting the address; the write then counts again, atomically with
+  it (`LinkRequests.write_unless_full`: one flock on the data folder, one transaction under
+  an advisory lock on PostgreSQL), so that workers or hosts writing at once at the
+  boundary never pass MAX_WAITING together (the one refused there gets its address's count back).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from marshmallow import ValidationError
@@ -176,14 +182,23 @@ def send_links() -> Response:
         full = True
         log.error("lost link: waiting requests not counted (%s)", type(error).__name__)
     if full:
-        log.warning("lost link: %d requests waiting, request refused", MAX_WAITING)
-        raise Refusal(503, NOT_NOW, headers={"Retry-After": "300"})
-    if by_address.hit(address_key(address)) is None:
+        _refuse_full()
+    key, now = address_key(address), time.time()
+    if by_address.hit(key, now) is None:
         try:
-            requests.write(address)
+            stored = requests.write_unless_full(address, MAX_WAITING)  # the count again, atomic with the write
         except OSError as error:
             log.error("lost link: request not stored (%s)", type(error).__name__)
             raise Refusal(503, NOT_NOW) from error
+        if stored is None:  # filled by other requests since the first count: the address's count is given back
+            by_address.give_back(key, now)
+            _refuse_full()
     else:
         log.info("lost link: limit reached for one address")
     return _form(sent=SENT, address=address)
+
+
+def _refuse_full() -> NoReturn:
+    """503 « réessayez dans quelques minutes »: MAX_WAITING requests wait already, nothing is stored."""
+    log.warning("lost link: %d requests waiting, request refused", MAX_WAITING)
+    raise Refusal(503, NOT_NOW, headers={"Retry-After": "300"})

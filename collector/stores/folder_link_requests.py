@@ -26,6 +26,9 @@ class FolderLinkRequests:
     def write(self, address: str) -> str:
         return link_requests.write_request(self.data_dir, address)
 
+    def write_unless_full(self, address: str, limit: int) -> str | None:
+        return link_requests.write_request_unless_full(self.data_dir, address, limit)
+
     def waiting(self) -> list[str]:
         return link_requests.pending_requests(self.data_dir)
 

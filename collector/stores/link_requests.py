@@ -43,6 +43,11 @@ class LinkRequests(Protocol):
     def write(self, address: str) -> str:
         """Store one request durably for the mailer; its id (32 random hexadecimal digits)."""
 
+    def write_unless_full(self, address: str, limit: int) -> str | None:
+        """`write`, unless `limit` requests wait already: then None and nothing stored. The count and
+        the write are atomic across workers and hosts (the data folder: one flock; PostgreSQL: one
+        transaction under an advisory lock), so that concurrent writers never pass `limit` together."""
+
     def waiting(self) -> list[str]:
         """The ids of the requests waiting, oldest first."""
 

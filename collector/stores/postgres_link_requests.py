@@ -57,6 +57,13 @@ _NEWEST = (
     "ORDER BY reference")
 
 
+# Taken by every writer that counts before it writes (write_unless_full): one at a time, all hosts.
+_WRITERS_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('link-requests:writers', 0))"
+_INSERT_UNLESS_FULL = (
+    "INSERT INTO link_requests (id, address) SELECT %(id)s, %(address)s "
+    "WHERE (SELECT count(*) FROM (SELECT 1 FROM link_requests LIMIT %(limit)s) AS waiting) < %(limit)s RETURNING 1")
+
+
 def narrowing_key(address: str) -> str:
     """The longest run of ASCII letters and digits of the address's local part, lower-cased:
     every YAML spelling of a matching contact contains it (no writer escapes or quotes those
@@ -74,6 +81,17 @@ class PostgresLinkRequests:
         with self.store._connection() as connection:
             connection.execute("INSERT INTO link_requests (id, address) VALUES (%s, %s)", (request_id, address))
         return request_id
+
+    def write_unless_full(self, address: str, limit: int) -> str | None:
+        """One transaction: the writers' advisory lock (held until it commits, so a second writer
+        counts this row), the count (no further than `limit` rows), then the row if there is room.
+        A count alone in READ COMMITTED would not see another writer's row before it commits."""
+        request_id = secrets.token_hex(16)
+        with self.store._connection() as connection:
+            connection.execute(_WRITERS_LOCK)
+            row = connection.execute(_INSERT_UNLESS_FULL, {"id": request_id, "address": address, "limit": limit}
+                                     ).fetchone()
+        return request_id if row is not None else None
 
     def waiting(self) -> list[str]:
         with self.store._connection() as connection:

@@ -7,7 +7,8 @@ message is in the outbox, an empty file of the same name is made durably in
 A name remembered there, or present in outbox/, sending/, sent/ or failed/, is never
 queued again, so queuing twice (a retry, a replay) never duplicates a mail, and deleting
 a file from sent/ or failed/ by hand never sends that mail again. `reconcile` also
-remembers the messages it finds in those folders (data folders older than this memory).
+remembers the messages it finds in those folders (data folders older than this memory),
+but never a symbolic link whose target is gone: it removes it (`drop_dangling_links`).
 The check and the writing are one step under `$DATA/state/mail-queue.lock` (several
 processes queue: web workers, the mailer's catch-ups). A message that cannot be written
 raises (OutboxError when a file stands where the outbox folder should be): a failure is
@@ -550,6 +551,7 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
     """
     from ..records import RecordError, iter_record_paths, read_record
 
+    drop_dangling_links(data_dir)  # never taken for messages: their mails are composed again below
     remembered = set(pending(data_dir, QUEUED))
     present = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
     _remember(data_dir, sorted(present - remembered))
@@ -565,6 +567,45 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
                 log.warning("mail: a record cannot be read, its mails wait (run `check`)")
 
     return queue_for_records(data_dir, missing(), facts, form, settings)
+
+
+def drop_dangling_links(data_dir: str) -> list[str]:
+    """Remove the symbolic links of the outbox's folders whose target is gone (a restored copy, a
+    hand edit); the paths removed, each logged in French by its folder and message name (a
+    reference and a kind: no address, nor the link's target). Such a link is no message: taken
+    for one, its name would be remembered as queued and its mail never composed nor sent, and
+    no sender can claim it. One left in outbox/ was never sent: its name is forgotten too, so
+    that reconcile (a record's mails) or the catch-up (mail/catch_up.py) composes its mail again.
+    One in sending/, sent/ or failed/ may have gone out: its name is remembered (never sent
+    twice). Under the queue lock, as every writing of a name: a queuer never meets it half-done."""
+    removed: list[str] = []
+    with _queue_lock(data_dir):
+        for folder in (OUTBOX, SENDING, SENT, FAILED):
+            for name in pending(data_dir, folder):
+                path = os.path.join(data_dir, folder, name)
+                if not os.path.islink(path) or os.path.exists(path):
+                    continue
+                if folder != OUTBOX:
+                    _remember(data_dir, [name])  # before the link goes: a crash in between sends nothing twice
+                os.unlink(path)  # the link itself, never its (missing) target
+                fsync_dir(os.path.join(data_dir, folder))
+                removed.append(os.path.join(folder, name))
+                if folder == OUTBOX:
+                    _forget_name(data_dir, name)
+                log.warning("courriel : %s/%s était un lien vers un fichier disparu, pas un message : lien "
+                            "retiré%s", folder, name, ", le courriel sera composé à nouveau" if folder == OUTBOX
+                            else " (le courriel a pu partir : il n'est pas renvoyé)")
+    return removed
+
+
+def _forget_name(data_dir: str, name: str) -> None:
+    """Forget durably that `name` was queued (its memory in mail-queued/), when nothing of it was sent."""
+    folder = os.path.join(data_dir, QUEUED)
+    try:
+        os.unlink(os.path.join(folder, name))
+    except FileNotFoundError:
+        return
+    fsync_dir(folder)
 
 
 def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:

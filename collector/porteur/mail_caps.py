@@ -13,7 +13,9 @@ have the Région's sender mail chosen text to any address, again and again. Two 
   together) per recipient within any day: beyond, the mail is not queued, its event stays
   stored, and its name is held back in the store's outbox (Outbox.hold_back: mail-queued/ in
   the data folder, a row without message in PostgreSQL) so that no catch-up ever sends it
-  later; the log names the dossier and the kind, never the address.
+  later; the log names the dossier and the kind, never the address. A stored dossier's name is
+  held back under the lock its purge holds, its record checked there (hold_back_for_dossier):
+  a purge running meanwhile never leaves a remembered name behind it.
 
 The form typed the address of a new dossier itself (and the form's posts are limited per
 client and network, not per address): its first acknowledgement is counted by the web worker
@@ -46,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ..mail import delivery
 from ..addresses import address_key, same_mailbox
 from ..ratelimit import RateLimiter
-from ..statuses import store_of
+from ..statuses import NoRecord, store_of
 
 if TYPE_CHECKING:
     from ..stores.base import Store
@@ -134,7 +136,9 @@ def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable
     """The mails (lifecycle.Mail) to queue: those to the Région's address `staff`, and those to
     an address still within its daily cap (counted in the store `where`); the others are held
     back in its outbox (stores/outbox.py), never to be sent. A mail that cannot be held back is
-    kept (it goes)."""
+    kept (it goes). A name is held back under the purge's lock while the dossier still has its
+    record (Outbox.hold_back_for_dossier): once `purge` took the dossier meanwhile, nothing is
+    held back nor kept (none of its mails may be queued any more: queue_for_dossiers refuses them)."""
     outbox = store_of(where).outbox
     kept = []
     for item in mails:
@@ -142,8 +146,11 @@ def within_caps(where: Store | str, secret: str, reference: str, mails: Iterable
                 or recipient_allowed(where, secret, item.recipient)):
             kept.append(item)
             continue
-        try:
-            outbox.hold_back(delivery.message_name(reference, item.kind))  # the catch-up then leaves it
+        try:  # the catch-up then leaves it
+            outbox.hold_back_for_dossier(reference, delivery.message_name(reference, item.kind))
+        except NoRecord:
+            log.info("mail: %s was purged meanwhile: none of its mails is held back nor queued", reference)
+            return []
         except OSError as error:
             log.error("mail: %s of %s could not be held back (%s): it goes", item.kind, reference,
                       type(error).__name__)

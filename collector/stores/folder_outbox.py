@@ -47,6 +47,11 @@ class FolderOutbox:
         delivery._remember(self.data_dir, [name])  # an empty file in mail-queued/, its folder fsynced
         return True
 
+    def hold_back_for_dossier(self, reference: str, name: str) -> bool:
+        with statuses.locked(self.data_dir, reference):  # the purge's lock, held until the record is gone
+            statuses.refuse_without_record_file(self.data_dir, reference)
+            return self.hold_back(name)
+
     def is_held_back(self, name: str) -> bool:
         # Remembered in mail-queued/ with no message file: a queued message has its file in one
         # of the outbox's folders BEFORE its name is remembered, and keeps one until a purge,

@@ -69,6 +69,12 @@ class Outbox(Protocol):
         held back, which neither the mailer nor a catch-up may ever queue. False where this
         outbox cannot remember a name without its message (then the mail goes)."""
 
+    def hold_back_for_dossier(self, reference: str, name: str) -> bool:
+        """`hold_back`, for a mail of the stored dossier `reference`: under its history lock (the
+        one a purge holds until the dossier is gone) and only while it still has its record, so
+        that no name of a purged dossier is remembered after its purge (nothing would forget it).
+        statuses.NoRecord (nothing written) when it is gone."""
+
     def is_held_back(self, name: str) -> bool:
         """True when `name` was held back (`hold_back`) and so will never be sent: a porteur
         posting the same dossier again must be told again that no acknowledgement comes."""

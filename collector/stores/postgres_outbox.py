@@ -92,6 +92,14 @@ class PostgresOutbox:
             connection.execute(_HOLD_BACK, (name, reference_of(name)))
         return True
 
+    def hold_back_for_dossier(self, reference: str, name: str) -> bool:
+        """One transaction: the purge's lock and the record's check (NoRecord once a purge
+        committed), then the held row, committed together."""
+        with self.store._connection() as connection:
+            lock_stored_dossier(connection, reference)
+            connection.execute(_HOLD_BACK, (name, reference_of(name)))
+        return True
+
     def is_held_back(self, name: str) -> bool:
         """True when the name's row was made by hold_back (`held_at`): a queued message never is."""
         with self.store._connection() as connection:

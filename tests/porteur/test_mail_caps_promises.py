@@ -44,6 +44,16 @@ def mails(*recipients: str) -> list[Mail]:
 
 
 @pytest.fixture
+def dossier(data_dir) -> str:
+    """AMI-2021-0001 stored: a dossier's mails are held back only while it has its record."""
+    from collector.formdef import load_form
+    from tests.review.factory import make_record
+
+    assert store_of(data_dir).write_record(make_record(load_form(), 1))
+    return "AMI-2021-0001"
+
+
+@pytest.fixture
 def fsync_fails(monkeypatch):
     def failing(_descriptor: int) -> None:
         raise OSError(5, "Input/output error")
@@ -124,7 +134,7 @@ def test_a_first_acknowledgement_that_cannot_be_held_back_goes(data_dir, caplog,
         (logging.ERROR, "mail: the acknowledgement of AMI-2021-0006 could not be held back (OSError): it goes")]
 
 
-def test_mails_past_the_cap_are_held_back_in_order_and_the_regions_own_are_never_counted(data_dir, caplog):
+def test_mails_past_the_cap_are_held_back_in_order_and_the_regions_own_are_never_counted(data_dir, dossier, caplog):
     caplog.set_level(logging.INFO, "collector.porteur.mail_caps")
     victim = "adele@example.net"  # sorts before the Région's address: only the same address is the Région's
     batch = mails(STAFF, *[victim] * 4, STAFF, victim, victim, "autre@example.net", STAFF)
@@ -139,7 +149,7 @@ def test_mails_past_the_cap_are_held_back_in_order_and_the_regions_own_are_never
                                "actions within a day"]
 
 
-def test_mails_that_cannot_be_held_back_go_and_each_failure_is_logged(data_dir, caplog, fsync_fails):
+def test_mails_that_cannot_be_held_back_go_and_each_failure_is_logged(data_dir, dossier, caplog, fsync_fails):
     batch = mails(*[VICTIM] * 7, STAFF)
     kept = within_caps(data_dir, SECRET, "AMI-2021-0001", batch, STAFF)
     assert [item.kind for item in kept] == [f"envoi{number}" for number in range(8)]

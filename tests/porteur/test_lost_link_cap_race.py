@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -23,6 +22,7 @@ import pytest
 from collector.link_requests import REQUESTS_DIR
 from collector.porteur.lost_link import MAX_WAITING
 from tests.conftest import STORE_KINDS
+from tests.stores.test_purge_races_an_append import advisory_waiters, flock_waiters, wait_until
 
 from .test_lost_link import fill_waiting_requests
 
@@ -33,28 +33,6 @@ FIRST, SECOND = "premier@example.org", "second@example.org"
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request) -> str:
     return request.param
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
-
-
-def flock_waiters(path: str) -> int:
-    """How many flock requests wait on the file `path` (/proc/locks: `->` marks a blocked one)."""
-    if not os.path.exists(path):
-        return 0
-    inode = f":{os.stat(path).st_ino} "
-    with open("/proc/locks", encoding="ascii") as locks:
-        return sum(1 for line in locks if "->" in line and inode in line)
-
-
-def advisory_waiters(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as connection:
-        return connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                                  ).fetchone()[0]
 
 
 def fill(store_kind: str, data_dir: str, request, count: int) -> None:
@@ -90,7 +68,7 @@ def first_write_held(store_kind: str, data_dir: str, request, monkeypatch) -> It
 
         monkeypatch.setattr(os, "link", held_link)
         lock = os.path.join(data_dir, "state", "link-requests.lock")
-        second_waits = lambda: flock_waiters(lock) == 1  # noqa: E731
+        second_waits = lambda: os.path.exists(lock) and flock_waiters(lock) == 1  # noqa: E731
     else:
         execute = psycopg.Connection.execute
 

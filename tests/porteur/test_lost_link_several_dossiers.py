@@ -1,11 +1,12 @@
 """The lost-link mail of a contact address that has SEVERAL dossiers, on both stores: it speaks of
 them all (subject, greeting, every sentence), lists each one by its reference with its own
 link, and names them all in its headers; never the first dossier alone. Checked on the message
-as a real SMTP server on loopback receives it: its headers and its text."""
+as a real SMTP server on loopback receives it: its headers and every text part (plain, and HTML if one is added)."""
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 
 import pytest
@@ -41,8 +42,16 @@ def lost_link_mail(app, client, kept, address: str):
 
 
 def text_of(message) -> str:
-    assert not message.is_multipart(), "one text part, nothing else to keep in step"
-    return message.get_payload(decode=True).decode(message.get_content_charset()).replace("\r\n", "\n")
+    """The plain text of the message."""
+    [plain] = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    return plain.get_content().replace("\r\n", "\n")
+
+
+def every_part(message) -> list[str]:
+    """Every text part of the message (the plain text, and an HTML one if it has one), unescaped."""
+    parts = [html.unescape(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"]
+    assert parts
+    return parts
 
 
 def test_a_mail_for_several_dossiers_speaks_of_all_of_them_each_with_its_own_link(app, client, records, kept):
@@ -58,8 +67,11 @@ def test_a_mail_for_several_dossiers_speaks_of_all_of_them_each_with_its_own_lin
     assert "Vos 2 dossiers, chacun avec son propre lien :" in text
     listed = re.findall(r"^- (AMI-2021-\d{4}) : (\S+)$", text, re.M)
     assert listed == [(reference, PUBLIC + link(reference)) for reference in ("AMI-2021-0001", "AMI-2021-0004")]
-    for singular in ("votre dossier", "Votre dossier", "Ce lien", "votre page de dossier"):
-        assert singular not in text, f"« {singular} » would speak of one dossier among two"
+    for part in every_part(message):
+        for reference in ("AMI-2021-0001", "AMI-2021-0004"):
+            assert PUBLIC + link(reference) in part, "each dossier with its own link, in every part"
+        for singular in ("votre dossier", "Votre dossier", "Ce lien", "votre page de dossier"):
+            assert singular not in part, f"« {singular} » would speak of one dossier among two"
     assert "Ces liens sont personnels : chacun donne accès à son dossier sans mot de passe." in text
     assert "utilisez la page du dossier concerné (liens ci-dessus)" in text
     assert "Structure numéro" not in text, "no text a sender typed goes to an unconfirmed address"

@@ -81,8 +81,8 @@ def cancel(reference: str, number: int):
     except ResentWithOtherContent as error:  # the same one-time id posted for another meeting (a hand-made form)
         return _detail(reference, 409, meeting_error=str(error), meeting_field="date-1")
     if meeting is None:  # the same form sent again (a double click): cancelled and mailed once
-        flash(f"La rencontre {number} était déjà annulée (le formulaire a été envoyé deux fois) : elle n'est annulée "
-              "et l'annulation envoyée qu'une fois.")
+        flash(f"La rencontre {number} était déjà annulée (le formulaire a été envoyé deux fois) : elle n'est "
+              "annulée et l'annulation envoyée qu'une fois.")
         return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
     lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")

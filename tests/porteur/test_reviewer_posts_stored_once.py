@@ -100,7 +100,8 @@ def test_a_message_sent_again_with_the_same_id_and_another_text_is_refused_and_s
     neither taken for the repeat (silently dropped) nor stored, nor mailed."""
     fields = form_of(reviewer, "message")
     assert reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": "Premier texte."}).status_code == 303
-    refused = reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": "Un autre texte, <b>retapé</b>."})
+    retyped = "Un autre texte, <b>retapé</b>."
+    refused = reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": retyped})
     assert refused.status_code == 409
     text = refused.text.replace("&#39;", "'")
     assert RESENT in text and "ni enregistré ni envoyé" in text

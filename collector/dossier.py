@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from . import resent_posts
 from .addresses import mailbox_ignoring_ascii_case
 from .durable import write_new_file
 from .records import RecordError, clean_paragraphs, read_record, record_path, serialise_record
@@ -309,7 +310,8 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     if complements_until:
         event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
     stored = append_once(where, reference, event, post_id,
-                         precondition=_no_complements_after_a_decision if complements_until else None)
+                         precondition=_no_complements_after_a_decision if complements_until else None,
+                         refuse_other_content=True)
     return None if stored is None else (event, len(stored["events"]))
 
 
@@ -358,19 +360,28 @@ def _no_complements_after_a_decision(history: dict[str, Any]) -> None:
 
 
 def append_once(where: Store | str, reference: str, event: dict[str, Any], post_id: str | None,
-                precondition: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any] | None:
+                precondition: Callable[[dict[str, Any]], None] | None = None, *,
+                refuse_other_content: bool = False) -> dict[str, Any] | None:
     """Append `event` as statuses.add_event does, with the form's one-time `post_id` claimed in the
     same unit (store.dossier_posts): the history, or None when that id was already stored (a double
-    click, the same form sent again): nothing stored then. Without a usable id, a plain append."""
+    click, the same form sent again): nothing stored then. Without a usable id, a plain append.
+
+    `refuse_other_content` (a reviewer's forms): the event keeps a trace of the id, and an id
+    already stored with another content raises resent_posts.ResentWithOtherContent instead of
+    being taken for the repeat (a page served again from the browser's cache, typed in anew)."""
     submission_id = reply_submission_id(reference, post_id)
     if submission_id is None:
         return add_event(where, reference, event, precondition)
     check_reference(where, reference)
+    stored_event = resent_posts.traced(event, submission_id) if refuse_other_content else event
     try:
-        return store_of(where).dossier_posts.write(
-            reference, history_change(reference, event, precondition=precondition), submission_id=submission_id)
+        history = store_of(where).dossier_posts.write(
+            reference, history_change(reference, stored_event, precondition=precondition), submission_id=submission_id)
     except YamlFileError as error:  # the stored history, read under the lock, cannot be parsed
         raise StatusError(f"Historique illisible : {error}") from error
+    if history is None and refuse_other_content:
+        resent_posts.refuse_other_content(read_history(where, reference)["events"], stored_event)
+    return history
 
 
 def porteur_reply_text(text: str | None) -> str:

@@ -193,7 +193,7 @@ def propose(where: Store | str, reference: str, slots: list[Slot], *, by: str, n
         raise MeetingError(f"{MAX_SLOTS} créneaux au plus.", "date-1")
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": by, "kind": PROPOSED,
              "slots": [slot.as_event() for slot in slots]}
-    history = append_once(where, reference, event, post_id)
+    history = append_once(where, reference, event, post_id, refuse_other_content=True)
     return None if history is None else meetings_of(history)[-1]
 
 
@@ -252,14 +252,23 @@ def ask_other(where: Store | str, reference: str, history: Mapping[str, Any], nu
 
 
 def cancel(where: Store | str, reference: str, history: Mapping[str, Any], number: int, *, by: str,
-           now: datetime) -> Meeting:
-    """A reviewer cancels a meeting (proposed or confirmed)."""
-    for meeting in meetings_of(history):
-        if meeting.number == number and meeting.state != CANCELLED:
-            updated = add_event(where, reference, {"at": now.astimezone(PARIS).isoformat(timespec="seconds"),
-                                                   "by": by, "kind": CANCELLED, "meeting": number})
-            return meetings_of(updated)[number - 1]
-    raise MeetingError("Cette rencontre n'existe pas ou est déjà annulée.")
+           now: datetime, post_id: str | None = None) -> Meeting | None:
+    """A reviewer cancels a meeting (proposed or confirmed); the meeting, cancelled, or None when the
+    form's one-time `post_id` was already stored (a double click: cancelled and mailed once). Whether
+    it is still to cancel is checked on the history as read under the dossier's lock."""
+    if not any(meeting.number == number for meeting in meetings_of(history)):
+        raise MeetingError(NOT_TO_CANCEL)
+
+    def not_cancelled_yet(fresh: Mapping[str, Any]) -> None:
+        if not any(meeting.number == number and meeting.state != CANCELLED for meeting in meetings_of(fresh)):
+            raise MeetingError(NOT_TO_CANCEL)
+
+    event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": by, "kind": CANCELLED, "meeting": number}
+    updated = append_once(where, reference, event, post_id, not_cancelled_yet, refuse_other_content=True)
+    return None if updated is None else meetings_of(updated)[number - 1]
+
+
+NOT_TO_CANCEL = "Cette rencontre n'existe pas ou est déjà annulée."
 
 
 def _uid(reference: str, number: int, slot: int, domain: str) -> str:

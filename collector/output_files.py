@@ -2,13 +2,24 @@
 
 An export holds names, e-mail addresses and phone numbers, and a path is typed by hand, so:
 
-- a path inside the data folder (symlinks resolved) is refused: an export never replaces a record;
+- a path inside the data folder (symlinks resolved) is refused: an export never replaces a record.
+  `refuse_inside` says so early, by path; `new_file` and `write_files` then open the destination
+  folder ONCE and check that open folder itself (its device and inode, and its parents' reached
+  with `..` from it, against the data folder's): every later step names files relative to that
+  descriptor (`dir_fd`), so a parent swapped for a symlink after the check leads nowhere else;
 - an existing file is never replaced unless the reviewer says so (`--remplacer`);
 - the file is written durably (collector/durable.py's way, in the destination folder itself so
-  that publishing it is a link on the same filesystem): a hidden temporary file created 0600
-  (only the data folder's owner reads it, whatever the umask), fsynced, published with
-  `os.link` (refuses an existing name) or `os.replace` (`--remplacer`), then the folder is
-  fsynced. A reader never sees half a file; on any error the temporary file is removed;
+  that publishing it is a link on the same filesystem): on Linux an unnamed file (O_TMPFILE, 0600:
+  only the data folder's owner reads it, whatever the umask), fsynced, then given its name with
+  linkat (refuses an existing name) or, with `--remplacer`, linked to a hidden name and renamed
+  over the old file, then the folder is fsynced. A command killed while writing leaves nothing:
+  an unnamed file vanishes with its process. Where O_TMPFILE is refused (another system, a
+  filesystem without it) a hidden named temporary (`.<name>.<pid>.<hex>.tmp`) stands in, removed
+  on any error; one a killed command left behind is removed by the next run writing to that
+  folder once it is an hour old (younger ones may belong to a command still running);
+- several files (`write_files`: the charts) are all written and fsynced before any is published,
+  then published together: if publishing one fails, those already published are taken back (an
+  earlier file, kept aside under a hidden name while the others are published, is put back);
 - every OSError becomes an `OutputError`: one French line naming the path, nothing written.
 """
 
@@ -17,15 +28,23 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
 import stat
+import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import IO
-
-from .durable import fsync_dir
 
 FILE_MODE = 0o600
 NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+NO_UNNAMED_FILES = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL}  # open(2): O_TMPFILE refused
+O_TMPFILE = getattr(os, "O_TMPFILE", 0)  # Linux only
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC  # a parent needs no read right
+STALE_AFTER_SECONDS = 3600  # a hidden temporary this old belongs to no command still running
+_HIDDEN = re.compile(r"\..+\.[0-9]+\.[0-9a-f]{32}\.tmp")  # what `_hidden_name` makes
 WHY = {
     errno.ENOENT: "le dossier qui doit le recevoir n'existe pas (ou n'en accepte pas) : créez-le d'abord, ou "
                   "choisissez un autre chemin",
@@ -39,6 +58,14 @@ WHY = {
     errno.EEXIST: "ce fichier existe déjà",
     errno.ENAMETOOLONG: "le nom est trop long",
     errno.EIO: "erreur d'entrée-sortie du disque",
+    errno.ELOOP: "une partie du chemin est un lien symbolique qui a changé pendant l'écriture",
+}
+WHY_NOT_READ = {
+    errno.EACCES: "vous n'avez pas le droit de le lire (vérifiez son propriétaire et ses droits, ls -l)",
+    errno.EPERM: "vous n'avez pas le droit de le lire (vérifiez son propriétaire et ses droits, ls -l)",
+    errno.ENOENT: "il a disparu pendant l'export (relancez l'export)",
+    errno.EIO: "erreur d'entrée-sortie du disque",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
 }
 
 
@@ -49,9 +76,17 @@ class OutputError(Exception):
 NOTHING_WRITTEN = "Rien n'a été écrit."
 
 
+def _why(error: OSError, reasons: Mapping[int, str]) -> str:
+    return reasons.get(error.errno or 0, f"erreur du système {errno.errorcode.get(error.errno or 0, error.errno)}")
+
+
 def _failure(path: str, error: OSError, outcome: str = NOTHING_WRITTEN) -> OutputError:
-    why = WHY.get(error.errno or 0, f"erreur du système {errno.errorcode.get(error.errno or 0, error.errno)}")
-    return OutputError(f"impossible d'écrire « {path} » : {why}. {outcome}")
+    return OutputError(f"impossible d'écrire « {path} » : {_why(error, WHY)}. {outcome}")
+
+
+def unreadable(path: str, error: OSError, outcome: str = NOTHING_WRITTEN) -> OutputError:
+    """A file the command had to READ (a record) that could not be: named, with why, then `outcome`."""
+    return OutputError(f"impossible de lire « {path} » : {_why(error, WHY_NOT_READ)}. {outcome}")
 
 
 @contextlib.contextmanager
@@ -63,12 +98,56 @@ def writing(path: str, outcome: str = NOTHING_WRITTEN) -> Iterator[None]:
         raise _failure(path, error, outcome) from None
 
 
+def _inside_error(path: str, data_dir: str) -> OutputError:
+    return OutputError(f"« {path} » est dans le dossier des données ({data_dir}) : choisissez un chemin en "
+                       "dehors (un export n'y écrase jamais un dossier de candidature). Rien n'a été écrit.")
+
+
 def refuse_inside(path: str, data_dir: str) -> None:
-    """Refuse a destination inside the data folder, through any symlink."""
+    """Refuse a destination inside the data folder, through any symlink (by path: see `open_folder`)."""
     real, data = os.path.realpath(path), os.path.realpath(data_dir)
     if os.path.commonpath([real, data]) == data:
-        raise OutputError(f"« {path} » est dans le dossier des données ({data_dir}) : choisissez un chemin en "
-                          "dehors (un export n'y écrase jamais un dossier de candidature). Rien n'a été écrit.")
+        raise _inside_error(path, data_dir)
+
+
+def open_folder(folder: str, data_dir: str, shown: str) -> int:
+    """The destination folder, opened once (its path resolved, then never a symlink at its last
+    step); OutputError naming `shown` when that open folder is the data folder or inside it."""
+    with writing(shown):
+        fd = os.open(os.path.realpath(folder), FOLDER_FLAGS | os.O_NOFOLLOW)
+    try:
+        with writing(shown):
+            inside = _is_within(fd, data_dir)
+        if inside:
+            raise _inside_error(shown, data_dir)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_within(folder_fd: int, data_dir: str) -> bool:
+    """Is the open folder the data folder or one of its subfolders? Climbs with `..` from the
+    descriptor itself (never by path) up to the root, comparing device and inode."""
+    try:
+        data = os.stat(data_dir)
+    except FileNotFoundError:
+        return False  # no data folder: nothing to protect
+    data_id = (data.st_dev, data.st_ino)
+    current = os.open(".", PATH_FLAGS, dir_fd=folder_fd)
+    try:
+        while True:
+            here = os.fstat(current)
+            if (here.st_dev, here.st_ino) == data_id:
+                return True
+            parent = os.open("..", PATH_FLAGS, dir_fd=current)
+            above = os.fstat(parent)
+            os.close(current)
+            current = parent
+            if (above.st_dev, above.st_ino) == (here.st_dev, here.st_ino):
+                return False  # the root is its own parent
+    finally:
+        os.close(current)
 
 
 def refuse_existing(path: str, replace: bool) -> None:
@@ -80,10 +159,14 @@ def refuse_existing(path: str, replace: bool) -> None:
     refuse_not_a_file(path)
 
 
-def refuse_not_a_file(path: str) -> None:
-    """Refuse a name that holds something other than a regular file (never followed: lstat)."""
+def refuse_not_a_file(path: str, folder_fd: int | None = None) -> None:
+    """Refuse a name that holds something other than a regular file (never followed: lstat); with
+    `folder_fd`, the name is looked up in that open folder."""
     try:
-        mode = os.lstat(path).st_mode
+        if folder_fd is None:
+            mode = os.lstat(path).st_mode
+        else:
+            mode = os.stat(os.path.basename(path), dir_fd=folder_fd, follow_symlinks=False).st_mode
     except FileNotFoundError:
         return
     except OSError as error:
@@ -94,73 +177,229 @@ def refuse_not_a_file(path: str) -> None:
                           "Rien n'a été écrit.")
 
 
-def _publish(tmp_path: str, path: str, replace: bool) -> None:
-    if replace:
-        refuse_not_a_file(path)  # again, just before: the name may have changed during the export
-        os.replace(tmp_path, path)
-        return
-    try:
-        os.link(tmp_path, path)  # fails if the name exists: never overwrites
-    except OSError as error:
-        if error.errno not in NO_HARD_LINKS:
-            raise
+def _hidden_name(name: str) -> str:
+    return f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+
+
+def remove_stale_temporaries(folder_fd: int, now: float | None = None) -> None:
+    """Remove our hidden temporaries (`_hidden_name`) older than STALE_AFTER_SECONDS: a command killed
+    while writing without O_TMPFILE left them. Only regular files of the same owner; best effort."""
+    limit = (time.time() if now is None else now) - STALE_AFTER_SECONDS
+    with os.scandir(folder_fd) as entries:
+        for entry in entries:
+            if not _HIDDEN.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                found = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(found.st_mode) and found.st_uid == os.geteuid() and found.st_mtime < limit:
+                    os.unlink(entry.name, dir_fd=folder_fd)
+
+
+@dataclass
+class _Temporary:
+    """A file being written in the open folder `folder_fd`, to be published as `name`: unnamed
+    (O_TMPFILE, `hidden` None) or a hidden named temporary."""
+    folder_fd: int
+    name: str
+    fd: int
+    hidden: str | None = None
+    kept_aside: str | None = None  # the earlier file of that name, while the others are published
+    published: bool = False
+
+    @classmethod
+    def create(cls, folder_fd: int, name: str) -> _Temporary:
+        if O_TMPFILE:
+            try:
+                # O_RDWR: read back where the filesystem refuses links (`_copy_to`)
+                return cls(folder_fd, name, os.open(".", O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, FILE_MODE,
+                                                    dir_fd=folder_fd))
+            except OSError as error:
+                if error.errno not in NO_UNNAMED_FILES:
+                    raise
+        hidden = _hidden_name(name)
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE, dir_fd=folder_fd)
+        return cls(folder_fd, name, fd, hidden)
+
+    def sync(self) -> None:
+        os.fsync(self.fd)
+
+    def publish(self, path: str, replace: bool) -> None:
+        """Give the file its name: a new name only, or (`replace`) over an earlier regular file, kept aside."""
+        if replace:
+            refuse_not_a_file(path, self.folder_fd)  # again, just before: the name may have changed meanwhile
+            staged = self._named()
+            self.kept_aside = self._keep_aside()
+            os.replace(staged, self.name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
+            self.hidden, self.published = None, True
+            return
+        if self.hidden is None:
+            try:
+                os.link(f"/proc/self/fd/{self.fd}", self.name, dst_dir_fd=self.folder_fd, follow_symlinks=True)
+                self.published = True
+                return
+            except OSError as error:
+                if error.errno not in NO_HARD_LINKS:
+                    raise
+            self._named()
+        else:
+            try:
+                os.link(self.hidden, self.name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd,
+                        follow_symlinks=False)  # fails if the name exists: never overwrites
+            except OSError as error:
+                if error.errno not in NO_HARD_LINKS:
+                    raise
+            else:
+                self.published = True
+                return  # the hidden name goes in `close`
         # A filesystem without hard links (a USB key's FAT): claim the name first, then
         # replace only that empty file of ours. Still never anyone else's file.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        os.close(os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE,
+                         dir_fd=self.folder_fd))
         try:
-            os.replace(tmp_path, path)
+            os.replace(self.hidden, self.name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
         except BaseException:
-            _remove(path)
+            _unlink(self.folder_fd, self.name)
             raise
-        return
-    os.unlink(tmp_path)
+        self.hidden, self.published = None, True
+
+    def _named(self) -> str:
+        """A hidden name holding the content (the unnamed file linked there, or copied where links are refused)."""
+        if self.hidden is not None:
+            return self.hidden
+        hidden = _hidden_name(self.name)
+        try:
+            os.link(f"/proc/self/fd/{self.fd}", hidden, dst_dir_fd=self.folder_fd, follow_symlinks=True)
+        except OSError as error:
+            if error.errno not in NO_HARD_LINKS:
+                raise
+            self._copy_to(hidden)
+        self.hidden = hidden
+        return hidden
+
+    def _copy_to(self, hidden: str) -> None:
+        copy = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE, dir_fd=self.folder_fd)
+        try:
+            with open(self.fd, "rb", closefd=False) as source, open(copy, "wb", closefd=False) as target:
+                source.seek(0)
+                shutil.copyfileobj(source, target)
+            os.fsync(copy)
+        except BaseException:
+            _unlink(self.folder_fd, hidden)
+            raise
+        finally:
+            os.close(copy)
+
+    def _keep_aside(self) -> str | None:
+        """The earlier file of that name under a hidden name too (a second link; renamed where links are
+        refused), so that it can be put back; None when there is none."""
+        aside = _hidden_name(self.name)
+        try:
+            os.link(self.name, aside, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if error.errno not in NO_HARD_LINKS:
+                raise
+            try:
+                os.rename(self.name, aside, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
+            except FileNotFoundError:
+                return None
+        return aside
+
+    def take_back(self) -> None:
+        """Undo `publish`: the earlier file back under its name, or the new name removed."""
+        if not self.published:
+            return
+        if self.kept_aside is not None:
+            os.replace(self.kept_aside, self.name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
+            self.kept_aside = None
+        else:
+            _unlink(self.folder_fd, self.name)
+        self.published = False
+
+    def close(self) -> None:
+        """Close the file; remove what is left under a hidden name (the temporary, an earlier file kept aside)."""
+        os.close(self.fd)
+        for hidden in (self.hidden, self.kept_aside):
+            if hidden is not None:
+                _unlink(self.folder_fd, hidden)
+
+
+def _publish_all(folder_fd: int, temporaries: list[_Temporary], paths: list[str], replace: bool) -> None:
+    """Publish every file, then fsync the folder; on any error, take back those already published."""
+    try:
+        for temporary, path in zip(temporaries, paths):
+            with writing(path):
+                temporary.publish(path, replace)
+        with writing(paths[-1]):
+            os.fsync(folder_fd)
+    except BaseException:
+        for temporary in reversed(temporaries):
+            with contextlib.suppress(OSError):
+                temporary.take_back()
+        with contextlib.suppress(OSError):
+            os.fsync(folder_fd)
+        raise
 
 
 @contextlib.contextmanager
-def new_file(path: str, *, replace: bool = False) -> Iterator[IO[bytes]]:
-    """A binary handle whose content becomes `path` once the block ends without error."""
-    refuse_existing(path, replace)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp_path = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    with writing(path):
-        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+def _destination(folder: str, data_dir: str, shown: str) -> Iterator[int]:
+    fd = open_folder(folder, data_dir, shown)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        _publish(tmp_path, path, replace)
-        fsync_dir(folder)
-    except OSError as error:
-        _remove(tmp_path)
-        raise _failure(path, error) from None
-    except BaseException:
-        _remove(tmp_path)
-        raise
+        with writing(shown):
+            remove_stale_temporaries(fd)
+        yield fd
+    finally:
+        os.close(fd)
 
 
-def write_files(folder: str, files: Mapping[str, bytes], *, replace: bool = False) -> None:
-    """Write each `name: data` into `folder` (created if needed): all of them or, on an error, none
-    of those this call created."""
+@contextlib.contextmanager
+def new_file(path: str, *, data_dir: str, replace: bool = False) -> Iterator[IO[bytes]]:
+    """A binary handle whose content becomes `path` once the block ends without error; never
+    inside `data_dir`. An `OutputError` raised in the block (a record unreadable: `unreadable`)
+    goes through as it is; nothing is written either way."""
+    refuse_existing(path, replace)
+    with _destination(os.path.dirname(os.path.abspath(path)), data_dir, path) as folder_fd:
+        with writing(path):
+            temporary = _Temporary.create(folder_fd, os.path.basename(path))
+        try:
+            with writing(path):
+                with open(temporary.fd, "wb", closefd=False) as handle:
+                    yield handle
+                temporary.sync()
+            _publish_all(folder_fd, [temporary], [path], replace)
+        finally:
+            temporary.close()
+
+
+def write_files(folder: str, files: Mapping[str, bytes], *, data_dir: str, replace: bool = False) -> None:
+    """Write each `name: data` into `folder` (created if needed, never inside `data_dir`): all of
+    them or, on an error, none of them (an earlier file replaced is put back)."""
     with writing(folder):
         os.makedirs(folder, exist_ok=True)
-    paths = {name: os.path.join(folder, name) for name in files}
-    for path in paths.values():
+    paths = [os.path.join(folder, name) for name in files]
+    for path in paths:
         refuse_existing(path, replace)
-    created: list[str] = []
-    try:
-        for name, data in files.items():
-            existed = os.path.lexists(paths[name])
-            with new_file(paths[name], replace=replace) as handle:
-                handle.write(data)
-            if not existed:
-                created.append(paths[name])
-    except BaseException:
-        for path in created:
-            _remove(path)
-        raise
+    with _destination(folder, data_dir, folder) as folder_fd:
+        temporaries: list[_Temporary] = []
+        try:
+            for (name, data), path in zip(files.items(), paths):
+                with writing(path):
+                    temporaries.append(_Temporary.create(folder_fd, name))
+                    _write_all(temporaries[-1].fd, data)
+                    temporaries[-1].sync()
+            _publish_all(folder_fd, temporaries, paths, replace)
+        finally:
+            for temporary in temporaries:
+                temporary.close()
 
 
-def _remove(path: str) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _unlink(folder_fd: int, name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        os.unlink(name, dir_fd=folder_fd)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import email
 import re
 from email.message import Message
+from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 _LINK = re.compile(r"(?P<url>(?<![^\s<>\"])[^\s<>\"]*/candidater/recu/(?P<reference>[A-Z0-9-]+)"
                    r"(?:/[a-z0-9/-]*)?\?cle=)(?P<key>[A-Za-z0-9._~%-]+)")
 WITHDRAWN = "(lien retiré : ce dossier a reçu un nouveau lien, envoyé à son adresse de contact)"
+# An HTML part's anchor (alternative.html_document writes `<a href="…">…</a>`): a link taken out takes its
+# whole anchor with it, so that no `href` is left pointing at the words that replace it.
+_ANCHOR = re.compile(r"<a\b[^>]*\bhref=\"(?P<href>[^\"]*)\"[^>]*>.*?</a>", re.IGNORECASE | re.DOTALL)
 
 
 def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
@@ -71,9 +75,17 @@ def refresh(store: Store, secret: str, recipient: str, message: bytes) -> bytes:
         key = keys[match["reference"]]
         return match["url"] + key if key is not None else WITHDRAWN
 
+    def anchor_replaced(anchor: re.Match[str]) -> str:
+        match = _LINK.fullmatch(anchor["href"])
+        if match is None or not stale(match) or keys[match["reference"]] is not None:
+            return anchor[0]
+        return escape(WITHDRAWN, quote=False)
+
     from .delivery import QP_UTF8
 
     for part, text in stale_parts:
+        if part.get_content_subtype() == "html":
+            text = _ANCHOR.sub(anchor_replaced, text)
         del part["Content-Transfer-Encoding"]
         part.set_payload(_LINK.sub(replaced, text), QP_UTF8)
     return wire_bytes(parsed)

@@ -40,6 +40,7 @@ from ..readable import answer_text
 from ..statuses import OUTCOMES, STATUSES, StatusError, add_note, change_status, read_history, status_label
 from ..stores import StoreUnavailable
 from .catalog import Catalog, format_received, scan_catalog
+from .export_reading import read_whole
 from .index import Selection
 from .indexing import app_index
 from .users import UserError
@@ -153,6 +154,9 @@ def show_command(reference: str) -> None:
             echo(f"        Motivation communiquée au porteur : {event['motivation']}".replace("\n", "\n        "))
 
 
+STDOUT_CUT_SHORT = "L'export envoyé sur la sortie standard est incomplet : ne l'utilisez pas."
+
+
 @click.command("export")
 @with_appcontext
 @as_data_owner
@@ -172,7 +176,8 @@ def export_command(fmt, output, remplacer, status, thematique, departement, type
     cut: list = []  # the cells an XLSX export cuts to fit (exports_xlsx.CutCell)
     writer = partial(FORMATS[fmt].writer, cut=cut) if fmt == "xlsx" else FORMATS[fmt].writer
     if output == "-":
-        count = writer(form, chosen, sys.stdout.buffer)
+        with _output_errors():
+            count = writer(form, read_whole(chosen, STDOUT_CUT_SHORT), sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
         output = output or export_name(fmt, current_now(appstate.facts())[0].date(), form,
@@ -180,8 +185,8 @@ def export_command(fmt, output, remplacer, status, thematique, departement, type
                                        type_structure=selection.type_structure, status=selection.status)
         with _output_errors():
             refuse_inside(output, appstate.data_dir())
-            with new_file(output, replace=remplacer) as handle:
-                count = writer(form, chosen, handle)
+            with new_file(output, data_dir=appstate.data_dir(), replace=remplacer) as handle:
+                count = writer(form, read_whole(chosen), handle)
         echo(f"{count} candidature(s) exportée(s) dans {output}.", err=True)
     if cut:
         from ..exports_xlsx import cut_warning
@@ -230,7 +235,8 @@ def _write_charts(folder: str, counts, replace: bool) -> None:
     charts = dashboard_charts(counts, appstate.form(), appstate.facts(), current_now(appstate.facts())[0].date())
     with _output_errors():
         refuse_inside(folder, appstate.data_dir())
-        write_files(folder, {f"{chart.name}.svg": svg(chart).encode("utf-8") for chart in charts}, replace=replace)
+        write_files(folder, {f"{chart.name}.svg": svg(chart).encode("utf-8") for chart in charts},
+                    data_dir=appstate.data_dir(), replace=replace)
     echo(f"\n{len(charts)} graphique(s) écrit(s) dans {folder} : "
                + ", ".join(f"{chart.name}.svg" for chart in charts) + ".", err=True)
 

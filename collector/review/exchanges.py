@@ -17,6 +17,7 @@ from .. import dossier
 from ..mail import lifecycle
 from ..phase import current_now
 from ..records import RecordError
+from ..resent_posts import ResentWithOtherContent
 from ..statuses import StatusError
 from . import _detail, _guard, _no_store
 from .. import appstate
@@ -72,6 +73,9 @@ def post_message(reference: str):
                        until_value=request.form.get("complements_jusqu_au", ""))
     except RecordError:
         return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
+    except ResentWithOtherContent as error:  # nothing stored nor mailed: the text typed is shown back
+        return _detail(reference, 409, message_error=str(error), message_value=request.form.get("message", ""),
+                       until_value=request.form.get("complements_jusqu_au", ""))
     if sent is None:
         flash(ALREADY_SENT)
         return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)

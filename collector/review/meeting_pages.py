@@ -13,6 +13,7 @@ from ..mail import lifecycle
 from ..dossier import latest_record, safe_history
 from ..phase import current_now
 from ..records import RecordError
+from ..resent_posts import ResentWithOtherContent
 from ..statuses import StatusError
 from . import _detail, _guard, _no_store, _render
 from .. import appstate
@@ -55,6 +56,8 @@ def propose(reference: str):
     except meetings.MeetingError as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field=error.field or "date-1",
                        meeting_values=values)
+    except ResentWithOtherContent as error:  # nothing stored nor mailed: the slots typed are shown back
+        return _detail(reference, 409, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
     except (StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1", meeting_values=values)
     if meeting is None:  # the same form sent again (a double click): one meeting, mailed once
@@ -70,11 +73,17 @@ def propose(reference: str):
 def cancel(reference: str, number: int):
     store = appstate.store()
     try:
-        meeting = meetings.cancel(store, reference, safe_history(store, reference), number,
-                                  by=session["reviewer"], now=_now())
         record = latest_record(store, reference)
+        meeting = meetings.cancel(store, reference, safe_history(store, reference), number,
+                                  by=session["reviewer"], now=_now(), post_id=request.form.get("id_envoi"))
     except (meetings.MeetingError, StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
+    except ResentWithOtherContent as error:  # the same one-time id posted for another meeting (a hand-made form)
+        return _detail(reference, 409, meeting_error=str(error), meeting_field="date-1")
+    if meeting is None:  # the same form sent again (a double click): cancelled and mailed once
+        flash(f"La rencontre {number} était déjà annulée (le formulaire a été envoyé deux fois) : elle n'est "
+              "annulée et l'annulation envoyée qu'une fois.")
+        return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
     lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")
     return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)

@@ -93,3 +93,23 @@ def test_a_motivation_reads_as_the_reviewer_wrote_it_numbers_rules_and_underline
                  "Conclusion", "==========", "- un point"):
         assert line in text, line
     assert "<ol" not in filled.html and "<hr" not in filled.html and "<h1" not in filled.html
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_an_answer_mail_to_a_replaced_contact_keeps_no_link_at_all_in_either_part(app, kept, answered):
+    """The HTML part's anchor went with its link: its `href` once held the replacement words."""
+    from collector.mail.current_links import WITHDRAWN
+    from tests.review.smtp import smtp_server
+
+    revoked = app.test_cli_runner().invoke(args=["revoke-link", "AMI-2021-0004", "--by", "alice",
+                                                 "--contact", "vraie.contact@example.org"])
+    assert revoked.exit_code == 0, revoked.output
+    with smtp_server() as inbox, app.app_context():
+        report = kept.outbox.deliver(dataclasses.replace(lifecycle.settings(), host="127.0.0.1", port=inbox.port))
+        arrived = {str(item.message["Subject"]): item.message for item in inbox.wait_for(len(report.sent))}
+    [letter] = [message for subject, message in arrived.items() if "FEDER" in subject]
+    plain, html = (letter.get_body((kind,)).get_content() for kind in ("plain", "html"))
+    for text in (plain, html):
+        assert "/candidater/recu/" not in text and "cle=" not in text and WITHDRAWN in text
+    assert "<a " not in html and "href" not in html
+    assert f"<p>Cette réponse est aussi sur votre page de dossier : {WITHDRAWN}</p>" in html

@@ -74,3 +74,53 @@ def test_a_revocation_sent_twice_revokes_once_and_mails_one_new_link(reviewer, r
     assert [name for name in outbox(kept) if "lien-remplace-2" in name] == []
     assert kept.versions.numbers(REF) == ([2] if contact else [])
     assert "déjà révoqué" in reviewer.get(second.headers["Location"]).text.replace("&#39;", "'")
+
+
+@ON_BOTH_STORES
+def test_a_meeting_cancelled_twice_is_cancelled_and_mailed_once_and_both_posts_lead_to_the_meetings(
+        reviewer, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    assert post_twice(reviewer, "rencontre", **SLOTS)[0].status_code == 303
+    first, second = post_twice(reviewer, "rencontre/1/annuler")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"] and first.headers["Location"].endswith("#rencontres")
+    assert kinds(kept) == ["rencontre_proposee", "rencontre_annulee"]
+    assert sorted(name for name in outbox(kept) if "annulee" in name) == [
+        f"{REF}.rencontre-1-annulee-region.eml", f"{REF}.rencontre-1-annulee.eml"]
+    page = reviewer.get(second.headers["Location"]).text.replace("&#39;", "'")
+    assert "La rencontre 1 était déjà annulée (le formulaire a été envoyé deux fois)" in page
+
+
+RESENT = "Ce formulaire a déjà été envoyé une première fois, avec un autre contenu"
+
+
+@ON_BOTH_STORES
+def test_a_message_sent_again_with_the_same_id_and_another_text_is_refused_and_shown_back(reviewer, records, kept):
+    """A page served again from the browser's cache carries the id already used: the new text is
+    neither taken for the repeat (silently dropped) nor stored, nor mailed."""
+    fields = form_of(reviewer, "message")
+    assert reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": "Premier texte."}).status_code == 303
+    retyped = "Un autre texte, <b>retapé</b>."
+    refused = reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": retyped})
+    assert refused.status_code == 409
+    text = refused.text.replace("&#39;", "'")
+    assert RESENT in text and "ni enregistré ni envoyé" in text
+    assert "Un autre texte, &lt;b&gt;retapé&lt;/b&gt;.</textarea>" in text
+    assert [event["text"] for event in read_history(kept, REF)["events"]] == ["Premier texte."]
+    assert [name for name in outbox(kept) if ".message-" in name] == [f"{REF}.message-1.eml"]
+    repeat = reviewer.post(f"/instruction/{REF}/message", data={**fields, "message": "Premier texte."})
+    assert repeat.status_code == 303 and kinds(kept) == ["message"], "the same text again is still the repeat"
+
+
+@ON_BOTH_STORES
+def test_a_meeting_proposed_again_with_the_same_id_and_other_slots_is_refused_with_the_slots_shown_back(
+        reviewer, records, kept, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    fields = form_of(reviewer, "rencontre")
+    assert reviewer.post(f"/instruction/{REF}/rencontre", data={**fields, **SLOTS}).status_code == 303
+    moved = {**SLOTS, "lieu-1": "Hôtel de Région, Rouen"}
+    refused = reviewer.post(f"/instruction/{REF}/rencontre", data={**fields, **moved})
+    assert refused.status_code == 409 and RESENT in refused.text.replace("&#39;", "'")
+    assert 'value="Hôtel de Région, Rouen"' in refused.text
+    assert kinds(kept) == ["rencontre_proposee"]
+    assert [name for name in outbox(kept) if "rencontre-" in name] == [f"{REF}.rencontre-1-proposee.eml"]

@@ -116,7 +116,7 @@ def test_an_export_whose_fsync_fails_is_not_written(runner, records, tmp_path, m
 def test_an_export_onto_a_disk_without_hard_links_still_never_replaces_a_file(runner, records, tmp_path,
                                                                               monkeypatch):
     """A USB key's FAT has no hard links: the name is claimed with an exclusive create instead."""
-    def no_link(source, target):
+    def no_link(source, target, **options):
         raise OSError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_link)
@@ -163,3 +163,175 @@ def test_dump_refuses_a_folder_inside_the_data_folder_or_one_it_cannot_create(ru
     assert unwritable.exit_code == 1
     assert "impossible d'écrire « /proc/x » :" in said(unwritable) and "Traceback" not in unwritable.output
     assert "supprimez ce dossier avant de relancer dump" in said(unwritable)
+
+
+def test_a_parent_swapped_for_a_link_into_the_data_folder_after_the_check_is_still_refused(runner, records, data_dir,
+                                                                                          tmp_path, monkeypatch):
+    """The path is checked, then a parent of the destination becomes a link into the data folder
+    before the first file is opened: the folder actually opened is checked, never the path again."""
+    exports, inside = tmp_path / "exports", os.path.join(data_dir, "piege")
+    os.makedirs(exports / "piege")
+    os.makedirs(inside)
+    target = exports / "piege" / "export.csv"
+    real_open = os.open
+
+    def swapping_open(path, *args, **kwargs):  # the swap, at the first file opened under exports/
+        if str(path).startswith(str(exports)) and not os.path.islink(exports):
+            os.rename(exports, tmp_path / "exports-avant")
+            os.symlink(data_dir, exports)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", swapping_open)
+    result = runner.invoke(args=["export", "--output", str(target)])
+    assert os.path.islink(exports), "the swap happened"
+    assert result.exit_code == 1, result.output
+    assert f"« {target} » est dans le dossier des données ({data_dir})" in said(result)
+    assert os.listdir(inside) == [] and os.listdir(tmp_path / "exports-avant" / "piege") == []
+
+
+def test_a_chart_folder_whose_parent_is_swapped_for_a_link_into_the_data_folder_is_refused(runner, records, data_dir,
+                                                                                           tmp_path, monkeypatch):
+    exports, inside = tmp_path / "exports", os.path.join(data_dir, "piege")
+    os.makedirs(exports / "piege")
+    os.makedirs(inside)
+    real_makedirs = os.makedirs
+
+    def swapping_makedirs(path, *args, **kwargs):  # after the check by path, before anything is opened
+        real_makedirs(path, *args, **kwargs)
+        if str(path).startswith(str(exports)) and not os.path.islink(exports):
+            os.rename(exports, tmp_path / "exports-avant")
+            os.symlink(data_dir, exports)
+
+    monkeypatch.setattr(os, "makedirs", swapping_makedirs)
+    result = runner.invoke(args=["stats", "--graphiques", str(exports / "piege")])
+    assert result.exit_code == 1 and "est dans le dossier des données" in said(result), result.output
+    assert os.listdir(inside) == []
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_charts_replaced_all_or_none_when_writing_the_third_fails(runner, records, tmp_path, monkeypatch, failing):
+    """`stats --graphiques --remplacer`: every chart is written and fsynced before any is published;
+    a failure on the third puts back the earlier charts already replaced."""
+    folder = tmp_path / "graphiques"
+    folder.mkdir()
+    for name in CHARTS:
+        (folder / name).write_text(f"ancien {name}", encoding="utf-8")
+    real, calls = getattr(os, failing), []
+
+    def third_fails(*args, **kwargs):
+        if failing == "fsync" and not stat.S_ISREG(os.fstat(args[0]).st_mode):
+            return real(*args, **kwargs)  # a folder's fsync: not counted
+        calls.append(args)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, failing, third_fails)
+    result = runner.invoke(args=["stats", "--graphiques", str(folder), "--remplacer"])
+    assert result.exit_code == 1, result.output
+    assert "erreur d'entrée-sortie du disque. Rien n'a été écrit." in said(result)
+    assert set(os.listdir(folder)) == CHARTS, "no temporary file left"
+    assert {name: (folder / name).read_text(encoding="utf-8") for name in CHARTS} == \
+        {name: f"ancien {name}" for name in CHARTS}
+
+
+@pytest.mark.parametrize("unreadable", ["submissions/AMI-2021-0007.yaml", "versions/AMI-2021-0007"])
+def test_a_record_the_system_refuses_to_read_is_named_as_unreadable_and_nothing_is_written(
+        runner, records, data_dir, tmp_path, monkeypatch, unreadable):
+    """A record file made unreadable after the index saw it (chmod 000; root reads through it,
+    hence the refusal injected on the system call): « impossible de lire » that file, not
+    « impossible d'écrire » the export, nor a row of blanks."""
+    os.makedirs(os.path.join(data_dir, "versions", "AMI-2021-0007"), exist_ok=True)
+    assert runner.invoke(args=["export", "--output", str(tmp_path / "avant.csv")]).exit_code == 0  # the index
+    refused = os.path.join(data_dir, unreadable)
+    real_open, real_scandir, real_listdir = os.open, os.scandir, os.listdir
+
+    def refusing(real):
+        def call(path=".", *args, **kwargs):
+            if path == refused:
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+            return real(path, *args, **kwargs)
+        return call
+
+    for name, real in (("open", real_open), ("scandir", real_scandir), ("listdir", real_listdir)):
+        monkeypatch.setattr(os, name, refusing(real))
+    target = tmp_path / "export.csv"
+    result = runner.invoke(args=["export", "--output", str(target)])
+    assert result.exit_code == 1
+    assert f"impossible de lire « {refused} » : vous n'avez pas le droit de le lire" in said(result)
+    assert "Rien n'a été écrit." in said(result) and "impossible d'écrire" not in said(result)
+    assert sorted(os.listdir(tmp_path)) == ["avant.csv", "data"]
+
+
+KILLED_EXPORT = """
+import os, sys, time
+destination, flag = sys.argv[1], sys.argv[2]
+real_fsync = os.fsync
+
+def fsync_then_wait(fd):  # the export's file is written, not yet published: the moment it is killed
+    if os.readlink(f"/proc/self/fd/{fd}").startswith(destination + os.sep):
+        open(flag, "w").close()
+        time.sleep(600)
+    real_fsync(fd)
+
+os.fsync = fsync_then_wait
+from flask.cli import main
+sys.argv = ["flask", "--app", "collector", *sys.argv[3:]]
+main()
+"""
+
+
+def test_an_export_killed_while_writing_leaves_nothing_in_the_destination(records, review_env, tmp_path):
+    """A real `flask … export` process, SIGKILLed once its file is written and before it is published."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    destination, flag = tmp_path / "exports", tmp_path / "ecrit"
+    destination.mkdir()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    process = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, str(destination), str(flag), "export",
+                                "--format", "xlsx", "--output", str(destination / "export.xlsx")],
+                               cwd=repo, env={**os.environ, **review_env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not flag.exists():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "the export never reached its fsync"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    assert os.listdir(destination) == []
+
+
+def test_without_unnamed_files_a_named_temporary_stands_in_and_those_left_over_an_hour_are_removed(
+        runner, records, tmp_path, monkeypatch):
+    """Where O_TMPFILE is refused (another filesystem), the hidden temporary has a name: one that a
+    killed export left an hour ago or more is removed by the next export into that folder; a younger
+    one (maybe a command still running) and anyone else's hidden file stay."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    stale, young = folder / f".ancien.csv.4242.{'a' * 32}.tmp", folder / f".encours.csv.4243.{'b' * 32}.tmp"
+    other = folder / ".autre.tmp"
+    for path in (stale, young, other):
+        path.write_text("reste", encoding="utf-8")
+    two_hours_ago = os.path.getmtime(stale) - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(other, (two_hours_ago, two_hours_ago))
+    real_open = os.open
+
+    def no_unnamed_files(path, flags, *args, **kwargs):
+        if flags & getattr(os, "O_TMPFILE", 0) == getattr(os, "O_TMPFILE", -1):
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_unnamed_files)
+    result = runner.invoke(args=["export", "--output", str(folder / "export.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(folder)) == sorted(["export.csv", young.name, other.name])
+    assert mode(folder / "export.csv") == 0o600 and "AMI-2021-0012" in (folder / "export.csv").read_text("utf-8-sig")

@@ -30,6 +30,10 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_mail_queue_promises.py": "the folder outbox's batch queueing (mail-queued/, outbox/ by hand)",
     "tests/review/test_command_outputs.py::test_export_refuses_to_write_over_a_record_and_leaves_it_intact":
         "exports onto a record file of the data folder",
+    "tests/review/test_command_outputs.py::test_a_record_the_system_refuses_to_read_is_named_as_unreadable":
+        "refuses the reading of a record file of the data folder",
+    "tests/review/test_command_outputs.py::test_an_export_killed_while_writing_leaves_nothing_in_the_destination":
+        "a real export process started on the data folder's environment",
     "tests/review/test_mail_pipeline.py": "watches the folder outbox's mail-queued/ and sent/ files between two batches",
     "tests/review/test_index.py": "the SQLite index derived from the data folder's files, edited by hand",
     "tests/review/test_index_new_process.py": "the SQLite index's trust in the data folder's file signatures",

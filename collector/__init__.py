@@ -9,7 +9,7 @@ formdef.py, records.py, phase.py, letters.py, template_filters.py) come without 
 
 from __future__ import annotations
 
-from . import marshmallow_patterns  # noqa: F401  first: before any module imports marshmallow (commands, site, app)
+from . import deferred_patterns  # noqa: F401  first: before any module imports marshmallow or yaml (commands, site, app)
 
 from typing import TYPE_CHECKING, Any
 

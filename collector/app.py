@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -124,6 +125,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from . import site
 
         site.init_app(app, config["SITE_DIR"])
-    if not for_a_command:
+    if for_a_command:
+        # A command's process lives for one command: what the imports and this factory made is
+        # never garbage, so the cyclic collector stops walking it (gc.freeze) — 80 million
+        # instructions (5 %) of `list` at 10,000 records, its collections and its exit included.
+        gc.freeze()
+    else:
         app.url_map.update()  # the service compiles its URL rules now; a command when it first uses them
     return app

@@ -1,4 +1,4 @@
-"""marshmallow, imported with its e-mail patterns compiled when first used instead of at import.
+"""marshmallow and PyYAML, imported with their costliest patterns compiled when first used instead of at import.
 
 `marshmallow.validate.Email` compiles two patterns in its class body; the domain one repeats
 the range U+00A1–U+FFFF five times under IGNORECASE, and `re` folds the case of each of those
@@ -9,21 +9,28 @@ question uses email-validator). The service, which checks the facts when it star
 compiles them then; `list` and `show`, which never read the facts, never do. marshmallow 4.4
 is the newest release and still compiles them at import.
 
-So the collector imports marshmallow first (collector/__init__.py imports this module before
-anything else), with `re.compile` standing, for `marshmallow.validate`'s own module-level
-calls only, for a pattern that compiles itself on its first use. Nothing else changes: the
-same pattern, the same flags, the same matches; every other module's `re.compile` is the real
-one, and the real one is back once the import is done. If marshmallow was imported before the
-collector (another library), it is left as it is.
+`yaml.reader.Reader.NON_PRINTABLE`, a class of every code point but the printable ones, costs
+~50 million instructions (three quarters of PyYAML's import, 4 % of that `list`); only
+PyYAML's pure-Python reader uses it, which the collector runs only to word a refused
+document's error (yamlio.py reads with libyaml's parser). PyYAML 6.0 compiles it at import.
+
+So the collector imports both first (collector/__init__.py imports this module before
+anything else), with `re.compile` standing, for those modules' own module-level calls only
+(`DEFERRED_MODULES`), for a pattern that compiles itself on its first use. Nothing else
+changes: the same pattern, the same flags, the same matches; every other module's
+`re.compile` is the real one (PyYAML's resolvers, used on every scalar, included), and the
+real one is back once the imports are done. A module imported before the collector (by
+another library) is left as it is.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from typing import Any
 
-PATCHED_MODULE = "marshmallow.validate"
+DEFERRED_MODULES = ("marshmallow.validate", "yaml.reader")
 
 
 class PatternOnFirstUse:
@@ -50,20 +57,23 @@ class PatternOnFirstUse:
 _real_compile = re.compile
 
 
-def _compile_for_marshmallow_later(pattern: Any, flags: int = 0) -> Any:
-    if sys._getframe(1).f_globals.get("__name__") == PATCHED_MODULE:
+def _compile_later_for_deferred_modules(pattern: Any, flags: int = 0) -> Any:
+    if sys._getframe(1).f_globals.get("__name__") in DEFERRED_MODULES:
         return PatternOnFirstUse(pattern, flags)
     return _real_compile(pattern, flags)
 
 
-def import_marshmallow() -> None:
-    if PATCHED_MODULE in sys.modules:
+def import_deferring_patterns() -> None:
+    """Import each of DEFERRED_MODULES not imported yet, their module-level patterns compiled on first use."""
+    missing = [name for name in DEFERRED_MODULES if name not in sys.modules]
+    if not missing:
         return
-    re.compile = _compile_for_marshmallow_later
+    re.compile = _compile_later_for_deferred_modules
     try:
-        import marshmallow.validate  # noqa: F401
+        for name in missing:
+            importlib.import_module(name)
     finally:
         re.compile = _real_compile
 
 
-import_marshmallow()
+import_deferring_patterns()

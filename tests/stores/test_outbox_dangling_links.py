@@ -20,7 +20,7 @@ import pytest
 
 from collector.facts import load_facts
 from collector.formdef import load_form
-from collector.mail import catch_up as mail_catch_up, delivery
+from collector.mail import catch_up as mail_catch_up, delivery, mailer
 from collector.stores.folder import FolderStore
 from tests.review.factory import make_record
 from tests.review.smtp import smtp_server
@@ -186,6 +186,10 @@ def test_a_dangling_link_that_cannot_be_removed_is_logged_and_stops_no_other_mai
     assert os.path.exists(os.path.join(data_dir, delivery.QUEUED, "AMI-2020-0042.accuse.eml")), "never sent twice"
     assert ("courriel : failed/AMI-2020-0042.accuse.eml est un lien vers un fichier disparu, pas un message, et il "
             "n'a pas pu être retiré (PermissionError) : retirez-le à la main ; les autres courriels partent") in caplog.text
+    with smtp_server() as inbox:  # `send-mail` (the mailer's round): caught up and sent all the same
+        queued, report = mailer.send_once(data_dir, load_facts(), load_form(), settings(inbox.port))
+        assert sorted(report.sent) == [ACCUSE, NOTIFICATION], report
+        inbox.wait_for(2)
 
 
 def test_a_dangling_link_in_sent_is_removed_but_its_mail_never_sent_twice(data_dir, record, caplog):

@@ -24,11 +24,11 @@ from collector.link_requests import REQUESTS_DIR
 from collector.porteur.lost_link import MAX_WAITING
 from tests.conftest import STORE_KINDS
 
-from .test_lost_link import fill_waiting_requests
+from .test_lost_link_cap_race import fill  # other addresses' requests, as other workers leave them
 
 PAGE = "/candidater/dossier-perdu/"
 ADDRESS = "victime@example.org"
-FILLER = "quelquun"  # the address of the requests other porteurs leave waiting
+FILLER = "quelquun"  # the address of the requests `fill` leaves waiting
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -38,16 +38,6 @@ def store_kind(request) -> str:
 
 def ask(client) -> int:
     return client.post(PAGE, data={"contact_email": ADDRESS}).status_code
-
-
-def fill(store_kind: str, data_dir: str, request, count: int) -> None:
-    """`count` requests of other addresses waiting, as other workers leave them."""
-    if store_kind == "folder":
-        fill_waiting_requests(data_dir, count)
-        return
-    with psycopg.connect(request.getfixturevalue("database_url")) as connection:
-        connection.execute("INSERT INTO link_requests (id, address) SELECT md5(number::text), "
-                           f"'{FILLER}' || number || '@example.org' FROM generate_series(1, %s) AS number", (count,))
 
 
 def empty_filler(store_kind: str, data_dir: str, request) -> None:

@@ -180,6 +180,8 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
 
 @dataclasses.dataclass(frozen=True)
 class LostLinkWording:
+    """The lost-link mail's sentences that depend on how many links it shows."""
+
     subject: str
     heading: str
     personal: str  # empty when no link is shown
@@ -199,7 +201,8 @@ def _lost_link_wording(total: int, shown: list[str]) -> LostLinkWording:
                     "transmettez qu'aux personnes de votre structure qui suivent ces dossiers.")
     else:
         whose = f"au dossier {shown[0]}" if several else "à votre dossier"
-        personal = (f"Ce lien est personnel : il donne accès {whose} sans mot de passe. Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier.")
+        personal = (f"Ce lien est personnel : il donne accès {whose} sans mot de passe. Ne le transmettez qu'aux "
+                    "personnes de votre structure qui suivent ce dossier.")
     if not several:
         return LostLinkWording(subject, "Votre dossier :", personal, WHERE_TO_ANSWER)
     if count == total:

@@ -113,8 +113,8 @@ def test_a_mail_for_several_dossiers_speaks_only_of_the_links_it_shows(app, clie
             "référence.\n") in text
     assert ("Ce lien est personnel : il donne accès au dossier AMI-2021-0001 sans mot de passe. Ne le transmettez "
             "qu'aux personnes de votre structure qui suivent ce dossier.") in text
-    assert ("Pour écrire à la Région, utilisez la page du dossier concerné (lien ci-dessus) ou, pour un dossier sans "
-            "lien, les contacts ci-dessous en citant sa référence.") in text
+    assert ("Pour écrire à la Région, utilisez la page du dossier concerné (lien ci-dessus) ou, pour un dossier "
+            "sans lien, les contacts ci-dessous en citant sa référence.") in text
     for part in every_part(message):
         for untrue in ("chacun avec son propre lien", "Ces liens", "liens ci-dessus"):
             assert untrue not in part, f"« {untrue} »: one link only is shown"

@@ -170,7 +170,7 @@ def test_a_crash_at_any_step_of_dropping_a_link_is_repaired_by_the_next_reconcil
 
 def test_a_dangling_link_that_cannot_be_removed_is_logged_and_stops_no_other_mail(data_dir, record, monkeypatch,
                                                                                    caplog):
-    dangling_link(data_dir, delivery.FAILED, "AMI-2020-0042.accuse.eml")  # restored by root: the mailer may not remove it
+    dangling_link(data_dir, delivery.FAILED, "AMI-2020-0042.accuse.eml")  # restored by root: not ours to remove
     link = os.path.join(data_dir, delivery.FAILED, "AMI-2020-0042.accuse.eml")
     unlink = os.unlink
 
@@ -185,7 +185,8 @@ def test_a_dangling_link_that_cannot_be_removed_is_logged_and_stops_no_other_mai
     assert os.path.islink(link)
     assert os.path.exists(os.path.join(data_dir, delivery.QUEUED, "AMI-2020-0042.accuse.eml")), "never sent twice"
     assert ("courriel : failed/AMI-2020-0042.accuse.eml est un lien vers un fichier disparu, pas un message, et il "
-            "n'a pas pu être retiré (PermissionError) : retirez-le à la main ; les autres courriels partent") in caplog.text
+            "n'a pas pu être retiré (PermissionError) : retirez-le à la main ; les autres courriels "
+            "partent") in caplog.text
     with smtp_server() as inbox:  # `send-mail` (the mailer's round): caught up and sent all the same
         queued, report = mailer.send_once(data_dir, load_facts(), load_form(), settings(inbox.port))
         assert sorted(report.sent) == [ACCUSE, NOTIFICATION], report
@@ -259,4 +260,5 @@ def test_a_link_of_a_dossier_no_longer_stored_is_said_to_compose_nothing(data_di
     dangling_link(data_dir, delivery.OUTBOX, name)
     with caplog.at_level(logging.WARNING):
         assert reconcile(data_dir) == []
-    assert dropped_log(caplog, delivery.OUTBOX, name) == "son dossier n'est plus enregistré : aucun courriel n'est composé"
+    assert dropped_log(caplog, delivery.OUTBOX, name) == ("son dossier n'est plus enregistré : aucun courriel "
+                                                          "n'est composé")

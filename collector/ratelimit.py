@@ -17,12 +17,22 @@ import os
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 
 from .clientaddr import client_group
 from .sequence import STATE_DIR
 
 DB_FILE = "ratelimit.sqlite3"
 SCHEMA = "CREATE TABLE IF NOT EXISTS hits (client TEXT, window INTEGER, count INTEGER, PRIMARY KEY (client, window))"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One post as a limiter saw it: `wait` None if allowed, else the seconds to wait (Retry-After);
+    `counted` False when the store could not count it (it goes on uncounted, see `_counts`)."""
+
+    wait: int | None
+    counted: bool
 
 
 class RateLimiter:
@@ -51,19 +61,24 @@ class RateLimiter:
 
     def hit(self, address: str, now: float | None = None) -> int | None:
         """Count one post; None if allowed, else the seconds to wait (for Retry-After)."""
+        return self.counted_hit(address, now).wait
+
+    def counted_hit(self, address: str, now: float | None = None) -> Hit:
+        """`hit`, saying also whether the post was counted: only a counted post may be given back."""
         now = time.time() if now is None else now
         window = int(now // self.window)
         counts = self._counts(self.client_key(address), window)
         if counts is None:
-            return None
+            return Hit(None, counted=False)  # allowed uncounted: giving it back would take an earlier post's
         count, previous_count = counts
         elapsed = (now - window * self.window) / self.window  # fraction of this window gone
         if count + previous_count * (1 - elapsed) <= self.limit:
-            return None
-        return max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1)
+            return Hit(None, counted=True)
+        return Hit(max(1, math.floor(self._seconds_until_allowed(elapsed, count, previous_count)) + 1), counted=True)
 
     def give_back(self, address: str, now: float) -> None:
-        """Take back one post that `hit` counted at `now` (the same time): another limit refused it."""
+        """Take back one post that `hit` counted at `now` (the same time): another limit refused it.
+        Never for a post it could not count (`counted_hit`): that would free one of the earlier ones."""
         self._uncount(self.client_key(address), int(now // self.window))
 
     def _uncount(self, client: str, window: int) -> None:

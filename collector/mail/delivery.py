@@ -551,7 +551,7 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
     """
     from ..records import RecordError, iter_record_paths, read_record
 
-    drop_dangling_links(data_dir)  # never taken for messages: their mails are composed again below
+    drop_dangling_links(data_dir)  # never taken for messages (a never-remembered outbox/ one is composed below)
     remembered = set(pending(data_dir, QUEUED))
     present = {name for folder in (OUTBOX, SENDING, SENT, FAILED) for name in pending(data_dir, folder)}
     _remember(data_dir, sorted(present - remembered))
@@ -571,13 +571,19 @@ def reconcile(data_dir: str, facts: Mapping[str, Any], form: Any, settings: Mail
 
 def drop_dangling_links(data_dir: str) -> list[str]:
     """Remove the symbolic links of the outbox's folders whose target is gone (a restored copy, a
-    hand edit); the paths removed, each logged in French by its folder and message name (a
-    reference and a kind: no address, nor the link's target). Such a link is no message: taken
-    for one, its name would be remembered as queued and its mail never composed nor sent, and
-    no sender can claim it. One left in outbox/ was never sent: its name is forgotten too, so
-    that reconcile (a record's mails) or the catch-up (mail/catch_up.py) composes its mail again.
-    One in sending/, sent/ or failed/ may have gone out: its name is remembered (never sent
-    twice). Under the queue lock, as every writing of a name: a queuer never meets it half-done."""
+    hand edit); the paths removed. Such a link is no message: taken for one, its name would be
+    remembered as queued and its mail never composed nor sent, and no sender can claim it.
+
+    The module's rule wins: a mail is never sent twice. A name remembered in mail-queued/ is never
+    forgotten (its mail may have left: sent, then its sent/ file deleted by hand and an old outbox/
+    restored as links), and a name met in sending/, sent/ or failed/ is remembered before its link
+    goes. Only a name never remembered, in outbox/, stays unknown, so that its mail is composed
+    again if something composes it (`_after_drop` says what, in the log). Each step is durable
+    and none forgets anything, so a crash between two steps leaves either the link (the next run
+    handles it again) or a remembered name without it: never a mail lost for good by us, nor one
+    sent twice. Under the queue lock, as every writing of a name: a queuer never meets it
+    half-done. Each link on its own: one that cannot be removed (a restore made by root) is logged
+    in French and left, and the others, and the mails of every record, go on."""
     removed: list[str] = []
     with _queue_lock(data_dir):
         for folder in (OUTBOX, SENDING, SENT, FAILED):
@@ -585,27 +591,49 @@ def drop_dangling_links(data_dir: str) -> list[str]:
                 path = os.path.join(data_dir, folder, name)
                 if not os.path.islink(path) or os.path.exists(path):
                     continue
-                if folder != OUTBOX:
-                    _remember(data_dir, [name])  # before the link goes: a crash in between sends nothing twice
-                os.unlink(path)  # the link itself, never its (missing) target
-                fsync_dir(os.path.join(data_dir, folder))
+                try:
+                    consequence = _drop_dangling_link(data_dir, folder, name)
+                except OSError as error:
+                    log.error("courriel : %s/%s est un lien vers un fichier disparu, pas un message, et il n'a pas "
+                              "pu être retiré (%s) : retirez-le à la main ; les autres courriels partent", folder,
+                              name, type(error).__name__)
+                    continue
                 removed.append(os.path.join(folder, name))
-                if folder == OUTBOX:
-                    _forget_name(data_dir, name)
+                # The folder and the name only (a reference and a kind): no address, nor the link's target.
                 log.warning("courriel : %s/%s était un lien vers un fichier disparu, pas un message : lien "
-                            "retiré%s", folder, name, ", le courriel sera composé à nouveau" if folder == OUTBOX
-                            else " (le courriel a pu partir : il n'est pas renvoyé)")
+                            "retiré, %s", folder, name, consequence)
     return removed
 
 
-def _forget_name(data_dir: str, name: str) -> None:
-    """Forget durably that `name` was queued (its memory in mail-queued/), when nothing of it was sent."""
-    folder = os.path.join(data_dir, QUEUED)
-    try:
-        os.unlink(os.path.join(folder, name))
-    except FileNotFoundError:
-        return
-    fsync_dir(folder)
+LOST_LINK_KIND = re.compile(r"lien-[0-9a-f]{32}")  # link_requests.py: `lien-<request id>`, never caught up
+
+
+def _drop_dangling_link(data_dir: str, folder: str, name: str) -> str:
+    """Remove one dangling link, remembering its name first unless it lies unremembered in
+    outbox/ (never sent); what becomes of its mail, in French, for the log."""
+    remembered = os.path.lexists(os.path.join(data_dir, QUEUED, name))
+    if folder != OUTBOX and not remembered:
+        _remember(data_dir, [name])  # before the link goes: a crash in between sends nothing twice
+    os.unlink(os.path.join(data_dir, folder, name))  # the link itself, never its (missing) target
+    fsync_dir(os.path.join(data_dir, folder))
+    return _after_drop(data_dir, name, forgotten=folder == OUTBOX and not remembered)
+
+
+def _after_drop(data_dir: str, name: str, forgotten: bool) -> str:
+    """What happens to the mail of a dropped link's `name`: only what will happen, in French.
+    `forgotten`: the name is known nowhere now (a never-remembered outbox/ link)."""
+    reference, _, kind = name[:-len(".eml")].partition(".")
+    if LOST_LINK_KIND.fullmatch(kind):  # its request was deleted once the mail was queued: nothing composes it
+        return ("le courriel n'est pas renvoyé : le porteur doit redemander son lien sur la page « Lien de dossier "
+                "perdu »")
+    if not forgotten:
+        return "le courriel a pu partir : il n'est pas renvoyé"
+    if not os.path.exists(record_path(data_dir, reference)):
+        return "son dossier n'est plus enregistré : aucun courriel n'est composé"
+    if kind in KINDS:
+        return "le courriel sera composé à nouveau"  # by the reconcile that called us
+    return ("le rattrapage des courriels du dossier le composera à nouveau s'il est encore attendu, au plus tard au "
+            "prochain démarrage du mailer ou à la prochaine commande send-mail")
 
 
 def pending(data_dir: str, folder: str = OUTBOX) -> list[str]:

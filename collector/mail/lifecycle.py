@@ -130,16 +130,19 @@ def remove_dossier_mails(data_dir: str, reference: str) -> list[str]:
     return removed
 
 
-def _link_or_contacts(settings: delivery.MailSettings, reference: str) -> str:
-    """The dossier's current link; when its history cannot be read (so neither its link
-    generation), no link at all, but whom to ask."""
+NO_LINK = "lien momentanément indisponible : écrivez aux contacts ci-dessous en citant cette référence."
+
+
+def _link_or_none(settings: delivery.MailSettings, reference: str) -> str | None:
+    """The dossier's current link; None when its history cannot be read (so neither its link
+    generation): the mail then gives no link for it, but whom to ask."""
     from ..statuses import StatusError
 
     try:
         return link(settings, reference)
     except StatusError:
         log.error("lost link: the history of %s cannot be read; no link mailed", reference)
-        return "lien momentanément indisponible : écrivez aux contacts ci-dessous en citant cette référence."
+        return None
 
 
 def compose_lost_link(address: str, references: list[str], kind: str, facts: Mapping[str, Any],
@@ -149,28 +152,67 @@ def compose_lost_link(address: str, references: list[str], kind: str, facts: Map
     Every sentence names as many dossiers as the mail lists: the subject and the greeting of a
     mail for several dossiers speak of « vos dossiers », never of the first one alone, each
     dossier is listed by its reference with its own link, and `X-AMI-Reference` names them all.
+    Every sentence about links speaks of the links actually shown: a dossier whose link cannot be
+    given now (its history unreadable) is listed with whom to ask instead, and the heading, the
+    warning that a link is personal and where to write follow (`_lost_link_wording`).
     No structure name: like the acknowledgement, this mail goes to an address nobody confirmed,
     so it carries no text a sender typed (the dossier page shows the rest)."""
     call = facts["call"]
     several = len(references) > 1
+    links = {reference: _link_or_none(settings, reference) for reference in references}
+    shown = [reference for reference in references if links[reference] is not None]
+    wording = _lost_link_wording(len(references), shown)
     asked = ("les liens de vos dossiers de réponse" if several else "le lien de votre dossier de réponse")
     lines = ["Bonjour,", "",
-             f"Vous avez demandé {asked} à l'{delivery._lower_first(call['title'])}.", "",
-             f"Vos {len(references)} dossiers, chacun avec son propre lien :" if several else "Votre dossier :"]
-    lines += [f"- {reference} : {_link_or_contacts(settings, reference)}" for reference in references]
-    lines += ["", ("Ces liens sont personnels : chacun donne accès à son dossier sans mot de passe. Ne les "
-                   "transmettez qu'aux personnes de votre structure qui suivent ces dossiers." if several else
-                   "Ce lien est personnel : il donne accès à votre dossier sans mot de passe. "
-                   "Ne le transmettez qu'aux personnes de votre structure qui suivent ce dossier."),
-              "", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans "
-                  + ("vos dossiers." if several else "votre dossier."),
-              "", WHERE_TO_ANSWER_SEVERAL if several else WHERE_TO_ANSWER, "", "Vos contacts :"]
+             f"Vous avez demandé {asked} à l'{delivery._lower_first(call['title'])}.", "", wording.heading]
+    lines += [f"- {reference} : {links[reference] or NO_LINK}" for reference in references]
+    lines += ["", wording.personal] if wording.personal else []
+    lines += ["", "Vous n'avez rien demandé ? Ignorez ce message : rien n'a changé dans "
+              + ("vos dossiers." if several else "votre dossier."),
+              "", wording.where_to_answer, "", "Vos contacts :"]
     lines += delivery._contacts_lines(facts)
-    subject = ("Liens de vos dossiers" if several else "Lien de votre dossier") + f" — {call['short_title']}"
+    subject = f"{wording.subject} — {call['short_title']}"
     message = delivery._message(settings, address, subject, references[0], kind, "\n".join(lines) + "\n", now)
     if several:  # the Message-ID keeps the first reference (the outbox name's); the header names them all
         message.replace_header("X-AMI-Reference", ", ".join(references))
     return message
+
+
+@dataclasses.dataclass(frozen=True)
+class LostLinkWording:
+    """The lost-link mail's sentences that depend on how many links it shows."""
+
+    subject: str
+    heading: str
+    personal: str  # empty when no link is shown
+    where_to_answer: str
+
+
+def _lost_link_wording(total: int, shown: list[str]) -> LostLinkWording:
+    """The lost-link mail's sentences for `total` dossiers, of which those of `shown` have their link."""
+    several, count = total > 1, len(shown)
+    if not shown:
+        return LostLinkWording("Vos dossiers" if several else "Votre dossier",
+                               f"Vos {total} dossiers :" if several else "Votre dossier :", "",
+                               f"{delivery.NO_REPLY} {delivery.WRITE_TO_CONTACTS}")
+    subject = "Liens de vos dossiers" if count > 1 else ("Lien de vos dossiers" if several else "Lien de votre dossier")
+    if count > 1:
+        personal = ("Ces liens sont personnels : chacun donne accès à son dossier sans mot de passe. Ne les "
+                    "transmettez qu'aux personnes de votre structure qui suivent ces dossiers.")
+    else:
+        whose = f"au dossier {shown[0]}" if several else "à votre dossier"
+        personal = (f"Ce lien est personnel : il donne accès {whose} sans mot de passe. Ne le transmettez qu'aux "
+                    "personnes de votre structure qui suivent ce dossier.")
+    if not several:
+        return LostLinkWording(subject, "Votre dossier :", personal, WHERE_TO_ANSWER)
+    if count == total:
+        return LostLinkWording(subject, f"Vos {total} dossiers, chacun avec son propre lien :", personal,
+                               WHERE_TO_ANSWER_SEVERAL)
+    with_link = "un avec son lien" if count == 1 else f"{count} avec leur lien"
+    return LostLinkWording(subject, f"Vos {total} dossiers, dont {with_link} :", personal,
+                           f"{delivery.NO_REPLY} Pour écrire à la Région, utilisez la page du dossier concerné "
+                           f"({'lien' if count == 1 else 'liens'} ci-dessus) ou, pour un dossier sans lien, les "
+                           "contacts ci-dessous en citant sa référence.")
 
 
 def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mapping[str, Any], form: Any,

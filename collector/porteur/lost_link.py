@@ -35,7 +35,10 @@ every host):
   first refuses without counting the address; the write then counts again, atomically with
   it (`LinkRequests.write_unless_full`: one flock on the data folder, one transaction under
   an advisory lock on PostgreSQL), so that workers or hosts writing at once at the
-  boundary never pass MAX_WAITING together (the one refused there gets its address's count back).
+  boundary never pass MAX_WAITING together. A request refused there, or that the store could not
+  write (503 « réessayez »), gets its address's count back, if it was counted: a limiter that
+  could not count (its store out of reach) lets the post through uncounted, and giving back
+  then would free one of the address's earlier requests.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from ..clientaddr import network_group
 from ..errors import Refusal
 from ..network_limit import ClientAndNetworkLimiter, network_limit
 from ..origin import is_cross_site
+from ..ratelimit import Hit, RateLimiter
 from ..template_filters import minutes_fr
 from .. import appstate
 from ..validation import Email
@@ -184,18 +188,27 @@ def send_links() -> Response:
     if full:
         _refuse_full()
     key, now = address_key(address), time.time()
-    if by_address.hit(key, now) is None:
+    hit = by_address.counted_hit(key, now)
+    if hit.wait is None:
         try:
             stored = requests.write_unless_full(address, MAX_WAITING)  # the count again, atomic with the write
-        except OSError as error:
+        except OSError as error:  # nothing stored: « Réessayez » must not use up the address's day
+            _give_back(by_address, key, now, hit)
             log.error("lost link: request not stored (%s)", type(error).__name__)
             raise Refusal(503, NOT_NOW) from error
-        if stored is None:  # filled by other requests since the first count: the address's count is given back
-            by_address.give_back(key, now)
+        if stored is None:  # filled by other requests since the first count
+            _give_back(by_address, key, now, hit)
             _refuse_full()
     else:
         log.info("lost link: limit reached for one address")
     return _form(sent=SENT, address=address)
+
+
+def _give_back(by_address: RateLimiter, key: str, now: float, hit: Hit) -> None:
+    """Give the address back the count of a request that stored nothing, if it was counted:
+    a post the limiter could not count gives back nothing (it would free an earlier post's)."""
+    if hit.counted:
+        by_address.give_back(key, now)
 
 
 def _refuse_full() -> NoReturn:

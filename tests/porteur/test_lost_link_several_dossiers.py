@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 import re
 
 import pytest
 
 from collector.link_requests import handle_requests
 from collector.mail import lifecycle
+from collector.statuses import history_path
 from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 from tests.review.smtp import smtp_server
@@ -85,3 +87,47 @@ def test_a_mail_for_one_dossier_keeps_its_singular_words(app, client, records, k
     assert "Vous avez demandé le lien de votre dossier de réponse" in text
     assert f"Votre dossier :\n- AMI-2021-0002 : {PUBLIC + link('AMI-2021-0002')}\n" in text
     assert "Ce lien est personnel" in text and "vos dossiers" not in text
+
+
+def unreadable_history(kept, data_dir: str, reference: str) -> None:
+    """A history of the wrong shape (a bad restore, a hand edit): its link generation cannot be read."""
+    document = "reference: %s\nstatus: inconnu\nevents: []\n" % reference
+    if kept.kind != "postgresql":
+        os.makedirs(os.path.dirname(history_path(data_dir, reference)), exist_ok=True)
+        with open(history_path(data_dir, reference), "w", encoding="utf-8") as handle:
+            handle.write(document)
+        return
+    with kept._connection() as connection:
+        connection.execute("INSERT INTO histories (reference, status, document, document_sha256) "
+                           "VALUES (%s, 'inconnu', %s, 'sha256:x')", (reference, document))
+
+
+def test_a_mail_for_several_dossiers_speaks_only_of_the_links_it_shows(app, client, records, kept, data_dir):
+    assert kept.write_record(make_record(app.config["FORM"], 4, contact_email=SHARED))
+    unreadable_history(kept, data_dir, "AMI-2021-0004")
+    message = lost_link_mail(app, client, kept, SHARED).message
+    assert str(message["Subject"]) == "Lien de vos dossiers — AMI « Usages numériques »"
+    text = text_of(message)
+    assert (f"Vos 2 dossiers, dont un avec son lien :\n- AMI-2021-0001 : {PUBLIC + link('AMI-2021-0001')}\n"
+            "- AMI-2021-0004 : lien momentanément indisponible : écrivez aux contacts ci-dessous en citant cette "
+            "référence.\n") in text
+    assert ("Ce lien est personnel : il donne accès au dossier AMI-2021-0001 sans mot de passe. Ne le transmettez "
+            "qu'aux personnes de votre structure qui suivent ce dossier.") in text
+    assert ("Pour écrire à la Région, utilisez la page du dossier concerné (lien ci-dessus) ou, pour un dossier "
+            "sans lien, les contacts ci-dessous en citant sa référence.") in text
+    for part in every_part(message):
+        for untrue in ("chacun avec son propre lien", "Ces liens", "liens ci-dessus"):
+            assert untrue not in part, f"« {untrue} »: one link only is shown"
+
+
+def test_a_mail_for_one_dossier_without_its_link_never_speaks_of_a_link_above(app, client, records, kept, data_dir):
+    unreadable_history(kept, data_dir, "AMI-2021-0002")
+    message = lost_link_mail(app, client, kept, "contact2@exemple.fr").message
+    assert str(message["Subject"]) == "Votre dossier — AMI « Usages numériques »"
+    text = text_of(message)
+    assert ("Votre dossier :\n- AMI-2021-0002 : lien momentanément indisponible : écrivez aux contacts ci-dessous "
+            "en citant cette référence.\n") in text
+    assert ("Pour écrire à la Région, utilisez les contacts ci-dessous en donnant votre référence.") in text
+    for part in every_part(message):
+        for untrue in ("Ce lien est personnel", "lien ci-dessus", "Lien de votre dossier"):
+            assert untrue not in part, f"« {untrue} »: no link is shown"

@@ -277,7 +277,16 @@ MAX_MESSAGE_LENGTH = 5000
 
 
 class ExchangeError(ValueError):
-    """A message that cannot be stored; the text is French and says how to fix it."""
+    """A message that cannot be stored; the text is French and says how to fix it. `errors`, when
+    the refusal is about a form's fields: each field's own message (MESSAGE_FIELD, COMPLEMENTS_FIELD),
+    all of them at once, so that a page shows each error at its field."""
+
+    def __init__(self, text: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(text)
+        self.errors = dict(errors or {})
+
+
+MESSAGE_FIELD, COMPLEMENTS_FIELD = "message", "complements_until"  # a message's fields, as ExchangeError.errors names them
 
 
 def _message_text(text: str | None, who: str) -> str:
@@ -305,9 +314,20 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     complements_day for its bounds; `kept_until`, the dossier's last day of retention);
     (event, its number), or None when the form's one-time `post_id` was already stored."""
     moment = now or datetime.now(PARIS)
-    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+    errors: dict[str, str] = {}  # every field is checked: the reviewer fixes all at once
+    try:
+        event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+    except ExchangeError as error:
+        errors[MESSAGE_FIELD] = str(error)
     if complements_until:
-        event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
+        try:
+            day = complements_day(complements_until, moment, kept_until)
+        except ExchangeError as error:
+            errors[COMPLEMENTS_FIELD] = str(error)
+    if errors:
+        raise ExchangeError(" ".join(errors.values()), errors)
+    if complements_until:
+        event["complements_until"] = day.isoformat()
     stored = append_once(where, reference, event, post_id,
                          precondition=_no_complements_after_a_decision if complements_until else None)
     return None if stored is None else (event, len(stored["events"]))
@@ -353,8 +373,9 @@ def retention_end(record: Mapping[str, Any], retention_months: int) -> date:
 def _no_complements_after_a_decision(history: dict[str, Any]) -> None:
     """Refuse a request for complements on a dossier that has a decision (as read under its lock)."""
     if history.get("status") in OUTCOMES:
-        raise ExchangeError("Ce dossier a déjà une décision : des compléments ne la changeraient pas. Repassez-le "
-                            "« en instruction » avant de demander des compléments, ou écrivez sans date.")
+        refusal = ("Ce dossier a déjà une décision : des compléments ne la changeraient pas. Repassez-le "
+                   "« en instruction » avant de demander des compléments, ou écrivez sans date.")
+        raise ExchangeError(refusal, {COMPLEMENTS_FIELD: refusal})
 
 
 def append_once(where: Store | str, reference: str, event: dict[str, Any], post_id: str | None,

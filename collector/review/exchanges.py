@@ -68,10 +68,12 @@ def post_message(reference: str):
         sent = send_message(reference, request.form.get("message", ""), session["reviewer"],
                             request.form.get("complements_jusqu_au"), request.form.get(POST_ID_FIELD))
     except (dossier.ExchangeError, StatusError) as error:
-        return _detail(reference, 400, message_error=str(error), message_value=request.form.get("message", ""),
+        errors = getattr(error, "errors", None) or {dossier.MESSAGE_FIELD: str(error)}
+        return _detail(reference, 400, message_errors=errors, message_value=request.form.get("message", ""),
                        until_value=request.form.get("complements_jusqu_au", ""))
     except RecordError:
-        return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
+        return _detail(reference, 400,
+                       message_errors={dossier.MESSAGE_FIELD: "Le dossier est illisible : lancez « check »."})
     if sent is None:
         flash(ALREADY_SENT)
         return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)

@@ -101,6 +101,14 @@ def preview(reference: str):
                    letter=letter, motivation=motivation, corrected=bool(request.form.get("corrigee")))
 
 
+@bp.route("/<reference>/reponse/modifier", methods=["POST"])
+def edit(reference: str):
+    """Back from the preview to the dossier page's answer form with the motivation as typed (the
+    preview posts it back): what the reviewer wrote before the preview is never lost."""
+    return _detail(reference, motivation_value=request.form.get("motivation", ""),
+                   corrected_value=bool(request.form.get("corrigee")))
+
+
 @bp.route("/<reference>/reponse", methods=["POST"])
 def send(reference: str):
     motivation = request.form.get("motivation", "")

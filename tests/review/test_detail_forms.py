@@ -7,7 +7,7 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from collector.statuses import read_history
+from collector.statuses import change_status, read_history
 from tests.conftest import STORE_KINDS
 from tests.review.conftest import csrf_of
 
@@ -18,6 +18,16 @@ DETAIL = "/instruction/AMI-2021-0001"
 def post_message(client, **fields):
     token = csrf_of(client.get(DETAIL).text)
     return client.post(DETAIL + "/message", data={"csrf_token": token, **fields})
+
+
+def follow(client, control):
+    """What a browser without JavaScript does with a link or a form's button: GET the link, or
+    post the form's fields to its action."""
+    if control.tag == "a":
+        return client.get(control.get("href"))
+    form = next(ancestor for ancestor in control.iterancestors() if ancestor.tag == "form")
+    fields = {field.get("name"): field.get("value", "") for field in form.xpath(".//input[@name]")}
+    return client.post(form.get("action"), data=fields)
 
 
 def field_state(page, field_id: str) -> tuple[bool, list[str]]:
@@ -68,3 +78,18 @@ def test_the_message_command_names_both_errors_at_once(runner, records):
     refused = runner.invoke(args=["message", "AMI-2021-0001", " ", "--until", "demain"])
     assert refused.exit_code == 1
     assert "Le message est vide" in refused.output and "Date des compléments illisible" in refused.output
+
+
+@ON_BOTH_STORES
+def test_modifier_la_motivation_comes_back_with_the_motivation_typed_before_the_preview(logged_in, records, test_store):
+    change_status(test_store, "AMI-2021-0001", "en_instruction", by="alice")
+    change_status(test_store, "AMI-2021-0001", "oriente_feder", by="alice", motivation="Ancienne motivation.")
+    typed = "Nouvelle motivation,\nsur deux lignes."
+    token = csrf_of(logged_in.get(DETAIL).text)
+    preview = logged_in.post(DETAIL + "/reponse/apercu", data={"csrf_token": token, "motivation": typed})
+    assert preview.status_code == 200
+    [control] = lxml.html.fromstring(preview.text).xpath("(//a|//button)[normalize-space()='Modifier la motivation']")
+    back = follow(logged_in, control)
+    assert back.status_code == 200
+    assert lxml.html.fromstring(back.text).get_element_by_id("motivation").text_content() == typed
+    assert not [event for event in read_history(test_store, "AMI-2021-0001")["events"] if event["kind"] == "reponse"]

@@ -60,6 +60,42 @@ EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: 
                 "rencontre_annulee": "rencontre annulée",
                 "lien_revoque": "lien du dossier révoqué, nouveau lien envoyé"}
 
+THREAD_KINDS = (MESSAGE, PORTEUR_REPLY)  # the exchanges between the Région and the porteur
+PORTEUR_MESSAGE_LABEL = "message du porteur"  # a porteur's message that answers no message of the Région
+
+
+def last_in_thread(earlier: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The last message of the exchanges (the Région's or the porteur's) among `earlier` events, or None."""
+    last = None
+    for item in earlier:
+        if item.get("kind") in THREAD_KINDS:
+            last = item
+    return last
+
+
+def answers_the_region(last: Mapping[str, Any] | None) -> bool:
+    """Does a porteur's message answer the Région? Yes when the Région wrote last (`last`, from
+    last_in_thread); not the porteur's first message, nor one more after their own."""
+    return last is not None and last.get("kind") == MESSAGE
+
+
+def labelled_events(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """Each event of a history with how reviewers' pages and commands name it (EVENT_LABELS): a
+    porteur's message is a « réponse du porteur » only when it answers the Région (as the
+    Région's notice mail says), else a « message du porteur »."""
+    labelled: list[tuple[Mapping[str, Any], str]] = []
+    last: Mapping[str, Any] | None = None  # as last_in_thread(the events before this one)
+    for event in events:
+        kind = str(event.get("kind"))
+        label = EVENT_LABELS.get(kind, kind)
+        if kind == PORTEUR_REPLY and not answers_the_region(last):
+            label = PORTEUR_MESSAGE_LABEL
+        if kind in THREAD_KINDS:
+            last = event
+        labelled.append((event, label))
+    return labelled
+
+
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçu", "en cours d'analyse", "réponse envoyée"  # « votre dossier : reçu »
 

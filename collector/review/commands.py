@@ -28,7 +28,7 @@ import click
 from flask.cli import with_appcontext
 
 from .. import appstate
-from ..commandline import echo, table, warn_files, who
+from ..commandline import FrenchChoice, echo, table, warn_files, who
 from ..departements import NAMES as DEPARTEMENTS, find_departement
 from ..dossier import labelled_events
 from ..duplicates import SAME
@@ -55,7 +55,7 @@ def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
 
 def _filters(function):
     for option in reversed([
-        click.option("--status", type=click.Choice(list(STATUSES)), help="Statut (code)."),
+        click.option("--status", type=FrenchChoice(list(STATUSES)), help="Statut (code)."),
         click.option("--thematique", help="Thématique (code, par exemple inclusion_numerique)."),
         click.option("--departement", help="Département, par son numéro ou son nom (14 ou Calvados)."),
         click.option("--type", "type_structure", help="Type de structure (code, par exemple association)."),
@@ -156,7 +156,7 @@ def show_command(reference: str) -> None:
 @click.command("export")
 @with_appcontext
 @as_data_owner
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
+@click.option("--format", "fmt", type=FrenchChoice(list(FORMATS)), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Fichier à écrire, hors du dossier des données (par défaut un nom qui dit ce qui est exporté, "
                    "par exemple candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie "

@@ -291,6 +291,9 @@ def _contact_href(field: Any, value: str) -> str | None:
     return None
 
 
+CONFIRMATION = "#confirmation"  # the flashed message (layout.html): a success opens the page there, focused
+
+
 def _detail_again(reference: str) -> str:
     """The dossier's page, within the same list (the form's action carried the list's query)."""
     return url_for("review.detail", reference=reference, **listing.query_of(listing.chosen_from(request.args)))
@@ -319,7 +322,7 @@ def set_status(reference: str) -> Any:
         return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""),
                        status_motivation_value=request.form.get("motivation_porteur", ""))
     flash(f"Statut enregistré : {status_label(request.form['statut'])}.")
-    return redirect(_detail_again(reference), code=303)
+    return redirect(_detail_again(reference) + CONFIRMATION, code=303)
 
 
 @bp.route("/<reference>/note", methods=["POST"])
@@ -329,7 +332,7 @@ def post_note(reference: str) -> Any:
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, note_error=str(error), text_value=request.form.get("texte", ""))
     flash("Note ajoutée.")
-    return redirect(_detail_again(reference), code=303)
+    return redirect(_detail_again(reference) + CONFIRMATION, code=303)
 
 
 @bp.route("/export.<fmt>")

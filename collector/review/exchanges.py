@@ -18,7 +18,7 @@ from ..mail import lifecycle
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError
-from . import _detail, _guard, _no_store
+from . import CONFIRMATION, _detail, _guard, _no_store
 from .. import appstate
 from ..owner import as_data_owner
 from ..commandline import who
@@ -76,14 +76,14 @@ def post_message(reference: str):
                        message_errors={dossier.MESSAGE_FIELD: "Le dossier est illisible : lancez « check »."})
     if sent is None:
         flash(ALREADY_SENT)
-        return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+        return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
     event, queued = sent
     done = ("Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier." if queued else
             "Message enregistré ; il s'affiche sur la page de dossier du porteur." + NOT_QUEUED)
     if event.get("complements_until"):
         done += " Les corrections lui sont ouvertes jusqu'à la date choisie."
     flash(done)
-    return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 
 
 @click.command("message")

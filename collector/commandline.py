@@ -60,7 +60,8 @@ def who(by: str | None) -> str:
 class FrenchChoice(click.Choice):
     """A choice whose refusal lists the choices between French quotes, as every other message of
     the commands (Click's own puts them between ', its repr; the option's name: cli_french.py):
-    Valeur invalide pour « --format » : « pdf » n'est pas possible : choisissez parmi « csv », « xlsx », « ods »."""
+    Valeur invalide pour « --format » : « pdf » n'est pas possible : choisissez parmi « csv »,
+    « xlsx », « ods »."""
 
     def get_invalid_choice_message(self, value: object, ctx: click.Context | None) -> str:
         choices = ", ".join(f"« {choice} »" for choice in self.choices)

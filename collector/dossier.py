@@ -322,7 +322,7 @@ class ExchangeError(ValueError):
         self.errors = dict(errors or {})
 
 
-MESSAGE_FIELD, COMPLEMENTS_FIELD = "message", "complements_until"  # a message's fields, as ExchangeError.errors names them
+MESSAGE_FIELD, COMPLEMENTS_FIELD = "message", "complements_until"  # ExchangeError.errors' keys
 
 
 def _message_text(text: str | None, who: str) -> str:
@@ -350,20 +350,19 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     complements_day for its bounds; `kept_until`, the dossier's last day of retention);
     (event, its number), or None when the form's one-time `post_id` was already stored."""
     moment = now or datetime.now(PARIS)
+    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE}
     errors: dict[str, str] = {}  # every field is checked: the reviewer fixes all at once
     try:
-        event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+        event["text"] = _message_text(text, "Le message")
     except ExchangeError as error:
         errors[MESSAGE_FIELD] = str(error)
     if complements_until:
         try:
-            day = complements_day(complements_until, moment, kept_until)
+            event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
         except ExchangeError as error:
             errors[COMPLEMENTS_FIELD] = str(error)
     if errors:
         raise ExchangeError(" ".join(errors.values()), errors)
-    if complements_until:
-        event["complements_until"] = day.isoformat()
     stored = append_once(where, reference, event, post_id,
                          precondition=_no_complements_after_a_decision if complements_until else None)
     return None if stored is None else (event, len(stored["events"]))

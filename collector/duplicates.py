@@ -29,7 +29,8 @@ FLAGS = {kind: f"doublon_{kind}" for kind in KINDS}
 FLAG_LABELS = {"doublon_siret": "SIRET en double", "doublon_rna": "RNA en double",
                "doublon_email": "e-mail en double", "doublon_nom": "même nom de structure"}
 # After another dossier's reference: « AMI-2021-0002 (même SIRET) ».
-SAME = {"siret": "même SIRET", "rna": "même numéro RNA", "email": "même adresse e-mail", "nom": "même nom de structure"}
+SAME = {"siret": "même SIRET", "rna": "même numéro RNA", "email": "même adresse e-mail",
+        "nom": "même nom de structure"}
 # The answer each kind reads.
 FIELDS = {"siret": "siret", "rna": "rna", "email": "contact_email", "nom": "raison_sociale"}
 
@@ -85,4 +86,3 @@ def duplicate_flags(pairs: Iterable[tuple[str, str]]) -> list[str]:
     """The flags of a reference's duplicate pairs, in the order of KINDS."""
     kinds = {kind for _other, kind in pairs}
     return [FLAGS[kind] for kind in KINDS if kind in kinds]
-

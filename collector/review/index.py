@@ -5,8 +5,8 @@ PostgreSQL); this index is derived from them, on each host in its own data folde
 can always be rebuilt (`flask --app collector reindex`). It keeps, per record: its
 signature (the store's source says what: stores/review_source.py), a summary (reference,
 time of receipt, structure, type, département, thématiques, flags, problems, the duplicate
-keys (SIRET, RNA, e-mail, structure name: duplicates.py), the searchable text), or the French message that says why the record is
-unreadable; per history, the status.
+keys (SIRET, RNA, e-mail, structure name: duplicates.py), the searchable text), or the French
+message that says why the record is unreadable; per history, the status.
 
 Each use first brings it in step with the store (`sync`): in the data folder, the files
 inotify names as changed since this process last looked (folder_watch.py), or, the first

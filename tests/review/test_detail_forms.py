@@ -20,6 +20,13 @@ def post_message(client, **fields):
     return client.post(DETAIL + "/message", data={"csrf_token": token, **fields})
 
 
+def refused(client, **fields):
+    """The page of a message form the server refuses (400), parsed."""
+    reply = post_message(client, **fields)
+    assert reply.status_code == 400
+    return lxml.html.fromstring(reply.text)
+
+
 def follow(client, control):
     """What a browser without JavaScript does with a link or a form's button: GET the link, or
     post the form's fields to its action."""
@@ -46,9 +53,7 @@ def summary_links(page) -> dict[str, str]:
 @ON_BOTH_STORES
 def test_an_unreadable_complements_date_is_shown_at_the_date_field_with_the_empty_message_error(
         logged_in, records, test_store):
-    reply = post_message(logged_in, message="", complements_jusqu_au="demain")
-    assert reply.status_code == 400
-    page = lxml.html.fromstring(reply.text)
+    page = refused(logged_in, message="", complements_jusqu_au="demain")
     date_invalid, date_texts = field_state(page, "complements")
     message_invalid, message_texts = field_state(page, "message")
     assert date_invalid and any("Date des compléments illisible" in text for text in date_texts)
@@ -62,9 +67,7 @@ def test_an_unreadable_complements_date_is_shown_at_the_date_field_with_the_empt
 
 @ON_BOTH_STORES
 def test_a_past_complements_date_with_a_good_message_marks_only_the_date(logged_in, records, test_store):
-    reply = post_message(logged_in, message="Pouvez-vous compléter ?", complements_jusqu_au="2021-04-01")
-    assert reply.status_code == 400
-    page = lxml.html.fromstring(reply.text)
+    page = refused(logged_in, message="Pouvez-vous compléter ?", complements_jusqu_au="2021-04-01")
     date_invalid, date_texts = field_state(page, "complements")
     message_invalid, _texts = field_state(page, "message")
     assert date_invalid and any("La date des compléments est passée" in text for text in date_texts)

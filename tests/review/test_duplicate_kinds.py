@@ -37,7 +37,8 @@ def test_different_names_and_empty_numbers_stay_apart():
 
 def test_the_same_rna_number_written_differently_is_a_duplicate():
     assert rna_key(" w141234567 ") == rna_key("W141234567") == "W141234567"
-    records = [{"reference": "R1", "answers": {"rna": "W141234567"}}, {"reference": "R2", "answers": {"rna": "w141234567"}}]
+    records = [{"reference": "R1", "answers": {"rna": "W141234567"}},
+               {"reference": "R2", "answers": {"rna": "w141234567"}}]
     assert find_duplicates(records) == {"R1": [("R2", "rna")], "R2": [("R1", "rna")]}
 
 
@@ -90,7 +91,8 @@ def test_rna_and_name_duplicates_are_flagged_alike_before_and_after_a_reindex(ru
 @ON_BOTH_STORES
 def test_a_record_added_after_the_index_was_built_is_compared_at_once(runner, logged_in, put_records):
     put_records(1, start=11, raison_sociale="Association Les Amis du Numérique")
-    assert "double" not in flags_listed(runner)["AMI-2021-0011"] and "même" not in flags_listed(runner)["AMI-2021-0011"]
+    alone = flags_listed(runner)["AMI-2021-0011"]
+    assert "double" not in alone and "même" not in alone
     put_records(1, start=12, raison_sociale="les amis du numérique")
     lines = flags_listed(runner)
     assert all("même nom de structure" in lines[reference] for reference in SAME_NAME)

@@ -18,6 +18,15 @@ def review_server(tmp_path_factory, new_server_store):  # noqa: F811 - the fixtu
         yield server
 
 
+def send(tab, url: str, fill: dict[str, str], button: str) -> None:
+    """Fill a form of the page at `url` by its labels and send it with `button`."""
+    tab.goto(url, wait_until="load")
+    for label, value in fill.items():
+        tab.get_by_label(label, exact=True).fill(value)
+    tab.get_by_role("button", name=button).click()
+    tab.wait_for_load_state("load")
+
+
 def focused_id(tab) -> str:
     return tab.evaluate("document.activeElement.id")
 
@@ -35,11 +44,7 @@ def on_screen(tab, element_id: str) -> bool:
 ])
 def test_a_refused_form_opens_at_its_focused_error_summary(review_server, chromium, button, fill):
     with tab_without_javascript(chromium, review_server) as tab:
-        tab.goto(review_server.base_url + "/instruction/AMI-2021-0002", wait_until="load")
-        for label, value in fill.items():
-            tab.get_by_label(label, exact=True).fill(value)
-        tab.get_by_role("button", name=button).click()
-        tab.wait_for_load_state("load")
+        send(tab, review_server.base_url + "/instruction/AMI-2021-0002", fill, button)
         assert tab.url.endswith("#erreurs")
         assert focused_id(tab) == "erreurs" and on_screen(tab, "erreurs")
         tab.keyboard.press("Tab")
@@ -52,11 +57,7 @@ def test_a_refused_form_opens_at_its_focused_error_summary(review_server, chromi
 ])
 def test_a_stored_form_opens_at_its_focused_confirmation_on_screen(review_server, chromium, button, fill, confirmed):
     with tab_without_javascript(chromium, review_server) as tab:
-        tab.goto(review_server.base_url + "/instruction/AMI-2021-0003", wait_until="load")
-        for label, value in fill.items():
-            tab.get_by_label(label, exact=True).fill(value)
-        tab.get_by_role("button", name=button).click()
-        tab.wait_for_load_state("load")
+        send(tab, review_server.base_url + "/instruction/AMI-2021-0003", fill, button)
         assert tab.url.endswith("#confirmation")
         assert confirmed in tab.locator("#confirmation").inner_text()
         assert focused_id(tab) == "confirmation" and on_screen(tab, "confirmation")

@@ -142,7 +142,7 @@ def test_a_reviewer_proposes_a_meeting_the_porteur_accepts_and_both_invitations_
                          ("lieu-2", "Hôtel de Région, Caen"), ("participants-2", "Laure Brainville")):
         reviewer.fill(f"#{field}", value)
     reviewer.get_by_role("button", name="Proposer la rencontre").click()
-    reviewer.wait_for_url(re.compile(r"#rencontres"))
+    reviewer.wait_for_url(re.compile(r"#confirmation"))
     stack.audit(reviewer, "review detail with a meeting")
     [proposal] = stack.mails_to("contact3@exemple.fr", 1, "Proposition de rencontre")
     proposed = calendar_in(proposal.message)

@@ -41,6 +41,7 @@ def on_screen(tab, element_id: str) -> bool:
 @pytest.mark.parametrize("button, fill", [
     ("Envoyer le message", {"Message au porteur": "", "Compléments attendus jusqu'au (facultatif)": "2021-04-01"}),
     ("Ajouter la note", {"Note": ""}),
+    ("Proposer la rencontre", {}),  # no date for the first slot
 ])
 def test_a_refused_form_opens_at_its_focused_error_summary(review_server, chromium, button, fill):
     with tab_without_javascript(chromium, review_server) as tab:
@@ -54,6 +55,7 @@ def test_a_refused_form_opens_at_its_focused_error_summary(review_server, chromi
 @pytest.mark.parametrize("button, fill, confirmed", [
     ("Envoyer le message", {"Message au porteur": "Pouvez-vous préciser le budget ?"}, "Message enregistré"),
     ("Ajouter la note", {"Note": "Dossier complet."}, "Note ajoutée."),
+    ("Révoquer le lien et envoyer le nouveau", {}, "révoqué"),
 ])
 def test_a_stored_form_opens_at_its_focused_confirmation_on_screen(review_server, chromium, button, fill, confirmed):
     with tab_without_javascript(chromium, review_server) as tab:

@@ -35,6 +35,8 @@ SAME = {"siret": "même SIRET", "rna": "même numéro RNA", "email": "même adre
 FIELDS = {"siret": "siret", "rna": "rna", "email": "contact_email", "nom": "raison_sociale"}
 
 _ASSOCIATION_PREFIX = re.compile(r"^(?:association|asso)\s+")
+_PUNCTUATION = re.compile(r"[\W_]+")
+_RNA = re.compile(r"W[0-9]{9}")
 
 
 def siret_key(value: Any) -> str:
@@ -43,8 +45,8 @@ def siret_key(value: Any) -> str:
 
 
 def rna_key(value: Any) -> str:
-    text = re.sub(r"\s", "", str(value or "")).upper()
-    return text if re.fullmatch(r"W\d{9}", text) else ""
+    text = "".join(str(value or "").split()).upper()
+    return text if _RNA.fullmatch(text) else ""
 
 
 def email_key(value: Any) -> str:
@@ -53,9 +55,10 @@ def email_key(value: Any) -> str:
 
 def name_key(value: Any) -> str:
     """« Association Les Amis du Numérique » and « les amis du numerique » give one key."""
-    text = unicodedata.normalize("NFKD", str(value or ""))
-    text = "".join(char for char in text if not unicodedata.combining(char)).casefold()
-    words = " ".join(re.sub(r"[\W_]+", " ", text).split())
+    text = str(value or "")
+    if not text.isascii():  # most names are: no decomposition to pay for them (reindex reads every record)
+        text = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    words = " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
     return _ASSOCIATION_PREFIX.sub("", words)
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,10 +79,22 @@ DESCRIPTIONS = {
 
 
 def describe(commands: Iterable[click.Command]) -> None:
-    """Give `commands` their French descriptions (in this process: the `flask` command line)."""
+    """Give `commands` their French descriptions (in this process: the `flask` command line), and
+    name their options and arguments in errors between French quotes."""
     for command in commands:
         if command.name in DESCRIPTIONS:
             command.help, command.short_help = DESCRIPTIONS[command.name], None
+        for param in command.params:
+            param.get_error_hint = _quoted_hint(param.get_error_hint)  # type: ignore[method-assign]
+
+
+_CLICK_QUOTES = re.compile(r"'([^']*)'")
+
+
+def _quoted_hint(click_hint: Callable[[click.Context | None], str]) -> Callable[[click.Context | None], str]:
+    """An option's or argument's name as errors give it, « --output » / « -o » rather than Click's
+    '--output' / '-o': « Valeur invalide pour « --status » : … », « Il manque l'argument « REFERENCE ». »."""
+    return lambda ctx: _CLICK_QUOTES.sub(r"« \1 »", click_hint(ctx))
 
 
 def describe_in_french(app: Flask) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
+from gettext import ngettext  # Click's own messages' catalogue (cli_french.py)
 
 import click
 
@@ -54,3 +55,29 @@ def table(headers: list[str], rows: Iterable[list[str]]) -> str:
 def who(by: str | None) -> str:
     """Who acts: --by, else COLLECTOR_REVIEWER, else the system user."""
     return by or os.environ.get("COLLECTOR_REVIEWER") or getpass.getuser()
+
+
+class FrenchChoice(click.Choice):
+    """A choice whose refusal lists the choices between French quotes, as every other message of
+    the commands (Click's own puts them between ', its repr; the option's name: cli_french.py):
+    Valeur invalide pour « --format » : « pdf » n'est pas possible : choisissez parmi « csv »,
+    « xlsx », « ods »."""
+
+    def get_invalid_choice_message(self, value: object, ctx: click.Context | None) -> str:
+        choices = ", ".join(f"« {choice} »" for choice in self.choices)
+        return ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.",
+                        len(self.choices)).format(value=value, choice=choices, choices=choices)
+
+
+class IsoDate(click.DateTime):
+    """A date written AAAA-MM-JJ, refused in French with an example (Click's own message names its
+    strptime format between ', '%Y-%m-%d', which tells a reviewer little)."""
+
+    def __init__(self) -> None:
+        super().__init__(["%Y-%m-%d"])
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"« {value} » n'a pas le format attendu : AAAA-MM-JJ, par exemple 2021-07-15.", param, ctx)

@@ -61,6 +61,42 @@ EVENT_LABELS = {"note": "note", CORRECTION: "corrigé par le porteur", MESSAGE: 
                 "rencontre_annulee": "rencontre annulée",
                 "lien_revoque": "lien du dossier révoqué, nouveau lien envoyé"}
 
+THREAD_KINDS = (MESSAGE, PORTEUR_REPLY)  # the exchanges between the Région and the porteur
+PORTEUR_MESSAGE_LABEL = "message du porteur"  # a porteur's message that answers no message of the Région
+
+
+def last_in_thread(earlier: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The last message of the exchanges (the Région's or the porteur's) among `earlier` events, or None."""
+    last = None
+    for item in earlier:
+        if item.get("kind") in THREAD_KINDS:
+            last = item
+    return last
+
+
+def answers_the_region(last: Mapping[str, Any] | None) -> bool:
+    """Does a porteur's message answer the Région? Yes when the Région wrote last (`last`, from
+    last_in_thread); not the porteur's first message, nor one more after their own."""
+    return last is not None and last.get("kind") == MESSAGE
+
+
+def labelled_events(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """Each event of a history with how reviewers' pages and commands name it (EVENT_LABELS): a
+    porteur's message is a « réponse du porteur » only when it answers the Région (as the
+    Région's notice mail says), else a « message du porteur »."""
+    labelled: list[tuple[Mapping[str, Any], str]] = []
+    last: Mapping[str, Any] | None = None  # as last_in_thread(the events before this one)
+    for event in events:
+        kind = str(event.get("kind"))
+        label = EVENT_LABELS.get(kind, kind)
+        if kind == PORTEUR_REPLY and not answers_the_region(last):
+            label = PORTEUR_MESSAGE_LABEL
+        if kind in THREAD_KINDS:
+            last = event
+        labelled.append((event, label))
+    return labelled
+
+
 # The porteur's words for where the dossier stands (never the internal status).
 RECEIVED, UNDER_REVIEW, ANSWERED = "reçu", "en cours d'analyse", "réponse envoyée"  # « votre dossier : reçu »
 
@@ -278,7 +314,16 @@ MAX_MESSAGE_LENGTH = 5000
 
 
 class ExchangeError(ValueError):
-    """A message that cannot be stored; the text is French and says how to fix it."""
+    """A message that cannot be stored; the text is French and says how to fix it. `errors`, when
+    the refusal is about a form's fields: each field's own message (MESSAGE_FIELD, COMPLEMENTS_FIELD),
+    all of them at once, so that a page shows each error at its field."""
+
+    def __init__(self, text: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(text)
+        self.errors = dict(errors or {})
+
+
+MESSAGE_FIELD, COMPLEMENTS_FIELD = "message", "complements_until"  # ExchangeError.errors' keys
 
 
 def _message_text(text: str | None, who: str) -> str:
@@ -306,9 +351,19 @@ def write_to_porteur(where: Store | str, reference: str, text: str | None, *, by
     complements_day for its bounds; `kept_until`, the dossier's last day of retention);
     (event, its number), or None when the form's one-time `post_id` was already stored."""
     moment = now or datetime.now(PARIS)
-    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE, "text": _message_text(text, "Le message")}
+    event: dict[str, Any] = {"at": _moment(now), "by": by, "kind": MESSAGE}
+    errors: dict[str, str] = {}  # every field is checked: the reviewer fixes all at once
+    try:
+        event["text"] = _message_text(text, "Le message")
+    except ExchangeError as error:
+        errors[MESSAGE_FIELD] = str(error)
     if complements_until:
-        event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
+        try:
+            event["complements_until"] = complements_day(complements_until, moment, kept_until).isoformat()
+        except ExchangeError as error:
+            errors[COMPLEMENTS_FIELD] = str(error)
+    if errors:
+        raise ExchangeError(" ".join(errors.values()), errors)
     stored = append_once(where, reference, event, post_id,
                          precondition=_no_complements_after_a_decision if complements_until else None,
                          refuse_other_content=True)
@@ -355,8 +410,9 @@ def retention_end(record: Mapping[str, Any], retention_months: int) -> date:
 def _no_complements_after_a_decision(history: dict[str, Any]) -> None:
     """Refuse a request for complements on a dossier that has a decision (as read under its lock)."""
     if history.get("status") in OUTCOMES:
-        raise ExchangeError("Ce dossier a déjà une décision : des compléments ne la changeraient pas. Repassez-le "
-                            "« en instruction » avant de demander des compléments, ou écrivez sans date.")
+        refusal = ("Ce dossier a déjà une décision : des compléments ne la changeraient pas. Repassez-le "
+                   "« en instruction » avant de demander des compléments, ou écrivez sans date.")
+        raise ExchangeError(refusal, {COMPLEMENTS_FIELD: refusal})
 
 
 def append_once(where: Store | str, reference: str, event: dict[str, Any], post_id: str | None,

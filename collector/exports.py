@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from .display import shown
+from .duplicates import FLAG_LABELS as DUPLICATE_FLAG_LABELS, SAME
 from .readable import MULTI_SEPARATOR, answer_text, departement_name  # noqa: F401 - answer_text: the exports' cells
 from .review.catalog import Entry, format_moment, format_received
 from .template_filters import thousands
@@ -41,11 +42,9 @@ FIXED_HEADERS = ["Référence", "Reçue le", "Statut", "Signalements", "Doublons
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLAG_LABELS = {
     "hors_normandie": "hors Normandie",
-    "doublon_siret": "SIRET en double",
-    "doublon_email": "e-mail en double",
+    **DUPLICATE_FLAG_LABELS,
     "a_verifier": "ne valide plus le formulaire",
 }
-DUPLICATE_KINDS = {"siret": "SIRET", "email": "e-mail"}
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -118,7 +117,7 @@ DUPLICATES_LISTED = 20
 
 def duplicates_cell(duplicates: list[tuple[str, str]]) -> str:
     """`AMI-2021-0002 (même SIRET), …`, at most DUPLICATES_LISTED named, then « et 1 496 autres dossiers »."""
-    named = ", ".join(f"{other} ({DUPLICATE_KINDS[kind]})" for other, kind in duplicates[:DUPLICATES_LISTED])
+    named = ", ".join(f"{other} ({SAME[kind]})" for other, kind in duplicates[:DUPLICATES_LISTED])
     rest = len(duplicates) - DUPLICATES_LISTED
     if rest <= 0:
         return named

@@ -21,7 +21,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import appstate, link_requests
-from .commandline import echo, warn_files
+from .commandline import IsoDate, echo, warn_files
 from .owner import as_data_owner
 from .records import RecordError
 from .statuses import PARIS, REFERENCE_PATTERN
@@ -49,7 +49,7 @@ def _months_before(day: date, months: int) -> date:
 @with_appcontext
 @as_data_owner
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui serait supprimé, sans rien supprimer.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date de référence (par défaut : aujourd'hui).")
+@click.option("--today", type=IsoDate(), help="Date de référence (par défaut : aujourd'hui).")
 @click.option("--reference", "references", multiple=True, metavar="RÉFÉRENCE",
               help="Supprimer ce dossier quel que soit son âge (une demande d'effacement, RGPD article 17) ; "
                    "répétable. Sans cette option : les dossiers reçus depuis plus que la durée de conservation.")

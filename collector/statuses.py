@@ -1,4 +1,4 @@
-"""Review statuses, their history and notes, and duplicate detection.
+"""Review statuses, their history and notes (duplicate detection: duplicates.py, named here too).
 
 What the porteur sent (`submissions/<REF>.yaml`) is never modified. Each decision is
 appended to the submission's history under a per-reference lock, so two reviewers
@@ -31,15 +31,14 @@ import fcntl
 import logging
 import os
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import events
-from .addresses import address_key
+from .duplicates import FLAGS as DUPLICATE_FLAGS, duplicate_flags, find_duplicates  # noqa: F401 - named here too
 from .durable import replace_file
 from .records import clean_paragraphs, clean_text, record_path
 from .template_filters import thousands
@@ -76,7 +75,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     **{outcome: frozenset({"en_instruction"}) for outcome in OUTCOMES},
 }
 
-DUPLICATE_FLAGS = {"siret": "doublon_siret", "email": "doublon_email"}
 REFERENCE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
 MAX_NOTE_LENGTH = 5000
 MAX_NAME_LENGTH = 100
@@ -396,34 +394,3 @@ def add_event(where: Store | str, reference: str, event: dict[str, Any],
 def remove_history(where: Store | str, reference: str) -> bool:
     """Delete a submission's history (used by purge); True if there was one."""
     return store_of(where).histories.remove(reference)
-
-
-def _siret_key(value: Any) -> str:
-    digits = re.sub(r"\D", "", str(value or ""))
-    return digits if len(digits) == 14 else ""
-
-
-def _email_key(value: Any) -> str:
-    return address_key(value)  # look-alike characters (NFKC) and case do not hide a duplicate
-
-
-def find_duplicates(records: Iterable[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
-    """For each reference sharing a SIRET or a contact e-mail with others: [(other ref, "siret"|"email")]."""
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for record in records:
-        answers = record.get("answers") or {}
-        for kind, key in (("siret", _siret_key(answers.get("siret"))), ("email", _email_key(answers.get("contact_email")))):
-            if key:
-                groups[(kind, key)].append(record["reference"])
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for (kind, _key), references in groups.items():
-        if len(references) > 1:
-            for reference in references:
-                found[reference] += [(other, kind) for other in references if other != reference]
-    return {reference: sorted(pairs) for reference, pairs in found.items()}
-
-
-def duplicate_flags(pairs: list[tuple[str, str]]) -> list[str]:
-    """Flags (doublon_siret, doublon_email) for a reference's duplicate pairs."""
-    kinds = {kind for _other, kind in pairs}
-    return [DUPLICATE_FLAGS[kind] for kind in ("siret", "email") if kind in kinds]

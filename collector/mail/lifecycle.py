@@ -369,19 +369,16 @@ def _porteur_message_words(reference: str, organisation: str,
     """(subject, first line) of the Région's notice of a porteur's message, by what it is, from the
     thread's messages before it (`earlier`, the history's events before it): an answer when the
     Région wrote last, else a new message (the porteur's first, or one more after their own)."""
-    from ..dossier import MESSAGE, PORTEUR_REPLY
+    from ..dossier import answers_the_region, last_in_thread
 
-    last = None
-    for item in earlier:
-        if item.get("kind") in (MESSAGE, PORTEUR_REPLY):
-            last = item
+    last = last_in_thread(earlier)
     who = f"Le porteur du dossier {reference} ({organisation})"
     if last is None:
         return (f"Nouveau message du porteur — dossier {reference} — {organisation}",
                 f"{who} écrit à la Région pour la première fois, sur sa page de dossier (ce n'est pas la réponse "
                 f"à un message de la Région) :")
     when = _when_text(last.get("at"))
-    if last.get("kind") == MESSAGE:
+    if answers_the_region(last):
         return (f"Réponse du porteur — dossier {reference} — {organisation}",
                 f"{who} a répondu sur sa page de dossier au message de la Région du {when} :")
     return (f"Nouveau message du porteur — dossier {reference} — {organisation}",

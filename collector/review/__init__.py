@@ -18,7 +18,7 @@ import io
 import math
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,10 +26,11 @@ from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_te
                    url_for)
 
 from ..answers import plan_for
-from ..dossier import EVENT_LABELS
+from ..dossier import labelled_events
+from ..duplicates import SAME
 from ..errors import add_frame
 from ..meetings import MEETING_STATES, meetings_of
-from ..phase import current_phase
+from ..phase import current_now, current_phase
 from ..template_filters import tel_href
 from ..statuses import (STATUSES, TRANSITIONS, StatusError, add_note, change_status, read_history,
                         status_label)
@@ -265,12 +266,13 @@ def _detail(reference: str, status: int = 200, **extra: Any) -> Any:
         "review/detail.html", status, entry=entry, form=appstate.form(), answer_text=answer_text,
         flag_label=flag_label, history=history, format_received=format_received,
         next_statuses=sorted(TRANSITIONS.get(entry.status, ()), key=list(STATUSES).index),
-        departement=departement_name(entry.record), format_at=_format_at, event_labels=EVENT_LABELS,
+        departement=departement_name(entry.record), format_at=_format_at,
+        labelled_events=labelled_events(history["events"]),
         answer_plan=plan_for(reference, history), meetings=meetings_of(history), meeting_states=MEETING_STATES,
         previous=previous, following=following, position=position, size=size, query=query,
         list_url=url_for("review.index", **list_query), thousands=listing.thousands,
         detail_url=lambda other: url_for("review.detail", reference=other, **query), contact_href=_contact_href,
-        contact_changes=contact_changes, contact_changes_error=contact_changes_error, **extra)
+        contact_changes=contact_changes, contact_changes_error=contact_changes_error, same_as=SAME, **extra)
 
 
 def _contact_href(field: Any, value: str) -> str | None:
@@ -289,12 +291,20 @@ def _contact_href(field: Any, value: str) -> str | None:
     return None
 
 
+CONFIRMATION = "#confirmation"  # the flashed message (layout.html): a success opens the page there, focused
+
+
 def _detail_again(reference: str) -> str:
     """The dossier's page, within the same list (the form's action carried the list's query)."""
     return url_for("review.detail", reference=reference, **listing.query_of(listing.chosen_from(request.args)))
 
 
 _format_at = format_moment
+
+
+def _now() -> datetime:
+    """The phase's clock (AMI_NOW in previews and tests): every event of a history is dated by it."""
+    return current_now(appstate.facts())[0]
 
 
 @bp.route("/<reference>")
@@ -307,28 +317,27 @@ def set_status(reference: str) -> Any:
     try:
         change_status(appstate.store(), reference, request.form.get("statut", ""), by=session["reviewer"],
                       note=request.form.get("note", ""), motivation=request.form.get("motivation_porteur", ""),
-                      expected_from=request.form.get("statut_actuel") or None)
+                      expected_from=request.form.get("statut_actuel") or None, now=_now())
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""),
                        status_motivation_value=request.form.get("motivation_porteur", ""))
     flash(f"Statut enregistré : {status_label(request.form['statut'])}.")
-    return redirect(_detail_again(reference), code=303)
+    return redirect(_detail_again(reference) + CONFIRMATION, code=303)
 
 
 @bp.route("/<reference>/note", methods=["POST"])
 def post_note(reference: str) -> Any:
     try:
-        add_note(appstate.store(), reference, request.form.get("texte", ""), by=session["reviewer"])
+        add_note(appstate.store(), reference, request.form.get("texte", ""), by=session["reviewer"], now=_now())
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, note_error=str(error), text_value=request.form.get("texte", ""))
     flash("Note ajoutée.")
-    return redirect(_detail_again(reference), code=303)
+    return redirect(_detail_again(reference) + CONFIRMATION, code=303)
 
 
 @bp.route("/export.<fmt>")
 def export(fmt: str) -> Any:
     from ..export_files import FORMATS, export_name
-    from ..phase import current_now
 
     if fmt not in FORMATS:
         abort(404)
@@ -336,7 +345,7 @@ def export(fmt: str) -> Any:
     entries = app_index().select(selection)
     buffer = io.BytesIO()
     FORMATS[fmt].writer(appstate.form(), entries, buffer)
-    name = export_name(fmt, current_now(appstate.facts())[0].date(), appstate.form(), departement=selection.departement,
+    name = export_name(fmt, _now().date(), appstate.form(), departement=selection.departement,
                        thematique=selection.thematique, type_structure=selection.type_structure,
                        status=selection.status, flag=selection.flag, search=selection.search)
     return Response(buffer.getvalue(), content_type=FORMATS[fmt].media_type,

@@ -25,7 +25,7 @@ from ..letters import load_letters
 from ..phase import current_now
 from ..records import RecordError
 from ..statuses import StatusError, status_label
-from . import _detail, _guard, _no_store, _render
+from . import CONFIRMATION, _detail, _guard, _no_store, _render
 from .. import appstate
 from ..owner import as_data_owner
 from ..commandline import who
@@ -101,6 +101,14 @@ def preview(reference: str):
                    letter=letter, motivation=motivation, corrected=bool(request.form.get("corrigee")))
 
 
+@bp.route("/<reference>/reponse/modifier", methods=["POST"])
+def edit(reference: str):
+    """Back from the preview to the dossier page's answer form with the motivation as typed (the
+    preview posts it back): what the reviewer wrote before the preview is never lost."""
+    return _detail(reference, motivation_value=request.form.get("motivation", ""),
+                   corrected_value=bool(request.form.get("corrigee")))
+
+
 @bp.route("/<reference>/reponse", methods=["POST"])
 def send(reference: str):
     motivation = request.form.get("motivation", "")
@@ -110,7 +118,7 @@ def send(reference: str):
         return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
     flash(f"Réponse enregistrée ({status_label(event['outcome'])}) ; elle part par e-mail au porteur et "
           "s'affiche sur sa page de dossier.")
-    return redirect(url_for("review.detail", reference=reference) + "#reponse", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 
 
 @click.command("answers")

@@ -28,9 +28,10 @@ import click
 from flask.cli import with_appcontext
 
 from .. import appstate
-from ..commandline import echo, table, warn_files, who
+from ..commandline import FrenchChoice, echo, table, warn_files, who
 from ..departements import NAMES as DEPARTEMENTS, find_departement
-from ..dossier import EVENT_LABELS
+from ..dossier import labelled_events
+from ..duplicates import SAME
 from ..export_files import FORMATS, export_name
 from ..exports import flag_label
 from ..output_files import OutputError, new_file, refuse_inside, write_files
@@ -55,7 +56,7 @@ def _catalog(validate: bool = True, thorough: bool = False) -> Catalog:
 
 def _filters(function):
     for option in reversed([
-        click.option("--status", type=click.Choice(list(STATUSES)), help="Statut (code)."),
+        click.option("--status", type=FrenchChoice(list(STATUSES)), help="Statut (code)."),
         click.option("--thematique", help="Thématique (code, par exemple inclusion_numerique)."),
         click.option("--departement", help="Département, par son numéro ou son nom (14 ou Calvados)."),
         click.option("--type", "type_structure", help="Type de structure (code, par exemple association)."),
@@ -128,7 +129,7 @@ def show_command(reference: str) -> None:
     if entry.flags:
         echo("Signalements : " + ", ".join(flag_label(f) for f in entry.flags))
     for other, kind in entry.duplicates:
-        echo(f"Doublon possible : {other} (même {'SIRET' if kind == 'siret' else 'e-mail'})")
+        echo(f"Doublon possible : {other} ({SAME[kind]})")
     for problem in entry.problems:
         echo(f"À vérifier : {problem}")
     echo("")
@@ -145,9 +146,8 @@ def show_command(reference: str) -> None:
         raise SystemExit(1) from None
     if not history["events"]:
         echo("    (aucun changement)")
-    for event in history["events"]:
-        what = (f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status"
-                else EVENT_LABELS.get(event["kind"], event["kind"]))
+    for event, label in labelled_events(history["events"]):
+        what = f"{status_label(event['from'])} → {status_label(event['to'])}" if event["kind"] == "status" else label
         note = f" : {event['note']}".replace("\n", "\n        ") if event.get("note") else ""
         echo(f"    {event['at']}  {event['by']}  {what}{note}")
         if event.get("motivation"):
@@ -160,7 +160,7 @@ STDOUT_CUT_SHORT = "L'export envoyé sur la sortie standard est incomplet : ne l
 @click.command("export")
 @with_appcontext
 @as_data_owner
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
+@click.option("--format", "fmt", type=FrenchChoice(list(FORMATS)), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Fichier à écrire, hors du dossier des données (par défaut un nom qui dit ce qui est exporté, "
                    "par exemple candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie "
@@ -264,7 +264,7 @@ def status_command(reference, new_status, note, motivation, by) -> None:
     """Change a submission's status (reçu → en instruction → an outcome)."""
     try:
         history = change_status(appstate.store(), reference, new_status, by=who(by), note=note,
-                                motivation=motivation)
+                                motivation=motivation, now=current_now(appstate.facts())[0])
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     echo(f"{reference} : {status_label(history['status'])}.")
@@ -282,7 +282,7 @@ def status_command(reference, new_status, note, motivation, by) -> None:
 def note_command(reference, text, by) -> None:
     """Add a note to a submission's history."""
     try:
-        add_note(appstate.store(), reference, text, by=who(by))
+        add_note(appstate.store(), reference, text, by=who(by), now=current_now(appstate.facts())[0])
     except (StatusError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     echo(f"Note ajoutée à {reference}.")

@@ -19,7 +19,7 @@ from ..phase import current_now
 from ..records import RecordError
 from ..resent_posts import ResentWithOtherContent
 from ..statuses import StatusError
-from . import _detail, _guard, _no_store
+from . import CONFIRMATION, _detail, _guard, _no_store
 from .. import appstate
 from ..owner import as_data_owner
 from ..commandline import who
@@ -69,23 +69,26 @@ def post_message(reference: str):
         sent = send_message(reference, request.form.get("message", ""), session["reviewer"],
                             request.form.get("complements_jusqu_au"), request.form.get(POST_ID_FIELD))
     except (dossier.ExchangeError, StatusError) as error:
-        return _detail(reference, 400, message_error=str(error), message_value=request.form.get("message", ""),
+        errors = getattr(error, "errors", None) or {dossier.MESSAGE_FIELD: str(error)}
+        return _detail(reference, 400, message_errors=errors, message_value=request.form.get("message", ""),
                        until_value=request.form.get("complements_jusqu_au", ""))
     except RecordError:
-        return _detail(reference, 400, message_error="Le dossier est illisible : lancez « check ».")
+        return _detail(reference, 400,
+                       message_errors={dossier.MESSAGE_FIELD: "Le dossier est illisible : lancez « check »."})
     except ResentWithOtherContent as error:  # nothing stored nor mailed: the text typed is shown back
-        return _detail(reference, 409, message_error=str(error), message_value=request.form.get("message", ""),
+        return _detail(reference, 409, message_errors={dossier.MESSAGE_FIELD: str(error)},
+                       message_value=request.form.get("message", ""),
                        until_value=request.form.get("complements_jusqu_au", ""))
     if sent is None:
         flash(ALREADY_SENT)
-        return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+        return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
     event, queued = sent
     done = ("Message enregistré ; il part par e-mail au porteur et s'affiche sur sa page de dossier." if queued else
             "Message enregistré ; il s'affiche sur la page de dossier du porteur." + NOT_QUEUED)
     if event.get("complements_until"):
         done += " Les corrections lui sont ouvertes jusqu'à la date choisie."
     flash(done)
-    return redirect(url_for("review.detail", reference=reference) + "#echanges", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 
 
 @click.command("message")

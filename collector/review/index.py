@@ -4,9 +4,9 @@ The store's records stay the records (YAML files in the data folder, or rows in
 PostgreSQL); this index is derived from them, on each host in its own data folder, and
 can always be rebuilt (`flask --app collector reindex`). It keeps, per record: its
 signature (the store's source says what: stores/review_source.py), a summary (reference,
-time of receipt, structure, type, département, thématiques, flags, problems, SIRET and
-e-mail keys, the searchable text), or the French message that says why the record is
-unreadable; per history, the status.
+time of receipt, structure, type, département, thématiques, flags, problems, the duplicate
+keys (SIRET, RNA, e-mail, structure name: duplicates.py), the searchable text), or the French
+message that says why the record is unreadable; per history, the status.
 
 Each use first brings it in step with the store (`sync`): in the data folder, the files
 inotify names as changed since this process last looked (folder_watch.py), or, the first
@@ -25,7 +25,7 @@ leaves every host's index, not only the ones reviewers use.
 The index is not a record: it is written without fsync (WAL, synchronous=NORMAL), and a
 damaged or outdated file (another schema, another form definition) is rebuilt into a new
 file that replaces it (os.replace), so readers never see a half-built index. Duplicates
-(same SIRET, same e-mail) are worked out by the queries, from the keys, never stored.
+(same SIRET, RNA, e-mail or structure name) are worked out by the queries, from the keys, never stored.
 Each write transaction bumps `generation`, so a process whose last view of the files
 is still the index's skips reloading the signatures, and answers its remembered counts.
 A new process (a command) compares a digest of every file's signature with the one kept
@@ -60,9 +60,8 @@ from zoneinfo import ZoneInfo
 from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
 from ..sequence import STATE_DIR
 from ..display import shown
-from ..statuses import (DUPLICATE_FLAGS, REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history,
-                        store_of)
-from ..statuses import _email_key as email_key, _siret_key as siret_key
+from ..duplicates import FLAGS as DUPLICATE_FLAGS, KINDS as DUPLICATE_KINDS, keys_of
+from ..statuses import REVIEWS_DIR, STATUSES, UNREADABLE_HISTORY, StatusError, read_history, store_of
 from ..stores.folder_review_source import signature as _signature
 from ..stores.review_source import Signature
 from .catalog import (INVALID_FLAG, Entry, departement_code, departement_name, entry_of, format_departement,
@@ -72,7 +71,7 @@ log = logging.getLogger("collector")
 
 DB_FILE = "index.sqlite3"
 IN_STEP = "in_step"  # meta key: "<generation> <digest>", the files the index held exactly at that generation
-SCHEMA_VERSION = "3"  # 3: the `listed` table
+SCHEMA_VERSION = "4"  # 3: the `listed` table; 4: RNA and structure name keys
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH_FIELDS = ("raison_sociale", "siret", "rna", "contact_nom", "contact_email", "contact_telephone",
                  "commune", "code_postal", "projet_titre", "description", "territoire", "partenaires")
@@ -83,8 +82,8 @@ CREATE TABLE records (
     name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
     error TEXT,
     received_ts REAL, received_day TEXT, structure_key TEXT, type_structure TEXT, departement TEXT,
-    departement_name TEXT, flags TEXT, siret_key TEXT, email_key TEXT
-);
+    departement_name TEXT, flags TEXT, siret_key TEXT, rna_key TEXT, email_key TEXT, nom_key TEXT
+);  -- the duplicate keys last, in the order of duplicates.KINDS
 -- wide columns apart, so that counts, filters and sorts scan narrow rows
 CREATE TABLE details (name TEXT PRIMARY KEY, summary TEXT NOT NULL, problems TEXT NOT NULL);
 CREATE TABLE texts (name TEXT PRIMARY KEY, search TEXT NOT NULL);
@@ -103,6 +102,8 @@ CREATE INDEX records_structure ON records (structure_key);
 CREATE INDEX records_departement ON records (departement);
 CREATE INDEX records_siret ON records (siret_key);
 CREATE INDEX records_email ON records (email_key);
+CREATE INDEX records_rna ON records (rna_key);
+CREATE INDEX records_nom ON records (nom_key);
 CREATE INDEX themes_code ON themes (code);
 """
 CHUNK = 500  # files per task of a parallel rebuild
@@ -119,6 +120,8 @@ SORTS = {
     "reference": "r.name",
 }
 FROM = "FROM records r LEFT JOIN histories h ON h.name = r.name"
+KEY_COLUMNS = {kind: f"{kind}_key" for kind in DUPLICATE_KINDS}  # the records' column of each duplicate key
+KEYS_SELECTED = ", ".join(f"r.{column}" for column in KEY_COLUMNS.values())
 DUPLICATED = "(SELECT {key} FROM records WHERE {key} <> '' AND error IS NULL GROUP BY {key} HAVING COUNT(*) > 1)"
 # Has another readable record this one's key? For the rows of a page or a list: one look in the
 # key's index per row, where DUPLICATED groups every record.
@@ -168,10 +171,10 @@ class Selection:
             if value:
                 clauses.append(clause)
                 params.append(value)
-        if self.flag == "doublon_siret":
-            clauses.append(f"r.siret_key IN {DUPLICATED.format(key='siret_key')}")
-        elif self.flag == "doublon_email":
-            clauses.append(f"r.email_key IN {DUPLICATED.format(key='email_key')}")
+        duplicated = [kind for kind, flag in DUPLICATE_FLAGS.items() if flag == self.flag]
+        if duplicated:
+            column = KEY_COLUMNS[duplicated[0]]
+            clauses.append(f"r.{column} IN {DUPLICATED.format(key=column)}")
         elif self.flag:
             clauses.append("instr(r.flags, ?) > 0")
             params.append(f"|{self.flag}|")
@@ -243,7 +246,7 @@ def _listed(name: str, entry: Entry) -> tuple[Any, ...]:
 
 def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: str | None) -> IndexedFile:
     if entry is None:
-        return IndexedFile([name, *signature, error] + [None] * 9, [], None, None)
+        return IndexedFile([name, *signature, error] + [None] * (7 + len(KEY_COLUMNS)), [], None, None)
     record, answers = entry.record, entry.record["answers"]
     moment = datetime.fromisoformat(str(record["received_at"]))
     texts = [name] + [str(answers.get(key) or "") for key in SEARCH_FIELDS]
@@ -252,7 +255,7 @@ def _indexed_file(name: str, signature: Signature, entry: Entry | None, error: s
     flags = [str(flag) for flag in record.get("flags") or []] + ([INVALID_FLAG] if entry.problems else [])
     row = [name, *signature, None, moment.timestamp(), moment.astimezone(PARIS).date().isoformat(),
            fold(entry.organisation), entry.type_structure, departement_code(record), departement_name(record),
-           "|" + "|".join(flags) + "|", siret_key(answers.get("siret")), email_key(answers.get("contact_email"))]
+           "|" + "|".join(flags) + "|", *keys_of(answers).values()]
     detail = (name, json.dumps(entry.summary, ensure_ascii=False), json.dumps(entry.problems, ensure_ascii=False))
     return IndexedFile(row, entry.thematiques, detail, (name, fold(" | ".join(texts))), _listed(name, entry))
 
@@ -506,7 +509,7 @@ class RecordIndex:
     @staticmethod
     def _insert(connection: sqlite3.Connection, records: Sequence[IndexedFile], histories: Sequence[list[Any]]) -> None:
         """Insert the rows of files read (the caller removed their earlier rows)."""
-        connection.executemany("INSERT INTO records VALUES (" + ", ".join("?" * 14) + ")",
+        connection.executemany("INSERT INTO records VALUES (" + ", ".join("?" * (12 + len(KEY_COLUMNS))) + ")",
                                [item.row for item in records])
         connection.executemany("INSERT OR IGNORE INTO themes VALUES (?, ?)",
                                [(item.row[0], code) for item in records for code in item.themes])
@@ -682,8 +685,8 @@ class RecordIndex:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _entries(self, rows: list[tuple[str, str, str, str]]) -> list[Entry]:
-        """Entries, in order, from (name, status, siret_key, email_key) rows: summaries and duplicates."""
+    def _entries(self, rows: list[tuple[str, ...]]) -> list[Entry]:
+        """Entries, in order, from (name, status, *duplicate keys) rows (KEYS_SELECTED): summaries and duplicates."""
         connection = self._connection()
         details: dict[str, tuple[str, str]] = {}
         others: dict[tuple[str, str], list[str]] = {}
@@ -692,9 +695,8 @@ class RecordIndex:
             chunk = names[start:start + 500]
             details.update((name, (summary, problems)) for name, summary, problems in connection.execute(
                 f"SELECT name, summary, problems FROM details WHERE name IN ({', '.join('?' * len(chunk))})", chunk))
-        for kind, column, keys in (("siret", "siret_key", {row[2] for row in rows if row[2]}),
-                                   ("email", "email_key", {row[3] for row in rows if row[3]})):
-            keys = sorted(keys)
+        for place, (kind, column) in enumerate(KEY_COLUMNS.items(), start=2):
+            keys = sorted({row[place] for row in rows if row[place]})
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
                 query = (f"SELECT {column}, name FROM records WHERE error IS NULL AND {column} IN "
@@ -704,9 +706,9 @@ class RecordIndex:
                     others.setdefault((kind, key), []).append(name)
         folder = os.path.join(self.data_dir, SUBMISSIONS_DIR)
         entries = []
-        for name, status, siret, email in rows:
-            pairs = [(other, "siret") for other in others.get(("siret", siret), ()) if other != name]
-            pairs += [(other, "email") for other in others.get(("email", email), ()) if other != name]
+        for name, status, *keys in rows:
+            pairs = [(other, kind) for kind, key in zip(KEY_COLUMNS, keys)
+                     for other in others.get((kind, key), ()) if other != name]
             summary, problems = details[name]
             entries.append(Entry(json.loads(summary), os.path.join(folder, name + RECORD_SUFFIX),
                                  status=status, duplicates=sorted(pairs), problems=json.loads(problems),
@@ -716,7 +718,7 @@ class RecordIndex:
     def select(self, selection: Selection, offset: int = 0, limit: int | None = None) -> list[Entry]:
         """The entries of a selection, sorted, from `offset` (at most `limit`)."""
         where, params = selection.where()
-        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
+        query = (f"SELECT r.name, COALESCE(h.status, 'recu'), {KEYS_SELECTED} "
                  f"{FROM} WHERE {where} ORDER BY {selection.order()}")
         if limit is not None:
             query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -726,14 +728,16 @@ class RecordIndex:
         """The rows of a selection as `list` prints them, sorted: from the `listed` table, with the
         status and the duplicates worked out by the query (no summary decoded, no date formatted)."""
         where, params = selection.where()
+        shared = ", ".join(SHARED.format(key=column) for column in KEY_COLUMNS.values())
         query = (f"SELECT r.name, l.received, l.organisation, l.thematiques, l.departement, COALESCE(h.status, 'recu'), "
-                 f"l.flags, {SHARED.format(key='siret_key')}, {SHARED.format(key='email_key')}, l.invalid, l.version "
+                 f"l.flags, l.invalid, l.version, {shared} "
                  f"{FROM} JOIN listed l ON l.name = r.name WHERE {where} ORDER BY {selection.order()}")
         return [ListRow(name, received, organisation, themes.split(SEPARATOR) if themes else [], departement, status,
-                        (flags.split(SEPARATOR) if flags else []) + [DUPLICATE_FLAGS["siret"]] * same_siret
-                        + [DUPLICATE_FLAGS["email"]] * same_email + [INVALID_FLAG] * invalid, version)
-                for name, received, organisation, themes, departement, status, flags, same_siret, same_email, invalid,
-                version in self._db().execute(query, params)]
+                        (flags.split(SEPARATOR) if flags else [])
+                        + [DUPLICATE_FLAGS[kind] for kind, same in zip(KEY_COLUMNS, sames) if same]
+                        + [INVALID_FLAG] * invalid, version)
+                for name, received, organisation, themes, departement, status, flags, invalid, version, *sames
+                in self._db().execute(query, params)]
 
     @per_generation
     def count(self, selection: Selection) -> int:
@@ -743,7 +747,7 @@ class RecordIndex:
     def entry(self, reference: str) -> Entry | None:
         """One readable record's entry (summary), or None."""
         rows = self._db().execute(
-            f"SELECT r.name, COALESCE(h.status, 'recu'), r.siret_key, r.email_key "
+            f"SELECT r.name, COALESCE(h.status, 'recu'), {KEYS_SELECTED} "
             f"{FROM} WHERE r.name = ? AND r.error IS NULL", (reference,)).fetchall()
         return self._entries(rows)[0] if rows else None
 

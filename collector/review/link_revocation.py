@@ -27,7 +27,7 @@ from ..porteur.revocation import Revocation, RevocationError, revoke_link
 from ..records import RecordError
 from ..statuses import StatusError
 from ..stores import StoreUnavailable
-from . import _detail, _guard, _no_store
+from . import CONFIRMATION, _detail, _guard, _no_store
 
 bp = Blueprint("link_revocation", __name__, url_prefix="/instruction")
 bp.before_request(_guard)
@@ -77,7 +77,7 @@ def post_revocation(reference: str):
     except RecordError:
         return _detail(reference, 400, revocation_error=UNREADABLE)
     flash(ALREADY_REVOKED if revocation is None else done_message(revocation))
-    return redirect(url_for("review.detail", reference=reference) + "#lien", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 
 
 @click.command("revoke-link")

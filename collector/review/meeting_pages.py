@@ -15,7 +15,7 @@ from ..phase import current_now
 from ..records import RecordError
 from ..resent_posts import ResentWithOtherContent
 from ..statuses import StatusError
-from . import _detail, _guard, _no_store, _render
+from . import CONFIRMATION, _detail, _guard, _no_store, _render
 from .. import appstate
 from .index import Selection
 from .indexing import app_index
@@ -63,10 +63,10 @@ def propose(reference: str):
     if meeting is None:  # the same form sent again (a double click): one meeting, mailed once
         flash("Cette rencontre était déjà proposée (le formulaire a été envoyé deux fois) : elle n'est enregistrée et "
               "envoyée qu'une fois.")
-        return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
+        return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
     lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre proposée : le porteur la reçoit par e-mail avec l'invitation et choisit sur sa page de dossier.")
-    return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 
 
 @bp.route("/<reference>/rencontre/<int:number>/annuler", methods=["POST"])

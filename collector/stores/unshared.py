@@ -48,8 +48,9 @@ SHARED_PAGES = frozenset({"intake", "corrections", "porteur_exchanges", "meeting
 REVIEW_BLUEPRINTS = frozenset({"review", "exchanges", "answers", "meetings", "link_revocation"})
 SHARED_REVIEW_PAGES = frozenset({"review.login", "review.logout", "review.index", "review.detail", "review.set_status",
                                  "review.post_note", "review.export", "review.dashboard", "review.dashboard_chart",
-                                 "answers.preview", "answers.send", "exchanges.post_message", "meetings.upcoming",
-                                 "meetings.propose", "meetings.cancel", "link_revocation.post_revocation"})
+                                 "answers.preview", "answers.edit", "answers.send", "exchanges.post_message",
+                                 "meetings.upcoming", "meetings.propose", "meetings.cancel",
+                                 "link_revocation.post_revocation"})
 # Commands that still keep or remove data in one data folder only: none today (the review commands
 # read and write through the store: records, histories, accounts, the index being each host's
 # cache of them; purge asks the store which dossiers are old and forgets them: stores/retention.py).

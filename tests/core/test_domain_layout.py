@@ -18,7 +18,8 @@ import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOMAIN = ("facts", "formdef", "records", "phase", "letters", "template_filters", "readable", "departements",
-          "dossier", "statuses", "meetings", "answers", "next_steps", "sequence", "fact_dates", "kept_briefly")
+          "duplicates", "dossier", "statuses", "meetings", "answers", "next_steps", "sequence", "fact_dates",
+          "kept_briefly")
 FORBIDDEN_PACKAGES = ("flask", "werkzeug", "jinja2", "click", "gunicorn", "psycopg", "psycopg_pool")
 ROLES = ("collector.app", "collector.porteur", "collector.review", "collector.mail")
 STORE_INTERFACES = {"collector.stores", *(f"collector.stores.{name}" for name in (

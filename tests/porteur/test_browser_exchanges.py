@@ -39,7 +39,7 @@ def test_a_reviewer_asks_for_complements_after_the_deadline_and_the_porteur_prov
     reviewer.get_by_label("Message au porteur").fill("Merci de préciser le budget du projet.")
     reviewer.get_by_label("Compléments attendus jusqu'au (facultatif)").fill("2021-06-20")
     reviewer.get_by_role("button", name="Envoyer le message").click()
-    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0001#echanges"))
+    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0001#confirmation"))
     assert "Message enregistré" in reviewer.locator("main").inner_text()
 
     [mail] = stack.mails_to("contact1@exemple.fr", 1, "Message de la Région")
@@ -112,7 +112,7 @@ def test_a_reviewer_sets_an_outcome_previews_and_sends_the_letter_and_the_dossie
     stack.audit(reviewer, "answer preview")
     assert not [item for item in stack.inbox.messages if "appel à projets" in str(item.message["Subject"])]
     reviewer.get_by_role("button", name="Envoyer la réponse au porteur").click()
-    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0002#reponse"))
+    reviewer.wait_for_url(re.compile(r"/instruction/AMI-2021-0002#confirmation"))
     assert "Réponse enregistrée" in reviewer.locator("main").inner_text()
     assert "Lettre envoyée le" in reviewer.locator("main").inner_text()
 
@@ -142,7 +142,7 @@ def test_a_reviewer_proposes_a_meeting_the_porteur_accepts_and_both_invitations_
                          ("lieu-2", "Hôtel de Région, Caen"), ("participants-2", "Laure Brainville")):
         reviewer.fill(f"#{field}", value)
     reviewer.get_by_role("button", name="Proposer la rencontre").click()
-    reviewer.wait_for_url(re.compile(r"#rencontres"))
+    reviewer.wait_for_url(re.compile(r"#confirmation"))
     stack.audit(reviewer, "review detail with a meeting")
     [proposal] = stack.mails_to("contact3@exemple.fr", 1, "Proposition de rencontre")
     proposed = calendar_in(proposal.message)

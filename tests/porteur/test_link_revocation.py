@@ -261,7 +261,7 @@ def test_a_reviewer_revokes_from_the_detail_page_with_the_session_and_its_token(
     assert anonymous.status_code in (302, 303, 400, 403)
     assert read_history(appstate.store(app), REFERENCE)["events"] == [], "nothing stored without session and token"
     reply = review_post(reviewer, REFERENCE, "lien", nouveau_contact="vraie.contact@example.org")
-    assert reply.status_code == 303 and reply.headers["Location"].endswith("#lien")
+    assert reply.status_code == 303 and reply.headers["Location"].endswith("#confirmation")
     done = reviewer.get(reply.headers["Location"]).text
     assert "révoqué" in done and "vraie.contact@example.org" in done
     assert "adresse de contact changée par alice" in done

@@ -4,6 +4,7 @@ the terminal's language: a real `flask --app collector …` process (collector/c
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGLISH = ("Usage:", "Error:", "Try '", "for help", "No such", "Missing", "Invalid value", "is not",
            "Show this message")
+QUOTED_THE_ENGLISH_WAY = re.compile(r"'[^'\s]+'")  # '--status', 'recu': Click's quotes, not French ones
 
 
 def flask(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -28,17 +30,20 @@ def flask(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProc
 
 @pytest.mark.parametrize("arguments, expected", [
     (["list", "--bogus"], "Erreur : L'option « --bogus » n'existe pas."),
-    (["show"], "Erreur : Il manque l'argument 'REFERENCE'."),
-    (["list", "--status", "perdu"], "Erreur : Valeur invalide pour '--status' : « perdu » n'est pas possible : "
-                                    "choisissez parmi 'recu', "),
-    (["reindex", "--processes", "deux"], "Erreur : Valeur invalide pour '--processes' : « deux » n'est pas un "
+    (["show"], "Erreur : Il manque l'argument « REFERENCE »."),
+    (["list", "--status", "perdu"], "Erreur : Valeur invalide pour « --status » : « perdu » n'est pas possible : "
+                                    "choisissez parmi « recu », "),
+    (["export", "--format", "pdf"], "Erreur : Valeur invalide pour « --format » : « pdf » n'est pas possible : "
+                                    "choisissez parmi « csv », « xlsx », « ods »."),
+    (["reindex", "--processes", "deux"], "Erreur : Valeur invalide pour « --processes » : « deux » n'est pas un "
                                          "nombre valide."),
-    (["reindex", "--processes", "0"], "Erreur : Valeur invalide pour '--processes' : 0 est hors des limites"),
+    (["reindex", "--processes", "0"], "Erreur : Valeur invalide pour « --processes » : 0 est hors des limites"),
     (["lsit"], "Erreur : La commande « lsit » n'existe pas."),
     (["show", "AMI-2021-0001", "AMI-2021-0002"], "Erreur : Argument en trop : AMI-2021-0002"),
-    (["export", "--output", REPO], f"Erreur : Valeur invalide pour '--output' / '-o' : « {REPO} » est un répertoire : "
-                                   "donnez un fichier."),
-    (["purge", "--today", "demain"], "Erreur : Valeur invalide pour '--today' : « demain » n'a pas le format attendu"),
+    (["export", "--output", REPO], f"Erreur : Valeur invalide pour « --output » / « -o » : « {REPO} » est un "
+                                   "répertoire : donnez un fichier."),
+    (["purge", "--today", "demain"], "Erreur : Valeur invalide pour « --today » : « demain » n'a pas le format "
+                                     "attendu"),
 ])
 def test_a_usage_error_is_told_in_french_with_the_usage_and_where_to_find_help(review_env, store_env, arguments,
                                                                               expected):
@@ -48,6 +53,7 @@ def test_a_usage_error_is_told_in_french_with_the_usage_and_where_to_find_help(r
     assert "Utilisation : flask " in result.stderr
     assert "Pour l'aide : « flask " in result.stderr and "--help »." in result.stderr
     assert not [word for word in ENGLISH if word in result.stderr], result.stderr
+    assert not QUOTED_THE_ENGLISH_WAY.findall(result.stderr.split("Erreur : ")[1]), result.stderr
 
 
 def test_a_command_help_has_french_headings_and_help_option(review_env, store_env):

@@ -158,7 +158,7 @@ def test_the_duplicates_cell_names_twenty_dossiers_and_counts_the_others(app, fo
     column = FIXED_HEADERS.index("Doublons")
     for fmt in ("xlsx", "ods"):
         cell = sheets(export(form, entries, fmt))["Candidatures"][1][column]
-        assert cell.count("(SIRET)") == 20 and cell.endswith(" et 2 autres dossiers en doublon")
+        assert cell.count("(même SIRET)") == 20 and cell.endswith(" et 2 autres dossiers en doublon")
 
 
 @pytest.mark.parametrize("fmt, warned", [("xlsx", True), ("ods", False), ("csv", False)])

@@ -97,7 +97,7 @@ def test_duplicates_and_flags_appear_in_the_export(app, records, form, put_recor
     write_csv(form, exported(app), buffer)
     rows = read_csv(buffer.getvalue())
     row = dict(zip(rows[0], [r for r in rows if r[0] == "AMI-2021-0030"][0]))
-    assert row["Doublons"] == f"{records[2]['reference']} (e-mail)"
+    assert row["Doublons"] == f"{records[2]['reference']} (même adresse e-mail)"
     assert "e-mail en double" in row["Signalements"]
     outside = [r for r in records if "hors_normandie" in r["flags"]][0]
     assert "hors Normandie" in dict(zip(rows[0], [r for r in rows if r[0] == outside["reference"]][0]))["Signalements"]

@@ -82,7 +82,7 @@ def test_a_decision_keeps_the_reviewer_in_the_same_list(logged_in, sixty):
     response = logged_in.post("/instruction/AMI-2021-0010/statut?q=Structure", data={
         "csrf_token": csrf_of(page.text), "statut": "en_instruction", "statut_actuel": "recu"})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/instruction/AMI-2021-0010?q=Structure")
+    assert response.headers["Location"].endswith("/instruction/AMI-2021-0010?q=Structure#confirmation")
 
 
 def test_the_detail_page_gives_answers_then_history_then_decisions(logged_in, sixty, form):

@@ -129,6 +129,16 @@ def test_what_gunicorn_refuses_itself_gets_a_french_page(server, request_bytes, 
     assert "X-Content-Type-Options: nosniff" in reply.head and "Content-Security-Policy:" in reply.head
 
 
+def test_an_application_that_fails_before_answering_gets_gunicorns_500_in_french(tmp_path):
+    """gunicorn's own 500 (an exception the application let through): French as well."""
+    config = ("--config", os.path.join(REPO_ROOT, "deploy", "gunicorn.conf.py"))
+    with gunicorn({}, workers=1, app="tests.support.raising_wsgi:app", log_dir=str(tmp_path),
+                  extra_args=config) as failing:
+        reply = send_raw(failing, request_head(failing, "GET", "/"))
+        assert_french_page(reply, 500, "Erreur du serveur")
+        assert "Error handling request" in failing.log()  # gunicorn logged it as before
+
+
 # --- Range: one that cannot be read is ignored ----------------------------------------------------
 
 

@@ -90,5 +90,5 @@ class FrenchErrorsWorker(SyncWorker):
             return
         try:
             write_nonblock(client, french_page(int(found.group(1)), found.group(2).decode("latin-1")))
-        except Exception:  # the client is gone: gunicorn would not have told anyone either
+        except Exception:  # noqa: BLE001 - the client is gone: gunicorn's own write would have failed too
             self.log.debug("Failed to send error message.")

@@ -1,7 +1,7 @@
 """What the WSGI server hands over, made safe before werkzeug reads it.
 
-Two requests that no nginx filters when a client talks to gunicorn directly (`make run`, a
-host without nginx):
+Two requests that reach the collector when a client talks to gunicorn directly (`make run`, a
+host without nginx; nginx reads a body whole before passing it on):
 
 - a body shorter than its Content-Length (the client closed, or its connection broke):
   gunicorn returns what came and marks every body as ended (`wsgi.input_terminated`), so

@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (appstate, cli, cli_french, errors, idempotency, intake, mail, payload, porteur, redirects, review,
                safe_logging, security_headers, stores)
+from .request_edges import RequestEdges
 from .config import load_config
 from .deferred_routes import CollectorFlask
 from .durable import sweep_tmp
@@ -85,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"], x_proto=config["TRUSTED_PROXIES"],
                                 x_host=config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
+    app.wsgi_app = RequestEdges(app.wsgi_app)  # type: ignore[method-assign] # a cut body, an unreadable Range
     security_headers.init_app(app)
     redirects.init_app(app)  # French bodies on redirects
     errors.init_app(app)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from . import sqlite_files
 from .facts import load_facts
 from .formdef import FormDefinition, load_form
 from .stores import Store
@@ -46,6 +47,15 @@ def form(app: Flask | None = None) -> FormDefinition:
 def store(app: Flask | None = None) -> Store:
     """The running app's store (the data folder or PostgreSQL, see collector/stores)."""
     return _app(app).extensions["ami_store"]
+
+
+def close(app: Flask) -> None:
+    """Release what `app` holds open: its store's connections and this thread's SQLite connections to
+    its data folder (rate limits, login throttle, review index). A gunicorn worker never needs it (its
+    files close when it ends); a process that makes app after app (the tests, a script) calls it for
+    each (a SQLite file used again afterwards is opened again; the store is not)."""
+    store(app).close()
+    sqlite_files.close_under(data_dir(app))
 
 
 def secret(app: Flask | None = None) -> str:

@@ -24,6 +24,7 @@ TITLES = {
     405: "Méthode non autorisée",
     413: "Envoi trop volumineux",
     415: "Type de contenu non pris en charge",
+    416: "Partie de fichier introuvable",
     422: "Réponses à corriger",
     429: "Trop d'envois",
     500: "Erreur du serveur",
@@ -36,6 +37,8 @@ MESSAGES = {
     405: "Cette adresse ne permet pas cette action. Revenez au formulaire pour l'envoyer.",
     413: "L'envoi dépasse la taille autorisée. Raccourcissez les textes les plus longs, puis envoyez à nouveau.",
     415: "Ce type de contenu n'est pas accepté.",
+    416: "La partie demandée de ce fichier n'existe pas (elle commence après sa fin). Rechargez la page "
+         "pour l'obtenir en entier.",
     429: "Trop d'envois depuis votre connexion en peu de temps. Patientez quelques minutes, puis réessayez.",
     500: "Une erreur imprévue s'est produite de notre côté. Réessayez dans quelques instants ; "
          "si elle persiste, écrivez aux contacts de l'AMI.",

@@ -113,7 +113,11 @@ def bound_streamed_body(request: Request) -> None:
     if (request.content_length is not None or limit is None or "stream" in request.__dict__
             or not request.environ.get("wsgi.input_terminated")):
         return
-    raw = request.environ["wsgi.input"].read(limit + 1)
+    try:
+        raw = request.environ["wsgi.input"].read(limit + 1)
+    except Exception as error:  # noqa: BLE001 - the server's own: a chunked body cut short or malformed
+        # (gunicorn raises NoMoreData, InvalidChunkSize, ChunkMissingTerminator): not a body
+        raise BadBody(MESSAGES[400]) from error
     if len(raw) > limit:
         raise BadBody(MESSAGES[413], 413)
     request.environ["wsgi.input"] = io.BytesIO(raw)

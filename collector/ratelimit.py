@@ -15,10 +15,10 @@ import logging
 import math
 import os
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 
+from . import sqlite_files
 from .clientaddr import client_group
 from .sequence import STATE_DIR
 
@@ -41,19 +41,18 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self.secret = secret.encode("utf-8")
-        self._local = threading.local()
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
 
     def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None or getattr(self._local, "pid", None) != os.getpid():
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=OFF")
-            connection.execute(SCHEMA)
-            self._local.connection = connection
-            self._local.pid = os.getpid()
-        return connection
+        """This thread's connection to the limit's file (sqlite_files: closed with the app's folder)."""
+        kept = sqlite_files.cached(self.path)
+        if kept is not None:
+            return kept[0]
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute(SCHEMA)
+        return sqlite_files.keep(self.path, connection)
 
     def client_key(self, address: str) -> str:
         """A keyed hash of the client's group (its IPv4 address or IPv6 /64)."""

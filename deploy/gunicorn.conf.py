@@ -15,7 +15,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 # Sync workers: each request is short (validate, one fsynced file). Two per core plus
 # one, at most nine: the data folder's lock, not the CPU, bounds the throughput.
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9)))
-worker_class = "sync"
+# gunicorn's sync worker, with gunicorn's own error pages (a header it cannot parse, say) in
+# French: behind nginx they are never reached, straight to gunicorn (`make run`) they are.
+worker_class = "collector.gunicorn_worker.FrenchErrorsWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 # Recycle workers now and then so that no slow leak can grow for two months.

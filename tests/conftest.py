@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 
+from collector import sqlite_files
 from tests.support import store_switch
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, guard_network
 
@@ -64,10 +65,12 @@ def browser_context(chromium):
 
 @pytest.fixture
 def data_dir(tmp_path):
-    """An empty COLLECTOR_DATA_DIR for one test."""
+    """An empty COLLECTOR_DATA_DIR for one test; the SQLite files the test opened in it are closed after
+    it (an app the test made and did not close, a limiter or the throttle used without an app)."""
     path = tmp_path / "data"
     path.mkdir()
     yield str(path)
+    sqlite_files.close_under(str(path))
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -57,6 +57,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from .. import sqlite_files
 from ..records import RECORD_SUFFIX, SUBMISSIONS_DIR, RecordError
 from ..sequence import STATE_DIR
 from ..display import shown
@@ -347,8 +348,6 @@ class RecordIndex:
 
     # --- connection -----------------------------------------------------------------------
 
-    _local = threading.local()
-
     def _connect(self, path: str | None = None) -> sqlite3.Connection:
         connection = sqlite3.connect(path or self.path, timeout=30, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
@@ -362,17 +361,14 @@ class RecordIndex:
         A missing or unusable index is built first, unless `build` is false (writers' updates
         never build: the next reader will); then None when there is no index file.
         """
-        cache = self._local.__dict__.setdefault("connections", {})
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
             inode = None
-        cached = cache.get(self.path)
-        if cached is not None and cached[1] == inode and cached[2] == os.getpid():
+        cached = sqlite_files.cached(self.path)  # kept with the file's inode (closed with the app's folder)
+        if cached is not None and cached[1] == inode:
             return cached[0]
-        if cached is not None:
-            cached[0].close()
-            del cache[self.path]
+        sqlite_files.forget(self.path)
         if build and (inode is None or not self._usable()):
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             with _build_lock(self.path):
@@ -381,9 +377,7 @@ class RecordIndex:
             inode = os.stat(self.path).st_ino
         elif inode is None:
             return None
-        connection = self._connect()
-        cache[self.path] = (connection, inode, os.getpid())
-        return connection
+        return sqlite_files.keep(self.path, self._connect(), inode)
 
     def _usable(self) -> bool:
         """Is the file an index of this schema, made with this form definition?"""
@@ -646,9 +640,7 @@ class RecordIndex:
         return self._connection()
 
     def _forget_connection(self) -> None:
-        cached = self._local.__dict__.setdefault("connections", {}).pop(self.path, None)
-        if cached is not None:
-            cached[0].close()
+        sqlite_files.forget(self.path)
 
     # --- writers' updates --------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ import hmac
 import math
 import os
 import sqlite3
-import threading
 import time
 
+from .. import sqlite_files
 from ..clientaddr import client_group
 from ..sequence import STATE_DIR
 
@@ -36,9 +36,6 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS failures_by_expiry ON failures (expires)",
 )
 
-_local = threading.local()
-
-
 class ThrottleUnavailable(RuntimeError):
     """The throttle's database cannot be used: logins are refused until it can (never let through)."""
 
@@ -48,22 +45,18 @@ def database_path(data_dir: str) -> str:
 
 
 def _connection(data_dir: str) -> sqlite3.Connection:
-    """This thread's connection to the throttle database (one per process and path)."""
+    """This thread's connection to the throttle database (sqlite_files: closed with the app's folder)."""
     path = database_path(data_dir)
-    connections = getattr(_local, "connections", None)
-    if connections is None or getattr(_local, "pid", None) != os.getpid():
-        connections = _local.connections = {}
-        _local.pid = os.getpid()
-    connection = connections.get(path)
-    if connection is None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        for statement in SCHEMA:
-            connection.execute(statement)
-        connections[path] = connection
-    return connection
+    kept = sqlite_files.cached(path)
+    if kept is not None:
+        return kept[0]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    for statement in SCHEMA:
+        connection.execute(statement)
+    return sqlite_files.keep(path, connection)
 
 
 def pair_key(secret: str, name: str, address: str) -> str:

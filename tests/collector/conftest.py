@@ -27,7 +27,7 @@ def make_app(data_dir, store_config):
 
     yield make
     for app in made:
-        appstate.store(app).close()
+        appstate.close(app)
 
 
 def stored_records(app) -> list[dict]:

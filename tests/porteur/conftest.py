@@ -28,7 +28,7 @@ def app(data_dir, monkeypatch, store_config):
                               "SECRET_KEY": SECRET, **store_config})
     application.config["TESTING"] = True
     yield application
-    appstate.store(application).close()
+    appstate.close(application)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def make_app(review_env, store_config):
 
     yield make
     for application in made:
-        appstate.store(application).close()
+        appstate.close(application)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from collector import sqlite_files
 from collector.review import throttle
 from collector.review.throttle import LOCKOUT, WINDOW, ThrottleUnavailable
 from tests.review.test_throttle import SECRET, T0
@@ -24,9 +25,7 @@ def locked(data_dir, at, name="alice", address="192.0.2.1"):
 
 def corrupt(data_dir: str) -> None:
     throttle._connection(data_dir)  # creates the folder
-    for connection in getattr(throttle._local, "connections", {}).values():
-        connection.close()
-    throttle._local.connections = {}
+    sqlite_files.forget(throttle.database_path(data_dir))
     with open(throttle.database_path(data_dir), "wb") as handle:
         handle.write(b"not a database " * 100)
 
@@ -46,7 +45,7 @@ def test_an_unusable_database_is_reported_never_passed_over(data_dir, call):
         with pytest.raises(ThrottleUnavailable, match="DatabaseError"):
             call(data_dir)
     finally:
-        throttle._local.connections = {}
+        sqlite_files.forget(throttle.database_path(data_dir))
 
 
 def test_a_failure_that_cannot_be_written_is_rolled_back_and_the_next_one_counts(data_dir):
@@ -99,8 +98,7 @@ def test_a_pair_is_stored_as_a_128_bit_keyed_hash_never_its_name_or_address(data
     fail(data_dir, T0, name="alice", address="192.0.2.1")
     (pair,), = outside(data_dir).execute("SELECT pair FROM failures").fetchall()
     assert len(pair) == 32 and int(pair, 16) >= 0
-    for connection in getattr(throttle._local, "connections", {}).values():
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    throttle._connection(data_dir).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with open(throttle.database_path(data_dir), "rb") as handle:
         content = handle.read()
     assert b"alice" not in content and b"192.0.2.1" not in content

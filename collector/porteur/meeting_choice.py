@@ -85,8 +85,10 @@ def _already_confirmed_with(store: Store, reference: str, number: int, slot: int
 
 
 def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
-    """The dossier page again, the meeting's form showing the error and the availabilities typed."""
+    """The dossier page again, the meeting's form showing the error, the choice posted ticked (a slot
+    or « autre ») and the availabilities typed."""
     return page("porteur/dossier.html", status, meeting_error=error, meeting_number=number, meeting_field=field,
+                meeting_choice=request.form.get("choix", ""),
                 # whole (the request body's limit bounds it), so that nothing is lost when shortened and sent again
                 meeting_request=request.form.get("disponibilites", ""), **dossier_context(reference))
 

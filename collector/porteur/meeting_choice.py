@@ -27,8 +27,8 @@ from ..phase import current_now
 from .. import appstate
 from ..statuses import PARIS, NoRecord
 from . import dossier_caps
-from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
-                    guard_post, page)
+from .views import (DONE, DONE_STILL_TRUE, back_to_dossier, bad_link, checked_reference, dossier_context,
+                    dossier_path, done_query, guard_post, page)
 
 if TYPE_CHECKING:
     from ..stores.base import Store
@@ -91,6 +91,12 @@ def _refused(reference: str, number: int, status: int, error: str, field: str) -
                 meeting_choice=request.form.get("choix", ""),
                 # whole (the request body's limit bounds it), so that nothing is lost when shortened and sent again
                 meeting_request=request.form.get("disponibilites", ""), **dossier_context(reference))
+
+
+@bp.get("/candidater/recu/<reference>/rencontre/<int:number>")
+def choice_form(reference: str, number: int) -> Response:
+    """The form's address opened (the address bar after a refused choice): the dossier's meetings."""
+    return back_to_dossier(reference, "rencontres")
 
 
 @bp.post("/candidater/recu/<reference>/rencontre/<int:number>")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, TimestampSigner
 
 from .. import dossier
@@ -136,6 +136,16 @@ def checked_reference(reference: str, key: str | None) -> str | None:
     g.checked_generation = (reference, generation)
     offer_way_back(dossier_path(appstate.secret(), reference), BACK_TO_DOSSIER)
     return reference
+
+
+def back_to_dossier(reference: str, fragment: str) -> Response:
+    """A GET on one of the dossier page's POST-only addresses (the address bar after a refused
+    post, a reload, a shared URL): 303 to the dossier at `fragment` with a valid link, the page of
+    a wrong link otherwise. Nothing is read from the query but the key, nothing is stored."""
+    checked = checked_reference(reference, request.args.get("cle"))
+    if checked is None:
+        return bad_link()
+    return redirect(dossier_path(appstate.secret(), checked) + "#" + fragment, 303)
 
 
 def guard_post(what: str) -> None:

@@ -102,4 +102,4 @@ def reply(reference: str) -> Response:
         except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
             log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
                       type(error).__name__)
-    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#echanges", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#confirmation", 303)

@@ -133,16 +133,16 @@ def choose(reference: str, number: int) -> Response:
     except meetings.MeetingError as error:
         if choice != "autre" and _already_confirmed_with(store, checked, number, slot):
             log.info("meeting choice of %s: the same slot again (already confirmed)", checked)
-            return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#rencontres",
+            return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#confirmation",
                             303)
         return _refused(checked, number, 422, str(error), error.field or f"creneau-{number}")
     if meeting is None:  # the same « autre créneau » form sent again: stored and mailed once, the same page
         log.info("other slots of %s: already stored (same form sent again)", checked)
-        return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "autre-creneau") + "#rencontres",
+        return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "autre-creneau") + "#confirmation",
                         303)
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
         lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
         log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
-    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#rencontres", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#confirmation", 303)

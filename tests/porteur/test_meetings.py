@@ -104,7 +104,7 @@ def test_the_same_slot_sent_twice_leads_to_the_confirmed_meeting_not_to_an_error
     first = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
     again = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
     assert (first.status_code, again.status_code) == (303, 303)
-    assert "fait=rencontre" in again.headers["Location"] and again.headers["Location"].endswith("#rencontres")
+    assert "fait=rencontre" in again.headers["Location"] and again.headers["Location"].endswith("#confirmation")
     assert "Rencontre confirmée" in client.get(again.headers["Location"]).text
     history = read_history(kept, "AMI-2021-0001")
     assert [event["kind"] for event in history["events"]].count(meetings.ACCEPTED) == 1

@@ -20,7 +20,7 @@ from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
 from ..meetings import meetings_of
-from ..next_steps import dossier_next_steps
+from ..next_steps import dossier_next_steps, meeting_stage
 from ..origin import is_cross_site
 from ..phase import current_now, current_phase
 from ..records import RecordError
@@ -185,7 +185,8 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "porteur_status": status, "events": dossier.porteur_events(history),
         "version_events": dossier.version_events(history),
         "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
-                                         current_phase(facts).now.date(), facts["call"]["organisation"]),
+                                         current_phase(facts).now.date(), facts["call"]["organisation"],
+                                         meeting_stage(meetings_of(history), current_now(facts)[0])),
         "email": email, "email_suggestion": suggest(email),
         "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
             appstate.secret(), reference),

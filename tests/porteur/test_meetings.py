@@ -62,6 +62,8 @@ def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, cli
 @pytest.mark.parametrize(("change", "message"), [
     ({"date-1": "2021-06-01"}, "Créneau 1 : ce moment est passé"),
     ({"heure-1": "25:00"}, "Créneau 1 : heure illisible"),
+    ({"heure-1": " "}, "Créneau 1 : heure à remplir, par exemple 14:30."),
+    ({"date-2": ""}, "Créneau 2 : date à remplir"),
     ({"duree-1": "5"}, "Créneau 1 : durée en minutes, entre 15 et 480"),
     ({"lieu-2": ""}, "Créneau 2, lieu ou lien de visioconférence : à remplir"),
     ({key: "" for key in SLOTS}, "Proposez au moins un créneau"),

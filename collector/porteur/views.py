@@ -19,6 +19,7 @@ from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
+from ..mail.delivery import message_name
 from ..meetings import meetings_of
 from ..next_steps import dossier_next_steps, meeting_stage
 from ..origin import is_cross_site
@@ -194,6 +195,8 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "meetings": meetings_of(history), "now": current_now(facts)[0],
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
         "link_replaced_at": _link_replaced_at(history),
+        # the first acknowledgement is queued by the mailer unless the address's daily cap held it back
+        "acknowledgement_queued": not store.outbox.is_held_back(message_name(reference, "accuse")),
     }
 
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from collector import appstate, create_app
+from collector.mail.delivery import message_name
 from collector.statuses import change_status
 from collector.template_filters import minutes_fr, thousands
 from tests.conftest import STORE_KINDS
@@ -91,3 +92,14 @@ def test_et_maintenant_follows_the_dossiers_meeting(reviewer, client, records, m
     assert "ce que vous lui avez présenté lors de votre rencontre" in held and "peut vous proposer" not in held
     review_post(reviewer, REF, "rencontre/1/annuler")
     assert "peut vous proposer une rencontre" in next_steps_text(client.get(link(REF)).text)
+
+
+ACKNOWLEDGED = "Un accusé de réception de cet envoi, avec le lien de cette page, est envoyé par e-mail à l'adresse de contact"
+
+
+def test_the_receipt_says_an_acknowledgement_is_mailed_to_the_contact_address_unless_it_was_held_back(client, records,
+                                                                                                       kept):
+    assert ACKNOWLEDGED in html.unescape(client.get(link(REF)).text)
+    assert kept.outbox.hold_back(message_name(REF, "accuse"))  # past the address's daily cap (mail_caps.py)
+    assert ACKNOWLEDGED not in html.unescape(client.get(link(REF)).text)
+    assert ACKNOWLEDGED in html.unescape(client.get(link("AMI-2021-0002")).text)

@@ -143,6 +143,10 @@ def parse_slot(number: int, day: str | None, hour: str | None, minutes: str | No
     if not any((value or "").strip() for value in (day, hour, place, attendees)):
         return None
     prefix = f"Créneau {number}"
+    if not (day or "").strip():
+        raise MeetingError(f"{prefix} : date à remplir ; choisissez un jour (jour/mois/année).", f"date-{number}")
+    if not (hour or "").strip():  # never « illisible »: nothing was written
+        raise MeetingError(f"{prefix} : heure à remplir, par exemple 14:30.", f"heure-{number}")
     try:
         start_day = date.fromisoformat((day or "").strip())
     except ValueError:

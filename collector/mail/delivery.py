@@ -110,6 +110,9 @@ ENVELOPE_HEADER = b"X-AMI-Envelope-To: "
 NO_REPLY = "Ce message est envoyé automatiquement : n'y répondez pas."
 WHERE_TO_ANSWER = NO_REPLY + " Pour écrire à la Région, utilisez votre page de dossier (lien ci-dessus)."
 WRITE_TO_CONTACTS = "Pour écrire à la Région, utilisez les contacts ci-dessous en donnant votre référence."
+# The acknowledgement's word on its reference; how to write is said once, at its end (WHERE_TO_ANSWER).
+KEEP_THE_REFERENCE = ("Conservez cette référence : citez-la si vous téléphonez ou écrivez aux contacts de l'AMI "
+                      "(en bas de ce message).")
 # In every acknowledgement, which goes to an address typed in a form, before anyone confirmed it.
 NOT_YOURS = "Si vous n'êtes pas à l'origine de cette réponse, ignorez ce message."
 LOCK_FOLDER, QUEUE_LOCK = "state", "mail-queue.lock"
@@ -288,7 +291,7 @@ def compose_acknowledgement(record: Mapping[str, Any], facts: Mapping[str, Any],
         f"Référence : {reference}",
         f"Reçue le : {_received(record)}", "",
         NOT_YOURS, "",
-        "Conservez cette référence : elle vous sera demandée pour tout échange au sujet de votre réponse.",
+        KEEP_THE_REFERENCE,
     ]
     if settings.dossier_secret:
         from ..porteur.links import dossier_url

@@ -25,8 +25,8 @@ from ..phase import current_now
 from .. import appstate
 from ..statuses import NoRecord
 from . import dossier_caps
-from .views import (DONE, bad_link, checked_reference, dossier_context, dossier_path, done_query, guard_post,
-                    page)
+from .views import (DONE, back_to_dossier, bad_link, checked_reference, dossier_context, dossier_path, done_query,
+                    guard_post, page)
 
 if TYPE_CHECKING:
     from ..stores.base import Store
@@ -58,6 +58,12 @@ def _write_counted(store: Store, reference: str, text: str, reply_id: str | None
     return dossier_caps.counted_post(store, appstate.secret(), dossier_caps.MESSAGES, reference, reply_id,
                                      lambda: dossier.write_porteur_reply(store, reference, text, now=now,
                                                                          reply_id=reply_id))
+
+
+@bp.get("/candidater/recu/<reference>/repondre")
+def reply_form(reference: str) -> Response:
+    """The form's address opened (the address bar after a refused message): the dossier's thread."""
+    return back_to_dossier(reference, "echanges")
 
 
 @bp.post("/candidater/recu/<reference>/repondre")
@@ -96,4 +102,4 @@ def reply(reference: str) -> Response:
         except Exception as error:  # noqa: BLE001 - logged; the reply is in the dossier's history
             log.error("porteur reply notice of %s not queued (%s); the reply is stored", checked,
                       type(error).__name__)
-    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#echanges", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "message") + "#confirmation", 303)

@@ -27,8 +27,8 @@ from ..phase import current_now
 from .. import appstate
 from ..statuses import PARIS, NoRecord
 from . import dossier_caps
-from .views import (DONE, DONE_STILL_TRUE, bad_link, checked_reference, dossier_context, dossier_path, done_query,
-                    guard_post, page)
+from .views import (DONE, DONE_STILL_TRUE, back_to_dossier, bad_link, checked_reference, dossier_context,
+                    dossier_path, done_query, guard_post, page)
 
 if TYPE_CHECKING:
     from ..stores.base import Store
@@ -85,10 +85,18 @@ def _already_confirmed_with(store: Store, reference: str, number: int, slot: int
 
 
 def _refused(reference: str, number: int, status: int, error: str, field: str) -> Response:
-    """The dossier page again, the meeting's form showing the error and the availabilities typed."""
+    """The dossier page again, the meeting's form showing the error, the choice posted ticked (a slot
+    or « autre ») and the availabilities typed."""
     return page("porteur/dossier.html", status, meeting_error=error, meeting_number=number, meeting_field=field,
+                meeting_choice=request.form.get("choix", ""),
                 # whole (the request body's limit bounds it), so that nothing is lost when shortened and sent again
                 meeting_request=request.form.get("disponibilites", ""), **dossier_context(reference))
+
+
+@bp.get("/candidater/recu/<reference>/rencontre/<int:number>")
+def choice_form(reference: str, number: int) -> Response:
+    """The form's address opened (the address bar after a refused choice): the dossier's meetings."""
+    return back_to_dossier(reference, "rencontres")
 
 
 @bp.post("/candidater/recu/<reference>/rencontre/<int:number>")
@@ -125,16 +133,16 @@ def choose(reference: str, number: int) -> Response:
     except meetings.MeetingError as error:
         if choice != "autre" and _already_confirmed_with(store, checked, number, slot):
             log.info("meeting choice of %s: the same slot again (already confirmed)", checked)
-            return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#rencontres",
+            return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "rencontre") + "#confirmation",
                             303)
         return _refused(checked, number, 422, str(error), error.field or f"creneau-{number}")
     if meeting is None:  # the same « autre créneau » form sent again: stored and mailed once, the same page
         log.info("other slots of %s: already stored (same form sent again)", checked)
-        return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "autre-creneau") + "#rencontres",
+        return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, "autre-creneau") + "#confirmation",
                         303)
     try:  # the choice is stored durably: mails that cannot be queued must not un-confirm it
         lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     except Exception as error:  # noqa: BLE001 - logged; the choice is in the dossier's history
         log.error("meeting mails of %s not queued (%s); the choice is stored", checked, type(error).__name__)
     done = "rencontre" if meeting.state == meetings.ACCEPTED else "autre-creneau"
-    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#rencontres", 303)
+    return redirect(dossier_path(appstate.secret(), checked) + done_query(checked, done) + "#confirmation", 303)

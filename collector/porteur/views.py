@@ -12,15 +12,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, TimestampSigner
 
 from .. import dossier
 from ..email_typos import KNOWN_DOMAINS, suggest
 from ..errors import Refusal
 from ..exports import answer_text
+from ..mail.delivery import message_name
 from ..meetings import meetings_of
-from ..next_steps import dossier_next_steps
+from ..next_steps import dossier_next_steps, meeting_stage
 from ..origin import is_cross_site
 from ..phase import current_now, current_phase
 from ..records import RecordError
@@ -138,6 +139,16 @@ def checked_reference(reference: str, key: str | None) -> str | None:
     return reference
 
 
+def back_to_dossier(reference: str, fragment: str) -> Response:
+    """A GET on one of the dossier page's POST-only addresses (the address bar after a refused
+    post, a reload, a shared URL): 303 to the dossier at `fragment` with a valid link, the page of
+    a wrong link otherwise. Nothing is read from the query but the key, nothing is stored."""
+    checked = checked_reference(reference, request.args.get("cle"))
+    if checked is None:
+        return bad_link()
+    return redirect(dossier_path(appstate.secret(), checked) + "#" + fragment, 303)
+
+
 def guard_post(what: str) -> None:
     """Refuse a porteur's post made from another site's page, or beyond the per-client limit
     shared with the form (`what`: « Cette correction », « Ce message »…)."""
@@ -175,7 +186,8 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "porteur_status": status, "events": dossier.porteur_events(history),
         "version_events": dossier.version_events(history),
         "next_steps": dossier_next_steps(facts["calendar"]["steps"], status == dossier.ANSWERED,
-                                         current_phase(facts).now.date(), facts["call"]["organisation"]),
+                                         current_phase(facts).now.date(), facts["call"]["organisation"],
+                                         meeting_stage(meetings_of(history), current_now(facts)[0])),
         "email": email, "email_suggestion": suggest(email),
         "notice": one_time_notice(reference), "address_to_keep": current_app.config["PUBLIC_URL"] + dossier_path(
             appstate.secret(), reference),
@@ -183,6 +195,8 @@ def dossier_context(reference: str) -> dict[str, Any]:
         "meetings": meetings_of(history), "now": current_now(facts)[0],
         "link": lambda action="": dossier_path(appstate.secret(), reference, action),
         "link_replaced_at": _link_replaced_at(history),
+        # the first acknowledgement is queued by the mailer unless the address's daily cap held it back
+        "acknowledgement_queued": not store.outbox.is_held_back(message_name(reference, "accuse")),
     }
 
 

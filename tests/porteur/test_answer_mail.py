@@ -43,7 +43,7 @@ def test_the_answer_mail_is_plain_text_without_markup_and_html_alike(answered):
     # What the porteur reads in a text-only reader: headings as lines, emphasis gone, typed text as typed.
     assert "**" not in plain.replace("**au**", "") and "\n## " not in plain and not plain.startswith("#")
     assert "\nPourquoi cette réponse\n" in plain and "\nLa suite\n" in plain
-    assert f"la manifestation d'intérêt de {TYPED_NAME} pour le projet" in plain
+    assert f"la manifestation d'intérêt de la structure « {TYPED_NAME} » pour le projet" in plain
     assert "fonds européens (FEDER), dont" in plain
     assert "Éligible **au** FEDER.\nSuite <i>ici</i>." in plain
     assert "\n- " in plain and link("AMI-2021-0004") in plain

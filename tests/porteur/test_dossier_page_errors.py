@@ -104,3 +104,29 @@ def test_a_refused_reply_titles_the_page_erreur_and_links_the_summary_to_the_fie
     assert reply.status_code == 422 and title(reply.text).startswith("Erreur : Votre dossier")
     assert summary_link(reply.text) == ("#message", "Votre message est vide : écrivez votre message.")
     assert reply.text.count('class="error-summary"') == 1
+
+
+def ticked(html: str) -> list[str]:
+    """The values of the meeting form's radios that come ticked."""
+    return re.findall(r'<input type="radio" name="choix" value="([^"]+)"[^>]* checked', html)
+
+
+@ON_BOTH_STORES
+def test_autre_sent_without_availabilities_comes_back_ticked_so_that_the_availabilities_alone_need_fixing(
+        reviewer, client, records, kept):
+    review_post(reviewer, REF, "rencontre", **SLOTS)
+    reply = choose(client, 1, choix="autre", disponibilites="  \n ")
+    assert reply.status_code == 422
+    assert summary_link(reply.text) == ("#autre-1", "Vos disponibilités : à remplir.")
+    assert ticked(reply.text) == ["autre"]
+    assert 'id="autre-1-error"' in reply.text
+    assert re.search(r'<textarea id="autre-1" [^>]*aria-invalid="true">', reply.text)
+    again = choose(client, 1, choix=ticked(reply.text)[0], disponibilites="Les mardis après-midi.")
+    assert again.status_code == 303
+    assert [e["kind"] for e in read_history(kept, REF)["events"]] == ["rencontre_proposee", "rencontre_autre_creneau"]
+
+
+def test_a_page_without_a_refused_choice_ticks_nothing_while_slots_are_open(reviewer, client, records):
+    review_post(reviewer, REF, "rencontre", **SLOTS)
+    assert ticked(client.get(link(REF)).text) == []
+    assert ticked(choose(client, 1, choix="9").text) == []  # no such slot: nothing to tick

@@ -8,11 +8,14 @@ import re
 import pytest
 
 from collector import appstate, create_app
+from collector.mail.delivery import message_name
 from collector.statuses import change_status
 from collector.template_filters import minutes_fr, thousands
+from tests.conftest import STORE_KINDS
 from tests.review.factory import make_record
 
 from .conftest import CLOSED_NOW, SECRET, link, review_post
+from .test_meetings import SLOTS
 
 REF = "AMI-2021-0001"
 
@@ -34,6 +37,8 @@ def test_an_answered_dossier_asks_une_question_once(reviewer, client, records, k
     page = client.get(link(REF)).text
     assert "a répondu à votre dossier" in page
     assert page.count("Une question ?") == 1
+    letter = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "la manifestation d'intérêt de la structure « Structure numéro 1 » pour le projet" in letter
 
 
 def test_a_porteur_post_past_the_limit_says_how_many_minutes_in_french(data_dir, monkeypatch):
@@ -61,3 +66,40 @@ def test_minutes_take_the_french_plural(count, words):
 @pytest.mark.parametrize(("number", "written"), [(5, "5"), (999, "999"), (5000, "5\u202f000"), (30012, "30\u202f012")])
 def test_thousands_are_grouped_with_a_narrow_no_break_space(number, written):
     assert thousands(number) == written
+
+
+def next_steps_text(page: str) -> str:
+    """The words of « Et maintenant ? », tags left out."""
+    part = page[page.index("<h2>Et maintenant ?</h2>"):page.index("<h2>Une question ?</h2>")]
+    return html.unescape(re.sub(r"<[^>]+>", "", part))
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_et_maintenant_follows_the_dossiers_meeting(reviewer, client, records, monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    assert "étudie les réponses et peut vous proposer une rencontre" in next_steps_text(client.get(link(REF)).text)
+    review_post(reviewer, REF, "rencontre", **SLOTS)
+    proposed = next_steps_text(client.get(link(REF)).text)
+    assert "vous propose une rencontre : choisissez l'un de ses créneaux plus haut" in proposed
+    assert "peut vous proposer" not in proposed
+    assert client.post(link(REF, "rencontre/1"), data={"choix": "autre", "disponibilites": "Le mardi"}).status_code == 303
+    assert "vous proposera d'autres créneaux de rencontre" in next_steps_text(client.get(link(REF)).text)
+    assert client.post(link(REF, "rencontre/1"), data={"choix": "2"}).status_code == 303
+    confirmed = next_steps_text(client.get(link(REF)).text)
+    assert "votre rencontre avec elle est confirmée" in confirmed and "peut vous proposer" not in confirmed
+    monkeypatch.setenv("AMI_NOW", "2021-06-20T10:00:00")  # the slot of 16 June is over
+    held = next_steps_text(client.get(link(REF)).text)
+    assert "ce que vous lui avez présenté lors de votre rencontre" in held and "peut vous proposer" not in held
+    review_post(reviewer, REF, "rencontre/1/annuler")
+    assert "peut vous proposer une rencontre" in next_steps_text(client.get(link(REF)).text)
+
+
+ACKNOWLEDGED = "Un accusé de réception de cet envoi, avec le lien de cette page, est envoyé par e-mail à l'adresse de contact"
+
+
+def test_the_receipt_says_an_acknowledgement_is_mailed_to_the_contact_address_unless_it_was_held_back(client, records,
+                                                                                                       kept):
+    assert ACKNOWLEDGED in html.unescape(client.get(link(REF)).text)
+    assert kept.outbox.hold_back(message_name(REF, "accuse"))  # past the address's daily cap (mail_caps.py)
+    assert ACKNOWLEDGED not in html.unescape(client.get(link(REF)).text)
+    assert ACKNOWLEDGED in html.unescape(client.get(link("AMI-2021-0002")).text)

@@ -124,7 +124,7 @@ def test_a_message_without_the_csrf_token_is_refused(reviewer, records, kept):
 def test_the_porteur_answers_on_the_dossier_page_and_the_staff_is_notified(reviewer, client, records, kept):
     write(reviewer, message="Une question ?")
     reply = client.post(link("AMI-2021-0001", "repondre"), data={"message": "Voici la réponse."})
-    assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#echanges")
+    assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#confirmation")
     event = read_history(kept, "AMI-2021-0001")["events"][-1]
     assert (event["kind"], event["by"], event["text"]) == ("reponse_porteur", "porteur", "Voici la réponse.")
     notice = queued(kept, "AMI-2021-0001.reponse-porteur-2.eml")

@@ -62,6 +62,8 @@ def test_a_proposal_is_stored_and_mailed_with_a_request_invitation(reviewer, cli
 @pytest.mark.parametrize(("change", "message"), [
     ({"date-1": "2021-06-01"}, "Créneau 1 : ce moment est passé"),
     ({"heure-1": "25:00"}, "Créneau 1 : heure illisible"),
+    ({"heure-1": " "}, "Créneau 1 : heure à remplir, par exemple 14:30."),
+    ({"date-2": ""}, "Créneau 2 : date à remplir"),
     ({"duree-1": "5"}, "Créneau 1 : durée en minutes, entre 15 et 480"),
     ({"lieu-2": ""}, "Créneau 2, lieu ou lien de visioconférence : à remplir"),
     ({key: "" for key in SLOTS}, "Proposez au moins un créneau"),
@@ -104,7 +106,7 @@ def test_the_same_slot_sent_twice_leads_to_the_confirmed_meeting_not_to_an_error
     first = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
     again = client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "2"})
     assert (first.status_code, again.status_code) == (303, 303)
-    assert "fait=rencontre" in again.headers["Location"] and again.headers["Location"].endswith("#rencontres")
+    assert "fait=rencontre" in again.headers["Location"] and again.headers["Location"].endswith("#confirmation")
     assert "Rencontre confirmée" in client.get(again.headers["Location"]).text
     history = read_history(kept, "AMI-2021-0001")
     assert [event["kind"] for event in history["events"]].count(meetings.ACCEPTED) == 1

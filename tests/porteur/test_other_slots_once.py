@@ -58,7 +58,7 @@ def test_the_same_other_slots_form_sent_twice_stores_and_mails_one_request_and_l
     assert (first.status_code, second.status_code) == (303, 303)
     # The same page: the dossier, saying the request is passed on (its notice's signature dates it: not compared).
     assert without_signature(second.headers["Location"]) == without_signature(first.headers["Location"])
-    assert "fait=autre-creneau#rencontres" in first.headers["Location"]
+    assert "fait=autre-creneau#confirmation" in first.headers["Location"]
     assert requests_for_others(kept) == ["Les mardis après-midi."]
     assert [name for name in outbox(kept) if "autre" in name] == [f"{REF}.rencontre-{proposed}-autre.eml"]
     # Another form (a second tab opened before the first request): another request, stored and mailed as such.

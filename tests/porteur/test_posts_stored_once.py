@@ -260,7 +260,7 @@ def test_a_reply_sent_twice_with_the_same_form_is_stored_and_notified_once(clien
     first = send_reply(client, "Le budget est de 12 000 €.", form)
     again = send_reply(client, "Le budget est de 12 000 €.", form)
     for reply in (first, again):
-        assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#echanges")
+        assert reply.status_code == 303 and reply.headers["Location"].endswith("&fait=message#confirmation")
     assert len(events(kept, "reponse_porteur")) == 1
     assert [name for name in outbox(kept) if "reponse-porteur" in name] == [f"{REF}.reponse-porteur-2.eml"]
     assert send_reply(client, "Et une précision.", reply_form(client)).status_code == 303  # a new form: a new reply
@@ -332,5 +332,5 @@ def test_a_meeting_choice_that_cannot_be_stored_is_a_503_with_nothing_stored_and
     assert meetings.meetings_of(read_history(kept, REF))[0].state == meetings.PROPOSED  # what the page says:
     assert refused.status_code == 503 and "PAS été prise en compte" in refused.text
     retried = client.post(link(REF, "rencontre/1"), data={"choix": "1"})
-    assert retried.status_code == 303 and retried.headers["Location"].endswith("&fait=rencontre#rencontres")
+    assert retried.status_code == 303 and retried.headers["Location"].endswith("&fait=rencontre#confirmation")
     assert meetings.meetings_of(read_history(kept, REF))[0].state == meetings.ACCEPTED

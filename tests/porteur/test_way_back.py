@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from collector import appstate, create_app
-from collector.statuses import change_status
+from collector.statuses import change_status, read_history
+from tests.conftest import STORE_KINDS
 
 from .conftest import SECRET, link
 
@@ -21,6 +22,30 @@ def way_back_to_the_dossier(html: str, reference: str = "AMI-2021-0001") -> bool
 def test_a_post_from_another_site_is_refused_with_the_way_back(client, records, action):
     reply = client.post(link("AMI-2021-0001", action), data={"message": "Bonjour", "choix": "1"}, headers=ELSEWHERE)
     assert reply.status_code == 403 and way_back_to_the_dossier(reply.text)
+
+
+POST_ONLY = [("repondre", "#echanges"), ("rencontre/1", "#rencontres"), ("rencontre/7", "#rencontres")]
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+@pytest.mark.parametrize(("action", "fragment"), POST_ONLY)
+def test_opening_a_post_only_address_with_a_valid_link_leads_back_to_the_dossier(client, records, kept, action,
+                                                                                  fragment):
+    """The address bar after a refused reply or choice shows the form's action: opening it again
+    goes to the dossier, at the part the form belongs to, and stores nothing."""
+    reply = client.get(link("AMI-2021-0001", action))
+    assert reply.status_code == 303 and reply.headers["Location"] == link("AMI-2021-0001") + fragment
+    assert client.get(reply.headers["Location"]).status_code == 200
+    assert read_history(kept, "AMI-2021-0001").get("events", []) == []
+
+
+@pytest.mark.parametrize(("action", "fragment"), POST_ONLY)
+def test_opening_a_post_only_address_with_a_wrong_link_gets_the_french_bad_link_page(client, records, action,
+                                                                                     fragment):
+    good = link("AMI-2021-0001", action)
+    for url in (good[:-3], good.replace("AMI-2021-0001", "AMI-2021-0009"), good.split("?")[0]):
+        reply = client.get(url)
+        assert reply.status_code == 404 and "Lien de dossier" in reply.text and "Location" not in reply.headers
 
 
 def test_the_closed_correction_page_leads_back_to_the_dossier(client, records, kept):

@@ -87,7 +87,7 @@ def test_a_correction_through_host_a_and_a_message_through_host_b_land_in_one_hi
     assert corrected.status == 303 and corrected.location.endswith("&fait=correction")
     region_writes(env_b, reference, "Pouvez-vous préciser le budget ?")
     answered = reply(host_b.base_url, reference, "Le budget est de 12 000 euros.")
-    assert answered.status == 303 and answered.location.endswith("&fait=message#echanges")
+    assert answered.status == 303 and answered.location.endswith("&fait=message#confirmation")
 
     events = read_history(shared, reference)["events"]
     assert [(event["kind"], event["by"]) for event in events] == [

@@ -124,3 +124,24 @@ def test_a_meeting_proposed_again_with_the_same_id_and_other_slots_is_refused_wi
     assert 'value="Hôtel de Région, Rouen"' in refused.text
     assert kinds(kept) == ["rencontre_proposee"]
     assert [name for name in outbox(kept) if "rencontre-" in name] == [f"{REF}.rencontre-1-proposee.eml"]
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("first_contact, other_contact", [
+    ("a@example.org", "b@example.org"), ("", "b@example.org"), ("a@example.org", "")])
+def test_a_revocation_sent_again_with_the_same_id_and_another_new_contact_is_refused_and_shown_back(
+        reviewer, records, kept, first_contact, other_contact):
+    fields = form_of(reviewer, "lien")
+    first = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": first_contact})
+    assert first.status_code == 303
+    stored_versions = kept.versions.numbers(REF)
+    refused = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": other_contact})
+    assert refused.status_code == 409
+    assert RESENT in refused.text.replace("&#39;", "'")
+    if other_contact:
+        assert f'value="{other_contact}"' in refused.text
+    assert kinds(kept) == ["lien_revoque"] and current_generation(kept, REF) == 1
+    assert kept.versions.numbers(REF) == stored_versions
+    assert [name for name in outbox(kept) if "lien-remplace-2" in name] == []
+    repeat = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": first_contact.upper()})
+    assert repeat.status_code == 303 and kinds(kept) == ["lien_revoque"], "the same contact again is the repeat"

@@ -161,7 +161,7 @@ STDOUT_CUT_SHORT = "L'export envoyé sur la sortie standard est incomplet : ne l
 @with_appcontext
 @as_data_owner
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(),
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Fichier à écrire, hors du dossier des données (par défaut un nom qui dit ce qui est exporté, "
                    "par exemple candidatures-calvados-en-instruction-20210615.xlsx ; « - » pour la sortie "
                    "standard). Lisible par vous seul.")

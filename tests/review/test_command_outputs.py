@@ -210,19 +210,6 @@ def test_a_chart_folder_whose_parent_is_swapped_for_a_link_into_the_data_folder_
     assert os.listdir(inside) == []
 
 
-@pytest.mark.parametrize("target", ["exports", "exports/"])
-def test_export_into_an_existing_folder_asks_for_a_file_name(runner, records, tmp_path, target):
-    """Not « existe déjà … ajoutez --remplacer »: --remplacer never replaces a folder either."""
-    (tmp_path / "exports").mkdir()
-    target = str(tmp_path / target)
-    for extra in ([], ["--remplacer"]):
-        result = runner.invoke(args=["export", "--output", target, *extra])
-        assert result.exit_code == 1, result.output
-        assert f"« {target} » est un dossier : donnez un nom de fichier (par exemple " \
-               f"« {os.path.join(target, 'export.csv')} »). Rien n'a été écrit." in said(result)
-    assert os.listdir(tmp_path / "exports") == []
-
-
 @pytest.mark.parametrize("failing", ["fsync", "replace"])
 def test_charts_replaced_all_or_none_when_writing_the_third_fails(runner, records, tmp_path, monkeypatch, failing):
     """`stats --graphiques --remplacer`: every chart is written and fsynced before any is published;

@@ -26,6 +26,10 @@ RESENT_WITH_OTHER_CONTENT = (
     "copiez-le si besoin, rechargez la page du dossier pour vérifier ce qui a été enregistré, puis envoyez-le à "
     "nouveau depuis la page rechargée.")
 
+CANCEL_SENT_FOR_ANOTHER_MEETING = (
+    "Ce formulaire d'annulation a déjà servi à annuler une autre rencontre : cette rencontre-ci n'est pas annulée "
+    "et rien n'est envoyé. Rechargez la page du dossier, puis annulez-la depuis la page rechargée.")
+
 
 class ResentWithOtherContent(Exception):
     """A one-time id already stored with other content; the text is French and says what to do."""

@@ -145,3 +145,22 @@ def test_a_revocation_sent_again_with_the_same_id_and_another_new_contact_is_ref
     assert [name for name in outbox(kept) if "lien-remplace-2" in name] == []
     repeat = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": first_contact.upper()})
     assert repeat.status_code == 303 and kinds(kept) == ["lien_revoque"], "the same contact again is the repeat"
+
+
+@ON_BOTH_STORES
+def test_a_cancel_form_sent_again_for_another_meeting_is_refused_with_its_own_sentence(
+        reviewer, records, kept, monkeypatch):
+    """A cancel has nothing typed to show back: not « Il est repris ci-dessous »."""
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    for _ in range(2):
+        assert reviewer.post(f"/instruction/{REF}/rencontre",
+                             data={**form_of(reviewer, "rencontre"), **SLOTS}).status_code == 303
+    fields = form_of(reviewer, "rencontre/1/annuler")
+    assert reviewer.post(f"/instruction/{REF}/rencontre/1/annuler", data=fields).status_code == 303
+    refused = reviewer.post(f"/instruction/{REF}/rencontre/2/annuler", data=fields)
+    assert refused.status_code == 409
+    text = refused.text.replace("&#39;", "'")
+    assert "Ce formulaire d'annulation a déjà servi à annuler une autre rencontre : cette rencontre-ci n'est pas " \
+           "annulée et rien n'est envoyé." in text
+    assert RESENT not in text and "repris ci-dessous" not in text
+    assert kinds(kept) == ["rencontre_proposee", "rencontre_proposee", "rencontre_annulee"]

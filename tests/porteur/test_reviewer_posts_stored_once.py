@@ -164,3 +164,14 @@ def test_a_cancel_form_sent_again_for_another_meeting_is_refused_with_its_own_se
            "annulée et rien n'est envoyé." in text
     assert RESENT not in text and "repris ci-dessous" not in text
     assert kinds(kept) == ["rencontre_proposee", "rencontre_proposee", "rencontre_annulee"]
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("text", ["2026-01-01", "yes", "null", "0x10", "12:30", "ligne 1\r\nligne 2\r\n\r\nligne 3",
+                                  "x\u2028y", "a\u00a0b : c", "emoji 😀", "- tiret", "# dièse", "*alias"])
+def test_a_message_whose_text_yaml_could_misread_sent_twice_is_still_the_repeat(reviewer, records, kept, text):
+    """The comparison with the stored event reads the history back: a text that YAML could take for
+    a date, a boolean, a number or a comment must come back equal, never as « other content »."""
+    first, second = post_twice(reviewer, "message", message=text)
+    assert (first.status_code, second.status_code) == (303, 303), second.text[-2000:]
+    assert kinds(kept) == ["message"]

@@ -46,9 +46,9 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 FILE_MODE = 0o600
 NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
@@ -386,13 +386,18 @@ class _Temporary:
         """Close the file; remove the hidden temporary, and the earlier file kept aside unless it is its only
         copy (see `aside_is_only_copy`). Never raises: an error is logged (its type), the command's outcome
         is already decided (a `.tmp` left goes with a later run, see `remove_stale_temporaries`)."""
-        leftovers = [self.hidden] + ([self.kept_aside] if not self.aside_is_only_copy else [])
-        for step, call in [("close", lambda: os.close(self.fd))] + [
-                ("unlink", lambda hidden=hidden: _unlink(self.folder_fd, hidden)) for hidden in leftovers if hidden]:
-            try:
-                call()
-            except OSError as error:
-                log.warning("export file cleanup: %s failed (%s)", step, errno.errorcode.get(error.errno or 0, "?"))
+        _quietly("close", os.close, self.fd)
+        for name in (self.hidden, None if self.aside_is_only_copy else self.kept_aside):
+            if name is not None:
+                _quietly("unlink", _unlink, self.folder_fd, name)
+
+
+def _quietly(step: str, call: Callable[..., None], *args: Any) -> None:
+    """`call(*args)`, an OSError logged by its type only (no path: it would name the export)."""
+    try:
+        call(*args)
+    except OSError as error:
+        log.warning("export file cleanup: %s failed (%s)", step, errno.errorcode.get(error.errno or 0, "?"))
 
 
 def _publish_all(folder_fd: int, temporaries: list[_Temporary], paths: list[str], replace: bool) -> None:

@@ -166,19 +166,20 @@ def _is_within(folder_fd: int, data_dir: str) -> bool:
         os.close(current)
 
 
-def refuse_existing(path: str, replace: bool, folder_fd: int, name: str) -> None:
+def refuse_existing(path: str, replace: bool, folder_fd: int, name: str, *, typed: bool = True) -> None:
     """Refuse, before any work, a name of the open folder that exists unless `replace`
-    (`--remplacer`), and with it anything but a regular file (a link, a pipe, a device:
-    `--remplacer` would replace the name); a folder is named as such (give a file name)."""
+    (`--remplacer`), and anything but a regular file whatever `replace` (a link, a pipe, a device:
+    `--remplacer` would replace the name, so it is never suggested); a folder given as the file
+    (`typed`: the reviewer chose the name) is named as such, with a file name to give instead."""
     mode = _mode_of(path, folder_fd, name)
     if mode is None:
         return
-    if stat.S_ISDIR(mode):
+    if typed and stat.S_ISDIR(mode):
         raise _a_folder(path)
+    refuse_not_a_file(path, folder_fd, name)
     if not replace:
         raise OutputError(f"« {path} » existe déjà : choisissez un autre nom, ou ajoutez --remplacer pour le "
                           "remplacer. Rien n'a été écrit.")
-    refuse_not_a_file(path, folder_fd, name)
 
 
 def refuse_not_a_file(path: str, folder_fd: int, name: str) -> None:
@@ -469,7 +470,7 @@ def write_files(folder: str, files: Mapping[str, bytes], *, data_dir: str, repla
     paths = [os.path.join(folder, name) for name in files]
     with _destination(_open_or_create_folder(folder, data_dir), folder) as folder_fd:
         for name, path in zip(files, paths):
-            refuse_existing(path, replace, folder_fd, name)
+            refuse_existing(path, replace, folder_fd, name, typed=False)  # a chart's name is ours
         temporaries: list[_Temporary] = []
         try:
             for (name, data), path in zip(files.items(), paths):

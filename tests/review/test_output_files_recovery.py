@@ -259,3 +259,12 @@ def test_without_proc_an_unnamed_file_is_published_through_a_named_copy(data, ex
     write_export(exports / "export.csv", data, replace=replace)
     assert (exports / "export.csv").read_bytes() == b"NOUVEAU"
     assert os.listdir(exports) == ["export.csv"]
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["new", "remplacer"])
+def test_a_folder_where_a_chart_goes_is_refused_as_not_a_file_never_with_remplacer_suggested(data, exports, replace):
+    (exports / "a.svg").mkdir()
+    with pytest.raises(OutputError) as raised:
+        write_files(str(exports), {"a.svg": b"1"}, data_dir=str(data), replace=replace)
+    assert f"« {exports / 'a.svg'} » n'est pas un fichier ordinaire" in str(raised.value)
+    assert "ajoutez --remplacer" not in str(raised.value)

@@ -449,11 +449,10 @@ def write_porteur_reply(where: Store | str, reference: str, text: str | None, no
                         reply_id: str | None = None) -> tuple[dict[str, Any], int] | None:
     """Store the porteur's answer written on the dossier page, with the form's one-time
     `reply_id` (store.dossier_posts: claimed with the event, as one unit); (event, its
-    number), or None when that id was already stored (a double click, a retry): nothing stored."""
+    number), or None when that id was already stored with the same text (a double click, a retry):
+    nothing stored; resent_posts.ResentWithOtherContent when it was stored with another text."""
     event = {"at": _moment(now), "by": "porteur", "kind": PORTEUR_REPLY, "text": porteur_reply_text(text)}
-    check_reference(where, reference)
-    history = store_of(where).dossier_posts.write(reference, history_change(reference, event),
-                                                  submission_id=reply_submission_id(reference, reply_id))
+    history = append_once(where, reference, event, reply_id, refuse_other_content=True)
     return None if history is None else (event, len(history["events"]))
 
 

@@ -1,14 +1,16 @@
 """A form's one-time id sent again with OTHER content: refused, never taken for the repeat.
 
-A reviewer's form carries a one-time id (`id_envoi`, dossier.append_once): the same form
-sent twice (a double click, a browser that posts again) stores and mails once. But a browser
-may also serve the page again from its cache, one-time id included, and the reviewer type
-another text in it: taking that post for the repeat would drop the new text without a word.
+A reviewer's form, and the porteur's reply and « autre créneau » forms, carry a one-time id
+(`id_envoi`, dossier.append_once): the same form sent twice (a double click, a browser that
+posts again) stores and mails once. But a browser may also serve the page again from its cache,
+one-time id included, and its user type another text in it: taking that post for the repeat
+would drop the new text without a word.
 So the event stored with a claimed id keeps a trace of it (`envoi`: the id's SHA-256, not
 the id), and a post whose id is already claimed is compared with the event stored under it:
 the same content is the repeat (nothing stored), other content is refused with
 `ResentWithOtherContent` (nothing stored, nothing mailed; the page shows the text back).
-The history is the comparison's source on both stores: nothing else is kept.
+The history is the comparison's source on both stores: nothing else is kept. A revocation
+compares the new contact asked instead (porteur/revocation.py: its event holds a version).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ RESENT_WITH_OTHER_CONTENT = (
     "mémoire du navigateur) : ce que vous venez d'écrire n'est ni enregistré ni envoyé. Il est repris ci-dessous : "
     "copiez-le si besoin, rechargez la page du dossier pour vérifier ce qui a été enregistré, puis envoyez-le à "
     "nouveau depuis la page rechargée.")
+
+CANCEL_SENT_FOR_ANOTHER_MEETING = (
+    "Ce formulaire d'annulation a déjà servi à annuler une autre rencontre : cette rencontre-ci n'est pas annulée "
+    "et rien n'est envoyé. Rechargez la page du dossier, puis annulez-la depuis la page rechargée.")
 
 
 class ResentWithOtherContent(Exception):

@@ -106,7 +106,7 @@ def counted_post(store: Store, secret: str, cap: DossierCap, reference: str, for
     (a double click, a retry) counts nothing, and the count is given back when nothing is stored."""
     submission_id = dossier.reply_submission_id(reference, form_id)
     if submission_id is not None and store.dossier_posts.claimed(submission_id) is not None:
-        return None  # the same form again: nothing to store, nothing to count
+        return write()  # the same form again: stores nothing, counts nothing (other content: refused by write)
     counted = count(store, secret, cap, reference)
     try:
         stored = write()

@@ -23,6 +23,7 @@ from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
+from ..resent_posts import ResentWithOtherContent
 from ..statuses import NoRecord
 from . import dossier_caps
 from .views import (DONE, back_to_dossier, bad_link, checked_reference, dossier_context, dossier_path, done_query,
@@ -86,6 +87,9 @@ def reply(reference: str) -> Response:
         return response
     except dossier.ExchangeError as error:
         return page("porteur/dossier.html", 422, message_error=str(error), message_value=text,
+                    **dossier_context(checked))
+    except ResentWithOtherContent as error:  # nothing stored nor mailed: the text typed is shown back
+        return page("porteur/dossier.html", 409, message_error=str(error), message_value=text,
                     **dossier_context(checked))
     except NoRecord:  # the dossier was purged (erased) while this post was on its way: nothing stored
         return bad_link()

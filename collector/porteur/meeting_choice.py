@@ -25,6 +25,7 @@ from ..mail import lifecycle
 from ..errors import Refusal
 from ..phase import current_now
 from .. import appstate
+from ..resent_posts import ResentWithOtherContent
 from ..statuses import PARIS, NoRecord
 from . import dossier_caps
 from .views import (DONE, DONE_STILL_TRUE, back_to_dossier, bad_link, checked_reference, dossier_context,
@@ -53,7 +54,7 @@ def _ask_other_once(store: Store, reference: str, history: dict[str, Any], numbe
     (dossier.append_once, as the reviewer's forms): None when that form was already stored."""
     event = {"at": now.astimezone(PARIS).isoformat(timespec="seconds"), "by": "porteur", "kind": meetings.OTHER_ASKED,
              "meeting": number, "text": meetings.other_request_text(history, number, text)}
-    stored = dossier.append_once(store, reference, event, form_id,
+    stored = dossier.append_once(store, reference, event, form_id, refuse_other_content=True,
                                  precondition=lambda fresh: meetings.other_request_text(fresh, number, text))
     return None if stored is None else meetings.meetings_of(stored)[number - 1]
 
@@ -124,6 +125,8 @@ def choose(reference: str, number: int) -> Response:
                            "compte. Réessayez dans quelques minutes.") from error
     except meetings.UnknownMeeting as error:  # /rencontre/0, /rencontre/99…: no such meeting in this dossier
         raise Refusal(404, str(error), title="Rencontre introuvable") from None
+    except ResentWithOtherContent as error:  # nothing stored nor mailed: the availabilities typed are shown back
+        return _refused(checked, number, 409, str(error), f"autre-{number}")
     except dossier_caps.CapReached as reached:
         log.info("other slots of %s refused: the dossier's cap of %d within %d s", checked, reached.limit,
                  reached.window)

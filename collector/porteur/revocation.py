@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from .. import dossier
+from .. import dossier, resent_posts
 from ..addresses import AddressError, refuse_invisible, same_mailbox_whatever_ascii_case
 from ..records import clean_text, content_hash
 from ..statuses import MAX_NAME_LENGTH, PARIS, check_reference, read_history
@@ -117,6 +117,27 @@ def _unannounced_contact(events: list[Mapping[str, Any]], latest: Mapping[str, A
     return bool(latest.get(SET_BY)) and latest["version"] not in announced
 
 
+def _refuse_other_contact(where: Store | str, reference: str, submission_id: str | None,
+                          address: str | None) -> None:
+    """The form's id already stored: None (the repeat) when it asked for the same new contact (or
+    none); ResentWithOtherContent otherwise. Compared with the contact of the version its event
+    recorded, not the event itself: a repeat racing the first finds that contact already set (no
+    `previous_version`) though it asked for the same. A revocation stored before traces: the repeat."""
+    wanted = resent_posts.trace(submission_id or "")
+    stored = next((event for event in read_history(where, reference)["events"]
+                   if event.get(resent_posts.TRACE) == wanted), None)
+    if stored is None:
+        return None
+    if address is None:
+        same = "previous_version" not in stored
+    else:
+        contact = dossier.version_record(where, reference, stored["version"])["answers"].get(CONTACT_FIELD)
+        same = same_mailbox_whatever_ascii_case(address, str(contact or ""))
+    if not same:
+        raise resent_posts.ResentWithOtherContent()
+    return None
+
+
 def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefinition,
                 new_contact: str | None = None, now: datetime | None = None,
                 post_id: str | None = None) -> Revocation | None:
@@ -127,13 +148,14 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
     RevocationError (French) for an address the form would refuse; StatusError for an unknown
     reference or an unreadable history (then nothing is stored). None when the form's one-time
     `post_id` was already stored (a double click): nothing revoked again, nothing to mail; a
-    repeat racing the first writes no second version either (the same answers make none)."""
+    repeat racing the first writes no second version either (the same answers make none). That id
+    already stored for another new contact: resent_posts.ResentWithOtherContent, nothing stored."""
     check_reference(where, reference)
     submission_id = dossier.reply_submission_id(reference, post_id)
-    if submission_id is not None and dossier.store_of(where).dossier_posts.claimed(submission_id) is not None:
-        return None
     by = _who(by)
     address = checked_contact(form, new_contact) if new_contact is not None else None
+    if submission_id is not None and dossier.store_of(where).dossier_posts.claimed(submission_id) is not None:
+        return _refuse_other_contact(where, reference, submission_id, address)
     events = read_history(where, reference)["events"]  # unreadable: refused before any version is written
     moment = _moment(now)
     latest = dossier.latest_record(where, reference)
@@ -148,9 +170,11 @@ def revoke_link(where: Store | str, reference: str, *, by: str, form: FormDefini
         replaced = dossier.version_record(where, reference, latest["version"] - 1)
         previous = str(replaced["answers"].get(CONTACT_FIELD) or "")
         event.update(previous_version=latest["version"] - 1)
+    if submission_id is not None:
+        event = resent_posts.traced(event, submission_id)  # what a form sent again is compared with
     history = dossier.append_once(where, reference, event, post_id)
     if history is None:
-        return None
+        return _refuse_other_contact(where, reference, submission_id, address)
     return Revocation(reference, event, len(history["events"]), link_generation(history["events"]),
                       address if "previous_version" in event else previous,
                       previous if "previous_version" in event else None)

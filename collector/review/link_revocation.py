@@ -25,6 +25,7 @@ from ..owner import as_data_owner
 from ..phase import current_now
 from ..porteur.revocation import Revocation, RevocationError, revoke_link
 from ..records import RecordError
+from ..resent_posts import ResentWithOtherContent
 from ..statuses import StatusError
 from ..stores import StoreUnavailable
 from . import CONFIRMATION, _detail, _guard, _no_store
@@ -76,6 +77,8 @@ def post_revocation(reference: str):
         return _detail(reference, 400, revocation_error=str(error), contact_value=visible_part(new_contact or ""))
     except RecordError:
         return _detail(reference, 400, revocation_error=UNREADABLE)
+    except ResentWithOtherContent as error:  # nothing revoked nor mailed: the address typed is shown back
+        return _detail(reference, 409, revocation_error=str(error), contact_value=visible_part(new_contact or ""))
     flash(ALREADY_REVOKED if revocation is None else done_message(revocation))
     return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
 

@@ -13,7 +13,7 @@ from ..mail import lifecycle
 from ..dossier import latest_record, safe_history
 from ..phase import current_now
 from ..records import RecordError
-from ..resent_posts import ResentWithOtherContent
+from ..resent_posts import CANCEL_SENT_FOR_ANOTHER_MEETING, ResentWithOtherContent
 from ..statuses import StatusError
 from . import CONFIRMATION, _detail, _guard, _no_store, _render
 from .. import appstate
@@ -78,8 +78,8 @@ def cancel(reference: str, number: int):
                                   by=session["reviewer"], now=_now(), post_id=request.form.get("id_envoi"))
     except (meetings.MeetingError, StatusError, RecordError) as error:
         return _detail(reference, 400, meeting_error=str(error), meeting_field="date-1")
-    except ResentWithOtherContent as error:  # the same one-time id posted for another meeting (a hand-made form)
-        return _detail(reference, 409, meeting_error=str(error), meeting_field="date-1")
+    except ResentWithOtherContent:  # the same one-time id posted for another meeting: nothing to show back
+        return _detail(reference, 409, meeting_error=CANCEL_SENT_FOR_ANOTHER_MEETING, meeting_field="date-1")
     if meeting is None:  # the same form sent again (a double click): cancelled and mailed once
         flash(f"La rencontre {number} était déjà annulée (le formulaire a été envoyé deux fois) : elle n'est "
               "annulée et l'annulation envoyée qu'une fois.")

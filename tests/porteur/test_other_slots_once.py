@@ -65,3 +65,21 @@ def test_the_same_other_slots_form_sent_twice_stores_and_mails_one_request_and_l
     assert ask_other(client, proposed, secrets.token_urlsafe(18), "Plutôt les jeudis.").status_code == 303
     assert requests_for_others(kept) == ["Les mardis après-midi.", "Plutôt les jeudis."]
     assert len([name for name in outbox(kept) if "autre" in name]) == 2
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_other_slots_sent_again_with_the_same_form_and_another_text_are_refused_and_shown_back(
+        client, kept, proposed):
+    """A dossier page served again from the browser's cache, its form's id already used, other
+    availabilities typed in: neither stored nor mailed, nor silently taken for the repeat."""
+    form_id = meeting_form_id(client, proposed)
+    assert ask_other(client, proposed, form_id).status_code == 303
+    refused = ask_other(client, proposed, form_id, "Plutôt les jeudis <matin>.")
+    assert refused.status_code == 409
+    page = refused.text.replace("&#39;", "'")
+    assert "Ce formulaire a déjà été envoyé une première fois, avec un autre contenu" in page
+    assert "Plutôt les jeudis &lt;matin&gt;.</textarea>" in page
+    assert requests_for_others(kept) == ["Les mardis après-midi."]
+    assert [name for name in outbox(kept) if "autre" in name] == [f"{REF}.rencontre-{proposed}-autre.eml"]
+    assert ask_other(client, proposed, form_id).status_code == 303, "the same text again is still the repeat"
+    assert requests_for_others(kept) == ["Les mardis après-midi."]

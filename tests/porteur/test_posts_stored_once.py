@@ -267,6 +267,23 @@ def test_a_reply_sent_twice_with_the_same_form_is_stored_and_notified_once(clien
     assert len(events(kept, "reponse_porteur")) == 2
 
 
+@ON_BOTH_STORES
+def test_a_reply_sent_again_with_the_same_form_and_another_text_is_refused_and_shown_back(client, awaited, kept):
+    """A dossier page served again from the browser's cache carries the reply form's id already used:
+    another text typed in it is neither stored nor notified, nor silently taken for the repeat."""
+    form = reply_form(client)
+    assert send_reply(client, "Le budget est de 12 000 €.", form).status_code == 303
+    refused = send_reply(client, "Un tout autre message, <important>.", form)
+    assert refused.status_code == 409
+    page = refused.text.replace("&#39;", "'")
+    assert "Ce formulaire a déjà été envoyé une première fois, avec un autre contenu" in page
+    assert "Un tout autre message, &lt;important&gt;.</textarea>" in page
+    assert [event["text"] for event in events(kept, "reponse_porteur")] == ["Le budget est de 12 000 €."]
+    assert [name for name in outbox(kept) if "reponse-porteur" in name] == [f"{REF}.reponse-porteur-2.eml"]
+    repeat = send_reply(client, "Le budget est de 12 000 €.", form)
+    assert repeat.status_code == 303 and len(events(kept, "reponse_porteur")) == 1, "the same text is the repeat"
+
+
 @ON_POSTGRES
 def test_a_reply_sent_through_both_hosts_is_stored_once(client, awaited, kept, other_host):
     form = reply_form(client)

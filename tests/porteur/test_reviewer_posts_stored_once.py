@@ -124,3 +124,54 @@ def test_a_meeting_proposed_again_with_the_same_id_and_other_slots_is_refused_wi
     assert 'value="Hôtel de Région, Rouen"' in refused.text
     assert kinds(kept) == ["rencontre_proposee"]
     assert [name for name in outbox(kept) if "rencontre-" in name] == [f"{REF}.rencontre-1-proposee.eml"]
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("first_contact, other_contact", [
+    ("a@example.org", "b@example.org"), ("", "b@example.org"), ("a@example.org", "")])
+def test_a_revocation_sent_again_with_the_same_id_and_another_new_contact_is_refused_and_shown_back(
+        reviewer, records, kept, first_contact, other_contact):
+    fields = form_of(reviewer, "lien")
+    first = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": first_contact})
+    assert first.status_code == 303
+    stored_versions = kept.versions.numbers(REF)
+    refused = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": other_contact})
+    assert refused.status_code == 409
+    assert RESENT in refused.text.replace("&#39;", "'")
+    if other_contact:
+        assert f'value="{other_contact}"' in refused.text
+    assert kinds(kept) == ["lien_revoque"] and current_generation(kept, REF) == 1
+    assert kept.versions.numbers(REF) == stored_versions
+    assert [name for name in outbox(kept) if "lien-remplace-2" in name] == []
+    repeat = reviewer.post(f"/instruction/{REF}/lien", data={**fields, "nouveau_contact": first_contact.upper()})
+    assert repeat.status_code == 303 and kinds(kept) == ["lien_revoque"], "the same contact again is the repeat"
+
+
+@ON_BOTH_STORES
+def test_a_cancel_form_sent_again_for_another_meeting_is_refused_with_its_own_sentence(
+        reviewer, records, kept, monkeypatch):
+    """A cancel has nothing typed to show back: not « Il est repris ci-dessous »."""
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    for _ in range(2):
+        assert reviewer.post(f"/instruction/{REF}/rencontre",
+                             data={**form_of(reviewer, "rencontre"), **SLOTS}).status_code == 303
+    fields = form_of(reviewer, "rencontre/1/annuler")
+    assert reviewer.post(f"/instruction/{REF}/rencontre/1/annuler", data=fields).status_code == 303
+    refused = reviewer.post(f"/instruction/{REF}/rencontre/2/annuler", data=fields)
+    assert refused.status_code == 409
+    text = refused.text.replace("&#39;", "'")
+    assert "Ce formulaire d'annulation a déjà servi à annuler une autre rencontre : cette rencontre-ci n'est pas " \
+           "annulée et rien n'est envoyé." in text
+    assert RESENT not in text and "repris ci-dessous" not in text
+    assert kinds(kept) == ["rencontre_proposee", "rencontre_proposee", "rencontre_annulee"]
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("text", ["2026-01-01", "yes", "null", "0x10", "12:30", "ligne 1\r\nligne 2\r\n\r\nligne 3",
+                                  "x\u2028y", "a\u00a0b : c", "emoji 😀", "- tiret", "# dièse", "*alias"])
+def test_a_message_whose_text_yaml_could_misread_sent_twice_is_still_the_repeat(reviewer, records, kept, text):
+    """The comparison with the stored event reads the history back: a text that YAML could take for
+    a date, a boolean, a number or a comment must come back equal, never as « other content »."""
+    first, second = post_twice(reviewer, "message", message=text)
+    assert (first.status_code, second.status_code) == (303, 303), second.text[-2000:]
+    assert kinds(kept) == ["message"]

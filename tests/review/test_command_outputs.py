@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import uuid
 
 import pytest
 
@@ -194,17 +195,18 @@ def test_a_chart_folder_whose_parent_is_swapped_for_a_link_into_the_data_folder_
     exports, inside = tmp_path / "exports", os.path.join(data_dir, "piege")
     os.makedirs(exports / "piege")
     os.makedirs(inside)
-    real_makedirs = os.makedirs
+    real_open = os.open
 
-    def swapping_makedirs(path, *args, **kwargs):  # after the check by path, before anything is opened
-        real_makedirs(path, *args, **kwargs)
+    def swapping_open(path, *args, **kwargs):  # after the check by path, at the first folder opened
         if str(path).startswith(str(exports)) and not os.path.islink(exports):
             os.rename(exports, tmp_path / "exports-avant")
             os.symlink(data_dir, exports)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "makedirs", swapping_makedirs)
+    monkeypatch.setattr(os, "open", swapping_open)
     result = runner.invoke(args=["stats", "--graphiques", str(exports / "piege")])
     assert result.exit_code == 1 and "est dans le dossier des données" in said(result), result.output
+    assert os.path.islink(exports), "the swap happened"
     assert os.listdir(inside) == []
 
 
@@ -309,19 +311,17 @@ def test_an_export_killed_while_writing_leaves_nothing_in_the_destination(record
     assert os.listdir(destination) == []
 
 
-def test_without_unnamed_files_a_named_temporary_stands_in_and_those_left_over_an_hour_are_removed(
+def test_without_unnamed_files_a_named_temporary_stands_in_and_leaves_others_hidden_files(
         runner, records, tmp_path, monkeypatch):
-    """Where O_TMPFILE is refused (another filesystem), the hidden temporary has a name: one that a
-    killed export left an hour ago or more is removed by the next export into that folder; a younger
-    one (maybe a command still running) and anyone else's hidden file stay."""
+    """Where O_TMPFILE is refused (another filesystem), the hidden temporary has a name, gone once the
+    export is written; a younger temporary (maybe a command still running) and anyone else's hidden
+    file stay (the age rule: test_output_files_recovery.py)."""
     folder = tmp_path / "exports"
     folder.mkdir()
-    stale, young = folder / f".ancien.csv.4242.{'a' * 32}.tmp", folder / f".encours.csv.4243.{'b' * 32}.tmp"
-    other = folder / ".autre.tmp"
-    for path in (stale, young, other):
+    young, other = folder / f".encours.csv.4243.{uuid.uuid4().hex}.tmp", folder / ".autre.tmp"
+    for path in (young, other):
         path.write_text("reste", encoding="utf-8")
-    two_hours_ago = os.path.getmtime(stale) - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
+    two_hours_ago = os.path.getmtime(other) - 7200
     os.utime(other, (two_hours_ago, two_hours_ago))
     real_open = os.open
 

@@ -6,6 +6,8 @@ page. On both stores."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from collector.porteur.revocation import current_generation
@@ -24,7 +26,7 @@ ON_BOTH_STORES = pytest.mark.parametrize("store_kind", STORE_KINDS)
 def form_of(reviewer, action: str) -> dict[str, str]:
     """The hidden fields (CSRF token, one-time id) of the detail page's form posting to `action`."""
     page = reviewer.get(f"/instruction/{REF}").text
-    start = page.index(f'action="/instruction/{REF}/{action}"')
+    start = re.search(f'action="/instruction/{REF}/{action}(#[a-z]+)?"', page).start()  # a fragment may follow
     hidden = form_hidden_fields(page[start:page.index("</form>", start)])
     assert hidden.get("id_envoi"), f"the {action} form holds a one-time id"
     return {"csrf_token": csrf_of(page), "id_envoi": hidden["id_envoi"]}

@@ -359,7 +359,9 @@ class RecordIndex:
         """This thread's connection, reopened when the file was replaced (a rebuild) or removed.
 
         A missing or unusable index is built first, unless `build` is false (writers' updates
-        never build: the next reader will); then None when there is no index file.
+        never build: the next reader will); then None when there is no index file, or one of
+        another schema or form definition (an upgrade's first post must neither write into the
+        old file nor keep it open for this thread's review pages: the next reader rebuilds it).
         """
         try:
             inode = os.stat(self.path).st_ino
@@ -369,14 +371,14 @@ class RecordIndex:
         if cached is not None and cached[1] == inode:
             return cached[0]
         sqlite_files.forget(self.path)
-        if build and (inode is None or not self._usable()):
+        if inode is None or not self._usable():  # only a checked file is kept open
+            if not build:
+                return None
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             with _build_lock(self.path):
                 if not (os.path.exists(self.path) and self._usable()):  # another process may have built it
                     self._build()
             inode = os.stat(self.path).st_ino
-        elif inode is None:
-            return None
         return sqlite_files.keep(self.path, self._connect(), inode)
 
     def _usable(self) -> bool:

@@ -320,6 +320,7 @@ def set_status(reference: str) -> Any:
                       expected_from=request.form.get("statut_actuel") or None, now=_now())
     except (StatusError, ValueError) as error:
         return _detail(reference, 400, status_error=str(error), note_value=request.form.get("note", ""),
+                       status_value=request.form.get("statut", ""),  # the decision chosen comes back chosen
                        status_motivation_value=request.form.get("motivation_porteur", ""))
     flash(f"Statut enregistré : {status_label(request.form['statut'])}.")
     return redirect(_detail_again(reference) + CONFIRMATION, code=303)

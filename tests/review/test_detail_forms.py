@@ -96,3 +96,20 @@ def test_modifier_la_motivation_comes_back_with_the_motivation_typed_before_the_
     assert back.status_code == 200
     assert lxml.html.fromstring(back.text).get_element_by_id("motivation").text_content() == typed
     assert not [event for event in read_history(test_store, "AMI-2021-0001")["events"] if event["kind"] == "reponse"]
+
+
+@ON_BOTH_STORES
+def test_a_refused_decision_comes_back_with_the_decision_chosen_still_chosen(logged_in, records, test_store):
+    """A decision refused for its motivation (too long) must not come back showing another decision: fixing
+    the motivation and sending again would store the wrong outcome."""
+    change_status(test_store, "AMI-2021-0001", "en_instruction", by="alice")
+    token = csrf_of(logged_in.get(DETAIL).text)
+    reply = logged_in.post(DETAIL + "/statut", data={"csrf_token": token, "statut": "sans_suite",
+                                                     "statut_actuel": "en_instruction",
+                                                     "motivation_porteur": "x" * 5001})
+    assert reply.status_code == 400
+    page = lxml.html.fromstring(reply.text)
+    assert page.xpath("//select[@id='statut']/option[@selected]/@value") == ["sans_suite"]
+    invalid, texts = field_state(page, "statut")
+    assert invalid and any("trop longue" in text for text in texts)
+    assert read_history(test_store, "AMI-2021-0001")["status"] == "en_instruction"

@@ -59,6 +59,8 @@ def name_key(value: Any) -> str:
     if not text.isascii():  # most names are: no decomposition to pay for them (reindex reads every record)
         text = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
     words = " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
+    if words in ("association", "asso"):  # a prefix alone names no structure: not compared
+        return ""
     return _ASSOCIATION_PREFIX.sub("", words)
 
 

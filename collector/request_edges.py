@@ -10,8 +10,9 @@ host without nginx; nginx reads a body whole before passing it on):
   itself and a short body raises its ClientDisconnected: a 400, in French (collector/errors.py);
 - a Range header that cannot be parsed (`bytes=abc`) or counts in another unit than bytes:
   werkzeug answered 416; RFC 9110 (section 14.2) lets a server ignore the first and tells it
-  to ignore the second, and the whole page (200) is what a browser can use. A range of bytes
-  that lies past the end stays a 416.
+  to ignore the second, and the whole page (200) is what a browser can use; so are several
+  ranges at once (`bytes=0-1,5-6`), which werkzeug cannot serve. A range of bytes that lies past
+  the end stays a 416.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from werkzeug.http import parse_range_header
 
 
 def _usable_range(value: str) -> bool:
-    parsed = parse_range_header(value)
-    return parsed is not None and parsed.units == "bytes"
+    parsed = parse_range_header(value)  # several ranges, which werkzeug cannot serve, are ignored too
+    return parsed is not None and parsed.units == "bytes" and len(parsed.ranges) == 1
 
 
 class RequestEdges:

@@ -30,6 +30,7 @@ def test_structure_names_compare_without_case_accents_punctuation_or_an_associat
 
 def test_different_names_and_empty_numbers_stay_apart():
     assert name_key("Les Amis du Numérique") != name_key("Les Amis du Numérique de Caen")
+    assert name_key("Association") == name_key("« ASSO »") == ""  # the prefix alone names no structure
     records = [{"reference": f"R{n}", "answers": {"rna": "", "raison_sociale": "", "siret": "", "contact_email": ""}}
                for n in range(3)]
     assert find_duplicates(records) == {}

@@ -96,7 +96,8 @@ def preview(reference: str):
         outcome, letter = answers.preview(appstate.store(), reference, motivation,
                                           current_app.config["LETTERS"], appstate.facts())
     except (answers.AnswerError, StatusError, RecordError) as error:
-        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
+        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation,
+                       corrected_value=bool(request.form.get("corrigee")))
     return _render("review/answer_preview.html", reference=reference, outcome=status_label(outcome),
                    letter=letter, motivation=motivation, corrected=bool(request.form.get("corrigee")))
 
@@ -115,7 +116,8 @@ def send(reference: str):
     try:
         event = _send(reference, motivation, session["reviewer"], bool(request.form.get("corrigee")))
     except (answers.AnswerError, StatusError, RecordError) as error:
-        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation)
+        return _detail(reference, 400, answer_error=str(error), motivation_value=motivation,
+                       corrected_value=bool(request.form.get("corrigee")))
     flash(f"Réponse enregistrée ({status_label(event['outcome'])}) ; elle part par e-mail au porteur et "
           "s'affiche sur sa page de dossier.")
     return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)

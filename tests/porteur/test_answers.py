@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import lxml.html
 import pytest
 
 from collector.answers import answer_dates
@@ -117,6 +118,22 @@ def test_a_changed_decision_sends_a_corrected_letter_only_on_explicit_request(re
     assert post(reviewer, "reponse", motivation="Revu en comité.", corrigee="oui").status_code == 303
     first, second = answers_sent(kept, "AMI-2021-0002")
     assert (first["outcome"], second["outcome"], second["corrected"]) == ("oriente_feder", "accompagnement_propose", True)
+
+
+@ON_BOTH_STORES
+@pytest.mark.parametrize("path", ["reponse/apercu", "reponse"])
+def test_a_refused_corrected_letter_comes_back_with_its_box_still_ticked(reviewer, decided, kept, path):
+    """A preview or a send refused for its motivation keeps « Envoyer une lettre corrigée » ticked, the
+    motivation marked invalid: fixing the text and sending again still asks for the corrected letter."""
+    post(reviewer, "reponse", motivation="Projet éligible au FEDER.")
+    change_status(kept, "AMI-2021-0002", "en_instruction", by="alice")
+    change_status(kept, "AMI-2021-0002", "accompagnement_propose", by="alice")
+    refused = post(reviewer, path, motivation="x" * 5001, corrigee="oui")
+    assert refused.status_code == 400
+    page = lxml.html.fromstring(refused.text)
+    assert page.xpath("//input[@name='corrigee']/@checked")
+    assert page.get_element_by_id("motivation").get("aria-invalid") == "true"
+    assert len(answers_sent(kept, "AMI-2021-0002")) == 1
 
 
 @ON_BOTH_STORES

@@ -18,13 +18,16 @@ PAGE_TEXTS = {
     "analyse": "la {organisation} étudie les réponses et peut vous proposer une rencontre.",
     "retour": "vous recevrez une réponse par e-mail, visible aussi sur cette page.",
 }
-# The analysis's line by the dossier's latest meeting not cancelled (none: it may come; "held": its slot is over).
+# The analysis's line by the dossier's latest meeting not cancelled (none: it may come; "expired": proposed, every
+# slot past, as the meeting's own block says; "held": its slot is over).
 ANALYSIS_TEXTS = {
     None: PAGE_TEXTS["analyse"],
     PROPOSED: "la {organisation} étudie les réponses et vous propose une rencontre : choisissez l'un de ses créneaux "
               "plus haut sur cette page.",
     OTHER_ASKED: "la {organisation} étudie les réponses et vous proposera d'autres créneaux de rencontre, comme vous "
                  "l'avez demandé.",
+    "expired": "la {organisation} étudie les réponses ; les créneaux de la rencontre qu'elle vous a proposée sont "
+               "passés : indiquez vos disponibilités plus haut sur cette page.",
     ACCEPTED: "la {organisation} étudie les réponses ; votre rencontre avec elle est confirmée (plus haut sur cette "
               "page).",
     "held": "la {organisation} étudie les réponses, et ce que vous lui avez présenté lors de votre rencontre.",
@@ -51,6 +54,8 @@ def meeting_stage(meetings: Iterable[Meeting], now: datetime) -> str | None:
     latest = current[-1]
     if latest.state == ACCEPTED and latest.chosen is not None and latest.slots[latest.chosen].end <= now:
         return "held"
+    if latest.state == PROPOSED and all(slot.is_past(now) for slot in latest.slots):
+        return "expired"
     return latest.state if latest.state in ANALYSIS_TEXTS else None
 
 

@@ -94,6 +94,16 @@ def test_et_maintenant_follows_the_dossiers_meeting(reviewer, client, records, m
     assert "peut vous proposer une rencontre" in next_steps_text(client.get(link(REF)).text)
 
 
+def test_et_maintenant_asks_for_availabilities_once_every_proposed_slot_is_past(reviewer, client, records, monkeypatch):
+    """As the meeting's own block does (« ses créneaux sont passés : indiquez vos disponibilités »)."""
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    review_post(reviewer, REF, "rencontre", **SLOTS)
+    monkeypatch.setenv("AMI_NOW", "2021-06-20T10:00:00")  # both slots (15 and 16 June) are over, the analysis not
+    text = next_steps_text(client.get(link(REF)).text)
+    assert "choisissez l'un de ses créneaux" not in text
+    assert "sont passés : indiquez vos disponibilités plus haut" in text
+
+
 ACKNOWLEDGED = "Un accusé de réception de cet envoi, avec le lien de cette page, est envoyé par e-mail à l'adresse de contact"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from collector import appstate, create_app
 from collector.mail.delivery import message_name
+from collector.porteur.links import dossier_path
 from collector.statuses import change_status
 from collector.template_filters import minutes_fr, thousands
 from tests.conftest import STORE_KINDS
@@ -113,3 +114,14 @@ def test_the_receipt_says_an_acknowledgement_is_mailed_to_the_contact_address_un
     assert kept.outbox.hold_back(message_name(REF, "accuse"))  # past the address's daily cap (mail_caps.py)
     assert ACKNOWLEDGED not in html.unescape(client.get(link(REF)).text)
     assert ACKNOWLEDGED in html.unescape(client.get(link("AMI-2021-0002")).text)
+
+
+def test_the_receipt_no_longer_speaks_of_the_acknowledgement_once_the_link_or_the_answers_changed(reviewer, client,
+                                                                                                   records, kept):
+    """The acknowledgement carried the first link to the first contact address: once a reviewer replaced the link
+    (to a new contact) the page opened by the new link does not say that this link went to that address."""
+    assert ACKNOWLEDGED in html.unescape(client.get(link(REF)).text)
+    assert review_post(reviewer, REF, "lien", nouveau_contact="vraie.contact@example.org").status_code == 303
+    page = html.unescape(client.get(dossier_path(SECRET, REF, generation=1)).text)  # the new link
+    assert "Votre dossier " + REF in page
+    assert "Un accusé de réception de cet envoi" not in page

@@ -94,3 +94,17 @@ def test_a_range_nginx_or_the_collector_cannot_use_is_ignored(stack, path, value
 def test_a_range_nginx_can_use_is_still_served_in_part(stack):
     reply = fetch(stack.nginx.https_url + "/", headers={"Range": "bytes=0-9"}, cafile=stack.nginx.certificate)
     assert reply.status == 206 and reply.body == b"<!DOCTYPE "
+
+
+
+@pytest.mark.parametrize("value", ["bytes=abc", "bytes=99999999-"])
+@pytest.mark.parametrize("path, content_type, cache", [
+    ("/calendrier/ami-usages-numeriques-2021.ics", "text/calendar", "no-cache"),
+    ("/theme/css/collector.css", "text/css", "max-age=86400"),
+])
+def test_a_range_ignored_keeps_the_files_type_and_caching(stack, value, path, content_type, cache):
+    whole = fetch(stack.nginx.https_url + path, cafile=stack.nginx.certificate)
+    reply = fetch(stack.nginx.https_url + path, headers={"Range": value}, cafile=stack.nginx.certificate)
+    assert whole.status == reply.status == 200 and reply.body == whole.body
+    assert reply.header("Content-Type").startswith(content_type) and whole.header("Content-Type").startswith(content_type)
+    assert reply.header("Cache-Control") == whole.header("Cache-Control") == cache

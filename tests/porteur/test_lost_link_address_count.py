@@ -15,11 +15,11 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import threading
 
 import psycopg
 import pytest
 
+from collector import sqlite_files
 from collector.link_requests import REQUESTS_DIR
 from collector.porteur.lost_link import MAX_WAITING
 from tests.conftest import STORE_KINDS
@@ -67,7 +67,8 @@ def address_count_not_counted(store_kind: str, app, monkeypatch, meanwhile) -> N
         connect = sqlite3.connect
         monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: connect(*args, factory=Locked, **kwargs))
         # A fresh worker thread: a new connection (the kept one is back once the faults are undone).
-        monkeypatch.setattr(app.extensions["ami_lost_link"][1], "_local", threading.local())
+        sqlite_files.cached("")  # this thread's kept connections exist, then are set aside for the test's span
+        monkeypatch.setattr(sqlite_files._local, "connections", {})
         return
     execute = psycopg.Connection.execute
 

@@ -147,12 +147,16 @@ def server_store(new_server_store) -> ServerStore:
     return new_server_store()
 
 
-def wait_until_healthy(base_url: str, within: float = 60.0) -> None:
+def wait_until_healthy(base_url: str, within: float = 60.0, in_a_row: int = 8) -> None:
     """Wait for the collector at `base_url` to answer /healthz with 200 again, by itself (on
-    PostgreSQL, its workers' pools reconnect after refusing_writes)."""
+    PostgreSQL, its workers' pools reconnect after refusing_writes): `in_a_row` answers in a row,
+    so that every worker of the server (each its own pool) was asked, not only the first to recover."""
     from tests.support.payloads import request
 
     deadline = time.monotonic() + within
-    while request(base_url, "GET", "/healthz").status != 200:
+    healthy = 0
+    while healthy < in_a_row:
+        healthy = healthy + 1 if request(base_url, "GET", "/healthz").status == 200 else 0
         assert time.monotonic() < deadline, "the collector did not recover by itself"
-        time.sleep(0.2)
+        if not healthy:
+            time.sleep(0.2)

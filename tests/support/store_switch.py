@@ -30,7 +30,7 @@ FOLDER_ONLY: dict[str, str] = {
     "tests/review/test_mail_queue_promises.py": "the folder outbox's batch queueing (mail-queued/, outbox/ by hand)",
     "tests/review/test_command_outputs.py::test_export_refuses_to_write_over_a_record_and_leaves_it_intact":
         "exports onto a record file of the data folder",
-    "tests/review/test_command_outputs.py::test_a_record_the_system_refuses_to_read_is_named_as_unreadable":
+    "tests/review/test_command_outputs.py::test_a_record_the_system_refuses_to_read_is_named_as_unreadable_and_nothing_is_written":
         "refuses the reading of a record file of the data folder",
     "tests/review/test_command_outputs.py::test_an_export_killed_while_writing_leaves_nothing_in_the_destination":
         "a real export process started on the data folder's environment",

@@ -554,12 +554,14 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
             + [f"    {line}" if line else "" for line in meeting.request.splitlines()], facts, current), staff)
                 ] + _withdrawal_mails(record, meeting, facts, current)
     assert meeting.state == CANCELLED, meeting.state
-    lines = ["Bonjour,", "", f"La rencontre prévue au sujet du dossier {reference} est annulée"
-             + (f" ({_slot_line(meeting.slot)})." if meeting.slot else ".")] + dossier
+    cancelled = (f"La rencontre prévue au sujet du dossier {reference} est annulée"
+                 + (f" ({_slot_line(meeting.slot)})." if meeting.slot else "."))
+    # The porteur's signed link goes to the porteur only: the Région's copy links to its review page.
     return [_meeting_mail(reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
-                          lines, ics, "CANCEL", facts, current),
+                          ["Bonjour,", "", cancelled] + dossier, ics, "CANCEL", facts, current),
             _meeting_mail(reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
-                          lines, ics, "CANCEL", facts, current)]
+                          [cancelled, "", f"Voir le dossier : {current.public_url}/instruction/{reference}"],
+                          ics, "CANCEL", facts, current)]
 
 
 def queue_meeting_mails(where: Store | str, record: Mapping[str, Any], meeting: Any, facts: Mapping[str, Any]) -> None:

@@ -4,6 +4,7 @@ cancellations with their iCalendar invitations."""
 from __future__ import annotations
 
 import email
+import email.policy
 
 import pytest
 from icalendar import Calendar
@@ -149,6 +150,26 @@ def test_a_cancelled_meeting_sends_a_cancel_invitation_to_both_sides(reviewer, c
     assert "Rencontre annulée" in client.get(link("AMI-2021-0001")).text
     assert "AMI-2021-0001" not in reviewer.get("/instruction/rencontres").text
     assert post(reviewer, "rencontre/1/annuler").status_code == 400
+
+
+def test_no_meeting_mail_to_the_region_carries_the_porteurs_private_link(reviewer, client, records, kept):
+    """The dossier's signed link opens it without a password: the Région's shared mailbox never gets it
+    (its copies link to the review page), whatever the meeting's step: accepted, other slots asked, cancelled."""
+    post(reviewer, "rencontre", **SLOTS)
+    client.post(link("AMI-2021-0001", "rencontre/1"), data={"choix": "1"})
+    post(reviewer, "rencontre", **SLOTS)
+    client.post(link("AMI-2021-0001", "rencontre/2"), data={"choix": "autre", "disponibilites": "Le mardi matin"})
+    assert post(reviewer, "rencontre/1/annuler").status_code == 303
+    to_the_region = [name for name in outbox(kept) if "-region" in name or "autre" in name]
+    assert {"AMI-2021-0001.rencontre-1-confirmee-region.eml", "AMI-2021-0001.rencontre-1-annulee-region.eml"} <= set(
+        to_the_region) and any("autre" in name for name in to_the_region)
+    for name in to_the_region:
+        message = email.message_from_bytes(waiting_message(kept, name).split(b"\n", 1)[1],
+                                           policy=email.policy.default)
+        texts = "\n".join(part.get_content() for part in message.walk() if part.get_content_maintype() == "text")
+        assert "cle=" not in texts and "/candidater/recu/" not in texts, name
+        assert "Votre page de dossier" not in texts, name
+        assert "/instruction/AMI-2021-0001" in texts, name
 
 
 def test_the_page_a_choice_leads_to_no_longer_confirms_a_meeting_the_region_cancelled(reviewer, client, records):

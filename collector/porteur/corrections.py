@@ -54,8 +54,9 @@ DONE["correction-sans-accuse"] = STORED + (
     "Les corrections suivantes seront de nouveau confirmées par e-mail dès que votre adresse repassera sous ce maximum.")
 DONE["correction-enregistree"] = STORED  # a repeat of a correction already stored: its mails were decided then
 DONE["inchangee"] = "Vos réponses n'ont pas changé : aucune nouvelle version n'a été enregistrée."
-CLOSED = ("Les corrections en ligne ne sont plus possibles pour ce dossier : l'appel est clos ou son analyse "
-          "a commencé. Pour signaler une erreur, écrivez aux contacts de l'AMI en donnant votre référence.")
+CLOSED = ("Les corrections en ligne ne sont plus possibles pour ce dossier : l'appel est clos, son analyse a "
+          "commencé ou la Région a pris sa décision. Pour signaler une erreur, écrivez aux contacts de l'AMI en "
+          "donnant votre référence.")
 
 
 def init_app(app: Flask) -> None:

@@ -125,3 +125,19 @@ def test_the_receipt_no_longer_speaks_of_the_acknowledgement_once_the_link_or_th
     page = html.unescape(client.get(dossier_path(SECRET, REF, generation=1)).text)  # the new link
     assert "Votre dossier " + REF in page
     assert "Un accusé de réception de cet envoi" not in page
+
+
+def test_a_request_for_complements_no_longer_says_vous_pouvez_once_a_decision_closed_corrections(reviewer, client,
+                                                                                                 records, kept,
+                                                                                                 monkeypatch):
+    monkeypatch.setenv("AMI_NOW", CLOSED_NOW)
+    change_status(kept, REF, "en_instruction", by="alice")
+    assert review_post(reviewer, REF, "message", message="Merci de préciser le budget.",
+                       complements_jusqu_au="2021-06-15").status_code == 303
+    assert "vous pouvez corriger vos réponses jusqu'au" in html.unescape(client.get(link(REF)).text)
+    change_status(kept, REF, "accompagnement_propose", by="alice")
+    page = html.unescape(client.get(link(REF)).text)
+    assert "vous pouvez corriger" not in page
+    assert "les corrections sont closes depuis" in page
+    refused = client.get(link(REF, "corriger"))
+    assert refused.status_code == 403 and "la Région a pris sa décision" in html.unescape(refused.text)

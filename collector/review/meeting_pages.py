@@ -83,7 +83,7 @@ def cancel(reference: str, number: int):
     if meeting is None:  # the same form sent again (a double click): cancelled and mailed once
         flash(f"La rencontre {number} était déjà annulée (le formulaire a été envoyé deux fois) : elle n'est "
               "annulée et l'annulation envoyée qu'une fois.")
-        return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
+        return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)
     lifecycle.queue_meeting_mails(store, record, meeting, appstate.facts())
     flash("Rencontre annulée : le porteur et la Région reçoivent l'annulation (invitation .ics d'annulation).")
-    return redirect(url_for("review.detail", reference=reference) + "#rencontres", code=303)
+    return redirect(url_for("review.detail", reference=reference) + CONFIRMATION, code=303)

@@ -20,7 +20,7 @@ def store_kind(request) -> str:
     return request.param
 
 
-NOTICE = re.compile(r'<p class="?success"? id="?confirmation"? role="?status"?>')  # the one-time notice after a post
+NOTICE = re.compile(r'<p class="?success"? id="?confirmation"? role="?status"? tabindex="?-1"?>')  # the one-time notice after a post
 
 
 def text_of(html: str) -> str:

@@ -85,7 +85,7 @@ def test_a_meeting_cancelled_twice_is_cancelled_and_mailed_once_and_both_posts_l
     assert post_twice(reviewer, "rencontre", **SLOTS)[0].status_code == 303
     first, second = post_twice(reviewer, "rencontre/1/annuler")
     assert first.status_code == second.status_code == 303
-    assert first.headers["Location"] == second.headers["Location"] and first.headers["Location"].endswith("#rencontres")
+    assert first.headers["Location"] == second.headers["Location"] and first.headers["Location"].endswith("#confirmation")
     assert kinds(kept) == ["rencontre_proposee", "rencontre_annulee"]
     assert sorted(name for name in outbox(kept) if "annulee" in name) == [
         f"{REF}.rencontre-1-annulee-region.eml", f"{REF}.rencontre-1-annulee.eml"]

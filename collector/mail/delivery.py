@@ -318,6 +318,11 @@ def _steps_lines(facts: Mapping[str, Any], received_at: str) -> list[str]:
     return ["", "Et maintenant ?"] + [f"- {step['label']} : {period_fr(step)}" for step in steps] if steps else []
 
 
+def review_url(settings: MailSettings, reference: str) -> str:
+    """The address of a dossier's review page, as the Région's mails link to it (never the porteur's signed link)."""
+    return f"{settings.public_url}/instruction/{reference}"
+
+
 def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], form: Any,
                          settings: MailSettings, now: datetime | None = None) -> Message:
     """The Région's notice: reference, organisation, thématiques and a link to the review page."""
@@ -336,7 +341,7 @@ def compose_notification(record: Mapping[str, Any], facts: Mapping[str, Any], fo
     ]
     if record.get("flags"):
         lines.append("Signalements : " + ", ".join(_one_line(flag) for flag in record["flags"]))
-    lines += ["", f"Lire la réponse : {settings.public_url}/instruction/{reference}", ""]
+    lines += ["", f"Lire la réponse : {review_url(settings, reference)}", ""]
     return _message(settings, facts["contacts"]["notification_email"],
                     f"Nouvelle réponse {reference} — {organisation}", reference, "notification", "\n".join(lines), now)
 

@@ -240,10 +240,15 @@ def compose_correction_acknowledgement(version: Mapping[str, Any], facts: Mappin
                              "\n".join(lines) + "\n", now)
 
 
+def _see_the_dossier(settings: delivery.MailSettings, reference: str) -> str:
+    """The line of a mail to the Région that leads to the dossier's review page."""
+    return f"Voir le dossier : {delivery.review_url(settings, reference)}"
+
+
 def compose_staff_notice(reference: str, kind: str, subject: str, lines: list[str], facts: Mapping[str, Any],
                          settings: delivery.MailSettings, now: datetime | None = None) -> Message:
     """A notice to the Région's notification address, with the link to the review page."""
-    body = lines + ["", f"Voir le dossier : {settings.public_url}/instruction/{reference}", ""]
+    body = lines + ["", _see_the_dossier(settings, reference), ""]
     return delivery._message(settings, facts["contacts"]["notification_email"], subject, reference, kind,
                              "\n".join(body), now)
 
@@ -544,7 +549,7 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
                 _meeting_mail(reference, staff, f"{kind}-confirmee-region",
                               f"Rencontre acceptée par le porteur — dossier {reference}",
                               [f"Le porteur du dossier {reference} a accepté la rencontre : {line}.", "",
-                               f"Voir le dossier : {current.public_url}/instruction/{reference}"],
+                               _see_the_dossier(current, reference)],
                               ics, "REQUEST", facts, current)] + _withdrawal_mails(record, meeting, facts, current)
     if meeting.state == OTHER_ASKED:
         other = f"{kind}-{_other_suffix(meeting)}"
@@ -560,7 +565,7 @@ def meeting_mails(record: Mapping[str, Any], meeting: Any, facts: Mapping[str, A
     return [_meeting_mail(reference, porteur, f"{kind}-annulee", f"Rencontre annulée — dossier {reference}",
                           ["Bonjour,", "", cancelled] + dossier, ics, "CANCEL", facts, current),
             _meeting_mail(reference, staff, f"{kind}-annulee-region", f"Rencontre annulée — dossier {reference}",
-                          [cancelled, "", f"Voir le dossier : {current.public_url}/instruction/{reference}"],
+                          [cancelled, "", _see_the_dossier(current, reference)],
                           ics, "CANCEL", facts, current)]
 
 

@@ -36,7 +36,7 @@ FIELDS = {"siret": "siret", "rna": "rna", "email": "contact_email", "nom": "rais
 
 _ASSOCIATION_PREFIX = re.compile(r"^(?:association|asso)\s+")
 _PUNCTUATION = re.compile(r"[\W_]+")
-_RNA = re.compile(r"W[0-9]{9}")
+RNA_PATTERN = re.compile(r"W[0-9]{9}")  # an RNA number, spaces removed and in capitals (the form checks it too)
 
 
 def siret_key(value: Any) -> str:
@@ -46,7 +46,7 @@ def siret_key(value: Any) -> str:
 
 def rna_key(value: Any) -> str:
     text = "".join(str(value or "").split()).upper()
-    return text if _RNA.fullmatch(text) else ""
+    return text if RNA_PATTERN.fullmatch(text) else ""
 
 
 def email_key(value: Any) -> str:

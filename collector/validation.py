@@ -18,6 +18,7 @@ from .addresses import AddressError, plain_address
 from .display import INVISIBLE_IN_SHORT_TEXT, category_name, code_point
 from .departements import NAMES as DEPARTEMENT_NAMES
 from .departements import departement_of, is_normandie
+from .duplicates import RNA_PATTERN
 from .records import FIX_HIDDEN, HiddenCharacterError, clean_paragraphs
 from .template_filters import thousands
 
@@ -30,7 +31,6 @@ TRUE_WORDS = frozenset({"oui", "on", "true", "1", "yes"})
 FALSE_WORDS = frozenset({"non", "off", "false", "0", "no", ""})
 _SPACES = re.compile(r"[\s.\-]+")
 # ASCII digits only: `\d` would also take Arabic-Indic or full-width digits.
-_RNA = re.compile(r"W[0-9]{9}")
 _POSTCODE = re.compile(r"[0-9]{5}")
 FLAG_OUTSIDE = "hors_normandie"
 
@@ -152,7 +152,7 @@ class Siret(Text):
 class Rna(Text):
     def refine(self, text: str) -> str:
         code = _SPACES.sub("", text).upper()
-        if not _RNA.fullmatch(code):
+        if not RNA_PATTERN.fullmatch(code):
             raise ValidationError("Le numéro RNA s'écrit W suivi de 9 chiffres, par exemple W141234567.")
         return code
 

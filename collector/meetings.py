@@ -96,6 +96,10 @@ class Meeting:
     def slot(self) -> Slot | None:
         return self.slots[self.chosen] if self.chosen is not None else None
 
+    def open_slots(self, now: datetime) -> list[Slot]:
+        """The slots not begun yet: those the porteur may still choose (none: the porteur gives availabilities)."""
+        return [slot for slot in self.slots if not slot.is_past(now)]
+
     @property
     def sequence(self) -> int:
         """iCalendar SEQUENCE: one more at each step after the proposal (0), so that a calendar

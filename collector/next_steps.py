@@ -54,7 +54,7 @@ def meeting_stage(meetings: Iterable[Meeting], now: datetime) -> str | None:
     latest = current[-1]
     if latest.state == ACCEPTED and latest.chosen is not None and latest.slots[latest.chosen].end <= now:
         return "held"
-    if latest.state == PROPOSED and all(slot.is_past(now) for slot in latest.slots):
+    if latest.state == PROPOSED and not latest.open_slots(now):
         return "expired"
     return latest.state if latest.state in ANALYSIS_TEXTS else None
 
